@@ -1,0 +1,5 @@
+//! The `airlock` command.
+
+fn main() {
+    std::process::exit(2);
+}

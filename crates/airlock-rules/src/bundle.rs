@@ -1,0 +1,1 @@
+//! A short, sanitized text to send to OpenAI support.

@@ -1,0 +1,1 @@
+//! Masking secrets in text, and a key fingerprint that is safe to log.
