@@ -1,5 +1,49 @@
-//! The `airlock` command.
+//! The `airlock` command: the rules crate's judgments in a shell or a CI pipeline.
+//!
+//! Exit codes: 0 when the command's answer is "found"/"ok", 1 when it is "nothing found"/"rejected",
+//! 2 on a usage problem.
 
-fn main() {
-    std::process::exit(2);
+mod batch;
+mod check;
+mod count;
+mod explain;
+mod input;
+mod support;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: airlock <command> [options]
+
+commands:
+  explain [FILE|-] [--json]       diagnose a pasted OpenAI error
+  check [FILE|-] --endpoint E     check a request body before sending it
+  count [FILE|-]                  count tokens exactly
+  batch <lint|explain|join> …     Batch files
+  support-bundle [FILE|-]         a sanitized text for OpenAI support
+  redact [FILE|-]                 mask API keys and tokens in text
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((command, rest)) = args.split_first() else {
+        eprint!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let code = match command.as_str() {
+        "explain" => explain::run(rest),
+        "check" => check::run(rest),
+        "count" => count::run(rest),
+        "batch" => batch::run(rest),
+        "support-bundle" => support::run_bundle(rest),
+        "redact" => support::run_redact(rest),
+        "-h" | "--help" | "help" => {
+            print!("{USAGE}");
+            0
+        }
+        other => {
+            eprintln!("airlock: unknown command `{other}`\n{USAGE}");
+            2
+        }
+    };
+    ExitCode::from(code)
 }

@@ -50,12 +50,7 @@ pub fn diagnose(evidence: &Evidence) -> Diagnosis {
 
 /// Diagnoses an HTTP response the worker received: status, headers (any case) and body bytes.
 pub fn diagnose_response(status: u16, headers: &[(&str, &str)], body: &[u8]) -> Diagnosis {
-    let _ = (headers, body);
-    let evidence = Evidence {
-        status: Some(status),
-        ..Evidence::default()
-    };
-    diagnose(&evidence)
+    diagnose(&crate::parse::read_response(status, headers, body))
 }
 
 /// Diagnoses a request that got no response at all.

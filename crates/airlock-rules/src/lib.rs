@@ -29,6 +29,7 @@ pub mod bundle;
 pub mod ratelimit;
 pub mod redact;
 pub mod retry;
+pub mod validate;
 
 pub use category::{Category, RetryDecision};
 pub use classify::{NoResponse, diagnose, diagnose_no_response, diagnose_response};

