@@ -87,9 +87,81 @@ impl Verdict {
 
 /// Checks a request body for an endpoint path.
 pub fn check(endpoint: &str, body: &[u8], config: &Config) -> Verdict {
-    let _ = (body, config);
-    Verdict {
-        endpoint: Some(String::from(endpoint)),
-        ..Verdict::default()
+    let mut ctx = Ctx::new(config);
+    ctx.verdict.endpoint = Some(String::from(endpoint));
+    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) {
+        // Hand-written rules for nested structures.
+        schema::check(&mut ctx, endpoint, &value);
+        tools::check(&mut ctx, endpoint, &value);
+        conversation::check(&mut ctx, endpoint, &value);
+        media::check(&mut ctx, endpoint, &value);
+    }
+    ctx.verdict
+}
+
+/// The state shared by the rules while one request is checked: findings go through here so each
+/// rule's [`Mode`] is applied in one place.
+#[derive(Debug)]
+pub(crate) struct Ctx<'a> {
+    config: &'a Config,
+    pub(crate) verdict: Verdict,
+}
+
+impl<'a> Ctx<'a> {
+    pub(crate) fn new(config: &'a Config) -> Self {
+        Ctx {
+            config,
+            verdict: Verdict::default(),
+        }
+    }
+
+    /// True unless `rule` is off.
+    #[allow(dead_code)] // used by the rules as they land
+    pub(crate) fn enabled(&self, rule: &str) -> bool {
+        self.config.mode(rule) != Mode::Off
+    }
+
+    /// Something OpenAI certainly rejects: an error when `rule` is enforced, a warning when reported.
+    #[allow(dead_code)] // used by the rules as they land
+    pub(crate) fn reject(
+        &mut self,
+        rule: &str,
+        code: &str,
+        param: Option<String>,
+        message: String,
+    ) {
+        let finding = finding(rule, code, param, message);
+        match self.config.mode(rule) {
+            Mode::Enforce => self.verdict.errors.push(finding),
+            Mode::Report => self.verdict.warnings.push(finding),
+            Mode::Off => {}
+        }
+    }
+
+    /// Something that looks wrong, or that the rules did not understand: always only a warning.
+    #[allow(dead_code)] // used by the rules as they land
+    pub(crate) fn warn(&mut self, rule: &str, code: &str, param: Option<String>, message: String) {
+        if self.enabled(rule) {
+            self.verdict
+                .warnings
+                .push(finding(rule, code, param, message));
+        }
+    }
+}
+
+#[allow(dead_code)] // used by the rules as they land
+fn finding(rule: &str, code: &str, param: Option<String>, message: String) -> Finding {
+    Finding {
+        rule: String::from(rule),
+        error: ApiError {
+            message,
+            error_type: String::from("invalid_request_error"),
+            param,
+            code: if code.is_empty() {
+                None
+            } else {
+                Some(String::from(code))
+            },
+        },
     }
 }
