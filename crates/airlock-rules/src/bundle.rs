@@ -320,12 +320,14 @@ mod tests {
 
     #[test]
     fn full_bundle() {
-        let mut c = BundleContext::default();
-        c.endpoint = Some("POST https://api.openai.com/v1/chat/completions".into());
-        c.timestamp = Some("2024-05-01T12:34:56+02:00".into());
-        c.attempts = Some(3);
-        c.tried = alloc::vec!["waited a minute".into(), "lowered max_tokens to 500".into()];
-        c.client = Some("openai-python 1.51.0".into());
+        let mut c = BundleContext {
+            endpoint: Some("POST https://api.openai.com/v1/chat/completions".into()),
+            timestamp: Some("2024-05-01T12:34:56+02:00".into()),
+            attempts: Some(3),
+            tried: alloc::vec!["waited a minute".into(), "lowered max_tokens to 500".into()],
+            client: Some("openai-python 1.51.0".into()),
+            ..BundleContext::default()
+        };
         let text = support_bundle(&rate_limited(), &c);
         let want = "OpenAI API error report (prepared with Airlock; keys and tokens masked)
 
@@ -365,12 +367,15 @@ Tried: sent 3 times; waited a minute; lowered max_tokens to 500
         d.rate_limit = None;
         d.rate_limit_headers = None;
         d.message = Some("Incorrect API key provided: sk-proj-Ab12Cd34Ef56Gh78Ij90Kl12Mn34PcIA.\nYou can find your API key at https://platform.openai.com/account/api-keys.".into());
-        let mut c = BundleContext::default();
-        c.endpoint =
-            Some("https://api.openai.com/v1/models?key=sk-AbCdEfGhIjKlMnOpQrSt1234".into());
-        c.tried = alloc::vec![
-            "curl -H 'Authorization: Bearer sk-proj-Zz12Cd34Ef56Gh78Ij90Kl12Mn34QQQQ'".into()
-        ];
+        let c = BundleContext {
+            endpoint: Some(
+                "https://api.openai.com/v1/models?key=sk-AbCdEfGhIjKlMnOpQrSt1234".into(),
+            ),
+            tried: alloc::vec![
+                "curl -H 'Authorization: Bearer sk-proj-Zz12Cd34Ef56Gh78Ij90Kl12Mn34QQQQ'".into()
+            ],
+            ..BundleContext::default()
+        };
         let text = support_bundle(&d, &c);
         assert!(!text.contains("Ab12Cd34"), "{text}");
         assert!(!text.contains("AbCdEfGhIjKlMnOpQrSt"), "{text}");
@@ -442,8 +447,10 @@ Tried: sent 3 times; waited a minute; lowered max_tokens to 500
         ] {
             assert!(!has_time_zone(t), "{t}");
         }
-        let mut c = BundleContext::default();
-        c.timestamp = Some("2024-05-01 12:34".into());
+        let c = BundleContext {
+            timestamp: Some("2024-05-01 12:34".into()),
+            ..BundleContext::default()
+        };
         assert!(
             support_bundle(&rate_limited(), &c)
                 .contains("Time: 2024-05-01 12:34 (time zone not stated)\n")
