@@ -705,6 +705,26 @@ mod tests {
     }
 
     #[test]
+    fn free_tier_and_big_numbers() {
+        let i = info(
+            "Rate limit reached for 10KTPM-200RPM in organization org-x1 on tokens per min. Limit: 10000 / min. Please try again in 6ms. Contact us through our help center at help.openai.com if you continue to have issues.",
+        );
+        assert_eq!(i.kind, Some(LimitKind::Tpm));
+        assert_eq!(i.model.as_deref(), Some("10KTPM-200RPM"));
+        assert_eq!((i.limit, i.retry_after_ms), (Some(10_000), Some(6)));
+
+        let i = info(
+            "Enqueued token limit reached for gpt-4o-mini in organization org-x1. Limit: 2,000,000 enqueued tokens. Please try submitting an equal or smaller number of requests after some have completed.",
+        );
+        assert_eq!(i.limit, Some(2_000_000));
+        // A comma that is not a thousands separator ends the number.
+        let i = info(
+            "Rate limit reached for gpt-4o in organization org-x1 on requests per min (RPM): Limit 3,Used 3, Requested 1.",
+        );
+        assert_eq!((i.limit, i.used, i.requested), (Some(3), Some(3), Some(1)));
+    }
+
+    #[test]
     fn not_a_rate_limit() {
         assert_eq!(from_message(""), None);
         assert_eq!(

@@ -323,6 +323,8 @@ const ASSIGNED_NAMES: &[&str] = &[
     "secret_key",
     "client_secret",
     "session_key",
+    "subscription-key",
+    "subscription_key",
 ];
 
 /// Masks the value after `name:` or `name=` (any quoting) for each name. For `authorization`, the
@@ -664,6 +666,10 @@ mod tests {
             ),
             ("api-key: 0123456789abcdef0123456789abcdef", "api-key: ***"),
             ("x-api-key: 0123456789abcdef", "x-api-key: ***"),
+            (
+                "Ocp-Apim-Subscription-Key: 0123456789abcdef",
+                "Ocp-Apim-Subscription-Key: ***",
+            ),
         ];
         for (text, want) in cases {
             assert_eq!(redact(text), want, "{text}");
