@@ -93,9 +93,15 @@ fn usage_problems_exit_2() {
 
 #[test]
 fn support_bundle_without_an_error_exits_1() {
-    let o = airlock(&["support-bundle"], "all good here, nothing failed\n");
-    assert_eq!(o.status.code(), Some(1));
-    assert!(o.stdout.is_empty());
+    for input in [
+        "",
+        "hello\n",
+        r#"{"id":"chatcmpl-1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}]}"#,
+    ] {
+        let o = airlock(&["support-bundle"], input);
+        assert_eq!(o.status.code(), Some(1), "{input:?}");
+        assert!(o.stdout.is_empty(), "{input:?}");
+    }
 }
 
 #[test]
