@@ -823,7 +823,7 @@ mod props {
         "sk-None-",
         "sess-",
     ];
-    const BEFORE: [&str; 22] = [
+    const BEFORE: [&str; 27] = [
         "",
         " ",
         "\"",
@@ -846,6 +846,11 @@ mod props {
         "\t",
         "<",
         "key:",
+        "\\n",
+        "\\\"",
+        "Bearer\t",
+        "é",
+        "x-api-key: ",
     ];
     const AFTER: [&str; 16] = [
         "", " ", "\"", "'", ".", ",", ";", ")", "]", "\"}", "%22", "&x=1", "\n", "...", ":", "/v1",
