@@ -27,7 +27,11 @@ pub const SPEC_COMMIT: &str = "f85dbe223d40e1a31cba812ab2d755c7e98a92a3";
 /// (file name, API path, spec path) of the endpoints modelled.
 pub const ENDPOINTS: &[(&str, &str, &str)] = &[
     ("responses", "/v1/responses", "/responses"),
-    ("chat_completions", "/v1/chat/completions", "/chat/completions"),
+    (
+        "chat_completions",
+        "/v1/chat/completions",
+        "/chat/completions",
+    ),
     ("embeddings", "/v1/embeddings", "/embeddings"),
     (
         "images_generations",
@@ -351,7 +355,9 @@ fn flatten(spec: &Value, schema: &Value, alts: &mut Vec<Alt>, depth: u32) {
         if list.iter().any(Value::is_null) {
             a.types.insert("null".into());
         }
-        if !strings.is_empty() && strings.len() + usize::from(list.iter().any(Value::is_null)) == list.len() {
+        if !strings.is_empty()
+            && strings.len() + usize::from(list.iter().any(Value::is_null)) == list.len()
+        {
             a.types.insert("string".into());
             a.enum_values = Some(strings);
         }
@@ -564,7 +570,11 @@ pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
                 out,
                 "            Param {{ name: {:?}, types: {}, required: {}, deprecated: {}, enum_values: &{:?}, item_enum: &{:?}, minimum: {}, maximum: {}, min_items: {}, max_items: {}, max_length: {} }},",
                 p.name,
-                if types.is_empty() { "T_ANY".to_string() } else { types },
+                if types.is_empty() {
+                    "T_ANY".to_string()
+                } else {
+                    types
+                },
                 p.required,
                 p.deprecated,
                 p.enum_values,

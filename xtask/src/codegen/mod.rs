@@ -44,7 +44,10 @@ fn generated_mod(_so_far: &[Output]) -> Result<Vec<Output>, String> {
 
 /// A file under `rules/`: as stage 1 just produced it, else as committed.
 pub fn read_rule(so_far: &[Output], rel: &str) -> Result<String, String> {
-    if let Some((_, text)) = so_far.iter().find(|(p, _)| p.as_path() == std::path::Path::new(rel)) {
+    if let Some((_, text)) = so_far
+        .iter()
+        .find(|(p, _)| p.as_path() == std::path::Path::new(rel))
+    {
         return Ok(text.clone());
     }
     let path = root().join(rel);

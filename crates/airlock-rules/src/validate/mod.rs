@@ -21,33 +21,102 @@ mod tools;
 ///
 /// Rules marked "warning" never reject: what they find may be accepted by the API.
 pub const RULES: &[(&str, &str)] = &[
-    ("invalid_json", "the body is not JSON at all (OpenAI's \"We could not parse the JSON body\")"),
+    (
+        "invalid_json",
+        "the body is not JSON at all (OpenAI's \"We could not parse the JSON body\")",
+    ),
     ("invalid_body_type", "the body is JSON but not an object"),
-    ("unknown_endpoint", "warning: the endpoint is not modelled; nothing was checked"),
-    ("multipart_body", "warning: a multipart-only endpoint; the JSON checks were skipped"),
-    ("unknown_parameter", "a top-level parameter that is a clear typo of a known one"),
-    ("did_you_mean", "warning: the known parameter an unknown one was likely meant to be"),
-    ("unrecognized_parameter", "warning: a top-level parameter the spec does not list"),
-    ("deprecated_parameter", "warning: a parameter the spec marks deprecated"),
-    ("missing_required_parameter", "a required top-level parameter is absent or null"),
-    ("invalid_type", "a top-level parameter has a JSON type the spec does not allow"),
+    (
+        "unknown_endpoint",
+        "warning: the endpoint is not modelled; nothing was checked",
+    ),
+    (
+        "multipart_body",
+        "warning: a multipart-only endpoint; the JSON checks were skipped",
+    ),
+    (
+        "unknown_parameter",
+        "a top-level parameter that is a clear typo of a known one",
+    ),
+    (
+        "did_you_mean",
+        "warning: the known parameter an unknown one was likely meant to be",
+    ),
+    (
+        "unrecognized_parameter",
+        "warning: a top-level parameter the spec does not list",
+    ),
+    (
+        "deprecated_parameter",
+        "warning: a parameter the spec marks deprecated",
+    ),
+    (
+        "missing_required_parameter",
+        "a required top-level parameter is absent or null",
+    ),
+    (
+        "invalid_type",
+        "a top-level parameter has a JSON type the spec does not allow",
+    ),
     ("invalid_value", "a value outside a closed enum of the spec"),
-    ("open_enum_value", "warning: a value outside an enum that grows often (service_tier, include)"),
-    ("out_of_range", "a number below the spec's minimum or above its maximum"),
-    ("array_length", "an array that is empty, too short or too long"),
-    ("string_length", "a string longer than the spec's maximum length"),
-    ("unknown_model", "warning: the model is not in the data; no model rules ran"),
-    ("model_max_tokens", "max_tokens on a reasoning model in Chat Completions"),
-    ("model_sampling_params", "temperature/top_p/penalties other than the default on a reasoning model"),
+    (
+        "open_enum_value",
+        "warning: a value outside an enum that grows often (service_tier, include)",
+    ),
+    (
+        "out_of_range",
+        "a number below the spec's minimum or above its maximum",
+    ),
+    (
+        "array_length",
+        "an array that is empty, too short or too long",
+    ),
+    (
+        "string_length",
+        "a string longer than the spec's maximum length",
+    ),
+    (
+        "unknown_model",
+        "warning: the model is not in the data; no model rules ran",
+    ),
+    (
+        "model_max_tokens",
+        "max_tokens on a reasoning model in Chat Completions",
+    ),
+    (
+        "model_sampling_params",
+        "temperature/top_p/penalties other than the default on a reasoning model",
+    ),
     ("model_logprobs", "logprobs on a reasoning model"),
     ("model_stop", "stop on o3 and o4-mini"),
-    ("model_system_role", "system/developer messages on o1-mini and o1-preview"),
-    ("model_reasoning_effort", "a reasoning effort the model does not take"),
-    ("model_structured_outputs", "a response_format type the model does not take"),
-    ("model_image_params", "images: size, quality and n per model"),
-    ("embeddings_dimensions", "embeddings: dimensions on a model without it, or above its size"),
-    ("embeddings_input_length", "embeddings: more than 2048 inputs in one request"),
-    ("json_object_needs_json", "json_object output without the word 'json' in the messages"),
+    (
+        "model_system_role",
+        "system/developer messages on o1-mini and o1-preview",
+    ),
+    (
+        "model_reasoning_effort",
+        "a reasoning effort the model does not take",
+    ),
+    (
+        "model_structured_outputs",
+        "a response_format type the model does not take",
+    ),
+    (
+        "model_image_params",
+        "images: size, quality and n per model",
+    ),
+    (
+        "embeddings_dimensions",
+        "embeddings: dimensions on a model without it, or above its size",
+    ),
+    (
+        "embeddings_input_length",
+        "embeddings: more than 2048 inputs in one request",
+    ),
+    (
+        "json_object_needs_json",
+        "json_object output without the word 'json' in the messages",
+    ),
 ];
 
 /// OpenAI's answer to a body that is not JSON.
@@ -147,14 +216,18 @@ pub fn check(endpoint: &str, body: &[u8], config: &Config) -> Verdict {
             "unknown_endpoint",
             "unknown_endpoint",
             None,
-            alloc::format!("Airlock does not model the endpoint '{endpoint}'; the request was not checked."),
+            alloc::format!(
+                "Airlock does not model the endpoint '{endpoint}'; the request was not checked."
+            ),
         );
         return ctx.verdict;
     };
     let endpoint = ep.path;
     ctx.verdict.endpoint = Some(String::from(endpoint));
     // A UTF-8 byte order mark is not JSON, but stripping it is the lenient reading.
-    let body = body.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(body);
+    let body = body
+        .strip_prefix(b"\xEF\xBB\xBF".as_slice())
+        .unwrap_or(body);
     let value = match serde_json::from_slice::<serde_json::Value>(body) {
         Ok(v) => v,
         Err(_) if !ep.json => {
@@ -162,7 +235,9 @@ pub fn check(endpoint: &str, body: &[u8], config: &Config) -> Verdict {
                 "multipart_body",
                 "multipart_body",
                 None,
-                alloc::format!("'{endpoint}' takes a multipart/form-data body; its fields were not checked."),
+                alloc::format!(
+                    "'{endpoint}' takes a multipart/form-data body; its fields were not checked."
+                ),
             );
             return ctx.verdict;
         }
@@ -197,7 +272,9 @@ pub fn check(endpoint: &str, body: &[u8], config: &Config) -> Verdict {
             "multipart_body",
             "multipart_body",
             None,
-            alloc::format!("'{endpoint}' takes a multipart/form-data body; a JSON body was not checked."),
+            alloc::format!(
+                "'{endpoint}' takes a multipart/form-data body; a JSON body was not checked."
+            ),
         );
         return ctx.verdict;
     }

@@ -222,7 +222,9 @@ fn responses(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>
                         "model_sampling_params",
                         "unsupported_parameter",
                         Some((*name).into()),
-                        format!("Unsupported parameter: '{name}' is not supported with this model."),
+                        format!(
+                            "Unsupported parameter: '{name}' is not supported with this model."
+                        ),
                     );
                 }
             }

@@ -59,7 +59,13 @@ pub(super) fn check(ctx: &mut Ctx<'_>, ep: &'static Endpoint, obj: &Map<String, 
         }
     }
     for p in ep.params.iter().filter(|p| p.required) {
-        if obj.get(p.name).is_none_or(Value::is_null) {
+        // A null the spec marks nullable (completions' `prompt`) counts as given.
+        let absent = match obj.get(p.name) {
+            None => true,
+            Some(Value::Null) => p.types & T_NULL == 0,
+            Some(_) => false,
+        };
+        if absent {
             missing(ctx, ep, p.name);
         }
     }
@@ -242,9 +248,19 @@ fn check_param(ctx: &mut Ctx<'_>, ep: &Endpoint, p: &Param, v: &Value) {
                     quote_list(p.enum_values)
                 );
                 if enum_may_grow(ep.path, p.name) {
-                    ctx.warn("open_enum_value", "invalid_value", Some(p.name.into()), message);
+                    ctx.warn(
+                        "open_enum_value",
+                        "invalid_value",
+                        Some(p.name.into()),
+                        message,
+                    );
                 } else {
-                    ctx.reject("invalid_value", "invalid_value", Some(p.name.into()), message);
+                    ctx.reject(
+                        "invalid_value",
+                        "invalid_value",
+                        Some(p.name.into()),
+                        message,
+                    );
                 }
             }
             if let Some(max) = p.max_length {
