@@ -11,9 +11,10 @@
 //! Only top-level parameters are taken from the spec. Nested structures (messages, tools, input
 //! items, formats) are hand-written rules in the rules crate: the spec's `oneOf`s are ambiguous
 //! there and some response-side `required` lists are reused for requests.
+#![allow(clippy::std_instead_of_alloc)] // xtask is a std binary
 
+use core::fmt::Write as _;
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};

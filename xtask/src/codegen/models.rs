@@ -6,7 +6,7 @@
 //! hand-maintained `rules/model_capabilities.toml` (families, capabilities, tokenizer encodings)
 //! into `crates/airlock-rules/src/generated/models.rs`.
 
-use std::fmt::Write as _;
+use core::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};

@@ -100,8 +100,22 @@ fn missing(ctx: &mut Ctx<'_>, ep: &Endpoint, name: &str) {
     );
 }
 
+/// Parameters of one API that live elsewhere in the other: certainly unknown to the endpoint, and
+/// a common slip when moving code between Chat Completions and Responses.
+fn moved(path: &str, name: &str) -> Option<&'static str> {
+    match (path, name) {
+        ("/v1/responses", "response_format") => Some("text.format"),
+        ("/v1/responses", "max_tokens" | "max_completion_tokens") => Some("max_output_tokens"),
+        ("/v1/responses", "reasoning_effort") => Some("reasoning.effort"),
+        ("/v1/responses", "verbosity") => Some("text.verbosity"),
+        ("/v1/responses", "messages") => Some("input"),
+        ("/v1/chat/completions", "max_output_tokens") => Some("max_completion_tokens"),
+        _ => None,
+    }
+}
+
 fn unknown(ctx: &mut Ctx<'_>, ep: &Endpoint, name: &str) {
-    let suggestion = suggest(ep, name);
+    let suggestion = moved(ep.path, name).or_else(|| suggest(ep, name));
     let (code, param, message) = if legacy_wording(ep.path) {
         (
             "",

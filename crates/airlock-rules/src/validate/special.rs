@@ -43,7 +43,11 @@ fn chat_json_word(ctx: &mut Ctx<'_>, obj: &Map<String, Value>) {
     let Some(messages) = obj.get("messages").filter(|m| m.is_array()) else {
         return;
     };
-    if !mentions_json(messages) {
+    // Lenient reading: any string in the messages, or in the tool definitions, counts.
+    let in_tools = ["tools", "functions"]
+        .iter()
+        .any(|k| obj.get(*k).is_some_and(mentions_json));
+    if !mentions_json(messages) && !in_tools {
         ctx.reject(
             "json_object_needs_json",
             "",
@@ -71,7 +75,8 @@ fn responses_json_word(ctx: &mut Ctx<'_>, obj: &Map<String, Value>) {
     }
     let input = obj.get("input").cloned().unwrap_or(Value::Null);
     let instructions = obj.get("instructions").cloned().unwrap_or(Value::Null);
-    if !mentions_json(&input) && !mentions_json(&instructions) {
+    let in_tools = obj.get("tools").is_some_and(mentions_json);
+    if !mentions_json(&input) && !mentions_json(&instructions) && !in_tools {
         ctx.reject(
             "json_object_needs_json",
             "",
