@@ -24,7 +24,7 @@ use super::Ctx;
 use super::tables::{
     Endpoint, Param, T_ANY, T_ARRAY, T_BOOLEAN, T_INTEGER, T_NULL, T_NUMBER, T_OBJECT, T_STRING,
 };
-use super::text::{edit_distance, fmt_limit, fmt_number, quote_list};
+use super::text::{edit_distance, fmt_limit, fmt_number, is_integral, quote_list};
 use crate::generated::endpoints::ENDPOINTS;
 
 /// The endpoint table for an API path (`/v1/chat/completions`, also without `/v1`).
@@ -167,7 +167,7 @@ fn kinds(v: &Value) -> u8 {
         Value::Array(_) => T_ARRAY,
         Value::Object(_) => T_OBJECT,
         Value::Number(n) => {
-            if n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0) {
+            if n.is_i64() || n.is_u64() || n.as_f64().is_some_and(is_integral) {
                 T_INTEGER | T_NUMBER
             } else {
                 T_NUMBER

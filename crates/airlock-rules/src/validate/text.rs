@@ -10,9 +10,20 @@ pub(crate) fn fmt_number(v: &Value) -> String {
     v.to_string()
 }
 
+/// True for a finite number with no fractional part (no_std has no `f64::fract`).
+pub(crate) fn is_integral(x: f64) -> bool {
+    if !x.is_finite() {
+        return false;
+    }
+    if x >= 9.0e15 || x <= -9.0e15 {
+        return true; // every double this large is an integer
+    }
+    (x as i64) as f64 == x
+}
+
 /// A bound from the spec: `2` rather than `2.0`.
 pub(crate) fn fmt_limit(x: f64) -> String {
-    if x.fract() == 0.0 && x.abs() < 1e15 {
+    if is_integral(x) && x < 1e15 && x > -1e15 {
         format!("{}", x as i64)
     } else {
         format!("{x}")
