@@ -180,7 +180,18 @@ fn chat(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
         }
     }
     if let Some(effort) = present(obj, "reasoning_effort") {
-        reasoning_effort(ctx, f, effort, "reasoning_effort");
+        if f.reasoning == Some(false) {
+            // Observed on gpt-4o, gpt-4o-mini and gpt-4.1: a non-reasoning model does not know the
+            // parameter at all (`null` passes: it is "not set").
+            ctx.reject(
+                "model_reasoning_effort",
+                "",
+                None,
+                "Unrecognized request argument supplied: reasoning_effort".into(),
+            );
+        } else {
+            reasoning_effort(ctx, f, effort, "reasoning_effort");
+        }
     }
     let format_type = obj
         .get("response_format")
