@@ -353,3 +353,63 @@ fn fmt_f64(x: f64) -> String {
 pub(crate) fn family_names() -> Vec<&'static str> {
     FAMILIES.iter().map(|f| f.name).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn family(model: &str) -> Option<&'static str> {
+        lookup(model).and_then(|k| k.family).map(|f| f.name)
+    }
+
+    #[test]
+    fn snapshots_resolve_to_the_longest_family() {
+        assert_eq!(family("gpt-4o"), Some("gpt-4o"));
+        assert_eq!(family("gpt-4o-2024-08-06"), Some("gpt-4o"));
+        assert_eq!(family("gpt-4o-2024-05-13"), Some("gpt-4o-2024-05-13"));
+        assert_eq!(family("gpt-4o-mini-2024-07-18"), Some("gpt-4o-mini"));
+        assert_eq!(family("o3-mini-2025-01-31"), Some("o3-mini"));
+        assert_eq!(family("o3-2025-04-16"), Some("o3"));
+        assert_eq!(family("gpt-5-chat-latest"), Some("gpt-5-chat"));
+        assert_eq!(
+            family("ft:gpt-4o-mini-2024-07-18:acme::abc123"),
+            Some("gpt-4o-mini")
+        );
+        assert_eq!(family("gpt-4-0613"), Some("gpt-4"));
+        assert_eq!(family("gpt-4-turbo-2024-04-09"), Some("gpt-4-turbo"));
+    }
+
+    #[test]
+    fn prefixes_stop_at_a_dash() {
+        // gpt-5.1 is not gpt-5: its parameters differ (reasoning effort `none`, temperature).
+        assert!(family("gpt-5.1").is_none());
+        assert!(family("gpt-4.1-mini").is_some_and(|f| f == "gpt-4.1-mini"));
+        assert!(family("gpt-4ox").is_none());
+        assert!(lookup("my-custom-model").is_none());
+        // Known to the catalog without a family: known, but no capability rules.
+        assert!(lookup("gpt-5.1").is_some_and(|k| k.info.is_some() && k.family.is_none()));
+    }
+
+    #[test]
+    fn encodings_by_prefix() {
+        assert_eq!(encoding("gpt-4o-mini"), Some(TokenEncoding::O200kBase));
+        assert_eq!(encoding("gpt-4-0613"), Some(TokenEncoding::Cl100kBase));
+        assert_eq!(encoding("gpt-4.1"), Some(TokenEncoding::O200kBase));
+        assert_eq!(encoding("gpt-3.5-turbo"), Some(TokenEncoding::Cl100kBase));
+        assert_eq!(
+            encoding("text-embedding-3-small"),
+            Some(TokenEncoding::Cl100kBase)
+        );
+        assert_eq!(encoding("o1-mini"), Some(TokenEncoding::O200kBase));
+        assert_eq!(encoding("whisper-1"), None);
+    }
+
+    #[test]
+    fn catalog_numbers_are_there() {
+        let k = lookup("gpt-4o").unwrap();
+        let info = k.info.unwrap();
+        assert_eq!(info.max_input_tokens, Some(128_000));
+        assert_eq!(info.max_output_tokens, Some(16_384));
+        assert!(family_names().contains(&"dall-e-3"));
+    }
+}

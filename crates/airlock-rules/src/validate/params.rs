@@ -296,16 +296,18 @@ fn check_param(ctx: &mut Ctx<'_>, ep: &Endpoint, p: &Param, v: &Value) {
         Value::Array(items) => {
             let len = items.len() as u64;
             if len == 0 && p.min_items.is_some_and(|m| m >= 1) {
-                ctx.reject(
-                    "array_length",
-                    "empty_array",
-                    Some(p.name.into()),
-                    format!(
-                        "Invalid '{}': empty array. Expected an array with minimum length {}, but got an empty array instead.",
-                        p.name,
-                        p.min_items.unwrap_or(1)
-                    ),
+                let message = format!(
+                    "Invalid '{}': empty array. Expected an array with minimum length {}, but got an empty array instead.",
+                    p.name,
+                    p.min_items.unwrap_or(1)
                 );
+                // Only `messages: []` is certainly rejected: the API has been seen to accept
+                // `stop: []` although the spec says `minItems: 1`.
+                if p.name == "messages" {
+                    ctx.reject("array_length", "empty_array", Some(p.name.into()), message);
+                } else {
+                    ctx.warn("array_length", "empty_array", Some(p.name.into()), message);
+                }
             } else if let Some(min) = p.min_items.filter(|m| len < *m) {
                 ctx.reject(
                     "array_length",
