@@ -172,8 +172,18 @@ fn unknown_things_pass_with_warnings() {
     let v = check("/v1/realtime/sessions", b"not json", &Config::default());
     assert!(v.ok());
     assert!(v.warnings.iter().any(|f| f.rule == "unknown_endpoint"));
-    let v = check("/v1/files", b"--boundary\r\n", &Config::default());
-    assert!(v.ok());
+    // Multipart forms are not JSON and are not rejected as such.
+    let form = b"--boundary\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\ngpt-image-1\r\n--boundary--\r\n";
+    for endpoint in ["/v1/files", "/v1/images/edits", "/v1/audio/transcriptions"] {
+        let v = check(endpoint, form, &Config::default());
+        assert!(v.ok(), "{endpoint}");
+        assert!(
+            v.warnings.iter().any(|f| f.rule == "multipart_body"),
+            "{endpoint}"
+        );
+    }
+    // …but to a JSON-only endpoint it is.
+    assert!(!check("/v1/embeddings", form, &Config::default()).ok());
 }
 
 #[test]

@@ -71,8 +71,10 @@ pub struct EndpointFile {
     pub endpoint: String,
     /// `application/json` or `multipart/form-data` (the body the JSON checks apply to, if any).
     pub content_type: String,
-    /// True when the body may also be JSON.
+    /// True when the body may be JSON.
     pub json: bool,
+    /// True when the body may be multipart/form-data.
+    pub multipart: bool,
     /// True when the spec does not close the object (`additionalProperties` not false).
     pub open: bool,
     /// Where the request schema is in the spec.
@@ -137,6 +139,7 @@ pub fn stage1(data: &Path) -> Result<Vec<Output>, String> {
                 .ok_or("empty content")?,
         };
         let json = content.contains_key("application/json");
+        let multipart = content.contains_key("multipart/form-data");
         let schema = media.get("schema").ok_or("no schema")?;
         let (reference, _) = deref(&spec, schema);
         let mut props = Props::default();
@@ -155,6 +158,7 @@ pub fn stage1(data: &Path) -> Result<Vec<Output>, String> {
             endpoint: (*api_path).to_string(),
             content_type: content_type.to_string(),
             json,
+            multipart,
             open: !props.closed,
             source: format!("openai-openapi.yaml@{SPEC_COMMIT}#/paths/{spec_path}/post"),
             params,
@@ -552,8 +556,8 @@ pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
         let ef: EndpointFile = toml::from_str(&text).map_err(|e| format!("{rel}: {e}"))?;
         let _ = writeln!(
             out,
-            "    Endpoint {{\n        path: {:?},\n        json: {},\n        open: {},\n        params: &[",
-            ef.endpoint, ef.json, ef.open
+            "    Endpoint {{\n        path: {:?},\n        json: {},\n        multipart: {},\n        open: {},\n        params: &[",
+            ef.endpoint, ef.json, ef.multipart, ef.open
         );
         let mut params = ef.params;
         params.sort_by(|a, b| a.name.cmp(&b.name));

@@ -8,6 +8,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         path: "/v1/responses",
         json: true,
+        multipart: false,
         open: true,
         params: &[
             Param { name: "background", types: T_BOOLEAN | T_NULL, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },
@@ -46,6 +47,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         path: "/v1/chat/completions",
         json: true,
+        multipart: false,
         open: true,
         params: &[
             Param { name: "audio", types: T_OBJECT | T_NULL, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },
@@ -90,6 +92,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         path: "/v1/embeddings",
         json: true,
+        multipart: false,
         open: false,
         params: &[
             Param { name: "dimensions", types: T_INTEGER, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: Some(1.0), maximum: None, min_items: None, max_items: None, max_length: None },
@@ -102,6 +105,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         path: "/v1/images/generations",
         json: true,
+        multipart: false,
         open: true,
         params: &[
             Param { name: "background", types: T_STRING | T_NULL, required: false, deprecated: false, enum_values: &["transparent", "opaque", "auto"], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },
@@ -123,6 +127,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         path: "/v1/images/edits",
         json: true,
+        multipart: true,
         open: true,
         params: &[
             Param { name: "background", types: T_STRING | T_NULL, required: false, deprecated: false, enum_values: &["transparent", "opaque", "auto"], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },
@@ -145,6 +150,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         path: "/v1/audio/transcriptions",
         json: false,
+        multipart: true,
         open: false,
         params: &[
             Param { name: "chunking_strategy", types: T_STRING | T_OBJECT | T_NULL, required: false, deprecated: false, enum_values: &["auto"], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },
@@ -166,6 +172,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         path: "/v1/audio/speech",
         json: true,
+        multipart: false,
         open: false,
         params: &[
             Param { name: "input", types: T_STRING, required: true, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: Some(4096) },
@@ -180,6 +187,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         path: "/v1/files",
         json: false,
+        multipart: true,
         open: false,
         params: &[
             Param { name: "expires_after", types: T_OBJECT, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },
@@ -190,6 +198,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         path: "/v1/batches",
         json: true,
+        multipart: false,
         open: true,
         params: &[
             Param { name: "completion_window", types: T_STRING, required: true, deprecated: false, enum_values: &["24h"], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },
@@ -202,6 +211,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         path: "/v1/completions",
         json: true,
+        multipart: false,
         open: true,
         params: &[
             Param { name: "best_of", types: T_INTEGER | T_NULL, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: Some(0.0), maximum: Some(20.0), min_items: None, max_items: None, max_length: None },
@@ -227,6 +237,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         path: "/v1/moderations",
         json: true,
+        multipart: false,
         open: true,
         params: &[
             Param { name: "input", types: T_STRING | T_ARRAY, required: true, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },
@@ -236,6 +247,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         path: "/v1/responses/input_tokens",
         json: true,
+        multipart: false,
         open: true,
         params: &[
             Param { name: "conversation", types: T_STRING | T_OBJECT | T_NULL, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },

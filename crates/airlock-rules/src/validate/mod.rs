@@ -230,7 +230,8 @@ pub fn check(endpoint: &str, body: &[u8], config: &Config) -> Verdict {
         .unwrap_or(body);
     let value = match serde_json::from_slice::<serde_json::Value>(body) {
         Ok(v) => v,
-        Err(_) if !ep.json => {
+        // A body that is not JSON to an endpoint that takes multipart/form-data is a form.
+        Err(_) if ep.multipart => {
             ctx.warn(
                 "multipart_body",
                 "multipart_body",

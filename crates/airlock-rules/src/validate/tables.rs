@@ -41,6 +41,8 @@ pub(crate) struct Endpoint {
     pub(crate) path: &'static str,
     /// The endpoint takes a JSON body (false: multipart only).
     pub(crate) json: bool,
+    /// The endpoint takes a multipart/form-data body (too).
+    pub(crate) multipart: bool,
     /// The spec leaves the object open (`additionalProperties` not false).
     #[allow(dead_code)] // kept as data: the unknown-parameter rule is conservative either way
     pub(crate) open: bool,
