@@ -131,18 +131,25 @@ fn chat(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
                 continue;
             };
             let Some(x) = v.as_f64() else { continue };
-            if x != *default {
-                ctx.reject(
-                    "model_sampling_params",
-                    "unsupported_value",
-                    Some((*name).into()),
-                    format!(
-                        "Unsupported value: '{name}' does not support {} with this model. Only the default ({}) value is supported.",
-                        fmt_number(v),
-                        fmt_f64(*default)
-                    ),
-                );
+            if x == *default {
+                continue;
             }
+            let message = if name.ends_with("_penalty") {
+                // Observed wording for the penalties (gpt-5-mini); the default 0 is let through.
+                format!("Unsupported parameter: '{name}' is not supported with this model.")
+            } else {
+                format!(
+                    "Unsupported value: '{name}' does not support {} with this model. Only the default ({}) value is supported.",
+                    fmt_number(v),
+                    fmt_f64(*default)
+                )
+            };
+            let code = if name.ends_with("_penalty") {
+                "unsupported_parameter"
+            } else {
+                "unsupported_value"
+            };
+            ctx.reject("model_sampling_params", code, Some((*name).into()), message);
         }
     }
     if f.logprobs_rejected && present(obj, "logprobs") == Some(&Value::Bool(true)) {
