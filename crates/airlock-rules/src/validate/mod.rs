@@ -98,6 +98,10 @@ pub const RULES: &[(&str, &str)] = &[
         "a reasoning effort the model does not take",
     ),
     (
+        "model_vision",
+        "image inputs to a model without vision (gpt-3.5-turbo, gpt-4, o1-mini, o3-mini)",
+    ),
+    (
         "model_structured_outputs",
         "a response_format type the model does not take",
     ),

@@ -200,6 +200,16 @@ fn chat(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
             reasoning_effort(ctx, f, effort, "reasoning_effort");
         }
     }
+    if f.vision == Some(false) {
+        if let Some(param) = first_image_part(obj) {
+            ctx.reject(
+                "model_vision",
+                "",
+                Some(param),
+                "Invalid content type. image_url is only supported by certain models.".into(),
+            );
+        }
+    }
     let format_type = obj
         .get("response_format")
         .and_then(|r| r.get("type"))
@@ -220,6 +230,19 @@ fn chat(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
             "Invalid parameter: 'response_format' of type 'json_object' is not supported with this model.".into(),
         );
     }
+}
+
+/// The param path of the first `image_url` content part, in OpenAI's form for this error
+/// (`messages.[1].content.[0].type`).
+fn first_image_part(obj: &serde_json::Map<String, Value>) -> Option<String> {
+    let messages = obj.get("messages")?.as_array()?;
+    messages.iter().enumerate().find_map(|(i, m)| {
+        let parts = m.get("content")?.as_array()?;
+        parts.iter().enumerate().find_map(|(j, p)| {
+            (p.get("type").and_then(Value::as_str) == Some("image_url"))
+                .then(|| format!("messages.[{i}].content.[{j}].type"))
+        })
+    })
 }
 
 fn responses(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {

@@ -97,6 +97,7 @@ pub(crate) struct Family {
     pub(crate) stop_rejected: bool,
     pub(crate) system_role_rejected: bool,
     pub(crate) reasoning_efforts: &'static [&'static str],
+    pub(crate) vision: Option<bool>,
     pub(crate) structured_outputs: Option<bool>,
     pub(crate) json_object: Option<bool>,
     pub(crate) image_sizes: &'static [&'static str],
