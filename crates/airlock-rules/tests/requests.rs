@@ -187,6 +187,24 @@ fn unknown_things_pass_with_warnings() {
 }
 
 #[test]
+fn json_this_parser_cannot_hold_is_not_rejected() {
+    let deep = format!(
+        r#"{{"model": "gpt-4o", "messages": [{{"role": "user", "content": "hi"}}], "metadata": {}{}}}"#,
+        "[".repeat(200),
+        "]".repeat(200)
+    );
+    let v = check("/v1/chat/completions", deep.as_bytes(), &Config::default());
+    assert!(v.ok());
+    assert!(v.warnings.iter().any(|f| f.rule == "invalid_json"));
+    let v = check(
+        "/v1/chat/completions",
+        br#"{"model": "gpt-4o", "messages": ["#,
+        &Config::default(),
+    );
+    assert!(!v.ok());
+}
+
+#[test]
 fn did_you_mean_names_the_parameter() {
     let v = check(
         "/v1/chat/completions",

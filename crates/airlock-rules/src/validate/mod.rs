@@ -246,8 +246,20 @@ pub fn check(endpoint: &str, body: &[u8], config: &Config) -> Verdict {
             );
             return ctx.verdict;
         }
-        Err(_) => {
-            ctx.reject("invalid_json", "", None, String::from(INVALID_JSON_MESSAGE));
+        Err(e) => {
+            // serde_json stops at 128 levels of nesting and at numbers beyond f64: valid JSON
+            // that this parser cannot hold is not OpenAI's parse error, only unchecked.
+            let text = alloc::format!("{e}");
+            if text.contains("recursion limit") || text.contains("number out of range") {
+                ctx.warn(
+                    "invalid_json",
+                    "unchecked_body",
+                    None,
+                    alloc::format!("The body could not be checked: {text}."),
+                );
+            } else {
+                ctx.reject("invalid_json", "", None, String::from(INVALID_JSON_MESSAGE));
+            }
             return ctx.verdict;
         }
     };
