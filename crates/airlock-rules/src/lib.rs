@@ -25,10 +25,12 @@ mod evidence;
 mod generated;
 mod parse;
 
+pub mod batch;
 pub mod bundle;
 pub mod ratelimit;
 pub mod redact;
 pub mod retry;
+pub mod sse;
 pub mod validate;
 
 pub use category::{Category, RetryDecision};
