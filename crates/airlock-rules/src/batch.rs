@@ -151,10 +151,10 @@ impl LintState {
         self.model.as_ref().map(|(m, _)| m.as_str())
     }
 
-    /// Counts bytes that are not a line (the file's line ends). [`lint_line`] counts one line end
-    /// per line; call this only to correct for a last line without one (`-1`) or `\r\n` ends.
-    pub fn add_bytes(&mut self, n: u64) {
-        self.bytes += n;
+    /// Says the last line given had no line end ([`lint_line`] counts one per line), so the
+    /// byte count for the size limit is exact.
+    pub fn last_line_unterminated(&mut self) {
+        self.bytes = self.bytes.saturating_sub(1);
     }
 
     /// The file-wide problems, once every line has been given: an empty file, too many requests,
@@ -520,7 +520,7 @@ fn lint_request(line_no: u64, bytes: &[u8], state: &mut LintState, out: &mut Vec
             code: f
                 .error
                 .code
-                .unwrap_or_else(|| String::from("invalid_request_error")),
+                .unwrap_or_else(|| f.rule.clone()),
             message: f.error.message,
             param: f.error.param,
             custom_id: custom_id.map(String::from),
