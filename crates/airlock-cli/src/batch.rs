@@ -72,10 +72,7 @@ fn open(path: &str) -> Result<Box<dyn BufRead>, String> {
 }
 
 /// Calls `f(line_no, line)` for each line (without its `\n`), reusing one buffer.
-fn each_line(
-    path: &str,
-    mut f: impl FnMut(u64, &[u8], bool),
-) -> Result<(), String> {
+fn each_line(path: &str, mut f: impl FnMut(u64, &[u8], bool)) -> Result<(), String> {
     let mut r = open(path)?;
     let mut buf = Vec::new();
     let mut n = 0u64;
@@ -349,7 +346,9 @@ fn join(input: &str, output: &str, errors: &str, json: bool) -> Result<u8, Strin
                 message,
             } => format!(
                 "failed\t{}\t{}\t{}",
-                status_code.map(|c| c.to_string()).unwrap_or_else(|| "-".into()),
+                status_code
+                    .map(|c| c.to_string())
+                    .unwrap_or_else(|| "-".into()),
                 code.as_deref().unwrap_or("-"),
                 message.as_deref().unwrap_or("")
             ),

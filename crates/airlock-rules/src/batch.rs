@@ -359,7 +359,9 @@ fn lint_request(line_no: u64, bytes: &[u8], state: &mut LintState, out: &mut Vec
             "missing_required_parameter",
             Some("method"),
             custom_id,
-            String::from("Missing required parameter: 'method'. Batch requests use \"method\": \"POST\"."),
+            String::from(
+                "Missing required parameter: 'method'. Batch requests use \"method\": \"POST\".",
+            ),
         ),
         Some(Value::String(m)) if m == "POST" => {}
         Some(Value::String(m)) => err(
@@ -517,10 +519,7 @@ fn lint_request(line_no: u64, bytes: &[u8], state: &mut LintState, out: &mut Vec
     for f in verdict.errors {
         out.push(LineError {
             line: Some(line_no),
-            code: f
-                .error
-                .code
-                .unwrap_or_else(|| f.rule.clone()),
+            code: f.error.code.unwrap_or_else(|| f.rule.clone()),
             message: f.error.message,
             param: f.error.param,
             custom_id: custom_id.map(String::from),
@@ -733,7 +732,7 @@ pub enum BatchExplanation {
         /// The line, read.
         line: ResultLine,
         /// The diagnosis of its error, when it has one.
-        diagnosis: Option<crate::Diagnosis>,
+        diagnosis: Option<alloc::boxed::Box<crate::Diagnosis>>,
     },
     /// A Batch error object alone (`{code, message, param, line}`).
     Error {
@@ -888,7 +887,7 @@ pub fn explain_batch(text: &str) -> Option<BatchExplanation> {
             {
                 ev.error_type = Some(t);
             }
-            crate::diagnose(&ev)
+            alloc::boxed::Box::new(crate::diagnose(&ev))
         });
         return Some(BatchExplanation::Line { line, diagnosis });
     }

@@ -259,15 +259,13 @@ impl SseParser {
                 self.data.push_str(&String::from_utf8_lossy(value));
             }
             b"event" => self.event_type = Some(String::from_utf8_lossy(value).into_owned()),
-            b"id" => {
-                if !value.contains(&0) {
-                    self.last_id = Some(String::from_utf8_lossy(value).into_owned());
-                }
+            b"id" if !value.contains(&0) => {
+                self.last_id = Some(String::from_utf8_lossy(value).into_owned());
             }
-            b"retry" => {
-                if !value.is_empty() && value.iter().all(u8::is_ascii_digit) {
-                    self.retry = core::str::from_utf8(value).ok().and_then(|s| s.parse().ok());
-                }
+            b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
+                self.retry = core::str::from_utf8(value)
+                    .ok()
+                    .and_then(|s| s.parse().ok());
             }
             _ => {}
         }
@@ -562,7 +560,7 @@ impl StreamWatch {
                     .and_then(|v| v.get("response"))
                     .and_then(|r| r.get("error"));
                 let mut error = err.map(error_fields).unwrap_or_default();
-                error.sequence_number = v.as_ref().and_then(|v| seq_of(v));
+                error.sequence_number = v.as_ref().and_then(seq_of);
                 error.event = String::from("response.failed");
                 Some(StreamState::Failed { error })
             }

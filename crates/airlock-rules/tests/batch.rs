@@ -70,7 +70,11 @@ fn bad_file_errors_match_the_golden_list() {
     assert_eq!(state.requests(), 11, "the blank line is not a request");
     assert_eq!(state.lines_with_errors(), 10);
     // The duplicate names the first line.
-    assert!(errors[1].message.contains("line 1"), "{}", errors[1].message);
+    assert!(
+        errors[1].message.contains("line 1"),
+        "{}",
+        errors[1].message
+    );
 }
 
 fn chat_line(id: &str, model: &str) -> String {
@@ -113,7 +117,9 @@ fn more_requests_than_the_limit_is_a_file_error() {
     let mut state = LintState::new();
     for i in 1..=LIMITS.max_requests + 1 {
         // A line the cheap checks reject keeps this fast: the count is what is tested.
-        let line = format!(r#"{{"custom_id": "id-{i}", "method": "POST", "url": "/v1/nope", "body": {{}}}}"#);
+        let line = format!(
+            r#"{{"custom_id": "id-{i}", "method": "POST", "url": "/v1/nope", "body": {{}}}}"#
+        );
         let errors = lint_line(i, line.as_bytes(), &mut state);
         assert_eq!(errors.len(), 1);
     }
@@ -127,7 +133,9 @@ fn more_requests_than_the_limit_is_a_file_error() {
 fn exactly_the_limit_is_fine_and_ids_stay_distinct() {
     let mut state = LintState::new();
     for i in 1..=LIMITS.max_requests {
-        let line = format!(r#"{{"custom_id": "id-{i}", "method": "POST", "url": "/v1/nope", "body": {{}}}}"#);
+        let line = format!(
+            r#"{{"custom_id": "id-{i}", "method": "POST", "url": "/v1/nope", "body": {{}}}}"#
+        );
         let errors = lint_line(i, line.as_bytes(), &mut state);
         assert!(errors.iter().all(|e| e.code == "invalid_url"), "{errors:?}");
     }
@@ -214,7 +222,10 @@ fn result_lines_are_read() {
         other => panic!("{other:?}"),
     }
     // A 5xx without a body error is still a failure.
-    let r = read_result_line(br#"{"custom_id": "x", "response": {"status_code": 500, "body": "oops"}, "error": null}"#).unwrap();
+    let r = read_result_line(
+        br#"{"custom_id": "x", "response": {"status_code": 500, "body": "oops"}, "error": null}"#,
+    )
+    .unwrap();
     assert!(!r.ok);
     assert!(r.error.unwrap().message.unwrap().contains("500"));
     // Not a result line.
@@ -252,11 +263,26 @@ fn join_follows_custom_ids_not_order() {
         states,
         vec![
             ("request-1".into(), Some(1), "ok", None),
-            ("request-2".into(), Some(2), "failed", Some("context_length_exceeded".into())),
+            (
+                "request-2".into(),
+                Some(2),
+                "failed",
+                Some("context_length_exceeded".into())
+            ),
             ("request-3".into(), Some(3), "ok", None),
-            ("request-4".into(), Some(4), "failed", Some("batch_expired".into())),
+            (
+                "request-4".into(),
+                Some(4),
+                "failed",
+                Some("batch_expired".into())
+            ),
             ("request-5".into(), Some(5), "missing", None),
-            ("request-99".into(), None, "failed", Some("batch_expired".into())),
+            (
+                "request-99".into(),
+                None,
+                "failed",
+                Some("batch_expired".into())
+            ),
         ]
     );
 }
@@ -265,7 +291,14 @@ fn join_follows_custom_ids_not_order() {
 fn a_success_wins_over_an_error_line_for_the_same_request() {
     let mut j = Join::new();
     j.input_line(1, br#"{"custom_id": "a"}"#);
-    j.result_line(br#"{"custom_id": "a", "response": {"status_code": 200, "body": {}}, "error": null}"#);
+    j.result_line(
+        br#"{"custom_id": "a", "response": {"status_code": 200, "body": {}}, "error": null}"#,
+    );
     j.result_line(br#"{"custom_id": "a", "response": null, "error": {"code": "batch_expired", "message": "m"}}"#);
-    assert_eq!(j.finish()[0].state, JoinState::Ok { status_code: Some(200) });
+    assert_eq!(
+        j.finish()[0].state,
+        JoinState::Ok {
+            status_code: Some(200)
+        }
+    );
 }

@@ -23,7 +23,11 @@ fn cases() -> Vec<(String, Vec<u8>, String)> {
         out.push((name, bytes, expect));
     }
     out.sort();
-    assert!(out.len() >= 10, "expected the stream cases, found {}", out.len());
+    assert!(
+        out.len() >= 10,
+        "expected the stream cases, found {}",
+        out.len()
+    );
     out
 }
 
@@ -59,7 +63,7 @@ impl Lcg {
 }
 
 fn check_expect(name: &str, bytes: &[u8], expect: &str) {
-    let s = describe_stream(std::str::from_utf8(bytes).unwrap()).expect(name);
+    let s = describe_stream(core::str::from_utf8(bytes).unwrap()).expect(name);
     for pair in expect.split_whitespace() {
         let (k, v) = pair.split_once('=').unwrap();
         let got: Option<String> = match k {
@@ -135,7 +139,10 @@ fn random_multi_splits_give_the_same_events() {
     }
 }
 
-fn events(items: Vec<Item>) -> Vec<(Option<String>, String, Option<String>, Option<u64>)> {
+/// An event as (event, data, id, retry).
+type Fields = (Option<String>, String, Option<String>, Option<u64>);
+
+fn events(items: Vec<Item>) -> Vec<Fields> {
     items
         .into_iter()
         .filter_map(|i| match i {
@@ -155,7 +162,12 @@ fn whatwg_field_rules() {
         got,
         vec![
             (None, "first\n\n two spaces\nthird".into(), None, None),
-            (Some("add".into()), "73857293".into(), Some("3".into()), None),
+            (
+                Some("add".into()),
+                "73857293".into(),
+                Some("3".into()),
+                None
+            ),
             // The id with a NUL is ignored; the last one persists.
             (None, "x".into(), Some("3".into()), Some(250)),
         ]
@@ -170,14 +182,22 @@ fn an_event_without_data_is_not_dispatched_and_unknown_fields_are_ignored() {
 
 #[test]
 fn a_bom_is_stripped_only_at_the_start() {
-    let got = events(parse_chunks(&[b"\xEF\xBB", b"\xBFdata: a\n\n\xEF\xBB\xBFdata: b\n\n"]));
+    let got = events(parse_chunks(&[
+        b"\xEF\xBB",
+        b"\xBFdata: a\n\n\xEF\xBB\xBFdata: b\n\n",
+    ]));
     // The second BOM makes the field name "\u{feff}data", which is not `data`.
     assert_eq!(got, vec![(None, "a".into(), None, None)]);
 }
 
 #[test]
 fn cr_then_lf_in_separate_chunks_is_one_line_end() {
-    let got = events(parse_chunks(&[b"data: a\r", b"\ndata: b\r", b"\n\r", b"\n"]));
+    let got = events(parse_chunks(&[
+        b"data: a\r",
+        b"\ndata: b\r",
+        b"\n\r",
+        b"\n",
+    ]));
     assert_eq!(got, vec![(None, "a\nb".into(), None, None)]);
     // While a lone CR followed by data is a line end of its own.
     let got = events(parse_chunks(&[b"data: a\r", b"data: b\r\r"]));
@@ -324,7 +344,10 @@ fn a_stream_cut_anywhere_before_its_end_closes_as_failed() {
             let Some(Item::Event(last)) = items.last() else {
                 panic!("{name}: cut at {k}: no event")
             };
-            assert!(python_raises(last) && node_throws(last), "{name}: cut at {k}");
+            assert!(
+                python_raises(last) && node_throws(last),
+                "{name}: cut at {k}"
+            );
         }
     }
 }
