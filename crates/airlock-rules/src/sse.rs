@@ -143,6 +143,28 @@ impl SseParser {
         self.pending_cr
     }
 
+    /// True when the event being read already holds data, or the partial line is a `data:` line
+    /// (or too long to tell).
+    pub fn pending_data(&self) -> bool {
+        self.has_data || self.overflow > 0 || self.partial_line().starts_with(b"data:")
+    }
+
+    /// True when the event being read has an `event:` field.
+    pub fn pending_event_type(&self) -> bool {
+        self.event_type.is_some()
+    }
+
+    /// The bytes of the line not yet ended (without a byte order mark at the very start).
+    fn partial_line(&self) -> &[u8] {
+        if self.first_line_done {
+            &self.line
+        } else {
+            self.line
+                .strip_prefix(b"\xEF\xBB\xBF")
+                .unwrap_or(&self.line)
+        }
+    }
+
     /// Feeds one chunk and returns what it completed.
     pub fn push(&mut self, chunk: &[u8]) -> Vec<Item> {
         let mut out = Vec::new();
@@ -429,6 +451,11 @@ impl StreamWatch {
         }
     }
 
+    /// The parser underneath (where in a line or event the stream is).
+    pub fn parser(&self) -> &SseParser {
+        &self.parser
+    }
+
     /// The stream shape seen so far.
     pub fn kind(&self) -> StreamKind {
         self.kind
@@ -493,22 +520,41 @@ impl StreamWatch {
     /// the spec's flat fields (`type`, `code`, `message`, `param`, `sequence_number`) plus the
     /// same error nested under `error`.
     ///
-    /// A partial event already sent cannot be withdrawn: ending it makes the SDKs fail on its
+    /// When the upstream stopped inside an event that has no data yet (after its `event:` line,
+    /// or in the middle of a field name), the error's fields complete that event: a partial field
+    /// name is made into one the SDKs ignore, and `event: error` replaces its name. Only when data
+    /// was already sent for the event must it be closed as it is; the SDKs then fail on its
     /// JSON, which still raises.
     pub fn closing_bytes(&self, message: &str) -> Vec<u8> {
+        let p = &self.parser;
         let mut out = Vec::new();
-        if self.parser.after_cr() {
+        if p.after_cr() {
             // A `\n` right after `\r` is part of the same line end: send one to be swallowed.
             out.push(b'\n');
         }
-        if self.parser.mid_line() {
-            out.push(b'\n');
-        }
-        if self.parser.mid_line() || self.parser.mid_event() {
-            out.push(b'\n');
+        let mut kind = self.kind;
+        if p.pending_data() {
+            if p.mid_line() {
+                out.push(b'\n');
+            }
+            if p.mid_line() || p.mid_event() {
+                out.push(b'\n');
+            }
+        } else {
+            if p.mid_line() {
+                if !p.partial_line().contains(&b':') {
+                    // `d`, `even`, `data`: an unknown field name once extended.
+                    out.push(b'_');
+                }
+                out.push(b'\n');
+            }
+            if p.mid_line() || p.mid_event() {
+                // `event: error` replaces whatever name the pending event has, or was getting.
+                kind = StreamKind::Responses;
+            }
         }
         let seq = self.last_sequence.map(|s| s + 1);
-        out.extend_from_slice(interrupted_event(self.kind, message, seq).as_bytes());
+        out.extend_from_slice(interrupted_event(kind, message, seq).as_bytes());
         out
     }
 
@@ -687,28 +733,17 @@ fn sequence_number(data: &str) -> Option<u64> {
 /// assert!(e.ends_with("\n\n"));
 /// ```
 pub fn interrupted_event(kind: StreamKind, message: &str, sequence_number: Option<u64>) -> String {
-    let error = serde_json::json!({
-        "message": message,
-        "type": "server_error",
-        "param": null,
-        "code": INTERRUPTED_CODE,
-    });
+    // Written by hand to keep OpenAI's key order (message, type, param, code).
+    let message = serde_json::Value::String(String::from(message));
+    let error = alloc::format!(
+        r#"{{"message":{message},"type":"server_error","param":null,"code":"{INTERRUPTED_CODE}"}}"#
+    );
     match kind {
-        StreamKind::Responses => {
-            let body = serde_json::json!({
-                "type": "error",
-                "code": INTERRUPTED_CODE,
-                "message": message,
-                "param": null,
-                "sequence_number": sequence_number.unwrap_or(0),
-                "error": error,
-            });
-            alloc::format!("event: error\ndata: {body}\n\n")
-        }
-        _ => {
-            let body = serde_json::json!({ "error": error });
-            alloc::format!("data: {body}\n\n")
-        }
+        StreamKind::Responses => alloc::format!(
+            "event: error\ndata: {{\"type\":\"error\",\"code\":\"{INTERRUPTED_CODE}\",\"message\":{message},\"param\":null,\"sequence_number\":{},\"error\":{error}}}\n\n",
+            sequence_number.unwrap_or(0)
+        ),
+        _ => alloc::format!("data: {{\"error\":{error}}}\n\n"),
     }
 }
 

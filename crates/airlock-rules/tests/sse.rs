@@ -319,6 +319,19 @@ fn a_stream_cut_anywhere_before_its_end_closes_as_failed() {
             .windows(2)
             .rposition(|w| w == b"\n\n" || w == b"\r\r")
             .map_or(0, |i| i + 2);
+        let unparseable = |items: &[Item]| {
+            items
+                .iter()
+                .filter(|i| match i {
+                    Item::Event(e) => {
+                        !e.data.starts_with("[DONE]")
+                            && serde_json::from_str::<serde_json::Value>(&e.data).is_err()
+                    }
+                    _ => false,
+                })
+                .count()
+        };
+        let broken_before = unparseable(&parse_chunks(&[&bytes]));
         for k in 0..last_start {
             let mut w = StreamWatch::new();
             w.push(&bytes[..k]);
@@ -355,4 +368,69 @@ fn a_stream_cut_anywhere_before_its_end_closes_as_failed() {
 #[test]
 fn describe_stream_ignores_text_without_events() {
     assert!(describe_stream("Traceback (most recent call last):\n  nothing here").is_none());
+}
+
+/// Streams cut by the upstream, followed by the bytes a proxy appends: committed under
+/// `tests/streams/interrupted/` so end-to-end tests can serve them to the real SDKs.
+/// `AIRLOCK_BLESS=1` rewrites them.
+#[test]
+fn interrupted_fixtures_are_current() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/streams");
+    let src = |name: &str| std::fs::read(root.join(name)).unwrap();
+    let nth_event_end = |bytes: &[u8], n: usize| -> usize {
+        let mut at = 0;
+        for _ in 0..n {
+            at += bytes[at..].windows(2).position(|w| w == b"\n\n").unwrap() + 2;
+        }
+        at
+    };
+    let chat = src("chat_completed.sse");
+    let resp = src("responses_completed.sse");
+    let crlf = src("chat_crlf_comments.sse");
+    let crlf_cut = crlf
+        .windows(2)
+        .enumerate()
+        .filter(|(_, w)| w == b"\r\n")
+        .nth(5)
+        .unwrap()
+        .0
+        + 1; // right after a `\r`
+    let cases: Vec<(&str, &[u8])> = vec![
+        ("chat_at_event_boundary", &chat[..nth_event_end(&chat, 2)]),
+        ("chat_mid_line", &chat[..nth_event_end(&chat, 2) + 40]),
+        ("chat_after_cr", &crlf[..crlf_cut]),
+        (
+            "responses_at_event_boundary",
+            &resp[..nth_event_end(&resp, 3)],
+        ),
+        ("responses_mid_event", &resp[..nth_event_end(&resp, 3) + 35]),
+        ("before_any_event", &b""[..]),
+    ];
+    let dir = root.join("interrupted");
+    let bless = std::env::var_os("AIRLOCK_BLESS").is_some();
+    if bless {
+        std::fs::create_dir_all(&dir).unwrap();
+    }
+    for (name, cut) in cases {
+        let mut w = StreamWatch::new();
+        w.push(cut);
+        let mut all = cut.to_vec();
+        all.extend(
+            w.closing_bytes("The upstream connection closed before the response was complete."),
+        );
+        let path = dir.join(format!("{name}.sse"));
+        if bless {
+            std::fs::write(&path, &all).unwrap();
+        } else {
+            let have = std::fs::read(&path)
+                .unwrap_or_else(|e| panic!("{}: {e} (run with AIRLOCK_BLESS=1)", path.display()));
+            assert!(have == all, "{name} is stale (run with AIRLOCK_BLESS=1)");
+        }
+        let mut again = StreamWatch::new();
+        again.push(&all);
+        assert!(
+            matches!(again.finish(), StreamState::Failed { .. }),
+            "{name}"
+        );
+    }
 }
