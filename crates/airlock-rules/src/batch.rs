@@ -832,7 +832,14 @@ fn result_line(v: &Value) -> Option<ResultLine> {
 /// ```
 pub fn explain_batch(text: &str) -> Option<BatchExplanation> {
     let text = text.trim().trim_start_matches('\u{feff}');
-    let v: Value = serde_json::from_str(text).ok()?;
+    let v: Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        // The Python SDK's repr: `Batch(id='batch_…', …, errors=Errors(data=[BatchError(…)]), …)`.
+        Err(_) => {
+            let at = text.find("Batch(id=")?;
+            pyrepr::Reader::new(&text[at..]).value()?
+        }
+    };
     let obj = v.as_object()?;
     if obj.get("object").and_then(Value::as_str) == Some("batch")
         || (obj.contains_key("status") && obj.contains_key("input_file_id"))
@@ -1043,5 +1050,166 @@ impl Join {
             state,
         }));
         rows
+    }
+}
+
+/// A reader for the Python SDK's reprs of its models (`Batch(id='b', errors=Errors(data=[...]))`),
+/// turned into JSON values: calls become objects, `None`/`True`/`False` null and booleans.
+mod pyrepr {
+    use alloc::string::String;
+    use alloc::vec::Vec;
+    use serde_json::{Map, Value};
+
+    pub(super) struct Reader<'a> {
+        s: &'a [u8],
+        i: usize,
+        depth: usize,
+    }
+
+    impl<'a> Reader<'a> {
+        pub(super) fn new(s: &'a str) -> Self {
+            Reader {
+                s: s.as_bytes(),
+                i: 0,
+                depth: 0,
+            }
+        }
+
+        fn ws(&mut self) {
+            while self.i < self.s.len() && self.s[self.i].is_ascii_whitespace() {
+                self.i += 1;
+            }
+        }
+
+        fn eat(&mut self, b: u8) -> bool {
+            self.ws();
+            if self.s.get(self.i) == Some(&b) {
+                self.i += 1;
+                true
+            } else {
+                false
+            }
+        }
+
+        fn ident(&mut self) -> Option<&'a str> {
+            self.ws();
+            let start = self.i;
+            while self.i < self.s.len()
+                && (self.s[self.i].is_ascii_alphanumeric() || matches!(self.s[self.i], b'_' | b'.'))
+            {
+                self.i += 1;
+            }
+            (self.i > start).then(|| core::str::from_utf8(&self.s[start..self.i]).ok())?
+        }
+
+        pub(super) fn value(&mut self) -> Option<Value> {
+            self.depth += 1;
+            if self.depth > 64 {
+                return None;
+            }
+            self.ws();
+            let v = match *self.s.get(self.i)? {
+                b'\'' | b'"' => Value::String(self.string()?),
+                b'[' | b'(' => {
+                    let close = if self.s[self.i] == b'[' { b']' } else { b')' };
+                    self.i += 1;
+                    let mut items = Vec::new();
+                    while !self.eat(close) {
+                        items.push(self.value()?);
+                        if !self.eat(b',') && !self.eat(close) {
+                            return None;
+                        } else if self.s.get(self.i - 1) == Some(&close) {
+                            break;
+                        }
+                    }
+                    Value::Array(items)
+                }
+                b'{' => {
+                    self.i += 1;
+                    let mut m = Map::new();
+                    while !self.eat(b'}') {
+                        let k = match self.value()? {
+                            Value::String(k) => k,
+                            other => alloc::format!("{other}"),
+                        };
+                        if !self.eat(b':') {
+                            return None;
+                        }
+                        m.insert(k, self.value()?);
+                        if !self.eat(b',') && !self.eat(b'}') {
+                            return None;
+                        } else if self.s.get(self.i - 1) == Some(&b'}') {
+                            break;
+                        }
+                    }
+                    Value::Object(m)
+                }
+                b'-' | b'0'..=b'9' => {
+                    let start = self.i;
+                    self.i += 1;
+                    while self.i < self.s.len()
+                        && (self.s[self.i].is_ascii_digit()
+                            || matches!(self.s[self.i], b'.' | b'e' | b'E' | b'-' | b'+'))
+                    {
+                        self.i += 1;
+                    }
+                    let t = core::str::from_utf8(&self.s[start..self.i]).ok()?;
+                    serde_json::from_str(t).ok()?
+                }
+                _ => {
+                    let name = self.ident()?;
+                    match name {
+                        "None" => Value::Null,
+                        "True" => Value::Bool(true),
+                        "False" => Value::Bool(false),
+                        _ if self.eat(b'(') => {
+                            let mut m = Map::new();
+                            while !self.eat(b')') {
+                                let k = self.ident()?;
+                                if !self.eat(b'=') {
+                                    return None;
+                                }
+                                m.insert(String::from(k), self.value()?);
+                                if !self.eat(b',') && !self.eat(b')') {
+                                    return None;
+                                } else if self.s.get(self.i - 1) == Some(&b')') {
+                                    break;
+                                }
+                            }
+                            Value::Object(m)
+                        }
+                        // An enum repr or a bare name: keep it as text.
+                        other => Value::String(String::from(other)),
+                    }
+                }
+            };
+            self.depth -= 1;
+            Some(v)
+        }
+
+        fn string(&mut self) -> Option<String> {
+            let q = self.s[self.i];
+            self.i += 1;
+            let mut out = Vec::new();
+            while let Some(&b) = self.s.get(self.i) {
+                self.i += 1;
+                if b == q {
+                    return String::from_utf8(out).ok();
+                }
+                if b == b'\\' {
+                    let e = *self.s.get(self.i)?;
+                    self.i += 1;
+                    out.push(match e {
+                        b'n' => b'\n',
+                        b't' => b'\t',
+                        b'r' => b'\r',
+                        other => other,
+                    });
+                } else {
+                    out.push(b);
+                }
+            }
+            None
+        }
     }
 }

@@ -302,3 +302,32 @@ fn a_success_wins_over_an_error_line_for_the_same_request() {
         }
     );
 }
+
+#[test]
+fn the_python_sdk_repr_of_a_batch_is_read() {
+    // As printed by `print(client.batches.retrieve(...))` in openai-python.
+    let text = "Batch(id='batch_69c3c347282c81908ede48ecc95bf201', completion_window='24h', created_at=1774437191, endpoint='/v1/responses', input_file_id='file-2qvouj6sKUCGTbu3odouhk', object='batch', status='failed', cancelled_at=None, cancelling_at=None, completed_at=None, error_file_id=None, errors=Errors(data=[BatchError(code='invalid_json_line', line=2, message=\"This line is not parseable as valid JSON. Can't read it.\", param=None), BatchError(code='duplicate_custom_id', line=5, message='The custom_id for this request is a duplicate of another request.', param=None)], object='list'), expired_at=None, expires_at=1774523591, failed_at=1774437199, finalizing_at=None, in_progress_at=None, metadata={'description': 'Evaluation: run 1'}, model=None, output_file_id=None, request_counts=BatchRequestCounts(completed=0, failed=0, total=0), usage=None)";
+    let Some(BatchExplanation::Batch {
+        id,
+        status,
+        errors,
+        request_counts,
+        ..
+    }) = explain_batch(&format!("Traceback or log line: {text}\n"))
+    else {
+        panic!("not read")
+    };
+    assert_eq!(
+        id.as_deref(),
+        Some("batch_69c3c347282c81908ede48ecc95bf201")
+    );
+    assert_eq!(status.as_deref(), Some("failed"));
+    assert_eq!(errors.len(), 2);
+    assert_eq!(errors[0].line, Some(2));
+    assert_eq!(
+        errors[0].message.as_deref(),
+        Some("This line is not parseable as valid JSON. Can't read it.")
+    );
+    assert_eq!(errors[1].code.as_deref(), Some("duplicate_custom_id"));
+    assert_eq!(request_counts.unwrap().total, 0);
+}
