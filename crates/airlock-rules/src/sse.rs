@@ -94,6 +94,8 @@ pub struct SseParser {
     line: Vec<u8>,
     /// Bytes of the current line beyond the limit (the line is being dropped).
     overflow: u64,
+    /// The line being dropped is a `data:` line.
+    overflow_data: bool,
     /// The last byte was `\r`: a following `\n` belongs to the same line end.
     pending_cr: bool,
     /// No line has been completed yet (a byte order mark may start the first one).
@@ -218,6 +220,11 @@ impl SseParser {
             self.overflow += bytes.len() as u64;
         } else if self.line.len() + bytes.len() > self.limits.max_line {
             self.overflow = (self.line.len() + bytes.len()) as u64;
+            let mut head = [0u8; 5];
+            for (h, b) in head.iter_mut().zip(self.line.iter().chain(bytes).copied()) {
+                *h = b;
+            }
+            self.overflow_data = &head == b"data:";
             self.line = Vec::new();
         } else {
             self.line.extend_from_slice(bytes);
@@ -233,6 +240,11 @@ impl SseParser {
             });
             self.overflow = 0;
             self.in_event = true;
+            if core::mem::take(&mut self.overflow_data) {
+                // The event still happened: it is dispatched with the data it had before.
+                self.has_data = true;
+                self.data_overflow = true;
+            }
             return;
         }
         let mut line = core::mem::take(&mut self.line);
@@ -425,6 +437,7 @@ pub struct StreamWatch {
     events: u64,
     last_event: Option<String>,
     last_sequence: Option<u64>,
+    finish_reason: Option<String>,
     oversize: u64,
 }
 
@@ -484,6 +497,12 @@ impl StreamWatch {
     /// The last event seen (`chunk` for a Chat chunk, `[DONE]`, or the `event:` name).
     pub fn last_event(&self) -> Option<&str> {
         self.last_event.as_deref()
+    }
+
+    /// The last `finish_reason` a Chat chunk gave (`stop`, `length`, `content_filter`,
+    /// `tool_calls`): a completed stream can still be a truncated answer.
+    pub fn finish_reason(&self) -> Option<&str> {
+        self.finish_reason.as_deref()
     }
 
     /// Lines or data dropped for being over the limits.
@@ -652,6 +671,9 @@ impl StreamWatch {
     }
 
     fn chat_chunk(&mut self, data: &str) -> Option<StreamState> {
+        if let Some(reason) = finish_reason(data) {
+            self.finish_reason = Some(reason);
+        }
         // Cheap pre-check: only a chunk that mentions "error" is parsed.
         if !data.contains("\"error\"") {
             if self.kind == StreamKind::Unknown && data.contains("chat.completion.chunk") {
@@ -709,6 +731,16 @@ fn seq_of(v: &serde_json::Value) -> Option<u64> {
     v.get("sequence_number")?.as_u64()
 }
 
+/// A non-null `"finish_reason": "…"` in a Chat chunk, read without parsing the chunk.
+fn finish_reason(data: &str) -> Option<String> {
+    const KEY: &str = "\"finish_reason\"";
+    let at = data.find(KEY)?;
+    let rest = data[at + KEY.len()..].trim_start().strip_prefix(':')?;
+    let rest = rest.trim_start().strip_prefix('"')?;
+    let end = rest.find('"')?;
+    Some(String::from(&rest[..end]))
+}
+
 /// The last top-level-looking `"sequence_number": N` in an event's data, read without parsing it.
 fn sequence_number(data: &str) -> Option<u64> {
     const KEY: &str = "\"sequence_number\"";
@@ -762,6 +794,8 @@ pub struct StreamSummary {
     pub at_event: Option<u64>,
     /// The last event seen.
     pub last_event: Option<String>,
+    /// The last `finish_reason` of a Chat stream.
+    pub finish_reason: Option<String>,
     /// Lines or data dropped for being over the limits.
     pub oversize: u64,
 }
@@ -780,7 +814,26 @@ pub struct StreamSummary {
 /// ```
 pub fn describe_stream(text: &str) -> Option<StreamSummary> {
     let mut w = StreamWatch::new();
-    w.push(text.as_bytes());
+    let data_lines = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("data:"))
+        .count();
+    let blank_lines = text.lines().any(|l| l.trim().is_empty());
+    if data_lines > 1 && !blank_lines {
+        // A paste whose blank lines were lost (a log viewer, a terminal copy): each `data:` line
+        // is read as one event.
+        for line in text.lines() {
+            let line = line.trim_start();
+            w.push(line.as_bytes());
+            w.push(if line.starts_with("data:") {
+                b"\n\n"
+            } else {
+                b"\n"
+            });
+        }
+    } else {
+        w.push(text.as_bytes());
+    }
     let state = w.finish();
     if w.events == 0 {
         return None;
@@ -792,6 +845,7 @@ pub fn describe_stream(text: &str) -> Option<StreamSummary> {
         bytes: w.bytes(),
         at_event: w.terminal_at,
         last_event: w.last_event.clone(),
+        finish_reason: w.finish_reason.clone(),
         oversize: w.oversize,
     })
 }

@@ -72,6 +72,7 @@ fn check_expect(name: &str, bytes: &[u8], expect: &str) {
             "events" => Some(s.events.to_string()),
             "at_event" => s.at_event.map(|n| n.to_string()),
             "last_event" => s.last_event.clone(),
+            "finish_reason" => s.finish_reason.clone(),
             "reason" => match &s.state {
                 StreamState::Incomplete { reason } => reason.clone(),
                 _ => None,
@@ -232,7 +233,24 @@ fn a_never_ending_line_is_bounded_and_reported() {
             bytes: 6 + 10_000 * 1000
         }
     );
-    assert!(matches!(&items[1], Item::Event(e) if e.data == "ok"));
+    // The event whose data line was dropped still happened.
+    assert!(matches!(&items[1], Item::Event(e) if e.data.is_empty()));
+    assert!(matches!(&items[2], Item::Event(e) if e.data == "ok"));
+
+    // A terminal event with a huge data line (a base64 image) is still seen.
+    let mut w = StreamWatch::with_limits(Limits {
+        max_line: 1024,
+        max_data: 1024,
+    });
+    w.push(
+        b"event: response.created\ndata: {}\n\nevent: response.completed\ndata: {\"response\": \"",
+    );
+    for _ in 0..100 {
+        w.push(&chunk);
+    }
+    w.push(b"\"}\n\n");
+    assert_eq!(w.finish(), StreamState::Completed);
+    assert_eq!(w.oversize(), 1);
 
     // Many short data lines: the event's data is capped too.
     let mut p = SseParser::with_limits(Limits {
@@ -442,4 +460,13 @@ fn interrupted_fixtures_are_current() {
             "{name}"
         );
     }
+}
+
+#[test]
+fn a_paste_without_blank_lines_is_read_event_by_event() {
+    let text = "data: {\"object\":\"chat.completion.chunk\",\"choices\":[{\"delta\":{\"content\":\"Hi\"},\"finish_reason\":null}]}\n  data: {\"object\":\"chat.completion.chunk\",\"choices\":[{\"delta\":{},\"finish_reason\":\"length\"}]}\ndata: [DONE]\n";
+    let s = describe_stream(text).unwrap();
+    assert_eq!(s.events, 3);
+    assert_eq!(s.state, StreamState::Completed);
+    assert_eq!(s.finish_reason.as_deref(), Some("length"));
 }
