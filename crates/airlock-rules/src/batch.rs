@@ -528,6 +528,117 @@ fn lint_request(line_no: u64, bytes: &[u8], state: &mut LintState, out: &mut Vec
     }
 }
 
+/// Lints a Batch input file fed in chunks cut anywhere (an upload as it streams through a
+/// proxy): lines are reassembled, each is given to [`lint_line`], and only the current line is
+/// held.
+///
+/// # Example
+/// ```
+/// use airlock_rules::batch::BatchLinter;
+///
+/// let mut l = BatchLinter::new();
+/// let mut errors = l.push(b"{\"custom_id\": \"a\", \"method\": \"POST\", \"url\": \"/v1/embeddings\", \"bo");
+/// errors.extend(l.push(b"dy\": {\"model\": \"text-embedding-3-small\", \"input\": \"x\"}}\nnot json\n"));
+/// errors.extend(l.finish());
+/// assert_eq!(errors.len(), 1);
+/// assert_eq!((errors[0].line, errors[0].code.as_str()), (Some(2), "invalid_json_line"));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct BatchLinter {
+    state: LintState,
+    line: Vec<u8>,
+    line_no: u64,
+    /// The current line is longer than the file limit: it is counted, not held.
+    overlong: Option<u64>,
+}
+
+impl BatchLinter {
+    /// A linter with the validators' default [`Config`].
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A linter over a prepared state (a [`Config`], an endpoint given up front).
+    pub fn with_state(state: LintState) -> Self {
+        BatchLinter {
+            state,
+            ..Self::default()
+        }
+    }
+
+    /// The state so far (counts, endpoint, model).
+    pub fn state(&self) -> &LintState {
+        &self.state
+    }
+
+    /// Feeds one chunk; returns the errors of the lines it completed.
+    pub fn push(&mut self, mut chunk: &[u8]) -> Vec<LineError> {
+        let mut out = Vec::new();
+        while !chunk.is_empty() {
+            match chunk.iter().position(|&b| b == b'\n') {
+                Some(i) => {
+                    self.take(&chunk[..i]);
+                    chunk = &chunk[i + 1..];
+                    self.end_line(true, &mut out);
+                }
+                None => {
+                    self.take(chunk);
+                    chunk = &[];
+                }
+            }
+        }
+        out
+    }
+
+    /// Ends the file: the last line (if it had no line end) and the file-wide checks.
+    pub fn finish(&mut self) -> Vec<LineError> {
+        let mut out = Vec::new();
+        if !self.line.is_empty() || self.overlong.is_some() {
+            self.end_line(false, &mut out);
+        }
+        out.extend(self.state.finish());
+        out
+    }
+
+    fn take(&mut self, bytes: &[u8]) {
+        if let Some(n) = &mut self.overlong {
+            *n += bytes.len() as u64;
+        } else if (self.line.len() + bytes.len()) as u64 > LIMITS.max_bytes {
+            self.overlong = Some((self.line.len() + bytes.len()) as u64);
+            self.line = Vec::new();
+        } else {
+            self.line.extend_from_slice(bytes);
+        }
+    }
+
+    fn end_line(&mut self, terminated: bool, out: &mut Vec<LineError>) {
+        self.line_no += 1;
+        if let Some(n) = self.overlong.take() {
+            self.state.lines += 1;
+            self.state.requests += 1;
+            self.state.bytes += n + u64::from(terminated);
+            self.state.errors += 1;
+            self.state.lines_with_errors += 1;
+            out.push(LineError {
+                line: Some(self.line_no),
+                code: String::from("file_too_large"),
+                message: alloc::format!(
+                    "This line alone is {n} bytes, more than the Batch API's 200 MB file limit."
+                ),
+                param: None,
+                custom_id: None,
+                rule: None,
+            });
+            return;
+        }
+        out.extend(lint_line(self.line_no, &self.line, &mut self.state));
+        if !terminated {
+            self.state.last_line_unterminated();
+        }
+        self.line.clear();
+    }
+}
+
 /// What a Batch `status` means, and what to do next.
 ///
 /// # Example

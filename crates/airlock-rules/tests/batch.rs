@@ -331,3 +331,29 @@ fn the_python_sdk_repr_of_a_batch_is_read() {
     assert_eq!(errors[1].code.as_deref(), Some("duplicate_custom_id"));
     assert_eq!(request_counts.unwrap().total, 0);
 }
+
+#[test]
+fn chunks_cut_anywhere_lint_like_lines() {
+    use airlock_rules::batch::BatchLinter;
+    for name in [
+        "bad_chat.jsonl",
+        "valid_responses.jsonl",
+        "valid_embeddings_crlf_bom.jsonl",
+    ] {
+        let bytes = data(name);
+        let (want, want_state) = lint(&bytes);
+        for k in 0..=bytes.len() {
+            let mut l = BatchLinter::new();
+            let mut got = l.push(&bytes[..k]);
+            got.extend(l.push(&bytes[k..]));
+            got.extend(l.finish());
+            assert_eq!(got, want, "{name}: split at {k}");
+            assert_eq!(
+                l.state().bytes(),
+                want_state.bytes(),
+                "{name}: split at {k}"
+            );
+            assert_eq!(l.state().bytes(), bytes.len() as u64, "{name}");
+        }
+    }
+}
