@@ -353,15 +353,12 @@ pub fn diagnose(evidence: &Evidence) -> Diagnosis {
     });
 
     // What the SDKs raise.
-    let transport =
-        evidence
-            .transport
-            .or(cause.transport)
-            .or_else(|| match (status, cause.category) {
-                (None, Category::Connection) => Some(Transport::Connection),
-                (None, Category::Timeout) => Some(Transport::Timeout),
-                _ => None,
-            });
+    let implied = match (status, cause.category) {
+        (None, Category::Connection) => Some(Transport::Connection),
+        (None, Category::Timeout) => Some(Transport::Timeout),
+        _ => None,
+    };
+    let transport = evidence.transport.or(cause.transport).or(implied);
     let sdk = if in_stream {
         SdkNames {
             python: Some("openai.APIError".to_string()),
@@ -479,11 +476,11 @@ pub fn diagnose_no_response(kind: NoResponse) -> Diagnosis {
 }
 
 #[cfg(test)]
+#[allow(clippy::field_reassign_with_default)] // evidence built up field by field reads best here
 mod tests {
     use super::*;
     use crate::ratelimit::LimitWindow;
     use alloc::vec;
-    use alloc::vec::Vec;
 
     /// Evidence with the given status, code, type and message.
     fn ev(
@@ -1033,6 +1030,5 @@ mod tests {
         let e = ev(Some(429), Some("None"), Some("null"), None);
         let d = check(&e, Category::RateLimit, RetryDecision::Yes);
         assert_eq!(d.rule, "status_429");
-        let _: Vec<()> = Vec::new();
     }
 }

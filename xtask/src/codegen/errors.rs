@@ -3,6 +3,7 @@
 //! The data files hold two kinds of record (see `rules/README.md`): `[[status]]` (an HTTP status, a
 //! status range or a no-response case, with the SDK class names) and `[[error]]` (an error code, type
 //! or wording). Both become `Rule` values in two static tables the classifier searches.
+#![allow(clippy::std_instead_of_alloc, clippy::std_instead_of_core)] // a std tool, not the no_std crate
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -350,11 +351,11 @@ fn emit(out: &mut String, r: &Row) {
         None => "None".to_string(),
     };
     let num = |v: Option<u16>| v.map_or("None".to_string(), |s| format!("Some({s})"));
-    let _ = write!(
+    let _ = writeln!(
         out,
         "Rule {{ name: {:?}, category: Category::{}, retry: RetryDecision::{}, precedence: {}, \
          status: {}, status_max: {}, transport: {}, codes: {}, types: {}, messages: {}, \
-         exceptions: {}, python: {}, node: {}, python_v0: {}, meaning: {:?}, first_fix: {:?} }},\n",
+         exceptions: {}, python: {}, node: {}, python_v0: {}, meaning: {:?}, first_fix: {:?} }},",
         r.name,
         camel(r.category),
         camel(r.retry),
