@@ -291,14 +291,25 @@ fn header_reset_ms(h: &RateLimitHeaders, kind: Option<LimitKind>) -> Option<u64>
     }
 }
 
-/// A `req_…` request ID quoted in a message.
+/// A request ID quoted in a message: `req_…`, or the token after "request ID" (older messages quote
+/// a hex or UUID ID: "Please include the request ID 05db48fb-… in your message").
 fn request_id_in(message: &str) -> Option<String> {
-    let start = message.find("req_")?;
-    let id: String = message[start..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-        .collect();
-    (id.len() > 8).then_some(id)
+    let token = |from: &str| -> String {
+        from.chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+            .collect()
+    };
+    if let Some(start) = message.find("req_") {
+        let id = token(&message[start..]);
+        if id.len() > 8 {
+            return Some(id);
+        }
+    }
+    let lower = message.to_ascii_lowercase();
+    let at = lower.find("request id")? + "request id".len();
+    let rest = message[at..].trim_start_matches([' ', ':', '=']);
+    let id = token(rest);
+    (id.len() >= 8 && id.bytes().any(|b| b.is_ascii_digit())).then_some(id)
 }
 
 /// Diagnoses what the readers found.
@@ -359,7 +370,7 @@ pub fn diagnose(evidence: &Evidence) -> Diagnosis {
         _ => None,
     };
     let transport = evidence.transport.or(cause.transport).or(implied);
-    let sdk = if in_stream {
+    let sdk = if in_stream || cause.category == Category::StreamError {
         SdkNames {
             python: Some("openai.APIError".to_string()),
             node: Some("APIError".to_string()),
@@ -992,6 +1003,11 @@ mod tests {
         );
         let d = diagnose(&e);
         assert_eq!(d.request_id.as_deref(), Some("req_0123456789abcdef"));
+        let uuid = "Please include the request ID 05db48fb-224e-4ff7-8266-b72865ef4f1f in your message.";
+        let d = diagnose(&ev(None, Some("server_error"), None, Some(uuid)));
+        assert_eq!(d.request_id.as_deref(), Some("05db48fb-224e-4ff7-8266-b72865ef4f1f"));
+        let none = "Please include the request ID in your message.";
+        assert_eq!(diagnose(&ev(None, None, None, Some(none))).request_id, None);
         e.headers = vec![("x-request-id".into(), "req_fromheader123".into())];
         assert_eq!(
             diagnose(&e).request_id.as_deref(),
