@@ -1003,9 +1003,13 @@ mod tests {
         );
         let d = diagnose(&e);
         assert_eq!(d.request_id.as_deref(), Some("req_0123456789abcdef"));
-        let uuid = "Please include the request ID 05db48fb-224e-4ff7-8266-b72865ef4f1f in your message.";
+        let uuid =
+            "Please include the request ID 05db48fb-224e-4ff7-8266-b72865ef4f1f in your message.";
         let d = diagnose(&ev(None, Some("server_error"), None, Some(uuid)));
-        assert_eq!(d.request_id.as_deref(), Some("05db48fb-224e-4ff7-8266-b72865ef4f1f"));
+        assert_eq!(
+            d.request_id.as_deref(),
+            Some("05db48fb-224e-4ff7-8266-b72865ef4f1f")
+        );
         let none = "Please include the request ID in your message.";
         assert_eq!(diagnose(&ev(None, None, None, Some(none))).request_id, None);
         e.headers = vec![("x-request-id".into(), "req_fromheader123".into())];
@@ -1046,5 +1050,65 @@ mod tests {
         let e = ev(Some(429), Some("None"), Some("null"), None);
         let d = check(&e, Category::RateLimit, RetryDecision::Yes);
         assert_eq!(d.rule, "status_429");
+    }
+
+    /// Errors as people pasted them in public issue trackers, reduced to the evidence a reader
+    /// would find: (status, code, type, message, exception) → (category, retry).
+    #[test]
+    fn real_world_pastes() {
+        use Category as C;
+        use RetryDecision as R;
+        #[rustfmt::skip]
+        let cases: &[(Option<u16>, Option<&str>, Option<&str>, &str, Option<&str>, Category, RetryDecision)] = &[
+            (Some(400), Some("invalid_prompt"), Some("invalid_request_error"), "Invalid prompt: your prompt was flagged as potentially violating our usage policy. Please try again with a different prompt: https://platform.openai.com/docs/guides/reasoning#advice-on-prompting", Some("openai.BadRequestError"), C::ContentPolicy, R::AfterChange),
+            (Some(400), None, Some("invalid_request_error"), "Invalid value for 'content': expected a string, got null.", None, C::InvalidRequest, R::AfterChange),
+            (Some(400), None, Some("invalid_request_error"), "Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model.", None, C::InvalidRequest, R::AfterChange),
+            (None, None, None, "This model's maximum context length is 4097 tokens. However, you requested 4972 tokens (3222 in the messages, 1750 in the completion). Please reduce the length of the messages or completion.", Some("openai.error.InvalidRequestError"), C::ContextLength, R::AfterChange),
+            (Some(400), None, None, "This model's maximum context length is 128000 tokens. However, your messages resulted in 204308 tokens. Please reduce the length of the messages.", None, C::ContextLength, R::AfterChange),
+            (Some(400), Some("context_length_exceeded"), Some("invalid_request_error"), "Your input exceeds the context window of this model. Please adjust your input and try again.", None, C::ContextLength, R::AfterChange),
+            (Some(429), None, None, "You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.", None, C::Quota, R::No),
+            (None, None, Some("access_terminated"), "Your access was terminated due to violation of our policies, please check your email for more information.", Some("openai.error.RateLimitError"), C::Permission, R::No),
+            (Some(400), Some("invalid_value"), Some("invalid_request_error"), "Invalid value: 'other'. Supported values are: 'search', 'open_page', and 'find_in_page'.", None, C::InvalidRequest, R::AfterChange),
+            (None, None, None, "Rate limit reached for default-gpt-3.5-turbo in organization org-abc on requests per min. Limit: 3 / min. Please try again in 20s. Please add a payment method to your account to increase your rate limit. Visit https://platform.openai.com/account/billing to add a payment method.", Some("openai.error.RateLimitError"), C::RateLimit, R::Yes),
+            (Some(429), Some("429"), None, "Requests to the ChatCompletions_Create Operation under Azure OpenAI API version 2024-02-01 have exceeded token rate limit of your current OpenAI S0 pricing tier. Please retry after 6 seconds.", None, C::RateLimit, R::Yes),
+            (Some(503), None, None, "Service Unavailable.", Some("openai.InternalServerError"), C::Overloaded, R::Yes),
+            (None, None, None, "The server is overloaded or not ready yet.", Some("openai.error.ServiceUnavailableError"), C::Overloaded, R::Yes),
+            (None, None, None, "Error communicating with OpenAI: HTTPSConnectionPool(host='api.openai.com', port=443): Max retries exceeded with url: /v1/chat/completions (Caused by NewConnectionError('Failed to establish a new connection: [Errno 111] Connection refused'))", Some("openai.error.APIConnectionError"), C::Connection, R::Yes),
+            (None, None, None, "Error communicating with OpenAI: HTTPSConnectionPool(host='api.openai.com', port=443): Max retries exceeded with url: /v1/chat/completions (Caused by SSLError(SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate')))", Some("openai.error.APIConnectionError"), C::Connection, R::No),
+            (None, None, None, "Request timed out: HTTPSConnectionPool(host='api.openai.com', port=443): Read timed out. (read timeout=600)", Some("openai.error.Timeout"), C::Timeout, R::Yes),
+            (None, None, None, "request to https://api.openai.com/v1/chat/completions failed, reason: connect ETIMEDOUT 104.18.7.192:443", Some("FetchError"), C::Timeout, R::Yes),
+            (None, None, None, "peer closed connection without sending complete message body (incomplete chunked read)", Some("httpx.RemoteProtocolError"), C::Connection, R::Yes),
+            (None, None, None, "Post \"https://api.openai.com/v1/chat/completions\": context deadline exceeded", None, C::Timeout, R::Yes),
+            (Some(404), None, Some("invalid_request_error"), "This is a chat model and not supported in the v1/completions endpoint. Did you mean to use v1/chat/completions?", None, C::InvalidRequest, R::AfterChange),
+            (Some(404), None, Some("invalid_request_error"), "Invalid URL (POST /v1/chat/completion)", None, C::NotFound, R::AfterChange),
+            (Some(401), None, Some("invalid_request_error"), "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).", None, C::Authentication, R::No),
+            (None, None, None, "The api_key client option must be set either by passing api_key to the client or by setting the OPENAI_API_KEY environment variable", Some("openai.OpenAIError"), C::Authentication, R::No),
+            (Some(400), Some("unsupported_value"), Some("invalid_request_error"), "Your organization must be verified to stream this model. Please go to: https://platform.openai.com/settings/organization/general and click on Verify Organization.", None, C::Permission, R::No),
+            (Some(400), Some("unsupported_parameter"), Some("invalid_request_error"), "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.", None, C::InvalidRequest, R::AfterChange),
+            (Some(400), None, Some("invalid_request_error"), "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.", None, C::InvalidRequest, R::AfterChange),
+            (Some(400), None, Some("invalid_request_error"), "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.", None, C::InvalidRequest, R::AfterChange),
+            (Some(502), Some("502"), Some("cf_bad_gateway"), "Bad gateway.", None, C::ServerError, R::Yes),
+            (Some(500), None, Some("server_error"), "The server had an error processing your request. Sorry about that! You can retry your request, or contact us through our help center at help.openai.com if you keep seeing this error.", None, C::ServerError, R::Yes),
+            (Some(429), None, Some("server_error"), "That model is currently overloaded with other requests. You can retry your request, or contact us through our help center at help.openai.com if the error persists.", Some("openai.error.RateLimitError"), C::Overloaded, R::Yes),
+            (Some(400), Some("content_policy_violation"), Some("invalid_request_error"), "Your request was rejected as a result of our safety system. Your prompt may contain text that is not allowed by our safety system.", None, C::ContentPolicy, R::AfterChange),
+            (Some(400), Some("billing_hard_limit_reached"), Some("invalid_request_error"), "Billing hard limit has been reached", None, C::Quota, R::No),
+            (Some(403), Some("unsupported_country_region_territory"), Some("request_forbidden"), "Country, region, or territory not supported", None, C::Permission, R::No),
+            (Some(401), Some("invalid_api_key"), Some("invalid_request_error"), "Incorrect API key provided: sk-proj-********************abcd. You can find your API key at https://platform.openai.com/account/api-keys.", None, C::Authentication, R::No),
+            (None, None, None, "An error occurred during streaming", Some("openai.APIError"), C::StreamError, R::Yes),
+            (None, None, None, "Could not parse response content as the length limit was reached - CompletionUsage(completion_tokens=16384, prompt_tokens=1000, total_tokens=17384)", Some("openai.LengthFinishReasonError"), C::ContextLength, R::AfterChange),
+            (Some(402), None, None, "deactivated_workspace", None, C::Quota, R::No),
+            (Some(529), None, Some("overloaded_error"), "Overloaded", Some("litellm.InternalServerError"), C::Overloaded, R::Yes),
+        ];
+        for (i, (status, code, ty, msg, exc, category, decision)) in cases.iter().enumerate() {
+            let mut e = ev(*status, *code, *ty, Some(msg));
+            e.exception = exc.map(String::from);
+            let d = diagnose(&e);
+            assert_eq!(
+                (d.category, d.retry.decision),
+                (*category, *decision),
+                "case {i}: rule {} for {msg:?}",
+                d.rule
+            );
+        }
     }
 }
