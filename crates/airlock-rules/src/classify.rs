@@ -1058,8 +1058,17 @@ mod tests {
     fn real_world_pastes() {
         use Category as C;
         use RetryDecision as R;
+        type Case<'a> = (
+            Option<u16>,
+            Option<&'a str>,
+            Option<&'a str>,
+            &'a str,
+            Option<&'a str>,
+            Category,
+            RetryDecision,
+        );
         #[rustfmt::skip]
-        let cases: &[(Option<u16>, Option<&str>, Option<&str>, &str, Option<&str>, Category, RetryDecision)] = &[
+        let cases: &[Case] = &[
             (Some(400), Some("invalid_prompt"), Some("invalid_request_error"), "Invalid prompt: your prompt was flagged as potentially violating our usage policy. Please try again with a different prompt: https://platform.openai.com/docs/guides/reasoning#advice-on-prompting", Some("openai.BadRequestError"), C::ContentPolicy, R::AfterChange),
             (Some(400), None, Some("invalid_request_error"), "Invalid value for 'content': expected a string, got null.", None, C::InvalidRequest, R::AfterChange),
             (Some(400), None, Some("invalid_request_error"), "Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model.", None, C::InvalidRequest, R::AfterChange),
