@@ -653,7 +653,7 @@ pub(crate) static ERROR_RULES: &[Rule] = &[
     },
     Rule {
         name: "invalid_organization",
-        category: Category::Authentication,
+        category: Category::Permission,
         retry: RetryDecision::No,
         precedence: 0,
         status: Some(401),
@@ -719,7 +719,7 @@ pub(crate) static ERROR_RULES: &[Rule] = &[
     },
     Rule {
         name: "mismatched_organization",
-        category: Category::Authentication,
+        category: Category::Permission,
         retry: RetryDecision::No,
         precedence: 0,
         status: Some(401),
@@ -740,7 +740,7 @@ pub(crate) static ERROR_RULES: &[Rule] = &[
     },
     Rule {
         name: "mismatched_project",
-        category: Category::Authentication,
+        category: Category::Permission,
         retry: RetryDecision::No,
         precedence: 0,
         status: Some(401),
@@ -787,7 +787,7 @@ pub(crate) static ERROR_RULES: &[Rule] = &[
     },
     Rule {
         name: "no_organization",
-        category: Category::Authentication,
+        category: Category::Permission,
         retry: RetryDecision::No,
         precedence: 0,
         status: Some(401),
@@ -1871,7 +1871,7 @@ pub(crate) static ERROR_RULES: &[Rule] = &[
     Rule {
         name: "invalid_url",
         category: Category::NotFound,
-        retry: RetryDecision::AfterChange,
+        retry: RetryDecision::No,
         precedence: 0,
         status: Some(404),
         status_max: None,
@@ -1916,7 +1916,7 @@ pub(crate) static ERROR_RULES: &[Rule] = &[
     Rule {
         name: "item_not_found",
         category: Category::NotFound,
-        retry: RetryDecision::AfterChange,
+        retry: RetryDecision::No,
         precedence: 0,
         status: Some(404),
         status_max: None,
@@ -1954,9 +1954,9 @@ pub(crate) static ERROR_RULES: &[Rule] = &[
     },
     Rule {
         name: "max_tokens_too_large",
-        category: Category::ContextLength,
+        category: Category::InvalidRequest,
         retry: RetryDecision::AfterChange,
-        precedence: 2,
+        precedence: 0,
         status: Some(400),
         status_max: None,
         transport: None,
@@ -2047,7 +2047,7 @@ pub(crate) static ERROR_RULES: &[Rule] = &[
     Rule {
         name: "previous_response_not_found",
         category: Category::NotFound,
-        retry: RetryDecision::AfterChange,
+        retry: RetryDecision::No,
         precedence: 0,
         status: Some(400),
         status_max: None,
@@ -2205,8 +2205,8 @@ pub(crate) static ERROR_RULES: &[Rule] = &[
     },
     Rule {
         name: "unsupported_model",
-        category: Category::InvalidRequest,
-        retry: RetryDecision::AfterChange,
+        category: Category::NotFound,
+        retry: RetryDecision::No,
         precedence: 0,
         status: Some(404),
         status_max: None,
@@ -2644,7 +2644,7 @@ pub(crate) static ERROR_RULES: &[Rule] = &[
         name: "slow_down",
         category: Category::Overloaded,
         retry: RetryDecision::Yes,
-        precedence: 2,
+        precedence: -1,
         status: Some(503),
         status_max: None,
         transport: None,
@@ -2697,7 +2697,7 @@ pub(crate) static ERROR_RULES: &[Rule] = &[
     Rule {
         name: "tls_certificate",
         category: Category::Connection,
-        retry: RetryDecision::No,
+        retry: RetryDecision::Yes,
         precedence: 0,
         status: None,
         status_max: None,
