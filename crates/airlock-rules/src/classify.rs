@@ -847,14 +847,14 @@ mod tests {
             Category::Authentication,
             RetryDecision::No,
         );
-        // Organization and project problems are permission problems, though sent as 401.
+        // Organization and project header mismatches are credential problems (401).
         let e = ev(
             Some(401),
             Some("mismatched_organization"),
             Some("invalid_request_error"),
             None,
         );
-        let d = check(&e, Category::Permission, RetryDecision::No);
+        let d = check(&e, Category::Authentication, RetryDecision::No);
         assert_eq!(d.sdk.python.as_deref(), Some("openai.AuthenticationError"));
     }
 
@@ -905,6 +905,9 @@ mod tests {
         check(&e, Category::ContextLength, RetryDecision::AfterChange);
         e.exception = Some("com.openai.errors.RateLimitException".into());
         check(&e, Category::RateLimit, RetryDecision::Yes);
+        e.exception = Some("Faraday::TooManyRequestsError".into());
+        let d = check(&e, Category::RateLimit, RetryDecision::Yes);
+        assert_eq!(d.status, Some(429));
         e.exception = Some("httpx.ReadTimeout".into());
         let d = check(&e, Category::Timeout, RetryDecision::Yes);
         assert_eq!(d.sdk.python.as_deref(), Some("openai.APITimeoutError"));
@@ -1117,13 +1120,13 @@ mod tests {
             (Some(503), None, None, "Service Unavailable.", Some("openai.InternalServerError"), C::Overloaded, R::Yes),
             (None, None, None, "The server is overloaded or not ready yet.", Some("openai.error.ServiceUnavailableError"), C::Overloaded, R::Yes),
             (None, None, None, "Error communicating with OpenAI: HTTPSConnectionPool(host='api.openai.com', port=443): Max retries exceeded with url: /v1/chat/completions (Caused by NewConnectionError('Failed to establish a new connection: [Errno 111] Connection refused'))", Some("openai.error.APIConnectionError"), C::Connection, R::Yes),
-            (None, None, None, "Error communicating with OpenAI: HTTPSConnectionPool(host='api.openai.com', port=443): Max retries exceeded with url: /v1/chat/completions (Caused by SSLError(SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate')))", Some("openai.error.APIConnectionError"), C::Connection, R::Yes),
+            (None, None, None, "Error communicating with OpenAI: HTTPSConnectionPool(host='api.openai.com', port=443): Max retries exceeded with url: /v1/chat/completions (Caused by SSLError(SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate')))", Some("openai.error.APIConnectionError"), C::Connection, R::No),
             (None, None, None, "Request timed out: HTTPSConnectionPool(host='api.openai.com', port=443): Read timed out. (read timeout=600)", Some("openai.error.Timeout"), C::Timeout, R::Yes),
             (None, None, None, "request to https://api.openai.com/v1/chat/completions failed, reason: connect ETIMEDOUT 104.18.7.192:443", Some("FetchError"), C::Timeout, R::Yes),
             (None, None, None, "peer closed connection without sending complete message body (incomplete chunked read)", Some("httpx.RemoteProtocolError"), C::Connection, R::Yes),
             (None, None, None, "Post \"https://api.openai.com/v1/chat/completions\": context deadline exceeded", None, C::Timeout, R::Yes),
-            (Some(404), None, Some("invalid_request_error"), "This is a chat model and not supported in the v1/completions endpoint. Did you mean to use v1/chat/completions?", None, C::NotFound, R::No),
-            (Some(404), None, Some("invalid_request_error"), "Invalid URL (POST /v1/chat/completion)", None, C::NotFound, R::No),
+            (Some(404), None, Some("invalid_request_error"), "This is a chat model and not supported in the v1/completions endpoint. Did you mean to use v1/chat/completions?", None, C::NotFound, R::AfterChange),
+            (Some(404), None, Some("invalid_request_error"), "Invalid URL (POST /v1/chat/completion)", None, C::NotFound, R::AfterChange),
             (Some(401), None, Some("invalid_request_error"), "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).", None, C::Authentication, R::No),
             (None, None, None, "The api_key client option must be set either by passing api_key to the client or by setting the OPENAI_API_KEY environment variable", Some("openai.OpenAIError"), C::Authentication, R::No),
             (Some(400), Some("unsupported_value"), Some("invalid_request_error"), "Your organization must be verified to stream this model. Please go to: https://platform.openai.com/settings/organization/general and click on Verify Organization.", None, C::Permission, R::No),
