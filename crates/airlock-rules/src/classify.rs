@@ -126,6 +126,35 @@ fn numeric_status(code: Option<&str>) -> Option<u16> {
     code.parse().ok().filter(|s| (100..=599).contains(s))
 }
 
+/// An HTTP status written in prose ("the server responded with status 429", "status code: 503",
+/// "HTTP 502", "Error code: 400"), for readers that kept only the message.
+fn status_in_text(text: &str) -> Option<u16> {
+    let lower = text.to_ascii_lowercase();
+    for marker in [
+        "status code",
+        "status",
+        "error code",
+        "http/1.1",
+        "http/2",
+        "http",
+    ] {
+        let mut from = 0;
+        while let Some(i) = lower[from..].find(marker) {
+            let after = from + i + marker.len();
+            from = after;
+            let rest = lower[after..].trim_start_matches([' ', ':', '=', '(']);
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            if digits.len() == 3
+                && let Ok(status) = digits.parse::<u16>()
+                && (400..=599).contains(&status)
+            {
+                return Some(status);
+            }
+        }
+    }
+    None
+}
+
 fn by_code(code: &str) -> Option<&'static Rule> {
     ERROR_RULES
         .iter()
@@ -335,7 +364,8 @@ pub fn diagnose(evidence: &Evidence) -> Diagnosis {
         && (evidence.in_batch || evidence.batch_status.is_some() || evidence.custom_id.is_some());
     let stated_status = evidence
         .status
-        .or_else(|| numeric_status(evidence.code.as_deref()));
+        .or_else(|| numeric_status(evidence.code.as_deref()))
+        .or_else(|| evidence.message.as_deref().and_then(status_in_text));
 
     let cands = candidates(evidence, stated_status);
     let chosen = choose(&cands);
@@ -1080,6 +1110,30 @@ mod tests {
             tokens: Some(window(7, 3_000)),
         };
         assert_eq!(header_reset_ms(&h, None), Some(3_000), "else the longest");
+    }
+
+    #[test]
+    fn status_written_in_the_message() {
+        let e = ev(
+            None,
+            None,
+            None,
+            Some("the server responded with status 429"),
+        );
+        let d = check(&e, Category::RateLimit, RetryDecision::Yes);
+        assert_eq!(d.status, Some(429));
+        assert_eq!(
+            status_in_text("Request failed with status code 401"),
+            Some(401)
+        );
+        assert_eq!(status_in_text("HTTP 502 Bad Gateway"), Some(502));
+        assert_eq!(
+            status_in_text("status: 200 OK"),
+            None,
+            "not an error status"
+        );
+        assert_eq!(status_in_text("status 4290"), None);
+        assert_eq!(status_in_text("no numbers here"), None);
     }
 
     #[test]
