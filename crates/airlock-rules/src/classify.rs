@@ -1197,6 +1197,9 @@ mod tests {
             (None, None, None, "An error occurred during streaming", Some("openai.APIError"), C::StreamError, R::Yes),
             (None, None, None, "Could not parse response content as the length limit was reached - CompletionUsage(completion_tokens=16384, prompt_tokens=1000, total_tokens=17384)", Some("openai.LengthFinishReasonError"), C::ContextLength, R::AfterChange),
             (Some(402), None, None, "deactivated_workspace", None, C::Quota, R::No),
+            (Some(429), Some("rate_limit_exceeded"), None, "Rate limit exceeded for images per minute in organization org-abc. Limit: 0/1min. Current: 1/1min. Please visit https://platform.openai.com/docs/guides/rate-limits to learn how to increase your rate limit.", None, C::RateLimit, R::No),
+            (None, None, None, "Rate limit reached for default-global-with-image-limits in organization org-abc on requests per min. Limit: 60.000000 / min. Current: 70.000000 / min.", Some("openai.error.RateLimitError"), C::RateLimit, R::Yes),
+            (None, None, None, "Faraday::TooManyRequestsError: the server responded with status 429", None, C::RateLimit, R::Yes),
             (Some(529), None, Some("overloaded_error"), "Overloaded", Some("litellm.InternalServerError"), C::Overloaded, R::Yes),
         ];
         for (i, (status, code, ty, msg, exc, category, decision)) in cases.iter().enumerate() {
