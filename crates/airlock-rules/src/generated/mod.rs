@@ -2,3 +2,5 @@
 
 /// A hash of the rule data these tables were generated from.
 pub const DATA_VERSION: &str = "unset";
+
+pub(crate) mod structured;
