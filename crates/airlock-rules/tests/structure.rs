@@ -41,8 +41,8 @@ fn corpus() -> Vec<(String, Value)> {
         .into_iter()
         .map(|p| {
             let text = std::fs::read_to_string(&p).expect("readable case");
-            let v: Value = serde_json::from_str(&text)
-                .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            let v: Value =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
             (p.file_name().unwrap().to_string_lossy().into_owned(), v)
         })
         .collect()
@@ -63,7 +63,10 @@ fn structure_corpus() {
         let verdict = check(endpoint, &body, &Config::default());
         let expected = case["errors"].as_array().expect("errors");
         if expected.is_empty() && !verdict.ok() {
-            failures.push(format!("{file}: valid request rejected: {:#?}", verdict.errors));
+            failures.push(format!(
+                "{file}: valid request rejected: {:#?}",
+                verdict.errors
+            ));
             continue;
         }
         for e in expected {
@@ -84,17 +87,24 @@ fn structure_corpus() {
         }
         let extra = verdict.errors.iter().filter(|f| {
             STRUCTURE_RULES.contains(&f.rule.as_str())
-                && !expected
-                    .iter()
-                    .any(|e| e["rule"] == f.rule.as_str() && opt_str(&e["param"]) == f.error.param.as_deref())
+                && !expected.iter().any(|e| {
+                    e["rule"] == f.rule.as_str() && opt_str(&e["param"]) == f.error.param.as_deref()
+                })
         });
         for f in extra {
             failures.push(format!("{file}: unexpected error {f:?}"));
         }
         if let Some(warnings) = case.get("warnings").and_then(Value::as_array) {
             for w in warnings {
-                if !verdict.warnings.iter().any(|f| f.rule == w.as_str().unwrap_or_default()) {
-                    failures.push(format!("{file}: expected a {w} warning, got {:#?}", verdict.warnings));
+                if !verdict
+                    .warnings
+                    .iter()
+                    .any(|f| f.rule == w.as_str().unwrap_or_default())
+                {
+                    failures.push(format!(
+                        "{file}: expected a {w} warning, got {:#?}",
+                        verdict.warnings
+                    ));
                 }
             }
         }
@@ -123,7 +133,10 @@ fn each_rule_has_a_switch() {
                 "{file}: {rule} still rejects in {mode:?}"
             );
             assert_eq!(
-                v.warnings.iter().any(|f| f.rule == rule && f.error.code == first["code"].as_str().map(String::from)),
+                v.warnings
+                    .iter()
+                    .any(|f| f.rule == rule
+                        && f.error.code == first["code"].as_str().map(String::from)),
                 want_warning,
                 "{file}: {rule} in {mode:?}"
             );
@@ -147,5 +160,10 @@ fn deep_nesting_is_bounded() {
     let v = check("/v1/chat/completions", body.as_bytes(), &Config::default());
     let rules: Vec<&str> = v.errors.iter().map(|f| f.rule.as_str()).collect();
     assert_eq!(rules, ["schema_limits"], "{v:#?}");
-    assert!(v.errors[0].error.message.contains("59 levels of nesting exceeds limit of 10"));
+    assert!(
+        v.errors[0]
+            .error
+            .message
+            .contains("59 levels of nesting exceeds limit of 10")
+    );
 }

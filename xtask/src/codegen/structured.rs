@@ -1,7 +1,7 @@
 //! `rules/structured_outputs.toml` → `crates/airlock-rules/src/generated/structured.rs`: the
 //! limits and keyword lists of OpenAI's strict structured outputs, as Rust constants.
 
-use std::fmt::Write as _;
+use core::fmt::Write as _;
 use std::path::PathBuf;
 
 use serde::Deserialize;
@@ -51,7 +51,10 @@ fn render(file: &File) -> Result<String, String> {
     for l in &file.limit {
         check_name(&l.name)?;
         if l.read.is_empty() || l.source.is_empty() {
-            return Err(format!("limit {}: `read` and `source` are required", l.name));
+            return Err(format!(
+                "limit {}: `read` and `source` are required",
+                l.name
+            ));
         }
         let _ = writeln!(out, "/// {} (read {}).", l.source, l.read);
         let _ = writeln!(
@@ -64,7 +67,10 @@ fn render(file: &File) -> Result<String, String> {
     for k in &file.keywords {
         check_name(&k.name)?;
         if k.read.is_empty() || k.source.is_empty() {
-            return Err(format!("keywords {}: `read` and `source` are required", k.name));
+            return Err(format!(
+                "keywords {}: `read` and `source` are required",
+                k.name
+            ));
         }
         let _ = writeln!(out, "/// {} (read {}).", k.source, k.read);
         let _ = write!(

@@ -25,10 +25,16 @@ pub(super) enum Api {
 
 /// The API family of `endpoint`, when it is one these rules know.
 pub(super) fn api(endpoint: &str) -> Option<Api> {
-    let path = endpoint.split('?').next().unwrap_or("").trim_end_matches('/');
+    let path = endpoint
+        .split('?')
+        .next()
+        .unwrap_or("")
+        .trim_end_matches('/');
     match path {
         "/v1/chat/completions" | "/chat/completions" => Some(Api::Chat),
-        "/v1/responses" | "/v1/responses/input_tokens" | "/responses"
+        "/v1/responses"
+        | "/v1/responses/input_tokens"
+        | "/responses"
         | "/responses/input_tokens" => Some(Api::Responses),
         _ => None,
     }
@@ -163,7 +169,10 @@ mod tests {
     fn python_repr_of_json_values() {
         assert_eq!(py_repr(&json!([])), "[]");
         assert_eq!(py_repr(&json!(null)), "None");
-        assert_eq!(py_repr(&json!({"a": [true, 1, "x'y"]})), "{'a': [True, 1, \"x'y\"]}");
+        assert_eq!(
+            py_repr(&json!({"a": [true, 1, "x'y"]})),
+            "{'a': [True, 1, \"x'y\"]}"
+        );
         assert_eq!(py_repr(&json!("a\nb")), "'a\\nb'");
     }
 

@@ -152,7 +152,9 @@ fn responses(ctx: &mut Ctx<'_>, body: &Value) {
                             RULE,
                             "",
                             Some(String::from("input")),
-                            format!("No tool call found for function call output with call_id {id}."),
+                            format!(
+                                "No tool call found for function call output with call_id {id}."
+                            ),
                         );
                         return;
                     }

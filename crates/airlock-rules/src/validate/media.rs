@@ -130,8 +130,7 @@ fn detail_rule(ctx: &mut Ctx<'_>, param: &str, detail: &str, responses: bool) {
 }
 
 fn starts_with_ignore_case(s: &str, prefix: &str) -> bool {
-    s.len() >= prefix.len()
-        && s.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+    s.len() >= prefix.len() && s.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
 }
 
 fn url_rules(ctx: &mut Ctx<'_>, param: &str, url: &str) {
@@ -172,7 +171,9 @@ fn url_rules(ctx: &mut Ctx<'_>, param: &str, url: &str) {
             "image_data_url",
             "invalid_image_url",
             Some(String::from(param)),
-            String::from("The data URL is not base64-encoded (';base64' is missing from its header)."),
+            String::from(
+                "The data URL is not base64-encoded (';base64' is missing from its header).",
+            ),
         );
         return;
     }
@@ -278,13 +279,25 @@ mod tests {
         // 1x1 PNG, JPEG, GIF and WEBP prefixes.
         assert_eq!(sniff("iVBORw0KGgoAAAANSUhEUgAAAAEAAAAB"), Sniff::Image);
         assert_eq!(sniff("/9j/4AAQSkZJRgABAQAAAQABAAD"), Sniff::Image);
-        assert_eq!(sniff("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw=="), Sniff::Image);
-        assert_eq!(sniff("UklGRiIAAABXRUJQVlA4IBYAAAAwAQCdASoBAAEADsD+JaQAA3AAAAAA"), Sniff::Image);
+        assert_eq!(
+            sniff("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw=="),
+            Sniff::Image
+        );
+        assert_eq!(
+            sniff("UklGRiIAAABXRUJQVlA4IBYAAAAwAQCdASoBAAEADsD+JaQAA3AAAAAA"),
+            Sniff::Image
+        );
         // Line-wrapped base64 still sniffs.
         assert_eq!(sniff("iVBORw0K\nGgoAAAANSUhEUgAA"), Sniff::Image);
         // BMP ("BM...") and PDF are other formats.
-        assert_eq!(sniff("Qk02AAAAAAAAADYAAAAoAAAAAQAAAAEAAAABABgAAAAAAAA"), Sniff::Other);
-        assert_eq!(sniff("JVBERi0xLjQKJcOkw7zDtsOfCjIgMCBvYmoKPDwvTGVuZ3Ro"), Sniff::Other);
+        assert_eq!(
+            sniff("Qk02AAAAAAAAADYAAAAoAAAAAQAAAAEAAAABABgAAAAAAAA"),
+            Sniff::Other
+        );
+        assert_eq!(
+            sniff("JVBERi0xLjQKJcOkw7zDtsOfCjIgMCBvYmoKPDwvTGVuZ3Ro"),
+            Sniff::Other
+        );
         assert_eq!(sniff("iVBO"), Sniff::TooShort);
         assert_eq!(sniff("%%%%%%%%%%%%%%%%"), Sniff::Malformed);
     }

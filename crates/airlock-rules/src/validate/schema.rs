@@ -133,7 +133,12 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &serde_json::Value)
         Api::Responses => {
             if let Some(format) = body.get("text").and_then(|t| t.get("format")) {
                 if type_of(format) == Some("json_schema") {
-                    check_name(ctx, "json_schema_name", "text.format.name", format.get("name"));
+                    check_name(
+                        ctx,
+                        "json_schema_name",
+                        "text.format.name",
+                        format.get("name"),
+                    );
                     if let Some(schema) = format.get("schema") {
                         let target = Target {
                             kind: Kind::ResponseFormat,
@@ -296,7 +301,12 @@ fn meta_problem(schema: &Value, depth: usize) -> Option<String> {
     let map = match schema {
         Value::Bool(_) => return None,
         Value::Object(map) => map,
-        other => return Some(format!("{} is not of type 'object', 'boolean'", py_repr(other))),
+        other => {
+            return Some(format!(
+                "{} is not of type 'object', 'boolean'",
+                py_repr(other)
+            ));
+        }
     };
     if depth > MAX_DEPTH {
         return None;
@@ -745,7 +755,10 @@ mod tests {
         assert_eq!(meta_problem(&json!({}), 0), None);
         assert_eq!(meta_problem(&json!(true), 0), None);
         assert_eq!(
-            meta_problem(&json!({"items": [{"type": "string"}], "exclusiveMinimum": true}), 0),
+            meta_problem(
+                &json!({"items": [{"type": "string"}], "exclusiveMinimum": true}),
+                0
+            ),
             None
         );
     }

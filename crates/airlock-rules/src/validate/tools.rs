@@ -50,7 +50,12 @@ const RESPONSES_TOOL_TYPES: &[&str] = &[
 
 /// Responses tool types that hold or load other tools, so a forced function name may live
 /// outside the top-level list.
-const RESPONSES_NESTING_TYPES: &[&str] = &["namespace", "tool_search", "mcp", "programmatic_tool_calling"];
+const RESPONSES_NESTING_TYPES: &[&str] = &[
+    "namespace",
+    "tool_search",
+    "mcp",
+    "programmatic_tool_calling",
+];
 
 /// Runs this module's rules on a parsed request body for `endpoint`.
 pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &serde_json::Value) {
@@ -100,7 +105,12 @@ fn chat(ctx: &mut Ctx<'_>, body: &Value) {
     }
     if let Some(functions) = body.get("functions").and_then(Value::as_array) {
         for (i, f) in functions.iter().enumerate() {
-            check_name(ctx, "tool_names", &format!("functions[{i}].name"), f.get("name"));
+            check_name(
+                ctx,
+                "tool_names",
+                &format!("functions[{i}].name"),
+                f.get("name"),
+            );
         }
     }
 
@@ -111,7 +121,9 @@ fn chat(ctx: &mut Ctx<'_>, body: &Value) {
                 "tool_choice",
                 "",
                 Some(String::from(key)),
-                format!("Invalid value for '{key}': '{key}' is only allowed when 'tools' are specified."),
+                format!(
+                    "Invalid value for '{key}': '{key}' is only allowed when 'tools' are specified."
+                ),
             );
         }
     }
@@ -124,7 +136,9 @@ fn chat(ctx: &mut Ctx<'_>, body: &Value) {
                 "tool_choice",
                 "",
                 Some(String::from("tool_choice")),
-                String::from("'tool_choice' is 'required' but 'tools' is empty: no tool can be called."),
+                String::from(
+                    "'tool_choice' is 'required' but 'tools' is empty: no tool can be called.",
+                ),
             );
         }
         if type_of(choice) == Some("function") && all_known {
@@ -158,7 +172,12 @@ fn responses(ctx: &mut Ctx<'_>, body: &Value) {
     for (i, tool) in tools.iter().enumerate() {
         match type_of(tool) {
             Some("function") => {
-                check_name(ctx, "tool_names", &format!("tools[{i}].name"), tool.get("name"));
+                check_name(
+                    ctx,
+                    "tool_names",
+                    &format!("tools[{i}].name"),
+                    tool.get("name"),
+                );
                 if let Some(n) = tool.get("name").and_then(Value::as_str) {
                     names.push(n);
                 }
