@@ -179,7 +179,15 @@ fn run(ctx: &mut Ctx<'_>, target: &Target<'_>, schema: &Value, fine_tuned: bool)
     }
     if ctx.enabled("json_schema_valid") {
         if let Some(problem) = meta_problem(schema, 0) {
-            let message = format!("{}{problem}.", target.prefix());
+            let message = match target.kind {
+                // For functions OpenAI quotes the validator; for response formats it has been
+                // seen to answer with one generic sentence.
+                Kind::Function => format!("{}{problem}.", target.prefix()),
+                Kind::ResponseFormat => format!(
+                    "Invalid schema for response_format '{}'. Please ensure it is a valid JSON Schema.",
+                    target.name
+                ),
+            };
             ctx.reject(
                 "json_schema_valid",
                 target.code(),
@@ -475,8 +483,9 @@ fn context(path: &[Seg<'_>]) -> String {
         }
         match seg {
             Seg::Key(k) => py_str(&mut out, k),
+            // OpenAI quotes indices too: `context=('anyOf', '0')`.
             Seg::Index(n) => {
-                let _ = write!(out, "{n}");
+                let _ = write!(out, "'{n}'");
             }
         }
     }
@@ -630,7 +639,8 @@ impl Strict {
                 .and_then(Value::as_array)
                 .map(|r| r.iter().filter_map(Value::as_str).collect())
                 .unwrap_or_default();
-            if let Some(props) = map.get("properties").and_then(Value::as_object) {
+            let props = map.get("properties").and_then(Value::as_object);
+            if let Some(props) = props {
                 if let Some(missing) = props.keys().find(|k| !required.contains(&k.as_str())) {
                     let mut quoted = String::new();
                     py_str(&mut quoted, missing);
@@ -649,6 +659,19 @@ impl Strict {
                         context(path)
                     ),
                 ));
+            }
+            if let Some(extra) = required
+                .iter()
+                .find(|r| !props.is_some_and(|p| p.contains_key(**r)))
+            {
+                let mut quoted = String::new();
+                py_str(&mut quoted, extra);
+                self.error(
+                    path,
+                    &format!(
+                        "'required' is required to be supplied and to be an array including every key in properties. Extra required key {quoted} supplied"
+                    ),
+                );
             }
         }
 
@@ -734,7 +757,7 @@ mod tests {
         assert_eq!(context(&[Seg::Key("items")]), "context=('items',)");
         assert_eq!(
             context(&[Seg::Key("anyOf"), Seg::Index(0)]),
-            "context=('anyOf', 0)"
+            "context=('anyOf', '0')"
         );
     }
 
