@@ -18,6 +18,7 @@ const STRUCTURE_RULES: &[&str] = &[
     "strict_schema",
     "schema_limits",
     "json_schema_name",
+    "json_schema_required",
     "tool_names",
     "tool_count",
     "tool_choice",

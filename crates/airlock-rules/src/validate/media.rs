@@ -91,8 +91,11 @@ fn responses(ctx: &mut Ctx<'_>, body: &Value) {
                 if let Some(detail) = part.get("detail").and_then(Value::as_str) {
                     detail_rule(ctx, &format!("{at}.detail"), detail, true);
                 }
+                let has_file = part.get("file_id").is_some_and(|f| !f.is_null());
                 if let Some(url) = part.get("image_url").and_then(Value::as_str) {
-                    url_rules(ctx, &format!("{at}.image_url"), url);
+                    if !(url.is_empty() && has_file) {
+                        url_rules(ctx, &format!("{at}.image_url"), url);
+                    }
                 }
             }
         }

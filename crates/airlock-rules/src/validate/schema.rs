@@ -79,6 +79,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &serde_json::Value)
             if let Some(rf) = body.get("response_format") {
                 if type_of(rf) == Some("json_schema") {
                     if let Some(js) = rf.get("json_schema").filter(|v| v.is_object()) {
+                        missing(ctx, js, "name", "response_format.json_schema.name");
                         check_name(
                             ctx,
                             "json_schema_name",
@@ -133,6 +134,8 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &serde_json::Value)
         Api::Responses => {
             if let Some(format) = body.get("text").and_then(|t| t.get("format")) {
                 if type_of(format) == Some("json_schema") {
+                    missing(ctx, format, "name", "text.format.name");
+                    missing(ctx, format, "schema", "text.format.schema");
                     check_name(
                         ctx,
                         "json_schema_name",
@@ -170,6 +173,18 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &serde_json::Value)
                 }
             }
         }
+    }
+}
+
+/// `key` is required in `parent`: OpenAI's `missing_required_parameter`.
+fn missing(ctx: &mut Ctx<'_>, parent: &Value, key: &str, param: &str) {
+    if parent.get(key).is_none_or(Value::is_null) {
+        ctx.reject(
+            "json_schema_required",
+            "missing_required_parameter",
+            Some(String::from(param)),
+            format!("Missing required parameter: '{param}'."),
+        );
     }
 }
 

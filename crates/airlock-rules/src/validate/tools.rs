@@ -75,7 +75,16 @@ fn chat(ctx: &mut Ctx<'_>, body: &Value) {
         for (i, tool) in tools.iter().enumerate() {
             match type_of(tool) {
                 Some("function") => {
-                    if let Some(f) = tool.get("function") {
+                    if let Some(f) = tool.get("function").filter(|f| f.is_object()) {
+                        if f.get("name").is_none_or(Value::is_null) {
+                            let param = format!("tools[{i}].function.name");
+                            ctx.reject(
+                                "tool_names",
+                                "missing_required_parameter",
+                                Some(param.clone()),
+                                format!("Missing required parameter: '{param}'."),
+                            );
+                        }
                         check_name(
                             ctx,
                             "tool_names",
