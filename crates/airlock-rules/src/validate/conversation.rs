@@ -11,6 +11,7 @@
 //!   `conversation` or `item_reference` items, the call or output may live on the server, and
 //!   nothing is reported.
 
+use alloc::collections::BTreeSet;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -137,7 +138,7 @@ fn responses(ctx: &mut Ctx<'_>, body: &Value) {
             .iter()
             .filter(move |i| type_of(i) == Some(t))
             .filter_map(call_id)
-            .collect::<Vec<&str>>()
+            .collect::<BTreeSet<&str>>()
     };
     let calls = of_type("function_call");
     let outputs = of_type("function_call_output");

@@ -16,6 +16,7 @@
 //!
 //! Each schema gets at most one finding per rule, as OpenAI names only the first problem.
 
+use alloc::collections::BTreeSet;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -270,56 +271,12 @@ const TYPES: &[&str] = &[
     "array", "boolean", "integer", "null", "number", "object", "string",
 ];
 
-/// Keywords whose value is one schema.
-const SCHEMA_KEYWORDS: &[&str] = &[
-    "additionalProperties",
-    "not",
-    "if",
-    "then",
-    "else",
-    "contains",
-    "propertyNames",
-    "unevaluatedItems",
-    "unevaluatedProperties",
-    "additionalItems",
-];
-
-/// Keywords whose value is a non-empty array of schemas.
-const SCHEMA_ARRAY_KEYWORDS: &[&str] = &["allOf", "anyOf", "oneOf", "prefixItems"];
-
-/// Keywords whose value is an object of schemas.
-const SCHEMA_MAP_KEYWORDS: &[&str] = &[
-    "properties",
-    "$defs",
-    "definitions",
-    "patternProperties",
-    "dependentSchemas",
-];
-
-/// Keywords whose value is a non-negative integer.
-const COUNT_KEYWORDS: &[&str] = &[
-    "minItems",
-    "maxItems",
-    "minLength",
-    "maxLength",
-    "minProperties",
-    "maxProperties",
-    "minContains",
-    "maxContains",
-];
-
-/// Keywords whose value is a number (draft-4's boolean `exclusiveMinimum`/`exclusiveMaximum` is
-/// left alone: which draft OpenAI applies is not certain).
-const NUMBER_KEYWORDS: &[&str] = &["maximum", "minimum", "multipleOf"];
-
-/// Keywords whose value is a string.
-const STRING_KEYWORDS: &[&str] = &["pattern", "format", "$ref", "title", "description"];
-
 fn not_of_type(v: &Value, ty: &str) -> String {
     format!("{} is not of type '{ty}'", py_repr(v))
 }
 
-/// The first meta-schema violation in `schema`, in Python `jsonschema`'s wording.
+/// The first meta-schema violation in `schema`, in Python `jsonschema`'s wording. One pass over
+/// each object's keys.
 fn meta_problem(schema: &Value, depth: usize) -> Option<String> {
     let map = match schema {
         Value::Bool(_) => return None,
@@ -334,138 +291,102 @@ fn meta_problem(schema: &Value, depth: usize) -> Option<String> {
     if depth > MAX_DEPTH {
         return None;
     }
-    if let Some(t) = map.get("type") {
-        let valid = match t {
-            Value::String(s) => TYPES.contains(&s.as_str()),
-            Value::Array(items) => {
-                !items.is_empty()
-                    && items
-                        .iter()
-                        .all(|i| i.as_str().is_some_and(|s| TYPES.contains(&s)))
-                    && !has_duplicates(items)
+    for (key, v) in map {
+        let problem = match key.as_str() {
+            "type" => type_problem(v),
+            // An object of schemas.
+            "properties" | "$defs" | "definitions" | "patternProperties" | "dependentSchemas" => {
+                match v.as_object() {
+                    None => Some(not_of_type(v, "object")),
+                    Some(children) => children.values().find_map(|c| meta_problem(c, depth + 1)),
+                }
             }
-            _ => false,
+            // One schema.
+            "additionalProperties"
+            | "not"
+            | "if"
+            | "then"
+            | "else"
+            | "contains"
+            | "propertyNames"
+            | "unevaluatedItems"
+            | "unevaluatedProperties"
+            | "additionalItems" => meta_problem(v, depth + 1),
+            // One schema, or (draft-7 tuple validation, fine in older drafts) an array of them.
+            "items" => match v.as_array() {
+                Some(list) => list.iter().find_map(|c| meta_problem(c, depth + 1)),
+                None => meta_problem(v, depth + 1),
+            },
+            // A non-empty array of schemas.
+            "allOf" | "anyOf" | "oneOf" | "prefixItems" => match v.as_array() {
+                None => Some(not_of_type(v, "array")),
+                Some(list) if list.is_empty() => Some(String::from("[] should be non-empty")),
+                Some(list) => list.iter().find_map(|c| meta_problem(c, depth + 1)),
+            },
+            "required" => match v.as_array() {
+                None => Some(not_of_type(v, "array")),
+                Some(list) => match list.iter().find(|i| !i.is_string()) {
+                    Some(bad) => Some(not_of_type(bad, "string")),
+                    None if has_duplicates(list) => {
+                        Some(format!("{} has non-unique elements", py_repr(v)))
+                    }
+                    None => None,
+                },
+            },
+            "enum" => (!v.is_array()).then(|| not_of_type(v, "array")),
+            "minItems" | "maxItems" | "minLength" | "maxLength" | "minProperties"
+            | "maxProperties" | "minContains" | "maxContains" => count_problem(v),
+            "maximum" | "minimum" => (!v.is_number()).then(|| not_of_type(v, "number")),
+            "multipleOf" => match v.as_f64() {
+                None => Some(not_of_type(v, "number")),
+                Some(f) if f <= 0.0 => Some(format!(
+                    "{} is less than or equal to the minimum of 0",
+                    py_repr(v)
+                )),
+                Some(_) => None,
+            },
+            // Draft-4's boolean form is left alone: which draft OpenAI applies is not certain.
+            "exclusiveMaximum" | "exclusiveMinimum" => {
+                (!(v.is_number() || v.is_boolean())).then(|| not_of_type(v, "number"))
+            }
+            "pattern" | "format" | "$ref" | "title" | "description" => {
+                (!v.is_string()).then(|| not_of_type(v, "string"))
+            }
+            _ => None,
         };
-        if !valid {
-            return Some(format!(
-                "{} is not valid under any of the given schemas",
-                py_repr(t)
-            ));
+        if problem.is_some() {
+            return problem;
         }
     }
-    for key in SCHEMA_MAP_KEYWORDS {
-        if let Some(v) = map.get(*key) {
-            let Some(children) = v.as_object() else {
-                return Some(not_of_type(v, "object"));
-            };
-            for child in children.values() {
-                if let Some(p) = meta_problem(child, depth + 1) {
-                    return Some(p);
-                }
-            }
+    None
+}
+
+fn type_problem(t: &Value) -> Option<String> {
+    let valid = match t {
+        Value::String(s) => TYPES.contains(&s.as_str()),
+        Value::Array(items) => {
+            !items.is_empty()
+                && items
+                    .iter()
+                    .all(|i| i.as_str().is_some_and(|s| TYPES.contains(&s)))
+                && !has_duplicates(items)
         }
+        _ => false,
+    };
+    (!valid).then(|| format!("{} is not valid under any of the given schemas", py_repr(t)))
+}
+
+/// A non-negative integer (an integral float such as `2.0` counts, as in Python `jsonschema`).
+fn count_problem(v: &Value) -> Option<String> {
+    let Value::Number(n) = v else {
+        return Some(not_of_type(v, "integer"));
+    };
+    let integral = n.is_u64() || n.is_i64() || n.as_f64().is_some_and(|f| f == (f as i64) as f64);
+    if !integral {
+        return Some(not_of_type(v, "integer"));
     }
-    for key in SCHEMA_KEYWORDS {
-        if let Some(v) = map.get(*key) {
-            if let Some(p) = meta_problem(v, depth + 1) {
-                return Some(p);
-            }
-        }
-    }
-    if let Some(items) = map.get("items") {
-        match items {
-            // An array of schemas is draft-7 tuple validation: fine in older drafts.
-            Value::Array(list) => {
-                for child in list {
-                    if let Some(p) = meta_problem(child, depth + 1) {
-                        return Some(p);
-                    }
-                }
-            }
-            other => {
-                if let Some(p) = meta_problem(other, depth + 1) {
-                    return Some(p);
-                }
-            }
-        }
-    }
-    for key in SCHEMA_ARRAY_KEYWORDS {
-        if let Some(v) = map.get(*key) {
-            let Some(list) = v.as_array() else {
-                return Some(not_of_type(v, "array"));
-            };
-            if list.is_empty() {
-                return Some(String::from("[] should be non-empty"));
-            }
-            for child in list {
-                if let Some(p) = meta_problem(child, depth + 1) {
-                    return Some(p);
-                }
-            }
-        }
-    }
-    if let Some(req) = map.get("required") {
-        let Some(list) = req.as_array() else {
-            return Some(not_of_type(req, "array"));
-        };
-        if let Some(bad) = list.iter().find(|v| !v.is_string()) {
-            return Some(not_of_type(bad, "string"));
-        }
-        if has_duplicates(list) {
-            return Some(format!("{} has non-unique elements", py_repr(req)));
-        }
-    }
-    if let Some(e) = map.get("enum") {
-        if !e.is_array() {
-            return Some(not_of_type(e, "array"));
-        }
-    }
-    for key in COUNT_KEYWORDS {
-        if let Some(v) = map.get(*key) {
-            match v {
-                Value::Number(n) => {
-                    let integral = n.is_u64()
-                        || n.is_i64()
-                        || n.as_f64().is_some_and(|f| f == (f as i64) as f64);
-                    if !integral {
-                        return Some(not_of_type(v, "integer"));
-                    }
-                    if n.as_f64().is_some_and(|f| f < 0.0) {
-                        return Some(format!("{} is less than the minimum of 0", py_repr(v)));
-                    }
-                }
-                _ => return Some(not_of_type(v, "integer")),
-            }
-        }
-    }
-    for key in NUMBER_KEYWORDS {
-        if let Some(v) = map.get(*key) {
-            if !v.is_number() {
-                return Some(not_of_type(v, "number"));
-            }
-        }
-    }
-    if let Some(v) = map.get("multipleOf") {
-        if v.as_f64().is_some_and(|f| f <= 0.0) {
-            return Some(format!(
-                "{} is less than or equal to the minimum of 0",
-                py_repr(v)
-            ));
-        }
-    }
-    for key in ["exclusiveMaximum", "exclusiveMinimum"] {
-        if let Some(v) = map.get(key) {
-            if !(v.is_number() || v.is_boolean()) {
-                return Some(not_of_type(v, "number"));
-            }
-        }
-    }
-    for key in STRING_KEYWORDS {
-        if let Some(v) = map.get(*key) {
-            if !v.is_string() {
-                return Some(not_of_type(v, "string"));
-            }
-        }
+    if n.as_f64().is_some_and(|f| f < 0.0) {
+        return Some(format!("{} is less than the minimum of 0", py_repr(v)));
     }
     None
 }
@@ -608,20 +529,13 @@ impl Strict {
         // `here` counts the root as 1; nesting below the root is one less.
         self.stats.nesting = self.stats.nesting.max(here.saturating_sub(1));
 
-        for key in limits::REJECTED {
-            if map.contains_key(*key) {
+        for key in map.keys() {
+            let key = key.as_str();
+            let rejected = limits::REJECTED.contains(&key)
+                || (self.fine_tuned && limits::REJECTED_FINE_TUNED.contains(&key));
+            if rejected {
                 self.error(path, &format!("'{key}' is not permitted"));
-            }
-        }
-        if self.fine_tuned {
-            for key in limits::REJECTED_FINE_TUNED {
-                if map.contains_key(*key) {
-                    self.error(path, &format!("'{key}' is not permitted"));
-                }
-            }
-        }
-        for key in limits::DOUBTFUL {
-            if map.contains_key(*key) {
+            } else if limits::DOUBTFUL.contains(&key) {
                 self.warnings.push((
                     "",
                     format!(
@@ -649,7 +563,7 @@ impl Strict {
                     "'additionalProperties' is required to be supplied and to be false",
                 );
             }
-            let required: Vec<&str> = map
+            let required: BTreeSet<&str> = map
                 .get("required")
                 .and_then(Value::as_array)
                 .map(|r| r.iter().filter_map(Value::as_str).collect())
@@ -675,9 +589,13 @@ impl Strict {
                     ),
                 ));
             }
-            if let Some(extra) = required
-                .iter()
-                .find(|r| !props.is_some_and(|p| p.contains_key(**r)))
+            // Reported in the order of `required` in the request.
+            let listed = map.get("required").and_then(Value::as_array);
+            if let Some(extra) = listed
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .find(|r| !props.is_some_and(|p| p.contains_key(*r)))
             {
                 let mut quoted = String::new();
                 py_str(&mut quoted, extra);
