@@ -556,7 +556,9 @@ impl Strict {
                 ));
             }
         }
-        if is_object {
+        // A `$ref` beside `type: "object"` takes its keywords from the definition, which is
+        // walked on its own.
+        if is_object && !map.contains_key("$ref") {
             if map.get("additionalProperties") != Some(&Value::Bool(false)) {
                 self.error(
                     path,

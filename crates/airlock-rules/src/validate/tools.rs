@@ -3,8 +3,8 @@
 //! Rules:
 //! - `tool_names`: function names match `^[a-zA-Z0-9_-]+$` and have at most 64 characters
 //!   (Chat `tools[i].function.name` and legacy `functions[i].name`; Responses `tools[i].name`).
-//! - `tool_count`: at most 128 tools in Chat Completions (a warning in Responses, whose limit
-//!   is not documented).
+//! - `tool_count`: at most 128 tools, and 128 `tool_calls` in one assistant message, in Chat
+//!   Completions (a warning in Responses, whose limit is not documented).
 //! - `tool_choice`: Chat refuses `tool_choice` and `parallel_tool_calls` without `tools`; a
 //!   named function must be one of the tools.
 //! - `tool_types`: tool types the rules do not know (warning only; new built-in tools appear
@@ -109,6 +109,24 @@ fn chat(ctx: &mut Ctx<'_>, body: &Value) {
                     );
                 }
                 None => all_known = false,
+            }
+        }
+    }
+    if let Some(messages) = body.get("messages").and_then(Value::as_array) {
+        for (i, m) in messages.iter().enumerate() {
+            let Some(calls) = m.get("tool_calls").and_then(Value::as_array) else {
+                continue;
+            };
+            if calls.len() > MAX_TOOLS {
+                ctx.reject(
+                    "tool_count",
+                    "array_above_max_length",
+                    Some(format!("messages[{i}].tool_calls")),
+                    format!(
+                        "Invalid 'messages[{i}].tool_calls': array too long. Expected an array with maximum length {MAX_TOOLS}, but got an array with length {} instead.",
+                        calls.len()
+                    ),
+                );
             }
         }
     }
