@@ -59,7 +59,7 @@ fn render(file: &File) -> Result<String, String> {
         let _ = writeln!(out, "/// {} (read {}).", l.source, l.read);
         let _ = writeln!(
             out,
-            "#[rustfmt::skip]\npub(crate) const {}: usize = {};",
+            "pub(crate) const {}: usize = {};",
             l.name.to_uppercase(),
             l.value
         );
@@ -75,7 +75,7 @@ fn render(file: &File) -> Result<String, String> {
         let _ = writeln!(out, "/// {} (read {}).", k.source, k.read);
         let _ = write!(
             out,
-            "#[rustfmt::skip]\npub(crate) const {}: &[&str] = &[",
+            "pub(crate) const {}: &[&str] = &[",
             k.name.to_uppercase()
         );
         for (i, w) in k.list.iter().enumerate() {

@@ -3,4 +3,5 @@
 /// A hash of the rule data these tables were generated from.
 pub const DATA_VERSION: &str = "unset";
 
+#[rustfmt::skip]
 pub(crate) mod structured;

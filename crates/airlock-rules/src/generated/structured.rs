@@ -2,38 +2,26 @@
 //! Limits and keyword lists of OpenAI strict structured outputs, from `rules/structured_outputs.toml`.
 
 /// OpenAI Structured Outputs guide, 'Supported schemas': up to 5000 object properties total; rejection wording '<N> parameters exceeds limit of 5000.' seen in real 400s (param text.format.schema, code invalid_json_schema) (read 2026-11-25).
-#[rustfmt::skip]
 pub(crate) const MAX_PROPERTIES: usize = 5000;
 /// OpenAI Structured Outputs guide, 'Supported schemas': up to 10 levels of nesting (was 5 before mid-2025); real 400 wording '<N> levels of nesting exceeds limit of 10.' (read 2026-11-25).
-#[rustfmt::skip]
 pub(crate) const MAX_NESTING: usize = 10;
 /// OpenAI Structured Outputs guide: total string length of property names, definition names, enum values and const values cannot exceed 120,000 characters (was 15,000) (read 2026-11-25).
-#[rustfmt::skip]
 pub(crate) const MAX_TOTAL_STRING_CHARS: usize = 120000;
 /// OpenAI Structured Outputs guide: up to 1000 enum values across all enum properties (was 500) (read 2026-11-25).
-#[rustfmt::skip]
 pub(crate) const MAX_ENUM_VALUES: usize = 1000;
 /// OpenAI Structured Outputs guide: a single string enum with more than 250 values is bounded in characters (read 2026-11-25).
-#[rustfmt::skip]
 pub(crate) const LARGE_ENUM_THRESHOLD: usize = 250;
 /// OpenAI Structured Outputs guide: at most 15,000 characters of values in one string enum of more than 250 values (was 7,500) (read 2026-11-25).
-#[rustfmt::skip]
 pub(crate) const MAX_LARGE_ENUM_CHARS: usize = 15000;
 /// OpenAPI spec (openai-openapi.yaml) FunctionObject.name and ResponseFormatJsonSchema.name: a-z, A-Z, 0-9, underscores and dashes, maximum length 64 (read 2026-11-25).
-#[rustfmt::skip]
 pub(crate) const MAX_NAME_LENGTH: usize = 64;
 /// Chat Completions 400 'Invalid 'tools': array too long. Expected an array with maximum length 128, ...'; OpenAPI spec caps the deprecated functions array at 128 (read 2026-11-25).
-#[rustfmt::skip]
 pub(crate) const MAX_TOOLS: usize = 128;
 /// OpenAI Structured Outputs guide, 'Some type-specific keywords are not yet supported' (read 2026-11-25).
-#[rustfmt::skip]
 pub(crate) const REJECTED: &[&str] = &["allOf", "not", "dependentRequired", "dependentSchemas", "if", "then", "else"];
 /// OpenAI Structured Outputs guide: 'For fine-tuned models, we additionally do not support the following' (read 2026-11-25).
-#[rustfmt::skip]
 pub(crate) const REJECTED_FINE_TUNED: &[&str] = &["minLength", "maxLength", "pattern", "format", "minimum", "maximum", "multipleOf", "patternProperties", "minItems", "maxItems"];
 /// OpenAI Structured Outputs guide as of 2024-08 (unsupported list since shortened); 2024 community report of "'oneOf' is not permitted" (read 2026-11-25).
-#[rustfmt::skip]
 pub(crate) const DOUBTFUL: &[&str] = &["oneOf", "unevaluatedProperties", "propertyNames", "minProperties", "maxProperties", "unevaluatedItems", "contains", "minContains", "maxContains", "uniqueItems"];
 /// OpenAI Structured Outputs guide, 'Supported string properties': format (read 2026-11-25).
-#[rustfmt::skip]
 pub(crate) const FORMATS: &[&str] = &["date-time", "time", "date", "duration", "email", "hostname", "ipv4", "ipv6", "uuid"];
