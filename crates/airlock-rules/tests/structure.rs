@@ -28,6 +28,7 @@ const STRUCTURE_RULES: &[&str] = &[
     "image_url",
     "image_data_url",
     "audio_format",
+    "file_data_url",
 ];
 
 fn corpus() -> Vec<(String, Value)> {

@@ -9,6 +9,8 @@
 //!   the first 16 base64 characters only (the image is never decoded whole). A data URL the rules
 //!   cannot read is a warning, not a rejection: the API's own decoder may be more lenient.
 //! - `audio_format`: Chat `input_audio.format` is `wav` or `mp3`.
+//! - `file_data_url`: a PDF's `file_data` (Chat `file` part, Responses `input_file`) is a
+//!   `data:` URL, not bare base64.
 
 use alloc::format;
 use alloc::string::String;
@@ -49,6 +51,16 @@ fn chat(ctx: &mut Ctx<'_>, body: &Value) {
                         url_rules(ctx, &format!("{at}.image_url.url"), url);
                     }
                 }
+                Some("file") => {
+                    let file = part.get("file");
+                    let data = file
+                        .and_then(|f| f.get("file_data"))
+                        .and_then(Value::as_str);
+                    let name = file.and_then(|f| f.get("filename")).and_then(Value::as_str);
+                    if let Some(data) = data {
+                        file_data_rule(ctx, &format!("{at}.file.file_data"), data, name);
+                    }
+                }
                 Some("input_audio") => {
                     let format = part
                         .get("input_audio")
@@ -84,10 +96,18 @@ fn responses(ctx: &mut Ctx<'_>, body: &Value) {
                 continue;
             };
             for (j, part) in parts.iter().enumerate() {
+                let at = format!("input[{i}].{key}[{j}]");
+                if type_of(part) == Some("input_file") {
+                    let data = part.get("file_data").and_then(Value::as_str);
+                    let name = part.get("filename").and_then(Value::as_str);
+                    if let Some(data) = data {
+                        file_data_rule(ctx, &format!("{at}.file_data"), data, name);
+                    }
+                    continue;
+                }
                 if type_of(part) != Some("input_image") {
                     continue;
                 }
-                let at = format!("input[{i}].{key}[{j}]");
                 if let Some(detail) = part.get("detail").and_then(Value::as_str) {
                     detail_rule(ctx, &format!("{at}.detail"), detail, true);
                 }
@@ -100,6 +120,24 @@ fn responses(ctx: &mut Ctx<'_>, body: &Value) {
             }
         }
     }
+}
+
+/// `file_data` is a data URL. Only PDFs are judged: OpenAI's wording names the PDF MIME type, and
+/// what it says for other files is not known.
+fn file_data_rule(ctx: &mut Ctx<'_>, param: &str, data: &str, filename: Option<&str>) {
+    let pdf = filename
+        .is_none_or(|n| n.len() >= 4 && n.as_bytes()[n.len() - 4..].eq_ignore_ascii_case(b".pdf"));
+    if !pdf || data.is_empty() || starts_with_ignore_case(data.trim_start(), "data:") {
+        return;
+    }
+    ctx.reject(
+        "file_data_url",
+        "invalid_value",
+        Some(String::from(param)),
+        format!(
+            "Invalid '{param}'. Expected a base64-encoded data URL with an application/pdf MIME type (e.g. 'data:application/pdf;base64,...'), but got a value without the 'data:' prefix."
+        ),
+    );
 }
 
 fn detail_rule(ctx: &mut Ctx<'_>, param: &str, detail: &str, responses: bool) {
