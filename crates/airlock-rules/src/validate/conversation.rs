@@ -140,9 +140,15 @@ fn responses(ctx: &mut Ctx<'_>, body: &Value) {
             .filter_map(call_id)
             .collect::<BTreeSet<&str>>()
     };
-    let calls = of_type("function_call");
     let outputs = of_type("function_call_output");
-    let custom_calls = of_type("custom_tool_call");
+    // Any item that is not an output may carry the call an output answers (function calls,
+    // custom tool calls, and calls made inside other tools' items).
+    let calls: BTreeSet<&str> = items
+        .iter()
+        .filter(|i| !type_of(i).is_some_and(|t| t.ends_with("_output")))
+        .filter_map(call_id)
+        .collect();
+    let custom_calls = &calls;
 
     for item in items {
         match type_of(item) {
