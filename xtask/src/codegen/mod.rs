@@ -12,6 +12,7 @@ use crate::util::{root, shared_data};
 mod endpoints;
 mod errors;
 mod models;
+mod structured;
 
 /// A generated file: path relative to the repository root, and its contents.
 pub type Output = (PathBuf, String);
@@ -37,6 +38,7 @@ pub fn run(check: bool) -> Result<(), String> {
         endpoints::stage2(&outputs)?,
         models::stage2(&outputs)?,
         errors::generate()?,
+        structured::generate()?,
     ];
     outputs.extend(stage2.into_iter().flatten());
     outputs.extend(generated_mod(&outputs)?);

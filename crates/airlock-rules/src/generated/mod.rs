@@ -7,6 +7,8 @@ pub(crate) mod endpoints;
 pub(crate) mod errors;
 #[rustfmt::skip]
 pub(crate) mod models;
+#[rustfmt::skip]
+pub(crate) mod structured;
 
 /// A hash of the rule data these tables were generated from (FNV-1a 64 over `rules/`).
-pub const DATA_VERSION: &str = "3bc29be9836015c9";
+pub const DATA_VERSION: &str = "aa7a5addcf61cb9a";
