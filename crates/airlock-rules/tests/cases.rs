@@ -7,9 +7,11 @@
 //!
 //! All failures are collected and printed together (file, case, field, expected, got), so one run
 //! shows the whole picture.
+// A host-only test: std paths are fine here.
+#![allow(clippy::std_instead_of_alloc, clippy::std_instead_of_core)]
 
+use core::fmt::Write as _;
 use std::collections::BTreeSet;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use airlock_rules::{Category, RetryDecision, explain};
@@ -174,7 +176,12 @@ fn check(case: &Case) -> Vec<Miss> {
     cmp(&mut misses, "code", s(&case.code), s(&d.code));
     cmp(&mut misses, "type", s(&case.error_type), s(&d.error_type));
     cmp(&mut misses, "param", s(&case.param), s(&d.param));
-    cmp(&mut misses, "request_id", s(&case.request_id), s(&d.request_id));
+    cmp(
+        &mut misses,
+        "request_id",
+        s(&case.request_id),
+        s(&d.request_id),
+    );
     cmp(&mut misses, "python", s(&case.python), s(&d.sdk.python));
     cmp(&mut misses, "node", s(&case.node), s(&d.sdk.node));
     cmp(&mut misses, "after_ms", case.after_ms, d.retry.after_ms);
@@ -194,7 +201,10 @@ fn check(case: &Case) -> Vec<Miss> {
         rl.and_then(|r| r.requested),
     );
     if let Some(want) = &case.message_contains
-        && !d.message.as_deref().is_some_and(|m| m.contains(want.as_str()))
+        && !d
+            .message
+            .as_deref()
+            .is_some_and(|m| m.contains(want.as_str()))
     {
         misses.push(Miss {
             field: "message",
@@ -254,7 +264,9 @@ fn case_files_are_normalized() {
             if c.found {
                 match c.category.as_deref() {
                     None => bad("missing category".into()),
-                    Some(cat) if !CATEGORIES.contains(&cat) => bad(format!("unknown category {cat:?}")),
+                    Some(cat) if !CATEGORIES.contains(&cat) => {
+                        bad(format!("unknown category {cat:?}"))
+                    }
                     Some(cat) => assert!(Category::from_name(cat).is_some(), "{cat}"),
                 }
                 match c.retry.as_deref() {
@@ -298,14 +310,22 @@ fn case_files_are_normalized() {
             if let Some(p) = c.python.as_deref()
                 && !p.starts_with("openai.")
             {
-                bad(format!("python class {p:?} must be fully qualified (openai.X)"));
+                bad(format!(
+                    "python class {p:?} must be fully qualified (openai.X)"
+                ));
             }
             if let Some(key) = real_looking_key(&c.input) {
-                bad(format!("input holds a key-shaped string {key:?} that is not an obvious fake"));
+                bad(format!(
+                    "input holds a key-shaped string {key:?} that is not an obvious fake"
+                ));
             }
         }
     }
-    assert!(problems.is_empty(), "case files need fixing:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "case files need fixing:\n{}",
+        problems.join("\n")
+    );
 }
 
 /// A `sk-…` token that does not look fake (fakes contain `fake`, `*`, `...` or `x`-runs).
@@ -319,7 +339,10 @@ fn real_looking_key(text: &str) -> Option<&str> {
             .unwrap_or(tail.len());
         let token = &tail[..end];
         let is_word = before.is_none_or(|b| !b.is_ascii_alphanumeric());
-        let fake = token.contains("fake") || token.contains('*') || token.contains("...") || token.contains("xxxx");
+        let fake = token.contains("fake")
+            || token.contains('*')
+            || token.contains("...")
+            || token.contains("xxxx");
         if is_word && token.len() > 12 && !fake {
             return Some(token);
         }
