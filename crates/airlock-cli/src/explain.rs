@@ -270,10 +270,9 @@ fn window(w: &LimitWindow) -> String {
     if let Some(r) = w.remaining {
         parts.push(format!("remaining {r}"));
     }
-    match (&w.reset, w.reset_ms) {
-        (Some(raw), Some(ms)) => parts.push(format!("resets in {raw} ({})", duration(ms))),
-        (Some(raw), None) => parts.push(format!("resets in {raw}")),
-        (None, Some(ms)) => parts.push(format!("resets in {}", duration(ms))),
+    match (w.reset_ms, &w.reset) {
+        (Some(ms), _) => parts.push(format!("resets in {}", duration(ms))),
+        (None, Some(raw)) => parts.push(format!("resets in {raw}")),
         (None, None) => {}
     }
     parts.join(", ")
