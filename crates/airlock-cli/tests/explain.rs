@@ -196,3 +196,45 @@ fn context_length_asks_for_a_change() {
     assert_eq!(v["retry"]["decision"], "after_change");
     assert!(v["retry"]["after_ms"].is_null());
 }
+
+const HTTP_429_HEADERS: &str = "HTTP/2 429
+content-type: application/json
+x-ratelimit-limit-requests: 10000
+x-ratelimit-limit-tokens: 2000000
+x-ratelimit-remaining-requests: 9999
+x-ratelimit-remaining-tokens: 0
+x-ratelimit-reset-requests: 6ms
+x-ratelimit-reset-tokens: 1.5s
+retry-after-ms: 1500
+x-request-id: req_2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c
+
+{\"error\":{\"message\":\"Rate limit reached for gpt-4o in organization org-FAKEfake1414141414141414 on tokens per min (TPM): Limit 2000000, Used 2000000, Requested 48211. Please try again in 1.446s. Visit https://platform.openai.com/account/rate-limits to learn more.\",\"type\":\"tokens\",\"param\":null,\"code\":\"rate_limit_exceeded\"}}
+";
+
+#[test]
+fn rate_limit_headers_are_decoded() {
+    let o = airlock(&["explain"], HTTP_429_HEADERS);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let text = stdout(&o);
+    assert!(text.contains("retry after 1.5 s"), "{text}");
+    assert!(
+        text.contains("req_2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c"),
+        "{text}"
+    );
+    assert!(text.contains("remaining 0"), "{text}");
+    let v = one_object(&airlock(&["explain", "--json"], HTTP_429_HEADERS));
+    assert_eq!(v["request_id"], "req_2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c");
+    assert_eq!(v["retry"]["after_ms"], 1500);
+    assert_eq!(v["rate_limit_headers"]["tokens"]["remaining"], 0);
+    assert_eq!(v["rate_limit_headers"]["tokens"]["reset_ms"], 1500);
+    assert_eq!(v["rate_limit_headers"]["requests"]["reset_ms"], 6);
+}
+
+#[test]
+fn stream_error_is_found() {
+    let sse = "event: response.failed\ndata: {\"type\":\"response.failed\",\"sequence_number\":2,\"response\":{\"id\":\"resp_fake1\",\"object\":\"response\",\"status\":\"failed\",\"error\":{\"code\":\"server_error\",\"message\":\"An error occurred while processing your request.\"},\"output\":[]}}\n\n";
+    let v = one_object(&airlock(&["explain", "--json"], sse));
+    assert_eq!(v["category"], "stream_error");
+    assert_eq!(v["code"], "server_error");
+    assert_eq!(v["retry"]["decision"], "yes");
+}
