@@ -7,6 +7,7 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+mod common;
 mod conversation;
 mod media;
 mod models;
@@ -120,6 +121,59 @@ pub const RULES: &[(&str, &str)] = &[
     (
         "json_object_needs_json",
         "json_object output without the word 'json' in the messages",
+    ),
+    (
+        "json_schema_valid",
+        "a response format or function schema that is not a JSON Schema at all",
+    ),
+    (
+        "strict_schema",
+        "strict schemas: root object, additionalProperties false, every property required, no unsupported keyword",
+    ),
+    (
+        "schema_limits",
+        "strict schemas: properties, nesting, enum values and characters over OpenAI's limits",
+    ),
+    (
+        "json_schema_name",
+        "a json_schema format name outside ^[a-zA-Z0-9_-]+$ or over 64 characters",
+    ),
+    (
+        "json_schema_required",
+        "a json_schema format without its name (or, in Responses, its schema)",
+    ),
+    (
+        "tool_names",
+        "a function name missing, outside ^[a-zA-Z0-9_-]+$ or over 64 characters",
+    ),
+    (
+        "tool_count",
+        "more than 128 tools, or 128 tool calls in one assistant message (Chat)",
+    ),
+    (
+        "tool_choice",
+        "tool_choice/parallel_tool_calls without tools (Chat), or a forced function not in tools",
+    ),
+    ("tool_types", "warning: a tool type the rules do not know"),
+    (
+        "tool_call_pairing",
+        "tool messages / function_call_output without their call, or calls left unanswered",
+    ),
+    (
+        "image_detail",
+        "an image detail outside auto/low/high (Chat) or auto/low/high/original (Responses)",
+    ),
+    (
+        "image_url",
+        "an image URL that is neither http(s) nor a data: URL",
+    ),
+    (
+        "image_data_url",
+        "a base64 image whose bytes are not PNG, JPEG, GIF or WEBP",
+    ),
+    (
+        "audio_format",
+        "an input_audio format other than wav or mp3",
     ),
 ];
 
