@@ -169,7 +169,7 @@ impl LintState {
         }
         if self.requests > LIMITS.max_requests {
             out.push(file_error(
-                "too_many_requests",
+                "too_many_tasks",
                 alloc::format!(
                     "The batch input file holds {} requests; a batch can hold at most {}.",
                     self.requests,
@@ -365,7 +365,7 @@ fn lint_request(line_no: u64, bytes: &[u8], state: &mut LintState, out: &mut Vec
         ),
         Some(Value::String(m)) if m == "POST" => {}
         Some(Value::String(m)) => err(
-            "invalid_value",
+            "invalid_method",
             Some("method"),
             custom_id,
             alloc::format!("Invalid value for 'method': '{m}'. Batch requests must use 'POST'."),
@@ -420,7 +420,7 @@ fn lint_request(line_no: u64, bytes: &[u8], state: &mut LintState, out: &mut Vec
                             "the endpoint of the first request"
                         };
                         err(
-                            "invalid_url",
+                            "url_mismatch",
                             Some("url"),
                             custom_id,
                             alloc::format!(
@@ -706,9 +706,21 @@ pub const CODES: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "invalid_url",
-        "A line's url is not the batch's endpoint.",
-        "Use the same url on every line, equal to the endpoint given to POST /v1/batches.",
+        "A line's url is not an endpoint the Batch API runs.",
+        "Use one of the Batch endpoints, with its /v1 prefix (e.g. /v1/chat/completions).",
         "observed in Batch errors.data",
+    ),
+    (
+        "url_mismatch",
+        "A line's url is not the endpoint the batch was created for (or that the other lines use).",
+        "Use the same url on every line, equal to the batch's endpoint; split the file by endpoint.",
+        "rules/errors/batch_stream.toml (batch_url_mismatch)",
+    ),
+    (
+        "invalid_method",
+        "A line uses an HTTP method other than POST.",
+        "Set \"method\": \"POST\" on every line.",
+        "rules/errors/batch_stream.toml (batch_invalid_method)",
     ),
     (
         "mismatched_model",
@@ -735,7 +747,7 @@ pub const CODES: &[(&str, &str, &str, &str)] = &[
         "airlock",
     ),
     (
-        "too_many_requests",
+        "too_many_tasks",
         "The input file holds more than 50,000 requests.",
         "Split the file into several batches.",
         "CreateBatchRequest.input_file_id in the OpenAPI spec",
@@ -862,13 +874,30 @@ fn s(v: &Value, k: &str) -> Option<String> {
 
 fn error_item(v: &Value) -> BatchErrorItem {
     let code = s(v, "code");
-    let known = code.as_deref().and_then(code_meaning);
+    let message = s(v, "message");
+    // The error taxonomy (rules/errors) first; this module's table when it only has a fallback.
+    let d = crate::diagnose(&crate::Evidence {
+        format: crate::Format::Batch,
+        in_batch: true,
+        code: code.clone(),
+        message: message.clone(),
+        ..crate::Evidence::default()
+    });
+    let (meaning, first_fix) = match code.as_deref().and_then(code_meaning) {
+        Some((m, f)) if matches!(d.rule.as_str(), "unrecognized" | "batch_failed" | "") => {
+            (String::from(m), String::from(f))
+        }
+        _ if !matches!(d.rule.as_str(), "unrecognized" | "batch_failed" | "") => {
+            (d.meaning, d.first_fix)
+        }
+        _ => (String::new(), String::new()),
+    };
     BatchErrorItem {
-        message: s(v, "message"),
+        message,
         param: s(v, "param"),
         line: v.get("line").and_then(Value::as_u64),
-        meaning: known.map(|(m, _)| String::from(m)),
-        first_fix: known.map(|(_, f)| String::from(f)),
+        meaning: Some(meaning).filter(|m| !m.is_empty()),
+        first_fix: Some(first_fix).filter(|f| !f.is_empty()),
         code,
     }
 }

@@ -800,6 +800,64 @@ pub struct StreamSummary {
     pub oversize: u64,
 }
 
+impl StreamSummary {
+    /// The facts for the classifier ([`crate::diagnose`]) when the stream did not complete:
+    /// the error of a failed stream, the reason of an incomplete one, or what was last seen
+    /// before a cut. `None` for a completed stream.
+    ///
+    /// # Example
+    /// ```
+    /// use airlock_rules::sse::describe_stream;
+    ///
+    /// let s = describe_stream("data: {\"object\":\"chat.completion.chunk\",\"choices\":[]}\n\n").unwrap();
+    /// let e = s.evidence().unwrap();
+    /// assert!(e.in_stream);
+    /// assert_eq!(airlock_rules::diagnose(&e).category.as_str(), "stream_error");
+    /// ```
+    pub fn evidence(&self) -> Option<crate::Evidence> {
+        let mut e = crate::Evidence {
+            format: crate::Format::Sse,
+            in_stream: true,
+            ..crate::Evidence::default()
+        };
+        match &self.state {
+            StreamState::Completed => return None,
+            StreamState::Failed { error } => {
+                e.code = error.code.clone();
+                e.error_type = error.error_type.clone();
+                e.param = error.param.clone();
+                e.message = error.message.clone();
+                e.stream_event = Some(error.event.clone());
+                if e.code.is_none() && e.error_type.is_none() && e.message.is_none() {
+                    e.code = Some(String::from("stream_error"));
+                }
+            }
+            StreamState::Incomplete { reason } => {
+                e.stream_event = Some(String::from("response.incomplete"));
+                e.message = Some(alloc::format!(
+                    "The response is incomplete: {}.",
+                    reason.as_deref().unwrap_or("no reason given")
+                ));
+                e.code = Some(String::from("stream_error"));
+            }
+            StreamState::Cut {
+                last_event, events, ..
+            } => {
+                e.code = Some(String::from("stream_error"));
+                e.message = Some(alloc::format!(
+                    "The stream ended unexpectedly after {events} events (last: {}), without {}.",
+                    last_event.as_deref().unwrap_or("none"),
+                    match self.kind {
+                        StreamKind::Responses => "response.completed",
+                        _ => "data: [DONE]",
+                    }
+                ));
+            }
+        }
+        Some(e)
+    }
+}
+
 /// Reads a whole pasted stream (e.g. the output of `curl -N`) and says how it ended.
 ///
 /// Returns `None` when the text holds no server-sent event at all.

@@ -89,7 +89,7 @@ fn the_endpoint_can_be_given_up_front() {
     state.set_endpoint("/v1/responses");
     let errors = lint_line(1, chat_line("a", "gpt-4o-mini").as_bytes(), &mut state);
     assert_eq!(errors.len(), 1, "{errors:?}");
-    assert_eq!(errors[0].code, "invalid_url");
+    assert_eq!(errors[0].code, "url_mismatch");
     assert!(errors[0].message.contains("the batch's endpoint"));
 }
 
@@ -125,7 +125,7 @@ fn more_requests_than_the_limit_is_a_file_error() {
     }
     let file = state.finish();
     assert_eq!(file.len(), 1, "{file:?}");
-    assert_eq!(file[0].code, "too_many_requests");
+    assert_eq!(file[0].code, "too_many_tasks");
     assert!(file[0].message.contains("50001"));
 }
 

@@ -470,3 +470,23 @@ fn a_paste_without_blank_lines_is_read_event_by_event() {
     assert_eq!(s.state, StreamState::Completed);
     assert_eq!(s.finish_reason.as_deref(), Some("length"));
 }
+
+#[test]
+fn summaries_give_the_classifier_stream_evidence() {
+    for (name, bytes, expect) in cases() {
+        let s = describe_stream(core::str::from_utf8(&bytes).unwrap()).unwrap();
+        match s.evidence() {
+            None => assert!(expect.contains("state=completed"), "{name}"),
+            Some(e) => {
+                assert!(!expect.contains("state=completed"), "{name}");
+                assert!(e.in_stream, "{name}");
+                let d = airlock_rules::diagnose(&e);
+                // The error's own category where it has one (rate_limit, context_length, …);
+                // a stream that broke off is a stream_error.
+                if expect.contains("state=cut") {
+                    assert_eq!(d.category.as_str(), "stream_error", "{name}");
+                }
+            }
+        }
+    }
+}
