@@ -23,6 +23,53 @@ use super::common::{Api, api, type_of};
 
 const RULE: &str = "tool_call_pairing";
 
+/// Rule `message_shape` (Chat): a message `content` that is an object, number or boolean
+/// ("Invalid type for 'messages[0].content': expected one of a string or array of objects, but
+/// got an object instead."), and an assistant message with `tool_calls: []` ("Invalid
+/// 'messages[1].tool_calls': empty array. …"). Only the first is reported, as OpenAI does.
+pub(super) fn shapes(ctx: &mut Ctx<'_>, endpoint: &str, body: &Value) {
+    if api(endpoint) != Some(Api::Chat) || !ctx.enabled("message_shape") {
+        return;
+    }
+    let Some(messages) = body.get("messages").and_then(Value::as_array) else {
+        return;
+    };
+    for (i, m) in messages.iter().enumerate() {
+        let got = match m.get("content") {
+            Some(Value::Object(_)) => Some("an object"),
+            Some(Value::Bool(_)) => Some("a boolean"),
+            Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Some("an integer"),
+            Some(Value::Number(_)) => Some("a decimal"),
+            _ => None,
+        };
+        if let Some(got) = got {
+            ctx.reject(
+                "message_shape",
+                "invalid_type",
+                Some(format!("messages[{i}].content")),
+                format!(
+                    "Invalid type for 'messages[{i}].content': expected one of a string or array of objects, but got {got} instead."
+                ),
+            );
+            return;
+        }
+        if m.get("tool_calls")
+            .and_then(Value::as_array)
+            .is_some_and(Vec::is_empty)
+        {
+            ctx.reject(
+                "message_shape",
+                "empty_array",
+                Some(format!("messages[{i}].tool_calls")),
+                format!(
+                    "Invalid 'messages[{i}].tool_calls': empty array. Expected an array with minimum length 1, but got an empty array instead."
+                ),
+            );
+            return;
+        }
+    }
+}
+
 /// Runs this module's rules on a parsed request body for `endpoint`.
 pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &serde_json::Value) {
     if !ctx.enabled(RULE) {

@@ -123,6 +123,14 @@ pub const RULES: &[(&str, &str)] = &[
         "json_object output without the word 'json' in the messages",
     ),
     (
+        "message_shape",
+        "Chat messages: content that is neither a string, an array nor null; an empty tool_calls array",
+    ),
+    (
+        "schema_array_items",
+        "a schema (strict or not) with a type: \"array\" node that has no items",
+    ),
+    (
         "json_schema_valid",
         "a response format or function schema that is not a JSON Schema at all",
     ),
@@ -353,6 +361,7 @@ pub fn check(endpoint: &str, body: &[u8], config: &Config) -> Verdict {
     models::check(&mut ctx, endpoint, &value);
     special::check(&mut ctx, endpoint, obj);
     // Hand-written rules for nested structures.
+    conversation::shapes(&mut ctx, endpoint, &value);
     schema::check(&mut ctx, endpoint, &value);
     tools::check(&mut ctx, endpoint, &value);
     conversation::check(&mut ctx, endpoint, &value);
