@@ -119,6 +119,52 @@ fn real_accepted_pass() {
     );
 }
 
+/// Real requests the OpenAI API rejected (reported in public issue trackers; see `source` in
+/// `real_rejected/EXPECTED.json`): Airlock names the same code and param (and wording where
+/// known). Cases marked `"airlock": "warning"` are deliberately only warned about.
+#[test]
+fn real_rejected_match_openai() {
+    let root = dir("real_rejected");
+    let table: Value =
+        serde_json::from_slice(&std::fs::read(root.join("EXPECTED.json")).unwrap()).unwrap();
+    let cases = table.as_array().unwrap();
+    assert!(
+        cases.len() >= 20,
+        "only {} real rejected cases",
+        cases.len()
+    );
+    let mut failures = Vec::new();
+    for case in cases {
+        let file = case["file"].as_str().unwrap();
+        let endpoint = case["endpoint"].as_str().unwrap();
+        let body = std::fs::read(root.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let v = check(endpoint, &body, &Config::default());
+        let message = case["message"].as_str();
+        if case.get("airlock").and_then(Value::as_str) == Some("warning") {
+            let warned = v
+                .warnings
+                .iter()
+                .any(|w| message.is_none_or(|m| w.error.message == m));
+            if !v.ok() || !warned {
+                failures.push(format!("{file}: expected only a warning: {}", describe(&v)));
+            }
+            continue;
+        }
+        let Some(first) = v.errors.first() else {
+            failures.push(format!("{file}: not rejected"));
+            continue;
+        };
+        let e = &first.error;
+        if e.code.as_deref() != case["code"].as_str()
+            || e.param.as_deref() != case["param"].as_str()
+            || message.is_some_and(|m| e.message != m)
+        {
+            failures.push(format!("{file}: {}", describe(&v)));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 #[test]
 fn invalid_cases_trip_their_rule_and_neighbours_pass() {
     let list = files("invalid");
