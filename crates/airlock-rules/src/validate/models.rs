@@ -160,13 +160,27 @@ fn chat(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
             "Unsupported parameter: 'logprobs' is not supported with this model.".into(),
         );
     }
-    if f.stop_rejected && present(obj, "stop").is_some() {
-        ctx.reject(
-            "model_stop",
-            "unsupported_parameter",
-            Some("stop".into()),
-            "Unsupported parameter: 'stop' is not supported with this model.".into(),
-        );
+    if let Some(stop) = present(obj, "stop").filter(|_| f.stop_rejected) {
+        let message =
+            String::from("Unsupported parameter: 'stop' is not supported with this model.");
+        // Many clients always send `stop: []` (or `""`) meaning "none"; whether the API lets
+        // an empty value through on these models is not known, so it is only a warning.
+        let empty = stop.as_array().is_some_and(Vec::is_empty) || stop.as_str() == Some("");
+        if empty {
+            ctx.warn(
+                "model_stop",
+                "unsupported_parameter",
+                Some("stop".into()),
+                message,
+            );
+        } else {
+            ctx.reject(
+                "model_stop",
+                "unsupported_parameter",
+                Some("stop".into()),
+                message,
+            );
+        }
     }
     if f.system_role_rejected {
         if let Some(messages) = obj.get("messages").and_then(Value::as_array) {
