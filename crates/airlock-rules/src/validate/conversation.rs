@@ -23,7 +23,18 @@ use super::common::{Api, api, type_of};
 
 const RULE: &str = "tool_call_pairing";
 
-/// Rule `message_shape` (Chat): a message `content` that is an object, number or boolean
+/// The Chat message roles.
+const ROLES: &[&str] = &[
+    "system",
+    "developer",
+    "user",
+    "assistant",
+    "tool",
+    "function",
+];
+
+/// Rule `message_shape` (Chat): a role outside the six Chat roles, a user/system/developer/tool
+/// message without `content`, a message `content` that is an object, number or boolean
 /// ("Invalid type for 'messages[0].content': expected one of a string or array of objects, but
 /// got an object instead."), and an assistant message with `tool_calls: []` ("Invalid
 /// 'messages[1].tool_calls': empty array. …"). Only the first is reported, as OpenAI does.
@@ -35,6 +46,31 @@ pub(super) fn shapes(ctx: &mut Ctx<'_>, endpoint: &str, body: &Value) {
         return;
     };
     for (i, m) in messages.iter().enumerate() {
+        let role = m.get("role").and_then(Value::as_str);
+        if let Some(role) = role.filter(|r| !ROLES.contains(r)) {
+            ctx.reject(
+                "message_shape",
+                "invalid_value",
+                Some(format!("messages[{i}].role")),
+                format!(
+                    "Invalid value: '{role}'. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'."
+                ),
+            );
+            return;
+        }
+        // Only an absent content is certain: `null` is "not set" for the assistant, and what the
+        // API says for a null user content has changed over time.
+        let needs_content = matches!(role, Some("user" | "system" | "developer" | "tool"));
+        if needs_content && m.is_object() && m.get("content").is_none() {
+            let param = format!("messages[{i}].content");
+            ctx.reject(
+                "message_shape",
+                "missing_required_parameter",
+                Some(param.clone()),
+                format!("Missing required parameter: '{param}'."),
+            );
+            return;
+        }
         let got = match m.get("content") {
             Some(Value::Object(_)) => Some("an object"),
             Some(Value::Bool(_)) => Some("a boolean"),

@@ -92,7 +92,7 @@ pub const RULES: &[(&str, &str)] = &[
     ("model_stop", "stop on o3 and o4-mini"),
     (
         "model_system_role",
-        "system/developer messages on o1-mini and o1-preview",
+        "system/developer messages on o1-mini and o1-preview; function messages on o3",
     ),
     (
         "model_reasoning_effort",
@@ -124,7 +124,7 @@ pub const RULES: &[(&str, &str)] = &[
     ),
     (
         "message_shape",
-        "Chat messages: content that is neither a string, an array nor null; an empty tool_calls array",
+        "Chat messages: an unknown role, missing content, content that is neither a string, an array nor null, an empty tool_calls array",
     ),
     (
         "schema_array_items",

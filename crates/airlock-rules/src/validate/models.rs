@@ -182,11 +182,16 @@ fn chat(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
             );
         }
     }
-    if f.system_role_rejected {
+    if f.system_role_rejected || f.function_role_rejected {
         if let Some(messages) = obj.get("messages").and_then(Value::as_array) {
             let hit = messages.iter().enumerate().find_map(|(i, m)| {
                 let role = m.get("role").and_then(Value::as_str)?;
-                matches!(role, "system" | "developer").then(|| (i, role.to_string()))
+                let rejected = match role {
+                    "system" | "developer" => f.system_role_rejected,
+                    "function" => f.function_role_rejected,
+                    _ => false,
+                };
+                rejected.then(|| (i, role.to_string()))
             });
             if let Some((i, role)) = hit {
                 ctx.reject(

@@ -96,6 +96,8 @@ pub(crate) struct Family {
     pub(crate) logprobs_rejected: bool,
     pub(crate) stop_rejected: bool,
     pub(crate) system_role_rejected: bool,
+    /// Chat Completions rejects legacy `function` messages.
+    pub(crate) function_role_rejected: bool,
     pub(crate) reasoning_efforts: &'static [&'static str],
     pub(crate) vision: Option<bool>,
     pub(crate) structured_outputs: Option<bool>,
