@@ -134,8 +134,10 @@ fn chat(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
             if x == *default {
                 continue;
             }
-            let message = if name.ends_with("_penalty") {
-                // Observed wording for the penalties (gpt-5-mini); the default 0 is let through.
+            let parameter_wording = *name != "temperature";
+            let message = if parameter_wording {
+                // Observed wording for the penalties (gpt-5-mini) and top_p (gpt-5, chatbox#2627);
+                // the default value is let through.
                 format!("Unsupported parameter: '{name}' is not supported with this model.")
             } else {
                 format!(
@@ -144,7 +146,7 @@ fn chat(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
                     fmt_f64(*default)
                 )
             };
-            let code = if name.ends_with("_penalty") {
+            let code = if parameter_wording {
                 "unsupported_parameter"
             } else {
                 "unsupported_value"
@@ -273,14 +275,16 @@ fn responses(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>
         reasoning_effort(ctx, f, effort, "reasoning.effort");
     }
     if f.sampling_defaults_only {
-        // The Responses API rejects these too, but its wording (and whether the default value
-        // passes) is not certain: a warning only.
+        // Responses answers a non-default value with "Unsupported parameter: 'temperature' is
+        // not supported with this model." (param temperature, code null; seen for gpt-5 and
+        // o-series through the Vercel AI SDK and litellm). Whether the default value itself
+        // passes is not known, so it is let through.
         for (name, default) in SAMPLING {
             if let Some(v) = present(obj, name) {
                 if v.as_f64().is_some_and(|x| x != *default) {
-                    ctx.warn(
+                    ctx.reject(
                         "model_sampling_params",
-                        "unsupported_parameter",
+                        "",
                         Some((*name).into()),
                         format!(
                             "Unsupported parameter: '{name}' is not supported with this model."
