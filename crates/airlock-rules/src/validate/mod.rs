@@ -162,6 +162,10 @@ pub const RULES: &[(&str, &str)] = &[
         "tool_choice",
         "tool_choice/parallel_tool_calls without tools (Chat), or a forced function not in tools",
     ),
+    (
+        "tool_shape",
+        "a tool without type (Chat), a function tool in the other API's shape",
+    ),
     ("tool_types", "warning: a tool type the rules do not know"),
     (
         "tool_call_pairing",
