@@ -108,7 +108,7 @@ pub const RULES: &[(&str, &str)] = &[
     ),
     (
         "model_image_params",
-        "images: size, quality and n per model",
+        "images: size, quality and n per model; response_format on GPT image models",
     ),
     (
         "embeddings_dimensions",
@@ -117,6 +117,10 @@ pub const RULES: &[(&str, &str)] = &[
     (
         "embeddings_input_length",
         "embeddings: more than 2048 inputs in one request",
+    ),
+    (
+        "stream_options",
+        "Chat: stream_options without stream: true",
     ),
     (
         "json_object_needs_json",

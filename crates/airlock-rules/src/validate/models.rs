@@ -328,6 +328,17 @@ fn reasoning_effort(ctx: &mut Ctx<'_>, f: &Family, effort: &Value, param: &str) 
 }
 
 fn images(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
+    // The GPT image models always answer in base64 and refuse the dall-e parameter (observed for
+    // gpt-image-1 and gpt-image-1-mini: vercel/ai#6102, lofcz/LLMTornado#155). Only the families
+    // the data knows get this rule; a newer image model passes.
+    if f.name.starts_with("gpt-image-") && present(obj, "response_format").is_some() {
+        ctx.reject(
+            "model_image_params",
+            "unknown_parameter",
+            Some("response_format".into()),
+            "Unknown parameter: 'response_format'.".into(),
+        );
+    }
     if let Some(size) = present(obj, "size").and_then(Value::as_str) {
         if !f.image_sizes.is_empty() && !f.image_sizes.contains(&size) {
             ctx.reject(
