@@ -82,7 +82,7 @@ pub const RULES: &[(&str, &str)] = &[
     ),
     (
         "model_max_tokens",
-        "max_tokens on a reasoning model in Chat Completions",
+        "max_tokens on a reasoning model in Chat Completions; max_tokens above the observed cap of gpt-4o, gpt-4o-mini, gpt-4.1 and gpt-4-turbo",
     ),
     (
         "model_sampling_params",

@@ -124,6 +124,24 @@ fn chat(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
             "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.".into(),
         );
     }
+    if let Some(cap) = f.chat_max_completion_tokens {
+        for name in ["max_tokens", "max_completion_tokens"] {
+            let Some(n) = present(obj, name).and_then(Value::as_f64) else {
+                continue;
+            };
+            if n > f64::from(cap) {
+                let given = fmt_number(&obj[name]);
+                ctx.reject(
+                    "model_max_tokens",
+                    "",
+                    Some(name.into()),
+                    format!(
+                        "{name} is too large: {given}. This model supports at most {cap} completion tokens, whereas you provided {given}."
+                    ),
+                );
+            }
+        }
+    }
     if f.sampling_defaults_only {
         // Reasoning models accept the default value itself (temperature: 1 passes).
         for (name, default) in SAMPLING {
