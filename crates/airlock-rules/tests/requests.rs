@@ -76,6 +76,95 @@ fn valid_corpus_passes() {
     all_pass("valid", 40);
 }
 
+/// The endpoint of a `real_accepted/<dir>/` folder (`chat_completions` → `/v1/chat/completions`).
+fn endpoint_of_dir(dir: &str) -> &'static str {
+    endpoint_of(Path::new(&format!("{dir}__x.json")))
+}
+
+/// Real requests the OpenAI API accepted (rewritten from public code and docs, see
+/// `real_accepted/SOURCES.md`): not one may be rejected.
+#[test]
+fn real_accepted_pass() {
+    let root = dir("real_accepted");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    let mut count = 0;
+    let mut failures = Vec::new();
+    for d in &dirs {
+        let endpoint = endpoint_of_dir(d.file_name().unwrap().to_str().unwrap());
+        let mut list: Vec<PathBuf> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        list.sort();
+        for path in list {
+            count += 1;
+            let body = std::fs::read(&path).unwrap();
+            let v = check(endpoint, &body, &Config::default());
+            if !v.ok() {
+                failures.push(format!("{}: {}", path.display(), describe(&v)));
+            }
+        }
+    }
+    assert!(count >= 150, "only {count} real accepted requests");
+    assert!(
+        failures.is_empty(),
+        "false rejections:\n{}",
+        failures.join("\n")
+    );
+}
+
+/// Real requests the OpenAI API rejected (reported in public issue trackers; see `source` in
+/// `real_rejected/EXPECTED.json`): Airlock names the same code and param (and wording where
+/// known). Cases marked `"airlock": "warning"` are deliberately only warned about.
+#[test]
+fn real_rejected_match_openai() {
+    let root = dir("real_rejected");
+    let table: Value =
+        serde_json::from_slice(&std::fs::read(root.join("EXPECTED.json")).unwrap()).unwrap();
+    let cases = table.as_array().unwrap();
+    assert!(
+        cases.len() >= 20,
+        "only {} real rejected cases",
+        cases.len()
+    );
+    let mut failures = Vec::new();
+    for case in cases {
+        let file = case["file"].as_str().unwrap();
+        let endpoint = case["endpoint"].as_str().unwrap();
+        let body = std::fs::read(root.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let v = check(endpoint, &body, &Config::default());
+        let message = case["message"].as_str();
+        if case.get("airlock").and_then(Value::as_str) == Some("warning") {
+            let warned = v
+                .warnings
+                .iter()
+                .any(|w| message.is_none_or(|m| w.error.message == m));
+            if !v.ok() || !warned {
+                failures.push(format!("{file}: expected only a warning: {}", describe(&v)));
+            }
+            continue;
+        }
+        let Some(first) = v.errors.first() else {
+            failures.push(format!("{file}: not rejected"));
+            continue;
+        };
+        let e = &first.error;
+        if e.code.as_deref() != case["code"].as_str()
+            || e.param.as_deref() != case["param"].as_str()
+            || message.is_some_and(|m| e.message != m)
+        {
+            failures.push(format!("{file}: {}", describe(&v)));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 #[test]
 fn invalid_cases_trip_their_rule_and_neighbours_pass() {
     let list = files("invalid");

@@ -80,6 +80,8 @@ struct FamilyRow {
     #[serde(default)]
     system_role_rejected: bool,
     #[serde(default)]
+    function_role_rejected: bool,
+    #[serde(default)]
     reasoning_efforts: Vec<String>,
     vision: Option<bool>,
     structured_outputs: Option<bool>,
@@ -92,6 +94,7 @@ struct FamilyRow {
     dimensions_max: Option<u32>,
     #[serde(default)]
     dimensions_rejected: bool,
+    chat_max_completion_tokens: Option<u32>,
     source: String,
 }
 
@@ -183,7 +186,7 @@ pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
     for f in families {
         let _ = writeln!(
             out,
-            "    Family {{ name: {:?}, reasoning: {:?}, chat_max_tokens_rejected: {}, sampling_defaults_only: {}, logprobs_rejected: {}, stop_rejected: {}, system_role_rejected: {}, reasoning_efforts: &{:?}, vision: {:?}, structured_outputs: {:?}, json_object: {:?}, image_sizes: &{:?}, image_qualities: &{:?}, image_max_n: {:?}, dimensions_max: {:?}, dimensions_rejected: {}, source: {:?} }},",
+            "    Family {{ name: {:?}, reasoning: {:?}, chat_max_tokens_rejected: {}, sampling_defaults_only: {}, logprobs_rejected: {}, stop_rejected: {}, system_role_rejected: {}, function_role_rejected: {}, reasoning_efforts: &{:?}, vision: {:?}, structured_outputs: {:?}, json_object: {:?}, image_sizes: &{:?}, image_qualities: &{:?}, image_max_n: {:?}, dimensions_max: {:?}, dimensions_rejected: {}, chat_max_completion_tokens: {:?}, source: {:?} }},",
             f.name,
             f.reasoning,
             f.chat_max_tokens_rejected,
@@ -191,6 +194,7 @@ pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
             f.logprobs_rejected,
             f.stop_rejected,
             f.system_role_rejected,
+            f.function_role_rejected,
             f.reasoning_efforts,
             f.vision,
             f.structured_outputs,
@@ -200,6 +204,7 @@ pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
             f.image_max_n,
             f.dimensions_max,
             f.dimensions_rejected,
+            f.chat_max_completion_tokens,
             f.source,
         );
     }

@@ -23,6 +23,89 @@ use super::common::{Api, api, type_of};
 
 const RULE: &str = "tool_call_pairing";
 
+/// The Chat message roles.
+const ROLES: &[&str] = &[
+    "system",
+    "developer",
+    "user",
+    "assistant",
+    "tool",
+    "function",
+];
+
+/// Rule `message_shape` (Chat): a role outside the six Chat roles, a user/system/developer/tool
+/// message without `content`, a message `content` that is an object, number or boolean
+/// ("Invalid type for 'messages[0].content': expected one of a string or array of objects, but
+/// got an object instead."), and an assistant message with `tool_calls: []` ("Invalid
+/// 'messages[1].tool_calls': empty array. …"). Only the first is reported, as OpenAI does.
+pub(super) fn shapes(ctx: &mut Ctx<'_>, endpoint: &str, body: &Value) {
+    if api(endpoint) != Some(Api::Chat) || !ctx.enabled("message_shape") {
+        return;
+    }
+    let Some(messages) = body.get("messages").and_then(Value::as_array) else {
+        return;
+    };
+    for (i, m) in messages.iter().enumerate() {
+        let role = m.get("role").and_then(Value::as_str);
+        if let Some(role) = role.filter(|r| !ROLES.contains(r)) {
+            ctx.reject(
+                "message_shape",
+                "invalid_value",
+                Some(format!("messages[{i}].role")),
+                format!(
+                    "Invalid value: '{role}'. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'."
+                ),
+            );
+            return;
+        }
+        // Only an absent content is certain: `null` is "not set" for the assistant, and what the
+        // API says for a null user content has changed over time.
+        let needs_content = matches!(role, Some("user" | "system" | "developer" | "tool"));
+        if needs_content && m.is_object() && m.get("content").is_none() {
+            let param = format!("messages[{i}].content");
+            ctx.reject(
+                "message_shape",
+                "missing_required_parameter",
+                Some(param.clone()),
+                format!("Missing required parameter: '{param}'."),
+            );
+            return;
+        }
+        let got = match m.get("content") {
+            Some(Value::Object(_)) => Some("an object"),
+            Some(Value::Bool(_)) => Some("a boolean"),
+            Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Some("an integer"),
+            Some(Value::Number(_)) => Some("a decimal"),
+            _ => None,
+        };
+        if let Some(got) = got {
+            ctx.reject(
+                "message_shape",
+                "invalid_type",
+                Some(format!("messages[{i}].content")),
+                format!(
+                    "Invalid type for 'messages[{i}].content': expected one of a string or array of objects, but got {got} instead."
+                ),
+            );
+            return;
+        }
+        if m.get("tool_calls")
+            .and_then(Value::as_array)
+            .is_some_and(Vec::is_empty)
+        {
+            ctx.reject(
+                "message_shape",
+                "empty_array",
+                Some(format!("messages[{i}].tool_calls")),
+                format!(
+                    "Invalid 'messages[{i}].tool_calls': empty array. Expected an array with minimum length 1, but got an empty array instead."
+                ),
+            );
+            return;
+        }
+    }
+}
+
 /// Runs this module's rules on a parsed request body for `endpoint`.
 pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &serde_json::Value) {
     if !ctx.enabled(RULE) {
@@ -30,6 +113,8 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &serde_json::Value)
     }
     match api(endpoint) {
         Some(Api::Chat) => chat(ctx, body),
+        // Counting input tokens is not known to check the pairing: only the create call is.
+        Some(Api::Responses) if endpoint.ends_with("/input_tokens") => {}
         Some(Api::Responses) => responses(ctx, body),
         None => {}
     }

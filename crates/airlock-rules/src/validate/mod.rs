@@ -82,7 +82,7 @@ pub const RULES: &[(&str, &str)] = &[
     ),
     (
         "model_max_tokens",
-        "max_tokens on a reasoning model in Chat Completions",
+        "max_tokens on a reasoning model in Chat Completions; max_tokens above the observed cap of gpt-4o, gpt-4o-mini, gpt-4.1 and gpt-4-turbo",
     ),
     (
         "model_sampling_params",
@@ -92,7 +92,7 @@ pub const RULES: &[(&str, &str)] = &[
     ("model_stop", "stop on o3 and o4-mini"),
     (
         "model_system_role",
-        "system/developer messages on o1-mini and o1-preview",
+        "system/developer messages on o1-mini and o1-preview; function messages on o3",
     ),
     (
         "model_reasoning_effort",
@@ -108,7 +108,7 @@ pub const RULES: &[(&str, &str)] = &[
     ),
     (
         "model_image_params",
-        "images: size, quality and n per model",
+        "images: size, quality and n per model; response_format on GPT image models",
     ),
     (
         "embeddings_dimensions",
@@ -119,8 +119,20 @@ pub const RULES: &[(&str, &str)] = &[
         "embeddings: more than 2048 inputs in one request",
     ),
     (
+        "stream_options",
+        "Chat: stream_options without stream: true",
+    ),
+    (
         "json_object_needs_json",
         "json_object output without the word 'json' in the messages",
+    ),
+    (
+        "message_shape",
+        "Chat messages: an unknown role, missing content, content that is neither a string, an array nor null, an empty tool_calls array",
+    ),
+    (
+        "schema_array_items",
+        "a schema (strict or not) with a type: \"array\" node that has no items",
     ),
     (
         "json_schema_valid",
@@ -153,6 +165,10 @@ pub const RULES: &[(&str, &str)] = &[
     (
         "tool_choice",
         "tool_choice/parallel_tool_calls without tools (Chat), or a forced function not in tools",
+    ),
+    (
+        "tool_shape",
+        "a tool without type (Chat), a function tool in the other API's shape",
     ),
     ("tool_types", "warning: a tool type the rules do not know"),
     (
@@ -353,6 +369,7 @@ pub fn check(endpoint: &str, body: &[u8], config: &Config) -> Verdict {
     models::check(&mut ctx, endpoint, &value);
     special::check(&mut ctx, endpoint, obj);
     // Hand-written rules for nested structures.
+    conversation::shapes(&mut ctx, endpoint, &value);
     schema::check(&mut ctx, endpoint, &value);
     tools::check(&mut ctx, endpoint, &value);
     conversation::check(&mut ctx, endpoint, &value);

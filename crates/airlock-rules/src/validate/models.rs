@@ -124,6 +124,24 @@ fn chat(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
             "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.".into(),
         );
     }
+    if let Some(cap) = f.chat_max_completion_tokens {
+        for name in ["max_tokens", "max_completion_tokens"] {
+            let Some(n) = present(obj, name).and_then(Value::as_f64) else {
+                continue;
+            };
+            if n > f64::from(cap) {
+                let given = fmt_number(&obj[name]);
+                ctx.reject(
+                    "model_max_tokens",
+                    "",
+                    Some(name.into()),
+                    format!(
+                        "{name} is too large: {given}. This model supports at most {cap} completion tokens, whereas you provided {given}."
+                    ),
+                );
+            }
+        }
+    }
     if f.sampling_defaults_only {
         // Reasoning models accept the default value itself (temperature: 1 passes).
         for (name, default) in SAMPLING {
@@ -134,8 +152,10 @@ fn chat(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
             if x == *default {
                 continue;
             }
-            let message = if name.ends_with("_penalty") {
-                // Observed wording for the penalties (gpt-5-mini); the default 0 is let through.
+            let parameter_wording = *name != "temperature";
+            let message = if parameter_wording {
+                // Observed wording for the penalties (gpt-5-mini) and top_p (gpt-5, chatbox#2627);
+                // the default value is let through.
                 format!("Unsupported parameter: '{name}' is not supported with this model.")
             } else {
                 format!(
@@ -144,7 +164,7 @@ fn chat(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
                     fmt_f64(*default)
                 )
             };
-            let code = if name.ends_with("_penalty") {
+            let code = if parameter_wording {
                 "unsupported_parameter"
             } else {
                 "unsupported_value"
@@ -160,19 +180,38 @@ fn chat(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
             "Unsupported parameter: 'logprobs' is not supported with this model.".into(),
         );
     }
-    if f.stop_rejected && present(obj, "stop").is_some() {
-        ctx.reject(
-            "model_stop",
-            "unsupported_parameter",
-            Some("stop".into()),
-            "Unsupported parameter: 'stop' is not supported with this model.".into(),
-        );
+    if let Some(stop) = present(obj, "stop").filter(|_| f.stop_rejected) {
+        let message =
+            String::from("Unsupported parameter: 'stop' is not supported with this model.");
+        // Many clients always send `stop: []` (or `""`) meaning "none"; whether the API lets
+        // an empty value through on these models is not known, so it is only a warning.
+        let empty = stop.as_array().is_some_and(Vec::is_empty) || stop.as_str() == Some("");
+        if empty {
+            ctx.warn(
+                "model_stop",
+                "unsupported_parameter",
+                Some("stop".into()),
+                message,
+            );
+        } else {
+            ctx.reject(
+                "model_stop",
+                "unsupported_parameter",
+                Some("stop".into()),
+                message,
+            );
+        }
     }
-    if f.system_role_rejected {
+    if f.system_role_rejected || f.function_role_rejected {
         if let Some(messages) = obj.get("messages").and_then(Value::as_array) {
             let hit = messages.iter().enumerate().find_map(|(i, m)| {
                 let role = m.get("role").and_then(Value::as_str)?;
-                matches!(role, "system" | "developer").then(|| (i, role.to_string()))
+                let rejected = match role {
+                    "system" | "developer" => f.system_role_rejected,
+                    "function" => f.function_role_rejected,
+                    _ => false,
+                };
+                rejected.then(|| (i, role.to_string()))
             });
             if let Some((i, role)) = hit {
                 ctx.reject(
@@ -254,14 +293,16 @@ fn responses(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>
         reasoning_effort(ctx, f, effort, "reasoning.effort");
     }
     if f.sampling_defaults_only {
-        // The Responses API rejects these too, but its wording (and whether the default value
-        // passes) is not certain: a warning only.
+        // Responses answers a non-default value with "Unsupported parameter: 'temperature' is
+        // not supported with this model." (param temperature, code null; seen for gpt-5 and
+        // o-series through the Vercel AI SDK and litellm). Whether the default value itself
+        // passes is not known, so it is let through.
         for (name, default) in SAMPLING {
             if let Some(v) = present(obj, name) {
                 if v.as_f64().is_some_and(|x| x != *default) {
-                    ctx.warn(
+                    ctx.reject(
                         "model_sampling_params",
-                        "unsupported_parameter",
+                        "",
                         Some((*name).into()),
                         format!(
                             "Unsupported parameter: '{name}' is not supported with this model."
@@ -305,6 +346,17 @@ fn reasoning_effort(ctx: &mut Ctx<'_>, f: &Family, effort: &Value, param: &str) 
 }
 
 fn images(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
+    // The GPT image models always answer in base64 and refuse the dall-e parameter (observed for
+    // gpt-image-1 and gpt-image-1-mini: vercel/ai#6102, lofcz/LLMTornado#155). Only the families
+    // the data knows get this rule; a newer image model passes.
+    if f.name.starts_with("gpt-image-") && present(obj, "response_format").is_some() {
+        ctx.reject(
+            "model_image_params",
+            "unknown_parameter",
+            Some("response_format".into()),
+            "Unknown parameter: 'response_format'.".into(),
+        );
+    }
     if let Some(size) = present(obj, "size").and_then(Value::as_str) {
         if !f.image_sizes.is_empty() && !f.image_sizes.contains(&size) {
             ctx.reject(

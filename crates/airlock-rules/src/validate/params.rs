@@ -5,7 +5,8 @@
 //! OpenAI rejects parameters it does not know (Chat Completions: "Unrecognized request argument
 //! supplied: x"; Responses: "Unknown parameter: 'x'."). But the spec lags the API: a parameter
 //! the API already accepts may be missing from the spec, and rejecting it would stop valid
-//! traffic. So an unknown name is rejected only when it is clearly a typo of a known parameter
+//! traffic. So an unknown name is rejected only when it is clearly a typo of a known parameter,
+//! and only on the endpoints known to refuse unknown parameters ([`rejects_unknown`])
 //! (one edit away for names up to 7 characters, two for longer ones; see [`suggest`]),
 //! with a `did_you_mean` warning naming the parameter meant. Any other unknown name is only a
 //! warning (`unrecognized_parameter`), in OpenAI's wording, so the request still passes.
@@ -130,8 +131,17 @@ fn unknown(ctx: &mut Ctx<'_>, ep: &Endpoint, name: &str) {
         )
     };
     match suggestion {
-        Some(known) => {
+        Some(known) if rejects_unknown(ep.path) => {
             ctx.reject("unknown_parameter", code, param, message);
+            ctx.warn(
+                "did_you_mean",
+                "did_you_mean",
+                Some(String::from(name)),
+                format!("Did you mean '{known}'?"),
+            );
+        }
+        Some(known) => {
+            ctx.warn("unrecognized_parameter", code, param, message);
             ctx.warn(
                 "did_you_mean",
                 "did_you_mean",
@@ -141,6 +151,22 @@ fn unknown(ctx: &mut Ctx<'_>, ep: &Endpoint, name: &str) {
         }
         None => ctx.warn("unrecognized_parameter", code, param, message),
     }
+}
+
+/// Endpoints known to answer an unknown top-level parameter with a 400 (Chat Completions and
+/// Completions: "Unrecognized request argument supplied"; Responses and images: "Unknown
+/// parameter"). Elsewhere (embeddings, audio, moderations, batches, files) whether an unknown
+/// parameter is refused or ignored is not certain, so even a clear typo is only a warning.
+fn rejects_unknown(path: &str) -> bool {
+    matches!(
+        path,
+        "/v1/chat/completions"
+            | "/v1/completions"
+            | "/v1/responses"
+            | "/v1/responses/input_tokens"
+            | "/v1/images/generations"
+            | "/v1/images/edits"
+    )
 }
 
 /// A known parameter `name` is clearly a typo of: one or two edits away, for names long enough

@@ -214,6 +214,19 @@ fn run(ctx: &mut Ctx<'_>, target: &Target<'_>, schema: &Value, fine_tuned: bool)
             return;
         }
     }
+    if ctx.enabled("schema_array_items") {
+        let mut path = Vec::new();
+        if let Some(at) = array_without_items(schema, &mut path, 0) {
+            let message = format!("{}In {at}, array schema missing items.", target.prefix());
+            ctx.reject(
+                "schema_array_items",
+                target.code(),
+                Some(target.param.clone()),
+                message,
+            );
+            return;
+        }
+    }
     if !target.strict {
         return;
     }
@@ -356,6 +369,66 @@ fn meta_problem(schema: &Value, depth: usize) -> Option<String> {
         };
         if problem.is_some() {
             return problem;
+        }
+    }
+    None
+}
+
+/// The `context=(...)` of the first `type: "array"` schema without `items`, which OpenAI refuses
+/// in every schema, strict or not ("In context=('properties', 'paths'), array schema missing
+/// items."). Walks `properties`, `$defs`/`definitions`, `items` and `anyOf`; a schema with
+/// `prefixItems` (tuple form) is left alone, as is a `type` list, whose wording is not certain.
+fn array_without_items<'a>(
+    schema: &'a Value,
+    path: &mut Vec<Seg<'a>>,
+    depth: usize,
+) -> Option<String> {
+    let map = schema.as_object()?;
+    if depth > MAX_DEPTH {
+        return None;
+    }
+    if map.get("type").and_then(Value::as_str) == Some("array")
+        && !map.contains_key("items")
+        && !map.contains_key("prefixItems")
+    {
+        return Some(context(path));
+    }
+    for (key, v) in map {
+        let found = match key.as_str() {
+            "properties" | "$defs" | "definitions" => {
+                let Some(children) = v.as_object() else {
+                    continue;
+                };
+                children.iter().find_map(|(name, child)| {
+                    path.push(Seg::Key(key));
+                    path.push(Seg::Key(name));
+                    let found = array_without_items(child, path, depth + 1);
+                    path.truncate(path.len() - 2);
+                    found
+                })
+            }
+            "items" if v.is_object() => {
+                path.push(Seg::Key(key));
+                let found = array_without_items(v, path, depth + 1);
+                path.pop();
+                found
+            }
+            "anyOf" => {
+                let Some(list) = v.as_array() else {
+                    continue;
+                };
+                list.iter().enumerate().find_map(|(i, child)| {
+                    path.push(Seg::Key(key));
+                    path.push(Seg::Index(i));
+                    let found = array_without_items(child, path, depth + 1);
+                    path.truncate(path.len() - 2);
+                    found
+                })
+            }
+            _ => None,
+        };
+        if found.is_some() {
+            return found;
         }
     }
     None

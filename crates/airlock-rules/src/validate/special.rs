@@ -12,7 +12,10 @@ const EMBEDDING_INPUTS_MAX: usize = 2048;
 /// Runs the rules on a parsed JSON object body.
 pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, obj: &Map<String, Value>) {
     match endpoint {
-        "/v1/chat/completions" => chat_json_word(ctx, obj),
+        "/v1/chat/completions" => {
+            chat_json_word(ctx, obj);
+            stream_options_without_stream(ctx, obj);
+        }
         "/v1/responses" => responses_json_word(ctx, obj),
         "/v1/embeddings" => embeddings_inputs(ctx, obj),
         _ => {}
@@ -82,6 +85,21 @@ fn responses_json_word(ctx: &mut Ctx<'_>, obj: &Map<String, Value>) {
             "",
             Some("input".into()),
             "Response input messages must contain the word 'json' in some form to use 'text.format' of type 'json_object'.".into(),
+        );
+    }
+}
+
+/// Chat Completions refuses `stream_options` unless `stream` is true ("The 'stream_options'
+/// parameter is only allowed when 'stream' is enabled.", param `stream_options`, code null; seen
+/// in BerriAI/litellm#5803).
+fn stream_options_without_stream(ctx: &mut Ctx<'_>, obj: &Map<String, Value>) {
+    let options = obj.get("stream_options").is_some_and(|v| !v.is_null());
+    if options && obj.get("stream") != Some(&Value::Bool(true)) {
+        ctx.reject(
+            "stream_options",
+            "",
+            Some("stream_options".into()),
+            "The 'stream_options' parameter is only allowed when 'stream' is enabled.".into(),
         );
     }
 }

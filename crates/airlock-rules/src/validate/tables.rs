@@ -96,6 +96,8 @@ pub(crate) struct Family {
     pub(crate) logprobs_rejected: bool,
     pub(crate) stop_rejected: bool,
     pub(crate) system_role_rejected: bool,
+    /// Chat Completions rejects legacy `function` messages.
+    pub(crate) function_role_rejected: bool,
     pub(crate) reasoning_efforts: &'static [&'static str],
     pub(crate) vision: Option<bool>,
     pub(crate) structured_outputs: Option<bool>,
@@ -105,6 +107,9 @@ pub(crate) struct Family {
     pub(crate) image_max_n: Option<u32>,
     pub(crate) dimensions_max: Option<u32>,
     pub(crate) dimensions_rejected: bool,
+    /// Chat Completions: the most completion tokens `max_tokens` / `max_completion_tokens` may
+    /// ask for ("max_tokens is too large: …").
+    pub(crate) chat_max_completion_tokens: Option<u32>,
     #[allow(dead_code)] // documentation carried into the tables
     pub(crate) source: &'static str,
 }

@@ -7,6 +7,9 @@
 //!   Completions (a warning in Responses, whose limit is not documented).
 //! - `tool_choice`: Chat refuses `tool_choice` and `parallel_tool_calls` without `tools`; a
 //!   named function must be one of the tools.
+//! - `tool_shape`: a Chat tool without `type`, a Chat function tool without `function` (the
+//!   Responses shape), a Responses function tool without `name` but with `function` (the Chat
+//!   shape).
 //! - `tool_types`: tool types the rules do not know (warning only; new built-in tools appear
 //!   often).
 //!
@@ -73,6 +76,18 @@ fn chat(ctx: &mut Ctx<'_>, body: &Value) {
     if let Some(tools) = tools {
         count(ctx, tools.len(), true);
         for (i, tool) in tools.iter().enumerate() {
+            if tool.is_object() && tool.get("type").is_none_or(Value::is_null) {
+                missing(ctx, format!("tools[{i}].type"));
+                all_known = false;
+                continue;
+            }
+            if type_of(tool) == Some("function") && tool.get("function").is_none_or(Value::is_null)
+            {
+                // The Responses shape (`name` beside `type`) sent to Chat Completions.
+                missing(ctx, format!("tools[{i}].function"));
+                all_known = false;
+                continue;
+            }
             match type_of(tool) {
                 Some("function") => {
                     if let Some(f) = tool.get("function").filter(|f| f.is_object()) {
@@ -197,6 +212,15 @@ fn responses(ctx: &mut Ctx<'_>, body: &Value) {
     let mut names: Vec<&str> = Vec::new();
     let mut closed = true;
     for (i, tool) in tools.iter().enumerate() {
+        if type_of(tool) == Some("function")
+            && tool.get("name").is_none_or(Value::is_null)
+            && tool.get("function").is_some_and(Value::is_object)
+        {
+            // The Chat Completions shape (`function: {name, …}`) sent to Responses.
+            missing(ctx, format!("tools[{i}].name"));
+            closed = false;
+            continue;
+        }
         match type_of(tool) {
             Some("function") => {
                 check_name(
@@ -240,6 +264,17 @@ fn responses(ctx: &mut Ctx<'_>, body: &Value) {
             }
         }
     }
+}
+
+/// Rule `tool_shape`: a required field of a tool is absent (OpenAI's
+/// `missing_required_parameter`).
+fn missing(ctx: &mut Ctx<'_>, param: String) {
+    ctx.reject(
+        "tool_shape",
+        "missing_required_parameter",
+        Some(param.clone()),
+        format!("Missing required parameter: '{param}'."),
+    );
 }
 
 fn count(ctx: &mut Ctx<'_>, len: usize, certain: bool) {
