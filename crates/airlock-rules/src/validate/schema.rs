@@ -338,13 +338,12 @@ fn meta_problem(schema: &Value, depth: usize) -> Option<String> {
             },
             "required" => match v.as_array() {
                 None => Some(not_of_type(v, "array")),
-                Some(list) => match list.iter().find(|i| !i.is_string()) {
-                    Some(bad) => Some(not_of_type(bad, "string")),
-                    None if has_duplicates(list) => {
-                        Some(format!("{} has non-unique elements", py_repr(v)))
-                    }
-                    None => None,
-                },
+                // Duplicates break the meta-schema's `uniqueItems`, but whether OpenAI's
+                // validator enforces that is unknown: never reject on it.
+                Some(list) => list
+                    .iter()
+                    .find(|i| !i.is_string())
+                    .map(|bad| not_of_type(bad, "string")),
             },
             "enum" => (!v.is_array()).then(|| not_of_type(v, "array")),
             "minItems" | "maxItems" | "minLength" | "maxLength" | "minProperties"
