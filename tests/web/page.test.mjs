@@ -234,7 +234,7 @@ test("keyboard: focus order follows the page and focus is visible", async () => 
       const el = document.activeElement;
       const style = getComputedStyle(el);
       return {
-        key: el.id || el.dataset.example || el.textContent.trim().slice(0, 20),
+        key: el.id || el.dataset.example || el.textContent.trim().slice(0, 40),
         outline: style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2,
       };
     });
@@ -285,10 +285,11 @@ test("screenshots: desktop, phone, dark", async () => {
     await page.waitForFunction(() => !document.getElementById("result").hidden);
     await page.click("#bundle-box summary");
     await page.fill("#body", '{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hello"}]}');
-    await page.waitForFunction(() => document.getElementById("verdict").textContent.length > 0);
+    await page.waitForFunction(() => /ok|bad/.test(document.getElementById("verdict").className));
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `${name}: no sideways scrolling (${overflow}px too wide)`);
     await page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
+    await page.locator("#result").screenshot({ path: path.join(artifacts, `${name}-result.png`) });
     await close(page);
   }
 });
