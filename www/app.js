@@ -93,7 +93,12 @@ function renderRateLimit(d) {
     th.scope = "row";
     th.textContent = name;
     tr.append(th);
-    const inText = w.reset_ms != null ? `${airlock.duration(w.reset_ms)}${w.reset ? " (" + w.reset + ")" : ""}` : (w.reset || "");
+    let inText = w.reset || "";
+    if (w.reset_ms != null) {
+      const nice = airlock.duration(w.reset_ms);
+      const same = inText.replace(/\s/g, "") === nice.replace(/\s/g, "");
+      inText = inText && !same ? `${nice} (${inText})` : nice;
+    }
     const at = w.reset_ms != null ? new Date(now + w.reset_ms).toLocaleTimeString([], { timeZoneName: "short" }) : "";
     for (const v of [number(w.limit), number(w.remaining), inText, at]) {
       const td = document.createElement("td");

@@ -144,6 +144,35 @@ test("a 429 shows which limit, its numbers and the decoded headers with duration
   assert.match(resetsIn, /^20 s/);
   assert.match(resetsAt, /\d{1,2}:\d{2}:\d{2}/);
   await page.screenshot({ path: path.join(artifacts, "desktop-rate-limit.png"), fullPage: true });
+
+  // Both windows, Go-style durations.
+  await paste(page, [
+    "HTTP/1.1 429 Too Many Requests",
+    "content-type: application/json",
+    "x-request-id: req_0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+    "x-ratelimit-limit-requests: 10000",
+    "x-ratelimit-limit-tokens: 2000000",
+    "x-ratelimit-remaining-requests: 9999",
+    "x-ratelimit-remaining-tokens: 0",
+    "x-ratelimit-reset-requests: 6ms",
+    "x-ratelimit-reset-tokens: 6m0s",
+    "",
+    '{"error":{"message":"Rate limit reached for gpt-4o in organization org-FAKEfakeFAKEfakeFAKEfake on tokens per min (TPM): Limit 2000000, Used 1995000, Requested 8000. Please try again in 240ms.","type":"tokens","param":null,"code":"rate_limit_exceeded"}}',
+  ].join("\n"));
+  const two = await page.evaluate(() => ({
+    fields: document.getElementById("rl-fields").innerText,
+    ids: document.getElementById("fields").innerText,
+    rows: [...document.querySelectorAll("#rl-headers tbody tr")].map((r) => [...r.cells].map((c) => c.textContent)),
+  }));
+  assert.match(two.fields, /TPM \(tokens per minute\)/);
+  assert.match(two.fields, /Limit\s+2,000,000/);
+  assert.match(two.fields, /Used\s+1,995,000/);
+  assert.match(two.fields, /Requested\s+8,000/);
+  assert.match(two.ids, /req_0a1b2c3d4e5f60718293a4b5c6d7e8f9/);
+  assert.deepEqual(two.rows.map((r) => r.slice(0, 4)), [
+    ["Requests", "10,000", "9,999", "6 ms"],
+    ["Tokens", "2,000,000", "0", "6 min (6m0s)"],
+  ]);
   await close(page);
 });
 
