@@ -138,15 +138,15 @@ pub fn retry_advice(d: &Diagnosis) -> String {
     match d.retry.decision {
         RetryDecision::Yes => match d.retry.after_ms {
             Some(ms) => format!("Retry: wait {}", format_duration(ms)),
-            None => String::from("Retry with backoff: wait 0.5 s, then double the wait (up to 8 s)"),
+            None => {
+                String::from("Retry with backoff: wait 0.5 s, then double the wait (up to 8 s)")
+            }
         },
         RetryDecision::No => {
             let why = match d.category {
                 Category::Quota => "add credits or raise the billing limit",
                 Category::Authentication => "fix the API key",
-                Category::Permission => {
-                    "get access first (organization, project, region or model)"
-                }
+                Category::Permission => "get access first (organization, project, region or model)",
                 Category::NotFound => "use a model or resource this key can see",
                 _ => "fix the cause first",
             };
