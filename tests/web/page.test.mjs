@@ -225,6 +225,13 @@ test("check a request: a valid body passes, a broken one is answered as OpenAI w
   await page.fill("#body", '{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hello"}]}');
   await page.waitForFunction(() => document.getElementById("verdict").classList.contains("ok"));
   assert.match(await page.textContent("#verdict"), /OpenAI would accept this request/);
+  // Token counts come from the tokenizer module, loaded only now, when the build has it.
+  const tokenizer = /TOKENIZER = true/.test(fs.readFileSync(path.join(www, "pkg", "features.js"), "utf8"));
+  await page.waitForFunction(() => !/Counting|^$/.test(document.getElementById("tokens").textContent));
+  assert.match(await page.textContent("#tokens"),
+    tokenizer ? /^Text tokens \(o200k_base\): 1\b/ : /not part of this build/);
+  assert.equal(requests.some(([label, u]) => label !== "check" && u.includes("/pkg/tokenizer/")), false,
+    "no other page loaded the tokenizer");
   await page.fill("#body", '{"model": "gpt-4o-mini", "messages": [');
   await page.waitForFunction(() => document.getElementById("verdict").classList.contains("bad"));
   assert.match(await page.textContent("#verdict"), /not valid JSON/);
