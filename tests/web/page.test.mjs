@@ -230,8 +230,9 @@ test("check a request: a valid body passes, a broken one is answered as OpenAI w
   await page.waitForFunction(() => !/Counting|^$/.test(document.getElementById("tokens").textContent));
   assert.match(await page.textContent("#tokens"),
     tokenizer ? /^Text tokens \(o200k_base\): 1\b/ : /not part of this build/);
-  assert.equal(requests.some(([label, u]) => label !== "check" && u.includes("/pkg/tokenizer/")), false,
-    "no other page loaded the tokenizer");
+  const loaded = (label) => requests.some(([l, u]) => l === label && u.includes("/pkg/tokenizer/"));
+  assert.equal(loaded("check"), tokenizer, "the tokenizer is loaded once a body is checked");
+  assert.equal(loaded("pastes"), false, "explaining errors never loads the tokenizer");
   await page.fill("#body", '{"model": "gpt-4o-mini", "messages": [');
   await page.waitForFunction(() => document.getElementById("verdict").classList.contains("bad"));
   assert.match(await page.textContent("#verdict"), /not valid JSON/);
