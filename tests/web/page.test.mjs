@@ -310,6 +310,43 @@ test("every control has an accessible name", async () => {
   await close(page);
 });
 
+test("text contrast is at least 4.5:1 in light and dark mode", async () => {
+  for (const colorScheme of ["light", "dark"]) {
+    const page = await open(`contrast-${colorScheme}`, { colorScheme });
+    await page.click("button[data-example=rate]");
+    await page.waitForFunction(() => !document.getElementById("result").hidden);
+    await page.click("#bundle-box summary");
+    await page.fill("#body", "{");
+    await page.waitForFunction(() => /bad/.test(document.getElementById("verdict").className));
+    const low = await page.evaluate(() => {
+      const rgb = (c) => (c.match(/[\d.]+/g) || []).map(Number);
+      const lum = ([r, g, b]) => {
+        const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+        return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+      };
+      const background = (el) => {
+        for (; el; el = el.parentElement) {
+          const c = rgb(getComputedStyle(el).backgroundColor);
+          if (c.length === 3 || c[3] > 0) return c.slice(0, 3);
+        }
+        return [255, 255, 255];
+      };
+      const out = [];
+      const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+      for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+        const el = n.parentElement;
+        if (!n.textContent.trim() || !el.checkVisibility() || el.closest(".visually-hidden, .skip")) continue;
+        const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(background(el))];
+        const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+        if (ratio < 4.5) out.push(`${ratio.toFixed(2)} ${el.tagName}#${el.id}: ${n.textContent.trim().slice(0, 30)}`);
+      }
+      return out;
+    });
+    assert.deepEqual(low, [], `${colorScheme}: low-contrast text`);
+    await close(page);
+  }
+});
+
 test("screenshots: desktop, phone, dark", async () => {
   const shots = [
     ["desktop-quota", { viewport: { width: 1280, height: 900 } }, "quota"],
