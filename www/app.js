@@ -99,7 +99,7 @@ function renderRateLimit(d) {
       const same = inText.replace(/\s/g, "") === nice.replace(/\s/g, "");
       inText = inText && !same ? `${nice} (${inText})` : nice;
     }
-    const at = w.reset_ms != null ? new Date(now + w.reset_ms).toLocaleTimeString([], { timeZoneName: "short" }) : "";
+    const at = w.reset_ms != null ? new Date(now + w.reset_ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23", timeZoneName: "short" }) : "";
     for (const v of [number(w.limit), number(w.remaining), inText, at]) {
       const td = document.createElement("td");
       td.textContent = v ?? "";

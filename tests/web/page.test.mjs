@@ -363,6 +363,13 @@ test("screenshots: desktop, phone, dark", async () => {
     await page.waitForFunction(() => /ok|bad/.test(document.getElementById("verdict").className));
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `${name}: no sideways scrolling (${overflow}px too wide)`);
+    const spill = await page.evaluate(() => {
+      const box = document.getElementById("result").getBoundingClientRect();
+      return [...document.querySelectorAll("#result *")]
+        .filter((el) => el.getBoundingClientRect().right > box.right + 1)
+        .map((el) => `${el.tagName}#${el.id} ${el.textContent.slice(0, 30)}`);
+    });
+    assert.deepEqual(spill, [], `${name}: nothing spills out of the result card`);
     await page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
     await page.locator("#result").screenshot({ path: path.join(artifacts, `${name}-result.png`) });
     await close(page);
