@@ -146,7 +146,8 @@ function checkNow() {
     verdict.textContent = `OpenAI would accept this request for ${endpoint} (as far as Airlock's rules know).`;
   } else {
     verdict.className = "status bad";
-    verdict.textContent = `OpenAI would reject this request: HTTP ${c.status} ${c.verdict.errors[0].error.code || ""}`.trim();
+    const first = c.verdict.errors[0].error;
+    verdict.textContent = `OpenAI would reject this request: HTTP ${c.status}${first.code ? " " + first.code : ""}. ${first.message}`;
     answer.textContent = c.answer;
     answer.hidden = false;
   }

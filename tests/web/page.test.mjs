@@ -235,7 +235,8 @@ test("check a request: a valid body passes, a broken one is answered as OpenAI w
   assert.equal(loaded("pastes"), false, "explaining errors never loads the tokenizer");
   await page.fill("#body", '{"model": "gpt-4o-mini", "messages": [');
   await page.waitForFunction(() => document.getElementById("verdict").classList.contains("bad"));
-  assert.match(await page.textContent("#verdict"), /not valid JSON/);
+  assert.match(await page.textContent("#verdict"), /HTTP 400\. We could not parse the JSON body of your request\./);
+  assert.equal(JSON.parse(await page.textContent("#answer")).error.type, "invalid_request_error");
   assert.match(await page.textContent("#tokens"), /Token/);
   await close(page);
 });
@@ -243,13 +244,18 @@ test("check a request: a valid body passes, a broken one is answered as OpenAI w
 test("check a request: a body the validators reject shows OpenAI's error body", async () => {
   const page = await open("check-reject");
   await page.selectOption("#endpoint", "/v1/chat/completions");
-  await page.fill("#body", '{"model": "gpt-4o-mini", "messages": [{"role": "wizard", "content": "Hello"}]}');
-  await page.waitForFunction(() => document.getElementById("verdict").textContent.length > 0);
-  await page.waitForTimeout(300); // let the debounced check run on the full body
-  assert.match(await page.textContent("#verdict"), /OpenAI would reject this request: HTTP 400/);
+  await page.fill("#body", '{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hello"}], "temperature": 5}');
+  await page.waitForFunction(() => document.getElementById("verdict").classList.contains("bad"));
+  assert.match(await page.textContent("#verdict"),
+    /^OpenAI would reject this request: HTTP 400 decimal_above_max_value\. Invalid 'temperature'/);
   const answer = JSON.parse(await page.textContent("#answer"));
+  assert.deepEqual(Object.keys(answer.error), ["message", "type", "param", "code"], "OpenAI's field order");
   assert.equal(answer.error.type, "invalid_request_error");
-  assert.equal(answer.error.param, "messages[0].role");
+  assert.equal(answer.error.param, "temperature");
+  // Fixing the body clears the verdict.
+  await page.fill("#body", '{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hello"}], "temperature": 1}');
+  await page.waitForFunction(() => document.getElementById("verdict").classList.contains("ok"));
+  assert.equal(await page.isVisible("#answer"), false);
   await close(page);
 });
 

@@ -91,10 +91,15 @@ pub fn check_json(endpoint: &str, body: &str) -> String {
         not_json: Option<String>,
     }
     let verdict = validate::check(endpoint, body.as_bytes(), &Config::default());
-    let answer = verdict.errors.first().map(|f| {
-        let wrapped = serde_json::json!({ "error": &f.error });
-        serde_json::to_string_pretty(&wrapped).unwrap_or_default()
-    });
+    /// OpenAI's error body, fields in its order (`message`, `type`, `param`, `code`).
+    #[derive(Serialize)]
+    struct Wrapped<'a> {
+        error: &'a validate::ApiError,
+    }
+    let answer = verdict
+        .errors
+        .first()
+        .map(|f| serde_json::to_string_pretty(&Wrapped { error: &f.error }).unwrap_or_default());
     let not_json = serde_json::from_str::<serde_json::Value>(body)
         .err()
         .filter(|_| !body.trim().is_empty())
@@ -355,6 +360,20 @@ mod tests {
         .unwrap();
         assert!(v["not_json"].is_null());
         assert_eq!(v["ok"], true);
+    }
+
+    #[test]
+    fn a_rejected_body_is_answered_in_openai_field_order() {
+        let v: serde_json::Value = serde_json::from_str(&check_json(
+            "/v1/chat/completions",
+            r#"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"temperature":5}"#,
+        ))
+        .unwrap();
+        assert_eq!(v["ok"], false);
+        assert_eq!(v["status"], 400);
+        let answer = v["answer"].as_str().unwrap();
+        let at = |k: &str| answer.find(&format!("\"{k}\"")).unwrap();
+        assert!(at("message") < at("type") && at("type") < at("param") && at("param") < at("code"));
     }
 
     #[test]
