@@ -3,9 +3,11 @@
 //! - `cargo xtask codegen [--check]`: regenerate (or check) the committed tables from `rules/` and
 //!   the rule data derived from `../shared/data`.
 //! - `cargo xtask test`: everything CI runs (the README's test command).
+//! - `cargo xtask web`: build the page's wasm into `www/pkg/`; `cargo xtask web-test`: browser tests.
 
 mod codegen;
 mod util;
+mod web;
 
 use std::process::ExitCode;
 
@@ -14,8 +16,10 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("codegen") => codegen::run(args.iter().any(|a| a == "--check")),
         Some("test") => test(&args[1..]),
+        Some("web") => web::build(),
+        Some("web-test") => web::test(),
         _ => {
-            eprintln!("usage: cargo xtask <codegen [--check] | test>");
+            eprintln!("usage: cargo xtask <codegen [--check] | test | web | web-test>");
             return ExitCode::from(2);
         }
     };
@@ -58,6 +62,7 @@ fn test(_args: &[String]) -> Result<(), String> {
             "wasm32v1-none",
         ],
     )?;
+    web::test()?;
     println!("xtask test: all checks passed");
     Ok(())
 }

@@ -1,0 +1,255 @@
+// Airlock's page: wires the wasm rules (www/pkg/, built by `cargo xtask web`) to the page.
+// Plain JS, no framework; all judgment happens in the wasm module.
+import init, * as airlock from "./pkg/airlock_web.js";
+import { TOKENIZER } from "./pkg/features.js";
+import { EXAMPLES } from "./examples.js";
+
+const $ = (id) => document.getElementById(id);
+const LIMIT_NAMES = {
+  RPM: "requests per minute", RPD: "requests per day", TPM: "tokens per minute",
+  TPD: "tokens per day", IPM: "images per minute",
+};
+
+function debounce(fn, ms) {
+  let timer;
+  return (...args) => { clearTimeout(timer); timer = setTimeout(() => fn(...args), ms); };
+}
+
+function setFields(dl, rows) {
+  dl.replaceChildren();
+  for (const [name, value] of rows) {
+    if (value === null || value === undefined || value === "") continue;
+    const dt = document.createElement("dt");
+    dt.textContent = name;
+    const dd = document.createElement("dd");
+    dd.textContent = String(value);
+    dl.append(dt, dd);
+  }
+}
+
+const number = (n) => (typeof n === "number" ? n.toLocaleString("en-US") : n);
+
+// ---------- Explain an error ----------
+
+function explainNow() {
+  const text = $("paste").value;
+  if (!text.trim()) {
+    $("result").hidden = true;
+    $("secret-warning").hidden = true;
+    $("status").textContent = "Paste an error above, or pick an example.";
+    return;
+  }
+  const a = JSON.parse(airlock.analyze(text, $("b-endpoint").value, $("b-model").value, $("b-time").value));
+  $("secret-warning").hidden = !a.secret;
+  if (!a.found) {
+    $("result").hidden = true;
+    $("status").textContent = "No OpenAI API error recognised in this text."
+      + (a.unread && a.unread.length ? " Could not read: " + a.unread.join("; ") : "");
+    return;
+  }
+  const d = a.diagnosis;
+  $("status").textContent = `Found: ${a.label}${d.status ? " (HTTP " + d.status + ")" : ""}. ${a.advice}`;
+  $("h-label").textContent = a.label;
+  $("h-status").textContent = d.status ? `HTTP ${d.status}` : "no HTTP status";
+  const sdk = [];
+  if (d.sdk.python) sdk.push(`Python: ${d.sdk.python}`);
+  if (d.sdk.node) sdk.push(`Node: ${d.sdk.node}`);
+  if (d.sdk.python_v0) sdk.push(`Python v0: ${d.sdk.python_v0}`);
+  $("h-sdk").textContent = sdk.join(" · ");
+  const advice = $("advice");
+  advice.textContent = a.advice;
+  advice.className = "advice " + d.retry.decision;
+  $("meaning").textContent = d.meaning;
+  $("first-fix").textContent = d.first_fix;
+  setFields($("fields"), [
+    ["Code", d.code], ["Type", d.type], ["Param", d.param], ["Message", d.message],
+    ["Request ID", d.request_id], ["Category", d.category], ["Read as", d.format],
+  ]);
+  renderRateLimit(d);
+  const unread = a.unread || [];
+  $("unread").hidden = unread.length === 0;
+  $("unread").textContent = "Not understood: " + unread.join("; ");
+  $("bundle").value = a.bundle || "";
+  $("result").hidden = false;
+}
+
+function renderRateLimit(d) {
+  const rl = d.rate_limit;
+  const h = d.rate_limit_headers;
+  $("ratelimit").hidden = !rl && !h;
+  setFields($("rl-fields"), rl ? [
+    ["Limit hit", rl.kind ? `${rl.kind} (${LIMIT_NAMES[rl.kind] || rl.kind})` : null],
+    ["Model", rl.model], ["Organization", rl.organization],
+    ["Limit", number(rl.limit)], ["Used", number(rl.used)], ["Requested", number(rl.requested)],
+    ["Try again in", rl.retry_after_ms != null ? airlock.duration(rl.retry_after_ms) : null],
+  ] : []);
+  const body = $("rl-headers").tBodies[0];
+  body.replaceChildren();
+  const now = Date.now();
+  for (const [name, w] of [["Requests", h && h.requests], ["Tokens", h && h.tokens]]) {
+    if (!w) continue;
+    const tr = document.createElement("tr");
+    const th = document.createElement("th");
+    th.scope = "row";
+    th.textContent = name;
+    tr.append(th);
+    let inText = w.reset || "";
+    if (w.reset_ms != null) {
+      const nice = airlock.duration(w.reset_ms);
+      const same = inText.replace(/\s/g, "") === nice.replace(/\s/g, "");
+      inText = inText && !same ? `${nice} (${inText})` : nice;
+    }
+    const at = w.reset_ms != null ? new Date(now + w.reset_ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23", timeZoneName: "short" }) : "";
+    for (const v of [number(w.limit), number(w.remaining), inText, at]) {
+      const td = document.createElement("td");
+      td.textContent = v ?? "";
+      tr.append(td);
+    }
+    body.append(tr);
+  }
+  $("rl-headers-wrap").hidden = body.rows.length === 0;
+}
+
+// ---------- Check a request ----------
+
+let tokenizer = null; // the lazily loaded tokenizer module, once loaded
+
+async function loadTokenizer() {
+  if (!tokenizer) {
+    const mod = await import("./pkg/tokenizer/airlock_web.js");
+    await mod.default();
+    tokenizer = mod;
+  }
+  return tokenizer;
+}
+
+function checkNow() {
+  const endpoint = $("endpoint").value;
+  const body = $("body").value;
+  const verdict = $("verdict");
+  const answer = $("answer");
+  const warnings = $("warnings");
+  answer.hidden = true;
+  warnings.hidden = true;
+  $("tokens").textContent = "";
+  if (!body.trim()) {
+    verdict.className = "status";
+    verdict.textContent = "Paste a request body to check it.";
+    return;
+  }
+  const c = JSON.parse(airlock.check(endpoint, body));
+  if (c.not_json && c.ok) {
+    verdict.className = "status bad";
+    verdict.textContent = `This body is not valid JSON (${c.not_json}); OpenAI would answer 400, "We could not parse the JSON body of your request."`;
+  } else if (c.ok) {
+    verdict.className = "status ok";
+    verdict.textContent = `OpenAI would accept this request for ${endpoint} (as far as Airlock's rules know).`;
+  } else {
+    verdict.className = "status bad";
+    const first = c.verdict.errors[0].error;
+    verdict.textContent = `OpenAI would reject this request: HTTP ${c.status}${first.code ? " " + first.code : ""}. ${first.message}`;
+    answer.textContent = c.answer;
+    answer.hidden = false;
+  }
+  const notes = c.verdict.warnings || [];
+  warnings.replaceChildren(...notes.map((w) => {
+    const li = document.createElement("li");
+    li.textContent = `Warning (${w.rule}): ${w.error.message}`;
+    return li;
+  }));
+  warnings.hidden = notes.length === 0;
+  showTokens(endpoint, body);
+}
+
+async function showTokens(endpoint, body) {
+  const out = $("tokens");
+  if (!TOKENIZER) {
+    out.textContent = "Token counts are not part of this build.";
+    return;
+  }
+  out.textContent = "Counting tokens…";
+  try {
+    const t = JSON.parse((await loadTokenizer()).count_request(endpoint, body));
+    if (body !== $("body").value) return; // a newer body is being checked
+    out.textContent = t.error
+      ? `Token count: ${t.error}.`
+      : `Text tokens (${t.encoding}): ${number(t.text_tokens)}` + (t.context_window ? ` of ${number(t.context_window)}` : "");
+  } catch (e) {
+    out.textContent = "Token counts could not be loaded.";
+  }
+}
+
+// ---------- Link (state in the URL fragment, keys masked) ----------
+
+function makeLink() {
+  const params = new URLSearchParams();
+  const paste = $("paste").value;
+  if (paste.trim()) params.set("paste", airlock.redact(paste));
+  const body = $("body").value;
+  if (body.trim()) {
+    params.set("endpoint", $("endpoint").value);
+    params.set("body", airlock.redact(body));
+  }
+  const url = new URL(location.href);
+  url.hash = params.toString();
+  history.replaceState(null, "", url.hash || location.pathname);
+  $("link").value = url.href;
+  copy($("link"), "Link copied; it holds the paste with keys masked, after #, which browsers never send to a server.");
+}
+
+function restore() {
+  const params = new URLSearchParams(location.hash.slice(1));
+  if (params.has("paste")) $("paste").value = params.get("paste");
+  if (params.has("endpoint")) $("endpoint").value = params.get("endpoint");
+  if (params.has("body")) $("body").value = params.get("body");
+  explainNow();
+  checkNow();
+}
+
+async function copy(field, message) {
+  try {
+    await navigator.clipboard.writeText(field.value);
+  } catch {
+    field.select();
+    document.execCommand("copy");
+  }
+  $("status").textContent = message;
+}
+
+// ---------- Start ----------
+
+async function start() {
+  try {
+    await init();
+  } catch (e) {
+    $("status").textContent = "Could not load Airlock's rules (WebAssembly): " + e;
+    return;
+  }
+  $("data-version").textContent = `Rule data ${airlock.data_version()}.`;
+  for (const ex of EXAMPLES) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = ex.label;
+    b.dataset.example = ex.id;
+    b.addEventListener("click", () => {
+      $("paste").value = ex.text;
+      explainNow();
+    });
+    $("example-buttons").append(b);
+  }
+  for (const e of JSON.parse(airlock.endpoints())) {
+    $("endpoint").append(new Option(e, e));
+  }
+  const explainSoon = debounce(explainNow, 120);
+  $("paste").addEventListener("input", explainSoon);
+  for (const id of ["b-endpoint", "b-model", "b-time"]) $(id).addEventListener("input", explainSoon);
+  $("body").addEventListener("input", debounce(checkNow, 150));
+  $("endpoint").addEventListener("change", checkNow);
+  $("make-link").addEventListener("click", makeLink);
+  $("copy-bundle").addEventListener("click", () => copy($("bundle"), "Support bundle copied (keys masked)."));
+  window.addEventListener("hashchange", restore);
+  restore();
+  document.body.dataset.ready = "true";
+}
+
+start();
