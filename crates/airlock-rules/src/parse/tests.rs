@@ -1,0 +1,1 @@
+//! Tests of the paste readers on realistic pastes.
