@@ -132,12 +132,13 @@ impl Reader<'_> {
         }
     }
 
-    fn line_start(&self, at: usize) -> usize {
+    /// True when only spaces stand between the start of the line and `at`.
+    fn starts_line(&self, at: usize) -> bool {
         let mut j = at.min(self.b.len());
-        while j > 0 && self.b[j - 1] != b'\n' {
+        while j > 0 && matches!(self.b[j - 1], b' ' | b'\t') {
             j -= 1;
         }
-        j
+        j == 0 || self.b[j - 1] == b'\n'
     }
 
     fn line_end(&self, at: usize) -> usize {
@@ -484,7 +485,13 @@ pub(crate) fn parse_at(s: &str, start: usize, work: &mut usize) -> Option<Parsed
                     _ => {
                         // Python string prefixes: b'…', r"…", u'…', f'…', rb'…'.
                         let mut j = r.i;
-                        while j < r.b.len() && j < r.i + 2 && matches!(r.b[j], b'b' | b'B' | b'r' | b'R' | b'u' | b'U' | b'f' | b'F') {
+                        while j < r.b.len()
+                            && j < r.i + 2
+                            && matches!(
+                                r.b[j],
+                                b'b' | b'B' | b'r' | b'R' | b'u' | b'U' | b'f' | b'F'
+                            )
+                        {
                             j += 1;
                         }
                         if j > r.i && matches!(r.b.get(j), Some(b'\'' | b'"')) {
@@ -504,7 +511,10 @@ pub(crate) fn parse_at(s: &str, start: usize, work: &mut usize) -> Option<Parsed
                         }
                         let tstart = r.i;
                         while r.i < r.b.len()
-                            && !matches!(r.b[r.i], b',' | b'}' | b']' | b')' | b'(' | b'{' | b'[' | b'\n')
+                            && !matches!(
+                                r.b[r.i],
+                                b',' | b'}' | b']' | b')' | b'(' | b'{' | b'[' | b'\n'
+                            )
                         {
                             r.i += 1;
                         }
@@ -529,7 +539,8 @@ pub(crate) fn parse_at(s: &str, start: usize, work: &mut usize) -> Option<Parsed
                             }
                         } else if !tok.is_empty() && matches!(r.peek(), Some(b'(' | b'{' | b'[')) {
                             // Prose with brackets: read on to the end of the value.
-                            while r.i < r.b.len() && !matches!(r.b[r.i], b',' | b'}' | b']' | b'\n') {
+                            while r.i < r.b.len() && !matches!(r.b[r.i], b',' | b'}' | b']' | b'\n')
+                            {
                                 r.i += 1;
                             }
                         }
@@ -593,12 +604,10 @@ pub(crate) fn parse_at(s: &str, start: usize, work: &mut usize) -> Option<Parsed
                     }
                     _ => {
                         // Node stack frames inside an object: skip the line.
-                        let ls = r.line_start(at);
-                        let le = r.line_end(at);
-                        let line = s[ls..le].trim_start();
                         let has_keys = skip > 0 || stack.last().is_some_and(|f| !f.map.is_empty());
-                        if has_keys && (line.starts_with("at ") || line.starts_with("...")) {
-                            r.i = le;
+                        let frame = s[at..].starts_with("at ") || s[at..].starts_with("...");
+                        if has_keys && frame && r.starts_line(at) {
+                            r.i = r.line_end(at);
                             continue;
                         }
                         r.i = at.max(r.i);
@@ -701,14 +710,20 @@ mod tests {
 
     #[test]
     fn json() {
-        let (v, c) = p(r#"{"error": {"message": "a \"b\" \u00e9", "param": null, "n": [1, 2.5, -3]}}"#);
+        let (v, c) =
+            p(r#"{"error": {"message": "a \"b\" \u00e9", "param": null, "n": [1, 2.5, -3]}}"#);
         assert!(c);
-        assert_eq!(v, json!({"error": {"message": "a \"b\" é", "param": null, "n": [1, 2.5, -3]}}));
+        assert_eq!(
+            v,
+            json!({"error": {"message": "a \"b\" é", "param": null, "n": [1, 2.5, -3]}})
+        );
     }
 
     #[test]
     fn python_repr() {
-        let (v, c) = p(r#"{'error': {'message': "This model's max", 'type': 'x', 'param': None, 'ok': True, 'esc': 'it\'s \\ \x41'}}"#);
+        let (v, c) = p(
+            r#"{'error': {'message': "This model's max", 'type': 'x', 'param': None, 'ok': True, 'esc': 'it\'s \\ \x41'}}"#,
+        );
         assert!(c);
         assert_eq!(
             v,

@@ -163,7 +163,9 @@ impl Collector {
     }
 
     pub(crate) fn request_id(&mut self, id: &str, prio: u8, pos: usize) {
-        let id = id.trim().trim_matches(|c| c == '"' || c == '\'' || c == '.' || c == ',');
+        let id = id
+            .trim()
+            .trim_matches(|c| c == '"' || c == '\'' || c == '.' || c == ',');
         if id.len() >= 6
             && id.len() <= 200
             && id
@@ -237,6 +239,10 @@ impl Collector {
         } else {
             self.headers.push((name, value.to_owned()));
         }
+    }
+
+    pub(crate) fn unread_room(&self) -> bool {
+        self.unread.len() < 8
     }
 
     pub(crate) fn unread(&mut self, note: String) {
@@ -345,8 +351,9 @@ pub(crate) fn read_counting(text: &str) -> (Evidence, usize) {
     let work = c.work;
     let mut ev = c.finish();
     if ev.is_empty() {
-        ev.unread
-            .push("no OpenAI error, status, exception or network failure was recognised".to_owned());
+        ev.unread.push(
+            "no OpenAI error, status, exception or network failure was recognised".to_owned(),
+        );
     }
     (ev, work)
 }
@@ -379,7 +386,10 @@ pub fn read_response(status: u16, headers: &[(&str, &str)], body: &[u8]) -> Evid
         };
     }
     if body.len() != text.len() && core::str::from_utf8(body).is_err() {
-        ev.unread.push(format!("the body is not valid UTF-8 ({} bytes)", body.len()));
+        ev.unread.push(format!(
+            "the body is not valid UTF-8 ({} bytes)",
+            body.len()
+        ));
     }
     ev
 }

@@ -62,12 +62,28 @@ pub(crate) fn sse_events(text: &str, c: &mut Collector) -> Vec<SseLine> {
 /// Node/undici/curl error codes for failures without a response.
 pub(crate) fn errno_kind(code: &str) -> Option<Transport> {
     Some(match code {
-        "ETIMEDOUT" | "ESOCKETTIMEDOUT" | "ECONNABORTED" | "UND_ERR_CONNECT_TIMEOUT"
-        | "UND_ERR_HEADERS_TIMEOUT" | "UND_ERR_BODY_TIMEOUT" => Transport::Timeout,
-        "ECONNREFUSED" | "ECONNRESET" | "ENOTFOUND" | "EAI_AGAIN" | "EPIPE" | "EHOSTUNREACH"
-        | "ENETUNREACH" | "ENETDOWN" | "EPROTO" | "UND_ERR_SOCKET" | "UND_ERR_CLOSED"
-        | "CERT_HAS_EXPIRED" | "UNABLE_TO_VERIFY_LEAF_SIGNATURE" | "SELF_SIGNED_CERT_IN_CHAIN"
-        | "DEPTH_ZERO_SELF_SIGNED_CERT" | "UNABLE_TO_GET_ISSUER_CERT_LOCALLY"
+        "ETIMEDOUT"
+        | "ESOCKETTIMEDOUT"
+        | "ECONNABORTED"
+        | "UND_ERR_CONNECT_TIMEOUT"
+        | "UND_ERR_HEADERS_TIMEOUT"
+        | "UND_ERR_BODY_TIMEOUT" => Transport::Timeout,
+        "ECONNREFUSED"
+        | "ECONNRESET"
+        | "ENOTFOUND"
+        | "EAI_AGAIN"
+        | "EPIPE"
+        | "EHOSTUNREACH"
+        | "ENETUNREACH"
+        | "ENETDOWN"
+        | "EPROTO"
+        | "UND_ERR_SOCKET"
+        | "UND_ERR_CLOSED"
+        | "CERT_HAS_EXPIRED"
+        | "UNABLE_TO_VERIFY_LEAF_SIGNATURE"
+        | "SELF_SIGNED_CERT_IN_CHAIN"
+        | "DEPTH_ZERO_SELF_SIGNED_CERT"
+        | "UNABLE_TO_GET_ISSUER_CERT_LOCALLY"
         | "ERR_TLS_CERT_ALTNAME_INVALID" => Transport::Connection,
         _ => return None,
     })
@@ -212,7 +228,9 @@ fn name_transport(name: &str) -> Option<Transport> {
         "openaiioexception",
         "proxyerror",
     ];
-    CONNECTION.contains(&l.as_str()).then_some(Transport::Connection)
+    CONNECTION
+        .contains(&l.as_str())
+        .then_some(Transport::Connection)
 }
 
 /// Priority of an exception name: SDK classes beat transport classes beat generic ones.
@@ -268,7 +286,8 @@ fn find_exception(line: &str) -> Option<(usize, &str, &str)> {
     let mut i = first_non_space;
     while i < b.len() {
         let c = b[i];
-        let boundary = i == first_non_space || matches!(b[i - 1], b' ' | b'\t' | b'[' | b'(' | b'>' | b'|');
+        let boundary =
+            i == first_non_space || matches!(b[i - 1], b' ' | b'\t' | b'[' | b'(' | b'>' | b'|');
         if !(c.is_ascii_alphabetic() || c == b'_') || !boundary {
             i += 1;
             continue;
@@ -296,7 +315,9 @@ pub(crate) fn three_digits(s: &[u8]) -> Option<u16> {
     if s.len() < 3 || !s[..3].iter().all(u8::is_ascii_digit) {
         return None;
     }
-    if s.get(3).is_some_and(|c| c.is_ascii_digit() || *c == b'.' && s.get(4).is_some_and(u8::is_ascii_digit)) {
+    if s.get(3).is_some_and(|c| {
+        c.is_ascii_digit() || *c == b'.' && s.get(4).is_some_and(u8::is_ascii_digit)
+    }) {
         return None;
     }
     Some((s[0] - b'0') as u16 * 100 + (s[1] - b'0') as u16 * 10 + (s[2] - b'0') as u16)
@@ -411,7 +432,7 @@ fn kv_line(text: &str, at: usize, line: &str, c: &mut Collector) {
         while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
             i += 1;
         }
-        if i == ks || i >= b.len() || b[i] != b'=' || (ks > 0 && b[ks - 1] != b' ') {
+        if i == ks || i >= b.len() || b[i] != b'=' {
             i = if i == ks { i + 1 } else { i };
             continue;
         }
@@ -471,7 +492,11 @@ fn exception_message(msg: &str, at: usize, c: &mut Collector) {
             continue;
         }
         if let Some(k) = m.find("Exception - ") {
-            if k < 40 && m[..k].bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') {
+            if k < 40
+                && m[..k]
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || c == b'_')
+            {
                 m = m[k + 12..].trim();
                 continue;
             }
@@ -479,6 +504,14 @@ fn exception_message(msg: &str, at: usize, c: &mut Collector) {
         break;
     }
     let lower = m.to_ascii_lowercase();
+    if let Some(s) = lower
+        .strip_prefix("http ")
+        .and_then(|r| three_digits(r.as_bytes()))
+    {
+        // retrofit `HTTP 429 `, .NET `HTTP 429 (type: code)`: the status, not a message.
+        c.status(s, prio::EXCEPTION, at);
+        return;
+    }
     if let Some(rest) = lower.strip_prefix("error code: ") {
         if let Some(s) = three_digits(rest.as_bytes()) {
             c.status(s, prio::EXCEPTION, at);
@@ -513,7 +546,10 @@ const WORDING: &[(&str, Transport)] = &[
     ("server disconnected", Transport::Connection),
     ("name or service not known", Transport::Connection),
     ("nodename nor servname", Transport::Connection),
-    ("temporary failure in name resolution", Transport::Connection),
+    (
+        "temporary failure in name resolution",
+        Transport::Connection,
+    ),
     ("getaddrinfo", Transport::Connection),
     ("certificate verify failed", Transport::Connection),
     ("certificate_verify_failed", Transport::Connection),
@@ -529,7 +565,10 @@ const WORDING: &[(&str, Transport)] = &[
     ("remote end closed connection", Transport::Connection),
     ("broken pipe", Transport::Connection),
     ("und_err_socket", Transport::Connection),
-    ("eof occurred in violation of protocol", Transport::Connection),
+    (
+        "eof occurred in violation of protocol",
+        Transport::Connection,
+    ),
     ("dial tcp", Transport::Connection),
     ("no such host", Transport::Connection),
     ("peer closed connection", Transport::Connection),
@@ -684,7 +723,10 @@ pub(crate) fn scan(text: &str, c: &mut Collector) {
 
         // A response header on its own line (Azure's `Headers:` section, pasted headers).
         if let Some((name, value)) = r.split_once(':') {
-            let n = name.trim().trim_start_matches(['-', '*', ' ']).to_ascii_lowercase();
+            let n = name
+                .trim()
+                .trim_start_matches(['-', '*', ' '])
+                .to_ascii_lowercase();
             if known_response_header(&n) && !value.trim().is_empty() {
                 c.header(&n, value, at);
             }
@@ -765,7 +807,10 @@ pub(crate) fn scan(text: &str, c: &mut Collector) {
                 c.cues.wrapper = true;
             } else if nl.starts_with("openai.error.") {
                 c.cues.legacy = true;
-            } else if nl.starts_with("openai.") || nl.starts_with("httpx.") || nl.starts_with("httpcore.") {
+            } else if nl.starts_with("openai.")
+                || nl.starts_with("httpx.")
+                || nl.starts_with("httpcore.")
+            {
                 c.cues.traceback = true;
             } else if nl.starts_with("com.")
                 || nl.starts_with("system.")
@@ -827,7 +872,10 @@ fn whole_text(text: &str, lower: &str, c: &mut Collector) {
     if lower.contains("node_modules") || lower.contains("node:internal") {
         c.cues.node = true;
     }
-    if lower.contains("system.clientmodel") || lower.contains("azure.requestfailedexception") || lower.contains("service request failed") {
+    if lower.contains("system.clientmodel")
+        || lower.contains("azure.requestfailedexception")
+        || lower.contains("service request failed")
+    {
         c.cues.other_client = true;
     }
 
@@ -921,7 +969,13 @@ fn html(text: &str, lower: &str, c: &mut Collector) {
                 _ => {}
             }
         }
-        let t = decode_entities(plain.split_whitespace().collect::<Vec<_>>().join(" ").as_str());
+        let t = decode_entities(
+            plain
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .as_str(),
+        );
         // A status in the title: `502 Bad Gateway`, `api.openai.com | 524: A timeout occurred`.
         let tb = t.as_bytes();
         for i in 0..tb.len() {

@@ -48,20 +48,29 @@ pub(crate) fn scan(text: &str, sse: &[SseLine], c: &mut Collector) {
                 }
                 let before = c.body_prio();
                 absorb(&p.value, at, ctx, c, 0);
-                if !p.complete && matches!(&p.value, Value::Object(m) if !m.is_empty()) {
+                if !p.complete
+                    && c.unread_room()
+                    && matches!(&p.value, Value::Object(m) if !m.is_empty())
+                {
                     let what = if p.end >= b.len() {
                         "was cut off at the end of the text; read what was there"
                     } else {
                         "could not be read to its end; read what was there"
                     };
                     if c.body_prio() != before || c.body_prio().is_some_and(|p| p >= prio::BODY) {
-                        c.unread(format!("the value at line {} {what}", line_number(text, at)));
+                        c.unread(format!(
+                            "the value at line {} {what}",
+                            line_number(text, at)
+                        ));
                     }
                 }
                 if p.complete {
                     // The v0 Python SDK prints `{body} 500 {body} {headers}`.
                     let rest = &b[p.end..];
-                    let sp = rest.iter().take_while(|&&x| x == b' ' || x == b'\n').count();
+                    let sp = rest
+                        .iter()
+                        .take_while(|&&x| x == b' ' || x == b'\n')
+                        .count();
                     if sp > 0 {
                         if let Some(s) = super::text::three_digits(&rest[sp..]) {
                             if rest.get(sp + 3) == Some(&b' ') && rest.get(sp + 4) == Some(&b'{') {
@@ -126,7 +135,10 @@ fn looks_like_response_headers(m: &Map<String, Value>) -> bool {
             return false;
         }
         if super::text::known_response_header(&k)
-            || matches!(k.as_str(), "date" | "server" | "content-type" | "connection")
+            || matches!(
+                k.as_str(),
+                "date" | "server" | "content-type" | "connection"
+            )
         {
             hit = true;
         }
@@ -155,7 +167,13 @@ fn absorb_headers(m: &Map<String, Value>, pos: usize, c: &mut Collector) {
 }
 
 /// Adds what one value says.
-pub(crate) fn absorb(v: &Value, pos: usize, sse: Option<&SseLine>, c: &mut Collector, depth: usize) {
+pub(crate) fn absorb(
+    v: &Value,
+    pos: usize,
+    sse: Option<&SseLine>,
+    c: &mut Collector,
+    depth: usize,
+) {
     if depth > 12 {
         return;
     }
@@ -170,7 +188,13 @@ pub(crate) fn absorb(v: &Value, pos: usize, sse: Option<&SseLine>, c: &mut Colle
     }
 }
 
-fn absorb_obj(m: &Map<String, Value>, pos: usize, sse: Option<&SseLine>, c: &mut Collector, depth: usize) {
+fn absorb_obj(
+    m: &Map<String, Value>,
+    pos: usize,
+    sse: Option<&SseLine>,
+    c: &mut Collector,
+    depth: usize,
+) {
     let event = sse.and_then(|l| l.event.as_deref());
     let ty = str_of(m, "type");
 
@@ -307,13 +331,25 @@ fn absorb_obj(m: &Map<String, Value>, pos: usize, sse: Option<&SseLine>, c: &mut
         || m.contains_key("data")
         || m.contains_key("code");
     if errorish {
-        for k in ["status", "statusCode", "status_code", "http_status", "httpStatus"] {
+        for k in [
+            "status",
+            "statusCode",
+            "status_code",
+            "http_status",
+            "httpStatus",
+        ] {
             if let Some(s) = status_of(m.get(k)) {
                 c.status(s, prio::DUMP, pos);
             }
         }
     }
-    for k in ["request_id", "requestID", "requestId", "x-request-id", "x_request_id"] {
+    for k in [
+        "request_id",
+        "requestID",
+        "requestId",
+        "x-request-id",
+        "x_request_id",
+    ] {
         if let Some(id) = str_of(m, k) {
             c.request_id(id, prio::DUMP, pos);
         }
