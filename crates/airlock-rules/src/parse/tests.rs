@@ -1094,3 +1094,61 @@ fn large_inputs_take_linear_work() {
     assert_eq!(e.status, Some(429));
     assert_eq!(e.code.as_deref(), Some("insufficient_quota"));
 }
+
+mod prop {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn mutate(base: &str, edits: &[(usize, usize, usize)]) -> String {
+        let mut bytes: Vec<u8> = base.as_bytes().to_vec();
+        for &(op, at, piece) in edits {
+            let at = at % (bytes.len() + 1);
+            match op % 3 {
+                0 if at < bytes.len() => {
+                    bytes.remove(at);
+                }
+                1 => {
+                    let ins = ALPHABET[piece % ALPHABET.len()].as_bytes();
+                    for (k, b) in ins.iter().enumerate() {
+                        bytes.insert(at + k, *b);
+                    }
+                }
+                _ => bytes.truncate(at),
+            }
+        }
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+        #[test]
+        fn read_never_panics_on_any_string(s in any::<String>()) {
+            let e = read(&s);
+            prop_assert!(e.unread.len() <= 9);
+        }
+
+        #[test]
+        fn read_never_panics_on_paste_tokens(parts in proptest::collection::vec(0..ALPHABET.len(), 0..80)) {
+            let s: String = parts.iter().map(|&i| ALPHABET[i]).collect();
+            let _ = read(&s);
+            let _ = read_response(503, &[("Retry-After", "1")], s.as_bytes());
+        }
+
+        #[test]
+        fn read_never_panics_on_mutated_pastes(
+            which in 0usize..6,
+            edits in proptest::collection::vec((0usize..3, any::<usize>(), any::<usize>()), 1..8),
+        ) {
+            let samples = samples();
+            let text = mutate(&samples[which % samples.len()], &edits);
+            let _ = read(&text);
+        }
+
+        #[test]
+        fn read_response_never_panics_on_bytes(status in 0u16..1000, body in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let e = read_response(status, &[], &body);
+            prop_assert_eq!(e.status, Some(status));
+        }
+    }
+}
