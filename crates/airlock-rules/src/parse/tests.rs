@@ -972,14 +972,17 @@ impl Rng {
 }
 
 fn samples() -> Vec<String> {
-    let mut v: Vec<String> = Vec::new();
-    v.push(NODE_QUOTA.into());
-    v.push(r#"openai.BadRequestError: Error code: 400 - {'error': {'message': "It's bad", 'type': 'invalid_request_error', 'param': None, 'code': None}}"#.into());
-    v.push("HTTP/2 429\nx-request-id: req_0123456789abcdef\n\n{\"error\":{\"message\":\"x\",\"code\":\"rate_limit_exceeded\"}}".into());
-    v.push("event: error\ndata: {\"type\":\"error\",\"code\":\"x\",\"message\":\"y\"}\n".into());
-    v.push("<html><title>api.openai.com | 524: A timeout occurred</title></html>".into());
-    v.push("error_code=None error_message='a \\'b\\' c' error_param=None".into());
-    v
+    [
+        NODE_QUOTA,
+        r#"openai.BadRequestError: Error code: 400 - {'error': {'message': "It's bad", 'type': 'invalid_request_error', 'param': None, 'code': None}}"#,
+        "HTTP/2 429\nx-request-id: req_0123456789abcdef\n\n{\"error\":{\"message\":\"x\",\"code\":\"rate_limit_exceeded\"}}",
+        "event: error\ndata: {\"type\":\"error\",\"code\":\"x\",\"message\":\"y\"}\n",
+        "<html><title>api.openai.com | 524: A timeout occurred</title></html>",
+        "error_code=None error_message='a \\'b\\' c' error_param=None",
+    ]
+    .iter()
+    .map(|s| String::from(*s))
+    .collect()
 }
 
 const ALPHABET: &[&str] = &[
