@@ -57,6 +57,10 @@ impl Frame {
             Kind::Obj => Value::Object(self.map),
             Kind::Arr => Value::Array(self.arr),
             Kind::Paren => {
+                if !self.map.is_empty() {
+                    // `Batch(id='batch_1', status='failed')`: keyword arguments read as an object.
+                    return Value::Object(self.map);
+                }
                 let mut arr = self.arr;
                 if arr.len() == 1 {
                     arr.pop().unwrap_or(Value::Null)
@@ -74,7 +78,13 @@ impl Frame {
                     self.map.insert(k, v);
                 }
             }
-            Kind::Arr | Kind::Paren => self.arr.push(v),
+            Kind::Paren => match self.key.take() {
+                Some(k) => {
+                    self.map.insert(k, v);
+                }
+                None => self.arr.push(v),
+            },
+            Kind::Arr => self.arr.push(v),
         }
     }
 }
@@ -509,6 +519,24 @@ pub(crate) fn parse_at(s: &str, start: usize, work: &mut usize) -> Option<Parsed
                                 }
                             }
                         }
+                        // A keyword argument inside `Name(…)`: `status='failed'`.
+                        if skip == 0 && stack.last().is_some_and(|f| f.kind == Kind::Paren) {
+                            let mut j = r.i;
+                            while j < r.b.len()
+                                && (r.b[j].is_ascii_alphanumeric() || r.b[j] == b'_')
+                            {
+                                j += 1;
+                            }
+                            if j > r.i && r.b.get(j) == Some(&b'=') && r.b.get(j + 1) != Some(&b'=')
+                            {
+                                let k = String::from(&s[r.i..j]);
+                                if let Some(top) = stack.last_mut() {
+                                    top.key = Some(k);
+                                }
+                                r.i = j + 1;
+                                continue;
+                            }
+                        }
                         let tstart = r.i;
                         while r.i < r.b.len()
                             && !matches!(
@@ -764,6 +792,11 @@ mod tests {
         assert_eq!(v["x-request-id"], json!("req_9"));
         let (v, _) = p("Map(2) { 'a' => 1, 'b' => 2 }");
         assert_eq!(v["a"], json!(1));
+        let (v, _) = p(
+            "Batch(id='batch_1', errors=Errors(data=[BatchError(code='x', line=2, param=None)], object='list'), status='failed')",
+        );
+        assert_eq!(v["status"], json!("failed"));
+        assert_eq!(v["errors"]["data"][0]["line"], json!(2));
     }
 
     #[test]

@@ -125,6 +125,8 @@ pub(crate) struct Collector {
     unread: Vec<String>,
     /// Bytes read by all readers, for the linear-time tests.
     pub work: usize,
+    /// How deep the value reader is in JSON texts found inside strings.
+    pub nesting: u8,
 }
 
 /// Headers never kept: they belong to requests and may hold secrets.

@@ -920,6 +920,36 @@ fn batch_object_and_lines() {
     );
 }
 
+#[test]
+fn escaped_and_string_bodies() {
+    let e = r(
+        r#"2024-05-01T10:00:00Z level=error msg="upstream failed" body="{\"error\":{\"message\":\"The server is overloaded\",\"type\":\"server_error\",\"code\":null}}" status=503"#,
+    );
+    assert_eq!(s(&e.error_type), Some("server_error"));
+    assert_eq!(s(&e.message), Some("The server is overloaded"));
+    assert_eq!(e.status, Some(503));
+
+    let e = r(
+        r#"{"statusCode": 429, "body": "{\"error\": {\"message\": \"Rate limit reached\", \"code\": \"rate_limit_exceeded\"}}"}"#,
+    );
+    assert_eq!(s(&e.code), Some("rate_limit_exceeded"));
+
+    let e = r("openai.NotFoundError: Error code: 404 - {'detail': 'Not Found'}");
+    assert_eq!(e.status, Some(404));
+    assert_eq!(s(&e.message), Some("Not Found"));
+    assert_eq!(e.format, Format::PythonTraceback);
+}
+
+#[test]
+fn python_sdk_batch_repr() {
+    let e = r(
+        "Batch(id='batch_abc123', completion_window='24h', created_at=1711471533, endpoint='/v1/chat/completions', input_file_id='file-abc', object='batch', status='failed', cancelled_at=None, errors=Errors(data=[BatchError(code='invalid_json_line', line=1, message='This line is not parseable as valid JSON.', param=None)], object='list'), request_counts=BatchRequestCounts(completed=0, failed=0, total=0))",
+    );
+    assert!(e.in_batch);
+    assert_eq!(s(&e.batch_status), Some("failed"));
+    assert_eq!(s(&e.code), Some("invalid_json_line"));
+}
+
 // ---------- The structured entry ----------
 
 #[test]

@@ -827,7 +827,10 @@ pub(crate) fn scan(text: &str, c: &mut Collector) {
             }
         }
 
-        if tl.starts_with("traceback (most recent call last)") || t.starts_with("File \"") {
+        if tl.starts_with("traceback (most recent call last)")
+            || t.starts_with("File \"")
+            || l.contains(" - {'error'")
+        {
             c.cues.traceback = true;
         }
         if node_frame(t) || tl.starts_with("[cause]:") || tl.starts_with("axioserror") {
@@ -912,8 +915,11 @@ fn whole_text(text: &str, lower: &str, c: &mut Collector) {
             c.request_id(&text[k..j], prio::WEAK, k);
         }
     }
-    for (k, _) in lower.match_indices("request id ") {
-        let rest = &text[k + 11..];
+    for (k, n) in lower
+        .match_indices("request id ")
+        .chain(lower.match_indices("request id: "))
+    {
+        let rest = &text[k + n.len()..];
         let end = rest
             .find(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_' || ch == '-'))
             .unwrap_or(rest.len());

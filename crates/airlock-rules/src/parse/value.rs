@@ -30,13 +30,83 @@ const REQUEST_KEYS: &[&str] = &[
 
 /// Reads every value in the text, from left to right, never reading a byte twice.
 pub(crate) fn scan(text: &str, sse: &[SseLine], c: &mut Collector) {
+    scan_inner(text, 0, sse, c);
+}
+
+/// How many times a JSON text found inside a string (or escaped in a log line) is read in turn.
+const MAX_NESTING: u8 = 2;
+
+/// Reads a JSON text held in a string value, or escaped in a log line (`{\"error\": …}`).
+fn scan_nested(inner: &str, base: usize, c: &mut Collector) {
+    if c.nesting >= MAX_NESTING {
+        return;
+    }
+    c.nesting += 1;
+    scan_inner(inner, base, &[], c);
+    c.nesting -= 1;
+}
+
+/// Undoes one level of JSON string escaping.
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(ch) = chars.next() {
+        if ch != '\\' {
+            out.push(ch);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => {}
+            Some(other) => out.push(other),
+            None => {}
+        }
+    }
+    out
+}
+
+fn scan_inner(text: &str, base: usize, sse: &[SseLine], c: &mut Collector) {
     let b = text.as_bytes();
     let mut i = 0;
     while i < b.len() {
-        let Some(k) = memchr2(b'{', b'[', &b[i..]) else {
+        let Some(k) = b[i..].iter().position(|&x| matches!(x, b'{' | b'[' | b'(')) else {
             break;
         };
-        let at = i + k;
+        let mut at = i + k;
+        if b[at] == b'(' {
+            // A Python repr `Batch(id='batch_1', status='failed', …)`: start at the class name.
+            let mut st = at;
+            while st > i && (b[st - 1].is_ascii_alphanumeric() || b[st - 1] == b'_') {
+                st -= 1;
+            }
+            let kwargs = b.get(at + 1).is_some_and(|x| x.is_ascii_lowercase())
+                && b[at + 1..]
+                    .iter()
+                    .take(40)
+                    .position(|&x| x == b'=')
+                    .is_some_and(|e| {
+                        b[at + 1..at + 1 + e]
+                            .iter()
+                            .all(|x| x.is_ascii_alphanumeric() || *x == b'_')
+                    });
+            if st == at || !b[st].is_ascii_uppercase() || !kwargs {
+                i = at + 1;
+                continue;
+            }
+            at = st;
+        }
+        if b.get(at + 1) == Some(&b'\\') && b.get(at + 2) == Some(&b'"') {
+            // Escaped JSON in a log line: read the rest of the line unescaped.
+            let end = b[at..]
+                .iter()
+                .position(|&x| x == b'\n')
+                .map_or(b.len(), |e| at + e);
+            c.work += end - at;
+            scan_nested(&unescape(&text[at..end]), base + at, c);
+            i = end.max(at + 1);
+            continue;
+        }
         let mut work = 0;
         let parsed = parse_at(text, at, &mut work);
         c.work += work;
@@ -47,7 +117,7 @@ pub(crate) fn scan(text: &str, sse: &[SseLine], c: &mut Collector) {
                     c.cues.json = true;
                 }
                 let before = c.body_prio();
-                absorb(&p.value, at, ctx, c, 0);
+                absorb(&p.value, base + at, ctx, c, 0);
                 if !p.complete
                     && c.unread_room()
                     && matches!(&p.value, Value::Object(m) if !m.is_empty())
@@ -74,7 +144,7 @@ pub(crate) fn scan(text: &str, sse: &[SseLine], c: &mut Collector) {
                     if sp > 0 {
                         if let Some(s) = super::text::three_digits(&rest[sp..]) {
                             if rest.get(sp + 3) == Some(&b' ') && rest.get(sp + 4) == Some(&b'{') {
-                                c.status(s, prio::CLIENT, p.end);
+                                c.status(s, prio::CLIENT, base + p.end);
                             }
                         }
                     }
@@ -84,10 +154,6 @@ pub(crate) fn scan(text: &str, sse: &[SseLine], c: &mut Collector) {
             None => i = at + 1,
         }
     }
-}
-
-fn memchr2(a: u8, b: u8, hay: &[u8]) -> Option<usize> {
-    hay.iter().position(|&x| x == a || x == b)
 }
 
 fn sse_at(sse: &[SseLine], at: usize) -> Option<&SseLine> {
@@ -317,6 +383,20 @@ fn absorb_obj(
             c.body(b, prio::DUMP, pos);
         }
     }
+    if !found && m.len() <= 3 {
+        // Proxies and gateways: `{"detail": "Not Found"}`.
+        if let Some(d) = str_of(m, "detail") {
+            found = true;
+            c.body(
+                Body {
+                    message: Some(d.into()),
+                    ..Body::default()
+                },
+                prio::DUMP,
+                pos,
+            );
+        }
+    }
     if (found || event == Some("error")) && sse.is_some() {
         c.stream(event, pos);
     }
@@ -384,8 +464,13 @@ fn absorb_obj(
         if k == "error" && found {
             continue;
         }
-        if matches!(child, Value::Object(_) | Value::Array(_)) {
-            absorb(child, pos, sse, c, depth + 1);
+        match child {
+            Value::Object(_) | Value::Array(_) => absorb(child, pos, sse, c, depth + 1),
+            // A body kept as a JSON string: `body: '{"error": …}'`.
+            Value::String(st) if st.trim_start().starts_with('{') && st.contains("error") => {
+                scan_nested(st, pos, c);
+            }
+            _ => {}
         }
     }
 }
