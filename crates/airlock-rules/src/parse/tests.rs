@@ -1185,3 +1185,25 @@ mod prop {
         }
     }
 }
+
+#[test]
+fn flattened_and_retry_wrapped() {
+    let e = r(
+        r#"File "/x/openai/_base_client.py", line 955, in _request return self._retry_request( ^^^^^^^^^^^^^^^^^^^^ File "/x/openai/_base_client.py", line 988, in _request raise APIConnectionError(request=request) from err openai.APIConnectionError: Connection error."#,
+    );
+    assert_eq!(s(&e.exception), Some("openai.APIConnectionError"));
+    assert_eq!(e.transport, Some(Transport::Connection));
+    assert_eq!(s(&e.message), Some("Connection error."));
+
+    let e = r(
+        "tenacity.RetryError: RetryError[<Future at 0x1e2113c6b00 state=finished raised APIConnectionError>]",
+    );
+    assert_eq!(s(&e.exception), Some("APIConnectionError"));
+    assert_eq!(e.transport, Some(Transport::Connection));
+
+    let e = r(
+        "ValueError: bad input openai.RateLimitError: Error code: 429 - {'error': {'message': 'slow', 'type': 'requests', 'param': None, 'code': 'rate_limit_exceeded'}}",
+    );
+    assert_eq!(s(&e.exception), Some("openai.RateLimitError"));
+    assert_eq!(e.status, Some(429));
+}

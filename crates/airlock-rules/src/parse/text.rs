@@ -311,6 +311,37 @@ fn find_exception(line: &str) -> Option<(usize, &str, &str)> {
     None
 }
 
+/// Every exception named on a line, each with its own message (which ends where the next
+/// exception starts). Names that only prefix a message (`litellm.RateLimitError: RateLimitError:
+/// …`) belong to that message.
+fn find_exceptions(line: &str) -> Vec<(usize, &str, &str)> {
+    let mut out: Vec<(usize, &str, &str)> = Vec::new();
+    let mut from = 0;
+    while from < line.len() && out.len() < 16 {
+        let Some((i, tok, msg)) = find_exception(&line[from..]) else {
+            break;
+        };
+        let start = from + i;
+        let mut m = line.len() - msg.len();
+        // Skip names that prefix the message.
+        while let Some((0, _, inner)) = find_exception(&line[m..]) {
+            let next = line.len() - inner.len();
+            if next <= m {
+                break;
+            }
+            m = next;
+        }
+        if let Some(last) = out.last_mut() {
+            let end = start.min(line.len());
+            let msg_start = line.len() - last.2.len();
+            last.2 = line[msg_start..end.max(msg_start)].trim_end();
+        }
+        out.push((start, tok, msg));
+        from = m.max(start + 1);
+    }
+    out
+}
+
 pub(crate) fn three_digits(s: &[u8]) -> Option<u16> {
     if s.len() < 3 || !s[..3].iter().all(u8::is_ascii_digit) {
         return None;
@@ -795,7 +826,18 @@ pub(crate) fn scan(text: &str, c: &mut Collector) {
 
         statuses(l, at, c);
 
-        if let Some((k, name, msg)) = find_exception(line) {
+        for (k, _) in l.match_indices("raised ") {
+            // `RetryError[<Future … raised APIConnectionError>]`.
+            let rest = &line[k + 7..];
+            let end = rest
+                .find(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '.' || ch == '_'))
+                .unwrap_or(rest.len());
+            let name = &rest[..end];
+            if exceptionish(name) {
+                c.exception(name, name_transport(name), exception_prio(name), at + k);
+            }
+        }
+        for (k, name, msg) in find_exceptions(line) {
             let kind = name_transport(name);
             if last_segment(name) == "SseException" {
                 c.stream_text();
