@@ -502,6 +502,7 @@ fn node_connection_error_with_fetch_cause() {
     assert_eq!(e.transport, Some(Transport::Connection));
     assert_eq!(e.status, None);
     assert_eq!(e.code, None, "ECONNREFUSED is not an API error code");
+    assert_eq!(e.error_type, None, "a system error is not an error body");
     assert_eq!(e.format, Format::Node);
 }
 
@@ -747,6 +748,18 @@ fn java_clients() {
         "java.net.SocketTimeoutException: timeout\n\tat okhttp3.internal.http2.Http2Stream$StreamTimeout.newTimeoutException(Http2Stream.kt:675)",
     );
     assert_eq!(e.transport, Some(Transport::Timeout));
+}
+
+#[test]
+fn php_and_ruby_clients() {
+    let e = r(
+        "OpenAI\\Exceptions\\ErrorException: You exceeded your current quota, please check your plan and billing details.",
+    );
+    assert_eq!(s(&e.exception), Some("OpenAI\\Exceptions\\ErrorException"));
+    assert!(e.message.unwrap().starts_with("You exceeded"));
+    let e = r("Faraday::TooManyRequestsError: the server responded with status 429");
+    assert_eq!(s(&e.exception), Some("Faraday::TooManyRequestsError"));
+    assert_eq!(e.status, Some(429));
 }
 
 // ---------- Wrappers ----------

@@ -179,7 +179,7 @@ const GENERIC_NAMES: &[&str] = &[
 ];
 
 fn last_segment(name: &str) -> &str {
-    name.rsplit(['.', '$']).next().unwrap_or(name)
+    name.rsplit(['.', '$', '\\', ':']).next().unwrap_or(name)
 }
 
 /// Whether an exception class name says no response was received.
@@ -268,7 +268,11 @@ fn exceptionish(tok: &str) -> bool {
         return false;
     }
     // Every segment of a dotted name is an identifier.
-    if tok.split(['.', '$']).any(|s| s.is_empty()) {
+    if tok
+        .replace("::", ".")
+        .split(['.', '$', '\\'])
+        .any(|s| s.is_empty())
+    {
         return false;
     }
     last.ends_with("Error")
@@ -293,8 +297,15 @@ fn find_exception(line: &str) -> Option<(usize, &str, &str)> {
             continue;
         }
         let mut j = i;
-        while j < b.len() && (b[j].is_ascii_alphanumeric() || matches!(b[j], b'_' | b'.' | b'$')) {
-            j += 1;
+        while j < b.len() {
+            if b[j].is_ascii_alphanumeric() || matches!(b[j], b'_' | b'.' | b'$' | b'\\') {
+                j += 1;
+            } else if b[j] == b':' && b.get(j + 1) == Some(&b':') {
+                // Ruby `Faraday::TooManyRequestsError`.
+                j += 2;
+            } else {
+                break;
+            }
         }
         let tok = &line[i..j];
         if exceptionish(tok) {
@@ -373,6 +384,7 @@ const STATUS_PATTERNS: &[(&str, u8)] = &[
     ("http ", prio::EXCEPTION),
     ("error code ", prio::HTTP),
     ("status code of ", prio::EXCEPTION),
+    ("with status ", prio::EXCEPTION),
     ("returned status ", prio::EXCEPTION),
     ("error ", prio::WEAK),
 ];

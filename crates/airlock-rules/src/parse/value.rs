@@ -373,7 +373,13 @@ fn absorb_obj(
         }
         _ => {}
     }
-    if !found && m.get("message").is_some_and(Value::is_string) {
+    // Node system errors (`{ errno: 'ECONNREFUSED', code: 'ECONNREFUSED', type: 'system' }`) say
+    // no response came; they are not error bodies.
+    let system_error = ["code", "errno"]
+        .iter()
+        .any(|k| str_of(m, k).is_some_and(|c| errno_kind(c).is_some()))
+        || str_of(m, "type") == Some("system");
+    if !found && !system_error && m.get("message").is_some_and(Value::is_string) {
         let bare = ["type", "code", "param"].iter().any(|k| m.contains_key(*k))
             || m.contains_key("status")
             || m.contains_key("request_id");
