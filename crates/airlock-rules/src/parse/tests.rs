@@ -398,6 +398,7 @@ fn node_error_line_only() {
     );
     assert_eq!(e.status, Some(429));
     assert_eq!(s(&e.exception), Some("Error"));
+    assert_eq!(e.format, Format::Node);
     assert!(e.message.unwrap().starts_with("Rate limit reached"));
     let e = r("InternalServerError: 500 status code (no body)");
     assert_eq!(e.status, Some(500));

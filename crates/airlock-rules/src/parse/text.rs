@@ -878,6 +878,11 @@ pub(crate) fn scan(text: &str, c: &mut Collector) {
                 c.cues.other_client = true;
             } else if msg.starts_with("Error code: ") {
                 c.cues.traceback = true;
+            } else if !name.contains(['.', '\\', ':', '$'])
+                && (SDK_NAMES.contains(&name) || name == "Error")
+            {
+                // The Node SDK prints bare class names (`RateLimitError: 429 …`).
+                c.cues.node = true;
             }
         }
 
