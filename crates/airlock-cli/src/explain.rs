@@ -1,7 +1,380 @@
-//! `airlock explain`.
+//! `airlock explain [FILE|-] [--json]`: diagnose a pasted OpenAI error.
+//!
+//! Exit codes: 0 when an error was found, 1 when the text holds no recognisable error, 2 on a usage
+//! problem (unknown flag, more than one file, a file that cannot be read).
 
+use core::fmt::Write as _;
+
+use airlock_rules::ratelimit::LimitWindow;
+use airlock_rules::{Category, Diagnosis, Explanation, RetryDecision};
+use serde_json::{Value, json};
+
+use crate::input;
+
+const USAGE: &str = "usage: airlock explain [FILE|-] [--json]
+
+Reads a pasted OpenAI error (a JSON body, an SDK traceback, a log line, curl output, an SSE stream,
+a Batch line, ...) from FILE or standard input and says what it means and what to do.
+
+options:
+  --json      print one JSON object instead of text
+  -h, --help  print this help
+
+exit status: 0 an error was found, 1 no recognisable error, 2 usage problem
+";
+
+/// What the command line asked for.
+#[derive(Debug, PartialEq, Eq)]
+struct Options {
+    path: Option<String>,
+    json: bool,
+}
+
+/// Parses the arguments after `explain`; `Err` holds the message for a usage problem,
+/// `Ok(None)` means help was asked for.
+fn parse_args(args: &[String]) -> Result<Option<Options>, String> {
+    let mut opts = Options {
+        path: None,
+        json: false,
+    };
+    for arg in args {
+        match arg.as_str() {
+            "--json" => opts.json = true,
+            "-h" | "--help" => return Ok(None),
+            "-" => set_path(&mut opts, arg)?,
+            flag if flag.starts_with('-') => return Err(format!("unknown option `{flag}`")),
+            _ => set_path(&mut opts, arg)?,
+        }
+    }
+    Ok(Some(opts))
+}
+
+fn set_path(opts: &mut Options, arg: &str) -> Result<(), String> {
+    if let Some(first) = &opts.path {
+        return Err(format!("more than one input (`{first}` and `{arg}`)"));
+    }
+    opts.path = Some(arg.to_owned());
+    Ok(())
+}
+
+/// Runs `airlock explain`; returns the exit code.
 pub fn run(args: &[String]) -> u8 {
-    let _ = args;
-    eprintln!("airlock explain: not built yet");
-    2
+    let opts = match parse_args(args) {
+        Ok(Some(opts)) => opts,
+        Ok(None) => {
+            print!("{USAGE}");
+            return 0;
+        }
+        Err(e) => {
+            eprint!("airlock explain: {e}\n{USAGE}");
+            return 2;
+        }
+    };
+    let text = match input::read_text(opts.path.as_deref()) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("airlock explain: {e}");
+            return 2;
+        }
+    };
+    let explanation = airlock_rules::explain(&text);
+    if opts.json {
+        println!("{}", to_json(&explanation));
+    } else {
+        print!("{}", to_text(&explanation));
+    }
+    if explanation.diagnosis.is_some() {
+        0
+    } else {
+        1
+    }
+}
+
+/// An empty string means "not known": `null` in JSON.
+fn known(s: &str) -> Option<&str> {
+    let s = s.trim();
+    (!s.is_empty()).then_some(s)
+}
+
+/// The one JSON object `--json` prints. Every key is always present; unknown values are `null`.
+fn to_json(e: &Explanation) -> Value {
+    let Some(d) = &e.diagnosis else {
+        return json!({
+            "found": false,
+            "category": null, "status": null, "code": null, "type": null, "param": null,
+            "message": null, "request_id": null,
+            "sdk": {"python": null, "node": null, "python_v0": null},
+            "retry": {"decision": null, "after_ms": null},
+            "rate_limit": null, "rate_limit_headers": null,
+            "meaning": null, "first_fix": null, "rule": null, "format": null,
+            "unread": e.unread,
+        });
+    };
+    json!({
+        "found": true,
+        "category": d.category.as_str(),
+        "status": d.status,
+        "code": d.code,
+        "type": d.error_type,
+        "param": d.param,
+        "message": d.message,
+        "request_id": d.request_id,
+        "sdk": {"python": d.sdk.python, "node": d.sdk.node, "python_v0": d.sdk.python_v0},
+        "retry": {"decision": d.retry.decision.as_str(), "after_ms": d.retry.after_ms},
+        "rate_limit": d.rate_limit.as_ref().map(|r| serde_json::to_value(r).unwrap_or(Value::Null)),
+        "rate_limit_headers": d
+            .rate_limit_headers
+            .as_ref()
+            .map(|h| serde_json::to_value(h).unwrap_or(Value::Null)),
+        "meaning": known(&d.meaning),
+        "first_fix": known(&d.first_fix),
+        "rule": known(&d.rule),
+        "format": d.format.as_str(),
+        "unread": e.unread,
+    })
+}
+
+/// The readable report.
+fn to_text(e: &Explanation) -> String {
+    let mut out = String::new();
+    let Some(d) = &e.diagnosis else {
+        out.push_str("No OpenAI error found in the input.\n");
+        for note in &e.unread {
+            let _ = writeln!(out, "  could not read: {note}");
+        }
+        return out;
+    };
+    let _ = writeln!(out, "{}", headline(d));
+    if let Some(m) = known(&d.meaning) {
+        let _ = writeln!(out, "\nWhat it means: {m}");
+    }
+    if let Some(f) = known(&d.first_fix) {
+        let _ = writeln!(out, "First fix:     {f}");
+    }
+    let _ = writeln!(out, "Retry:         {}", retry_advice(d));
+
+    let fields: [(&str, Option<String>); 6] = [
+        ("status", d.status.map(|s| s.to_string())),
+        ("code", d.code.clone()),
+        ("type", d.error_type.clone()),
+        ("param", d.param.clone()),
+        ("request id", d.request_id.clone()),
+        ("message", d.message.clone()),
+    ];
+    if fields.iter().any(|(_, v)| v.is_some()) {
+        out.push_str("\nFound:\n");
+        for (name, value) in fields {
+            if let Some(v) = value {
+                let _ = writeln!(out, "  {name:<11} {v}");
+            }
+        }
+    }
+
+    if let Some(r) = &d.rate_limit {
+        out.push_str("\nRate limit:\n");
+        if let Some(k) = r.kind {
+            let _ = writeln!(
+                out,
+                "  limit hit   {} ({})",
+                k.as_str(),
+                limit_words(k.as_str())
+            );
+        }
+        for (name, v) in [
+            ("model", r.model.clone()),
+            ("org", r.organization.clone()),
+            ("limit", r.limit.map(|n| n.to_string())),
+            ("used", r.used.map(|n| n.to_string())),
+            ("requested", r.requested.map(|n| n.to_string())),
+            ("try again", r.retry_after_ms.map(duration)),
+        ] {
+            if let Some(v) = v {
+                let _ = writeln!(out, "  {name:<11} {v}");
+            }
+        }
+    }
+    if let Some(h) = &d.rate_limit_headers {
+        out.push_str("\nRate-limit headers:\n");
+        for (name, w) in [("requests", &h.requests), ("tokens", &h.tokens)] {
+            if let Some(w) = w {
+                let _ = writeln!(out, "  {name:<11} {}", window(w));
+            }
+        }
+    }
+    if !e.unread.is_empty() {
+        out.push_str("\nCould not read:\n");
+        for note in &e.unread {
+            let _ = writeln!(out, "  {note}");
+        }
+    }
+    out
+}
+
+/// `rate_limit · 429 · openai.RateLimitError / RateLimitError`
+fn headline(d: &Diagnosis) -> String {
+    let mut parts = vec![d.category.as_str().to_owned()];
+    if let Some(s) = d.status {
+        parts.push(s.to_string());
+    }
+    let classes: Vec<&str> = [&d.sdk.python, &d.sdk.node]
+        .into_iter()
+        .filter_map(|c| c.as_deref())
+        .collect();
+    if !classes.is_empty() {
+        parts.push(classes.join(" / "));
+    }
+    parts.join(" · ")
+}
+
+/// "retry after 20 s", "don't retry: add credits …", "change the request first".
+fn retry_advice(d: &Diagnosis) -> String {
+    match d.retry.decision {
+        RetryDecision::Yes => match d.retry.after_ms {
+            Some(ms) => format!("retry after {}", duration(ms)),
+            None => "retry with exponential backoff".to_owned(),
+        },
+        RetryDecision::AfterChange => {
+            "change the request first; sending it again as is fails the same way".to_owned()
+        }
+        RetryDecision::No => format!("don't retry: {}", why_not(d.category)),
+        _ => d.retry.decision.as_str().to_owned(),
+    }
+}
+
+fn why_not(c: Category) -> &'static str {
+    match c {
+        Category::Quota => "add credits or raise the usage limit; waiting does not help",
+        Category::Authentication => "fix the API key first",
+        Category::Permission => "get access for this key, organization, project or region first",
+        Category::NotFound => "use a model or resource this key can see",
+        _ => "retrying cannot help until something outside the request changes",
+    }
+}
+
+fn limit_words(kind: &str) -> &'static str {
+    match kind {
+        "RPM" => "requests per minute",
+        "RPD" => "requests per day",
+        "TPM" => "tokens per minute",
+        "TPD" => "tokens per day",
+        "IPM" => "images per minute",
+        _ => "limit",
+    }
+}
+
+fn window(w: &LimitWindow) -> String {
+    let mut parts = Vec::new();
+    if let Some(l) = w.limit {
+        parts.push(format!("limit {l}"));
+    }
+    if let Some(r) = w.remaining {
+        parts.push(format!("remaining {r}"));
+    }
+    match (w.reset_ms, &w.reset) {
+        (Some(ms), _) => parts.push(format!("resets in {}", duration(ms))),
+        (None, Some(raw)) => parts.push(format!("resets in {raw}")),
+        (None, None) => {}
+    }
+    parts.join(", ")
+}
+
+/// 120 → "120 ms", 20000 → "20 s", 1644 → "1.644 s", 380160 → "6 min 20.16 s".
+fn duration(ms: u64) -> String {
+    if ms < 1000 {
+        return format!("{ms} ms");
+    }
+    let secs = |ms: u64| {
+        let whole = ms / 1000;
+        let frac = ms % 1000;
+        if frac == 0 {
+            format!("{whole} s")
+        } else {
+            let f = format!("{frac:03}");
+            format!("{whole}.{} s", f.trim_end_matches('0'))
+        }
+    };
+    if ms < 120_000 {
+        return secs(ms);
+    }
+    let hours = ms / 3_600_000;
+    let mins = (ms % 3_600_000) / 60_000;
+    let rest = ms % 60_000;
+    let mut s = String::new();
+    if hours > 0 {
+        let _ = write!(s, "{hours} h ");
+    }
+    if mins > 0 || hours > 0 {
+        let _ = write!(s, "{mins} min");
+    }
+    if rest > 0 {
+        let _ = write!(s, " {}", secs(rest));
+    }
+    s.trim().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn parses_arguments() {
+        assert_eq!(
+            parse_args(&args(&["x.txt", "--json"])),
+            Ok(Some(Options {
+                path: Some("x.txt".into()),
+                json: true
+            }))
+        );
+        assert_eq!(
+            parse_args(&args(&["-"])),
+            Ok(Some(Options {
+                path: Some("-".into()),
+                json: false
+            }))
+        );
+        assert_eq!(parse_args(&args(&["--help"])), Ok(None));
+        assert!(parse_args(&args(&["--jsn"])).is_err());
+        assert!(parse_args(&args(&["a", "b"])).is_err());
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(duration(6), "6 ms");
+        assert_eq!(duration(20_000), "20 s");
+        assert_eq!(duration(1_644), "1.644 s");
+        assert_eq!(duration(1_500), "1.5 s");
+        assert_eq!(duration(380_160), "6 min 20.16 s");
+        assert_eq!(duration(432_000), "7 min 12 s");
+        assert_eq!(duration(3_600_000), "1 h 0 min");
+    }
+
+    #[test]
+    fn json_has_every_key_when_nothing_found() {
+        let v = to_json(&Explanation {
+            diagnosis: None,
+            unread: vec![],
+        });
+        for key in [
+            "category",
+            "status",
+            "code",
+            "type",
+            "param",
+            "message",
+            "request_id",
+            "sdk",
+            "retry",
+            "rate_limit",
+            "meaning",
+            "first_fix",
+        ] {
+            assert!(v.get(key).is_some(), "missing {key}");
+        }
+        assert_eq!(v["found"], false);
+        assert!(v["category"].is_null());
+    }
 }

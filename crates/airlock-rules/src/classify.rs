@@ -1,10 +1,35 @@
 //! From evidence to a diagnosis, using the generated rule tables.
+//!
+//! # How a rule is chosen
+//! The evidence is matched against the tables generated from `rules/errors/*.toml`, one key at a
+//! time, in this order: the exact error `code`, the error `type`, the message wording
+//! (case-insensitive substrings of the message or an HTML page title), the exception class name,
+//! the transport (no response), and the HTTP status (exact, then a range such as 5xx). Each key
+//! yields at most one candidate rule. The chosen rule is the candidate with the highest
+//! `precedence`; among equals, the earliest key wins. Precedence is what lets the more specific
+//! reading win (`rules/README.md`):
+//!
+//! - `2`: a category the taxonomy says wins over what a code or status alone says: context
+//!   length, content policy, quota and billing, "Request too large", "model overloaded";
+//! - `1`: a wording that says more than its code (which rate limit, a project without model access);
+//! - `0`: ordinary records, and every status and transport record;
+//! - `-1`: generic records (`invalid_request_error`, `server_error`, reason phrases, "Slow Down",
+//!   transport wordings) that a stated status or a code should override.
+//!
+//! Among several wordings that match, the one with the highest precedence wins, then the longest.
+//!
+//! An error inside a stream is a `stream_error`, and one from a Batch job or line a `batch_error`,
+//! whatever the cause; the retry decision still follows the cause (a rate limit inside a stream
+//! is worth retrying, a bad parameter in a Batch line is not).
 
-use alloc::string::String;
+use alloc::format;
+use alloc::string::{String, ToString};
 
-use crate::Category;
 use crate::diagnosis::{Diagnosis, RetryAdvice, SdkNames};
 use crate::evidence::{Evidence, Transport};
+use crate::generated::errors::{ERROR_RULES, STATUS_RULES};
+use crate::ratelimit::{self, LimitKind, RateLimitHeaders, RateLimitInfo};
+use crate::{Category, RetryDecision, retry};
 
 /// A failure where no response arrived.
 #[non_exhaustive]
@@ -16,34 +41,460 @@ pub enum NoResponse {
     Timeout,
 }
 
-/// Diagnoses what the readers found.
-pub fn diagnose(evidence: &Evidence) -> Diagnosis {
-    // Placeholder until the rule tables land: category from the status only.
-    let category = match (evidence.transport, evidence.status) {
-        (Some(Transport::Timeout), _) => Category::Timeout,
-        (Some(Transport::Connection), _) => Category::Connection,
-        (_, Some(401)) => Category::Authentication,
-        (_, Some(429)) => Category::RateLimit,
-        _ => Category::InvalidRequest,
+/// One record of the error taxonomy, as generated from `rules/errors/*.toml`.
+#[derive(Debug)]
+pub(crate) struct Rule {
+    /// The record's `name`.
+    pub(crate) name: &'static str,
+    /// The category it gives.
+    pub(crate) category: Category,
+    /// The retry decision it gives.
+    pub(crate) retry: RetryDecision,
+    /// How strongly it overrides matches on earlier keys (-1 to 2; status records 0).
+    pub(crate) precedence: i8,
+    /// The status a status record stands for (or a range's low end), or an error's usual status.
+    pub(crate) status: Option<u16>,
+    /// A status range's high end.
+    pub(crate) status_max: Option<u16>,
+    /// The no-response case a transport record stands for.
+    pub(crate) transport: Option<Transport>,
+    /// Error codes (lowercase) that select this record.
+    pub(crate) codes: &'static [&'static str],
+    /// Error types (lowercase) that select this record.
+    pub(crate) types: &'static [&'static str],
+    /// Lowercase message substrings that select this record.
+    pub(crate) messages: &'static [&'static str],
+    /// Exception class names (bare, or qualified with dots) that select this record.
+    pub(crate) exceptions: &'static [&'static str],
+    /// Python SDK v1 class (status and transport records).
+    pub(crate) python: Option<&'static str>,
+    /// Node SDK class (status and transport records).
+    pub(crate) node: Option<&'static str>,
+    /// Legacy v0 Python SDK class (status and transport records).
+    pub(crate) python_v0: Option<&'static str>,
+    /// What it means.
+    pub(crate) meaning: &'static str,
+    /// The first fix.
+    pub(crate) first_fix: &'static str,
+}
+
+/// Which key of the evidence selected a candidate, in match order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Via {
+    Code,
+    Type,
+    Message,
+    Exception,
+    Transport,
+    Status,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Candidate {
+    rule: &'static Rule,
+    via: Via,
+}
+
+fn all_rules() -> impl Iterator<Item = &'static Rule> {
+    STATUS_RULES.iter().chain(ERROR_RULES.iter())
+}
+
+fn rule_named(name: &str) -> &'static Rule {
+    // The generator checks that the records the classifier names exist.
+    all_rules()
+        .find(|r| r.name == name)
+        .unwrap_or(&ERROR_RULES[0])
+}
+
+/// A key as sent, or `None` when it is empty or a null spelled out.
+fn present(v: Option<&str>) -> Option<&str> {
+    let v = v?.trim().trim_matches(|c| c == '"' || c == '\'').trim();
+    let null = v.is_empty()
+        || v.eq_ignore_ascii_case("null")
+        || v.eq_ignore_ascii_case("none")
+        || v.eq_ignore_ascii_case("nil")
+        || v.eq_ignore_ascii_case("undefined");
+    (!null).then_some(v)
+}
+
+/// An HTTP status written where the code goes (`{"code": 502, "type": "cf_bad_gateway"}`).
+fn numeric_status(code: Option<&str>) -> Option<u16> {
+    let code = present(code)?;
+    if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    code.parse().ok().filter(|s| (100..=599).contains(s))
+}
+
+/// An HTTP status written in prose ("the server responded with status 429", "status code: 503",
+/// "HTTP 502", "Error code: 400"), for readers that kept only the message.
+fn status_in_text(text: &str) -> Option<u16> {
+    let lower = text.to_ascii_lowercase();
+    for marker in [
+        "status code",
+        "status",
+        "error code",
+        "http/1.1",
+        "http/2",
+        "http",
+    ] {
+        let mut from = 0;
+        while let Some(i) = lower[from..].find(marker) {
+            let after = from + i + marker.len();
+            from = after;
+            let rest = lower[after..].trim_start_matches([' ', ':', '=', '(']);
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            if digits.len() == 3
+                && let Ok(status) = digits.parse::<u16>()
+                && (400..=599).contains(&status)
+            {
+                return Some(status);
+            }
+        }
+    }
+    None
+}
+
+fn by_code(code: &str) -> Option<&'static Rule> {
+    ERROR_RULES
+        .iter()
+        .find(|r| r.codes.iter().any(|c| c.eq_ignore_ascii_case(code)))
+}
+
+fn by_type(error_type: &str) -> Option<&'static Rule> {
+    ERROR_RULES
+        .iter()
+        .find(|r| r.types.iter().any(|t| t.eq_ignore_ascii_case(error_type)))
+}
+
+/// The best wording match over the given texts: highest precedence, then the longest pattern.
+fn by_message(texts: &[&str]) -> Option<&'static Rule> {
+    let lowered: alloc::vec::Vec<String> = texts.iter().map(|t| t.to_lowercase()).collect();
+    let mut best: Option<(&'static Rule, i8, usize)> = None;
+    for rule in ERROR_RULES {
+        for pattern in rule.messages {
+            if !lowered.iter().any(|t| t.contains(pattern)) {
+                continue;
+            }
+            let better = match best {
+                None => true,
+                Some((_, p, len)) => (rule.precedence, pattern.len()) > (p, len),
+            };
+            if better {
+                best = Some((rule, rule.precedence, pattern.len()));
+            }
+        }
+    }
+    best.map(|(r, _, _)| r)
+}
+
+/// Whether exception `name` (as found, maybe qualified: `openai.error.RateLimitError`) is `entry`.
+/// A bare entry matches the last dotted segment; a qualified entry matches the end of the name.
+fn exception_is(name: &str, entry: &str) -> bool {
+    let name = name.trim().trim_end_matches(':').trim_end_matches("()");
+    if entry.contains('.') {
+        let n = name.len();
+        let e = entry.len();
+        n >= e
+            && name[n - e..].eq_ignore_ascii_case(entry)
+            && (n == e || name.as_bytes()[n - e - 1] == b'.')
+    } else {
+        let last = name.rsplit(['.', ':', '$']).next().unwrap_or(name);
+        last.eq_ignore_ascii_case(entry)
+    }
+}
+
+fn by_exception(name: &str) -> Option<&'static Rule> {
+    all_rules().find(|r| r.exceptions.iter().any(|e| exception_is(name, e)))
+}
+
+fn by_transport(t: Transport) -> Option<&'static Rule> {
+    STATUS_RULES.iter().find(|r| r.transport == Some(t))
+}
+
+fn is_status_record(r: &Rule) -> bool {
+    STATUS_RULES.iter().any(|s| core::ptr::eq(s, r))
+}
+
+fn by_status(status: u16) -> Option<&'static Rule> {
+    STATUS_RULES
+        .iter()
+        .find(|r| r.status == Some(status) && r.status_max.is_none())
+        .or_else(|| {
+            STATUS_RULES
+                .iter()
+                .find(|r| match (r.status, r.status_max) {
+                    (Some(lo), Some(hi)) => (lo..=hi).contains(&status),
+                    _ => false,
+                })
+        })
+}
+
+/// The candidates each key of the evidence selects, in match order.
+fn candidates(e: &Evidence, stated_status: Option<u16>) -> alloc::vec::Vec<Candidate> {
+    let mut out = alloc::vec::Vec::new();
+    let mut push = |rule: Option<&'static Rule>, via: Via| {
+        if let Some(rule) = rule {
+            out.push(Candidate { rule, via });
+        }
     };
+    let code = present(e.code.as_deref())
+        .or_else(|| present(e.batch_status.as_deref()).filter(|_| e.code.is_none()));
+    push(code.and_then(by_code), Via::Code);
+    push(
+        present(e.error_type.as_deref()).and_then(by_type),
+        Via::Type,
+    );
+    let texts: alloc::vec::Vec<&str> = [e.message.as_deref(), e.html_title.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    push(by_message(&texts), Via::Message);
+    // A stated status is more exact than an SDK class that covers several statuses
+    // (`InternalServerError` for every 5xx, `InvalidRequestError` for 400/404/415).
+    let exception = present(e.exception.as_deref())
+        .and_then(by_exception)
+        .filter(|r| stated_status.is_none() || !is_status_record(r) || r.transport.is_some());
+    push(exception, Via::Exception);
+    push(e.transport.and_then(by_transport), Via::Transport);
+    push(stated_status.and_then(by_status), Via::Status);
+    out
+}
+
+/// The first candidate with the highest precedence.
+fn choose(cands: &[Candidate]) -> Option<Candidate> {
+    let mut best: Option<Candidate> = None;
+    for c in cands {
+        match best {
+            Some(b)
+                if (b.rule.precedence, core::cmp::Reverse(b.via))
+                    >= (c.rule.precedence, core::cmp::Reverse(c.via)) => {}
+            _ => best = Some(*c),
+        }
+    }
+    best
+}
+
+fn sdk_names(rule: Option<&Rule>) -> SdkNames {
+    match rule {
+        Some(r) => SdkNames {
+            python: r.python.map(String::from),
+            node: r.node.map(String::from),
+            python_v0: r.python_v0.map(String::from),
+        },
+        None => SdkNames::default(),
+    }
+}
+
+/// The limit a per-kind rate-limit record stands for.
+fn kind_of_rule(name: &str) -> Option<LimitKind> {
+    match name {
+        "rate_limit_requests_per_minute" => Some(LimitKind::Rpm),
+        "rate_limit_requests_per_day" => Some(LimitKind::Rpd),
+        "rate_limit_tokens_per_minute" => Some(LimitKind::Tpm),
+        "rate_limit_tokens_per_day" => Some(LimitKind::Tpd),
+        "rate_limit_images_per_minute" => Some(LimitKind::Ipm),
+        _ => None,
+    }
+}
+
+/// The reset of the limit family that was hit, in milliseconds.
+fn header_reset_ms(h: &RateLimitHeaders, kind: Option<LimitKind>) -> Option<u64> {
+    let requests = h.requests.as_ref();
+    let tokens = h.tokens.as_ref();
+    let family = match kind {
+        Some(LimitKind::Rpm | LimitKind::Rpd | LimitKind::Ipm) => requests,
+        Some(LimitKind::Tpm | LimitKind::Tpd) => tokens,
+        _ => [requests, tokens]
+            .into_iter()
+            .flatten()
+            .find(|w| w.remaining == Some(0)),
+    };
+    match family {
+        Some(w) => w.reset_ms,
+        None => [requests, tokens]
+            .into_iter()
+            .flatten()
+            .filter_map(|w| w.reset_ms)
+            .max(),
+    }
+}
+
+/// A request ID quoted in a message: `req_…`, or the token after "request ID" (older messages quote
+/// a hex or UUID ID: "Please include the request ID 05db48fb-… in your message").
+fn request_id_in(message: &str) -> Option<String> {
+    let token = |from: &str| -> String {
+        from.chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+            .collect()
+    };
+    if let Some(start) = message.find("req_") {
+        let id = token(&message[start..]);
+        if id.len() > 8 {
+            return Some(id);
+        }
+    }
+    let lower = message.to_ascii_lowercase();
+    let at = lower.find("request id")? + "request id".len();
+    let rest = message[at..].trim_start_matches([' ', ':', '=']);
+    let id = token(rest);
+    (id.len() >= 8 && id.bytes().any(|b| b.is_ascii_digit())).then_some(id)
+}
+
+/// Diagnoses what the readers found.
+///
+/// Never fails: evidence that matches nothing known gets the `unrecognized` record (or the
+/// stream / batch fallback when it came from a stream or a Batch job).
+///
+/// # Example
+/// ```
+/// use airlock_rules::{diagnose, Category, Evidence, RetryDecision};
+///
+/// let mut e = Evidence::default();
+/// e.status = Some(429);
+/// e.code = Some("insufficient_quota".into());
+/// let d = diagnose(&e);
+/// assert_eq!(d.category, Category::Quota);
+/// assert_eq!(d.retry.decision, RetryDecision::No);
+/// assert_eq!(d.sdk.python.as_deref(), Some("openai.RateLimitError"));
+/// ```
+pub fn diagnose(evidence: &Evidence) -> Diagnosis {
+    let in_stream = evidence.in_stream || evidence.stream_event.is_some();
+    let in_batch = !in_stream
+        && (evidence.in_batch || evidence.batch_status.is_some() || evidence.custom_id.is_some());
+    let stated_status = evidence
+        .status
+        .or_else(|| numeric_status(evidence.code.as_deref()))
+        .or_else(|| evidence.message.as_deref().and_then(status_in_text));
+
+    let cands = candidates(evidence, stated_status);
+    let chosen = choose(&cands);
+    let cause: &'static Rule = match chosen {
+        Some(c) => c.rule,
+        None if in_stream => rule_named("stream_error"),
+        None if in_batch => rule_named("batch_failed"),
+        None => rule_named("unrecognized"),
+    };
+
+    let category = if in_stream {
+        Category::StreamError
+    } else if in_batch {
+        Category::BatchError
+    } else {
+        cause.category
+    };
+    let decision = cause.retry;
+
+    // The status: stated, else the one the record usually comes with (not for stream errors,
+    // which arrive inside a 200 response, and not from a range).
+    let status = stated_status.or_else(|| {
+        (!in_stream && cause.status_max.is_none())
+            .then_some(cause.status)
+            .flatten()
+    });
+
+    // What the SDKs raise.
+    let implied = match (status, cause.category) {
+        (None, Category::Connection) => Some(Transport::Connection),
+        (None, Category::Timeout) => Some(Transport::Timeout),
+        _ => None,
+    };
+    let transport = evidence.transport.or(cause.transport).or(implied);
+    let sdk = if in_stream || cause.category == Category::StreamError {
+        SdkNames {
+            python: Some("openai.APIError".to_string()),
+            node: Some("APIError".to_string()),
+            python_v0: Some("openai.error.APIError".to_string()),
+        }
+    } else if in_batch {
+        SdkNames::default()
+    } else if let Some(t) = transport.filter(|_| status.is_none()) {
+        sdk_names(by_transport(t))
+    } else {
+        sdk_names(status.and_then(by_status))
+    };
+
+    // Rate limits: which limit, and the headers.
+    let message = evidence.message.as_deref();
+    let header_pairs = || {
+        evidence
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+    };
+    let rate_limit_headers = ratelimit::decode_headers(header_pairs());
+    let from_message = message.and_then(ratelimit::from_message);
+    let rate_limit = if cause.category == Category::RateLimit {
+        let rule_kind = kind_of_rule(cause.name);
+        match from_message.clone() {
+            Some(mut info) => {
+                info.kind = info.kind.or(rule_kind);
+                Some(info)
+            }
+            None => rule_kind.map(|kind| RateLimitInfo {
+                kind: Some(kind),
+                ..RateLimitInfo::default()
+            }),
+        }
+    } else {
+        None
+    };
+
+    // When to retry: the server's own delay, else the message's, else the limit's reset.
+    let after_ms = if decision == RetryDecision::Yes {
+        retry::server_delay_ms(header_pairs(), None)
+            .or_else(|| from_message.as_ref().and_then(|i| i.retry_after_ms))
+            .or_else(|| {
+                if cause.category != Category::RateLimit {
+                    return None;
+                }
+                let kind = rate_limit.as_ref().and_then(|i| i.kind);
+                rate_limit_headers
+                    .as_ref()
+                    .and_then(|h| header_reset_ms(h, kind))
+            })
+    } else {
+        None
+    };
+
+    let is_fallback = chosen.is_none();
+    let meaning = if in_stream && !is_fallback {
+        format!(
+            "The error arrived inside a streamed response. {}",
+            cause.meaning
+        )
+    } else if in_batch && !is_fallback && cause.category != Category::BatchError {
+        format!("A request in a Batch job failed. {}", cause.meaning)
+    } else {
+        cause.meaning.to_string()
+    };
+
+    // Inside a stream the cause is kept in `code`.
+    let code = evidence.code.clone().or_else(|| {
+        in_stream
+            .then(|| cause.codes.first().map(|c| (*c).to_string()))
+            .flatten()
+    });
+
     Diagnosis {
         category,
-        status: evidence.status,
-        code: evidence.code.clone(),
+        status,
+        code,
         error_type: evidence.error_type.clone(),
         param: evidence.param.clone(),
         message: evidence.message.clone(),
-        request_id: evidence.request_id.clone(),
-        sdk: SdkNames::default(),
-        retry: RetryAdvice {
-            decision: category.default_retry(),
-            after_ms: None,
-        },
-        rate_limit: None,
-        rate_limit_headers: None,
-        meaning: String::new(),
-        first_fix: String::new(),
-        rule: String::new(),
+        request_id: evidence
+            .request_id
+            .clone()
+            .or_else(|| evidence.header("x-request-id").map(String::from))
+            .or_else(|| message.and_then(request_id_in)),
+        sdk,
+        retry: RetryAdvice { decision, after_ms },
+        rate_limit,
+        rate_limit_headers,
+        meaning,
+        first_fix: cause.first_fix.to_string(),
+        rule: cause.name.to_string(),
         format: evidence.format,
     }
 }
@@ -63,4 +514,704 @@ pub fn diagnose_no_response(kind: NoResponse) -> Diagnosis {
         transport: Some(transport),
         ..Evidence::default()
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::field_reassign_with_default)] // evidence built up field by field reads best here
+mod tests {
+    use super::*;
+    use crate::ratelimit::LimitWindow;
+    use alloc::vec;
+
+    /// Evidence with the given status, code, type and message.
+    fn ev(
+        status: Option<u16>,
+        code: Option<&str>,
+        ty: Option<&str>,
+        msg: Option<&str>,
+    ) -> Evidence {
+        Evidence {
+            status,
+            code: code.map(String::from),
+            error_type: ty.map(String::from),
+            message: msg.map(String::from),
+            ..Evidence::default()
+        }
+    }
+
+    fn check(e: &Evidence, category: Category, decision: RetryDecision) -> Diagnosis {
+        let d = diagnose(e);
+        assert_eq!(
+            (d.category, d.retry.decision),
+            (category, decision),
+            "rule {} for {e:?}",
+            d.rule
+        );
+        assert!(!d.meaning.is_empty() && !d.first_fix.is_empty());
+        d
+    }
+
+    #[test]
+    fn insufficient_quota_sent_as_429_is_quota_not_rate_limit() {
+        let msg = "You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.";
+        let e = ev(
+            Some(429),
+            Some("insufficient_quota"),
+            Some("insufficient_quota"),
+            Some(msg),
+        );
+        let d = check(&e, Category::Quota, RetryDecision::No);
+        assert_eq!(d.rule, "insufficient_quota");
+        assert_eq!(d.sdk.python.as_deref(), Some("openai.RateLimitError"));
+        assert_eq!(
+            d.sdk.python_v0.as_deref(),
+            Some("openai.error.RateLimitError")
+        );
+        assert_eq!(d.retry.after_ms, None);
+        assert_eq!(d.rate_limit, None);
+        // The wording alone, without code, type or status, still says quota, and infers 429.
+        let d = check(
+            &ev(None, None, None, Some(msg)),
+            Category::Quota,
+            RetryDecision::No,
+        );
+        assert_eq!(d.status, Some(429));
+    }
+
+    #[test]
+    fn quota_and_billing_win_even_when_sent_as_400() {
+        let e = ev(
+            Some(400),
+            Some("billing_hard_limit_reached"),
+            Some("invalid_request_error"),
+            Some("Billing hard limit has been reached"),
+        );
+        check(&e, Category::Quota, RetryDecision::No);
+        let e = ev(Some(400), None, Some("insufficient_quota"), None);
+        check(&e, Category::Quota, RetryDecision::No);
+    }
+
+    #[test]
+    fn context_length_wins_over_invalid_request() {
+        let e = ev(
+            Some(400),
+            Some("context_length_exceeded"),
+            Some("invalid_request_error"),
+            None,
+        );
+        let d = check(&e, Category::ContextLength, RetryDecision::AfterChange);
+        assert_eq!(d.sdk.python.as_deref(), Some("openai.BadRequestError"));
+        assert_eq!(d.sdk.node.as_deref(), Some("BadRequestError"));
+        let msg = "This model's maximum context length is 4097 tokens. However, your messages resulted in 4135 tokens. Please reduce the length of the messages.";
+        let d = check(
+            &ev(None, None, Some("invalid_request_error"), Some(msg)),
+            Category::ContextLength,
+            RetryDecision::AfterChange,
+        );
+        assert_eq!(d.status, Some(400), "status inferred from the record");
+        assert_eq!(
+            d.sdk.python_v0.as_deref(),
+            Some("openai.error.InvalidRequestError")
+        );
+    }
+
+    #[test]
+    fn request_too_large_must_shrink_even_though_it_is_a_429() {
+        let msg = "Request too large for gpt-4 in organization org-abc on tokens per min (TPM): Limit 10000, Requested 15000. The input or output tokens must be reduced in order to run successfully.";
+        let e = ev(
+            Some(429),
+            Some("rate_limit_exceeded"),
+            Some("tokens"),
+            Some(msg),
+        );
+        let d = check(&e, Category::RateLimit, RetryDecision::AfterChange);
+        assert_eq!(d.rule, "request_too_large");
+        assert_eq!(
+            d.retry.after_ms, None,
+            "no delay for a request that can never fit"
+        );
+    }
+
+    #[test]
+    fn rate_limit_per_kind() {
+        let msg = "Rate limit reached for gpt-4o in organization org-abc on requests per min (RPM): Limit 3, Used 3, Requested 1. Please try again in 20s.";
+        let e = ev(
+            Some(429),
+            Some("rate_limit_exceeded"),
+            Some("requests"),
+            Some(msg),
+        );
+        let d = check(&e, Category::RateLimit, RetryDecision::Yes);
+        assert_eq!(d.rule, "rate_limit_requests_per_minute");
+        assert_eq!(d.rate_limit.and_then(|r| r.kind), Some(LimitKind::Rpm));
+        let msg = "Rate limit reached for gpt-3.5-turbo on tokens per day (TPD): Limit 200000, Used 199000, Requested 2000.";
+        let d = check(
+            &ev(None, None, None, Some(msg)),
+            Category::RateLimit,
+            RetryDecision::Yes,
+        );
+        assert_eq!(d.status, Some(429));
+        assert_eq!(d.rate_limit.and_then(|r| r.kind), Some(LimitKind::Tpd));
+    }
+
+    #[test]
+    fn slow_down_503_is_overloaded() {
+        let e = ev(Some(503), None, None, Some("Slow Down"));
+        let d = check(&e, Category::Overloaded, RetryDecision::Yes);
+        assert_eq!(d.sdk.python.as_deref(), Some("openai.InternalServerError"));
+        assert_eq!(
+            d.sdk.python_v0.as_deref(),
+            Some("openai.error.ServiceUnavailableError")
+        );
+        // The wording alone points to the 503.
+        let d = check(
+            &ev(None, None, None, Some("Slow Down")),
+            Category::Overloaded,
+            RetryDecision::Yes,
+        );
+        assert_eq!(d.status, Some(503));
+        // "Slow down" in a 429 rate-limit body stays a rate limit.
+        let e = ev(
+            Some(429),
+            Some("rate_limit_exceeded"),
+            Some("requests"),
+            Some("Too many requests. Please slow down."),
+        );
+        check(&e, Category::RateLimit, RetryDecision::Yes);
+        check(
+            &ev(
+                Some(429),
+                None,
+                None,
+                Some("Too many requests, please slow down"),
+            ),
+            Category::RateLimit,
+            RetryDecision::Yes,
+        );
+    }
+
+    #[test]
+    fn overloaded_apart_from_server_error() {
+        let overloaded = "That model is currently overloaded with other requests. You can retry your request, or contact us through our help center at help.openai.com if the error persists.";
+        // Sent as 503 or as 429: overloaded either way.
+        for status in [Some(503), Some(429), None] {
+            let e = ev(status, None, Some("server_error"), Some(overloaded));
+            check(&e, Category::Overloaded, RetryDecision::Yes);
+        }
+        let had_error = "The server had an error while processing your request. Sorry about that!";
+        let d = check(
+            &ev(None, None, Some("server_error"), Some(had_error)),
+            Category::ServerError,
+            RetryDecision::Yes,
+        );
+        assert_eq!(d.status, Some(500));
+        // A stated 503 is more exact than the generic server_error wording.
+        check(
+            &ev(Some(503), None, Some("server_error"), Some(had_error)),
+            Category::Overloaded,
+            RetryDecision::Yes,
+        );
+        check(
+            &ev(Some(502), None, None, None),
+            Category::ServerError,
+            RetryDecision::Yes,
+        );
+        check(
+            &ev(Some(500), None, None, None),
+            Category::ServerError,
+            RetryDecision::Yes,
+        );
+    }
+
+    #[test]
+    fn timeouts_apart_from_connection() {
+        for status in [408, 504, 524] {
+            check(
+                &ev(Some(status), None, None, None),
+                Category::Timeout,
+                RetryDecision::Yes,
+            );
+        }
+        let d = check(
+            &ev(Some(524), None, None, None),
+            Category::Timeout,
+            RetryDecision::Yes,
+        );
+        assert_eq!(d.sdk.python.as_deref(), Some("openai.InternalServerError"));
+        let d = check(
+            &ev(None, None, None, Some("Request timed out.")),
+            Category::Timeout,
+            RetryDecision::Yes,
+        );
+        assert_eq!(d.status, None);
+        assert_eq!(d.sdk.python.as_deref(), Some("openai.APITimeoutError"));
+        assert_eq!(d.sdk.node.as_deref(), Some("APIConnectionTimeoutError"));
+        let d = check(
+            &ev(None, None, None, Some("Connection error.")),
+            Category::Connection,
+            RetryDecision::Yes,
+        );
+        assert_eq!(d.sdk.python.as_deref(), Some("openai.APIConnectionError"));
+        let d = diagnose_no_response(NoResponse::Timeout);
+        assert_eq!(d.category, Category::Timeout);
+        assert_eq!(d.sdk.python_v0.as_deref(), Some("openai.error.Timeout"));
+        let d = diagnose_no_response(NoResponse::Connection);
+        assert_eq!(
+            (d.category, d.retry.decision),
+            (Category::Connection, RetryDecision::Yes)
+        );
+        assert_eq!(d.sdk.node.as_deref(), Some("APIConnectionError"));
+        assert_eq!(d.status, None);
+    }
+
+    #[test]
+    fn cloudflare_pages() {
+        let mut e = ev(Some(522), None, None, None);
+        e.html_title = Some("api.openai.com | 522: Connection timed out".into());
+        check(&e, Category::ServerError, RetryDecision::Yes);
+        e.status = None;
+        let d = check(&e, Category::ServerError, RetryDecision::Yes);
+        assert_eq!(d.status, Some(522));
+        let mut e = ev(None, None, None, None);
+        e.html_title = Some("api.openai.com | 524: A timeout occurred".into());
+        let d = check(&e, Category::Timeout, RetryDecision::Yes);
+        assert_eq!(d.status, Some(524));
+        // A 502 body whose `code` holds the status.
+        let e = ev(
+            None,
+            Some("502"),
+            Some("cf_bad_gateway"),
+            Some("Bad gateway."),
+        );
+        let d = check(&e, Category::ServerError, RetryDecision::Yes);
+        assert_eq!(d.status, Some(502));
+    }
+
+    #[test]
+    fn unknown_status_falls_back_by_class() {
+        let d = check(
+            &ev(Some(418), None, None, None),
+            Category::InvalidRequest,
+            RetryDecision::AfterChange,
+        );
+        assert_eq!(d.rule, "status_4xx");
+        assert_eq!(d.sdk.python.as_deref(), Some("openai.APIStatusError"));
+        assert_eq!(d.sdk.node.as_deref(), Some("APIError"));
+        let d = check(
+            &ev(Some(599), None, None, None),
+            Category::ServerError,
+            RetryDecision::Yes,
+        );
+        assert_eq!(d.sdk.python.as_deref(), Some("openai.InternalServerError"));
+        let d = check(
+            &ev(None, None, None, Some("something we have never seen")),
+            Category::InvalidRequest,
+            RetryDecision::AfterChange,
+        );
+        assert_eq!(d.rule, "unrecognized");
+        assert_eq!(d.status, None);
+    }
+
+    #[test]
+    fn authentication_and_permission() {
+        let e = ev(
+            Some(401),
+            Some("invalid_api_key"),
+            Some("invalid_request_error"),
+            Some("Incorrect API key provided: sk-abc***xyz."),
+        );
+        let d = check(&e, Category::Authentication, RetryDecision::No);
+        assert_eq!(d.sdk.python.as_deref(), Some("openai.AuthenticationError"));
+        let missing = "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).";
+        let d = check(
+            &ev(None, None, Some("invalid_request_error"), Some(missing)),
+            Category::Authentication,
+            RetryDecision::No,
+        );
+        assert_eq!((d.status, d.rule.as_str()), (Some(401), "missing_api_key"));
+        let e = ev(
+            Some(403),
+            Some("unsupported_country_region_territory"),
+            Some("request_forbidden"),
+            Some("Country, region, or territory not supported"),
+        );
+        let d = check(&e, Category::Permission, RetryDecision::No);
+        assert_eq!(
+            d.sdk.python_v0.as_deref(),
+            Some("openai.error.PermissionError")
+        );
+        // model_not_found sent as 403 for a project: permission, not not_found.
+        let e = ev(
+            Some(403),
+            Some("model_not_found"),
+            Some("invalid_request_error"),
+            Some("Project `proj_abc` does not have access to model `o1`"),
+        );
+        check(&e, Category::Permission, RetryDecision::No);
+        let e = ev(
+            Some(404),
+            Some("model_not_found"),
+            Some("invalid_request_error"),
+            Some("The model `gpt-5` does not exist or you do not have access to it."),
+        );
+        check(&e, Category::NotFound, RetryDecision::No);
+        // access_terminated arrives as a 429 but waiting never helps.
+        let e = ev(
+            Some(429),
+            None,
+            Some("access_terminated"),
+            Some("Your access was terminated due to violation of our policies"),
+        );
+        check(&e, Category::Permission, RetryDecision::No);
+        let e = ev(
+            Some(401),
+            None,
+            Some("invalid_request_error"),
+            Some(
+                "You have insufficient permissions for this operation. Missing scopes: api.model.read.",
+            ),
+        );
+        check(&e, Category::Permission, RetryDecision::No);
+        check(
+            &ev(Some(401), None, None, None),
+            Category::Authentication,
+            RetryDecision::No,
+        );
+        // Organization and project header mismatches are credential problems (401).
+        let e = ev(
+            Some(401),
+            Some("mismatched_organization"),
+            Some("invalid_request_error"),
+            None,
+        );
+        let d = check(&e, Category::Authentication, RetryDecision::No);
+        assert_eq!(d.sdk.python.as_deref(), Some("openai.AuthenticationError"));
+    }
+
+    #[test]
+    fn content_policy_wins_over_invalid_request() {
+        let e = ev(
+            Some(400),
+            Some("invalid_prompt"),
+            Some("invalid_request_error"),
+            Some(
+                "Invalid prompt: your prompt was flagged as potentially violating our usage policy.",
+            ),
+        );
+        check(&e, Category::ContentPolicy, RetryDecision::AfterChange);
+        let e = ev(
+            Some(400),
+            None,
+            Some("invalid_request_error"),
+            Some("Your request was rejected as a result of our safety system."),
+        );
+        check(&e, Category::ContentPolicy, RetryDecision::AfterChange);
+    }
+
+    #[test]
+    fn exception_names() {
+        let mut e = Evidence::default();
+        e.exception = Some("openai.error.ServiceUnavailableError".into());
+        let d = check(&e, Category::Overloaded, RetryDecision::Yes);
+        assert_eq!(d.status, Some(503));
+        // A stated status is more exact than a class that covers every 5xx.
+        e.exception = Some("openai.InternalServerError".into());
+        e.status = Some(503);
+        check(&e, Category::Overloaded, RetryDecision::Yes);
+        let mut e = ev(
+            None,
+            None,
+            None,
+            Some("Unrecognized request argument supplied: functions"),
+        );
+        e.exception = Some("openai.error.InvalidRequestError".into());
+        let d = check(&e, Category::InvalidRequest, RetryDecision::AfterChange);
+        assert_eq!(
+            (d.rule.as_str(), d.status),
+            ("unknown_parameter", Some(400))
+        );
+        let mut e = Evidence::default();
+        e.exception = Some("litellm.exceptions.ContextWindowExceededError".into());
+        check(&e, Category::ContextLength, RetryDecision::AfterChange);
+        e.exception = Some("com.openai.errors.RateLimitException".into());
+        check(&e, Category::RateLimit, RetryDecision::Yes);
+        e.exception = Some("Faraday::TooManyRequestsError".into());
+        let d = check(&e, Category::RateLimit, RetryDecision::Yes);
+        assert_eq!(d.status, Some(429));
+        e.exception = Some("httpx.ReadTimeout".into());
+        let d = check(&e, Category::Timeout, RetryDecision::Yes);
+        assert_eq!(d.sdk.python.as_deref(), Some("openai.APITimeoutError"));
+        assert!(exception_is(
+            "openai.error.APIError",
+            "openai.error.APIError"
+        ));
+        assert!(!exception_is("openai.APIError", "openai.error.APIError"));
+        assert!(!exception_is(
+            "xopenai.error.APIError",
+            "openai.error.APIError"
+        ));
+        assert!(exception_is("RateLimitError:", "RateLimitError"));
+    }
+
+    #[test]
+    fn stream_errors_keep_the_cause() {
+        let mut e = ev(
+            None,
+            Some("rate_limit_exceeded"),
+            None,
+            Some("Rate limit reached for gpt-4o"),
+        );
+        e.in_stream = true;
+        e.stream_event = Some("error".into());
+        let d = check(&e, Category::StreamError, RetryDecision::Yes);
+        assert_eq!(d.code.as_deref(), Some("rate_limit_exceeded"));
+        assert_eq!(d.status, None, "a stream error came inside a 200");
+        assert_eq!(d.sdk.python.as_deref(), Some("openai.APIError"));
+        assert_eq!(d.sdk.node.as_deref(), Some("APIError"));
+        let mut e = ev(
+            None,
+            None,
+            None,
+            Some(
+                "Invalid prompt: your prompt was flagged as potentially violating our usage policy.",
+            ),
+        );
+        e.stream_event = Some("response.failed".into());
+        let d = check(&e, Category::StreamError, RetryDecision::AfterChange);
+        assert_eq!(
+            d.code.as_deref(),
+            Some("invalid_prompt"),
+            "cause kept in code"
+        );
+        let mut e = Evidence::default();
+        e.in_stream = true;
+        e.message = Some(
+            "An error occurred while processing your request. You can retry your request.".into(),
+        );
+        check(&e, Category::StreamError, RetryDecision::Yes);
+        let mut e = Evidence::default();
+        e.in_stream = true;
+        let d = check(&e, Category::StreamError, RetryDecision::Yes);
+        assert_eq!(d.rule, "stream_error");
+    }
+
+    #[test]
+    fn batch_errors_keep_the_cause() {
+        let mut e = ev(
+            None,
+            Some("batch_expired"),
+            None,
+            Some("This request could not be executed before the completion window expired."),
+        );
+        e.in_batch = true;
+        check(&e, Category::BatchError, RetryDecision::Yes);
+        let mut e = ev(None, Some("duplicate_custom_id"), None, None);
+        e.in_batch = true;
+        check(&e, Category::BatchError, RetryDecision::AfterChange);
+        let mut e = ev(Some(429), Some("rate_limit_exceeded"), None, None);
+        e.custom_id = Some("request-7".into());
+        let d = check(&e, Category::BatchError, RetryDecision::Yes);
+        assert_eq!(d.sdk, SdkNames::default(), "no SDK raises for a Batch line");
+        let mut e = ev(Some(400), Some("missing_required_parameter"), None, None);
+        e.in_batch = true;
+        check(&e, Category::BatchError, RetryDecision::AfterChange);
+        let mut e = Evidence::default();
+        e.batch_status = Some("failed".into());
+        check(&e, Category::BatchError, RetryDecision::AfterChange);
+        e.batch_status = Some("expired".into());
+        check(&e, Category::BatchError, RetryDecision::Yes);
+        // The enqueued-token limit is a batch error even without the batch flag.
+        let e = ev(
+            None,
+            Some("token_limit_exceeded"),
+            None,
+            Some("Enqueued token limit reached for gpt-4o in organization org-abc."),
+        );
+        check(&e, Category::BatchError, RetryDecision::Yes);
+    }
+
+    #[test]
+    fn every_code_selects_its_own_record() {
+        for rule in ERROR_RULES {
+            for code in rule.codes {
+                let d = diagnose(&ev(None, Some(code), None, None));
+                assert_eq!(d.rule, rule.name, "code {code}");
+            }
+            for ty in rule.types {
+                let d = diagnose(&ev(None, None, Some(ty), None));
+                assert_eq!(d.rule, rule.name, "type {ty}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_wording_selects_a_record_at_least_as_strong() {
+        for rule in ERROR_RULES {
+            for pattern in rule.messages {
+                let d = diagnose(&ev(None, None, None, Some(pattern)));
+                let chosen = rule_named(&d.rule);
+                assert!(
+                    chosen.precedence >= rule.precedence,
+                    "{pattern:?} of {} chose {}",
+                    rule.name,
+                    d.rule
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn request_id_from_header_or_message() {
+        let mut e = ev(
+            Some(500),
+            None,
+            None,
+            Some("Please include the request ID req_0123456789abcdef in your email."),
+        );
+        let d = diagnose(&e);
+        assert_eq!(d.request_id.as_deref(), Some("req_0123456789abcdef"));
+        let uuid =
+            "Please include the request ID 05db48fb-224e-4ff7-8266-b72865ef4f1f in your message.";
+        let d = diagnose(&ev(None, Some("server_error"), None, Some(uuid)));
+        assert_eq!(
+            d.request_id.as_deref(),
+            Some("05db48fb-224e-4ff7-8266-b72865ef4f1f")
+        );
+        let none = "Please include the request ID in your message.";
+        assert_eq!(diagnose(&ev(None, None, None, Some(none))).request_id, None);
+        e.headers = vec![("x-request-id".into(), "req_fromheader123".into())];
+        assert_eq!(
+            diagnose(&e).request_id.as_deref(),
+            Some("req_fromheader123")
+        );
+    }
+
+    #[test]
+    fn reset_of_the_limit_that_was_hit() {
+        let window = |remaining, reset_ms| LimitWindow {
+            limit: Some(100),
+            remaining: Some(remaining),
+            reset: None,
+            reset_ms: Some(reset_ms),
+        };
+        let h = RateLimitHeaders {
+            requests: Some(window(5, 1_000)),
+            tokens: Some(window(0, 6_000)),
+        };
+        assert_eq!(header_reset_ms(&h, Some(LimitKind::Rpm)), Some(1_000));
+        assert_eq!(header_reset_ms(&h, Some(LimitKind::Tpm)), Some(6_000));
+        assert_eq!(
+            header_reset_ms(&h, None),
+            Some(6_000),
+            "the exhausted family"
+        );
+        let h = RateLimitHeaders {
+            requests: Some(window(5, 1_000)),
+            tokens: Some(window(7, 3_000)),
+        };
+        assert_eq!(header_reset_ms(&h, None), Some(3_000), "else the longest");
+    }
+
+    #[test]
+    fn status_written_in_the_message() {
+        let e = ev(
+            None,
+            None,
+            None,
+            Some("the server responded with status 429"),
+        );
+        let d = check(&e, Category::RateLimit, RetryDecision::Yes);
+        assert_eq!(d.status, Some(429));
+        assert_eq!(
+            status_in_text("Request failed with status code 401"),
+            Some(401)
+        );
+        assert_eq!(status_in_text("HTTP 502 Bad Gateway"), Some(502));
+        assert_eq!(
+            status_in_text("status: 200 OK"),
+            None,
+            "not an error status"
+        );
+        assert_eq!(status_in_text("status 4290"), None);
+        assert_eq!(status_in_text("no numbers here"), None);
+    }
+
+    #[test]
+    fn nulls_spelled_out_are_absent() {
+        let e = ev(Some(429), Some("None"), Some("null"), None);
+        let d = check(&e, Category::RateLimit, RetryDecision::Yes);
+        assert_eq!(d.rule, "status_429");
+    }
+
+    /// Errors as people pasted them in public issue trackers, reduced to the evidence a reader
+    /// would find: (status, code, type, message, exception) → (category, retry).
+    #[test]
+    fn real_world_pastes() {
+        use Category as C;
+        use RetryDecision as R;
+        type Case<'a> = (
+            Option<u16>,
+            Option<&'a str>,
+            Option<&'a str>,
+            &'a str,
+            Option<&'a str>,
+            Category,
+            RetryDecision,
+        );
+        #[rustfmt::skip]
+        let cases: &[Case] = &[
+            (Some(400), Some("invalid_prompt"), Some("invalid_request_error"), "Invalid prompt: your prompt was flagged as potentially violating our usage policy. Please try again with a different prompt: https://platform.openai.com/docs/guides/reasoning#advice-on-prompting", Some("openai.BadRequestError"), C::ContentPolicy, R::AfterChange),
+            (Some(400), None, Some("invalid_request_error"), "Invalid value for 'content': expected a string, got null.", None, C::InvalidRequest, R::AfterChange),
+            (Some(400), None, Some("invalid_request_error"), "Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model.", None, C::InvalidRequest, R::AfterChange),
+            (None, None, None, "This model's maximum context length is 4097 tokens. However, you requested 4972 tokens (3222 in the messages, 1750 in the completion). Please reduce the length of the messages or completion.", Some("openai.error.InvalidRequestError"), C::ContextLength, R::AfterChange),
+            (Some(400), None, None, "This model's maximum context length is 128000 tokens. However, your messages resulted in 204308 tokens. Please reduce the length of the messages.", None, C::ContextLength, R::AfterChange),
+            (Some(400), Some("context_length_exceeded"), Some("invalid_request_error"), "Your input exceeds the context window of this model. Please adjust your input and try again.", None, C::ContextLength, R::AfterChange),
+            (Some(429), None, None, "You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.", None, C::Quota, R::No),
+            (None, None, Some("access_terminated"), "Your access was terminated due to violation of our policies, please check your email for more information.", Some("openai.error.RateLimitError"), C::Permission, R::No),
+            (Some(400), Some("invalid_value"), Some("invalid_request_error"), "Invalid value: 'other'. Supported values are: 'search', 'open_page', and 'find_in_page'.", None, C::InvalidRequest, R::AfterChange),
+            (None, None, None, "Rate limit reached for default-gpt-3.5-turbo in organization org-abc on requests per min. Limit: 3 / min. Please try again in 20s. Please add a payment method to your account to increase your rate limit. Visit https://platform.openai.com/account/billing to add a payment method.", Some("openai.error.RateLimitError"), C::RateLimit, R::Yes),
+            (Some(429), Some("429"), None, "Requests to the ChatCompletions_Create Operation under Azure OpenAI API version 2024-02-01 have exceeded token rate limit of your current OpenAI S0 pricing tier. Please retry after 6 seconds.", None, C::RateLimit, R::Yes),
+            (Some(503), None, None, "Service Unavailable.", Some("openai.InternalServerError"), C::Overloaded, R::Yes),
+            (None, None, None, "The server is overloaded or not ready yet.", Some("openai.error.ServiceUnavailableError"), C::Overloaded, R::Yes),
+            (None, None, None, "Error communicating with OpenAI: HTTPSConnectionPool(host='api.openai.com', port=443): Max retries exceeded with url: /v1/chat/completions (Caused by NewConnectionError('Failed to establish a new connection: [Errno 111] Connection refused'))", Some("openai.error.APIConnectionError"), C::Connection, R::Yes),
+            (None, None, None, "Error communicating with OpenAI: HTTPSConnectionPool(host='api.openai.com', port=443): Max retries exceeded with url: /v1/chat/completions (Caused by SSLError(SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate')))", Some("openai.error.APIConnectionError"), C::Connection, R::No),
+            (None, None, None, "Request timed out: HTTPSConnectionPool(host='api.openai.com', port=443): Read timed out. (read timeout=600)", Some("openai.error.Timeout"), C::Timeout, R::Yes),
+            (None, None, None, "request to https://api.openai.com/v1/chat/completions failed, reason: connect ETIMEDOUT 104.18.7.192:443", Some("FetchError"), C::Timeout, R::Yes),
+            (None, None, None, "peer closed connection without sending complete message body (incomplete chunked read)", Some("httpx.RemoteProtocolError"), C::Connection, R::Yes),
+            (None, None, None, "Post \"https://api.openai.com/v1/chat/completions\": context deadline exceeded", None, C::Timeout, R::Yes),
+            (Some(404), None, Some("invalid_request_error"), "This is a chat model and not supported in the v1/completions endpoint. Did you mean to use v1/chat/completions?", None, C::NotFound, R::AfterChange),
+            (Some(404), None, Some("invalid_request_error"), "Invalid URL (POST /v1/chat/completion)", None, C::NotFound, R::AfterChange),
+            (Some(401), None, Some("invalid_request_error"), "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).", None, C::Authentication, R::No),
+            (None, None, None, "The api_key client option must be set either by passing api_key to the client or by setting the OPENAI_API_KEY environment variable", Some("openai.OpenAIError"), C::Authentication, R::No),
+            (Some(400), Some("unsupported_value"), Some("invalid_request_error"), "Your organization must be verified to stream this model. Please go to: https://platform.openai.com/settings/organization/general and click on Verify Organization.", None, C::Permission, R::No),
+            (Some(400), Some("unsupported_parameter"), Some("invalid_request_error"), "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.", None, C::InvalidRequest, R::AfterChange),
+            (Some(400), None, Some("invalid_request_error"), "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.", None, C::InvalidRequest, R::AfterChange),
+            (Some(400), None, Some("invalid_request_error"), "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.", None, C::InvalidRequest, R::AfterChange),
+            (Some(502), Some("502"), Some("cf_bad_gateway"), "Bad gateway.", None, C::ServerError, R::Yes),
+            (Some(500), None, Some("server_error"), "The server had an error processing your request. Sorry about that! You can retry your request, or contact us through our help center at help.openai.com if you keep seeing this error.", None, C::ServerError, R::Yes),
+            (Some(429), None, Some("server_error"), "That model is currently overloaded with other requests. You can retry your request, or contact us through our help center at help.openai.com if the error persists.", Some("openai.error.RateLimitError"), C::Overloaded, R::Yes),
+            (Some(400), Some("content_policy_violation"), Some("invalid_request_error"), "Your request was rejected as a result of our safety system. Your prompt may contain text that is not allowed by our safety system.", None, C::ContentPolicy, R::AfterChange),
+            (Some(400), Some("billing_hard_limit_reached"), Some("invalid_request_error"), "Billing hard limit has been reached", None, C::Quota, R::No),
+            (Some(403), Some("unsupported_country_region_territory"), Some("request_forbidden"), "Country, region, or territory not supported", None, C::Permission, R::No),
+            (Some(401), Some("invalid_api_key"), Some("invalid_request_error"), "Incorrect API key provided: sk-proj-********************abcd. You can find your API key at https://platform.openai.com/account/api-keys.", None, C::Authentication, R::No),
+            (None, None, None, "An error occurred during streaming", Some("openai.APIError"), C::StreamError, R::Yes),
+            (None, None, None, "Could not parse response content as the length limit was reached - CompletionUsage(completion_tokens=16384, prompt_tokens=1000, total_tokens=17384)", Some("openai.LengthFinishReasonError"), C::ContextLength, R::AfterChange),
+            (Some(402), None, None, "deactivated_workspace", None, C::Quota, R::No),
+            (Some(429), Some("rate_limit_exceeded"), None, "Rate limit exceeded for images per minute in organization org-abc. Limit: 0/1min. Current: 1/1min. Please visit https://platform.openai.com/docs/guides/rate-limits to learn how to increase your rate limit.", None, C::RateLimit, R::No),
+            (None, None, None, "Rate limit reached for default-global-with-image-limits in organization org-abc on requests per min. Limit: 60.000000 / min. Current: 70.000000 / min.", Some("openai.error.RateLimitError"), C::RateLimit, R::Yes),
+            (None, None, None, "Faraday::TooManyRequestsError: the server responded with status 429", None, C::RateLimit, R::Yes),
+            (Some(529), None, Some("overloaded_error"), "Overloaded", Some("litellm.InternalServerError"), C::Overloaded, R::Yes),
+        ];
+        for (i, (status, code, ty, msg, exc, category, decision)) in cases.iter().enumerate() {
+            let mut e = ev(*status, *code, *ty, Some(msg));
+            e.exception = exc.map(String::from);
+            let d = diagnose(&e);
+            assert_eq!(
+                (d.category, d.retry.decision),
+                (*category, *decision),
+                "case {i}: rule {} for {msg:?}",
+                d.rule
+            );
+        }
+    }
 }

@@ -25,16 +25,18 @@ mod evidence;
 mod generated;
 mod parse;
 
+pub mod batch;
 pub mod bundle;
 pub mod ratelimit;
 pub mod redact;
 pub mod retry;
+pub mod sse;
 pub mod validate;
 
 pub use category::{Category, RetryDecision};
 pub use classify::{NoResponse, diagnose, diagnose_no_response, diagnose_response};
 pub use diagnosis::{Diagnosis, Explanation, RetryAdvice, SdkNames};
-pub use evidence::{Evidence, Format};
+pub use evidence::{Evidence, Format, Transport};
 pub use ratelimit::{LimitKind, RateLimitHeaders, RateLimitInfo};
 
 /// Finds the OpenAI error in any text a person might paste and diagnoses it.

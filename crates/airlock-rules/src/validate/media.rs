@@ -1,8 +1,345 @@
-//! Hand-written rules for one part of a request.
+//! Media parts inside messages: images and audio.
+//!
+//! Rules:
+//! - `image_detail`: Chat `image_url.detail` is `auto`, `low` or `high` (`original`, which the
+//!   Responses API takes, is only a warning in Chat); Responses `input_image.detail` is `auto`,
+//!   `low`, `high` or `original`.
+//! - `image_url`: an image URL is `http(s)://…` or a `data:` URL (anything else is refused).
+//! - `image_data_url`: the bytes of a base64 data URL are PNG, JPEG, GIF or WEBP, sniffed from
+//!   the first 16 base64 characters only (the image is never decoded whole). A data URL the rules
+//!   cannot read is a warning, not a rejection: the API's own decoder may be more lenient.
+//! - `audio_format`: Chat `input_audio.format` is `wav` or `mp3`.
+//! - `file_data_url`: a PDF's `file_data` (Chat `file` part, Responses `input_file`) is a
+//!   `data:` URL, not bare base64.
+
+use alloc::format;
+use alloc::string::String;
+
+use serde_json::Value;
 
 use super::Ctx;
+use super::common::{Api, api, type_of};
 
 /// Runs this module's rules on a parsed request body for `endpoint`.
 pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &serde_json::Value) {
-    let _ = (ctx, endpoint, body);
+    match api(endpoint) {
+        Some(Api::Chat) => chat(ctx, body),
+        Some(Api::Responses) => responses(ctx, body),
+        None => {}
+    }
+}
+
+fn chat(ctx: &mut Ctx<'_>, body: &Value) {
+    let Some(messages) = body.get("messages").and_then(Value::as_array) else {
+        return;
+    };
+    for (i, m) in messages.iter().enumerate() {
+        let Some(parts) = m.get("content").and_then(Value::as_array) else {
+            continue;
+        };
+        for (j, part) in parts.iter().enumerate() {
+            let at = format!("messages[{i}].content[{j}]");
+            match type_of(part) {
+                Some("image_url") => {
+                    let Some(image) = part.get("image_url").filter(|v| v.is_object()) else {
+                        continue;
+                    };
+                    if let Some(detail) = image.get("detail").and_then(Value::as_str) {
+                        detail_rule(ctx, &format!("{at}.image_url.detail"), detail, false);
+                    }
+                    if let Some(url) = image.get("url").and_then(Value::as_str) {
+                        url_rules(ctx, &format!("{at}.image_url.url"), url);
+                    }
+                }
+                Some("file") => {
+                    let file = part.get("file");
+                    let data = file
+                        .and_then(|f| f.get("file_data"))
+                        .and_then(Value::as_str);
+                    let name = file.and_then(|f| f.get("filename")).and_then(Value::as_str);
+                    if let Some(data) = data {
+                        file_data_rule(ctx, &format!("{at}.file.file_data"), data, name);
+                    }
+                }
+                Some("input_audio") => {
+                    let format = part
+                        .get("input_audio")
+                        .and_then(|a| a.get("format"))
+                        .and_then(Value::as_str);
+                    if let Some(f) = format {
+                        if f != "wav" && f != "mp3" {
+                            ctx.reject(
+                                "audio_format",
+                                "invalid_value",
+                                Some(format!("{at}.input_audio.format")),
+                                format!(
+                                    "Invalid value: '{f}'. Supported values are: 'wav' and 'mp3'."
+                                ),
+                            );
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+fn responses(ctx: &mut Ctx<'_>, body: &Value) {
+    let Some(items) = body.get("input").and_then(Value::as_array) else {
+        return;
+    };
+    for (i, item) in items.iter().enumerate() {
+        // Message content, and tool outputs that carry content parts.
+        for key in ["content", "output"] {
+            let Some(parts) = item.get(key).and_then(Value::as_array) else {
+                continue;
+            };
+            for (j, part) in parts.iter().enumerate() {
+                let at = format!("input[{i}].{key}[{j}]");
+                if type_of(part) == Some("input_file") {
+                    let data = part.get("file_data").and_then(Value::as_str);
+                    let name = part.get("filename").and_then(Value::as_str);
+                    if let Some(data) = data {
+                        file_data_rule(ctx, &format!("{at}.file_data"), data, name);
+                    }
+                    continue;
+                }
+                if type_of(part) != Some("input_image") {
+                    continue;
+                }
+                if let Some(detail) = part.get("detail").and_then(Value::as_str) {
+                    detail_rule(ctx, &format!("{at}.detail"), detail, true);
+                }
+                let has_file = part.get("file_id").is_some_and(|f| !f.is_null());
+                if let Some(url) = part.get("image_url").and_then(Value::as_str) {
+                    if !(url.is_empty() && has_file) {
+                        url_rules(ctx, &format!("{at}.image_url"), url);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `file_data` is a data URL. Only PDFs are judged: OpenAI's wording names the PDF MIME type, and
+/// what it says for other files is not known.
+fn file_data_rule(ctx: &mut Ctx<'_>, param: &str, data: &str, filename: Option<&str>) {
+    let pdf = filename
+        .is_none_or(|n| n.len() >= 4 && n.as_bytes()[n.len() - 4..].eq_ignore_ascii_case(b".pdf"));
+    if !pdf || data.is_empty() || starts_with_ignore_case(data.trim_start(), "data:") {
+        return;
+    }
+    ctx.reject(
+        "file_data_url",
+        "invalid_value",
+        Some(String::from(param)),
+        format!(
+            "Invalid '{param}'. Expected a base64-encoded data URL with an application/pdf MIME type (e.g. 'data:application/pdf;base64,...'), but got a value without the 'data:' prefix."
+        ),
+    );
+}
+
+fn detail_rule(ctx: &mut Ctx<'_>, param: &str, detail: &str, responses: bool) {
+    if matches!(detail, "auto" | "low" | "high") {
+        return;
+    }
+    if detail == "original" {
+        if !responses {
+            ctx.warn(
+                "image_detail",
+                "invalid_value",
+                Some(String::from(param)),
+                String::from(
+                    "Image detail 'original' is documented for the Responses API only; Chat Completions documents 'auto', 'low' and 'high'.",
+                ),
+            );
+        }
+        return;
+    }
+    let supported = if responses {
+        "'low', 'high', 'auto', and 'original'"
+    } else {
+        "'auto', 'low', and 'high'"
+    };
+    ctx.reject(
+        "image_detail",
+        "invalid_value",
+        Some(String::from(param)),
+        format!("Invalid value: '{detail}'. Supported values are: {supported}."),
+    );
+}
+
+fn starts_with_ignore_case(s: &str, prefix: &str) -> bool {
+    s.len() >= prefix.len() && s.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+}
+
+fn url_rules(ctx: &mut Ctx<'_>, param: &str, url: &str) {
+    let url = url.trim_start();
+    if starts_with_ignore_case(url, "http://") || starts_with_ignore_case(url, "https://") {
+        return;
+    }
+    if !starts_with_ignore_case(url, "data:") {
+        ctx.reject(
+            "image_url",
+            "invalid_value",
+            Some(String::from(param)),
+            format!(
+                "Invalid '{param}'. Expected a base64-encoded data URL with an image MIME type (e.g. 'data:image/png;base64,aW1nIGJ5dGVzIGhlcmU='), but got a value without the 'data:' prefix."
+            ),
+        );
+        return;
+    }
+    let rest = &url[5..];
+    let Some(comma) = rest.find(',') else {
+        ctx.warn(
+            "image_data_url",
+            "invalid_image_url",
+            Some(String::from(param)),
+            String::from("The data URL has no ',' separating its header from its data."),
+        );
+        return;
+    };
+    let header = &rest[..comma];
+    let data = &rest[comma + 1..];
+    let base64 = header
+        .rsplit(';')
+        .next()
+        .is_some_and(|p| p.trim().eq_ignore_ascii_case("base64"));
+    let mime = header.split(';').next().unwrap_or("").trim();
+    if !base64 {
+        ctx.warn(
+            "image_data_url",
+            "invalid_image_url",
+            Some(String::from(param)),
+            String::from(
+                "The data URL is not base64-encoded (';base64' is missing from its header).",
+            ),
+        );
+        return;
+    }
+    if !starts_with_ignore_case(mime, "image/") {
+        ctx.warn(
+            "image_data_url",
+            "invalid_image_url",
+            Some(String::from(param)),
+            format!("The data URL's MIME type '{mime}' is not an image type."),
+        );
+    }
+    match sniff(data) {
+        Sniff::Image | Sniff::TooShort => {}
+        Sniff::Malformed => ctx.warn(
+            "image_data_url",
+            "invalid_image_url",
+            Some(String::from(param)),
+            String::from("The data URL's data does not look like base64."),
+        ),
+        Sniff::Other => ctx.reject(
+            "image_data_url",
+            "invalid_image_format",
+            None,
+            String::from(
+                "You uploaded an unsupported image. Please make sure your image has of one the following formats: ['png', 'jpeg', 'gif', 'webp'].",
+            ),
+        ),
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Sniff {
+    /// PNG, JPEG, GIF or WEBP.
+    Image,
+    /// Fewer than 12 bytes: nothing certain.
+    TooShort,
+    /// A character outside the base64 alphabets early on.
+    Malformed,
+    /// Readable, and none of the four formats.
+    Other,
+}
+
+fn b64_value(c: u8) -> Option<u8> {
+    match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' | b'-' => Some(62),
+        b'/' | b'_' => Some(63),
+        _ => None,
+    }
+}
+
+/// Decodes the first 12 bytes of base64 `data` (skipping whitespace) and names the format.
+fn sniff(data: &str) -> Sniff {
+    let mut bytes = [0u8; 12];
+    let mut n_bytes = 0;
+    let mut acc: u32 = 0;
+    let mut bits = 0;
+    for c in data.bytes() {
+        if n_bytes == bytes.len() {
+            break;
+        }
+        if c.is_ascii_whitespace() {
+            continue;
+        }
+        if c == b'=' {
+            break;
+        }
+        let Some(v) = b64_value(c) else {
+            return Sniff::Malformed;
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            bytes[n_bytes] = (acc >> bits) as u8;
+            n_bytes += 1;
+            acc &= (1 << bits) - 1;
+        }
+    }
+    if n_bytes < bytes.len() {
+        return Sniff::TooShort;
+    }
+    let b = &bytes;
+    let png = b[..8] == [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
+    let jpeg = b[..3] == [0xFF, 0xD8, 0xFF];
+    let gif = &b[..6] == b"GIF87a" || &b[..6] == b"GIF89a";
+    let webp = &b[..4] == b"RIFF" && &b[8..12] == b"WEBP";
+    if png || jpeg || gif || webp {
+        Sniff::Image
+    } else {
+        Sniff::Other
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_the_four_formats_from_a_prefix() {
+        // 1x1 PNG, JPEG, GIF and WEBP prefixes.
+        assert_eq!(sniff("iVBORw0KGgoAAAANSUhEUgAAAAEAAAAB"), Sniff::Image);
+        assert_eq!(sniff("/9j/4AAQSkZJRgABAQAAAQABAAD"), Sniff::Image);
+        assert_eq!(
+            sniff("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw=="),
+            Sniff::Image
+        );
+        assert_eq!(
+            sniff("UklGRiIAAABXRUJQVlA4IBYAAAAwAQCdASoBAAEADsD+JaQAA3AAAAAA"),
+            Sniff::Image
+        );
+        // Line-wrapped base64 still sniffs.
+        assert_eq!(sniff("iVBORw0K\nGgoAAAANSUhEUgAA"), Sniff::Image);
+        // BMP ("BM...") and PDF are other formats.
+        assert_eq!(
+            sniff("Qk02AAAAAAAAADYAAAAoAAAAAQAAAAEAAAABABgAAAAAAAA"),
+            Sniff::Other
+        );
+        assert_eq!(
+            sniff("JVBERi0xLjQKJcOkw7zDtsOfCjIgMCBvYmoKPDwvTGVuZ3Ro"),
+            Sniff::Other
+        );
+        assert_eq!(sniff("iVBO"), Sniff::TooShort);
+        assert_eq!(sniff("%%%%%%%%%%%%%%%%"), Sniff::Malformed);
+    }
 }

@@ -1,8 +1,723 @@
-//! Hand-written rules for one part of a request.
+//! JSON Schemas inside a request: `response_format.json_schema` (Chat), `text.format` (Responses)
+//! and function `parameters` (both).
+//!
+//! Three rules:
+//! - `json_schema_valid`: the schema is a JSON Schema at all (a structural check of the
+//!   meta-schema's rules that every draft shares, worded like Python's `jsonschema`, which is what
+//!   OpenAI quotes: `[] is not of type 'object', 'boolean'`). Run on every schema, strict or not.
+//! - `strict_schema`: with `strict: true` only — root is `type: "object"`, every object has
+//!   `additionalProperties: false` and lists every property in `required`, and no keyword the
+//!   Structured Outputs guide names as unsupported. Keywords the guide once listed and no longer
+//!   does are warnings.
+//! - `schema_limits`: with `strict: true` only — properties, nesting, enum values and characters,
+//!   with limits kept as data in `rules/structured_outputs.toml`. Every count here is a lower
+//!   bound of what OpenAI counts (arrays, `$ref` targets and non-string enum values are not
+//!   counted), so a limit is only reported when it is certainly exceeded.
+//!
+//! Each schema gets at most one finding per rule, as OpenAI names only the first problem.
+
+use alloc::collections::BTreeSet;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt::Write as _;
+
+use serde_json::{Map, Value};
 
 use super::Ctx;
+use super::common::{Api, MAX_DEPTH, api, check_name, py_repr, py_str, type_of};
+use crate::generated::structured as limits;
+
+/// Where a schema sits and how OpenAI names it in errors.
+struct Target<'a> {
+    /// `response_format` or `function`, as in "Invalid schema for function 'x'".
+    kind: Kind,
+    /// The name of the format or function.
+    name: &'a str,
+    /// OpenAI's `param` for the schema.
+    param: String,
+    /// `strict: true` was sent.
+    strict: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    ResponseFormat,
+    Function,
+}
+
+impl Target<'_> {
+    fn code(&self) -> &'static str {
+        match self.kind {
+            Kind::ResponseFormat => "invalid_json_schema",
+            Kind::Function => "invalid_function_parameters",
+        }
+    }
+
+    fn prefix(&self) -> String {
+        let mut out = String::from(match self.kind {
+            Kind::ResponseFormat => "Invalid schema for response_format ",
+            Kind::Function => "Invalid schema for function ",
+        });
+        out.push('\'');
+        out.push_str(self.name);
+        out.push_str("': ");
+        out
+    }
+}
 
 /// Runs this module's rules on a parsed request body for `endpoint`.
 pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &serde_json::Value) {
-    let _ = (ctx, endpoint, body);
+    let Some(api) = api(endpoint) else {
+        return;
+    };
+    let fine_tuned = body
+        .get("model")
+        .and_then(Value::as_str)
+        .is_some_and(|m| m.starts_with("ft:"));
+    match api {
+        Api::Chat => {
+            if let Some(rf) = body.get("response_format") {
+                if type_of(rf) == Some("json_schema") {
+                    if let Some(js) = rf.get("json_schema").filter(|v| v.is_object()) {
+                        missing(ctx, js, "name", "response_format.json_schema.name");
+                        check_name(
+                            ctx,
+                            "json_schema_name",
+                            "response_format.json_schema.name",
+                            js.get("name"),
+                        );
+                        if let Some(schema) = js.get("schema") {
+                            let target = Target {
+                                kind: Kind::ResponseFormat,
+                                name: js.get("name").and_then(Value::as_str).unwrap_or(""),
+                                param: String::from("response_format.json_schema.schema"),
+                                strict: js.get("strict") == Some(&Value::Bool(true)),
+                            };
+                            run(ctx, &target, schema, fine_tuned);
+                        }
+                    }
+                }
+            }
+            if let Some(tools) = body.get("tools").and_then(Value::as_array) {
+                for (i, tool) in tools.iter().enumerate() {
+                    if type_of(tool) != Some("function") {
+                        continue;
+                    }
+                    let Some(f) = tool.get("function") else {
+                        continue;
+                    };
+                    if let Some(schema) = f.get("parameters") {
+                        let target = Target {
+                            kind: Kind::Function,
+                            name: f.get("name").and_then(Value::as_str).unwrap_or(""),
+                            param: format!("tools[{i}].function.parameters"),
+                            strict: f.get("strict") == Some(&Value::Bool(true)),
+                        };
+                        run(ctx, &target, schema, fine_tuned);
+                    }
+                }
+            }
+            if let Some(functions) = body.get("functions").and_then(Value::as_array) {
+                for (i, f) in functions.iter().enumerate() {
+                    if let Some(schema) = f.get("parameters") {
+                        let target = Target {
+                            kind: Kind::Function,
+                            name: f.get("name").and_then(Value::as_str).unwrap_or(""),
+                            param: format!("functions[{i}].parameters"),
+                            strict: false,
+                        };
+                        run(ctx, &target, schema, fine_tuned);
+                    }
+                }
+            }
+        }
+        Api::Responses => {
+            if let Some(format) = body.get("text").and_then(|t| t.get("format")) {
+                if type_of(format) == Some("json_schema") {
+                    missing(ctx, format, "name", "text.format.name");
+                    missing(ctx, format, "schema", "text.format.schema");
+                    check_name(
+                        ctx,
+                        "json_schema_name",
+                        "text.format.name",
+                        format.get("name"),
+                    );
+                    if let Some(schema) = format.get("schema") {
+                        let target = Target {
+                            kind: Kind::ResponseFormat,
+                            name: format.get("name").and_then(Value::as_str).unwrap_or(""),
+                            param: String::from("text.format.schema"),
+                            strict: format.get("strict") == Some(&Value::Bool(true)),
+                        };
+                        run(ctx, &target, schema, fine_tuned);
+                    }
+                }
+            }
+            if let Some(tools) = body.get("tools").and_then(Value::as_array) {
+                for (i, tool) in tools.iter().enumerate() {
+                    if type_of(tool) != Some("function") {
+                        continue;
+                    }
+                    // `strict` left out (or null) is not treated as strict: the API may
+                    // default it, but then it also decides what to do with a non-strict
+                    // schema, so only an explicit `true` is certain.
+                    if let Some(schema) = tool.get("parameters") {
+                        let target = Target {
+                            kind: Kind::Function,
+                            name: tool.get("name").and_then(Value::as_str).unwrap_or(""),
+                            param: format!("tools[{i}].parameters"),
+                            strict: tool.get("strict") == Some(&Value::Bool(true)),
+                        };
+                        run(ctx, &target, schema, fine_tuned);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `key` is required in `parent`: OpenAI's `missing_required_parameter`.
+fn missing(ctx: &mut Ctx<'_>, parent: &Value, key: &str, param: &str) {
+    if parent.get(key).is_none_or(Value::is_null) {
+        ctx.reject(
+            "json_schema_required",
+            "missing_required_parameter",
+            Some(String::from(param)),
+            format!("Missing required parameter: '{param}'."),
+        );
+    }
+}
+
+fn run(ctx: &mut Ctx<'_>, target: &Target<'_>, schema: &Value, fine_tuned: bool) {
+    if schema.is_null() {
+        return;
+    }
+    if ctx.enabled("json_schema_valid") {
+        if let Some(problem) = meta_problem(schema, 0) {
+            let message = match target.kind {
+                // For functions OpenAI quotes the validator; for response formats it has been
+                // seen to answer with one generic sentence.
+                Kind::Function => format!("{}{problem}.", target.prefix()),
+                Kind::ResponseFormat => format!(
+                    "Invalid schema for response_format '{}'. Please ensure it is a valid JSON Schema.",
+                    target.name
+                ),
+            };
+            ctx.reject(
+                "json_schema_valid",
+                target.code(),
+                Some(target.param.clone()),
+                message,
+            );
+            // Strict rules on a schema that is not a schema would only add noise.
+            return;
+        }
+    }
+    if !target.strict {
+        return;
+    }
+    let Some(root) = schema.as_object() else {
+        return;
+    };
+    if root.is_empty() {
+        // `{}` (no parameters) may be normalised by the API; nothing certain to say.
+        return;
+    }
+    let mut walk = Strict {
+        fine_tuned,
+        first_error: None,
+        warnings: Vec::new(),
+        stats: Stats::default(),
+    };
+    match root.get("type") {
+        Some(Value::String(t)) if t == "object" => {}
+        Some(Value::Array(types)) if types.iter().any(|t| t == "object") => {}
+        other => {
+            let got = match other {
+                None => String::from("None"),
+                Some(Value::String(s)) => s.clone(),
+                Some(v) => py_repr(v),
+            };
+            walk.first_error = Some(format!(
+                "schema must be a JSON Schema of 'type: \"object\"', got 'type: \"{got}\"'"
+            ));
+        }
+    }
+    let mut path = Vec::new();
+    if walk.first_error.is_none() {
+        walk.node(root, &mut path, 1, 0);
+    }
+    let param = Some(target.param.clone());
+    for (code, message) in core::mem::take(&mut walk.warnings) {
+        let message = format!("{}{message}", target.prefix());
+        ctx.warn("strict_schema", code, param.clone(), message);
+    }
+    if let Some(error) = walk.first_error {
+        let message = format!("{}{error}.", target.prefix());
+        ctx.reject("strict_schema", target.code(), param, message);
+        return;
+    }
+    if let Some(problem) = walk.stats.limit_problem() {
+        let message = format!("{}{problem}.", target.prefix());
+        ctx.reject("schema_limits", target.code(), param, message);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// json_schema_valid: the meta-schema rules every draft shares.
+
+const TYPES: &[&str] = &[
+    "array", "boolean", "integer", "null", "number", "object", "string",
+];
+
+fn not_of_type(v: &Value, ty: &str) -> String {
+    format!("{} is not of type '{ty}'", py_repr(v))
+}
+
+/// The first meta-schema violation in `schema`, in Python `jsonschema`'s wording. One pass over
+/// each object's keys.
+fn meta_problem(schema: &Value, depth: usize) -> Option<String> {
+    let map = match schema {
+        Value::Bool(_) => return None,
+        Value::Object(map) => map,
+        other => {
+            return Some(format!(
+                "{} is not of type 'object', 'boolean'",
+                py_repr(other)
+            ));
+        }
+    };
+    if depth > MAX_DEPTH {
+        return None;
+    }
+    for (key, v) in map {
+        let problem = match key.as_str() {
+            "type" => type_problem(v),
+            // An object of schemas.
+            "properties" | "$defs" | "definitions" | "patternProperties" | "dependentSchemas" => {
+                match v.as_object() {
+                    None => Some(not_of_type(v, "object")),
+                    Some(children) => children.values().find_map(|c| meta_problem(c, depth + 1)),
+                }
+            }
+            // One schema.
+            "additionalProperties"
+            | "not"
+            | "if"
+            | "then"
+            | "else"
+            | "contains"
+            | "propertyNames"
+            | "unevaluatedItems"
+            | "unevaluatedProperties"
+            | "additionalItems" => meta_problem(v, depth + 1),
+            // One schema, or (draft-7 tuple validation, fine in older drafts) an array of them.
+            "items" => match v.as_array() {
+                Some(list) => list.iter().find_map(|c| meta_problem(c, depth + 1)),
+                None => meta_problem(v, depth + 1),
+            },
+            // A non-empty array of schemas.
+            "allOf" | "anyOf" | "oneOf" | "prefixItems" => match v.as_array() {
+                None => Some(not_of_type(v, "array")),
+                Some(list) if list.is_empty() => Some(String::from("[] should be non-empty")),
+                Some(list) => list.iter().find_map(|c| meta_problem(c, depth + 1)),
+            },
+            "required" => match v.as_array() {
+                None => Some(not_of_type(v, "array")),
+                Some(list) => match list.iter().find(|i| !i.is_string()) {
+                    Some(bad) => Some(not_of_type(bad, "string")),
+                    None if has_duplicates(list) => {
+                        Some(format!("{} has non-unique elements", py_repr(v)))
+                    }
+                    None => None,
+                },
+            },
+            "enum" => (!v.is_array()).then(|| not_of_type(v, "array")),
+            "minItems" | "maxItems" | "minLength" | "maxLength" | "minProperties"
+            | "maxProperties" | "minContains" | "maxContains" => count_problem(v),
+            "maximum" | "minimum" => (!v.is_number()).then(|| not_of_type(v, "number")),
+            "multipleOf" => match v.as_f64() {
+                None => Some(not_of_type(v, "number")),
+                Some(f) if f <= 0.0 => Some(format!(
+                    "{} is less than or equal to the minimum of 0",
+                    py_repr(v)
+                )),
+                Some(_) => None,
+            },
+            // Draft-4's boolean form is left alone: which draft OpenAI applies is not certain.
+            "exclusiveMaximum" | "exclusiveMinimum" => {
+                (!(v.is_number() || v.is_boolean())).then(|| not_of_type(v, "number"))
+            }
+            "pattern" | "format" | "$ref" | "title" | "description" => {
+                (!v.is_string()).then(|| not_of_type(v, "string"))
+            }
+            _ => None,
+        };
+        if problem.is_some() {
+            return problem;
+        }
+    }
+    None
+}
+
+fn type_problem(t: &Value) -> Option<String> {
+    let valid = match t {
+        Value::String(s) => TYPES.contains(&s.as_str()),
+        Value::Array(items) => {
+            !items.is_empty()
+                && items
+                    .iter()
+                    .all(|i| i.as_str().is_some_and(|s| TYPES.contains(&s)))
+                && !has_duplicates(items)
+        }
+        _ => false,
+    };
+    (!valid).then(|| format!("{} is not valid under any of the given schemas", py_repr(t)))
+}
+
+/// A non-negative integer (an integral float such as `2.0` counts, as in Python `jsonschema`).
+fn count_problem(v: &Value) -> Option<String> {
+    let Value::Number(n) = v else {
+        return Some(not_of_type(v, "integer"));
+    };
+    let integral = n.is_u64() || n.is_i64() || n.as_f64().is_some_and(|f| f == (f as i64) as f64);
+    if !integral {
+        return Some(not_of_type(v, "integer"));
+    }
+    if n.as_f64().is_some_and(|f| f < 0.0) {
+        return Some(format!("{} is less than the minimum of 0", py_repr(v)));
+    }
+    None
+}
+
+/// True when two items are equal (O(n²) only for short lists; long lists are not checked).
+fn has_duplicates(items: &[Value]) -> bool {
+    if items.len() > 256 {
+        return false;
+    }
+    items
+        .iter()
+        .enumerate()
+        .any(|(i, a)| items[i + 1..].iter().any(|b| a == b))
+}
+
+// ---------------------------------------------------------------------------------------------
+// strict_schema and schema_limits.
+
+/// One step of OpenAI's `context=(...)` path.
+enum Seg<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+fn context(path: &[Seg<'_>]) -> String {
+    let mut out = String::from("context=(");
+    for (i, seg) in path.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        match seg {
+            Seg::Key(k) => py_str(&mut out, k),
+            // OpenAI quotes indices too: `context=('anyOf', '0')`.
+            Seg::Index(n) => {
+                let _ = write!(out, "'{n}'");
+            }
+        }
+    }
+    if path.len() == 1 {
+        out.push(',');
+    }
+    out.push(')');
+    out
+}
+
+#[derive(Default)]
+struct Stats {
+    properties: usize,
+    /// Deepest chain of object schemas below the root, through `properties`, `items`, `anyOf`
+    /// and `$defs` (arrays themselves are not counted).
+    nesting: usize,
+    enum_values: usize,
+    string_chars: usize,
+    /// Characters of the largest string enum with more than the threshold of values.
+    large_enum_chars: usize,
+}
+
+impl Stats {
+    fn limit_problem(&self) -> Option<String> {
+        if self.properties > limits::MAX_PROPERTIES {
+            return Some(format!(
+                "{} parameters exceeds limit of {}",
+                self.properties,
+                limits::MAX_PROPERTIES
+            ));
+        }
+        if self.nesting > limits::MAX_NESTING {
+            return Some(format!(
+                "{} levels of nesting exceeds limit of {}",
+                self.nesting,
+                limits::MAX_NESTING
+            ));
+        }
+        if self.enum_values > limits::MAX_ENUM_VALUES {
+            return Some(format!(
+                "{} enum values exceeds limit of {}",
+                self.enum_values,
+                limits::MAX_ENUM_VALUES
+            ));
+        }
+        if self.large_enum_chars > limits::MAX_LARGE_ENUM_CHARS {
+            return Some(format!(
+                "{} characters of string enum values exceeds limit of {} for an enum with more than {} values",
+                self.large_enum_chars,
+                limits::MAX_LARGE_ENUM_CHARS,
+                limits::LARGE_ENUM_THRESHOLD
+            ));
+        }
+        if self.string_chars > limits::MAX_TOTAL_STRING_CHARS {
+            return Some(format!(
+                "{} characters of property names, definition names, enum values and const values exceeds limit of {}",
+                self.string_chars,
+                limits::MAX_TOTAL_STRING_CHARS
+            ));
+        }
+        None
+    }
+}
+
+struct Strict {
+    fine_tuned: bool,
+    first_error: Option<String>,
+    warnings: Vec<(&'static str, String)>,
+    stats: Stats,
+}
+
+fn is_object_type(map: &Map<String, Value>) -> bool {
+    match map.get("type") {
+        Some(Value::String(t)) => t == "object",
+        Some(Value::Array(types)) => types.iter().any(|t| t == "object"),
+        _ => false,
+    }
+}
+
+impl Strict {
+    fn error(&mut self, path: &[Seg<'_>], message: &str) {
+        if self.first_error.is_none() {
+            self.first_error = Some(format!("In {}, {message}", context(path)));
+        }
+    }
+
+    /// Walks one schema node. `objects` is the number of object schemas on the way here,
+    /// counting this node's enclosing objects but not the root.
+    fn node<'a>(
+        &mut self,
+        map: &'a Map<String, Value>,
+        path: &mut Vec<Seg<'a>>,
+        objects: usize,
+        depth: usize,
+    ) {
+        if depth > MAX_DEPTH {
+            return;
+        }
+        let is_object = is_object_type(map);
+        let here = if is_object && !path.is_empty() {
+            objects + 1
+        } else {
+            objects
+        };
+        // `here` counts the root as 1; nesting below the root is one less.
+        self.stats.nesting = self.stats.nesting.max(here.saturating_sub(1));
+
+        for key in map.keys() {
+            let key = key.as_str();
+            let rejected = limits::REJECTED.contains(&key)
+                || (self.fine_tuned && limits::REJECTED_FINE_TUNED.contains(&key));
+            if rejected {
+                self.error(path, &format!("'{key}' is not permitted"));
+            } else if limits::DOUBTFUL.contains(&key) {
+                self.warnings.push((
+                    "",
+                    format!(
+                        "In {}, '{key}' may not be permitted in a strict schema (older versions of the Structured Outputs guide listed it as unsupported).",
+                        context(path)
+                    ),
+                ));
+            }
+        }
+        if let Some(Value::String(f)) = map.get("format") {
+            if !limits::FORMATS.contains(&f.as_str()) {
+                self.warnings.push((
+                    "",
+                    format!(
+                        "In {}, format '{f}' is not one of the formats the Structured Outputs guide lists as supported.",
+                        context(path)
+                    ),
+                ));
+            }
+        }
+        // A `$ref` beside `type: "object"` takes its keywords from the definition, which is
+        // walked on its own.
+        if is_object && !map.contains_key("$ref") {
+            if map.get("additionalProperties") != Some(&Value::Bool(false)) {
+                self.error(
+                    path,
+                    "'additionalProperties' is required to be supplied and to be false",
+                );
+            }
+            let required: BTreeSet<&str> = map
+                .get("required")
+                .and_then(Value::as_array)
+                .map(|r| r.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let props = map.get("properties").and_then(Value::as_object);
+            if let Some(props) = props {
+                if let Some(missing) = props.keys().find(|k| !required.contains(&k.as_str())) {
+                    let mut quoted = String::new();
+                    py_str(&mut quoted, missing);
+                    self.error(
+                        path,
+                        &format!(
+                            "'required' is required to be supplied and to be an array including every key in properties. Missing {quoted}"
+                        ),
+                    );
+                }
+            } else if !map.contains_key("$ref") && !map.contains_key("anyOf") {
+                self.warnings.push((
+                    "",
+                    format!(
+                        "In {}, object schema missing properties (an object without 'properties' may be refused).",
+                        context(path)
+                    ),
+                ));
+            }
+            // Reported in the order of `required` in the request.
+            let listed = map.get("required").and_then(Value::as_array);
+            if let Some(extra) = listed
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .find(|r| !props.is_some_and(|p| p.contains_key(*r)))
+            {
+                let mut quoted = String::new();
+                py_str(&mut quoted, extra);
+                self.error(
+                    path,
+                    &format!(
+                        "'required' is required to be supplied and to be an array including every key in properties. Extra required key {quoted} supplied"
+                    ),
+                );
+            }
+        }
+
+        // Limits.
+        if let Some(e) = map.get("enum").and_then(Value::as_array) {
+            self.stats.enum_values += e.len();
+            let mut chars = 0;
+            let mut all_strings = true;
+            for v in e {
+                match v.as_str() {
+                    Some(s) => chars += s.chars().count(),
+                    None => all_strings = false,
+                }
+            }
+            self.stats.string_chars += chars;
+            if all_strings && e.len() > limits::LARGE_ENUM_THRESHOLD {
+                self.stats.large_enum_chars = self.stats.large_enum_chars.max(chars);
+            }
+        }
+        if let Some(Value::String(c)) = map.get("const") {
+            self.stats.string_chars += c.chars().count();
+        }
+
+        // Children.
+        if let Some(props) = map.get("properties").and_then(Value::as_object) {
+            self.stats.properties += props.len();
+            for (name, child) in props {
+                self.stats.string_chars += name.chars().count();
+                if let Some(child) = child.as_object() {
+                    path.push(Seg::Key("properties"));
+                    path.push(Seg::Key(name));
+                    self.node(child, path, here, depth + 1);
+                    path.pop();
+                    path.pop();
+                }
+            }
+        }
+        if let Some(items) = map.get("items") {
+            if let Some(child) = items.as_object() {
+                path.push(Seg::Key("items"));
+                self.node(child, path, here, depth + 1);
+                path.pop();
+            }
+        }
+        if let Some(list) = map.get("anyOf").and_then(Value::as_array) {
+            for (i, child) in list.iter().enumerate() {
+                if let Some(child) = child.as_object() {
+                    path.push(Seg::Key("anyOf"));
+                    path.push(Seg::Index(i));
+                    // A branch is the same level as the schema that holds it.
+                    self.node(child, path, objects, depth + 1);
+                    path.pop();
+                    path.pop();
+                }
+            }
+        }
+        for key in ["$defs", "definitions"] {
+            if let Some(defs) = map.get(key).and_then(Value::as_object) {
+                for (name, child) in defs {
+                    self.stats.string_chars += name.chars().count();
+                    if let Some(child) = child.as_object() {
+                        path.push(Seg::Key(key));
+                        path.push(Seg::Key(name));
+                        // Where a definition is used is not followed: count from the root.
+                        self.node(child, path, 1, depth + 1);
+                        path.pop();
+                        path.pop();
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn context_is_a_python_tuple() {
+        assert_eq!(context(&[]), "context=()");
+        assert_eq!(context(&[Seg::Key("items")]), "context=('items',)");
+        assert_eq!(
+            context(&[Seg::Key("anyOf"), Seg::Index(0)]),
+            "context=('anyOf', '0')"
+        );
+    }
+
+    #[test]
+    fn meta_schema_problems() {
+        assert_eq!(
+            meta_problem(&json!({"type": "object", "properties": {"a": []}}), 0).as_deref(),
+            Some("[] is not of type 'object', 'boolean'")
+        );
+        assert_eq!(
+            meta_problem(&json!({"type": "str"}), 0).as_deref(),
+            Some("'str' is not valid under any of the given schemas")
+        );
+        assert_eq!(
+            meta_problem(&json!({"required": "a"}), 0).as_deref(),
+            Some("'a' is not of type 'array'")
+        );
+        assert_eq!(meta_problem(&json!({}), 0), None);
+        assert_eq!(meta_problem(&json!(true), 0), None);
+        assert_eq!(
+            meta_problem(
+                &json!({"items": [{"type": "string"}], "exclusiveMinimum": true}),
+                0
+            ),
+            None
+        );
+    }
 }

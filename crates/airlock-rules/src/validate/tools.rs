@@ -1,8 +1,267 @@
-//! Hand-written rules for one part of a request.
+//! Tools and `tool_choice`.
+//!
+//! Rules:
+//! - `tool_names`: function names match `^[a-zA-Z0-9_-]+$` and have at most 64 characters
+//!   (Chat `tools[i].function.name` and legacy `functions[i].name`; Responses `tools[i].name`).
+//! - `tool_count`: at most 128 tools, and 128 `tool_calls` in one assistant message, in Chat
+//!   Completions (a warning in Responses, whose limit is not documented).
+//! - `tool_choice`: Chat refuses `tool_choice` and `parallel_tool_calls` without `tools`; a
+//!   named function must be one of the tools.
+//! - `tool_types`: tool types the rules do not know (warning only; new built-in tools appear
+//!   often).
+//!
+//! The function `parameters` schemas are checked in `schema.rs`.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use serde_json::Value;
 
 use super::Ctx;
+use super::common::{Api, api, check_name, type_of};
+use crate::generated::structured::MAX_TOOLS;
+
+/// Chat Completions tool types.
+const CHAT_TOOL_TYPES: &[&str] = &["function", "custom"];
+
+/// Responses tool types in the OpenAPI spec (`Tool`), read 2026-11-25.
+const RESPONSES_TOOL_TYPES: &[&str] = &[
+    "function",
+    "file_search",
+    "computer",
+    "computer_use",
+    "computer_use_preview",
+    "web_search",
+    "web_search_2025_08_26",
+    "web_search_preview",
+    "web_search_preview_2025_03_11",
+    "mcp",
+    "code_interpreter",
+    "programmatic_tool_calling",
+    "image_generation",
+    "local_shell",
+    "shell",
+    "custom",
+    "namespace",
+    "tool_search",
+    "apply_patch",
+];
+
+/// Responses tool types that hold or load other tools, so a forced function name may live
+/// outside the top-level list.
+const RESPONSES_NESTING_TYPES: &[&str] = &[
+    "namespace",
+    "tool_search",
+    "mcp",
+    "programmatic_tool_calling",
+];
 
 /// Runs this module's rules on a parsed request body for `endpoint`.
 pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &serde_json::Value) {
-    let _ = (ctx, endpoint, body);
+    match api(endpoint) {
+        Some(Api::Chat) => chat(ctx, body),
+        Some(Api::Responses) => responses(ctx, body),
+        None => {}
+    }
+}
+
+fn chat(ctx: &mut Ctx<'_>, body: &Value) {
+    let tools = body.get("tools").and_then(Value::as_array);
+    let mut names: Vec<&str> = Vec::new();
+    let mut all_known = true;
+    if let Some(tools) = tools {
+        count(ctx, tools.len(), true);
+        for (i, tool) in tools.iter().enumerate() {
+            match type_of(tool) {
+                Some("function") => {
+                    if let Some(f) = tool.get("function").filter(|f| f.is_object()) {
+                        if f.get("name").is_none_or(Value::is_null) {
+                            let param = format!("tools[{i}].function.name");
+                            ctx.reject(
+                                "tool_names",
+                                "missing_required_parameter",
+                                Some(param.clone()),
+                                format!("Missing required parameter: '{param}'."),
+                            );
+                        }
+                        check_name(
+                            ctx,
+                            "tool_names",
+                            &format!("tools[{i}].function.name"),
+                            f.get("name"),
+                        );
+                        if let Some(n) = f.get("name").and_then(Value::as_str) {
+                            names.push(n);
+                        }
+                    }
+                }
+                Some(t) if CHAT_TOOL_TYPES.contains(&t) => {}
+                Some(t) => {
+                    all_known = false;
+                    ctx.warn(
+                        "tool_types",
+                        "",
+                        Some(format!("tools[{i}].type")),
+                        format!(
+                            "Tool type '{t}' is not one the rules know for Chat Completions (supported: 'function' and 'custom')."
+                        ),
+                    );
+                }
+                None => all_known = false,
+            }
+        }
+    }
+    if let Some(messages) = body.get("messages").and_then(Value::as_array) {
+        for (i, m) in messages.iter().enumerate() {
+            let Some(calls) = m.get("tool_calls").and_then(Value::as_array) else {
+                continue;
+            };
+            if calls.len() > MAX_TOOLS {
+                ctx.reject(
+                    "tool_count",
+                    "array_above_max_length",
+                    Some(format!("messages[{i}].tool_calls")),
+                    format!(
+                        "Invalid 'messages[{i}].tool_calls': array too long. Expected an array with maximum length {MAX_TOOLS}, but got an array with length {} instead.",
+                        calls.len()
+                    ),
+                );
+            }
+        }
+    }
+    if let Some(functions) = body.get("functions").and_then(Value::as_array) {
+        for (i, f) in functions.iter().enumerate() {
+            check_name(
+                ctx,
+                "tool_names",
+                &format!("functions[{i}].name"),
+                f.get("name"),
+            );
+        }
+    }
+
+    let no_tools = matches!(body.get("tools"), None | Some(Value::Null));
+    for key in ["tool_choice", "parallel_tool_calls"] {
+        if no_tools && body.get(key).is_some_and(|v| !v.is_null()) {
+            ctx.reject(
+                "tool_choice",
+                "",
+                Some(String::from(key)),
+                format!(
+                    "Invalid value for '{key}': '{key}' is only allowed when 'tools' are specified."
+                ),
+            );
+        }
+    }
+    let Some(choice) = body.get("tool_choice") else {
+        return;
+    };
+    if let Some(tools) = tools {
+        if tools.is_empty() && choice.as_str() == Some("required") {
+            ctx.warn(
+                "tool_choice",
+                "",
+                Some(String::from("tool_choice")),
+                String::from(
+                    "'tool_choice' is 'required' but 'tools' is empty: no tool can be called.",
+                ),
+            );
+        }
+        if type_of(choice) == Some("function") && all_known {
+            let wanted = choice
+                .get("function")
+                .and_then(|f| f.get("name"))
+                .and_then(Value::as_str);
+            if let Some(wanted) = wanted {
+                if !names.contains(&wanted) {
+                    ctx.reject(
+                        "tool_choice",
+                        "invalid_value",
+                        Some(String::from("tool_choice")),
+                        format!(
+                            "Invalid value for 'tool_choice': function '{wanted}' is not one of the functions in 'tools'."
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn responses(ctx: &mut Ctx<'_>, body: &Value) {
+    let Some(tools) = body.get("tools").and_then(Value::as_array) else {
+        return;
+    };
+    count(ctx, tools.len(), false);
+    let mut names: Vec<&str> = Vec::new();
+    let mut closed = true;
+    for (i, tool) in tools.iter().enumerate() {
+        match type_of(tool) {
+            Some("function") => {
+                check_name(
+                    ctx,
+                    "tool_names",
+                    &format!("tools[{i}].name"),
+                    tool.get("name"),
+                );
+                if let Some(n) = tool.get("name").and_then(Value::as_str) {
+                    names.push(n);
+                }
+            }
+            Some(t) if RESPONSES_NESTING_TYPES.contains(&t) => closed = false,
+            Some(t) if RESPONSES_TOOL_TYPES.contains(&t) => {}
+            Some(t) => {
+                closed = false;
+                ctx.warn(
+                    "tool_types",
+                    "",
+                    Some(format!("tools[{i}].type")),
+                    format!("Tool type '{t}' is not one the rules know for the Responses API."),
+                );
+            }
+            None => closed = false,
+        }
+    }
+    let Some(choice) = body.get("tool_choice") else {
+        return;
+    };
+    if type_of(choice) == Some("function") && closed {
+        if let Some(wanted) = choice.get("name").and_then(Value::as_str) {
+            if !names.contains(&wanted) {
+                ctx.reject(
+                    "tool_choice",
+                    "invalid_value",
+                    Some(String::from("tool_choice")),
+                    format!(
+                        "Invalid value for 'tool_choice': function '{wanted}' is not one of the functions in 'tools'."
+                    ),
+                );
+            }
+        }
+    }
+}
+
+fn count(ctx: &mut Ctx<'_>, len: usize, certain: bool) {
+    if len <= MAX_TOOLS {
+        return;
+    }
+    let message = format!(
+        "Invalid 'tools': array too long. Expected an array with maximum length {MAX_TOOLS}, but got an array with length {len} instead."
+    );
+    if certain {
+        ctx.reject(
+            "tool_count",
+            "array_above_max_length",
+            Some(String::from("tools")),
+            message,
+        );
+    } else {
+        ctx.warn(
+            "tool_count",
+            "array_above_max_length",
+            Some(String::from("tools")),
+            message,
+        );
+    }
 }
