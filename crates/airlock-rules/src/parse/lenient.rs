@@ -40,6 +40,8 @@ struct Frame {
     map: Map<String, Value>,
     arr: Vec<Value>,
     key: Option<String>,
+    /// The key of the last value read as a bare word (it may go on after a comma).
+    last_bare: Option<String>,
 }
 
 impl Frame {
@@ -49,6 +51,7 @@ impl Frame {
             map: Map::new(),
             arr: Vec::new(),
             key: None,
+            last_bare: None,
         }
     }
 
@@ -72,6 +75,7 @@ impl Frame {
     }
 
     fn put(&mut self, v: Value) {
+        self.last_bare = None;
         match self.kind {
             Kind::Obj => {
                 if let Some(k) = self.key.take() {
@@ -594,6 +598,15 @@ pub(crate) fn parse_at(s: &str, start: usize, work: &mut usize) -> Option<Parsed
                             state = State::Key;
                             continue;
                         }
+                        let bare_key = stack.last().and_then(|f| f.key.clone());
+                        if skip == 0 {
+                            if let Some(top) = stack.last_mut() {
+                                top.put(Value::String(tok));
+                                top.last_bare = bare_key;
+                                state = State::After;
+                                continue;
+                            }
+                        }
                         emit!(Value::String(tok));
                     }
                 }
@@ -621,6 +634,11 @@ pub(crate) fn parse_at(s: &str, start: usize, work: &mut usize) -> Option<Parsed
                         r.i += 2;
                         true
                     }
+                    // Java `toString()`: `OpenAIError{additionalProperties={message=…, code=…}}`.
+                    Some(b'=') if r.b.get(r.i + 1) != Some(&b'=') => {
+                        r.i += 1;
+                        true
+                    }
                     _ => false,
                 };
                 match key {
@@ -629,6 +647,27 @@ pub(crate) fn parse_at(s: &str, start: usize, work: &mut usize) -> Option<Parsed
                             top.key = Some(k);
                         }
                         state = State::Value;
+                    }
+                    _ if skip == 0
+                        && stack.last().is_some_and(|f| f.last_bare.is_some())
+                        && !matches!(r.b.get(at), Some(b'{' | b'[' | b'"' | b'\'')) =>
+                    {
+                        // `message=Limit 30000, Used 29871, …` (Java): the comma was part of
+                        // the value.
+                        let mut j = at;
+                        while j < r.b.len() && !matches!(r.b[j], b',' | b'}' | b']' | b'\n') {
+                            j += 1;
+                        }
+                        if let Some(top) = stack.last_mut() {
+                            if let Some(Value::String(prev)) =
+                                top.last_bare.as_ref().and_then(|k| top.map.get_mut(k))
+                            {
+                                prev.push_str(", ");
+                                prev.push_str(s[at..j].trim());
+                            }
+                        }
+                        r.i = j;
+                        state = State::After;
                     }
                     _ => {
                         // Node stack frames inside an object: skip the line.

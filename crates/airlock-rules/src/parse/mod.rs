@@ -114,6 +114,8 @@ pub(crate) struct Collector {
     exception: Slot<(String, Option<Transport>)>,
     /// Transport failures named by wording or error codes (`ECONNRESET`, `socket hang up`).
     transport: Slot<Transport>,
+    /// The message of the underlying network error, kept next to a generic SDK message.
+    cause: Slot<String>,
     stream_event: Slot<String>,
     batch_status: Slot<String>,
     custom_id: Slot<String>,
@@ -194,6 +196,11 @@ impl Collector {
         }
     }
 
+    /// The message of an underlying network error (`httpx.ConnectError: [SSL: …] …`).
+    pub(crate) fn cause(&mut self, m: &str, pos: usize) {
+        self.cause.offer(m.to_owned(), prio::EXCEPTION, pos);
+    }
+
     /// The text says the error happened while reading a stream (without SSE framing).
     pub(crate) fn stream_text(&mut self) {
         self.in_stream = true;
@@ -257,7 +264,9 @@ impl Collector {
         let mut ev = Evidence::default();
         let status_prio = self.status.prio().unwrap_or(0);
         let body_prio = self.body.prio().unwrap_or(0);
+        let exception_prio = self.exception.prio().unwrap_or(0);
         let exception = self.exception.get();
+        let cause = self.cause.get();
         let message_alt = self.message.get();
         if let Some(b) = self.body.get() {
             ev.code = b.code;
@@ -286,6 +295,16 @@ impl Collector {
             ev.status = None;
         }
         ev.transport = transport;
+        if transport.is_some() {
+            // `Connection error.` alone hides what failed: keep the cause's wording with it.
+            if let Some(cause) = cause {
+                ev.message = Some(match ev.message.take() {
+                    Some(m) if m.contains(cause.as_str()) => m,
+                    Some(m) => format!("{m} (cause: {cause})"),
+                    None => cause,
+                });
+            }
+        }
         ev.exception = exception.map(|e| e.0);
         ev.in_stream = self.in_stream;
         ev.stream_event = self.stream_event.get();
@@ -321,6 +340,13 @@ impl Collector {
         } else {
             Format::Text
         };
+        if exception_prio <= prio::WORDING && ev.transport.is_none() {
+            // A built-in exception (`KeyError`, `ValueError`) alone is not an API error.
+            let only = ev.exception.take();
+            if !ev.is_empty() {
+                ev.exception = only;
+            }
+        }
         if ev.is_empty() {
             ev.format = Format::Unknown;
         }

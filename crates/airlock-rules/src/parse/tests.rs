@@ -152,7 +152,10 @@ openai.APIConnectionError: Connection error."#);
     assert_eq!(s(&e.exception), Some("openai.APIConnectionError"));
     assert_eq!(e.transport, Some(Transport::Connection));
     assert_eq!(e.status, None);
-    assert_eq!(s(&e.message), Some("Connection error."));
+    assert_eq!(
+        s(&e.message),
+        Some("Connection error. (cause: [Errno 111] Connection refused)")
+    );
     assert_eq!(e.format, Format::PythonTraceback);
 }
 
@@ -809,6 +812,22 @@ fn langchain_retry_and_plain_text() {
         Some("You exceeded your current quota, please check your plan and billing details.")
     );
 
+    let e = r(
+        "import openai\ntry:\n    client.chat.completions.create()\nexcept openai.RateLimitError:\n    pass",
+    );
+    assert!(e.is_empty(), "code is not an error: {e:?}");
+    let e = r(
+        "Traceback (most recent call last):\n  File \"r.py\", line 3, in <module>\nKeyError: 'amount'",
+    );
+    assert!(
+        e.is_empty(),
+        "a built-in exception alone is not an API error: {e:?}"
+    );
+    let e = r(
+        "RetryError [AI_RetryError]: Failed after 3 attempts. Last error: Rate limit reached for gpt-4o",
+    );
+    assert_eq!(s(&e.exception), Some("RetryError"));
+    assert!(e.message.unwrap().contains("Rate limit reached"));
     let e = r("hello, this is a nice day");
     assert!(e.is_empty());
     assert_eq!(e.format, Format::Unknown);

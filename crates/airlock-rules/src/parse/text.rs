@@ -309,11 +309,18 @@ fn find_exception(line: &str) -> Option<(usize, &str, &str)> {
         }
         let tok = &line[i..j];
         if exceptionish(tok) {
-            let rest = &line[j..];
+            let mut rest = &line[j..];
+            if rest.starts_with(" [") {
+                // Node errors with a code: `RetryError [AI_RetryError]: …`.
+                if let Some(e) = rest.find("]: ").filter(|&e| e < 48) {
+                    rest = &rest[e + 1..];
+                }
+            }
             if let Some(msg) = rest.strip_prefix(": ") {
                 return Some((i, tok, msg));
             }
-            if rest == ":" || (rest.trim().is_empty() && i == first_non_space) {
+            // `Name:` or `Name` alone on a line; not `except openai.RateLimitError:` in code.
+            if (rest == ":" || rest.trim().is_empty()) && i == first_non_space {
                 return Some((i, tok, ""));
             }
         }
@@ -855,7 +862,19 @@ pub(crate) fn scan(text: &str, c: &mut Collector) {
                 c.stream_text();
             }
             c.exception(name, kind, exception_prio(name), at + k);
-            exception_message(msg, at + k, c);
+            let p = exception_prio(name);
+            if p > prio::WORDING
+                || ERRORISH
+                    .iter()
+                    .any(|w| msg.to_ascii_lowercase().contains(w))
+            {
+                // `KeyError: 'amount'` says nothing about the API.
+                exception_message(msg, at + k, c);
+            }
+            if kind.is_some() && p < prio::EXCEPTION && !msg.trim().is_empty() {
+                // The underlying network error of `APIConnectionError: Connection error.`.
+                c.cause(msg.trim(), at + k);
+            }
             let nl = name.to_ascii_lowercase();
             if nl.starts_with("litellm") || nl.starts_with("langchain") {
                 c.cues.wrapper = true;
@@ -1064,7 +1083,38 @@ fn html(text: &str, lower: &str, c: &mut Collector) {
 
 /// When nothing structured was found, the prose itself is the message (if it reads like an error).
 fn plain_text(text: &str, lower: &str, c: &mut Collector) {
-    if c.has_structure() {
+    let t = text.trim_start();
+    let document = t.starts_with('{')
+        || t.starts_with('[')
+        || t.starts_with("data:")
+        || t.starts_with("event:");
+    // Source code that names exceptions (`except openai.RateLimitError:`) is not an error.
+    let code_lines = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| {
+            [
+                "import ",
+                "from ",
+                "def ",
+                "class ",
+                "try:",
+                "except",
+                "catch",
+                "const ",
+                "let ",
+                "await ",
+                "return ",
+                "function ",
+            ]
+            .iter()
+            .any(|p| l.starts_with(p))
+                || l.ends_with(';')
+        })
+        .take(2)
+        .count();
+    if c.has_structure() || (c.cues.json && document) || code_lines >= 2 {
+        // A JSON value without an error in it (a successful response) is not an error.
         return;
     }
     if !ERRORISH.iter().any(|w| lower.contains(w)) {

@@ -266,7 +266,23 @@ fn absorb_obj(
 
     // A Batch object.
     if str_of(m, "object") == Some("batch") {
-        c.batch(str_of(m, "status"), None, pos);
+        let status = str_of(m, "status");
+        let has_errors = match m.get("errors") {
+            Some(Value::Object(e)) => e
+                .get("data")
+                .is_some_and(|d| d.as_array().is_some_and(|a| !a.is_empty())),
+            Some(Value::Array(a)) => !a.is_empty(),
+            _ => false,
+        };
+        let fine = matches!(
+            status,
+            Some("completed" | "validating" | "in_progress" | "finalizing") | None
+        );
+        if fine && !has_errors {
+            // A Batch that is doing well is not an error.
+            return;
+        }
+        c.batch(status, None, pos);
         let errors = match m.get("errors") {
             Some(Value::Object(e)) => e.get("data"),
             other => other,
@@ -281,6 +297,15 @@ fn absorb_obj(
 
     // A line of a Batch output or error file.
     if m.contains_key("custom_id") && (m.contains_key("response") || m.contains_key("error")) {
+        let failed_status = match m.get("response") {
+            Some(Value::Object(r)) => status_of(r.get("status_code")).is_some_and(|s| s >= 400),
+            _ => false,
+        };
+        let error = m.get("error").is_some_and(|e| !e.is_null());
+        if !failed_status && !error {
+            // A line that succeeded.
+            return;
+        }
         c.batch(None, str_of(m, "custom_id"), pos);
         if let Some(Value::Object(e)) = m.get("error") {
             c.body(body_of(e), prio::BODY, pos);
