@@ -533,7 +533,7 @@ fn kv_line(text: &str, at: usize, line: &str, c: &mut Collector) {
 }
 
 /// What an exception line's message says once the client's prefixes are taken off.
-fn exception_message(msg: &str, at: usize, c: &mut Collector) {
+fn exception_message(msg: &str, at: usize, mprio: u8, c: &mut Collector) {
     let mut m = msg.trim();
     for _ in 0..6 {
         if let Some((_, tok, rest)) = find_exception(m).filter(|(i, _, _)| *i == 0) {
@@ -578,7 +578,8 @@ fn exception_message(msg: &str, at: usize, c: &mut Collector) {
         }
     }
     if !m.is_empty() && !m.starts_with('{') && !m.starts_with('[') {
-        c.message(m, prio::EXCEPTION, at);
+        // The SDK's own exception speaks louder than the network error under it.
+        c.message(m, mprio, at);
     }
 }
 
@@ -869,7 +870,7 @@ pub(crate) fn scan(text: &str, c: &mut Collector) {
                     .any(|w| msg.to_ascii_lowercase().contains(w))
             {
                 // `KeyError: 'amount'` says nothing about the API.
-                exception_message(msg, at + k, c);
+                exception_message(msg, at + k, p.min(prio::EXCEPTION), c);
             }
             if kind.is_some() && p < prio::EXCEPTION && !msg.trim().is_empty() {
                 // The underlying network error of `APIConnectionError: Connection error.`.
