@@ -357,9 +357,7 @@ impl Collector {
 /// Reads any pasted text into evidence.
 ///
 /// Never fails and never panics: what could not be read is noted in [`Evidence::unread`].
-///
-/// # Example
-/// (crate-private; see `airlock_rules::explain`)
+/// `airlock_rules::explain` is the public way in.
 pub fn read(text: &str) -> Evidence {
     read_counting(text).0
 }

@@ -828,6 +828,8 @@ fn langchain_retry_and_plain_text() {
     );
     assert_eq!(s(&e.exception), Some("RetryError"));
     assert!(e.message.unwrap().contains("Rate limit reached"));
+    let e = r("Got status 429 from OpenAI, backing off");
+    assert_eq!(e.status, Some(429));
     let e = r("hello, this is a nice day");
     assert!(e.is_empty());
     assert_eq!(e.format, Format::Unknown);

@@ -392,6 +392,7 @@ const STATUS_PATTERNS: &[(&str, u8)] = &[
     ("error code ", prio::HTTP),
     ("status code of ", prio::EXCEPTION),
     ("with status ", prio::EXCEPTION),
+    ("status ", prio::WEAK),
     ("returned status ", prio::EXCEPTION),
     ("error ", prio::WEAK),
 ];
