@@ -755,6 +755,29 @@ fn java_clients() {
 }
 
 #[test]
+fn go_and_rust_clients() {
+    let e = r(
+        r#"Post "https://api.openai.com/v1/chat/completions": context deadline exceeded (Client.Timeout exceeded while awaiting headers)"#,
+    );
+    assert_eq!(e.transport, Some(Transport::Timeout));
+    let e = r(
+        r#"Post "https://api.openai.com/v1/chat/completions": dial tcp: lookup api.openai.com: no such host"#,
+    );
+    assert_eq!(e.transport, Some(Transport::Connection));
+    let e = r(
+        r#"Error: ApiError(ApiError { message: "Incorrect API key provided: sk-abc***. You can find your API key at https://platform.openai.com/account/api-keys.", type: Some("invalid_request_error"), param: None, code: Some("invalid_api_key") })"#,
+    );
+    assert_eq!(s(&e.code), Some("invalid_api_key"));
+    assert_eq!(s(&e.error_type), Some("invalid_request_error"));
+    assert_eq!(e.param, None);
+    let e = r(
+        r#"{"type":"error","code":"rate_limit_exceeded","message":"Rate limit reached","param":null}"#,
+    );
+    assert!(e.in_stream);
+    assert_eq!(s(&e.stream_event), Some("error"));
+}
+
+#[test]
 fn php_and_ruby_clients() {
     let e = r(
         "OpenAI\\Exceptions\\ErrorException: You exceeded your current quota, please check your plan and billing details.",

@@ -356,11 +356,9 @@ fn absorb_obj(
             );
             return;
         }
+        // OpenAI error objects never have the type `error`: this is a stream's error event.
         Some("error")
-            if sse.is_some()
-                || m.contains_key("sequence_number")
-                || m.contains_key("event_id")
-                || (m.contains_key("error") && !m.contains_key("message")) =>
+            if m.contains_key("code") || m.contains_key("message") || m.contains_key("error") =>
         {
             c.stream(Some(event.unwrap_or("error")), pos);
             match m.get("error") {
