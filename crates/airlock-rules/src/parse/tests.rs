@@ -820,6 +820,29 @@ fn litellm_wrappers() {
 }
 
 #[test]
+fn litellm_proxy_body() {
+    let e = r(
+        r#"{"error": {"message": "litellm.RateLimitError: RateLimitError: OpenAIException - Error code: 429 - {'error': {'message': 'You exceeded your current quota, please check your plan and billing details.', 'type': 'insufficient_quota', 'param': None, 'code': 'insufficient_quota'}}", "type": null, "param": null, "code": "429"}}"#,
+    );
+    assert_eq!(s(&e.code), Some("insufficient_quota"));
+    assert_eq!(e.status, Some(429));
+    assert!(e.message.unwrap().starts_with("You exceeded"));
+}
+
+#[test]
+fn sse_body_in_a_response() {
+    let body = br#"event: error
+data: {"type":"error","error":{"type":"server_error","code":"server_error","message":"boom","param":null},"sequence_number":3}
+
+"#;
+    let e = read_response(200, &[("content-type", "text/event-stream")], body);
+    assert_eq!(e.status, Some(200));
+    assert!(e.in_stream);
+    assert_eq!(e.format, Format::Sse);
+    assert_eq!(s(&e.code), Some("server_error"));
+}
+
+#[test]
 fn langchain_retry_and_plain_text() {
     let e = r(
         "Retrying langchain.llms.openai.completion_with_retry.<locals>._completion_with_retry in 4.0 seconds as it raised RateLimitError: Rate limit reached for default-text-davinci-003 in organization org-abc on tokens per min. Limit: 150000 / min. Current: 149000 / min.",

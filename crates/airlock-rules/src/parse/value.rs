@@ -376,7 +376,16 @@ fn absorb_obj(
         Some(Value::Object(e)) => {
             let b = body_of(e);
             found = b.code.is_some() || b.message.is_some() || b.error_type.is_some();
+            let wrapped = b
+                .message
+                .as_deref()
+                .filter(|m| m.contains("{'error'") || m.contains("{\"error\""))
+                .map(String::from);
             c.body(b, prio::BODY, pos);
+            if let Some(m) = wrapped {
+                // A proxy (LiteLLM) that put the upstream error, dict and all, in its message.
+                scan_nested(&m, pos, c);
+            }
             if let Some(s) = status_of(e.get("code")).or(status_of(e.get("status"))) {
                 c.status(s, prio::WEAK, pos);
             }
