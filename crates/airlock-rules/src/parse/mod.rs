@@ -1,18 +1,421 @@
 //! Readers for everything a person might paste. Parsing never fails.
+//!
+//! [`read`] runs every reader over the text and keeps, for each fact, the best candidate: each
+//! reader offers what it found with a priority (a JSON error body beats a status guessed from a log
+//! line) and its position (later beats earlier, so the last error of a chained traceback wins).
+//! The readers are:
+//! - `lenient`: values in JSON, Python repr or Node inspect syntax, wherever they start;
+//! - `value`: what such a value says (error bodies, Node/axios dumps, SSE events, Batch objects);
+//! - `text`: line by line, everything else (exception lines, status lines and headers, log
+//!   lines, client-specific messages, HTML titles, wording of network failures).
+//!
+//! Every reader is linear in the length of the text; `Work` counts the bytes they read.
 
-use crate::evidence::Evidence;
+mod lenient;
+mod text;
+mod value;
+
+#[cfg(test)]
+mod tests;
+
+use alloc::borrow::ToOwned;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::evidence::{Evidence, Format, Transport};
+
+/// Priorities of the sources a fact can come from (higher wins; ties go to the later one).
+pub(crate) mod prio {
+    /// A word in prose.
+    pub const WORDING: u8 = 5;
+    /// A log line about one attempt (`HTTP Request: … "HTTP/1.1 429 …"`).
+    pub const LOG: u8 = 10;
+    /// A bare `req_…` token or a status number with little context.
+    pub const WEAK: u8 = 15;
+    /// An HTTP status line, an HTML page title.
+    pub const HTTP: u8 = 25;
+    /// An exception line's own message.
+    pub const EXCEPTION: u8 = 30;
+    /// A client's structured message (go-openai, .NET, v0 log fields).
+    pub const CLIENT: u8 = 40;
+    /// A dump's structured field (`status: 429`, `request_id: …`).
+    pub const DUMP: u8 = 45;
+    /// An error object from a body.
+    pub const BODY: u8 = 50;
+    /// A response header.
+    pub const HEADER: u8 = 55;
+}
+
+/// A candidate for one fact.
+#[derive(Clone, Debug)]
+struct Slot<T> {
+    best: Option<(u8, usize, T)>,
+}
+
+impl<T> Default for Slot<T> {
+    fn default() -> Self {
+        Slot { best: None }
+    }
+}
+
+impl<T> Slot<T> {
+    fn offer(&mut self, v: T, prio: u8, pos: usize) {
+        let better = match &self.best {
+            None => true,
+            Some((p, at, _)) => (prio, pos) >= (*p, *at),
+        };
+        if better {
+            self.best = Some((prio, pos, v));
+        }
+    }
+
+    fn prio(&self) -> Option<u8> {
+        self.best.as_ref().map(|b| b.0)
+    }
+
+    fn get(self) -> Option<T> {
+        self.best.map(|b| b.2)
+    }
+}
+
+/// The error object's own fields, kept together so that fields of different errors never mix.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Body {
+    pub code: Option<String>,
+    pub error_type: Option<String>,
+    pub param: Option<String>,
+    pub message: Option<String>,
+}
+
+/// Format cues seen, in the order they take precedence.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Cues {
+    pub batch: bool,
+    pub sse: bool,
+    pub wrapper: bool,
+    pub legacy: bool,
+    pub traceback: bool,
+    pub node: bool,
+    pub other_client: bool,
+    pub html: bool,
+    pub http: bool,
+    pub log: bool,
+    pub json: bool,
+}
+
+/// What every reader adds to.
+#[derive(Debug, Default)]
+pub(crate) struct Collector {
+    body: Slot<Body>,
+    message: Slot<String>,
+    status: Slot<u16>,
+    request_id: Slot<String>,
+    exception: Slot<(String, Option<Transport>)>,
+    /// Transport failures named by wording or error codes (`ECONNRESET`, `socket hang up`).
+    transport: Slot<Transport>,
+    /// The message of the underlying network error, kept next to a generic SDK message.
+    cause: Slot<String>,
+    stream_event: Slot<String>,
+    batch_status: Slot<String>,
+    custom_id: Slot<String>,
+    html_title: Slot<String>,
+    headers: Vec<(String, String)>,
+    in_stream: bool,
+    in_batch: bool,
+    pub cues: Cues,
+    unread: Vec<String>,
+    /// Bytes read by all readers, for the linear-time tests.
+    pub work: usize,
+    /// How deep the value reader is in JSON texts found inside strings.
+    pub nesting: u8,
+}
+
+/// Headers never kept: they belong to requests and may hold secrets.
+const SECRET_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "api-key",
+    "x-api-key",
+    "openai-api-key",
+    "cookie",
+    "set-cookie",
+];
+
+impl Collector {
+    pub(crate) fn body(&mut self, b: Body, prio: u8, pos: usize) {
+        if b.code.is_some() || b.error_type.is_some() || b.message.is_some() {
+            self.body.offer(b, prio, pos);
+        }
+    }
+
+    pub(crate) fn body_prio(&self) -> Option<u8> {
+        self.body.prio()
+    }
+
+    pub(crate) fn message(&mut self, m: &str, prio: u8, pos: usize) {
+        let m = m.trim();
+        if !m.is_empty() {
+            self.message.offer(m.to_owned(), prio, pos);
+        }
+    }
+
+    pub(crate) fn status(&mut self, s: u16, prio: u8, pos: usize) {
+        if (400..=599).contains(&s) {
+            self.status.offer(s, prio, pos);
+        }
+    }
+
+    pub(crate) fn request_id(&mut self, id: &str, prio: u8, pos: usize) {
+        let id = id
+            .trim()
+            .trim_matches(|c| c == '"' || c == '\'' || c == '.' || c == ',');
+        if id.len() >= 6
+            && id.len() <= 200
+            && id
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b':'))
+        {
+            self.request_id.offer(id.to_owned(), prio, pos);
+        }
+    }
+
+    pub(crate) fn exception(&mut self, name: &str, kind: Option<Transport>, prio: u8, pos: usize) {
+        self.exception.offer((name.to_owned(), kind), prio, pos);
+    }
+
+    pub(crate) fn transport(&mut self, t: Transport, prio: u8, pos: usize) {
+        self.transport.offer(t, prio, pos);
+    }
+
+    pub(crate) fn stream(&mut self, event: Option<&str>, pos: usize) {
+        self.in_stream = true;
+        self.cues.sse = true;
+        if let Some(e) = event {
+            self.stream_event.offer(e.to_owned(), prio::BODY, pos);
+        }
+    }
+
+    /// The message of an underlying network error (`httpx.ConnectError: [SSL: …] …`).
+    pub(crate) fn cause(&mut self, m: &str, pos: usize) {
+        self.cause.offer(m.to_owned(), prio::EXCEPTION, pos);
+    }
+
+    /// The text says the error happened while reading a stream (without SSE framing).
+    pub(crate) fn stream_text(&mut self) {
+        self.in_stream = true;
+    }
+
+    /// Whether anything structured enough to stand for the message was found.
+    pub(crate) fn has_structure(&self) -> bool {
+        self.body.best.is_some()
+            || self.message.best.is_some()
+            || self.exception.best.is_some()
+            || self.cues.html
+            || self.cues.http
+    }
+
+    pub(crate) fn batch(&mut self, status: Option<&str>, custom_id: Option<&str>, pos: usize) {
+        self.in_batch = true;
+        self.cues.batch = true;
+        if let Some(s) = status {
+            self.batch_status.offer(s.to_owned(), prio::BODY, pos);
+        }
+        if let Some(c) = custom_id {
+            self.custom_id.offer(c.to_owned(), prio::BODY, pos);
+        }
+    }
+
+    pub(crate) fn html_title(&mut self, t: &str, pos: usize) {
+        let t = t.trim();
+        if !t.is_empty() {
+            self.html_title.offer(t.to_owned(), prio::HTTP, pos);
+        }
+    }
+
+    /// Adds a response header (name lowercased); a later value replaces an earlier one.
+    pub(crate) fn header(&mut self, name: &str, value: &str, pos: usize) {
+        let name = name.trim().to_ascii_lowercase();
+        let value = value.trim();
+        if name.is_empty() || name.len() > 64 || SECRET_HEADERS.contains(&name.as_str()) {
+            return;
+        }
+        if name == "x-request-id" || name == "request-id" || name == "apim-request-id" {
+            self.request_id(value, prio::HEADER, pos);
+        }
+        if let Some(h) = self.headers.iter_mut().find(|(k, _)| *k == name) {
+            h.1 = value.to_owned();
+        } else {
+            self.headers.push((name, value.to_owned()));
+        }
+    }
+
+    pub(crate) fn unread_room(&self) -> bool {
+        self.unread.len() < 8
+    }
+
+    pub(crate) fn unread(&mut self, note: String) {
+        if self.unread.len() < 8 && !self.unread.contains(&note) {
+            self.unread.push(note);
+        }
+    }
+
+    fn finish(self) -> Evidence {
+        let mut ev = Evidence::default();
+        let status_prio = self.status.prio().unwrap_or(0);
+        let body_prio = self.body.prio().unwrap_or(0);
+        let exception_prio = self.exception.prio().unwrap_or(0);
+        let exception = self.exception.get();
+        let cause = self.cause.get();
+        let message_alt = self.message.get();
+        if let Some(b) = self.body.get() {
+            ev.code = b.code;
+            ev.error_type = b.error_type;
+            ev.param = b.param;
+            ev.message = b.message;
+        }
+        if ev.message.is_none() {
+            ev.message = message_alt;
+        }
+        ev.status = self.status.get();
+        ev.request_id = self.request_id.get();
+        ev.headers = self.headers;
+
+        // No response: named by the exception, else by the wording, unless a response was read.
+        let mut transport = exception.as_ref().and_then(|e| e.1);
+        if transport.is_none() {
+            transport = self.transport.get();
+        }
+        let response_seen = status_prio >= prio::HTTP || body_prio >= prio::DUMP;
+        if response_seen && exception.as_ref().and_then(|e| e.1).is_none() {
+            transport = None;
+        }
+        if transport.is_some() && status_prio < prio::HTTP {
+            // Statuses of earlier attempts in a log do not describe the final failure.
+            ev.status = None;
+        }
+        ev.transport = transport;
+        if transport.is_some() {
+            // `Connection error.` alone hides what failed: keep the cause's wording with it.
+            if let Some(cause) = cause {
+                ev.message = Some(match ev.message.take() {
+                    Some(m) if m.contains(cause.as_str()) => m,
+                    Some(m) => format!("{m} (cause: {cause})"),
+                    None => cause,
+                });
+            }
+        }
+        ev.exception = exception.map(|e| e.0);
+        ev.in_stream = self.in_stream;
+        ev.stream_event = self.stream_event.get();
+        ev.in_batch = self.in_batch;
+        ev.batch_status = self.batch_status.get();
+        ev.custom_id = self.custom_id.get();
+        ev.html_title = self.html_title.get();
+        ev.unread = self.unread;
+
+        let c = self.cues;
+        ev.format = if c.batch {
+            Format::Batch
+        } else if c.sse {
+            Format::Sse
+        } else if c.wrapper {
+            Format::Wrapper
+        } else if c.legacy {
+            Format::PythonLegacy
+        } else if c.traceback {
+            Format::PythonTraceback
+        } else if c.node {
+            Format::Node
+        } else if c.other_client {
+            Format::OtherClient
+        } else if c.html {
+            Format::Html
+        } else if c.http {
+            Format::Http
+        } else if c.log {
+            Format::LogLine
+        } else if c.json {
+            Format::Json
+        } else {
+            Format::Text
+        };
+        if exception_prio <= prio::WORDING && ev.transport.is_none() {
+            // A built-in exception (`KeyError`, `ValueError`) alone is not an API error.
+            let only = ev.exception.take();
+            if !ev.is_empty() {
+                ev.exception = only;
+            }
+        }
+        if ev.is_empty() {
+            ev.format = Format::Unknown;
+        }
+        ev
+    }
+}
 
 /// Reads any pasted text into evidence.
+///
+/// Never fails and never panics: what could not be read is noted in [`Evidence::unread`].
+/// `airlock_rules::explain` is the public way in.
 pub fn read(text: &str) -> Evidence {
-    let _ = text;
-    Evidence::default()
+    read_counting(text).0
+}
+
+/// [`read`], also returning the number of bytes the readers went through.
+pub(crate) fn read_counting(text: &str) -> (Evidence, usize) {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut c = Collector::default();
+    if text.trim().is_empty() {
+        c.unread("the text is empty".to_owned());
+        let work = c.work;
+        return (c.finish(), work);
+    }
+    let sse_events = text::sse_events(text, &mut c);
+    value::scan(text, &sse_events, &mut c);
+    text::scan(text, &mut c);
+    let work = c.work;
+    let mut ev = c.finish();
+    if ev.is_empty() {
+        ev.unread.push(
+            "no OpenAI error, status, exception or network failure was recognised".to_owned(),
+        );
+    }
+    (ev, work)
 }
 
 /// Reads an HTTP response the worker received: status, headers (any case) and body bytes.
+///
+/// Headers are kept with lowercased names (request-only headers such as `authorization` are
+/// dropped); the body is read like a paste (JSON error, HTML page or SSE stream).
 pub fn read_response(status: u16, headers: &[(&str, &str)], body: &[u8]) -> Evidence {
-    let _ = (headers, body);
-    Evidence {
-        status: Some(status),
-        ..Evidence::default()
+    let text = String::from_utf8_lossy(body);
+    let mut c = Collector::default();
+    for (k, v) in headers {
+        c.header(k, v, 0);
     }
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    if !text.trim().is_empty() {
+        let sse_events = text::sse_events(text, &mut c);
+        value::scan(text, &sse_events, &mut c);
+        text::scan(text, &mut c);
+    }
+    let mut ev = c.finish();
+    ev.status = Some(status);
+    // A response arrived, whatever its body says.
+    ev.transport = None;
+    if !matches!(ev.format, Format::Sse | Format::Html | Format::Batch) {
+        ev.format = if ev.format == Format::Json || ev.format == Format::Unknown {
+            Format::Http
+        } else {
+            ev.format
+        };
+    }
+    if body.len() != text.len() && core::str::from_utf8(body).is_err() {
+        ev.unread.push(format!(
+            "the body is not valid UTF-8 ({} bytes)",
+            body.len()
+        ));
+    }
+    ev
 }

@@ -1,0 +1,1290 @@
+//! Tests of the paste readers on realistic pastes, one or more per format.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use super::{read, read_counting, read_response};
+use crate::evidence::{Evidence, Format, Transport};
+
+fn r(text: &str) -> Evidence {
+    read(text)
+}
+
+fn s(v: &Option<String>) -> Option<&str> {
+    v.as_deref()
+}
+
+const QUOTA_MSG: &str = "You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.";
+
+// ---------- JSON bodies ----------
+
+#[test]
+fn json_error_body() {
+    let e = r(r#"{
+    "error": {
+        "message": "Incorrect API key provided: sk-proj-********************abcd. You can find your API key at https://platform.openai.com/account/api-keys.",
+        "type": "invalid_request_error",
+        "param": null,
+        "code": "invalid_api_key"
+    }
+}"#);
+    assert_eq!(e.format, Format::Json);
+    assert_eq!(s(&e.code), Some("invalid_api_key"));
+    assert_eq!(s(&e.error_type), Some("invalid_request_error"));
+    assert_eq!(e.param, None);
+    assert!(
+        e.message
+            .as_deref()
+            .unwrap()
+            .starts_with("Incorrect API key provided")
+    );
+    assert_eq!(e.status, None);
+    assert_eq!(e.transport, None);
+}
+
+#[test]
+fn json_without_wrapper() {
+    let e = r(
+        r#"{"message": "Invalid 'messages[1].content': string too long. Expected a string with maximum length 1048576, but got a string with length 2000000 instead.", "type": "invalid_request_error", "param": "messages[1].content", "code": "string_above_max_length"}"#,
+    );
+    assert_eq!(s(&e.code), Some("string_above_max_length"));
+    assert_eq!(s(&e.param), Some("messages[1].content"));
+    // "maximum length 1048576" is not a status.
+    assert_eq!(e.status, None);
+}
+
+#[test]
+fn json_error_string_and_array() {
+    let e = r(r#"{"error": "Unauthorized"}"#);
+    assert_eq!(s(&e.message), Some("Unauthorized"));
+    let e = r(
+        r#"[{"error": {"code": 429, "message": "Resource has been exhausted (e.g. check quota).", "status": "RESOURCE_EXHAUSTED"}}]"#,
+    );
+    assert_eq!(s(&e.code), Some("429"));
+    assert_eq!(e.status, Some(429));
+}
+
+#[test]
+fn json_embedded_in_text_and_truncated() {
+    let e = r(
+        r#"I keep getting this when I call the API: {"error": {"message": "That model is currently overloaded with other requests. You can retry your request, or contact us through our help center at help.openai.com if the error persists. (Please include the request ID 3b7f9c2e8a1d4f6b0c5e2a9d7f1b3c4e in your message.)", "type": "server_error", "param": null, "code": null}} any idea?"#,
+    );
+    assert_eq!(s(&e.error_type), Some("server_error"));
+    assert_eq!(s(&e.request_id), Some("3b7f9c2e8a1d4f6b0c5e2a9d7f1b3c4e"));
+
+    let e = r(
+        r#"{"error": {"message": "Rate limit reached for gpt-4 in organization org-AbC on tokens per min (TPM): Limit 10000, Used 9800, Requested 600. Please try again in 2.4s.", "type": "tokens", "param": null, "code": "rate_limit_exc"#,
+    );
+    assert_eq!(s(&e.error_type), Some("tokens"));
+    assert_eq!(s(&e.code), Some("rate_limit_exc"));
+    assert!(!e.unread.is_empty(), "the cut is noted");
+    // "Limit 10000" is not a status.
+    assert_eq!(e.status, None);
+}
+
+// ---------- Python SDK v1 ----------
+
+#[test]
+fn python_v1_traceback_quota() {
+    let text = alloc::format!(
+        r#"Traceback (most recent call last):
+  File "/home/me/app/main.py", line 12, in <module>
+    completion = client.chat.completions.create(
+                 ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+  File "/home/me/.venv/lib/python3.11/site-packages/openai/_utils/_utils.py", line 275, in wrapper
+    return func(*args, **kwargs)
+           ^^^^^^^^^^^^^^^^^^^^^
+  File "/home/me/.venv/lib/python3.11/site-packages/openai/_base_client.py", line 1020, in _request
+    raise self._make_status_error_from_response(err.response) from None
+openai.RateLimitError: Error code: 429 - {{'error': {{'message': '{QUOTA_MSG}', 'type': 'insufficient_quota', 'param': None, 'code': 'insufficient_quota'}}}}"#
+    );
+    let e = r(&text);
+    assert_eq!(e.format, Format::PythonTraceback);
+    assert_eq!(e.status, Some(429));
+    assert_eq!(s(&e.code), Some("insufficient_quota"));
+    assert_eq!(s(&e.error_type), Some("insufficient_quota"));
+    assert_eq!(e.param, None);
+    assert_eq!(s(&e.message), Some(QUOTA_MSG));
+    assert_eq!(s(&e.exception), Some("openai.RateLimitError"));
+    assert_eq!(e.transport, None);
+}
+
+#[test]
+fn python_v1_double_quoted_message() {
+    let e = r(
+        r#"openai.BadRequestError: Error code: 400 - {'error': {'message': "This model's maximum context length is 8192 tokens. However, your messages resulted in 9021 tokens. Please reduce the length of the messages.", 'type': 'invalid_request_error', 'param': 'messages', 'code': 'context_length_exceeded'}}"#,
+    );
+    assert_eq!(e.status, Some(400));
+    assert_eq!(s(&e.code), Some("context_length_exceeded"));
+    assert_eq!(s(&e.param), Some("messages"));
+    assert!(
+        e.message
+            .unwrap()
+            .starts_with("This model's maximum context length is 8192")
+    );
+    assert_eq!(s(&e.exception), Some("openai.BadRequestError"));
+}
+
+#[test]
+fn python_v1_connection_chain() {
+    let e = r(r#"Traceback (most recent call last):
+  File "/usr/lib/python3.11/site-packages/httpx/_transports/default.py", line 69, in map_httpcore_exceptions
+    yield
+  File "/usr/lib/python3.11/site-packages/httpcore/_sync/connection.py", line 124, in _connect
+    stream = self._network_backend.connect_tcp(**kwargs)
+httpcore.ConnectError: [Errno 111] Connection refused
+
+The above exception was the direct cause of the following exception:
+
+Traceback (most recent call last):
+  File "/usr/lib/python3.11/site-packages/openai/_base_client.py", line 955, in _request
+    response = self._client.send(
+httpx.ConnectError: [Errno 111] Connection refused
+
+The above exception was the direct cause of the following exception:
+
+Traceback (most recent call last):
+  File "/app/run.py", line 8, in <module>
+    r = client.chat.completions.create(model="gpt-4o", messages=msgs, timeout=30)
+  File "/usr/lib/python3.11/site-packages/openai/_base_client.py", line 989, in _request
+    raise APIConnectionError(request=request) from err
+openai.APIConnectionError: Connection error."#);
+    assert_eq!(s(&e.exception), Some("openai.APIConnectionError"));
+    assert_eq!(e.transport, Some(Transport::Connection));
+    assert_eq!(e.status, None);
+    assert_eq!(
+        s(&e.message),
+        Some("Connection error. (cause: [Errno 111] Connection refused)")
+    );
+    assert_eq!(e.format, Format::PythonTraceback);
+}
+
+#[test]
+fn python_v1_timeout_chain() {
+    let e = r(r#"httpcore.ReadTimeout: The read operation timed out
+
+The above exception was the direct cause of the following exception:
+
+httpx.ReadTimeout: The read operation timed out
+
+During handling of the above exception, another exception occurred:
+
+Traceback (most recent call last):
+  File "/app/x.py", line 3, in <module>
+openai.APITimeoutError: Request timed out."#);
+    assert_eq!(s(&e.exception), Some("openai.APITimeoutError"));
+    assert_eq!(e.transport, Some(Transport::Timeout));
+}
+
+#[test]
+fn python_remote_protocol_and_ssl() {
+    let e = r(
+        "httpx.RemoteProtocolError: Server disconnected without sending a response.\n\nThe above exception was the direct cause of the following exception:\n\nopenai.APIConnectionError: Connection error.",
+    );
+    assert_eq!(e.transport, Some(Transport::Connection));
+    let e = r(
+        "ssl.SSLError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate (_ssl.c:1006)",
+    );
+    assert_eq!(e.transport, Some(Transport::Connection));
+    assert_eq!(s(&e.exception), Some("ssl.SSLError"));
+    let e = r("httpx.ConnectTimeout: timed out");
+    assert_eq!(e.transport, Some(Transport::Timeout));
+    assert_eq!(s(&e.exception), Some("httpx.ConnectTimeout"));
+}
+
+#[test]
+fn python_stream_error() {
+    let e = r(r#"Traceback (most recent call last):
+  File "/app/chat.py", line 20, in <module>
+    for chunk in stream:
+  File "/usr/lib/python3.12/site-packages/openai/_streaming.py", line 46, in __iter__
+    for item in self._iterator:
+  File "/usr/lib/python3.12/site-packages/openai/_streaming.py", line 72, in __stream__
+    raise APIError(
+openai.APIError: An error occurred during streaming"#);
+    assert!(e.in_stream);
+    assert_eq!(s(&e.exception), Some("openai.APIError"));
+    assert_eq!(e.format, Format::PythonTraceback);
+}
+
+#[test]
+fn python_server_error_request_id_in_message() {
+    let e = r(
+        r#"openai.InternalServerError: Error code: 500 - {'error': {'message': 'The server had an error while processing your request. Sorry about that! You can retry your request, or contact us through our help center at help.openai.com if the error persists. (Please include the request ID req_5a1b2c3d4e5f60718293a4b5c6d7e8f9 in your message.)', 'type': 'server_error', 'param': None, 'code': None}}"#,
+    );
+    assert_eq!(e.status, Some(500));
+    assert_eq!(
+        s(&e.request_id),
+        Some("req_5a1b2c3d4e5f60718293a4b5c6d7e8f9")
+    );
+    assert_eq!(e.code, None);
+    assert_eq!(s(&e.error_type), Some("server_error"));
+}
+
+// ---------- Python SDK v0 ----------
+
+#[test]
+fn python_v0_lines() {
+    let e = r(
+        "openai.error.InvalidRequestError: This model's maximum context length is 4097 tokens, however you requested 4250 tokens (3250 in your prompt; 1000 for the completion). Please reduce your prompt; or completion length.",
+    );
+    assert_eq!(e.format, Format::PythonLegacy);
+    assert_eq!(s(&e.exception), Some("openai.error.InvalidRequestError"));
+    assert!(
+        e.message
+            .unwrap()
+            .starts_with("This model's maximum context length is 4097")
+    );
+    assert_eq!(e.status, None);
+
+    let e = r("openai.error.ServiceUnavailableError: The server is overloaded or not ready yet.");
+    assert_eq!(
+        s(&e.exception),
+        Some("openai.error.ServiceUnavailableError")
+    );
+    assert_eq!(
+        s(&e.message),
+        Some("The server is overloaded or not ready yet.")
+    );
+    assert_eq!(e.transport, None);
+
+    let e = r(
+        "openai.error.Timeout: Request timed out: HTTPSConnectionPool(host='api.openai.com', port=443): Read timed out. (read timeout=600)",
+    );
+    assert_eq!(e.transport, Some(Transport::Timeout));
+    // port=443 is not a status.
+    assert_eq!(e.status, None);
+}
+
+#[test]
+fn python_v0_api_error_with_status_and_headers() {
+    let e = r(
+        r#"openai.error.APIError: The server had an error while processing your request. Sorry about that! {
+  "error": {
+    "message": "The server had an error while processing your request. Sorry about that!",
+    "type": "server_error",
+    "param": null,
+    "code": null
+  }
+}
+ 500 {'error': {'message': 'The server had an error while processing your request. Sorry about that!', 'type': 'server_error', 'param': None, 'code': None}} {'Date': 'Mon, 10 Apr 2023 19:50:19 GMT', 'Content-Type': 'application/json', 'Content-Length': '176', 'Connection': 'keep-alive', 'access-control-allow-origin': '*', 'openai-model': 'gpt-3.5-turbo-0301', 'openai-organization': 'user-abc123', 'openai-processing-ms': '27640', 'openai-version': '2020-10-01', 'strict-transport-security': 'max-age=15724800; includeSubDomains', 'x-ratelimit-limit-requests': '3500', 'x-ratelimit-remaining-requests': '3499', 'x-ratelimit-reset-requests': '17ms', 'x-request-id': '2f5d6e0f3c6a7b8c9d0e1f2a3b4c5d6e', 'CF-Cache-Status': 'DYNAMIC', 'Server': 'cloudflare', 'CF-RAY': '7b5c1a2b3c4d5e6f-SJC', 'alt-svc': 'h3=":443"; ma=86400'}"#,
+    );
+    assert_eq!(e.status, Some(500));
+    assert_eq!(s(&e.error_type), Some("server_error"));
+    assert_eq!(s(&e.request_id), Some("2f5d6e0f3c6a7b8c9d0e1f2a3b4c5d6e"));
+    assert_eq!(e.header("x-ratelimit-limit-requests"), Some("3500"));
+    assert_eq!(e.header("cf-ray"), Some("7b5c1a2b3c4d5e6f-SJC"));
+    assert_eq!(s(&e.exception), Some("openai.error.APIError"));
+    assert_eq!(e.format, Format::PythonLegacy);
+}
+
+#[test]
+fn python_v0_log_line() {
+    let e = r(
+        r#"INFO:openai:error_code=rate_limit_exceeded error_message='Rate limit reached for default-gpt-3.5-turbo in organization org-XyZ on requests per min. Limit: 3 / min. Please try again in 20s. Contact us through our help center at help.openai.com if you continue to have issues. Please add a payment method to your account to increase your rate limit.' error_param=None error_type=requests message='OpenAI API error received' stream_error=False"#,
+    );
+    assert_eq!(e.format, Format::PythonLegacy);
+    assert_eq!(s(&e.code), Some("rate_limit_exceeded"));
+    assert_eq!(s(&e.error_type), Some("requests"));
+    assert_eq!(e.param, None);
+    assert!(
+        e.message
+            .unwrap()
+            .starts_with("Rate limit reached for default-gpt-3.5-turbo")
+    );
+    assert!(!e.in_stream);
+
+    let e = r(
+        r#"message='OpenAI API response' path=https://api.openai.com/v1/chat/completions processing_ms=None request_id=None response_code=502
+error_code=None error_message='Bad gateway.' error_param=None error_type=cf_bad_gateway message='OpenAI API error received' stream_error=True"#,
+    );
+    assert_eq!(e.status, Some(502));
+    assert_eq!(s(&e.error_type), Some("cf_bad_gateway"));
+    assert!(e.in_stream);
+}
+
+// ---------- Node ----------
+
+const NODE_QUOTA: &str = r#"RateLimitError: 429 You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.
+    at APIError.generate (file:///app/node_modules/openai/error.mjs:62:20)
+    at OpenAI.makeStatusError (file:///app/node_modules/openai/core.mjs:263:25)
+    at OpenAI.makeRequest (file:///app/node_modules/openai/core.mjs:306:30)
+    at process.processTicksAndRejections (node:internal/process/task_queues:95:5)
+    at async main (file:///app/index.mjs:7:22) {
+  status: 429,
+  headers: {
+    'alt-svc': 'h3=":443"; ma=86400',
+    'cf-cache-status': 'DYNAMIC',
+    'cf-ray': '84a1b2c3d4e5f6a7-IAD',
+    connection: 'keep-alive',
+    'content-length': '337',
+    'content-type': 'application/json; charset=utf-8',
+    date: 'Thu, 25 Jan 2024 10:00:00 GMT',
+    server: 'cloudflare',
+    'set-cookie': '__cf_bm=abc; path=/; expires=Thu, 25-Jan-24 10:30:00 GMT; domain=.api.openai.com; HttpOnly; Secure; SameSite=None',
+    'strict-transport-security': 'max-age=15724800; includeSubDomains',
+    vary: 'Origin',
+    'x-request-id': 'req_3f1a2b3c4d5e6f708192a3b4c5d6e7f8'
+  },
+  request_id: 'req_3f1a2b3c4d5e6f708192a3b4c5d6e7f8',
+  error: {
+    message: 'You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.',
+    type: 'insufficient_quota',
+    param: null,
+    code: 'insufficient_quota'
+  },
+  code: 'insufficient_quota',
+  param: null,
+  type: 'insufficient_quota'
+}"#;
+
+#[test]
+fn node_v4_dump() {
+    let e = r(NODE_QUOTA);
+    assert_eq!(e.format, Format::Node);
+    assert_eq!(e.status, Some(429));
+    assert_eq!(s(&e.code), Some("insufficient_quota"));
+    assert_eq!(s(&e.message), Some(QUOTA_MSG));
+    assert_eq!(s(&e.exception), Some("RateLimitError"));
+    assert_eq!(
+        s(&e.request_id),
+        Some("req_3f1a2b3c4d5e6f708192a3b4c5d6e7f8")
+    );
+    assert_eq!(e.header("cf-ray"), Some("84a1b2c3d4e5f6a7-IAD"));
+    assert_eq!(e.header("set-cookie"), None);
+}
+
+#[test]
+fn node_v5_headers_object_and_concat() {
+    let e = r(
+        r#"BadRequestError: 400 Invalid value: 'text'. Supported values are: 'image_url' and 'input_text'.
+    at APIError.generate (/srv/node_modules/openai/core/error.js:45:20)
+    at OpenAI.makeStatusError (/srv/node_modules/openai/client.js:156:32) {
+  status: 400,
+  headers: Headers {
+    date: 'Wed, 02 Apr 2025 08:00:00 GMT',
+    'content-type': 'application/json',
+    'x-request-id': 'req_0a1b2c3d4e5f60718293a4b5c6d7e8f9',
+    'openai-processing-ms': '21'
+  },
+  requestID: 'req_0a1b2c3d4e5f60718293a4b5c6d7e8f9',
+  error: {
+    message: "Invalid value: 'text'. Supported values are: 'image_url' and " +
+      "'input_text'.",
+    type: 'invalid_request_error',
+    param: 'messages[0].content[0].type',
+    code: 'invalid_value'
+  },
+  code: 'invalid_value',
+  param: 'messages[0].content[0].type',
+  type: 'invalid_request_error'
+}"#,
+    );
+    assert_eq!(e.status, Some(400));
+    assert_eq!(s(&e.code), Some("invalid_value"));
+    assert_eq!(s(&e.param), Some("messages[0].content[0].type"));
+    assert_eq!(
+        s(&e.message),
+        Some("Invalid value: 'text'. Supported values are: 'image_url' and 'input_text'.")
+    );
+    assert_eq!(
+        s(&e.request_id),
+        Some("req_0a1b2c3d4e5f60718293a4b5c6d7e8f9")
+    );
+    assert_eq!(e.header("openai-processing-ms"), Some("21"));
+}
+
+#[test]
+fn node_error_line_only() {
+    let e = r(
+        "Error: 429 Rate limit reached for gpt-4o-mini in organization org-abc on requests per day (RPD): Limit 200, Used 200, Requested 1. Please try again in 7m12s.",
+    );
+    assert_eq!(e.status, Some(429));
+    assert_eq!(s(&e.exception), Some("Error"));
+    assert_eq!(e.format, Format::Node);
+    assert!(e.message.unwrap().starts_with("Rate limit reached"));
+    let e = r("InternalServerError: 500 status code (no body)");
+    assert_eq!(e.status, Some(500));
+}
+
+#[test]
+fn axios_dump_request_headers_ignored() {
+    let e = r(r#"Error: Request failed with status code 429
+    at createError (/app/node_modules/axios/lib/core/createError.js:16:15)
+    at settle (/app/node_modules/axios/lib/core/settle.js:17:12)
+    at IncomingMessage.handleStreamEnd (/app/node_modules/axios/lib/adapters/http.js:322:11)
+    at IncomingMessage.emit (node:events:525:35) {
+  config: {
+    transitional: { silentJSONParsing: true, forcedJSONParsing: true, clarifyTimeoutError: false },
+    adapter: [Function: httpAdapter],
+    headers: {
+      Accept: 'application/json, text/plain, */*',
+      'Content-Type': 'application/json',
+      'User-Agent': 'OpenAI/NodeJS/3.2.1',
+      Authorization: 'Bearer sk-abcdefghijklmnop1234567890',
+      'Content-Length': 85
+    },
+    method: 'post',
+    data: '{"model":"gpt-3.5-turbo","messages":[{"role":"user","content":"hi"}]}',
+    url: 'https://api.openai.com/v1/chat/completions'
+  },
+  request: <ref *1> ClientRequest {
+    _events: [Object: null prototype] {
+      abort: [Function (anonymous)],
+      finish: [Function: requestOnFinish]
+    },
+    _header: 'POST /v1/chat/completions HTTP/1.1\r\n' +
+      'Authorization: Bearer sk-abcdefghijklmnop1234567890\r\n' +
+      'Host: api.openai.com\r\n' +
+      '\r\n',
+    [Symbol(kOutHeaders)]: [Object: null prototype] {
+      authorization: [Array],
+      host: [Array]
+    }
+  },
+  response: {
+    status: 429,
+    statusText: 'Too Many Requests',
+    headers: {
+      date: 'Mon, 03 Apr 2023 10:00:00 GMT',
+      'content-type': 'application/json; charset=utf-8',
+      'x-request-id': 'a1b2c3d4e5f60718293a4b5c6d7e8f90',
+      'openai-organization': 'user-abc'
+    },
+    config: { url: 'https://api.openai.com/v1/chat/completions' },
+    request: <ref *1> ClientRequest {},
+    data: { error: [Object] }
+  },
+  isAxiosError: true,
+  toJSON: [Function: toJSON]
+}"#);
+    assert_eq!(e.status, Some(429));
+    assert_eq!(e.format, Format::Node);
+    assert_eq!(s(&e.request_id), Some("a1b2c3d4e5f60718293a4b5c6d7e8f90"));
+    assert_eq!(e.header("authorization"), None);
+    assert_eq!(e.header("user-agent"), None);
+    assert_eq!(e.header("openai-organization"), Some("user-abc"));
+    assert_eq!(e.transport, None);
+}
+
+#[test]
+fn axios_with_data() {
+    let e = r(r#"AxiosError: Request failed with status code 401
+  response: {
+    status: 401,
+    statusText: 'Unauthorized',
+    data: { error: { message: 'Incorrect API key provided: sk-abc***xyz.', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } }
+  }"#);
+    assert_eq!(e.status, Some(401));
+    assert_eq!(s(&e.code), Some("invalid_api_key"));
+    assert_eq!(s(&e.exception), Some("AxiosError"));
+}
+
+#[test]
+fn node_connection_error_with_fetch_cause() {
+    let e = r(r#"APIConnectionError: Connection error.
+    at OpenAI.makeRequest (file:///app/node_modules/openai/core.mjs:316:19)
+    at process.processTicksAndRejections (node:internal/process/task_queues:95:5) {
+  status: undefined,
+  headers: undefined,
+  request_id: undefined,
+  error: undefined,
+  code: undefined,
+  param: undefined,
+  type: undefined,
+  cause: FetchError: request to https://api.openai.com/v1/chat/completions failed, reason: connect ECONNREFUSED 104.18.6.192:443
+      at ClientRequest.<anonymous> (file:///app/node_modules/node-fetch/src/index.js:108:11)
+      at ClientRequest.emit (node:events:517:28)
+      at TLSSocket.socketErrorListener (node:_http_client:501:9) {
+    type: 'system',
+    errno: 'ECONNREFUSED',
+    code: 'ECONNREFUSED',
+    erroredSysCall: 'connect'
+  }
+}"#);
+    assert_eq!(s(&e.exception), Some("APIConnectionError"));
+    assert_eq!(e.transport, Some(Transport::Connection));
+    assert_eq!(e.status, None);
+    assert_eq!(e.code, None, "ECONNREFUSED is not an API error code");
+    assert_eq!(e.error_type, None, "a system error is not an error body");
+    assert_eq!(e.format, Format::Node);
+}
+
+#[test]
+fn node_network_codes() {
+    let e = r(r#"TypeError: fetch failed
+    at node:internal/deps/undici/undici:12345:11 {
+  [cause]: ConnectTimeoutError: Connect Timeout Error (attempted address: api.openai.com:443, timeout: 10000ms)
+      at onConnectTimeout (node:internal/deps/undici/undici:6869:28) {
+    code: 'UND_ERR_CONNECT_TIMEOUT'
+  }
+}"#);
+    assert_eq!(e.transport, Some(Transport::Timeout));
+    let e = r(
+        "Error: read ECONNRESET\n    at TLSWrap.onStreamRead (node:internal/stream_base_commons:217:20) {\n  errno: -104,\n  code: 'ECONNRESET',\n  syscall: 'read'\n}",
+    );
+    assert_eq!(e.transport, Some(Transport::Connection));
+    assert_eq!(s(&e.exception), Some("ECONNRESET"));
+    let e = r("Error: getaddrinfo ENOTFOUND api.openai.com");
+    assert_eq!(e.transport, Some(Transport::Connection));
+    let e = r("Error: socket hang up\n    at connResetException (node:internal/errors:720:14)");
+    assert_eq!(e.transport, Some(Transport::Connection));
+    let e = r(
+        "APIConnectionTimeoutError: Request timed out.\n    at OpenAI.makeRequest (/app/node_modules/openai/core.js:292:23)",
+    );
+    assert_eq!(e.transport, Some(Transport::Timeout));
+    assert_eq!(s(&e.exception), Some("APIConnectionTimeoutError"));
+}
+
+// ---------- HTTP, curl, logs ----------
+
+#[test]
+fn curl_include_output() {
+    let e = r(r#"HTTP/2 429 
+date: Tue, 05 Mar 2024 12:00:00 GMT
+content-type: application/json; charset=utf-8
+x-ratelimit-limit-requests: 500
+x-ratelimit-remaining-requests: 499
+x-ratelimit-reset-requests: 120ms
+x-ratelimit-limit-tokens: 30000
+x-ratelimit-remaining-tokens: 0
+x-ratelimit-reset-tokens: 6m0s
+x-request-id: req_0123456789abcdef0123456789abcdef
+retry-after: 2
+
+{
+    "error": {
+        "message": "Rate limit reached for gpt-4o in organization org-abc on tokens per min (TPM): Limit 30000, Used 30000, Requested 512. Please try again in 1.024s. Visit https://platform.openai.com/account/rate-limits to learn more.",
+        "type": "tokens",
+        "param": null,
+        "code": "rate_limit_exceeded"
+    }
+}"#);
+    assert_eq!(e.format, Format::Http);
+    assert_eq!(e.status, Some(429));
+    assert_eq!(e.header("x-ratelimit-reset-tokens"), Some("6m0s"));
+    assert_eq!(e.header("retry-after"), Some("2"));
+    assert_eq!(
+        s(&e.request_id),
+        Some("req_0123456789abcdef0123456789abcdef")
+    );
+    assert_eq!(s(&e.code), Some("rate_limit_exceeded"));
+}
+
+#[test]
+fn curl_verbose_output() {
+    let e = r(r#"*   Trying 162.159.140.245:443...
+* Connected to api.openai.com (162.159.140.245) port 443 (#0)
+* ALPN: offers h2,http/1.1
+> POST /v1/chat/completions HTTP/2
+> Host: api.openai.com
+> user-agent: curl/8.4.0
+> accept: */*
+> Content-Type: application/json
+> Authorization: Bearer sk-proj-abcdefghijklmnopqrstuvwxyz0123456789
+> x-request-id: not-this-one
+> Content-Length: 73
+>
+< HTTP/2 401
+< date: Tue, 05 Mar 2024 12:00:00 GMT
+< content-type: application/json; charset=utf-8
+< vary: Origin
+< x-request-id: req_9f8e7d6c5b4a39281706f5e4d3c2b1a0
+< cf-ray: 85f1e2d3c4b5a697-FRA
+<
+{
+  "error": {
+    "message": "Incorrect API key provided: sk-proj-********************6789. You can find your API key at https://platform.openai.com/account/api-keys.",
+    "type": "invalid_request_error",
+    "param": null,
+    "code": "invalid_api_key"
+  }
+}
+* Connection #0 to host api.openai.com left intact"#);
+    assert_eq!(e.status, Some(401));
+    assert_eq!(e.header("authorization"), None);
+    assert_eq!(
+        s(&e.request_id),
+        Some("req_9f8e7d6c5b4a39281706f5e4d3c2b1a0")
+    );
+    assert_eq!(e.header("cf-ray"), Some("85f1e2d3c4b5a697-FRA"));
+    assert_eq!(s(&e.code), Some("invalid_api_key"));
+    assert_eq!(e.transport, None);
+    assert!(
+        e.headers
+            .iter()
+            .all(|(k, v)| k != "user-agent" && !v.contains("sk-proj"))
+    );
+}
+
+#[test]
+fn curl_failures() {
+    let e = r("curl: (28) Operation timed out after 30001 milliseconds with 0 bytes received");
+    assert_eq!(e.transport, Some(Transport::Timeout));
+    let e = r("curl: (6) Could not resolve host: api.openai.com");
+    assert_eq!(e.transport, Some(Transport::Connection));
+}
+
+#[test]
+fn raw_http_response() {
+    let e = r(
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After-Ms: 1500\r\n\r\n{\"error\":{\"message\":\"Slow Down\",\"type\":\"server_error\",\"param\":null,\"code\":\"slow_down\"}}",
+    );
+    assert_eq!(e.status, Some(503));
+    assert_eq!(e.header("retry-after-ms"), Some("1500"));
+    assert_eq!(s(&e.code), Some("slow_down"));
+}
+
+#[test]
+fn httpx_log_lines() {
+    let e = r(
+        r#"2024-05-01 10:00:00,123 INFO httpx HTTP Request: POST https://api.openai.com/v1/chat/completions "HTTP/1.1 429 Too Many Requests"
+2024-05-01 10:00:00,124 INFO openai._base_client Retrying request to /chat/completions in 0.412000 seconds
+2024-05-01 10:00:01,001 INFO httpx HTTP Request: POST https://api.openai.com/v1/chat/completions "HTTP/1.1 429 Too Many Requests""#,
+    );
+    assert_eq!(e.status, Some(429));
+    assert_eq!(e.format, Format::LogLine);
+}
+
+// ---------- Other clients ----------
+
+#[test]
+fn go_openai() {
+    let e = r(
+        "error, status code: 429, status: 429 Too Many Requests, message: You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.",
+    );
+    assert_eq!(e.status, Some(429));
+    assert_eq!(s(&e.message), Some(QUOTA_MSG));
+    assert_eq!(e.format, Format::OtherClient);
+    let e = r(
+        "2024/01/02 15:04:05 ChatCompletion error: error, status code: 400, message: This model's maximum context length is 4097 tokens. However, your messages resulted in 5000 tokens. Please reduce the length of the messages.",
+    );
+    assert_eq!(e.status, Some(400));
+    assert!(
+        e.message
+            .unwrap()
+            .starts_with("This model's maximum context length")
+    );
+}
+
+#[test]
+fn dotnet_clients() {
+    let e = r(
+        r#"Unhandled exception. System.ClientModel.ClientResultException: HTTP 429 (insufficient_quota: insufficient_quota)
+
+You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.
+   at OpenAI.ClientPipelineExtensions.ProcessMessageAsync(ClientPipeline pipeline, PipelineMessage message, RequestOptions options)
+   at OpenAI.Chat.ChatClient.CompleteChatAsync(IEnumerable`1 messages, ChatCompletionOptions options, CancellationToken cancellationToken)"#,
+    );
+    assert_eq!(e.status, Some(429));
+    assert_eq!(s(&e.code), Some("insufficient_quota"));
+    assert_eq!(s(&e.error_type), Some("insufficient_quota"));
+    assert_eq!(s(&e.message), Some(QUOTA_MSG));
+    assert_eq!(
+        s(&e.exception),
+        Some("System.ClientModel.ClientResultException")
+    );
+    assert_eq!(e.format, Format::OtherClient);
+
+    let e = r(
+        "System.ClientModel.ClientResultException: HTTP 403 (invalid_request_error: model_not_found)\nProject `proj_abc` does not have access to model `gpt-4o-mini`",
+    );
+    assert_eq!(e.status, Some(403));
+    assert_eq!(s(&e.code), Some("model_not_found"));
+    assert!(e.message.unwrap().starts_with("Project"));
+
+    let e = r(
+        r#"Azure.RequestFailedException: Requests to the ChatCompletions_Create Operation under Azure OpenAI API version 2024-02-15-preview have exceeded token rate limit of your current OpenAI S0 pricing tier. Please retry after 6 seconds.
+Status: 429 (Too Many Requests)
+ErrorCode: 429
+
+Content:
+{"error":{"code":"429","message": "Requests to the ChatCompletions_Create Operation under Azure OpenAI API version 2024-02-15-preview have exceeded token rate limit of your current OpenAI S0 pricing tier. Please retry after 6 seconds."}}
+
+Headers:
+Retry-After: 6
+apim-request-id: 3e3d1f0a-1b2c-4d5e-8f90-a1b2c3d4e5f6
+Date: Mon, 01 Jan 2024 00:00:00 GMT
+Content-Type: application/json"#,
+    );
+    assert_eq!(e.status, Some(429));
+    assert_eq!(e.header("retry-after"), Some("6"));
+    assert_eq!(
+        s(&e.request_id),
+        Some("3e3d1f0a-1b2c-4d5e-8f90-a1b2c3d4e5f6")
+    );
+    assert!(
+        e.message
+            .unwrap()
+            .starts_with("Requests to the ChatCompletions_Create")
+    );
+
+    let e = r(
+        "Azure.RequestFailedException: Service request failed.\nStatus: 401 (Unauthorized)\n\nContent:\n{\"statusCode\": 401, \"message\": \"Unauthorized. Access token is missing, invalid, audience is incorrect (https://cognitiveservices.azure.com), or have expired.\"}",
+    );
+    assert_eq!(e.status, Some(401));
+}
+
+#[test]
+fn java_clients() {
+    let e = r(
+        "Exception in thread \"main\" com.openai.errors.RateLimitException: 429: You exceeded your current quota, please check your plan and billing details.\n\tat com.openai.errors.RateLimitException$Builder.build(RateLimitException.kt:88)",
+    );
+    assert_eq!(e.status, Some(429));
+    assert_eq!(
+        s(&e.exception),
+        Some("com.openai.errors.RateLimitException")
+    );
+    assert!(e.message.unwrap().starts_with("You exceeded"));
+    assert_eq!(e.format, Format::OtherClient);
+
+    let e = r(
+        "com.theokanning.openai.OpenAiHttpException: Incorrect API key provided: sk-abc***. You can find your API key at https://platform.openai.com/account/api-keys.\n\tat com.theokanning.openai.service.OpenAiService.execute(OpenAiService.java:331)\nCaused by: retrofit2.adapter.rxjava2.HttpException: HTTP 401 ",
+    );
+    assert_eq!(e.status, Some(401));
+    assert!(e.message.unwrap().starts_with("Incorrect API key"));
+
+    let e = r(
+        "java.util.concurrent.CompletionException: retrofit2.adapter.rxjava2.HttpException: HTTP 429 ",
+    );
+    assert_eq!(e.status, Some(429));
+    let e = r(
+        "java.net.SocketTimeoutException: timeout\n\tat okhttp3.internal.http2.Http2Stream$StreamTimeout.newTimeoutException(Http2Stream.kt:675)",
+    );
+    assert_eq!(e.transport, Some(Transport::Timeout));
+}
+
+#[test]
+fn go_and_rust_clients() {
+    let e = r(
+        r#"Post "https://api.openai.com/v1/chat/completions": context deadline exceeded (Client.Timeout exceeded while awaiting headers)"#,
+    );
+    assert_eq!(e.transport, Some(Transport::Timeout));
+    let e = r(
+        r#"Post "https://api.openai.com/v1/chat/completions": dial tcp: lookup api.openai.com: no such host"#,
+    );
+    assert_eq!(e.transport, Some(Transport::Connection));
+    let e = r(
+        r#"Error: ApiError(ApiError { message: "Incorrect API key provided: sk-abc***. You can find your API key at https://platform.openai.com/account/api-keys.", type: Some("invalid_request_error"), param: None, code: Some("invalid_api_key") })"#,
+    );
+    assert_eq!(s(&e.code), Some("invalid_api_key"));
+    assert_eq!(s(&e.error_type), Some("invalid_request_error"));
+    assert_eq!(e.param, None);
+    let e = r(
+        r#"{"type":"error","code":"rate_limit_exceeded","message":"Rate limit reached","param":null}"#,
+    );
+    assert!(e.in_stream);
+    assert_eq!(s(&e.stream_event), Some("error"));
+}
+
+#[test]
+fn php_and_ruby_clients() {
+    let e = r(
+        "OpenAI\\Exceptions\\ErrorException: You exceeded your current quota, please check your plan and billing details.",
+    );
+    assert_eq!(s(&e.exception), Some("OpenAI\\Exceptions\\ErrorException"));
+    assert!(e.message.unwrap().starts_with("You exceeded"));
+    let e = r("Faraday::TooManyRequestsError: the server responded with status 429");
+    assert_eq!(s(&e.exception), Some("Faraday::TooManyRequestsError"));
+    assert_eq!(e.status, Some(429));
+}
+
+// ---------- Wrappers ----------
+
+#[test]
+fn litellm_wrappers() {
+    let e = r(
+        r#"litellm.RateLimitError: RateLimitError: OpenAIException - Error code: 429 - {'error': {'message': 'Rate limit reached for gpt-4o in organization org-abc on tokens per min (TPM): Limit 30000, Used 29000, Requested 2000. Please try again in 2s.', 'type': 'tokens', 'param': None, 'code': 'rate_limit_exceeded'}}"#,
+    );
+    assert_eq!(e.format, Format::Wrapper);
+    assert_eq!(e.status, Some(429));
+    assert_eq!(s(&e.code), Some("rate_limit_exceeded"));
+    assert_eq!(s(&e.exception), Some("litellm.RateLimitError"));
+
+    let e = r(
+        "litellm.exceptions.ContextWindowExceededError: litellm.BadRequestError: ContextWindowExceededError: OpenAIException - This model's maximum context length is 128000 tokens. However, your messages resulted in 130000 tokens. Please reduce the length of the messages.",
+    );
+    assert_eq!(
+        s(&e.exception),
+        Some("litellm.exceptions.ContextWindowExceededError")
+    );
+    assert!(
+        e.message
+            .unwrap()
+            .starts_with("This model's maximum context length")
+    );
+
+    let e = r("litellm.APIConnectionError: OpenAIException - Connection error.");
+    assert_eq!(e.transport, Some(Transport::Connection));
+    assert_eq!(s(&e.message), Some("Connection error."));
+}
+
+#[test]
+fn litellm_proxy_body() {
+    let e = r(
+        r#"{"error": {"message": "litellm.RateLimitError: RateLimitError: OpenAIException - Error code: 429 - {'error': {'message': 'You exceeded your current quota, please check your plan and billing details.', 'type': 'insufficient_quota', 'param': None, 'code': 'insufficient_quota'}}", "type": null, "param": null, "code": "429"}}"#,
+    );
+    assert_eq!(s(&e.code), Some("insufficient_quota"));
+    assert_eq!(e.status, Some(429));
+    assert!(e.message.unwrap().starts_with("You exceeded"));
+}
+
+#[test]
+fn sse_body_in_a_response() {
+    let body = br#"event: error
+data: {"type":"error","error":{"type":"server_error","code":"server_error","message":"boom","param":null},"sequence_number":3}
+
+"#;
+    let e = read_response(200, &[("content-type", "text/event-stream")], body);
+    assert_eq!(e.status, Some(200));
+    assert!(e.in_stream);
+    assert_eq!(e.format, Format::Sse);
+    assert_eq!(s(&e.code), Some("server_error"));
+}
+
+#[test]
+fn langchain_retry_and_plain_text() {
+    let e = r(
+        "Retrying langchain.llms.openai.completion_with_retry.<locals>._completion_with_retry in 4.0 seconds as it raised RateLimitError: Rate limit reached for default-text-davinci-003 in organization org-abc on tokens per min. Limit: 150000 / min. Current: 149000 / min.",
+    );
+    assert_eq!(s(&e.exception), Some("RateLimitError"));
+    assert!(e.message.unwrap().starts_with("Rate limit reached"));
+    assert_eq!(e.status, None, "Limit: 150000 is not a status");
+
+    let e = r("You exceeded your current quota, please check your plan and billing details.");
+    assert_eq!(e.format, Format::Text);
+    assert_eq!(
+        s(&e.message),
+        Some("You exceeded your current quota, please check your plan and billing details.")
+    );
+
+    let e = r(
+        "import openai\ntry:\n    client.chat.completions.create()\nexcept openai.RateLimitError:\n    pass",
+    );
+    assert!(e.is_empty(), "code is not an error: {e:?}");
+    let e = r(
+        "Traceback (most recent call last):\n  File \"r.py\", line 3, in <module>\nKeyError: 'amount'",
+    );
+    assert!(
+        e.is_empty(),
+        "a built-in exception alone is not an API error: {e:?}"
+    );
+    let e = r(
+        "RetryError [AI_RetryError]: Failed after 3 attempts. Last error: Rate limit reached for gpt-4o",
+    );
+    assert_eq!(s(&e.exception), Some("RetryError"));
+    assert!(e.message.unwrap().contains("Rate limit reached"));
+    let e = r("Got status 429 from OpenAI, backing off");
+    assert_eq!(e.status, Some(429));
+    let e = r("hello, this is a nice day");
+    assert!(e.is_empty());
+    assert_eq!(e.format, Format::Unknown);
+    assert!(!e.unread.is_empty());
+}
+
+// ---------- HTML ----------
+
+#[test]
+fn cloudflare_pages() {
+    let e = r(r#"<!DOCTYPE html>
+<!--[if lt IE 7]> <html class="no-js ie6 oldie" lang="en-US"> <![endif]-->
+<head>
+<title>api.openai.com | 524: A timeout occurred</title>
+</head>
+<body>
+<span class="inline-block">Error code 524</span>
+</body></html>"#);
+    assert_eq!(e.format, Format::Html);
+    assert_eq!(e.status, Some(524));
+    assert_eq!(
+        s(&e.html_title),
+        Some("api.openai.com | 524: A timeout occurred")
+    );
+    assert_eq!(e.transport, None);
+
+    let e = r(
+        "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>cloudflare</center>\r\n</body>\r\n</html>",
+    );
+    assert_eq!(e.status, Some(502));
+    assert_eq!(s(&e.html_title), Some("502 Bad Gateway"));
+
+    let e = r(
+        r#"openai.InternalServerError: Error code: 520 - <!DOCTYPE html><html><head><title>api.openai.com | 520: Web server is returning an unknown error</title></head><body>Error code 520</body></html>"#,
+    );
+    assert_eq!(e.status, Some(520));
+    assert_eq!(s(&e.exception), Some("openai.InternalServerError"));
+}
+
+// ---------- SSE ----------
+
+#[test]
+fn sse_error_event() {
+    let e = r(r#"event: response.created
+data: {"type":"response.created","sequence_number":0,"response":{"id":"resp_1","status":"in_progress"}}
+
+event: error
+data: {"type":"error","code":"ERR_SOMETHING","message":"Something went wrong","param":null,"sequence_number":1}
+"#);
+    assert_eq!(e.format, Format::Sse);
+    assert!(e.in_stream);
+    assert_eq!(s(&e.stream_event), Some("error"));
+    assert_eq!(s(&e.code), Some("ERR_SOMETHING"));
+    assert_eq!(s(&e.message), Some("Something went wrong"));
+}
+
+#[test]
+fn sse_chat_error_and_response_failed() {
+    let e = r(
+        "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\ndata: {\"error\": {\"message\": \"The server had an error while processing your request. Sorry about that!\", \"type\": \"server_error\", \"param\": null, \"code\": null}}\n\n",
+    );
+    assert!(e.in_stream);
+    assert_eq!(s(&e.error_type), Some("server_error"));
+    assert_eq!(e.format, Format::Sse);
+
+    let e = r(r#"event: response.failed
+data: {"type":"response.failed","sequence_number":7,"response":{"id":"resp_abc","object":"response","status":"failed","error":{"code":"server_error","message":"An error occurred while processing your request."},"incomplete_details":null}}"#);
+    assert!(e.in_stream);
+    assert_eq!(s(&e.stream_event), Some("response.failed"));
+    assert_eq!(s(&e.code), Some("server_error"));
+
+    let e = r(
+        r#"data: {"type":"response.incomplete","response":{"id":"resp_1","status":"incomplete","incomplete_details":{"reason":"max_output_tokens"},"error":null}}"#,
+    );
+    assert!(e.in_stream);
+    assert_eq!(s(&e.stream_event), Some("response.incomplete"));
+    assert_eq!(s(&e.code), Some("max_output_tokens"));
+}
+
+// ---------- Batch ----------
+
+#[test]
+fn batch_object_and_lines() {
+    let e = r(r#"{
+  "id": "batch_abc123",
+  "object": "batch",
+  "endpoint": "/v1/chat/completions",
+  "errors": {
+    "object": "list",
+    "data": [
+      {"code": "invalid_json_line", "message": "This line is not parseable as valid JSON.", "param": null, "line": 3}
+    ]
+  },
+  "input_file_id": "file-abc",
+  "completion_window": "24h",
+  "status": "failed"
+}"#);
+    assert_eq!(e.format, Format::Batch);
+    assert!(e.in_batch);
+    assert_eq!(s(&e.batch_status), Some("failed"));
+    assert_eq!(s(&e.code), Some("invalid_json_line"));
+
+    let e = r(
+        r#"{"id": "batch_req_123", "custom_id": "request-2", "response": {"status_code": 400, "request_id": "req_6b1c2d3e4f5a69788796a5b4c3d2e1f0", "body": {"error": {"message": "Invalid 'max_tokens': integer below minimum value.", "type": "invalid_request_error", "param": "max_tokens", "code": "integer_below_min_value"}}}, "error": null}"#,
+    );
+    assert!(e.in_batch);
+    assert_eq!(s(&e.custom_id), Some("request-2"));
+    assert_eq!(e.status, Some(400));
+    assert_eq!(
+        s(&e.request_id),
+        Some("req_6b1c2d3e4f5a69788796a5b4c3d2e1f0")
+    );
+    assert_eq!(s(&e.param), Some("max_tokens"));
+
+    let e = r(
+        r#"{"id": "batch_req_456", "custom_id": "task-9", "response": null, "error": {"code": "batch_expired", "message": "This request could not be executed before the completion window expired."}}"#,
+    );
+    assert_eq!(s(&e.code), Some("batch_expired"));
+    assert_eq!(s(&e.custom_id), Some("task-9"));
+    assert_eq!(
+        e.request_id, None,
+        "batch_req_ is a line id, not a request id"
+    );
+}
+
+#[test]
+fn escaped_and_string_bodies() {
+    let e = r(
+        r#"2024-05-01T10:00:00Z level=error msg="upstream failed" body="{\"error\":{\"message\":\"The server is overloaded\",\"type\":\"server_error\",\"code\":null}}" status=503"#,
+    );
+    assert_eq!(s(&e.error_type), Some("server_error"));
+    assert_eq!(s(&e.message), Some("The server is overloaded"));
+    assert_eq!(e.status, Some(503));
+
+    let e = r(
+        r#"{"statusCode": 429, "body": "{\"error\": {\"message\": \"Rate limit reached\", \"code\": \"rate_limit_exceeded\"}}"}"#,
+    );
+    assert_eq!(s(&e.code), Some("rate_limit_exceeded"));
+
+    let e = r("openai.NotFoundError: Error code: 404 - {'detail': 'Not Found'}");
+    assert_eq!(e.status, Some(404));
+    assert_eq!(s(&e.message), Some("Not Found"));
+    assert_eq!(e.format, Format::PythonTraceback);
+}
+
+#[test]
+fn python_sdk_batch_repr() {
+    let e = r(
+        "Batch(id='batch_abc123', completion_window='24h', created_at=1711471533, endpoint='/v1/chat/completions', input_file_id='file-abc', object='batch', status='failed', cancelled_at=None, errors=Errors(data=[BatchError(code='invalid_json_line', line=1, message='This line is not parseable as valid JSON.', param=None)], object='list'), request_counts=BatchRequestCounts(completed=0, failed=0, total=0))",
+    );
+    assert!(e.in_batch);
+    assert_eq!(s(&e.batch_status), Some("failed"));
+    assert_eq!(s(&e.code), Some("invalid_json_line"));
+}
+
+// ---------- The structured entry ----------
+
+#[test]
+fn response_reader() {
+    let body = br#"{"error":{"message":"The model `gpt-5-turbo` does not exist or you do not have access to it.","type":"invalid_request_error","param":null,"code":"model_not_found"}}"#;
+    let e = read_response(
+        404,
+        &[
+            ("X-Request-Id", "req_1234567890abcdef"),
+            ("Authorization", "Bearer sk-x"),
+            ("Retry-After", "1"),
+        ],
+        body,
+    );
+    assert_eq!(e.status, Some(404));
+    assert_eq!(s(&e.code), Some("model_not_found"));
+    assert_eq!(s(&e.request_id), Some("req_1234567890abcdef"));
+    assert_eq!(e.header("retry-after"), Some("1"));
+    assert_eq!(e.header("authorization"), None);
+    assert_eq!(e.format, Format::Http);
+
+    let e = read_response(
+        524,
+        &[],
+        b"<html><head><title>api.openai.com | 524: A timeout occurred</title></head></html>",
+    );
+    assert_eq!(e.status, Some(524));
+    assert_eq!(e.format, Format::Html);
+    assert_eq!(e.transport, None);
+
+    let e = read_response(500, &[], &[0xff, 0xfe, b'{']);
+    assert_eq!(e.status, Some(500));
+    assert!(!e.unread.is_empty());
+}
+
+// ---------- Robustness ----------
+
+/// A tiny deterministic generator (xorshift) so the loops below need no dependency.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+fn samples() -> Vec<String> {
+    [
+        NODE_QUOTA,
+        r#"openai.BadRequestError: Error code: 400 - {'error': {'message': "It's bad", 'type': 'invalid_request_error', 'param': None, 'code': None}}"#,
+        "HTTP/2 429\nx-request-id: req_0123456789abcdef\n\n{\"error\":{\"message\":\"x\",\"code\":\"rate_limit_exceeded\"}}",
+        "event: error\ndata: {\"type\":\"error\",\"code\":\"x\",\"message\":\"y\"}\n",
+        "<html><title>api.openai.com | 524: A timeout occurred</title></html>",
+        "error_code=None error_message='a \\'b\\' c' error_param=None",
+    ]
+    .iter()
+    .map(|s| String::from(*s))
+    .collect()
+}
+
+const ALPHABET: &[&str] = &[
+    "{",
+    "}",
+    "[",
+    "]",
+    "(",
+    ")",
+    "'",
+    "\"",
+    "\\",
+    ":",
+    ",",
+    "\n",
+    " ",
+    "`",
+    "+",
+    "=",
+    "<",
+    ">",
+    "at ",
+    "...",
+    "Error: ",
+    "HTTP/1.1 ",
+    "429",
+    "None",
+    "null",
+    "req_",
+    "\u{e9}",
+    "\u{1F600}",
+    "\\u12",
+    "\\x4",
+    "data: ",
+    "event: error\n",
+];
+
+#[test]
+fn never_panics_on_random_text() {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    for _ in 0..3000 {
+        let n = rng.below(40);
+        let mut s = String::new();
+        for _ in 0..n {
+            s.push_str(ALPHABET[rng.below(ALPHABET.len())]);
+        }
+        let _ = read(&s);
+        let _ = read_response(200, &[("a", "b")], s.as_bytes());
+    }
+}
+
+#[test]
+fn never_panics_on_mutated_pastes() {
+    let mut rng = Rng(12345);
+    let samples = samples();
+    for _ in 0..1500 {
+        let base = &samples[rng.below(samples.len())];
+        let mut bytes: Vec<u8> = base.as_bytes().to_vec();
+        for _ in 0..1 + rng.below(6) {
+            let at = rng.below(bytes.len() + 1);
+            match rng.below(3) {
+                0 if at < bytes.len() => {
+                    bytes.remove(at);
+                }
+                1 => {
+                    let ins = ALPHABET[rng.below(ALPHABET.len())].as_bytes();
+                    for (k, b) in ins.iter().enumerate() {
+                        bytes.insert(at + k, *b);
+                    }
+                }
+                _ => bytes.truncate(at),
+            }
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        let _ = read(&text);
+        let _ = read_response(429, &[], &bytes);
+    }
+}
+
+#[test]
+fn large_inputs_take_linear_work() {
+    let mut cases: Vec<String> = Vec::new();
+    let mut s = String::new();
+    while s.len() < 1_000_000 {
+        s.push_str(NODE_QUOTA);
+        s.push('\n');
+    }
+    cases.push(s);
+    cases.push("{".repeat(1_000_000));
+    cases.push("[".repeat(1_000_000));
+    cases.push("{'a{".repeat(250_000));
+    cases.push("{\"error\":{\"message\":\"x\"}\n".repeat(40_000));
+    cases.push("Error: E".repeat(125_000));
+    cases.push("a".repeat(1_000_000));
+    cases.push("HTTP/1.1 429 Too Many Requests\nx-request-id: req_123456789012\n".repeat(20_000));
+    let mut deep = String::new();
+    for _ in 0..100_000 {
+        deep.push_str("{\"error\": [");
+    }
+    cases.push(deep);
+    for text in &cases {
+        let (e, work) = read_counting(text);
+        assert!(
+            work <= 200 * text.len() + 1000,
+            "work {work} for {} bytes",
+            text.len()
+        );
+        let _ = e;
+    }
+    // The repeated Node dump is still read.
+    let (e, _) = read_counting(&cases[0]);
+    assert_eq!(e.status, Some(429));
+    assert_eq!(e.code.as_deref(), Some("insufficient_quota"));
+}
+
+mod prop {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn mutate(base: &str, edits: &[(usize, usize, usize)]) -> String {
+        let mut bytes: Vec<u8> = base.as_bytes().to_vec();
+        for &(op, at, piece) in edits {
+            let at = at % (bytes.len() + 1);
+            match op % 3 {
+                0 if at < bytes.len() => {
+                    bytes.remove(at);
+                }
+                1 => {
+                    let ins = ALPHABET[piece % ALPHABET.len()].as_bytes();
+                    for (k, b) in ins.iter().enumerate() {
+                        bytes.insert(at + k, *b);
+                    }
+                }
+                _ => bytes.truncate(at),
+            }
+        }
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+        #[test]
+        fn read_never_panics_on_any_string(s in any::<String>()) {
+            let e = read(&s);
+            prop_assert!(e.unread.len() <= 9);
+        }
+
+        #[test]
+        fn read_never_panics_on_paste_tokens(parts in proptest::collection::vec(0..ALPHABET.len(), 0..80)) {
+            let s: String = parts.iter().map(|&i| ALPHABET[i]).collect();
+            let _ = read(&s);
+            let _ = read_response(503, &[("Retry-After", "1")], s.as_bytes());
+        }
+
+        #[test]
+        fn read_never_panics_on_mutated_pastes(
+            which in 0usize..6,
+            edits in proptest::collection::vec((0usize..3, any::<usize>(), any::<usize>()), 1..8),
+        ) {
+            let samples = samples();
+            let text = mutate(&samples[which % samples.len()], &edits);
+            let _ = read(&text);
+        }
+
+        #[test]
+        fn read_response_never_panics_on_bytes(status in 0u16..1000, body in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let e = read_response(status, &[], &body);
+            prop_assert_eq!(e.status, Some(status));
+        }
+    }
+}
+
+#[test]
+fn flattened_and_retry_wrapped() {
+    let e = r(
+        r#"File "/x/openai/_base_client.py", line 955, in _request return self._retry_request( ^^^^^^^^^^^^^^^^^^^^ File "/x/openai/_base_client.py", line 988, in _request raise APIConnectionError(request=request) from err openai.APIConnectionError: Connection error."#,
+    );
+    assert_eq!(s(&e.exception), Some("openai.APIConnectionError"));
+    assert_eq!(e.transport, Some(Transport::Connection));
+    assert_eq!(s(&e.message), Some("Connection error."));
+
+    let e = r(
+        "tenacity.RetryError: RetryError[<Future at 0x1e2113c6b00 state=finished raised APIConnectionError>]",
+    );
+    assert_eq!(s(&e.exception), Some("APIConnectionError"));
+    assert_eq!(e.transport, Some(Transport::Connection));
+
+    let e = r(
+        "ValueError: bad input openai.RateLimitError: Error code: 429 - {'error': {'message': 'slow', 'type': 'requests', 'param': None, 'code': 'rate_limit_exceeded'}}",
+    );
+    assert_eq!(s(&e.exception), Some("openai.RateLimitError"));
+    assert_eq!(e.status, Some(429));
+}

@@ -1,0 +1,1146 @@
+//! Line readers: exception lines, status lines and headers, log lines, client messages, HTML
+//! titles, SSE framing, and the wording of network failures.
+
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use super::lenient::parse_at;
+use super::{Body, Collector, prio};
+use crate::evidence::Transport;
+
+/// A `data:` line of an SSE stream, with the `event:` name in effect.
+#[derive(Debug)]
+pub(crate) struct SseLine {
+    pub start: usize,
+    pub end: usize,
+    pub event: Option<String>,
+}
+
+/// The 1-based line number of byte `at`.
+pub(crate) fn line_number(text: &str, at: usize) -> usize {
+    text.as_bytes()[..at.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// Lines with their byte offsets (without the newline and a trailing `\r`).
+fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    let mut pos = 0;
+    text.split('\n').map(move |l| {
+        let at = pos;
+        pos += l.len() + 1;
+        (at, l.strip_suffix('\r').unwrap_or(l))
+    })
+}
+
+/// Finds the `data:` lines of an SSE stream.
+pub(crate) fn sse_events(text: &str, c: &mut Collector) -> Vec<SseLine> {
+    let mut out = Vec::new();
+    let mut event: Option<String> = None;
+    for (at, line) in lines(text) {
+        let t = line.trim_start();
+        if let Some(name) = t.strip_prefix("event:") {
+            event = Some(name.trim().to_owned());
+        } else if let Some(data) = t.strip_prefix("data:") {
+            let start = at + (line.len() - t.len()) + 5 + (data.len() - data.trim_start().len());
+            out.push(SseLine {
+                start,
+                end: at + line.len(),
+                event: event.clone(),
+            });
+        } else if t.is_empty() {
+            event = None;
+        }
+    }
+    c.work += text.len();
+    out
+}
+
+/// Node/undici/curl error codes for failures without a response.
+pub(crate) fn errno_kind(code: &str) -> Option<Transport> {
+    Some(match code {
+        "ETIMEDOUT"
+        | "ESOCKETTIMEDOUT"
+        | "ECONNABORTED"
+        | "UND_ERR_CONNECT_TIMEOUT"
+        | "UND_ERR_HEADERS_TIMEOUT"
+        | "UND_ERR_BODY_TIMEOUT" => Transport::Timeout,
+        "ECONNREFUSED"
+        | "ECONNRESET"
+        | "ENOTFOUND"
+        | "EAI_AGAIN"
+        | "EPIPE"
+        | "EHOSTUNREACH"
+        | "ENETUNREACH"
+        | "ENETDOWN"
+        | "EPROTO"
+        | "UND_ERR_SOCKET"
+        | "UND_ERR_CLOSED"
+        | "CERT_HAS_EXPIRED"
+        | "UNABLE_TO_VERIFY_LEAF_SIGNATURE"
+        | "SELF_SIGNED_CERT_IN_CHAIN"
+        | "DEPTH_ZERO_SELF_SIGNED_CERT"
+        | "UNABLE_TO_GET_ISSUER_CERT_LOCALLY"
+        | "ERR_TLS_CERT_ALTNAME_INVALID" => Transport::Connection,
+        _ => return None,
+    })
+}
+
+/// Response headers worth keeping when they appear outside an HTTP response block.
+pub(crate) fn known_response_header(lower: &str) -> bool {
+    lower.starts_with("x-ratelimit-")
+        || matches!(
+            lower,
+            "x-request-id"
+                | "request-id"
+                | "apim-request-id"
+                | "retry-after"
+                | "retry-after-ms"
+                | "x-should-retry"
+                | "openai-organization"
+                | "openai-processing-ms"
+                | "openai-version"
+                | "openai-project"
+                | "openai-model"
+                | "cf-ray"
+        )
+}
+
+/// SDK and client exception classes: the strongest names in a chain.
+const SDK_NAMES: &[&str] = &[
+    "BadRequestError",
+    "AuthenticationError",
+    "PermissionDeniedError",
+    "NotFoundError",
+    "ConflictError",
+    "UnprocessableEntityError",
+    "RateLimitError",
+    "InternalServerError",
+    "APIError",
+    "APIStatusError",
+    "APIConnectionError",
+    "APITimeoutError",
+    "APIConnectionTimeoutError",
+    "APIResponseValidationError",
+    "APIUserAbortError",
+    "OpenAIError",
+    "InvalidRequestError",
+    "ServiceUnavailableError",
+    "TryAgain",
+    "Timeout",
+    "ContentFilterFinishReasonError",
+    "LengthFinishReasonError",
+    "ContextWindowExceededError",
+    "ContentPolicyViolationError",
+    "BudgetExceededError",
+    "ClientResultException",
+    "RequestFailedException",
+    "OpenAiHttpException",
+    "OpenAIServiceException",
+    "OpenAIIoException",
+    "HttpException",
+    "AxiosError",
+    "RateLimitException",
+    "BadRequestException",
+    "UnauthorizedException",
+    "PermissionDeniedException",
+    "NotFoundException",
+    "UnprocessableEntityException",
+    "InternalServerException",
+    "UnexpectedStatusCodeException",
+];
+
+/// Built-in exceptions that say little about the API.
+const GENERIC_NAMES: &[&str] = &[
+    "Exception",
+    "ValueError",
+    "TypeError",
+    "KeyError",
+    "RuntimeError",
+    "AttributeError",
+    "AssertionError",
+    "IndexError",
+    "JSONDecodeError",
+    "SyntaxError",
+    "ReferenceError",
+    "RangeError",
+    "NullPointerException",
+    "IllegalStateException",
+    "IllegalArgumentException",
+    "CompletionException",
+    "ExecutionException",
+    "UndeclaredThrowableException",
+    "InvocationTargetException",
+    "AggregateException",
+    "InvalidOperationException",
+];
+
+fn last_segment(name: &str) -> &str {
+    name.rsplit(['.', '$', '\\', ':']).next().unwrap_or(name)
+}
+
+/// Whether an exception class name says no response was received.
+fn name_transport(name: &str) -> Option<Transport> {
+    let last = last_segment(name);
+    if let Some(k) = errno_kind(last) {
+        return Some(k);
+    }
+    let l = last.to_ascii_lowercase();
+    if l.contains("timeout") || l == "taskcanceledexception" || l.contains("timedout") {
+        // `GatewayTimeout` would be a status, not a missing response.
+        if l.contains("gateway") {
+            return None;
+        }
+        return Some(Transport::Timeout);
+    }
+    const CONNECTION: &[&str] = &[
+        "apiconnectionerror",
+        "connecterror",
+        "connectionerror",
+        "connectionrefusederror",
+        "connectionreseterror",
+        "connectionabortederror",
+        "remoteprotocolerror",
+        "protocolerror",
+        "readerror",
+        "writeerror",
+        "networkerror",
+        "sslerror",
+        "sslcertverificationerror",
+        "sslhandshakeexception",
+        "sslexception",
+        "newconnectionerror",
+        "maxretryerror",
+        "clientconnectorerror",
+        "clientconnectionerror",
+        "clientoserror",
+        "serverdisconnectederror",
+        "gaierror",
+        "fetcherror",
+        "connectexception",
+        "unknownhostexception",
+        "noroutetohostexception",
+        "httprequestexception",
+        "socketexception",
+        "openaiioexception",
+        "proxyerror",
+    ];
+    CONNECTION
+        .contains(&l.as_str())
+        .then_some(Transport::Connection)
+}
+
+/// Priority of an exception name: SDK classes beat transport classes beat generic ones.
+fn exception_prio(name: &str) -> u8 {
+    let last = last_segment(name);
+    let lower = name.to_ascii_lowercase();
+    if lower.starts_with("openai.")
+        || lower.starts_with("litellm.")
+        || lower.starts_with("langchain")
+        || lower.starts_with("com.openai.")
+        || lower.starts_with("com.theokanning.")
+        || SDK_NAMES.contains(&last)
+    {
+        prio::EXCEPTION
+    } else if name_transport(name).is_some() {
+        20
+    } else if last == "Error" {
+        15
+    } else if GENERIC_NAMES.contains(&last) {
+        prio::WORDING
+    } else {
+        12
+    }
+}
+
+fn exceptionish(tok: &str) -> bool {
+    let last = last_segment(tok);
+    let Some(first) = last.bytes().next() else {
+        return false;
+    };
+    if !first.is_ascii_uppercase() || last.len() < 4 || last.len() > 80 {
+        return false;
+    }
+    if !last.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') {
+        return false;
+    }
+    // Every segment of a dotted name is an identifier.
+    if tok
+        .replace("::", ".")
+        .split(['.', '$', '\\'])
+        .any(|s| s.is_empty())
+    {
+        return false;
+    }
+    last.ends_with("Error")
+        || last.ends_with("Exception")
+        || last.ends_with("Timeout")
+        || last.ends_with("Failure")
+        || last == "TryAgain"
+        || errno_kind(last).is_some()
+}
+
+/// Finds `Name: message` (or a line that is only `Name`) where Name looks like an exception class.
+fn find_exception(line: &str) -> Option<(usize, &str, &str)> {
+    let b = line.as_bytes();
+    let first_non_space = b.iter().position(|&c| c != b' ' && c != b'\t')?;
+    let mut i = first_non_space;
+    while i < b.len() {
+        let c = b[i];
+        let boundary =
+            i == first_non_space || matches!(b[i - 1], b' ' | b'\t' | b'[' | b'(' | b'>' | b'|');
+        if !(c.is_ascii_alphabetic() || c == b'_') || !boundary {
+            i += 1;
+            continue;
+        }
+        let mut j = i;
+        while j < b.len() {
+            if b[j].is_ascii_alphanumeric() || matches!(b[j], b'_' | b'.' | b'$' | b'\\') {
+                j += 1;
+            } else if b[j] == b':' && b.get(j + 1) == Some(&b':') {
+                // Ruby `Faraday::TooManyRequestsError`.
+                j += 2;
+            } else {
+                break;
+            }
+        }
+        let tok = &line[i..j];
+        if exceptionish(tok) {
+            let mut rest = &line[j..];
+            if rest.starts_with(" [") {
+                // Node errors with a code: `RetryError [AI_RetryError]: …`.
+                if let Some(e) = rest.find("]: ").filter(|&e| e < 48) {
+                    rest = &rest[e + 1..];
+                }
+            }
+            if let Some(msg) = rest.strip_prefix(": ") {
+                return Some((i, tok, msg));
+            }
+            // `Name:` or `Name` alone on a line; not `except openai.RateLimitError:` in code.
+            if (rest == ":" || rest.trim().is_empty()) && i == first_non_space {
+                return Some((i, tok, ""));
+            }
+        }
+        i = j.max(i + 1);
+    }
+    None
+}
+
+/// Every exception named on a line, each with its own message (which ends where the next
+/// exception starts). Names that only prefix a message (`litellm.RateLimitError: RateLimitError:
+/// …`) belong to that message.
+fn find_exceptions(line: &str) -> Vec<(usize, &str, &str)> {
+    let mut out: Vec<(usize, &str, &str)> = Vec::new();
+    let mut from = 0;
+    while from < line.len() && out.len() < 16 {
+        let Some((i, tok, msg)) = find_exception(&line[from..]) else {
+            break;
+        };
+        let start = from + i;
+        let mut m = line.len() - msg.len();
+        // Skip names that prefix the message.
+        while let Some((0, _, inner)) = find_exception(&line[m..]) {
+            let next = line.len() - inner.len();
+            if next <= m {
+                break;
+            }
+            m = next;
+        }
+        if let Some(last) = out.last_mut() {
+            let end = start.min(line.len());
+            let msg_start = line.len() - last.2.len();
+            last.2 = line[msg_start..end.max(msg_start)].trim_end();
+        }
+        out.push((start, tok, msg));
+        from = m.max(start + 1);
+    }
+    out
+}
+
+pub(crate) fn three_digits(s: &[u8]) -> Option<u16> {
+    if s.len() < 3 || !s[..3].iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    if s.get(3).is_some_and(|c| {
+        c.is_ascii_digit() || *c == b'.' && s.get(4).is_some_and(u8::is_ascii_digit)
+    }) {
+        return None;
+    }
+    Some((s[0] - b'0') as u16 * 100 + (s[1] - b'0') as u16 * 10 + (s[2] - b'0') as u16)
+}
+
+/// `(prefix, priority)`: a status number follows the prefix.
+const STATUS_PATTERNS: &[(&str, u8)] = &[
+    ("error code: ", prio::EXCEPTION),
+    ("status code: ", prio::EXCEPTION),
+    ("status code ", prio::EXCEPTION),
+    ("status_code=", prio::CLIENT),
+    ("status_code: ", prio::EXCEPTION),
+    ("statuscode: ", prio::EXCEPTION),
+    ("statuscode=", prio::EXCEPTION),
+    ("status: ", prio::EXCEPTION),
+    ("status=", prio::EXCEPTION),
+    ("http status ", prio::EXCEPTION),
+    ("http_status=", prio::CLIENT),
+    ("response_code=", prio::CLIENT),
+    ("response code was ", prio::EXCEPTION),
+    ("http code ", prio::EXCEPTION),
+    ("http ", prio::EXCEPTION),
+    ("error code ", prio::HTTP),
+    ("status code of ", prio::EXCEPTION),
+    ("with status ", prio::EXCEPTION),
+    ("status ", prio::WEAK),
+    ("returned status ", prio::EXCEPTION),
+    ("error ", prio::WEAK),
+];
+
+const REASONS: &[&str] = &[
+    "too many requests",
+    "bad request",
+    "unauthorized",
+    "forbidden",
+    "not found",
+    "method not allowed",
+    "request timeout",
+    "conflict",
+    "payload too large",
+    "request entity too large",
+    "unsupported media type",
+    "unprocessable entity",
+    "internal server error",
+    "bad gateway",
+    "service unavailable",
+    "gateway timeout",
+    "web server returned an unknown error",
+    "web server is down",
+    "connection timed out",
+    "a timeout occurred",
+    "origin is unreachable",
+];
+
+fn word_start(l: &[u8], k: usize) -> bool {
+    k == 0 || !l[k - 1].is_ascii_alphanumeric()
+}
+
+/// Statuses stated in one (lowercased) line.
+fn statuses(l: &str, at: usize, c: &mut Collector) {
+    let lb = l.as_bytes();
+    for (pat, p) in STATUS_PATTERNS {
+        for (k, _) in l.match_indices(pat) {
+            if !word_start(lb, k) {
+                continue;
+            }
+            let rest = &lb[k + pat.len()..];
+            if let Some(s) = three_digits(rest) {
+                // "error 429" alone is weak; "error 4290 tokens" was rejected above.
+                c.status(s, *p, at + k);
+            }
+        }
+    }
+    for reason in REASONS {
+        for (k, _) in l.match_indices(reason) {
+            if k >= 4 && lb[k - 1] == b' ' {
+                let d = &lb[k - 4..k - 1];
+                if word_start(lb, k - 4) {
+                    if let Some(s) = three_digits(d) {
+                        c.status(s, prio::HTTP, at + k);
+                    }
+                }
+            } else if k >= 5 && lb[k - 2] == b':' && lb[k - 1] == b' ' {
+                // Cloudflare titles: `524: A timeout occurred`.
+                let d = &lb[k - 5..k - 2];
+                if word_start(lb, k - 5) {
+                    if let Some(s) = three_digits(d) {
+                        c.status(s, prio::HTTP, at + k);
+                    }
+                }
+            }
+        }
+    }
+    // `(429)` next to the word error or status.
+    if l.contains("error") || l.contains("status") {
+        for (k, _) in l.match_indices('(') {
+            if let Some(s) = three_digits(&lb[k + 1..]) {
+                if lb.get(k + 4) == Some(&b')') {
+                    c.status(s, prio::WEAK, at + k);
+                }
+            }
+        }
+    }
+}
+
+/// Reads `key=value` pairs of a v0 SDK log line (`error_code=… error_message='…' …`).
+fn kv_line(text: &str, at: usize, line: &str, c: &mut Collector) {
+    let b = line.as_bytes();
+    let mut body = Body::default();
+    let mut i = 0;
+    while i < b.len() {
+        // A key: identifier followed by '='.
+        let ks = i;
+        while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+            i += 1;
+        }
+        if i == ks || i >= b.len() || b[i] != b'=' {
+            i = if i == ks { i + 1 } else { i };
+            continue;
+        }
+        let key = &line[ks..i];
+        i += 1;
+        let value: String = if matches!(b.get(i), Some(b'\'' | b'"')) {
+            let mut w = 0;
+            match parse_at(text, at + i, &mut w) {
+                Some(p) => {
+                    c.work += w;
+                    i = p.end - at;
+                    match p.value {
+                        serde_json::Value::String(s) => s,
+                        _ => String::new(),
+                    }
+                }
+                None => {
+                    i += 1;
+                    String::new()
+                }
+            }
+        } else {
+            let vs = i;
+            while i < b.len() && b[i] != b' ' {
+                i += 1;
+            }
+            line[vs..i].to_owned()
+        };
+        if value.is_empty() || value == "None" {
+            continue;
+        }
+        match key {
+            "error_code" => body.code = Some(value),
+            "error_message" => body.message = Some(value),
+            "error_param" => body.param = Some(value),
+            "error_type" => body.error_type = Some(value),
+            "stream_error" if value == "True" => c.stream_text(),
+            "response_code" | "http_status" | "status_code" => {
+                if let Some(s) = three_digits(value.as_bytes()) {
+                    c.status(s, prio::CLIENT, at);
+                }
+            }
+            "request_id" => c.request_id(&value, prio::CLIENT, at),
+            _ => {}
+        }
+    }
+    c.body(body, prio::CLIENT, at);
+}
+
+/// What an exception line's message says once the client's prefixes are taken off.
+fn exception_message(msg: &str, at: usize, mprio: u8, c: &mut Collector) {
+    let mut m = msg.trim();
+    for _ in 0..6 {
+        if let Some((_, tok, rest)) = find_exception(m).filter(|(i, _, _)| *i == 0) {
+            let _ = tok;
+            m = rest.trim();
+            continue;
+        }
+        if let Some(k) = m.find("Exception - ") {
+            if k < 40
+                && m[..k]
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || c == b'_')
+            {
+                m = m[k + 12..].trim();
+                continue;
+            }
+        }
+        break;
+    }
+    let lower = m.to_ascii_lowercase();
+    if let Some(s) = lower
+        .strip_prefix("http ")
+        .and_then(|r| three_digits(r.as_bytes()))
+    {
+        // retrofit `HTTP 429 `, .NET `HTTP 429 (type: code)`: the status, not a message.
+        c.status(s, prio::EXCEPTION, at);
+        return;
+    }
+    if let Some(rest) = lower.strip_prefix("error code: ") {
+        if let Some(s) = three_digits(rest.as_bytes()) {
+            c.status(s, prio::EXCEPTION, at);
+        }
+        m = match m.find(" - ") {
+            Some(k) => m[k + 3..].trim(),
+            None => "",
+        };
+    } else if let Some(s) = three_digits(m.as_bytes()) {
+        // Node: `429 You exceeded…`; Java: `429: {…}`.
+        if (400..=599).contains(&s) && matches!(m.as_bytes().get(3), None | Some(b' ' | b':')) {
+            c.status(s, prio::EXCEPTION, at);
+            m = m[3..].trim_start_matches(':').trim();
+        }
+    }
+    if !m.is_empty() && !m.starts_with('{') && !m.starts_with('[') {
+        // The SDK's own exception speaks louder than the network error under it.
+        c.message(m, mprio, at);
+    }
+}
+
+/// Wording that says no response came back.
+const WORDING: &[(&str, Transport)] = &[
+    ("connection error", Transport::Connection),
+    ("connection refused", Transport::Connection),
+    ("connection reset", Transport::Connection),
+    ("econnrefused", Transport::Connection),
+    ("econnreset", Transport::Connection),
+    ("enotfound", Transport::Connection),
+    ("eai_again", Transport::Connection),
+    ("socket hang up", Transport::Connection),
+    ("fetch failed", Transport::Connection),
+    ("server disconnected", Transport::Connection),
+    ("name or service not known", Transport::Connection),
+    ("nodename nor servname", Transport::Connection),
+    (
+        "temporary failure in name resolution",
+        Transport::Connection,
+    ),
+    ("getaddrinfo", Transport::Connection),
+    ("certificate verify failed", Transport::Connection),
+    ("certificate_verify_failed", Transport::Connection),
+    ("sslerror", Transport::Connection),
+    ("ssl error", Transport::Connection),
+    ("failed to connect", Transport::Connection),
+    ("could not resolve host", Transport::Connection),
+    ("couldn't connect", Transport::Connection),
+    ("empty reply from server", Transport::Connection),
+    ("network is unreachable", Transport::Connection),
+    ("no route to host", Transport::Connection),
+    ("connection aborted", Transport::Connection),
+    ("remote end closed connection", Transport::Connection),
+    ("broken pipe", Transport::Connection),
+    ("und_err_socket", Transport::Connection),
+    (
+        "eof occurred in violation of protocol",
+        Transport::Connection,
+    ),
+    ("dial tcp", Transport::Connection),
+    ("no such host", Transport::Connection),
+    ("peer closed connection", Transport::Connection),
+    ("incomplete chunked read", Transport::Connection),
+    ("error trying to connect", Transport::Connection),
+    ("unable to connect", Transport::Connection),
+    ("tunnel connection failed", Transport::Connection),
+    ("curl: (6)", Transport::Connection),
+    ("curl: (7)", Transport::Connection),
+    ("curl: (35)", Transport::Connection),
+    ("curl: (52)", Transport::Connection),
+    ("curl: (56)", Transport::Connection),
+    ("unexpected eof", Transport::Connection),
+    ("handshake timeout", Transport::Timeout),
+    ("i/o timeout", Transport::Timeout),
+    ("awaiting headers", Transport::Timeout),
+    ("timed out", Transport::Timeout),
+    ("etimedout", Transport::Timeout),
+    ("esockettimedout", Transport::Timeout),
+    ("deadline exceeded", Transport::Timeout),
+    ("timeout of ", Transport::Timeout),
+    ("timeout exceeded", Transport::Timeout),
+    ("timeouterror", Transport::Timeout),
+    ("readtimeout", Transport::Timeout),
+    ("connecttimeout", Transport::Timeout),
+    ("und_err_connect_timeout", Transport::Timeout),
+    ("und_err_headers_timeout", Transport::Timeout),
+    ("curl: (28)", Transport::Timeout),
+    ("httpclient.timeout", Transport::Timeout),
+];
+
+/// Words that make plain prose worth reading as an error message.
+const ERRORISH: &[&str] = &[
+    "error",
+    "exceed",
+    "limit",
+    "invalid",
+    "quota",
+    "timed out",
+    "timeout",
+    "failed",
+    "denied",
+    "incorrect",
+    "not found",
+    "does not exist",
+    "overloaded",
+    "maximum context",
+    "unauthorized",
+    "refused",
+    "too many",
+    "too large",
+    "billing",
+    "not supported",
+    "unsupported",
+    "unknown parameter",
+    "missing",
+    "must be",
+    "flagged",
+    "safety",
+    "not allowed",
+    "expired",
+    "slow down",
+];
+
+fn node_frame(t: &str) -> bool {
+    t.starts_with("at ")
+        && (t.contains(".js:") || t.contains(".mjs:") || t.contains(".ts:") || t.contains("node:"))
+}
+
+/// Reads the text line by line (and a few cues over the whole text).
+pub(crate) fn scan(text: &str, c: &mut Collector) {
+    let lower = text.to_ascii_lowercase();
+    c.work += text.len();
+    let mut http_block = false;
+    // .NET `ClientResultException`: the message follows on a later line.
+    let mut dotnet: Option<(usize, Body, usize)> = None;
+
+    for (at, line) in lines(text) {
+        c.work += line.len() * 4;
+        let l = &lower[at..at + line.len()];
+        let t = line.trim();
+        let tl = l.trim();
+
+        let mut done = false;
+        if let Some((since, body, seen)) = dotnet.as_mut() {
+            if !t.is_empty() {
+                *seen += 1;
+                if let Some(p) = t.strip_prefix("Parameter: ") {
+                    body.param = Some(p.trim().to_owned());
+                } else if body.message.is_none() {
+                    body.message = Some(t.to_owned());
+                }
+            }
+            if body.message.is_some() || *seen > 3 {
+                let b = core::mem::take(body);
+                c.body(b, prio::CLIENT, *since);
+                done = true;
+            }
+        }
+        if done {
+            dotnet = None;
+        }
+
+        // curl -v: request lines and info lines are not the response.
+        if t.starts_with("> ") || t == ">" {
+            continue;
+        }
+        let r = t.strip_prefix("< ").unwrap_or(t);
+        if t == "<" {
+            http_block = false;
+            continue;
+        }
+        if r.starts_with("HTTP/") {
+            let mut parts = r.split_whitespace();
+            parts.next();
+            if let Some(s) = parts.next().and_then(|s| three_digits(s.as_bytes())) {
+                c.status(s, prio::HTTP, at);
+            }
+            http_block = true;
+            c.cues.http = true;
+            continue;
+        }
+        if http_block {
+            if r.is_empty() {
+                http_block = false;
+                continue;
+            }
+            if let Some((name, value)) = r.split_once(':') {
+                if !name.is_empty()
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                {
+                    c.header(name, value, at);
+                    continue;
+                }
+            }
+            http_block = false;
+        }
+
+        // httpx / SDK log lines.
+        if l.contains("http request:") && l.contains("\"http/") {
+            if let Some(k) = l.find("\"http/") {
+                if let Some(sp) = l[k..].find(' ') {
+                    if let Some(s) = three_digits(&l.as_bytes()[k + sp + 1..]) {
+                        c.status(s, prio::LOG, at);
+                    }
+                }
+            }
+            c.cues.log = true;
+            continue;
+        }
+        if l.contains("retrying request to ") {
+            c.cues.log = true;
+        }
+
+        // A response header on its own line (Azure's `Headers:` section, pasted headers).
+        if let Some((name, value)) = r.split_once(':') {
+            let n = name
+                .trim()
+                .trim_start_matches(['-', '*', ' '])
+                .to_ascii_lowercase();
+            if known_response_header(&n) && !value.trim().is_empty() {
+                c.header(&n, value, at);
+            }
+        }
+
+        // v0 SDK log lines.
+        if l.contains("error_code=")
+            || l.contains("error_message=")
+            || l.contains("response_code=")
+            || l.contains("message='openai api")
+        {
+            c.cues.legacy = true;
+            kv_line(text, at, line, c);
+        }
+
+        // go-openai.
+        if let Some(k) = l.find("error, status code:") {
+            c.cues.other_client = true;
+            let rest = &line[k..];
+            if let Some(m) = rest.find("message: ") {
+                let msg = &rest[m + 9..];
+                let msg = match msg.find(", body: ") {
+                    Some(e) => &msg[..e],
+                    None => msg,
+                };
+                c.message(msg, prio::CLIENT, at);
+            }
+        }
+
+        // .NET: `HTTP 429 (insufficient_quota: insufficient_quota)`, Azure `ErrorCode: …`.
+        if let Some(k) = l.find("http ") {
+            let rest = &line[k + 5..];
+            if three_digits(rest.as_bytes()).is_some() && rest[3..].starts_with(" (") {
+                if let Some(e) = rest.find(')') {
+                    let inner = &rest[5..e];
+                    let (ty, code) = inner.split_once(':').unwrap_or(("", ""));
+                    let nonempty = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+                    let mut body = Body {
+                        error_type: nonempty(ty),
+                        code: nonempty(code),
+                        ..Body::default()
+                    };
+                    c.cues.other_client = true;
+                    // `HTTP 400 (Bad Request): message` keeps the message on the same line.
+                    let after = rest[e + 1..].trim_start_matches(':').trim();
+                    if after.is_empty() {
+                        dotnet = Some((at, body, 0));
+                    } else {
+                        body.message = Some(after.to_owned());
+                        c.body(body, prio::CLIENT, at);
+                    }
+                }
+            }
+        }
+        if let Some(code) = t.strip_prefix("ErrorCode: ") {
+            c.body(
+                Body {
+                    code: Some(code.trim().to_owned()),
+                    ..Body::default()
+                },
+                prio::CLIENT,
+                at,
+            );
+            c.cues.other_client = true;
+        }
+
+        statuses(l, at, c);
+
+        for (k, _) in l.match_indices("raised ") {
+            // `RetryError[<Future … raised APIConnectionError>]`.
+            let rest = &line[k + 7..];
+            let end = rest
+                .find(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '.' || ch == '_'))
+                .unwrap_or(rest.len());
+            let name = &rest[..end];
+            if exceptionish(name) {
+                c.exception(name, name_transport(name), exception_prio(name), at + k);
+            }
+        }
+        for (k, name, msg) in find_exceptions(line) {
+            let kind = name_transport(name);
+            if last_segment(name) == "SseException" {
+                c.stream_text();
+            }
+            c.exception(name, kind, exception_prio(name), at + k);
+            let p = exception_prio(name);
+            if p > prio::WORDING
+                || ERRORISH
+                    .iter()
+                    .any(|w| msg.to_ascii_lowercase().contains(w))
+            {
+                // `KeyError: 'amount'` says nothing about the API.
+                exception_message(msg, at + k, p.min(prio::EXCEPTION), c);
+            }
+            if kind.is_some() && p < prio::EXCEPTION && !msg.trim().is_empty() {
+                // The underlying network error of `APIConnectionError: Connection error.`.
+                c.cause(msg.trim(), at + k);
+            }
+            let nl = name.to_ascii_lowercase();
+            if nl.starts_with("litellm") || nl.starts_with("langchain") {
+                c.cues.wrapper = true;
+            } else if nl.starts_with("openai.error.") {
+                c.cues.legacy = true;
+            } else if nl.starts_with("openai.")
+                || nl.starts_with("httpx.")
+                || nl.starts_with("httpcore.")
+            {
+                c.cues.traceback = true;
+            } else if nl.starts_with("com.")
+                || nl.starts_with("system.")
+                || nl.starts_with("azure.")
+                || nl.starts_with("java.")
+                || nl.starts_with("retrofit2.")
+                || nl.starts_with("okhttp3.")
+                || nl.starts_with("io.")
+                || nl.starts_with("org.")
+            {
+                c.cues.other_client = true;
+            } else if msg.starts_with("Error code: ") {
+                c.cues.traceback = true;
+            } else if !name.contains(['.', '\\', ':', '$'])
+                && (SDK_NAMES.contains(&name) || name == "Error")
+            {
+                // The Node SDK prints bare class names (`RateLimitError: 429 …`).
+                c.cues.node = true;
+            }
+        }
+
+        if tl.starts_with("traceback (most recent call last)")
+            || t.starts_with("File \"")
+            || l.contains(" - {'error'")
+        {
+            c.cues.traceback = true;
+        }
+        if node_frame(t) || tl.starts_with("[cause]:") || tl.starts_with("axioserror") {
+            c.cues.node = true;
+        }
+        if tl.starts_with("exception in thread") || tl.starts_with("caused by:") {
+            c.cues.other_client = true;
+        }
+    }
+    if let Some((since, body, _)) = dotnet {
+        c.body(body, prio::CLIENT, since);
+    }
+
+    whole_text(text, &lower, c);
+}
+
+/// Cues over the whole text: wording, request IDs, stream hints, errno codes, HTML pages.
+fn whole_text(text: &str, lower: &str, c: &mut Collector) {
+    c.work += text.len() * (WORDING.len() + 16);
+    for (needle, kind) in WORDING {
+        for (k, _) in lower.match_indices(needle) {
+            c.transport(*kind, prio::WORDING, k);
+        }
+    }
+    for needle in [
+        "during streaming",
+        "_streaming.py",
+        "stream_error=true",
+        "in __stream__",
+        "itersse",
+        "streaming.mjs",
+        "streaming.js:",
+        "/streaming.ts",
+    ] {
+        if lower.contains(needle) {
+            c.stream_text();
+        }
+    }
+    if lower.contains("litellm") || lower.contains("langchain") {
+        c.cues.wrapper = true;
+    }
+    if lower.contains("node_modules") || lower.contains("node:internal") {
+        c.cues.node = true;
+    }
+    if lower.contains("system.clientmodel")
+        || lower.contains("azure.requestfailedexception")
+        || lower.contains("service request failed")
+    {
+        c.cues.other_client = true;
+    }
+
+    // Errno codes (case-sensitive words).
+    let b = text.as_bytes();
+    for (k, _) in text.match_indices('E').chain(text.match_indices("UND_ERR")) {
+        if k > 0 && (b[k - 1].is_ascii_alphanumeric() || b[k - 1] == b'_') {
+            continue;
+        }
+        let mut j = k;
+        while j < b.len() && j < k + 32 && (b[j].is_ascii_uppercase() || b[j] == b'_') {
+            j += 1;
+        }
+        if j < b.len() && b[j].is_ascii_alphanumeric() {
+            continue;
+        }
+        let word = &text[k..j];
+        if let Some(kind) = errno_kind(word) {
+            c.exception(word, Some(kind), 20, k);
+            c.transport(kind, prio::WORDING, k);
+        }
+    }
+
+    // Request IDs: `req_…` tokens, and IDs quoted as "request ID …".
+    for (k, _) in text.match_indices("req_") {
+        if k > 0 && (b[k - 1].is_ascii_alphanumeric() || b[k - 1] == b'_') {
+            continue;
+        }
+        let mut j = k + 4;
+        while j < b.len() && b[j].is_ascii_alphanumeric() {
+            j += 1;
+        }
+        if j - k >= 12 {
+            c.request_id(&text[k..j], prio::WEAK, k);
+        }
+    }
+    for (k, n) in lower
+        .match_indices("request id ")
+        .chain(lower.match_indices("request id: "))
+    {
+        let rest = &text[k + n.len()..];
+        let end = rest
+            .find(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_' || ch == '-'))
+            .unwrap_or(rest.len());
+        let id = &rest[..end];
+        if id.len() >= 8 && id.bytes().any(|x| x.is_ascii_digit()) {
+            c.request_id(id, prio::WEAK + 5, k);
+        }
+    }
+
+    html(text, lower, c);
+    plain_text(text, lower, c);
+}
+
+fn decode_entities(s: &str) -> String {
+    s.replace("&amp;", "&")
+        .replace("&#39;", "'")
+        .replace("&#039;", "'")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&nbsp;", " ")
+}
+
+fn tag_text<'a>(text: &'a str, lower: &str, tag: &str) -> Option<(usize, &'a str)> {
+    let open = alloc::format!("<{tag}");
+    let close = alloc::format!("</{tag}>");
+    let k = lower.find(&open)?;
+    let gt = k + lower[k..].find('>')? + 1;
+    let end = gt + lower[gt..].find(&close)?;
+    let inner = &text[gt..end];
+    (inner.len() <= 400).then_some((k, inner))
+}
+
+fn html(text: &str, lower: &str, c: &mut Collector) {
+    let is_html = lower.contains("<html")
+        || lower.contains("<!doctype html")
+        || lower.contains("<title>")
+        || lower.contains("<body");
+    if !is_html {
+        return;
+    }
+    c.cues.html = true;
+    let title = tag_text(text, lower, "title").or_else(|| tag_text(text, lower, "h1"));
+    if let Some((k, raw)) = title {
+        // Tags inside the heading (`<center><h1>…`) are dropped.
+        let mut plain = String::new();
+        let mut in_tag = false;
+        for ch in raw.chars() {
+            match ch {
+                '<' => in_tag = true,
+                '>' => in_tag = false,
+                _ if !in_tag => plain.push(ch),
+                _ => {}
+            }
+        }
+        let t = decode_entities(
+            plain
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .as_str(),
+        );
+        // A status in the title: `502 Bad Gateway`, `api.openai.com | 524: A timeout occurred`.
+        let tb = t.as_bytes();
+        for i in 0..tb.len() {
+            if word_start(tb, i) {
+                if let Some(s) = three_digits(&tb[i..]) {
+                    if (400..=599).contains(&s) {
+                        c.status(s, prio::HTTP, k);
+                        break;
+                    }
+                }
+            }
+        }
+        c.html_title(&t, k);
+    }
+    if let Some(k) = lower.find("cf-error-code\">") {
+        if let Some(s) = three_digits(&lower.as_bytes()[k + 15..]) {
+            c.status(s, prio::HTTP, k);
+        }
+    }
+}
+
+/// When nothing structured was found, the prose itself is the message (if it reads like an error).
+fn plain_text(text: &str, lower: &str, c: &mut Collector) {
+    let t = text.trim_start();
+    let document = t.starts_with('{')
+        || t.starts_with('[')
+        || t.starts_with("data:")
+        || t.starts_with("event:");
+    // Source code that names exceptions (`except openai.RateLimitError:`) is not an error.
+    let code_lines = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| {
+            [
+                "import ",
+                "from ",
+                "def ",
+                "class ",
+                "try:",
+                "except",
+                "catch",
+                "const ",
+                "let ",
+                "await ",
+                "return ",
+                "function ",
+            ]
+            .iter()
+            .any(|p| l.starts_with(p))
+                || l.ends_with(';')
+        })
+        .take(2)
+        .count();
+    if c.has_structure() || (c.cues.json && document) || code_lines >= 2 {
+        // A JSON value without an error in it (a successful response) is not an error.
+        return;
+    }
+    if !ERRORISH.iter().any(|w| lower.contains(w)) {
+        return;
+    }
+    let t = text.trim();
+    let msg = if t.len() <= 2000 {
+        t
+    } else {
+        t.lines()
+            .find(|l| {
+                let l = l.to_ascii_lowercase();
+                ERRORISH.iter().any(|w| l.contains(w))
+            })
+            .unwrap_or("")
+            .trim()
+    };
+    let mut end = msg.len().min(2000);
+    while !msg.is_char_boundary(end) {
+        end -= 1;
+    }
+    c.message(&msg[..end], prio::WORDING, 0);
+}

@@ -1,0 +1,514 @@
+//! What a value read from the text says: error bodies, Node/axios dumps, SSE events, Batch objects.
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use serde_json::{Map, Value};
+
+use super::lenient::parse_at;
+use super::text::{SseLine, errno_kind, line_number};
+use super::{Body, Collector, prio};
+
+/// Keys whose subtrees describe the request, not the response: never read.
+const REQUEST_KEYS: &[&str] = &[
+    "config",
+    "request",
+    "_options",
+    "options",
+    "_currentRequest",
+    "socket",
+    "agent",
+    "client",
+    "_events",
+    "_readableState",
+    "_writableState",
+    "params",
+    "messages",
+    "input",
+    "tools",
+    "functions",
+];
+
+/// Reads every value in the text, from left to right, never reading a byte twice.
+pub(crate) fn scan(text: &str, sse: &[SseLine], c: &mut Collector) {
+    scan_inner(text, 0, sse, c);
+}
+
+/// How many times a JSON text found inside a string (or escaped in a log line) is read in turn.
+const MAX_NESTING: u8 = 2;
+
+/// Reads a JSON text held in a string value, or escaped in a log line (`{\"error\": …}`).
+fn scan_nested(inner: &str, base: usize, c: &mut Collector) {
+    if c.nesting >= MAX_NESTING {
+        return;
+    }
+    c.nesting += 1;
+    scan_inner(inner, base, &[], c);
+    c.nesting -= 1;
+}
+
+/// Undoes one level of JSON string escaping.
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(ch) = chars.next() {
+        if ch != '\\' {
+            out.push(ch);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => {}
+            Some(other) => out.push(other),
+            None => {}
+        }
+    }
+    out
+}
+
+fn scan_inner(text: &str, base: usize, sse: &[SseLine], c: &mut Collector) {
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let Some(k) = b[i..].iter().position(|&x| matches!(x, b'{' | b'[' | b'(')) else {
+            break;
+        };
+        let mut at = i + k;
+        if b[at] == b'(' {
+            // A Python repr `Batch(id='batch_1', status='failed', …)`: start at the class name.
+            let mut st = at;
+            while st > i && (b[st - 1].is_ascii_alphanumeric() || b[st - 1] == b'_') {
+                st -= 1;
+            }
+            let kwargs = b.get(at + 1).is_some_and(|x| x.is_ascii_lowercase())
+                && b[at + 1..]
+                    .iter()
+                    .take(40)
+                    .position(|&x| x == b'=')
+                    .is_some_and(|e| {
+                        b[at + 1..at + 1 + e]
+                            .iter()
+                            .all(|x| x.is_ascii_alphanumeric() || *x == b'_')
+                    });
+            if st == at || !b[st].is_ascii_uppercase() || !kwargs {
+                i = at + 1;
+                continue;
+            }
+            at = st;
+        }
+        if b.get(at + 1) == Some(&b'\\') && b.get(at + 2) == Some(&b'"') {
+            // Escaped JSON in a log line: read the rest of the line unescaped.
+            let end = b[at..]
+                .iter()
+                .position(|&x| x == b'\n')
+                .map_or(b.len(), |e| at + e);
+            c.work += end - at;
+            scan_nested(&unescape(&text[at..end]), base + at, c);
+            i = end.max(at + 1);
+            continue;
+        }
+        let mut work = 0;
+        let parsed = parse_at(text, at, &mut work);
+        c.work += work;
+        match parsed {
+            Some(p) => {
+                let ctx = sse_at(sse, at);
+                if matches!(p.value, Value::Object(_) | Value::Array(_)) {
+                    c.cues.json = true;
+                }
+                let before = c.body_prio();
+                absorb(&p.value, base + at, ctx, c, 0);
+                if !p.complete
+                    && c.unread_room()
+                    && matches!(&p.value, Value::Object(m) if !m.is_empty())
+                {
+                    let what = if p.end >= b.len() {
+                        "was cut off at the end of the text; read what was there"
+                    } else {
+                        "could not be read to its end; read what was there"
+                    };
+                    if c.body_prio() != before || c.body_prio().is_some_and(|p| p >= prio::BODY) {
+                        c.unread(format!(
+                            "the value at line {} {what}",
+                            line_number(text, at)
+                        ));
+                    }
+                }
+                if p.complete {
+                    // The v0 Python SDK prints `{body} 500 {body} {headers}`.
+                    let rest = &b[p.end..];
+                    let sp = rest
+                        .iter()
+                        .take_while(|&&x| x == b' ' || x == b'\n')
+                        .count();
+                    if sp > 0 {
+                        if let Some(s) = super::text::three_digits(&rest[sp..]) {
+                            if rest.get(sp + 3) == Some(&b' ') && rest.get(sp + 4) == Some(&b'{') {
+                                c.status(s, prio::CLIENT, base + p.end);
+                            }
+                        }
+                    }
+                }
+                i = p.end.max(at + 1);
+            }
+            None => i = at + 1,
+        }
+    }
+}
+
+fn sse_at(sse: &[SseLine], at: usize) -> Option<&SseLine> {
+    let idx = sse.partition_point(|l| l.end < at);
+    sse.get(idx).filter(|l| l.start <= at && at <= l.end)
+}
+
+fn text_of(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn str_of<'a>(m: &'a Map<String, Value>, k: &str) -> Option<&'a str> {
+    m.get(k).and_then(Value::as_str)
+}
+
+fn status_of(v: Option<&Value>) -> Option<u16> {
+    match v? {
+        Value::Number(n) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// The fields of an OpenAI error object.
+fn body_of(e: &Map<String, Value>) -> Body {
+    let code = text_of(e.get("code"));
+    Body {
+        code: code.filter(|c| errno_kind(c).is_none()),
+        error_type: text_of(e.get("type")),
+        param: text_of(e.get("param")),
+        message: text_of(e.get("message")),
+    }
+}
+
+fn looks_like_response_headers(m: &Map<String, Value>) -> bool {
+    let mut hit = false;
+    for k in m.keys() {
+        let k = k.to_ascii_lowercase();
+        if k == "user-agent" || k.starts_with("x-stainless") || k == "authorization" {
+            return false;
+        }
+        if super::text::known_response_header(&k)
+            || matches!(
+                k.as_str(),
+                "date" | "server" | "content-type" | "connection"
+            )
+        {
+            hit = true;
+        }
+    }
+    hit
+}
+
+fn absorb_headers(m: &Map<String, Value>, pos: usize, c: &mut Collector) {
+    for (k, v) in m.iter().take(200) {
+        let val = match v {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            Value::Array(a) => a
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<alloc::vec::Vec<_>>()
+                .join(", "),
+            Value::Object(o) => match o.get("value").and_then(Value::as_str) {
+                Some(s) => s.to_string(),
+                None => continue,
+            },
+            _ => continue,
+        };
+        c.header(k, &val, pos);
+    }
+}
+
+/// Adds what one value says.
+pub(crate) fn absorb(
+    v: &Value,
+    pos: usize,
+    sse: Option<&SseLine>,
+    c: &mut Collector,
+    depth: usize,
+) {
+    if depth > 12 {
+        return;
+    }
+    match v {
+        Value::Array(a) => {
+            for x in a.iter().take(256) {
+                absorb(x, pos, sse, c, depth + 1);
+            }
+        }
+        Value::Object(m) => absorb_obj(m, pos, sse, c, depth),
+        _ => {}
+    }
+}
+
+fn absorb_obj(
+    m: &Map<String, Value>,
+    pos: usize,
+    sse: Option<&SseLine>,
+    c: &mut Collector,
+    depth: usize,
+) {
+    let event = sse.and_then(|l| l.event.as_deref());
+    let ty = str_of(m, "type");
+
+    // A Batch object.
+    if str_of(m, "object") == Some("batch") {
+        let status = str_of(m, "status");
+        let has_errors = match m.get("errors") {
+            Some(Value::Object(e)) => e
+                .get("data")
+                .is_some_and(|d| d.as_array().is_some_and(|a| !a.is_empty())),
+            Some(Value::Array(a)) => !a.is_empty(),
+            _ => false,
+        };
+        let fine = matches!(
+            status,
+            Some("completed" | "validating" | "in_progress" | "finalizing") | None
+        );
+        if fine && !has_errors {
+            // A Batch that is doing well is not an error.
+            return;
+        }
+        c.batch(status, None, pos);
+        let errors = match m.get("errors") {
+            Some(Value::Object(e)) => e.get("data"),
+            other => other,
+        };
+        if let Some(Value::Array(list)) = errors {
+            if let Some(Value::Object(first)) = list.first() {
+                c.body(body_of(first), prio::BODY, pos);
+            }
+        }
+        return;
+    }
+
+    // A line of a Batch output or error file.
+    if m.contains_key("custom_id") && (m.contains_key("response") || m.contains_key("error")) {
+        let failed_status = match m.get("response") {
+            Some(Value::Object(r)) => status_of(r.get("status_code")).is_some_and(|s| s >= 400),
+            _ => false,
+        };
+        let error = m.get("error").is_some_and(|e| !e.is_null());
+        if !failed_status && !error {
+            // A line that succeeded.
+            return;
+        }
+        c.batch(None, str_of(m, "custom_id"), pos);
+        if let Some(Value::Object(e)) = m.get("error") {
+            c.body(body_of(e), prio::BODY, pos);
+        }
+        if let Some(Value::Object(r)) = m.get("response") {
+            if let Some(s) = status_of(r.get("status_code")) {
+                c.status(s, prio::DUMP, pos);
+            }
+            if let Some(id) = str_of(r, "request_id") {
+                c.request_id(id, prio::DUMP, pos);
+            }
+            if let Some(body) = r.get("body") {
+                absorb(body, pos, None, c, depth + 1);
+            }
+        }
+        return;
+    }
+
+    // Stream events.
+    match ty {
+        Some(t @ ("response.failed" | "response.error")) => {
+            c.stream(Some(t), pos);
+            let resp = match m.get("response") {
+                Some(Value::Object(r)) => Some(r),
+                _ => None,
+            };
+            if let Some(Value::Object(e)) = resp.and_then(|r| r.get("error")).or(m.get("error")) {
+                c.body(body_of(e), prio::BODY, pos);
+            }
+            return;
+        }
+        Some("response.incomplete") => {
+            c.stream(Some("response.incomplete"), pos);
+            let reason = match m.get("response") {
+                Some(Value::Object(r)) => match r.get("incomplete_details") {
+                    Some(Value::Object(d)) => text_of(d.get("reason")),
+                    _ => None,
+                },
+                _ => None,
+            };
+            c.body(
+                Body {
+                    code: reason,
+                    ..Body::default()
+                },
+                prio::BODY,
+                pos,
+            );
+            return;
+        }
+        // OpenAI error objects never have the type `error`: this is a stream's error event.
+        Some("error")
+            if m.contains_key("code") || m.contains_key("message") || m.contains_key("error") =>
+        {
+            c.stream(Some(event.unwrap_or("error")), pos);
+            match m.get("error") {
+                Some(Value::Object(e)) => c.body(body_of(e), prio::BODY, pos),
+                _ => c.body(body_of(m), prio::BODY, pos),
+            }
+            return;
+        }
+        _ => {}
+    }
+
+    // `{"error": {...}}`, `{"error": "text"}`, and Node SDK dumps that carry `error`.
+    let mut found = false;
+    match m.get("error") {
+        Some(Value::Object(e)) => {
+            let b = body_of(e);
+            found = b.code.is_some() || b.message.is_some() || b.error_type.is_some();
+            let wrapped = b
+                .message
+                .as_deref()
+                .filter(|m| m.contains("{'error'") || m.contains("{\"error\""))
+                .map(String::from);
+            c.body(b, prio::BODY, pos);
+            if let Some(m) = wrapped {
+                // A proxy (LiteLLM) that put the upstream error, dict and all, in its message.
+                scan_nested(&m, pos, c);
+            }
+            if let Some(s) = status_of(e.get("code")).or(status_of(e.get("status"))) {
+                c.status(s, prio::WEAK, pos);
+            }
+        }
+        Some(Value::String(s)) if !s.trim().is_empty() => {
+            found = true;
+            c.body(
+                Body {
+                    message: Some(s.clone()),
+                    code: text_of(m.get("code")).filter(|c| errno_kind(c).is_none()),
+                    error_type: text_of(m.get("type")),
+                    param: text_of(m.get("param")),
+                },
+                prio::DUMP,
+                pos,
+            );
+        }
+        _ => {}
+    }
+    // Node system errors (`{ errno: 'ECONNREFUSED', code: 'ECONNREFUSED', type: 'system' }`) say
+    // no response came; they are not error bodies.
+    let system_error = ["code", "errno"]
+        .iter()
+        .any(|k| str_of(m, k).is_some_and(|c| errno_kind(c).is_some()))
+        || str_of(m, "type") == Some("system");
+    if !found && !system_error && m.get("message").is_some_and(Value::is_string) {
+        let bare = ["type", "code", "param"].iter().any(|k| m.contains_key(*k))
+            || m.contains_key("status")
+            || m.contains_key("request_id");
+        if bare {
+            let b = body_of(m);
+            found = b.code.is_some() || b.error_type.is_some() || m.contains_key("status");
+            c.body(b, prio::DUMP, pos);
+        }
+    }
+    if !found && m.len() <= 3 {
+        // Proxies and gateways: `{"detail": "Not Found"}`.
+        if let Some(d) = str_of(m, "detail") {
+            found = true;
+            c.body(
+                Body {
+                    message: Some(d.into()),
+                    ..Body::default()
+                },
+                prio::DUMP,
+                pos,
+            );
+        }
+    }
+    if (found || event == Some("error")) && sse.is_some() {
+        c.stream(event, pos);
+    }
+
+    // Fields of Node/axios dumps and of error objects.
+    let errorish = m.contains_key("error")
+        || m.contains_key("headers")
+        || m.contains_key("message")
+        || m.contains_key("request_id")
+        || m.contains_key("requestID")
+        || m.contains_key("statusText")
+        || m.contains_key("data")
+        || m.contains_key("code");
+    if errorish {
+        for k in [
+            "status",
+            "statusCode",
+            "status_code",
+            "http_status",
+            "httpStatus",
+        ] {
+            if let Some(s) = status_of(m.get(k)) {
+                c.status(s, prio::DUMP, pos);
+            }
+        }
+    }
+    for k in [
+        "request_id",
+        "requestID",
+        "requestId",
+        "x-request-id",
+        "x_request_id",
+    ] {
+        if let Some(id) = str_of(m, k) {
+            c.request_id(id, prio::DUMP, pos);
+        }
+    }
+    for k in ["code", "errno"] {
+        if let Some(code) = str_of(m, k) {
+            if let Some(kind) = errno_kind(code) {
+                c.exception(code, Some(kind), prio::WEAK + 5, pos);
+            }
+        }
+    }
+    if let Some(Value::Object(h)) = m.get("headers") {
+        if looks_like_response_headers(h) {
+            absorb_headers(h, pos, c);
+        }
+    } else if depth == 0 && looks_like_response_headers(m) && m.len() >= 2 {
+        // A bare headers dict (the v0 Python SDK prints one after the status).
+        let known = m
+            .keys()
+            .filter(|k| super::text::known_response_header(&k.to_ascii_lowercase()))
+            .count();
+        if known >= 1 {
+            absorb_headers(m, pos, c);
+        }
+    }
+
+    // Look deeper: `response.data`, `cause`, `body`, nested wrappers.
+    for (k, child) in m.iter().take(256) {
+        if REQUEST_KEYS.contains(&k.as_str()) || k == "headers" {
+            continue;
+        }
+        if k == "error" && found {
+            continue;
+        }
+        match child {
+            Value::Object(_) | Value::Array(_) => absorb(child, pos, sse, c, depth + 1),
+            // A body kept as a JSON string: `body: '{"error": …}'`.
+            Value::String(st) if st.trim_start().starts_with('{') && st.contains("error") => {
+                scan_nested(st, pos, c);
+            }
+            _ => {}
+        }
+    }
+}
