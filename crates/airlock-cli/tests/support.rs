@@ -105,7 +105,6 @@ fn support_bundle_without_an_error_exits_1() {
 }
 
 #[test]
-#[ignore = "needs the paste reader and classifier (h-paste, h-taxonomy)"]
 fn support_bundle_from_a_python_traceback() {
     let paste = format!(
         r#"Traceback (most recent call last):
