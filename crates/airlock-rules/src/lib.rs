@@ -29,6 +29,8 @@ pub mod bundle;
 pub mod ratelimit;
 pub mod redact;
 pub mod retry;
+#[cfg(feature = "tokenizer")]
+pub mod tokenizer;
 pub mod validate;
 
 pub use category::{Category, RetryDecision};

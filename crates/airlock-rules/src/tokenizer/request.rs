@@ -1,0 +1,1 @@
+//! Token counts of whole requests and the context budget.

@@ -1,0 +1,174 @@
+//! A vocabulary: token bytes by rank (the committed compact file) and a hash index built at set-up.
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+/// Token bytes → rank, over a compact vocabulary file (see `xtask/src/codegen/vocab.rs`).
+pub(crate) struct Vocab {
+    data: &'static [u8],
+    /// Start of each token's bytes in `data` (its length is the byte before).
+    starts: Vec<u32>,
+    /// Open addressing: high 32 bits a hash tag, low 32 bits rank + 1; 0 is empty.
+    slots: Vec<u64>,
+    mask: usize,
+    byte_rank: [u32; 256],
+    max_len: usize,
+}
+
+impl core::fmt::Debug for Vocab {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Vocab")
+            .field("tokens", &self.starts.len())
+            .finish()
+    }
+}
+
+const K1: u64 = 0x243f_6a88_85a3_08d3;
+const K2: u64 = 0x1319_8a2e_0370_7344;
+const K3: u64 = 0xa409_3822_299f_31d0;
+
+#[inline(always)]
+fn fold_mul(a: u64, b: u64) -> u64 {
+    let p = (a as u128).wrapping_mul(b as u128);
+    (p as u64) ^ ((p >> 64) as u64)
+}
+
+#[inline(always)]
+fn u64_at(b: &[u8], i: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[i..i + 8]);
+    u64::from_le_bytes(w)
+}
+
+#[inline(always)]
+fn u32_at(b: &[u8], i: usize) -> u64 {
+    let mut w = [0u8; 4];
+    w.copy_from_slice(&b[i..i + 4]);
+    u32::from_le_bytes(w) as u64
+}
+
+/// A fast hash of a short byte string (tokens are at most a few hundred bytes).
+#[inline]
+pub(crate) fn hash(b: &[u8]) -> u64 {
+    let n = b.len();
+    let (lo, hi) = if n <= 16 {
+        if n >= 8 {
+            (u64_at(b, 0), u64_at(b, n - 8))
+        } else if n >= 4 {
+            (u32_at(b, 0), u32_at(b, n - 4))
+        } else if n > 0 {
+            (
+                ((b[0] as u64) << 16) | ((b[n / 2] as u64) << 8) | b[n - 1] as u64,
+                0,
+            )
+        } else {
+            (0, 0)
+        }
+    } else {
+        let mut acc = K3;
+        let mut i = 0;
+        while i + 16 < n {
+            acc = fold_mul(u64_at(b, i) ^ acc, u64_at(b, i + 8) ^ K1);
+            i += 16;
+        }
+        (u64_at(b, n - 16) ^ acc, u64_at(b, n - 8))
+    };
+    fold_mul(lo ^ K1, hi ^ K2 ^ (n as u64).wrapping_mul(K3))
+}
+
+impl Vocab {
+    /// Indexes a compact vocabulary file.
+    ///
+    /// # Panics
+    /// When `data` is not a well-formed compact vocabulary (it is generated and committed, so
+    /// this is a build problem, caught by the tests).
+    pub(crate) fn new(data: &'static [u8]) -> Vocab {
+        assert!(data.len() >= 8 && &data[..4] == b"ATK1", "bad vocabulary file");
+        let n = u32::from_le_bytes([data[4], data[5], data[6], data[7]]) as usize;
+        let mut starts = Vec::with_capacity(n);
+        let mut pos = 8usize;
+        let mut max_len = 0;
+        for _ in 0..n {
+            let len = data[pos] as usize;
+            starts.push((pos + 1) as u32);
+            pos += 1 + len;
+            max_len = max_len.max(len);
+        }
+        assert_eq!(pos, data.len(), "bad vocabulary file length");
+        let cap = (n * 2).next_power_of_two().max(16);
+        let mask = cap - 1;
+        let mut slots = vec![0u64; cap];
+        let mut byte_rank = [u32::MAX; 256];
+        for (rank, &start) in starts.iter().enumerate() {
+            let start = start as usize;
+            let tok = &data[start..start + data[start - 1] as usize];
+            if tok.len() == 1 {
+                byte_rank[tok[0] as usize] = rank as u32;
+            }
+            let h = hash(tok);
+            let mut idx = h as usize & mask;
+            while slots[idx] != 0 {
+                idx = (idx + 1) & mask;
+            }
+            slots[idx] = (h & 0xFFFF_FFFF_0000_0000) | (rank as u64 + 1);
+        }
+        assert!(
+            byte_rank.iter().all(|&r| r != u32::MAX),
+            "every byte must be a token"
+        );
+        Vocab {
+            data,
+            starts,
+            slots,
+            mask,
+            byte_rank,
+            max_len,
+        }
+    }
+
+    /// Number of tokens.
+    pub(crate) fn len(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// The bytes of token `rank`.
+    #[inline]
+    pub(crate) fn token(&self, rank: u32) -> &'static [u8] {
+        let start = self.starts[rank as usize] as usize;
+        let data: &'static [u8] = self.data;
+        &data[start..start + data[start - 1] as usize]
+    }
+
+    /// The rank of a single byte.
+    #[inline]
+    pub(crate) fn byte(&self, b: u8) -> u32 {
+        self.byte_rank[b as usize]
+    }
+
+    /// The rank of `key`, if it is a token.
+    #[inline]
+    pub(crate) fn rank(&self, key: &[u8]) -> Option<u32> {
+        if key.len() > self.max_len {
+            return None;
+        }
+        if key.len() == 1 {
+            return Some(self.byte(key[0]));
+        }
+        let h = hash(key);
+        let tag = h & 0xFFFF_FFFF_0000_0000;
+        let mut idx = h as usize & self.mask;
+        loop {
+            let s = self.slots[idx];
+            if s == 0 {
+                return None;
+            }
+            if s & 0xFFFF_FFFF_0000_0000 == tag {
+                let rank = (s as u32).wrapping_sub(1);
+                if self.token(rank) == key {
+                    return Some(rank);
+                }
+            }
+            idx = (idx + 1) & self.mask;
+        }
+    }
+}
