@@ -160,13 +160,9 @@ impl Tokenizer {
     pub fn encode_with(&self, text: &str, mut out: impl FnMut(u32)) {
         let b = text.as_bytes();
         let mut scratch = bpe::Scratch::default();
-        let next = match self.encoding {
-            Encoding::O200kBase => pretok::next_o200k,
-            Encoding::Cl100kBase => pretok::next_cl100k,
-        };
         let mut i = 0;
         while i < b.len() {
-            let e = next(b, i);
+            let e = self.next_piece(b, i);
             bpe::encode_piece(&self.vocab, &b[i..e], &mut scratch, &mut out);
             i = e;
         }
@@ -195,6 +191,28 @@ impl Tokenizer {
     /// The number of tokens of `bytes` (see [`Tokenizer::encode_bytes`]).
     pub fn count_bytes(&self, bytes: &[u8]) -> usize {
         self.count(&lossy(bytes))
+    }
+
+    /// The pre-tokens of `text` (the matches of the encoding's pattern); for tests.
+    #[doc(hidden)]
+    pub fn pre_tokens<'a>(&self, text: &'a str) -> Vec<&'a str> {
+        let b = text.as_bytes();
+        let mut v = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            let e = self.next_piece(b, i);
+            v.push(&text[i..e]);
+            i = e;
+        }
+        v
+    }
+
+    #[inline]
+    fn next_piece(&self, b: &[u8], i: usize) -> usize {
+        match self.encoding {
+            Encoding::O200kBase => pretok::next_o200k(b, i),
+            Encoding::Cl100kBase => pretok::next_cl100k(b, i),
+        }
     }
 
     /// The bytes of `tokens` concatenated; `None` if one is not in the vocabulary.

@@ -187,6 +187,31 @@ pub fn random_bytes(rng: &mut Rng, size: usize) -> Vec<u8> {
     out
 }
 
+/// Characters of every class the patterns tell apart, run together without separators, so that
+/// each branch of the pre-tokenizers (and its backtracking) shows in the token IDs.
+fn class_mix(rng: &mut Rng, size: usize) -> String {
+    let pools: [&[&str]; 12] = [
+        &["A", "B", "Z", "É", "Ω", "Ж", "I", "S", "T"],
+        &["a", "b", "z", "é", "ω", "ж", "s", "t", "the", "ing"],
+        &["ǅ", "ǈ", "ᾈ"],
+        &["ʰ", "ー", "々", "ˈ"],
+        &["の", "中", "ا", "א", "ก", "한"],
+        &["\u{301}", "\u{93f}", "\u{20dd}", "\u{64e}"],
+        &["0", "1", "9", "٣", "²", "Ⅻ", "12", "2024"],
+        &["!", ".", ",", "-", "\"", "/", "(", ")", "😀", "$", "_", "\u{feff}", "\u{200b}"],
+        &[" ", " ", "  ", "\t", "\n", "\r", "\r\n", "\u{a0}", "\u{3000}", "\u{85}", "\u{2028}"],
+        &["'", "'s", "'S", "'ll", "'LL", "'Re", "'ve", "'d", "'M", "'t", "'ſ", "'x"],
+        &["/", "//", "\n/", "\r\n", "\n\n"],
+        &["Hello", "WORLD", "McDonald", "iPhone", "HTTPServer", "don't", "naïve"],
+    ];
+    let mut out = String::new();
+    while out.len() < size {
+        let pool = pools[rng.below(pools.len())];
+        out.push_str(rng.pick(pool));
+    }
+    out
+}
+
 fn runs(rng: &mut Rng, size: usize) -> String {
     let units = [
         "a", "A", "é", "e\u{301}", " ", "\n", "\r\n", "\t", "0", "7", "!", ".", "-", "=", "/",
@@ -267,6 +292,9 @@ pub fn corpus() -> Vec<(String, Vec<u8>)> {
     }
     for i in 0..6 {
         out.push((format!("runs-{i}"), runs(&mut rng, 60_000).into_bytes()));
+    }
+    for i in 0..4 {
+        out.push((format!("classmix-{i}"), class_mix(&mut rng, 50_000).into_bytes()));
     }
     for i in 0..4 {
         let mut s = prose(&mut rng, 30_000);
