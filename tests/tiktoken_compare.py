@@ -1,17 +1,19 @@
 #!/usr/bin/env python3
 """Airlock's tokenizer against OpenAI's Python tiktoken, token ID for token ID.
 
-Usage: tiktoken_compare.py TOKENIZE_BIN VOCAB_DIR
+Usage: tiktoken_compare.py TOKENIZE_BIN
 
 TOKENIZE_BIN is the `tokenize` example of airlock-rules (it writes the generated corpus and
-prints Airlock's token IDs); VOCAB_DIR holds `o200k_base.tiktoken` and `cl100k_base.tiktoken`.
-tiktoken loads them offline from TIKTOKEN_CACHE_DIR, where each file is named by the sha1 hex of
-its download URL. Texts are read as bytes and decoded with errors="replace" (so `\r` is kept, as
+prints Airlock's token IDs). The `.tiktoken` vocabularies are rebuilt from Airlock's own compact
+files (crates/airlock-rules/src/generated/*.bin), and tiktoken loads them offline from
+TIKTOKEN_CACHE_DIR, where each file is named by the sha1 hex of its download URL. tiktoken checks
+the sha256 of a cached vocabulary against OpenAI's, so this also proves the compact files hold the
+official vocabularies exactly (a mismatch makes tiktoken try to download, which fails offline). Texts are read as bytes and decoded with errors="replace" (so `\r` is kept, as
 with newline="", and invalid UTF-8 is replaced as Airlock's byte API does).
 """
+import base64
 import hashlib
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,17 +22,36 @@ URL = "https://openaipublic.blob.core.windows.net/encodings/{}.tiktoken"
 ENCODINGS = ["o200k_base", "cl100k_base"]
 
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def tiktoken_file(name):
+    """The `.tiktoken` text of a compact vocabulary (magic, u32 count, length-prefixed tokens)."""
+    with open(os.path.join(ROOT, "crates/airlock-rules/src/generated", name + ".bin"), "rb") as f:
+        data = f.read()
+    assert data[:4] == b"ATK1"
+    count = int.from_bytes(data[4:8], "little")
+    lines, pos = [], 8
+    for rank in range(count):
+        n = data[pos]
+        lines.append(base64.b64encode(data[pos + 1:pos + 1 + n]) + b" " + str(rank).encode())
+        pos += 1 + n
+    assert pos == len(data)
+    return b"\n".join(lines) + b"\n"
+
+
 def main():
-    if len(sys.argv) != 3:
+    if len(sys.argv) != 2:
         print(__doc__)
         return 2
-    tokenize, vocab_dir = sys.argv[1], sys.argv[2]
+    tokenize = sys.argv[1]
     with tempfile.TemporaryDirectory() as tmp:
         cache = os.path.join(tmp, "cache")
         os.mkdir(cache)
         for name in ENCODINGS:
             key = hashlib.sha1(URL.format(name).encode()).hexdigest()
-            shutil.copy(os.path.join(vocab_dir, name + ".tiktoken"), os.path.join(cache, key))
+            with open(os.path.join(cache, key), "wb") as f:
+                f.write(tiktoken_file(name))
         os.environ["TIKTOKEN_CACHE_DIR"] = cache
         import tiktoken
 
