@@ -87,18 +87,20 @@ fn large(v: &Vocab, piece: &[u8], s: &mut Scratch, out: &mut impl FnMut(u32)) {
     s.prev.clear();
     s.prev.extend((0..n).map(|i| (i as u32).wrapping_sub(1)));
     s.pair.clear();
-    s.heap.clear();
+    let mut initial = core::mem::take(&mut s.heap).into_vec();
+    initial.clear();
     for i in 0..n {
         let r = if i + 1 < n {
-            v.rank(&piece[i..i + 2]).unwrap_or(NONE)
+            v.pair(piece[i], piece[i + 1]).unwrap_or(NONE)
         } else {
             NONE
         };
         s.pair.push(r);
         if r != NONE {
-            s.heap.push(Reverse(((r as u64) << 32) | i as u64));
+            initial.push(Reverse(((r as u64) << 32) | i as u64));
         }
     }
+    s.heap = BinaryHeap::from(initial); // O(n) heapify
     let (next, prev, pair, heap) = (&mut s.next, &mut s.prev, &mut s.pair, &mut s.heap);
     let rank_of = |next: &Vec<u32>, p: usize| -> u32 {
         let q = next[p] as usize;

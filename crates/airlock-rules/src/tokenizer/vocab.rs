@@ -8,10 +8,12 @@ pub(crate) struct Vocab {
     data: &'static [u8],
     /// Start of each token's bytes in `data` (its length is the byte before).
     starts: Vec<u32>,
-    /// Open addressing: high 32 bits a hash tag, low 32 bits rank + 1; 0 is empty.
-    slots: Vec<u64>,
+    /// Open addressing, keyed by the token's bytes (the first 8 inline); `len == 0` is empty.
+    slots: Vec<Slot>,
     mask: usize,
     byte_rank: [u32; 256],
+    /// The rank of each two-byte string (`u32::MAX` when it is not a token).
+    two: Vec<u32>,
     max_len: usize,
 }
 
@@ -20,6 +22,26 @@ impl core::fmt::Debug for Vocab {
         f.debug_struct("Vocab")
             .field("tokens", &self.starts.len())
             .finish()
+    }
+}
+
+/// A hash slot: the first 8 bytes of the token (little-endian, zero-padded), its rank and length.
+#[derive(Clone, Copy, Default)]
+struct Slot {
+    head: u64,
+    rank: u32,
+    len: u32,
+}
+
+/// The first (up to) 8 bytes of `b`, little-endian, zero-padded.
+#[inline(always)]
+fn head(b: &[u8]) -> u64 {
+    if b.len() >= 8 {
+        u64_at(b, 0)
+    } else {
+        let mut w = [0u8; 8];
+        w[..b.len()].copy_from_slice(b);
+        u64::from_le_bytes(w)
     }
 }
 
@@ -97,20 +119,27 @@ impl Vocab {
         assert_eq!(pos, data.len(), "bad vocabulary file length");
         let cap = (n * 2).next_power_of_two().max(16);
         let mask = cap - 1;
-        let mut slots = vec![0u64; cap];
+        let mut slots = vec![Slot::default(); cap];
         let mut byte_rank = [u32::MAX; 256];
+        let mut two = vec![u32::MAX; 1 << 16];
         for (rank, &start) in starts.iter().enumerate() {
             let start = start as usize;
             let tok = &data[start..start + data[start - 1] as usize];
-            if tok.len() == 1 {
-                byte_rank[tok[0] as usize] = rank as u32;
+            match tok.len() {
+                1 => byte_rank[tok[0] as usize] = rank as u32,
+                2 => two[usize::from(tok[0]) << 8 | usize::from(tok[1])] = rank as u32,
+                _ => {}
             }
             let h = hash(tok);
             let mut idx = h as usize & mask;
-            while slots[idx] != 0 {
+            while slots[idx].len != 0 {
                 idx = (idx + 1) & mask;
             }
-            slots[idx] = (h & 0xFFFF_FFFF_0000_0000) | (rank as u64 + 1);
+            slots[idx] = Slot {
+                head: head(tok),
+                rank: rank as u32,
+                len: tok.len() as u32,
+            };
         }
         assert!(
             byte_rank.iter().all(|&r| r != u32::MAX),
@@ -122,6 +151,7 @@ impl Vocab {
             slots,
             mask,
             byte_rank,
+            two,
             max_len,
         }
     }
@@ -148,27 +178,32 @@ impl Vocab {
     /// The rank of `key`, if it is a token.
     #[inline]
     pub(crate) fn rank(&self, key: &[u8]) -> Option<u32> {
-        if key.len() > self.max_len {
-            return None;
-        }
-        if key.len() == 1 {
-            return Some(self.byte(key[0]));
+        match key.len() {
+            1 => return Some(self.byte(key[0])),
+            2 => return self.pair(key[0], key[1]),
+            n if n > self.max_len => return None,
+            _ => {}
         }
         let h = hash(key);
-        let tag = h & 0xFFFF_FFFF_0000_0000;
+        let k = head(key);
+        let len = key.len() as u32;
         let mut idx = h as usize & self.mask;
         loop {
             let s = self.slots[idx];
-            if s == 0 {
+            if s.len == 0 {
                 return None;
             }
-            if s & 0xFFFF_FFFF_0000_0000 == tag {
-                let rank = (s as u32).wrapping_sub(1);
-                if self.token(rank) == key {
-                    return Some(rank);
-                }
+            if s.len == len && s.head == k && (len <= 8 || self.token(s.rank)[8..] == key[8..]) {
+                return Some(s.rank);
             }
             idx = (idx + 1) & self.mask;
         }
+    }
+
+    /// The rank of the two-byte string `a b`, if it is a token.
+    #[inline(always)]
+    pub(crate) fn pair(&self, a: u8, b: u8) -> Option<u32> {
+        let r = self.two[usize::from(a) << 8 | usize::from(b)];
+        (r != u32::MAX).then_some(r)
     }
 }
