@@ -11,13 +11,77 @@ use airlock_rules::tokenizer::{Encoding, Tokenizer};
 use std::time::{Duration, Instant};
 
 const ENGLISH: &[&str] = &[
-    "the", "of", "and", "to", "in", "a", "is", "that", "for", "it", "as", "was", "with", "be",
-    "by", "on", "not", "he", "I", "this", "are", "or", "his", "from", "at", "which", "but", "have",
-    "an", "had", "they", "you", "were", "their", "one", "all", "we", "can", "her", "has", "there",
-    "been", "if", "more", "when", "will", "would", "who", "so", "no", "request", "model",
-    "token", "window", "context", "because", "through", "between", "important", "government",
-    "development", "understanding", "It's", "don't", "we'll", "The", "However", "London",
-    "September", "1984", "42",
+    "the",
+    "of",
+    "and",
+    "to",
+    "in",
+    "a",
+    "is",
+    "that",
+    "for",
+    "it",
+    "as",
+    "was",
+    "with",
+    "be",
+    "by",
+    "on",
+    "not",
+    "he",
+    "I",
+    "this",
+    "are",
+    "or",
+    "his",
+    "from",
+    "at",
+    "which",
+    "but",
+    "have",
+    "an",
+    "had",
+    "they",
+    "you",
+    "were",
+    "their",
+    "one",
+    "all",
+    "we",
+    "can",
+    "her",
+    "has",
+    "there",
+    "been",
+    "if",
+    "more",
+    "when",
+    "will",
+    "would",
+    "who",
+    "so",
+    "no",
+    "request",
+    "model",
+    "token",
+    "window",
+    "context",
+    "because",
+    "through",
+    "between",
+    "important",
+    "government",
+    "development",
+    "understanding",
+    "It's",
+    "don't",
+    "we'll",
+    "The",
+    "However",
+    "London",
+    "September",
+    "1984",
+    "42",
 ];
 
 fn english(rng: &mut corpus::Rng, size: usize) -> String {
@@ -63,7 +127,10 @@ fn texts() -> Vec<(&'static str, String)> {
         ("10 KB prose", english(&mut rng, 10_000)),
         ("1 MB mixed", mixed),
         ("100 KB one char", "a".repeat(100_000)),
-        ("100 KB random bytes", String::from_utf8_lossy(&bytes).into_owned()),
+        (
+            "100 KB random bytes",
+            String::from_utf8_lossy(&bytes).into_owned(),
+        ),
         ("100 KB random code points", cps),
     ]
 }
@@ -86,7 +153,9 @@ fn time(budget: Duration, mut f: impl FnMut() -> usize) -> (f64, usize) {
 }
 
 fn main() {
-    let which = std::env::args().nth(1).unwrap_or_else(|| "o200k_base".into());
+    let which = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "o200k_base".into());
     let enc = Encoding::from_name(&which).expect("o200k_base or cl100k_base");
     let o200k = enc == Encoding::O200kBase;
 
@@ -94,11 +163,19 @@ fn main() {
     let ours = Tokenizer::new(enc);
     let setup_ours = t0.elapsed();
     let t0 = Instant::now();
-    let rs = if o200k { tiktoken_rs::o200k_base() } else { tiktoken_rs::cl100k_base() }
-        .expect("tiktoken-rs");
+    let rs = if o200k {
+        tiktoken_rs::o200k_base()
+    } else {
+        tiktoken_rs::cl100k_base()
+    }
+    .expect("tiktoken-rs");
     let setup_rs = t0.elapsed();
     let t0 = Instant::now();
-    let gh = if o200k { bpe_openai::o200k_base() } else { bpe_openai::cl100k_base() };
+    let gh = if o200k {
+        bpe_openai::o200k_base()
+    } else {
+        bpe_openai::cl100k_base()
+    };
     gh.count("warm up");
     let setup_gh = t0.elapsed();
     let t0 = Instant::now();
@@ -106,10 +183,17 @@ fn main() {
     t4.count("warm up");
     let setup_t4 = t0.elapsed();
 
-    println!("encoding {which}; set-up: airlock {:.1} ms, tiktoken-rs {:.1} ms, bpe-openai {:.1} ms, tiktoken 4.x {:.1} ms",
-        ms(setup_ours), ms(setup_rs), ms(setup_gh), ms(setup_t4));
+    println!(
+        "encoding {which}; set-up: airlock {:.1} ms, tiktoken-rs {:.1} ms, bpe-openai {:.1} ms, tiktoken 4.x {:.1} ms",
+        ms(setup_ours),
+        ms(setup_rs),
+        ms(setup_gh),
+        ms(setup_t4)
+    );
     println!();
-    println!("| text | airlock MB/s | tiktoken-rs MB/s | bpe-openai MB/s | tiktoken 4.x MB/s | airlock ÷ rs | ÷ bpe-openai | ÷ tiktoken 4.x |");
+    println!(
+        "| text | airlock MB/s | tiktoken-rs MB/s | bpe-openai MB/s | tiktoken 4.x MB/s | airlock ÷ rs | ÷ bpe-openai | ÷ tiktoken 4.x |"
+    );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     let budget = Duration::from_millis(700);
     for (name, text) in texts() {

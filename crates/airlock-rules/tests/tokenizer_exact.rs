@@ -63,17 +63,26 @@ fn tokens_match_tiktoken_rs() {
     let o200k = tiktoken_rs::o200k_base().expect("o200k_base");
     let cl100k = tiktoken_rs::cl100k_base().expect("cl100k_base");
     let mut compared = 0;
-    for (enc, reference) in [(Encoding::O200kBase, &o200k), (Encoding::Cl100kBase, &cl100k)] {
+    for (enc, reference) in [
+        (Encoding::O200kBase, &o200k),
+        (Encoding::Cl100kBase, &cl100k),
+    ] {
         let t = Tokenizer::shared(enc);
         for (name, text) in &texts {
             let want = reference.encode_ordinary(text);
             let got = t.encode(text);
-            assert!(got == want, "{enc} {name}: token IDs differ from tiktoken-rs");
+            assert!(
+                got == want,
+                "{enc} {name}: token IDs differ from tiktoken-rs"
+            );
             assert_eq!(t.count(text), want.len());
             compared += text.len();
         }
     }
-    assert!(compared >= 4_000_000, "corpus is at least 2 MB per encoding");
+    assert!(
+        compared >= 4_000_000,
+        "corpus is at least 2 MB per encoding"
+    );
 }
 
 #[test]
@@ -90,7 +99,10 @@ fn special_token_strings_are_ordinary_text() {
     for enc in Encoding::ALL {
         let t = Tokenizer::shared(enc);
         let ids = t.encode("<|endoftext|>");
-        assert!(ids.len() > 1, "{enc}: <|endoftext|> is several ordinary tokens");
+        assert!(
+            ids.len() > 1,
+            "{enc}: <|endoftext|> is several ordinary tokens"
+        );
         assert!(ids.iter().all(|&i| (i as usize) < t.vocab_size()));
         assert_eq!(t.decode_bytes(&ids).unwrap(), b"<|endoftext|>");
     }
@@ -104,7 +116,11 @@ fn long_runs_round_trip() {
         for unit in ["a", " ", "\n", "!", "中", "\u{301}", "😀", "7"] {
             let text = unit.repeat(200_000 / unit.len());
             let ids = t.encode(&text);
-            assert_eq!(t.decode_bytes(&ids).unwrap(), text.as_bytes(), "{enc} {unit:?}");
+            assert_eq!(
+                t.decode_bytes(&ids).unwrap(),
+                text.as_bytes(),
+                "{enc} {unit:?}"
+            );
         }
     }
 }

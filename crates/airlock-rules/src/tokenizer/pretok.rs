@@ -203,10 +203,8 @@ fn numbers(b: &[u8], i: usize) -> usize {
 /// The end of the o200k_base pre-token starting at `i`.
 pub(crate) fn next_o200k(b: &[u8], i: usize) -> usize {
     let (cp, l, c) = at(b, i);
-    let prefix = cp != u32::from(b'\r')
-        && cp != u32::from(b'\n')
-        && !c.is_letter()
-        && c != Class::Number;
+    let prefix =
+        cp != u32::from(b'\r') && cp != u32::from(b'\n') && !c.is_letter() && c != Class::Number;
     if prefix {
         if let Some(e) = o200k_lower_word(b, i + l) {
             return contraction(b, e);

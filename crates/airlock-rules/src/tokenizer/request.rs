@@ -60,7 +60,11 @@ impl Api {
     /// assert_eq!(Api::from_endpoint("/v1/images/generations"), None);
     /// ```
     pub fn from_endpoint(endpoint: &str) -> Option<Api> {
-        let p = endpoint.split('?').next().unwrap_or("").trim_end_matches('/');
+        let p = endpoint
+            .split('?')
+            .next()
+            .unwrap_or("")
+            .trim_end_matches('/');
         if p.ends_with("chat/completions") {
             Some(Api::ChatCompletions)
         } else if p.ends_with("responses") {
@@ -286,7 +290,9 @@ fn content_part(t: &Tokenizer, model: &str, n: &mut RequestTokens, at: &str, p: 
                     o.get("url").and_then(Value::as_str),
                     o.get("detail").and_then(Value::as_str),
                 ),
-                Some(Value::String(s)) => (Some(s.as_str()), p.get("detail").and_then(Value::as_str)),
+                Some(Value::String(s)) => {
+                    (Some(s.as_str()), p.get("detail").and_then(Value::as_str))
+                }
                 _ => (None, p.get("detail").and_then(Value::as_str)),
             };
             let size = url.and_then(data_url_size);
@@ -305,9 +311,22 @@ fn content_part(t: &Tokenizer, model: &str, n: &mut RequestTokens, at: &str, p: 
 
 /// The cookbook's estimate for tool (function) definitions, "How to count tokens with tiktoken".
 pub fn tool_definitions(t: &Tokenizer, model: &str, tools: &[Value]) -> u64 {
-    let older = model.starts_with("gpt-3.5") || (model.starts_with("gpt-4") && !model.starts_with("gpt-4o") && !model.starts_with("gpt-4.")) ;
-    let (func_init, prop_init, prop_key, enum_init, enum_item, func_end): (i64, i64, i64, i64, i64, i64) =
-        if older { (10, 3, 3, -3, 3, 12) } else { (7, 3, 3, -3, 3, 12) };
+    let older = model.starts_with("gpt-3.5")
+        || (model.starts_with("gpt-4")
+            && !model.starts_with("gpt-4o")
+            && !model.starts_with("gpt-4."));
+    let (func_init, prop_init, prop_key, enum_init, enum_item, func_end): (
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+    ) = if older {
+        (10, 3, 3, -3, 3, 12)
+    } else {
+        (7, 3, 3, -3, 3, 12)
+    };
     if tools.is_empty() {
         return 0;
     }
@@ -481,8 +500,12 @@ pub fn image_size(b: &[u8]) -> Option<(u64, u64)> {
     let be32 = |i: usize| -> Option<u64> {
         Some(u32::from_be_bytes(b.get(i..i + 4)?.try_into().ok()?) as u64)
     };
-    let be16 = |i: usize| -> Option<u64> { Some(u16::from_be_bytes(b.get(i..i + 2)?.try_into().ok()?) as u64) };
-    let le16 = |i: usize| -> Option<u64> { Some(u16::from_le_bytes(b.get(i..i + 2)?.try_into().ok()?) as u64) };
+    let be16 = |i: usize| -> Option<u64> {
+        Some(u16::from_be_bytes(b.get(i..i + 2)?.try_into().ok()?) as u64)
+    };
+    let le16 = |i: usize| -> Option<u64> {
+        Some(u16::from_le_bytes(b.get(i..i + 2)?.try_into().ok()?) as u64)
+    };
     if b.starts_with(b"\x89PNG\r\n\x1a\n") {
         return Some((be32(16)?, be32(20)?));
     }
@@ -635,12 +658,12 @@ pub fn budget(t: &Tokenizer, api: Api, body: &Value, limits: &Limits) -> Budget 
     }
     let requested = ["max_completion_tokens", "max_tokens", "max_output_tokens"]
         .iter()
-        .find_map(|k| body.get(*k).and_then(Value::as_u64).map(|v| (v, String::from(*k))));
-    b.output = requested.or_else(|| {
-        limits
-            .default_output
-            .map(|v| (v, String::from("default")))
-    });
+        .find_map(|k| {
+            body.get(*k)
+                .and_then(Value::as_u64)
+                .map(|v| (v, String::from(*k)))
+        });
+    b.output = requested.or_else(|| limits.default_output.map(|v| (v, String::from("default"))));
     let out = b.output.as_ref().map_or(0, |o| o.0);
     let exact = b.input.exact;
     let total = b.input.total();

@@ -105,7 +105,10 @@ impl Vocab {
     /// When `data` is not a well-formed compact vocabulary (it is generated and committed, so
     /// this is a build problem, caught by the tests).
     pub(crate) fn new(data: &'static [u8]) -> Vocab {
-        assert!(data.len() >= 8 && &data[..4] == b"ATK1", "bad vocabulary file");
+        assert!(
+            data.len() >= 8 && &data[..4] == b"ATK1",
+            "bad vocabulary file"
+        );
         let n = u32::from_le_bytes([data[4], data[5], data[6], data[7]]) as usize;
         let mut starts = Vec::with_capacity(n);
         let mut pos = 8usize;
