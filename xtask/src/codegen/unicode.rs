@@ -78,7 +78,9 @@ pub fn classes() -> Result<Vec<u8>, String> {
     for (a, b) in ranges(r"\p{L}")? {
         for cp in a..=b {
             if !(1..=3).contains(&class[cp as usize]) {
-                return Err(format!("U+{cp:04X} is in \\p{{L}} but not classed as a letter"));
+                return Err(format!(
+                    "U+{cp:04X} is in \\p{{L}} but not classed as a letter"
+                ));
             }
         }
     }
@@ -120,7 +122,9 @@ pub fn generate() -> Result<Vec<Output>, String> {
             .collect::<Vec<_>>()
             .join(", ")
     ));
-    s.push_str(&format!("/// Code point bits below the block index.\npub const SHIFT: u32 = {SHIFT};\n\n"));
+    s.push_str(&format!(
+        "/// Code point bits below the block index.\npub const SHIFT: u32 = {SHIFT};\n\n"
+    ));
     let ty = if blocks.len() <= 256 { "u8" } else { "u16" };
     s.push_str(&format!(
         "/// Block number of each {block}-code-point block.\npub static INDEX: [{ty}; {}] = [",

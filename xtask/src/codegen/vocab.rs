@@ -53,7 +53,8 @@ pub fn compact(text: &str) -> Result<Vec<u8>, String> {
             return Err(format!("line {}: rank {rank}, expected {n}", i + 1));
         }
         let bytes = b64(tok)?;
-        let len = u8::try_from(bytes.len()).map_err(|_| format!("line {}: token too long", i + 1))?;
+        let len =
+            u8::try_from(bytes.len()).map_err(|_| format!("line {}: token too long", i + 1))?;
         if len == 0 {
             return Err(format!("line {}: empty token", i + 1));
         }

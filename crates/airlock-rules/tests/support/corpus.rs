@@ -409,7 +409,7 @@ pub fn edge_cases() -> Vec<String> {
 
 /// The named texts of the corpus: more than 2 MB in all.
 pub fn corpus() -> Vec<(String, Vec<u8>)> {
-    let mut rng = Rng::new(0x5EED_0F_A1_12_0C);
+    let mut rng = Rng::new(0x5EED_0FA1_120C);
     let mut out: Vec<(String, Vec<u8>)> = Vec::new();
     for i in 0..8 {
         out.push((format!("prose-{i}"), prose(&mut rng, 100_000).into_bytes()));
