@@ -180,7 +180,7 @@ fn main() {
     let setup_gh = t0.elapsed();
     let t0 = Instant::now();
     let t4 = tiktoken4::get_encoding(&which).expect("tiktoken 4.x");
-    t4.count("warm up");
+    let _ = t4.count("warm up");
     let setup_t4 = t0.elapsed();
 
     println!(
@@ -196,25 +196,25 @@ fn main() {
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     let budget = Duration::from_millis(700);
+    if let Some(dir) = std::env::var_os("AIRLOCK_BENCH_TEXTS") {
+        let dir = std::path::PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).expect("texts dir");
+        for (i, (name, text)) in texts().iter().enumerate() {
+            std::fs::write(dir.join(format!("{i}-{}", name.replace(' ', "_"))), text)
+                .expect("write text");
+        }
+    }
     for (name, text) in texts() {
         let mb = text.len() as f64 / 1e6;
         let (s_ours, n) = time(budget, || ours.count(&text));
-        let peer = |f: &mut dyn FnMut() -> usize, cap: bool| -> String {
-            // Quadratic peers: skip the long single piece when a tenth of it already takes seconds.
-            if cap {
-                let tenth: String = text.chars().take(text.chars().count() / 10).collect();
-                let t = Instant::now();
-                let _ = f;
-                let _ = tenth;
-                let _ = t;
-            }
+        let peer = |f: &mut dyn FnMut() -> usize| -> String {
             let (s, m) = time(budget, &mut *f);
             let mark = if m == n { "" } else { " (count differs)" };
             format!("{:.1}{mark}|{s}", mb / s)
         };
-        let r_rs = peer(&mut || rs.encode_ordinary(&text).len(), true);
-        let r_gh = peer(&mut || gh.count(text.as_str()), false);
-        let r_t4 = peer(&mut || t4.count(&text), false);
+        let r_rs = peer(&mut || rs.encode_ordinary(&text).len());
+        let r_gh = peer(&mut || gh.count(text.as_str()));
+        let r_t4 = peer(&mut || t4.count(&text));
         let split = |r: &str| -> (String, f64) {
             let (a, b) = r.split_once('|').unwrap();
             (a.to_string(), b.parse().unwrap())

@@ -46,13 +46,15 @@ fn head(b: &[u8]) -> u64 {
 }
 
 const K1: u64 = 0x243f_6a88_85a3_08d3;
-const K2: u64 = 0x1319_8a2e_0370_7344;
-const K3: u64 = 0xa409_3822_299f_31d0;
+const K2: u64 = 0x1319_8a2e_0370_7345;
+const K3: u64 = 0xa409_3822_299f_31d1;
 
+/// Mixes two words with 64-bit multiplies only (a 128-bit multiply is slow in wasm).
 #[inline(always)]
-fn fold_mul(a: u64, b: u64) -> u64 {
-    let p = (a as u128).wrapping_mul(b as u128);
-    (p as u64) ^ ((p >> 64) as u64)
+fn mix(a: u64, b: u64) -> u64 {
+    let h = (a ^ K1).wrapping_mul(K2) ^ b.rotate_left(23);
+    let h = (h ^ (h >> 29)).wrapping_mul(K3);
+    h ^ (h >> 32)
 }
 
 #[inline(always)]
@@ -90,12 +92,12 @@ pub(crate) fn hash(b: &[u8]) -> u64 {
         let mut acc = K3;
         let mut i = 0;
         while i + 16 < n {
-            acc = fold_mul(u64_at(b, i) ^ acc, u64_at(b, i + 8) ^ K1);
+            acc = mix(u64_at(b, i) ^ acc, u64_at(b, i + 8));
             i += 16;
         }
         (u64_at(b, n - 16) ^ acc, u64_at(b, n - 8))
     };
-    fold_mul(lo ^ K1, hi ^ K2 ^ (n as u64).wrapping_mul(K3))
+    mix(lo, hi ^ (n as u64).wrapping_mul(K3))
 }
 
 impl Vocab {
