@@ -3,7 +3,9 @@
 //! - `cargo xtask codegen [--check]`: regenerate (or check) the committed tables from `rules/` and
 //!   the rule data derived from `../shared/data`.
 //! - `cargo xtask test`: everything CI runs (the README's test command).
+//! - `cargo xtask bench-tokens`: the tokenizer benchmark (not a test).
 
+mod bench;
 mod codegen;
 mod util;
 
@@ -14,8 +16,9 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("codegen") => codegen::run(args.iter().any(|a| a == "--check")),
         Some("test") => test(&args[1..]),
+        Some("bench-tokens") => bench::bench_tokens(),
         _ => {
-            eprintln!("usage: cargo xtask <codegen [--check] | test>");
+            eprintln!("usage: cargo xtask <codegen [--check] | test | bench-tokens>");
             return ExitCode::from(2);
         }
     };
