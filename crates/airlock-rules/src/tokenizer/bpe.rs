@@ -79,7 +79,16 @@ fn small(v: &Vocab, piece: &[u8], s: &mut Scratch, out: &mut impl FnMut(u32)) {
     }
 }
 
-fn large(v: &Vocab, piece: &[u8], s: &mut Scratch, out: &mut impl FnMut(u32)) {
+/// How the first and last parts of a merged piece grew: (rank of the merge, new end of the
+/// first part) and (rank of the merge, new start of the last part), in merge order.
+#[derive(Default)]
+struct Edges {
+    first: Vec<(u32, u32)>,
+    last: Vec<(u32, u32)>,
+}
+
+/// The heap merge; leaves the parts as a linked list in `s.next`.
+fn merge(v: &Vocab, piece: &[u8], s: &mut Scratch, mut edges: Option<&mut Edges>) {
     let n = piece.len();
     // Parts are named by their start; `next[p]` is the following part's start (n at the end).
     s.next.clear();
@@ -121,6 +130,14 @@ fn large(v: &Vocab, piece: &[u8], s: &mut Scratch, out: &mut impl FnMut(u32)) {
         if (after as usize) < n {
             prev[after as usize] = p as u32;
         }
+        if let Some(e) = edges.as_deref_mut() {
+            if p == 0 {
+                e.first.push((r, after));
+            }
+            if after as usize == n {
+                e.last.push((r, p as u32));
+            }
+        }
         pair[q] = NONE;
         let r = rank_of(next, p);
         pair[p] = r;
@@ -137,10 +154,161 @@ fn large(v: &Vocab, piece: &[u8], s: &mut Scratch, out: &mut impl FnMut(u32)) {
             }
         }
     }
+}
+
+fn large(v: &Vocab, piece: &[u8], s: &mut Scratch, out: &mut impl FnMut(u32)) {
+    if repeated(v, piece, s, out) {
+        return;
+    }
+    merge(v, piece, s, None);
+    let n = piece.len();
     let mut p = 0usize;
     while p < n {
-        let q = next[p] as usize;
+        let q = s.next[p] as usize;
         out(v.rank(&piece[p..q]).unwrap_or(NONE));
         p = q;
+    }
+}
+
+/// The tokens and edges of merging `chunk` on its own.
+fn merge_chunk(v: &Vocab, chunk: &[u8], s: &mut Scratch) -> (Vec<u32>, Edges) {
+    let mut edges = Edges::default();
+    merge(v, chunk, s, Some(&mut edges));
+    let mut tokens = Vec::new();
+    let mut p = 0usize;
+    while p < chunk.len() {
+        let q = s.next[p] as usize;
+        tokens.push(v.rank(&chunk[p..q]).unwrap_or(NONE));
+        p = q;
+    }
+    (tokens, edges)
+}
+
+/// True when merging `left ++ right` as one piece never merges across the boundary between
+/// them, given how each side's edge parts grow when merged alone. Then the tokens of the whole
+/// are the tokens of the two sides.
+///
+/// Until the first merge across the boundary, both sides merge exactly as they would alone. A
+/// merge across it joins the last part of the left side `L` and the first part of the right `R`,
+/// with key (rank of `L R`, start of `L`); it happens as soon as that key is the smallest, i.e.
+/// before the next merge that changes `L` (which has a smaller start, so it wins ties) and the
+/// next that changes `R` (which has a larger start, so it loses ties).
+fn boundary_holds(
+    v: &Vocab,
+    left: &[u8],
+    le: &[(u32, u32)],
+    right: &[u8],
+    re: &[(u32, u32)],
+) -> bool {
+    let (mut i, mut j) = (0, 0);
+    let mut l_start = left.len() - 1;
+    let mut r_end = 1usize;
+    let mut buf = [0u8; 512];
+    loop {
+        let el = le.get(i).map_or(u64::MAX, |e| u64::from(e.0));
+        let er = re.get(j).map_or(u64::MAX, |e| u64::from(e.0));
+        let (l, r) = (&left[l_start..], &right[..r_end]);
+        if l.len() + r.len() <= buf.len() {
+            buf[..l.len()].copy_from_slice(l);
+            buf[l.len()..l.len() + r.len()].copy_from_slice(r);
+            if let Some(c) = v.rank(&buf[..l.len() + r.len()]) {
+                let c = u64::from(c);
+                if c < el && c <= er {
+                    return false;
+                }
+            }
+        }
+        if el == u64::MAX && er == u64::MAX {
+            return true;
+        }
+        if el <= er {
+            l_start = le[i].1 as usize;
+            i += 1;
+        } else {
+            r_end = re[j].1 as usize;
+            j += 1;
+        }
+    }
+}
+
+/// A long piece that repeats a unit of up to 8 bytes (`aaaa…`, `----…`, `中中中…`, spaces):
+/// merge one chunk of whole units, prove that identical chunks side by side never merge across
+/// their boundary (nor the last chunk with the rest), and repeat its tokens. Linear time.
+/// Returns false (emitting nothing) when the piece is not such a run or no chunk size is proven.
+fn repeated(v: &Vocab, piece: &[u8], s: &mut Scratch, out: &mut impl FnMut(u32)) -> bool {
+    const TARGET: usize = 256;
+    let n = piece.len();
+    if n < 4 * TARGET {
+        return false;
+    }
+    let Some(p) = (1..=8).find(|&p| piece[p..].iter().zip(piece).all(|(a, b)| a == b)) else {
+        return false;
+    };
+    for extra in 0..6 {
+        let c = p * (TARGET.div_ceil(p) + extra);
+        let chunk = &piece[..c];
+        let (tokens, edges) = merge_chunk(v, chunk, s);
+        if !boundary_holds(v, chunk, &edges.last, chunk, &edges.first) {
+            continue;
+        }
+        // Whole chunks, then the rest (one more chunk and the remainder) merged on its own.
+        let q = n / c - 1;
+        let rest = &piece[q * c..];
+        let (rest_tokens, rest_edges) = merge_chunk(v, rest, s);
+        if !boundary_holds(v, chunk, &edges.last, rest, &rest_edges.first) {
+            continue;
+        }
+        for _ in 0..q {
+            tokens.iter().for_each(|&t| out(t));
+        }
+        rest_tokens.iter().for_each(|&t| out(t));
+        return true;
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tokenizer::Encoding;
+    use alloc::string::String;
+
+    fn heap_only(v: &Vocab, piece: &[u8]) -> Vec<u32> {
+        let mut s = Scratch::default();
+        merge(v, piece, &mut s, None);
+        let mut out = Vec::new();
+        let mut p = 0;
+        while p < piece.len() {
+            let q = s.next[p] as usize;
+            out.push(v.rank(&piece[p..q]).unwrap());
+            p = q;
+        }
+        out
+    }
+
+    /// The repeated-unit shortcut gives what merging the whole piece gives.
+    #[test]
+    fn repeated_runs_equal_the_heap_merge() {
+        let units = [
+            "a", "b", "z", "A", " ", "\n", "-", "=", "0", "ab", "aB", "xyz", "é", "中", "😀",
+            "\u{301}", "abc ", "ſ", "..", "\t", "abcdefgh", "ha", "la", "🙂👍",
+        ];
+        let mut tried = 0;
+        for enc in Encoding::ALL {
+            let v = Vocab::new(enc.data());
+            for unit in units {
+                for len in [1030usize, 1500, 2049, 4099, 7000] {
+                    let text: String = unit.repeat(len.div_ceil(unit.len()));
+                    let piece = &text.as_bytes()[..len];
+                    let mut s = Scratch::default();
+                    let mut got = Vec::new();
+                    if repeated(&v, piece, &mut s, &mut |t| got.push(t)) {
+                        tried += 1;
+                        assert_eq!(got, heap_only(&v, piece), "{enc} {unit:?} × {len}");
+                    }
+                }
+            }
+        }
+        assert!(tried > 100, "the shortcut was taken {tried} times");
     }
 }
