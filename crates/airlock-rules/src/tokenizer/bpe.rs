@@ -15,9 +15,26 @@ const NONE: u32 = u32::MAX;
 /// Pieces up to this many bytes use the simple loop.
 const SMALL: usize = 48;
 
+/// Memoised pieces (those that take several tokens), direct-mapped by hash.
+const MEMO_SLOTS: usize = 1024;
+/// Longest piece memoised, in bytes.
+const MEMO_BYTES: usize = 24;
+/// Most tokens of a memoised piece.
+const MEMO_TOKENS: usize = 8;
+
+#[derive(Clone, Copy, Default)]
+struct Memo {
+    len: u8,
+    count: u8,
+    bytes: [u8; MEMO_BYTES],
+    tokens: [u32; MEMO_TOKENS],
+}
+
 /// Buffers reused between pieces.
 #[derive(Default)]
 pub(crate) struct Scratch {
+    memo: Vec<Memo>,
+    out: Vec<u32>,
     parts: Vec<(u32, u32)>,
     next: Vec<u32>,
     prev: Vec<u32>,
@@ -30,6 +47,35 @@ pub(crate) struct Scratch {
 pub(crate) fn encode_piece(v: &Vocab, piece: &[u8], s: &mut Scratch, out: &mut impl FnMut(u32)) {
     if let Some(r) = v.rank(piece) {
         out(r);
+    } else if piece.len() <= MEMO_BYTES {
+        // Words that take several tokens recur: remember their tokens (the bytes are compared,
+        // so a hash collision only costs a recomputation).
+        if s.memo.is_empty() {
+            s.memo.resize(MEMO_SLOTS, Memo::default());
+        }
+        let slot = (super::vocab::hash(piece) >> 7) as usize & (MEMO_SLOTS - 1);
+        let m = s.memo[slot];
+        if usize::from(m.len) == piece.len() && m.bytes[..piece.len()] == *piece {
+            m.tokens[..usize::from(m.count)]
+                .iter()
+                .for_each(|&t| out(t));
+            return;
+        }
+        let mut tokens = core::mem::take(&mut s.out);
+        tokens.clear();
+        small(v, piece, s, &mut |t| tokens.push(t));
+        tokens.iter().for_each(|&t| out(t));
+        if tokens.len() <= MEMO_TOKENS {
+            let mut m = Memo {
+                len: piece.len() as u8,
+                count: tokens.len() as u8,
+                ..Memo::default()
+            };
+            m.bytes[..piece.len()].copy_from_slice(piece);
+            m.tokens[..tokens.len()].copy_from_slice(&tokens);
+            s.memo[slot] = m;
+        }
+        s.out = tokens;
     } else if piece.len() <= SMALL {
         small(v, piece, s, out);
     } else {

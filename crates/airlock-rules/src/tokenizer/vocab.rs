@@ -14,6 +14,10 @@ pub(crate) struct Vocab {
     byte_rank: [u32; 256],
     /// The rank of each two-byte string (`u32::MAX` when it is not a token).
     two: Vec<u32>,
+    /// One bit per hash (other bits than the slot index): most strings that are not tokens are
+    /// rejected here, in a table small enough to stay in cache, without touching `slots`.
+    filter: Vec<u64>,
+    filter_mask: u64,
     max_len: usize,
 }
 
@@ -122,11 +126,14 @@ impl Vocab {
             max_len = max_len.max(len);
         }
         assert_eq!(pos, data.len(), "bad vocabulary file length");
-        let cap = (n * 2).next_power_of_two().max(16);
+        let cap = n.next_power_of_two().max(16);
         let mask = cap - 1;
         let mut slots = vec![Slot::default(); cap];
         let mut byte_rank = [u32::MAX; 256];
         let mut two = vec![u32::MAX; 1 << 16];
+        let filter_bits = cap * 8;
+        let filter_mask = filter_bits as u64 - 1;
+        let mut filter = vec![0u64; filter_bits / 64];
         for (rank, &start) in starts.iter().enumerate() {
             let start = start as usize;
             let tok = &data[start..start + data[start - 1] as usize];
@@ -136,6 +143,8 @@ impl Vocab {
                 _ => {}
             }
             let h = hash(tok);
+            let bit = (h >> 32) & filter_mask;
+            filter[(bit >> 6) as usize] |= 1 << (bit & 63);
             let mut idx = h as usize & mask;
             while slots[idx].len != 0 {
                 idx = (idx + 1) & mask;
@@ -157,6 +166,8 @@ impl Vocab {
             mask,
             byte_rank,
             two,
+            filter,
+            filter_mask,
             max_len,
         }
     }
@@ -190,6 +201,10 @@ impl Vocab {
             _ => {}
         }
         let h = hash(key);
+        let bit = (h >> 32) & self.filter_mask;
+        if self.filter[(bit >> 6) as usize] & (1 << (bit & 63)) == 0 {
+            return None;
+        }
         let k = head(key);
         let len = key.len() as u32;
         let mut idx = h as usize & self.mask;
