@@ -33,6 +33,8 @@ struct Memo {
 /// Buffers reused between pieces.
 #[derive(Default)]
 pub(crate) struct Scratch {
+    /// Memoise multi-token words (worth its set-up on long texts only).
+    pub(crate) use_memo: bool,
     memo: Vec<Memo>,
     out: Vec<u32>,
     parts: Vec<(u32, u32)>,
@@ -47,7 +49,7 @@ pub(crate) struct Scratch {
 pub(crate) fn encode_piece(v: &Vocab, piece: &[u8], s: &mut Scratch, out: &mut impl FnMut(u32)) {
     if let Some(r) = v.rank(piece) {
         out(r);
-    } else if piece.len() <= MEMO_BYTES {
+    } else if s.use_memo && piece.len() <= MEMO_BYTES {
         // Words that take several tokens recur: remember their tokens (the bytes are compared,
         // so a hash collision only costs a recomputation).
         if s.memo.is_empty() {

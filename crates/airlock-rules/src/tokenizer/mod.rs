@@ -160,6 +160,7 @@ impl Tokenizer {
     pub fn encode_with(&self, text: &str, mut out: impl FnMut(u32)) {
         let b = text.as_bytes();
         let mut scratch = bpe::Scratch::default();
+        scratch.use_memo = b.len() >= 4096;
         let mut i = 0;
         while i < b.len() {
             let e = self.next_piece(b, i);
