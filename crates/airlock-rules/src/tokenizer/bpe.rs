@@ -284,16 +284,21 @@ fn boundary_holds(
 /// their boundary (nor the last chunk with the rest), and repeat its tokens. Linear time.
 /// Returns false (emitting nothing) when the piece is not such a run or no chunk size is proven.
 fn repeated(v: &Vocab, piece: &[u8], s: &mut Scratch, out: &mut impl FnMut(u32)) -> bool {
-    const TARGET: usize = 256;
+    // Chunk sizes in units: the tokens of a run repeat with a period of a few units, and these
+    // are multiples of every small period (1–16, 18, 21, 28, 32, 64, 128, 256).
+    const UNITS: [usize; 5] = [256, 240, 252, 210, 270];
     let n = piece.len();
-    if n < 4 * TARGET {
+    if n < 3 * UNITS[0] {
         return false;
     }
     let Some(p) = (1..=8).find(|&p| piece[p..].iter().zip(piece).all(|(a, b)| a == b)) else {
         return false;
     };
-    for extra in 0..6 {
-        let c = p * (TARGET.div_ceil(p) + extra);
+    for units in UNITS {
+        let c = p * units;
+        if n < 3 * c {
+            continue;
+        }
         let chunk = &piece[..c];
         let (tokens, edges) = merge_chunk(v, chunk, s);
         if !boundary_holds(v, chunk, &edges.last, chunk, &edges.first) {
@@ -345,7 +350,7 @@ mod tests {
         for enc in Encoding::ALL {
             let v = Vocab::new(enc.data());
             for unit in units {
-                for len in [1030usize, 1500, 2049, 4099, 7000] {
+                for len in [1030usize, 1500, 2049, 4099, 7000, 20_001] {
                     let text: String = unit.repeat(len.div_ceil(unit.len()));
                     let piece = &text.as_bytes()[..len];
                     let mut s = Scratch::default();
@@ -357,6 +362,6 @@ mod tests {
                 }
             }
         }
-        assert!(tried > 100, "the shortcut was taken {tried} times");
+        assert!(tried > 200, "the shortcut was taken {tried} times");
     }
 }
