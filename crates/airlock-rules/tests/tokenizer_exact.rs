@@ -133,3 +133,25 @@ fn edge_cases_match_tiktoken_rs_by_name() {
         assert_eq!(t.encode(&text), o200k.encode_ordinary(&text), "{text:?}");
     }
 }
+
+#[test]
+fn long_runs_match_tiktoken_rs() {
+    // Long runs take the repeated-unit shortcut; tiktoken-rs merges them whole.
+    let refs = [
+        (Encoding::O200kBase, tiktoken_rs::o200k_base().expect("o200k_base")),
+        (Encoding::Cl100kBase, tiktoken_rs::cl100k_base().expect("cl100k_base")),
+    ];
+    for (enc, reference) in &refs {
+        let t = Tokenizer::shared(*enc);
+        for unit in ["a", " ", "\n", "-", "ab", "中", "😀", "0", "abc", " \n"] {
+            for len in [30_001usize, 50_000] {
+                let text = unit.repeat(len / unit.len());
+                let text = format!("x{text}y");
+                assert!(
+                    t.encode(&text) == reference.encode_ordinary(&text),
+                    "{enc} {unit:?} × {len}"
+                );
+            }
+        }
+    }
+}
