@@ -138,8 +138,14 @@ fn edge_cases_match_tiktoken_rs_by_name() {
 fn long_runs_match_tiktoken_rs() {
     // Long runs take the repeated-unit shortcut; tiktoken-rs merges them whole.
     let refs = [
-        (Encoding::O200kBase, tiktoken_rs::o200k_base().expect("o200k_base")),
-        (Encoding::Cl100kBase, tiktoken_rs::cl100k_base().expect("cl100k_base")),
+        (
+            Encoding::O200kBase,
+            tiktoken_rs::o200k_base().expect("o200k_base"),
+        ),
+        (
+            Encoding::Cl100kBase,
+            tiktoken_rs::cl100k_base().expect("cl100k_base"),
+        ),
     ];
     for (enc, reference) in &refs {
         let t = Tokenizer::shared(*enc);

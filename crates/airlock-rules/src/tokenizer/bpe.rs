@@ -16,7 +16,7 @@ const NONE: u32 = u32::MAX;
 const SMALL: usize = 48;
 
 /// Memoised pieces (those that take several tokens), direct-mapped by hash.
-const MEMO_SLOTS: usize = 1024;
+const MEMO_SLOTS: usize = 2048;
 /// Longest piece memoised, in bytes.
 const MEMO_BYTES: usize = 24;
 /// Most tokens of a memoised piece.
@@ -47,42 +47,50 @@ pub(crate) struct Scratch {
 /// Emits the tokens of `piece` (non-empty) through `out`.
 #[inline]
 pub(crate) fn encode_piece(v: &Vocab, piece: &[u8], s: &mut Scratch, out: &mut impl FnMut(u32)) {
-    if let Some(r) = v.rank(piece) {
+    if s.use_memo && piece.len() > 2 && piece.len() <= MEMO_BYTES {
+        memoised(v, piece, s, out);
+    } else if let Some(r) = v.rank(piece) {
         out(r);
-    } else if s.use_memo && piece.len() <= MEMO_BYTES {
-        // Words that take several tokens recur: remember their tokens (the bytes are compared,
-        // so a hash collision only costs a recomputation).
-        if s.memo.is_empty() {
-            s.memo.resize(MEMO_SLOTS, Memo::default());
-        }
-        let slot = (super::vocab::hash(piece) >> 7) as usize & (MEMO_SLOTS - 1);
-        let m = s.memo[slot];
-        if usize::from(m.len) == piece.len() && m.bytes[..piece.len()] == *piece {
-            m.tokens[..usize::from(m.count)]
-                .iter()
-                .for_each(|&t| out(t));
-            return;
-        }
-        let mut tokens = core::mem::take(&mut s.out);
-        tokens.clear();
-        small(v, piece, s, &mut |t| tokens.push(t));
-        tokens.iter().for_each(|&t| out(t));
-        if tokens.len() <= MEMO_TOKENS {
-            let mut m = Memo {
-                len: piece.len() as u8,
-                count: tokens.len() as u8,
-                ..Memo::default()
-            };
-            m.bytes[..piece.len()].copy_from_slice(piece);
-            m.tokens[..tokens.len()].copy_from_slice(&tokens);
-            s.memo[slot] = m;
-        }
-        s.out = tokens;
     } else if piece.len() <= SMALL {
         small(v, piece, s, out);
     } else {
         large(v, piece, s, out);
     }
+}
+
+/// Words recur: a small direct-mapped cache of pieces and their tokens, which stays in cache
+/// where the vocabulary index does not. The bytes are compared, so a hash collision only costs
+/// a recomputation.
+fn memoised(v: &Vocab, piece: &[u8], s: &mut Scratch, out: &mut impl FnMut(u32)) {
+    if s.memo.is_empty() {
+        s.memo.resize(MEMO_SLOTS, Memo::default());
+    }
+    let slot = (super::vocab::hash(piece) >> 7) as usize & (MEMO_SLOTS - 1);
+    let m = &s.memo[slot];
+    if usize::from(m.len) == piece.len() && m.bytes[..piece.len()] == *piece {
+        m.tokens[..usize::from(m.count)]
+            .iter()
+            .for_each(|&t| out(t));
+        return;
+    }
+    let mut tokens = core::mem::take(&mut s.out);
+    tokens.clear();
+    match v.rank(piece) {
+        Some(r) => tokens.push(r),
+        None => small(v, piece, s, &mut |t| tokens.push(t)),
+    }
+    tokens.iter().for_each(|&t| out(t));
+    if tokens.len() <= MEMO_TOKENS {
+        let mut m = Memo {
+            len: piece.len() as u8,
+            count: tokens.len() as u8,
+            ..Memo::default()
+        };
+        m.bytes[..piece.len()].copy_from_slice(piece);
+        m.tokens[..tokens.len()].copy_from_slice(&tokens);
+        s.memo[slot] = m;
+    }
+    s.out = tokens;
 }
 
 fn small(v: &Vocab, piece: &[u8], s: &mut Scratch, out: &mut impl FnMut(u32)) {
