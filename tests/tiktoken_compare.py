@@ -5,7 +5,7 @@ Usage: tiktoken_compare.py TOKENIZE_BIN
 
 TOKENIZE_BIN is the `tokenize` example of airlock-rules (it writes the generated corpus and
 prints Airlock's token IDs). The `.tiktoken` vocabularies are rebuilt from Airlock's own compact
-files (crates/airlock-rules/src/generated/*.bin), and tiktoken loads them offline from
+files (crates/airlock-rules/src/generated/tokenizer/*.bin), and tiktoken loads them offline from
 TIKTOKEN_CACHE_DIR, where each file is named by the sha1 hex of its download URL. tiktoken checks
 the sha256 of a cached vocabulary against OpenAI's, so this also proves the compact files hold the
 official vocabularies exactly (a mismatch makes tiktoken try to download, which fails offline). Texts are read as bytes and decoded with errors="replace" (so `\r` is kept, as
@@ -27,7 +27,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def tiktoken_file(name):
     """The `.tiktoken` text of a compact vocabulary (magic, u32 count, length-prefixed tokens)."""
-    with open(os.path.join(ROOT, "crates/airlock-rules/src/generated", name + ".bin"), "rb") as f:
+    with open(os.path.join(ROOT, "crates/airlock-rules/src/generated/tokenizer", name + ".bin"), "rb") as f:
         data = f.read()
     assert data[:4] == b"ATK1"
     count = int.from_bytes(data[4:8], "little")

@@ -2,7 +2,7 @@
 //! (the Unicode tables of the `regex`/`fancy-regex` engine that `tiktoken` runs), not from Rust's
 //! `char` methods, so `\p{L}`, `\p{N}`, `\p{M}` and `\s` mean exactly what they mean to tiktoken.
 //!
-//! Output: `crates/airlock-rules/src/generated/unicode_classes.rs`, a two-stage table mapping every
+//! Output: `crates/airlock-rules/src/generated/tokenizer/unicode_classes.rs`, a two-stage table mapping every
 //! code point to one class number (see `CLASSES`).
 
 use std::path::PathBuf;
@@ -156,7 +156,7 @@ pub fn generate() -> Result<Vec<Output>, String> {
     }
     s.push_str("\n];\n");
     Ok(vec![(
-        PathBuf::from("crates/airlock-rules/src/generated/unicode_classes.rs"),
+        PathBuf::from("crates/airlock-rules/src/generated/tokenizer/unicode_classes.rs"),
         s,
     )])
 }

@@ -1,10 +1,12 @@
 //! Tokenizer vocabularies: `../shared/data/tokenizers/*.tiktoken` (base64 token, space, rank per
 //! line) compacted into committed binary files the rules crate includes with `include_bytes!`.
 //!
-//! Format of `crates/airlock-rules/src/generated/<name>.bin`: the magic `ATK1`, the token count as a
+//! Format of `crates/airlock-rules/src/generated/tokenizer/<name>.bin`: the magic `ATK1`, the token count as a
 //! little-endian `u32`, then each token in rank order (ranks are 0..count with no gaps, which the
 //! generator checks) as a one-byte length followed by its bytes. Binary files are written or
-//! checked here rather than through `codegen::Output`, which holds text.
+//! checked here rather than through `codegen::Output`, which holds text. The tokenizer's files sit
+//! in `generated/tokenizer/`, so they are not `generated/` modules: the tokenizer includes them
+//! itself, behind its feature.
 
 use std::path::{Path, PathBuf};
 
@@ -73,7 +75,9 @@ pub fn run(data: &Path, root: &Path, check: bool) -> Result<(), String> {
         let src = data.join("tokenizers").join(format!("{name}.tiktoken"));
         let text = std::fs::read_to_string(&src).map_err(|e| format!("{}: {e}", src.display()))?;
         let bin = compact(&text)?;
-        let rel = PathBuf::from(format!("crates/airlock-rules/src/generated/{name}.bin"));
+        let rel = PathBuf::from(format!(
+            "crates/airlock-rules/src/generated/tokenizer/{name}.bin"
+        ));
         let path = root.join(&rel);
         if std::fs::read(&path).ok().as_deref() == Some(&bin[..]) {
             continue;
@@ -81,6 +85,9 @@ pub fn run(data: &Path, root: &Path, check: bool) -> Result<(), String> {
         if check {
             stale.push(rel.display().to_string());
         } else {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            }
             std::fs::write(&path, &bin).map_err(|e| format!("{}: {e}", path.display()))?;
             println!("codegen: wrote {}", rel.display());
         }

@@ -104,8 +104,8 @@ impl Encoding {
 
     fn data(self) -> &'static [u8] {
         match self {
-            Encoding::O200kBase => include_bytes!("../generated/o200k_base.bin"),
-            Encoding::Cl100kBase => include_bytes!("../generated/cl100k_base.bin"),
+            Encoding::O200kBase => include_bytes!("../generated/tokenizer/o200k_base.bin"),
+            Encoding::Cl100kBase => include_bytes!("../generated/tokenizer/cl100k_base.bin"),
         }
     }
 }

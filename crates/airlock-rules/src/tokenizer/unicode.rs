@@ -2,7 +2,7 @@
 
 #[allow(clippy::all)]
 mod table {
-    include!("../generated/unicode_classes.rs");
+    include!("../generated/tokenizer/unicode_classes.rs");
 }
 
 /// The class of a character as the tiktoken patterns see it. The general categories are disjoint
