@@ -161,3 +161,31 @@ fn long_runs_match_tiktoken_rs() {
         }
     }
 }
+
+#[test]
+fn every_short_string_splits_like_fancy_regex() {
+    // Every string of up to 4 symbols over an alphabet with one character of each class the
+    // patterns tell apart, against the regex engine.
+    let alphabet = [
+        "a", "s", "Z", "L", "'", " ", "\n", "\r", "1", "é", "\u{301}", "ʰ", "!", "ǅ", "/", "\u{a0}",
+    ];
+    for (enc, pattern) in [
+        (Encoding::O200kBase, O200K_PATTERN),
+        (Encoding::Cl100kBase, CL100K_PATTERN),
+    ] {
+        let re = fancy_regex::Regex::new(pattern).expect("pattern compiles");
+        let t = Tokenizer::shared(enc);
+        let k = alphabet.len();
+        for len in 1..=4u32 {
+            for mut code in 0..k.pow(len) {
+                let mut s = String::new();
+                for _ in 0..len {
+                    s.push_str(alphabet[code % k]);
+                    code /= k;
+                }
+                let want = reference_pieces(&re, &s);
+                assert_eq!(t.pre_tokens(&s), want, "{enc} {s:?}");
+            }
+        }
+    }
+}

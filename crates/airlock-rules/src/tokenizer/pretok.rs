@@ -200,8 +200,45 @@ fn numbers(b: &[u8], i: usize) -> usize {
     j
 }
 
+/// ASCII fast path for the commonest pre-token, `( ?)[A-Z]*[a-z]+` (o200k) or `( ?)[A-Za-z]+`
+/// (cl100k), ending at an ASCII byte that cannot continue it: the end, or `None` to take the
+/// general path (non-ASCII next, or a shape the fast path does not cover).
+#[inline(always)]
+fn ascii_word(b: &[u8], i: usize, o200k: bool) -> Option<usize> {
+    let mut j = i + usize::from(b[i] == b' ');
+    let start = j;
+    if o200k {
+        while j < b.len() && b[j].is_ascii_uppercase() {
+            j += 1;
+        }
+        let lower = j;
+        while j < b.len() && b[j].is_ascii_lowercase() {
+            j += 1;
+        }
+        if j == lower {
+            return None;
+        }
+    } else {
+        while j < b.len() && b[j].is_ascii_alphabetic() {
+            j += 1;
+        }
+        if j == start {
+            return None;
+        }
+    }
+    match b.get(j) {
+        None => Some(j),
+        Some(&c) if c >= 0x80 => None,
+        Some(b'\'') if o200k => Some(contraction(b, j)),
+        Some(_) => Some(j),
+    }
+}
+
 /// The end of the o200k_base pre-token starting at `i`.
 pub(crate) fn next_o200k(b: &[u8], i: usize) -> usize {
+    if let Some(e) = ascii_word(b, i, true) {
+        return e;
+    }
     let (cp, l, c) = at(b, i);
     let prefix =
         cp != u32::from(b'\r') && cp != u32::from(b'\n') && !c.is_letter() && c != Class::Number;
@@ -243,6 +280,9 @@ pub(crate) fn next_o200k(b: &[u8], i: usize) -> usize {
 
 /// The end of the cl100k_base pre-token starting at `i`.
 pub(crate) fn next_cl100k(b: &[u8], i: usize) -> usize {
+    if let Some(e) = ascii_word(b, i, false) {
+        return e;
+    }
     let (cp, l, c) = at(b, i);
     if cp == u32::from(b'\'') {
         let e = contraction(b, i);
