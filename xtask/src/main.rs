@@ -4,7 +4,9 @@
 //!   the rule data derived from `../shared/data`.
 //! - `cargo xtask test`: everything CI runs (the README's test command).
 //! - `cargo xtask web`: build the page's wasm into `www/pkg/`; `cargo xtask web-test`: browser tests.
+//! - `cargo xtask bench-tokens`: the tokenizer benchmark (not a test).
 
+mod bench;
 mod codegen;
 mod util;
 mod web;
@@ -18,8 +20,11 @@ fn main() -> ExitCode {
         Some("test") => test(&args[1..]),
         Some("web") => web::build(),
         Some("web-test") => web::test(),
+        Some("bench-tokens") => bench::bench_tokens(),
         _ => {
-            eprintln!("usage: cargo xtask <codegen [--check] | test | web | web-test>");
+            eprintln!(
+                "usage: cargo xtask <codegen [--check] | test | web | web-test | bench-tokens>"
+            );
             return ExitCode::from(2);
         }
     };
@@ -62,7 +67,51 @@ fn test(_args: &[String]) -> Result<(), String> {
             "wasm32v1-none",
         ],
     )?;
+    tiktoken_compare()?;
     web::test()?;
     println!("xtask test: all checks passed");
     Ok(())
+}
+
+/// The tokenizer against OpenAI's Python `tiktoken` (installed with pip when missing), on the
+/// generated corpus: `tests/tiktoken_compare.py`.
+fn tiktoken_compare() -> Result<(), String> {
+    use util::cmd;
+    let python = if std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok()
+    {
+        "python3"
+    } else {
+        "python"
+    };
+    let has_tiktoken = std::process::Command::new(python)
+        .args(["-c", "import tiktoken"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_tiktoken {
+        cmd(python, &["-m", "pip", "install", "--quiet", "tiktoken"])?;
+    }
+    cmd(
+        "cargo",
+        &[
+            "build",
+            "--release",
+            "-p",
+            "airlock-rules",
+            "--features",
+            "tokenizer std",
+            "--example",
+            "tokenize",
+        ],
+    )?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| util::root().join("target"));
+    let bin = target.join("release").join("examples").join("tokenize");
+    cmd(
+        python,
+        &["tests/tiktoken_compare.py", &bin.display().to_string()],
+    )
 }

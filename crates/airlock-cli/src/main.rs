@@ -17,7 +17,7 @@ const USAGE: &str = "usage: airlock <command> [options]
 commands:
   explain [FILE|-] [--json]       diagnose a pasted OpenAI error
   check [FILE|-] --endpoint E     check a request body before sending it
-  count [FILE|-]                  count tokens exactly
+  count [FILE|-] [--model M]      count tokens exactly (--endpoint E for a request body)
   batch <lint|explain|join> …     Batch files
   support-bundle [FILE|-]         a sanitized text for OpenAI support
   redact [FILE|-]                 mask API keys and tokens in text

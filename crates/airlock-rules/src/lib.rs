@@ -31,6 +31,8 @@ pub mod ratelimit;
 pub mod redact;
 pub mod retry;
 pub mod sse;
+#[cfg(feature = "tokenizer")]
+pub mod tokenizer;
 pub mod validate;
 
 pub use category::{Category, RetryDecision};

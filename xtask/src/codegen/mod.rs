@@ -7,6 +7,9 @@
 
 use std::path::{Path, PathBuf};
 
+mod unicode;
+mod vocab;
+
 use crate::util::{root, shared_data};
 
 mod endpoints;
@@ -28,6 +31,7 @@ pub fn run(check: bool) -> Result<(), String> {
             // Stage 1 generators (derived from ../shared/data) are added here.
             outputs.extend(endpoints::stage1(&data)?);
             outputs.extend(models::stage1(&data)?);
+            vocab::run(&data, &root(), check)?;
         }
         None => println!(
             "codegen: ../shared/data is absent; skipping the checks of data derived from it"
@@ -39,6 +43,7 @@ pub fn run(check: bool) -> Result<(), String> {
         models::stage2(&outputs)?,
         errors::generate()?,
         structured::generate()?,
+        unicode::generate()?,
     ];
     outputs.extend(stage2.into_iter().flatten());
     outputs.extend(generated_mod(&outputs)?);

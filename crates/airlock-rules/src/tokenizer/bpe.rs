@@ -1,0 +1,375 @@
+//! Byte-pair merging of one pre-token, with tiktoken's result: repeatedly merge the adjacent pair
+//! whose concatenation has the lowest rank, the leftmost on ties, until no pair is a token.
+//!
+//! Short pieces use tiktoken's own loop (quadratic in the piece, fast when it is short). Long
+//! pieces use a min-heap of pairs keyed by (rank, position) over a linked list of parts, which
+//! makes the same choices in O(n log n): a 1 MB run of one letter is one piece.
+
+use alloc::collections::BinaryHeap;
+use alloc::vec::Vec;
+use core::cmp::Reverse;
+
+use super::vocab::Vocab;
+
+const NONE: u32 = u32::MAX;
+/// Pieces up to this many bytes use the simple loop.
+const SMALL: usize = 48;
+
+/// Memoised pieces (those that take several tokens), direct-mapped by hash.
+const MEMO_SLOTS: usize = 2048;
+/// Longest piece memoised, in bytes.
+const MEMO_BYTES: usize = 24;
+/// Most tokens of a memoised piece.
+const MEMO_TOKENS: usize = 8;
+
+#[derive(Clone, Copy, Default)]
+struct Memo {
+    len: u8,
+    count: u8,
+    bytes: [u8; MEMO_BYTES],
+    tokens: [u32; MEMO_TOKENS],
+}
+
+/// Buffers reused between pieces.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    /// Memoise multi-token words (worth its set-up on long texts only).
+    pub(crate) use_memo: bool,
+    memo: Vec<Memo>,
+    out: Vec<u32>,
+    parts: Vec<(u32, u32)>,
+    next: Vec<u32>,
+    prev: Vec<u32>,
+    pair: Vec<u32>,
+    heap: BinaryHeap<Reverse<u64>>,
+}
+
+/// Emits the tokens of `piece` (non-empty) through `out`.
+#[inline]
+pub(crate) fn encode_piece(v: &Vocab, piece: &[u8], s: &mut Scratch, out: &mut impl FnMut(u32)) {
+    if s.use_memo && piece.len() > 2 && piece.len() <= MEMO_BYTES {
+        memoised(v, piece, s, out);
+    } else if let Some(r) = v.rank(piece) {
+        out(r);
+    } else if piece.len() <= SMALL {
+        small(v, piece, s, out);
+    } else {
+        large(v, piece, s, out);
+    }
+}
+
+/// Words recur: a small direct-mapped cache of pieces and their tokens, which stays in cache
+/// where the vocabulary index does not. The bytes are compared, so a hash collision only costs
+/// a recomputation.
+fn memoised(v: &Vocab, piece: &[u8], s: &mut Scratch, out: &mut impl FnMut(u32)) {
+    if s.memo.is_empty() {
+        s.memo.resize(MEMO_SLOTS, Memo::default());
+    }
+    let slot = (super::vocab::hash(piece) >> 7) as usize & (MEMO_SLOTS - 1);
+    let m = &s.memo[slot];
+    if usize::from(m.len) == piece.len() && m.bytes[..piece.len()] == *piece {
+        m.tokens[..usize::from(m.count)]
+            .iter()
+            .for_each(|&t| out(t));
+        return;
+    }
+    let mut tokens = core::mem::take(&mut s.out);
+    tokens.clear();
+    match v.rank(piece) {
+        Some(r) => tokens.push(r),
+        None => small(v, piece, s, &mut |t| tokens.push(t)),
+    }
+    tokens.iter().for_each(|&t| out(t));
+    if tokens.len() <= MEMO_TOKENS {
+        let mut m = Memo {
+            len: piece.len() as u8,
+            count: tokens.len() as u8,
+            ..Memo::default()
+        };
+        m.bytes[..piece.len()].copy_from_slice(piece);
+        m.tokens[..tokens.len()].copy_from_slice(&tokens);
+        s.memo[slot] = m;
+    }
+    s.out = tokens;
+}
+
+fn small(v: &Vocab, piece: &[u8], s: &mut Scratch, out: &mut impl FnMut(u32)) {
+    let n = piece.len();
+    let parts = &mut s.parts;
+    parts.clear();
+    let mut min = (NONE, 0usize);
+    for i in 0..n - 1 {
+        let r = v.rank(&piece[i..i + 2]).unwrap_or(NONE);
+        if r < min.0 {
+            min = (r, i);
+        }
+        parts.push((i as u32, r));
+    }
+    parts.push(((n - 1) as u32, NONE));
+    parts.push((n as u32, NONE));
+    let rank_at = |parts: &Vec<(u32, u32)>, i: usize| -> u32 {
+        if i + 3 < parts.len() {
+            v.rank(&piece[parts[i].0 as usize..parts[i + 3].0 as usize])
+                .unwrap_or(NONE)
+        } else {
+            NONE
+        }
+    };
+    while min.0 != NONE {
+        let i = min.1;
+        if i > 0 {
+            parts[i - 1].1 = rank_at(parts, i - 1);
+        }
+        parts[i].1 = rank_at(parts, i);
+        parts.remove(i + 1);
+        min = (NONE, 0);
+        for (j, &(_, r)) in parts[..parts.len() - 1].iter().enumerate() {
+            if r < min.0 {
+                min = (r, j);
+            }
+        }
+    }
+    for w in parts.windows(2) {
+        let tok = &piece[w[0].0 as usize..w[1].0 as usize];
+        out(v.rank(tok).unwrap_or(NONE));
+    }
+}
+
+/// How the first and last parts of a merged piece grew: (rank of the merge, new end of the
+/// first part) and (rank of the merge, new start of the last part), in merge order.
+#[derive(Default)]
+struct Edges {
+    first: Vec<(u32, u32)>,
+    last: Vec<(u32, u32)>,
+}
+
+/// The heap merge; leaves the parts as a linked list in `s.next`.
+fn merge(v: &Vocab, piece: &[u8], s: &mut Scratch, mut edges: Option<&mut Edges>) {
+    let n = piece.len();
+    // Parts are named by their start; `next[p]` is the following part's start (n at the end).
+    s.next.clear();
+    s.next.extend((1..=n).map(|i| i as u32));
+    s.prev.clear();
+    s.prev.extend((0..n).map(|i| (i as u32).wrapping_sub(1)));
+    s.pair.clear();
+    let mut initial = core::mem::take(&mut s.heap).into_vec();
+    initial.clear();
+    for i in 0..n {
+        let r = if i + 1 < n {
+            v.pair(piece[i], piece[i + 1]).unwrap_or(NONE)
+        } else {
+            NONE
+        };
+        s.pair.push(r);
+        if r != NONE {
+            initial.push(Reverse(((r as u64) << 32) | i as u64));
+        }
+    }
+    s.heap = BinaryHeap::from(initial); // O(n) heapify
+    let (next, prev, pair, heap) = (&mut s.next, &mut s.prev, &mut s.pair, &mut s.heap);
+    let rank_of = |next: &Vec<u32>, p: usize| -> u32 {
+        let q = next[p] as usize;
+        if q >= n {
+            return NONE;
+        }
+        v.rank(&piece[p..next[q] as usize]).unwrap_or(NONE)
+    };
+    while let Some(Reverse(key)) = heap.pop() {
+        let (r, p) = ((key >> 32) as u32, (key & 0xFFFF_FFFF) as usize);
+        if pair[p] != r {
+            continue; // stale: the part was merged away or its pair changed
+        }
+        // Merge p with the part after it.
+        let q = next[p] as usize;
+        let after = next[q];
+        next[p] = after;
+        if (after as usize) < n {
+            prev[after as usize] = p as u32;
+        }
+        if let Some(e) = edges.as_deref_mut() {
+            if p == 0 {
+                e.first.push((r, after));
+            }
+            if after as usize == n {
+                e.last.push((r, p as u32));
+            }
+        }
+        pair[q] = NONE;
+        let r = rank_of(next, p);
+        pair[p] = r;
+        if r != NONE {
+            heap.push(Reverse(((r as u64) << 32) | p as u64));
+        }
+        let b = prev[p];
+        if b != NONE {
+            let b = b as usize;
+            let r = rank_of(next, b);
+            pair[b] = r;
+            if r != NONE {
+                heap.push(Reverse(((r as u64) << 32) | b as u64));
+            }
+        }
+    }
+}
+
+fn large(v: &Vocab, piece: &[u8], s: &mut Scratch, out: &mut impl FnMut(u32)) {
+    if repeated(v, piece, s, out) {
+        return;
+    }
+    merge(v, piece, s, None);
+    let n = piece.len();
+    let mut p = 0usize;
+    while p < n {
+        let q = s.next[p] as usize;
+        out(v.rank(&piece[p..q]).unwrap_or(NONE));
+        p = q;
+    }
+}
+
+/// The tokens and edges of merging `chunk` on its own.
+fn merge_chunk(v: &Vocab, chunk: &[u8], s: &mut Scratch) -> (Vec<u32>, Edges) {
+    let mut edges = Edges::default();
+    merge(v, chunk, s, Some(&mut edges));
+    let mut tokens = Vec::new();
+    let mut p = 0usize;
+    while p < chunk.len() {
+        let q = s.next[p] as usize;
+        tokens.push(v.rank(&chunk[p..q]).unwrap_or(NONE));
+        p = q;
+    }
+    (tokens, edges)
+}
+
+/// True when merging `left ++ right` as one piece never merges across the boundary between
+/// them, given how each side's edge parts grow when merged alone. Then the tokens of the whole
+/// are the tokens of the two sides.
+///
+/// Until the first merge across the boundary, both sides merge exactly as they would alone. A
+/// merge across it joins the last part of the left side `L` and the first part of the right `R`,
+/// with key (rank of `L R`, start of `L`); it happens as soon as that key is the smallest, i.e.
+/// before the next merge that changes `L` (which has a smaller start, so it wins ties) and the
+/// next that changes `R` (which has a larger start, so it loses ties).
+fn boundary_holds(
+    v: &Vocab,
+    left: &[u8],
+    le: &[(u32, u32)],
+    right: &[u8],
+    re: &[(u32, u32)],
+) -> bool {
+    let (mut i, mut j) = (0, 0);
+    let mut l_start = left.len() - 1;
+    let mut r_end = 1usize;
+    let mut buf = [0u8; 512];
+    loop {
+        let el = le.get(i).map_or(u64::MAX, |e| u64::from(e.0));
+        let er = re.get(j).map_or(u64::MAX, |e| u64::from(e.0));
+        let (l, r) = (&left[l_start..], &right[..r_end]);
+        if l.len() + r.len() <= buf.len() {
+            buf[..l.len()].copy_from_slice(l);
+            buf[l.len()..l.len() + r.len()].copy_from_slice(r);
+            if let Some(c) = v.rank(&buf[..l.len() + r.len()]) {
+                let c = u64::from(c);
+                if c < el && c <= er {
+                    return false;
+                }
+            }
+        }
+        if el == u64::MAX && er == u64::MAX {
+            return true;
+        }
+        if el <= er {
+            l_start = le[i].1 as usize;
+            i += 1;
+        } else {
+            r_end = re[j].1 as usize;
+            j += 1;
+        }
+    }
+}
+
+/// A long piece that repeats a unit of up to 8 bytes (`aaaa…`, `----…`, `中中中…`, spaces):
+/// merge one chunk of whole units, prove that identical chunks side by side never merge across
+/// their boundary (nor the last chunk with the rest), and repeat its tokens. Linear time.
+/// Returns false (emitting nothing) when the piece is not such a run or no chunk size is proven.
+fn repeated(v: &Vocab, piece: &[u8], s: &mut Scratch, out: &mut impl FnMut(u32)) -> bool {
+    // Chunk sizes in units: the tokens of a run repeat with a period of a few units, and these
+    // are multiples of every small period (1–16, 18, 21, 28, 32, 64, 128, 256).
+    const UNITS: [usize; 5] = [256, 240, 252, 210, 270];
+    let n = piece.len();
+    if n < 3 * UNITS[0] {
+        return false;
+    }
+    let Some(p) = (1..=8).find(|&p| piece[p..].iter().zip(piece).all(|(a, b)| a == b)) else {
+        return false;
+    };
+    for units in UNITS {
+        let c = p * units;
+        if n < 3 * c {
+            continue;
+        }
+        let chunk = &piece[..c];
+        let (tokens, edges) = merge_chunk(v, chunk, s);
+        if !boundary_holds(v, chunk, &edges.last, chunk, &edges.first) {
+            continue;
+        }
+        // Whole chunks, then the rest (one more chunk and the remainder) merged on its own.
+        let q = n / c - 1;
+        let rest = &piece[q * c..];
+        let (rest_tokens, rest_edges) = merge_chunk(v, rest, s);
+        if !boundary_holds(v, chunk, &edges.last, rest, &rest_edges.first) {
+            continue;
+        }
+        for _ in 0..q {
+            tokens.iter().for_each(|&t| out(t));
+        }
+        rest_tokens.iter().for_each(|&t| out(t));
+        return true;
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tokenizer::Encoding;
+    use alloc::string::String;
+
+    fn heap_only(v: &Vocab, piece: &[u8]) -> Vec<u32> {
+        let mut s = Scratch::default();
+        merge(v, piece, &mut s, None);
+        let mut out = Vec::new();
+        let mut p = 0;
+        while p < piece.len() {
+            let q = s.next[p] as usize;
+            out.push(v.rank(&piece[p..q]).unwrap());
+            p = q;
+        }
+        out
+    }
+
+    /// The repeated-unit shortcut gives what merging the whole piece gives.
+    #[test]
+    fn repeated_runs_equal_the_heap_merge() {
+        let units = [
+            "a", "b", "z", "A", " ", "\n", "-", "=", "0", "ab", "aB", "xyz", "é", "中", "😀",
+            "\u{301}", "abc ", "ſ", "..", "\t", "abcdefgh", "ha", "la", "🙂👍",
+        ];
+        let mut tried = 0;
+        for enc in Encoding::ALL {
+            let v = Vocab::new(enc.data());
+            for unit in units {
+                for len in [1030usize, 1500, 2049, 4099, 7000, 20_001] {
+                    let text: String = unit.repeat(len.div_ceil(unit.len()));
+                    let piece = &text.as_bytes()[..len];
+                    let mut s = Scratch::default();
+                    let mut got = Vec::new();
+                    if repeated(&v, piece, &mut s, &mut |t| got.push(t)) {
+                        tried += 1;
+                        assert_eq!(got, heap_only(&v, piece), "{enc} {unit:?} × {len}");
+                    }
+                }
+            }
+        }
+        assert!(tried > 200, "the shortcut was taken {tried} times");
+    }
+}

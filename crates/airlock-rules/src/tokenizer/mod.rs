@@ -1,0 +1,234 @@
+//! Exact token counts for OpenAI's `o200k_base` and `cl100k_base` encodings.
+//!
+//! The token IDs equal those of OpenAI's `tiktoken` (`encode_ordinary`: special-token strings are
+//! ordinary text) on every input. The pre-tokenizer patterns are hand-written scanners over
+//! Unicode tables generated from the regex engine's own, merging is O(n log n) on long pieces, and
+//! the vocabularies are compact files compiled into the crate and indexed at set-up.
+//!
+//! ```
+//! use airlock_rules::tokenizer::{Encoding, Tokenizer};
+//!
+//! let t = Tokenizer::new(Encoding::O200kBase);
+//! assert_eq!(t.encode("Hello world"), [13225, 2375]);
+//! assert_eq!(t.count("Hello world"), 2);
+//! ```
+
+mod bpe;
+mod pretok;
+pub mod request;
+mod unicode;
+mod vocab;
+
+use alloc::borrow::Cow;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+/// A tokenizer encoding.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[non_exhaustive]
+pub enum Encoding {
+    /// `o200k_base`: GPT-4o, GPT-4.1, GPT-4.5, GPT-5 and the o-series.
+    O200kBase,
+    /// `cl100k_base`: GPT-4, GPT-3.5 Turbo and the `text-embedding-3` / `ada-002` embeddings.
+    Cl100kBase,
+}
+
+impl Encoding {
+    /// Every encoding this crate knows.
+    pub const ALL: [Encoding; 2] = [Encoding::O200kBase, Encoding::Cl100kBase];
+
+    /// The name tiktoken uses, e.g. `"o200k_base"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encoding::O200kBase => "o200k_base",
+            Encoding::Cl100kBase => "cl100k_base",
+        }
+    }
+
+    /// The encoding called `name` (tiktoken's name).
+    ///
+    /// # Example
+    /// ```
+    /// use airlock_rules::tokenizer::Encoding;
+    /// assert_eq!(Encoding::from_name("cl100k_base"), Some(Encoding::Cl100kBase));
+    /// assert_eq!(Encoding::from_name("p50k_base"), None);
+    /// ```
+    pub fn from_name(name: &str) -> Option<Encoding> {
+        Encoding::ALL.into_iter().find(|e| e.as_str() == name)
+    }
+
+    /// The encoding a model uses, by its name (a fine-tune `ft:base:…` counts as its base), or
+    /// `None` for a model of another family. A stand-in until the model table lands.
+    ///
+    /// # Example
+    /// ```
+    /// use airlock_rules::tokenizer::Encoding;
+    /// assert_eq!(Encoding::for_model("gpt-4o-mini"), Some(Encoding::O200kBase));
+    /// assert_eq!(Encoding::for_model("gpt-4-turbo"), Some(Encoding::Cl100kBase));
+    /// assert_eq!(Encoding::for_model("whisper-1"), None);
+    /// ```
+    pub fn for_model(model: &str) -> Option<Encoding> {
+        let m = model.strip_prefix("ft:").unwrap_or(model);
+        let m = m.strip_prefix("openai/").unwrap_or(m);
+        const O200K: &[&str] = &[
+            "gpt-4o",
+            "chatgpt-4o",
+            "gpt-4.1",
+            "gpt-4.5",
+            "gpt-5",
+            "o1",
+            "o3",
+            "o4",
+            "gpt-realtime",
+            "gpt-audio",
+            "codex-",
+            "computer-use",
+        ];
+        const CL100K: &[&str] = &[
+            "gpt-4",
+            "gpt-3.5",
+            "gpt-35",
+            "text-embedding-3",
+            "text-embedding-ada-002",
+            "davinci-002",
+            "babbage-002",
+        ];
+        if O200K.iter().any(|p| m.starts_with(p)) {
+            Some(Encoding::O200kBase)
+        } else if CL100K.iter().any(|p| m.starts_with(p)) {
+            Some(Encoding::Cl100kBase)
+        } else {
+            None
+        }
+    }
+
+    fn data(self) -> &'static [u8] {
+        match self {
+            Encoding::O200kBase => include_bytes!("../generated/tokenizer/o200k_base.bin"),
+            Encoding::Cl100kBase => include_bytes!("../generated/tokenizer/cl100k_base.bin"),
+        }
+    }
+}
+
+impl core::fmt::Display for Encoding {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A tokenizer for one encoding. Building one indexes the vocabulary (a few milliseconds); keep it
+/// and reuse it (with `std`, [`Tokenizer::shared`] keeps one per encoding).
+#[derive(Debug)]
+pub struct Tokenizer {
+    encoding: Encoding,
+    vocab: vocab::Vocab,
+}
+
+impl Tokenizer {
+    /// Builds the tokenizer of `encoding`.
+    pub fn new(encoding: Encoding) -> Tokenizer {
+        Tokenizer {
+            encoding,
+            vocab: vocab::Vocab::new(encoding.data()),
+        }
+    }
+
+    /// The process-wide tokenizer of `encoding`, built on first use.
+    #[cfg(feature = "std")]
+    pub fn shared(encoding: Encoding) -> &'static Tokenizer {
+        use std::sync::OnceLock;
+        static O200K: OnceLock<Tokenizer> = OnceLock::new();
+        static CL100K: OnceLock<Tokenizer> = OnceLock::new();
+        let cell = match encoding {
+            Encoding::O200kBase => &O200K,
+            Encoding::Cl100kBase => &CL100K,
+        };
+        cell.get_or_init(|| Tokenizer::new(encoding))
+    }
+
+    /// The encoding.
+    pub fn encoding(&self) -> Encoding {
+        self.encoding
+    }
+
+    /// Number of tokens in the vocabulary (without special tokens).
+    pub fn vocab_size(&self) -> usize {
+        self.vocab.len()
+    }
+
+    /// Calls `out` with each token of `text`, in order.
+    pub fn encode_with(&self, text: &str, mut out: impl FnMut(u32)) {
+        let b = text.as_bytes();
+        let mut scratch = bpe::Scratch::default();
+        scratch.use_memo = b.len() >= 4096;
+        let mut i = 0;
+        while i < b.len() {
+            let e = self.next_piece(b, i);
+            bpe::encode_piece(&self.vocab, &b[i..e], &mut scratch, &mut out);
+            i = e;
+        }
+    }
+
+    /// The tokens of `text`, as tiktoken's `encode_ordinary` gives them.
+    pub fn encode(&self, text: &str) -> Vec<u32> {
+        let mut v = Vec::with_capacity(text.len() / 3 + 1);
+        self.encode_with(text, |t| v.push(t));
+        v
+    }
+
+    /// The number of tokens of `text`.
+    pub fn count(&self, text: &str) -> usize {
+        let mut n = 0;
+        self.encode_with(text, |_| n += 1);
+        n
+    }
+
+    /// The tokens of `bytes` read as UTF-8, each invalid sequence replaced by U+FFFD (as
+    /// tiktoken sees a Python string decoded with `errors="replace"`).
+    pub fn encode_bytes(&self, bytes: &[u8]) -> Vec<u32> {
+        self.encode(&lossy(bytes))
+    }
+
+    /// The number of tokens of `bytes` (see [`Tokenizer::encode_bytes`]).
+    pub fn count_bytes(&self, bytes: &[u8]) -> usize {
+        self.count(&lossy(bytes))
+    }
+
+    /// The pre-tokens of `text` (the matches of the encoding's pattern); for tests.
+    #[doc(hidden)]
+    pub fn pre_tokens<'a>(&self, text: &'a str) -> Vec<&'a str> {
+        let b = text.as_bytes();
+        let mut v = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            let e = self.next_piece(b, i);
+            v.push(&text[i..e]);
+            i = e;
+        }
+        v
+    }
+
+    #[inline]
+    fn next_piece(&self, b: &[u8], i: usize) -> usize {
+        match self.encoding {
+            Encoding::O200kBase => pretok::next_o200k(b, i),
+            Encoding::Cl100kBase => pretok::next_cl100k(b, i),
+        }
+    }
+
+    /// The bytes of `tokens` concatenated; `None` if one is not in the vocabulary.
+    pub fn decode_bytes(&self, tokens: &[u32]) -> Option<Vec<u8>> {
+        let mut out = Vec::new();
+        for &t in tokens {
+            if t as usize >= self.vocab.len() {
+                return None;
+            }
+            out.extend_from_slice(self.vocab.token(t));
+        }
+        Some(out)
+    }
+}
+
+fn lossy(bytes: &[u8]) -> Cow<'_, str> {
+    String::from_utf8_lossy(bytes)
+}

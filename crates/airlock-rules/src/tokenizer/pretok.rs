@@ -1,0 +1,337 @@
+//! The two pre-tokenizer patterns of tiktoken, as hand-written scanners.
+//!
+//! Each `next_*` function returns where the regex match starting at `i` ends, exactly as the
+//! backtracking engine tiktoken uses (`fancy-regex` over `regex`) would find it. The input is the
+//! bytes of a `&str` (valid UTF-8) and `i` is on a character boundary below `b.len()`.
+//!
+//! o200k_base:
+//! ```text
+//! [^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?
+//! |[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?
+//! |\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+
+//! ```
+//! cl100k_base:
+//! ```text
+//! '(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+
+//! |\s++$|\s*[\r\n]|\s+(?!\S)|\s
+//! ```
+
+use super::unicode::{Class, class};
+
+/// The code point at `i`, its length in bytes and its class.
+#[inline(always)]
+fn at(b: &[u8], i: usize) -> (u32, usize, Class) {
+    let b0 = b[i];
+    if b0 < 0x80 {
+        return (b0 as u32, 1, ASCII[b0 as usize]);
+    }
+    let (cp, l) = if b0 < 0xE0 {
+        ((((b0 & 0x1F) as u32) << 6) | (b[i + 1] & 0x3F) as u32, 2)
+    } else if b0 < 0xF0 {
+        (
+            (((b0 & 0x0F) as u32) << 12)
+                | (((b[i + 1] & 0x3F) as u32) << 6)
+                | (b[i + 2] & 0x3F) as u32,
+            3,
+        )
+    } else {
+        (
+            (((b0 & 0x07) as u32) << 18)
+                | (((b[i + 1] & 0x3F) as u32) << 12)
+                | (((b[i + 2] & 0x3F) as u32) << 6)
+                | (b[i + 3] & 0x3F) as u32,
+            4,
+        )
+    };
+    (cp, l, class(cp))
+}
+
+/// Classes of the ASCII characters (the same as the generated table says for them).
+static ASCII: [Class; 128] = {
+    let mut t = [Class::Other; 128];
+    let mut c = 0;
+    while c < 128 {
+        t[c] = match c as u8 {
+            b'A'..=b'Z' => Class::Upper,
+            b'a'..=b'z' => Class::Lower,
+            b'0'..=b'9' => Class::Number,
+            b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' ' => Class::Space,
+            _ => Class::Other,
+        };
+        c += 1;
+    }
+    t
+};
+
+#[inline(always)]
+fn class_at(b: &[u8], i: usize) -> Class {
+    at(b, i).2
+}
+
+/// `(?i:'s|'t|'re|'ve|'m|'ll|'d)` at `i`: the end of the match, or `i`.
+#[inline]
+fn contraction(b: &[u8], i: usize) -> usize {
+    if i >= b.len() || b[i] != b'\'' {
+        return i;
+    }
+    // A letter folded to ASCII lowercase, with its length: `(?i:s)` also matches U+017F.
+    let letter = |k: usize| -> Option<(u8, usize)> {
+        match b.get(k)? {
+            c @ (b'A'..=b'Z' | b'a'..=b'z') => Some((c.to_ascii_lowercase(), 1)),
+            0xC5 if b.get(k + 1) == Some(&0xBF) => Some((b's', 2)),
+            _ => None,
+        }
+    };
+    match letter(i + 1) {
+        Some((b's' | b't' | b'm' | b'd', l)) => i + 1 + l,
+        Some((first @ (b'r' | b'v' | b'l'), l)) => {
+            let second = if first == b'l' { b'l' } else { b'e' };
+            match letter(i + 1 + l) {
+                Some((c, l2)) if c == second => i + 1 + l + l2,
+                _ => i,
+            }
+        }
+        _ => i,
+    }
+}
+
+/// `[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+` from `start`.
+#[inline]
+fn o200k_lower_word(b: &[u8], start: usize) -> Option<usize> {
+    let mut j = start;
+    let mut last_b = None;
+    while j < b.len() {
+        let (_, l, c) = at(b, j);
+        match c {
+            Class::Upper => {}
+            Class::LetterOther | Class::Mark => last_b = Some(j + l),
+            _ => break,
+        }
+        j += l;
+    }
+    if j < b.len() && class_at(b, j) == Class::Lower {
+        while j < b.len() {
+            let (_, l, c) = at(b, j);
+            if !matches!(c, Class::Lower | Class::LetterOther | Class::Mark) {
+                break;
+            }
+            j += l;
+        }
+        return Some(j);
+    }
+    // Backtrack: the B+ part is the last B character of the A run.
+    last_b
+}
+
+/// `[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*` from `start`.
+#[inline]
+fn o200k_upper_word(b: &[u8], start: usize) -> Option<usize> {
+    let mut j = start;
+    while j < b.len() {
+        let (_, l, c) = at(b, j);
+        if !matches!(c, Class::Upper | Class::LetterOther | Class::Mark) {
+            break;
+        }
+        j += l;
+    }
+    if j == start {
+        return None;
+    }
+    while j < b.len() {
+        let (_, l, c) = at(b, j);
+        if !matches!(c, Class::Lower | Class::LetterOther | Class::Mark) {
+            break;
+        }
+        j += l;
+    }
+    Some(j)
+}
+
+/// The whitespace run from `i`: (end, end of its last `\r`/`\n`, start of its last character).
+#[inline]
+fn space_run(b: &[u8], i: usize) -> (usize, Option<usize>, usize) {
+    let mut j = i;
+    let mut last_nl = None;
+    let mut last_start = i;
+    while j < b.len() {
+        let (cp, l, c) = at(b, j);
+        if c != Class::Space {
+            break;
+        }
+        if cp == u32::from(b'\r') || cp == u32::from(b'\n') {
+            last_nl = Some(j + l);
+        }
+        last_start = j;
+        j += l;
+    }
+    (j, last_nl, last_start)
+}
+
+/// `[^\s\p{L}\p{N}]+` from `j` (which is such a character), then the trailing characters allowed.
+#[inline]
+fn punct_run(b: &[u8], mut j: usize, slash: bool) -> usize {
+    while j < b.len() {
+        let (_, l, c) = at(b, j);
+        if !c.is_punct() {
+            break;
+        }
+        j += l;
+    }
+    while j < b.len() && (b[j] == b'\r' || b[j] == b'\n' || (slash && b[j] == b'/')) {
+        j += 1;
+    }
+    j
+}
+
+/// Up to three `\p{N}` from `i` (which is one).
+#[inline]
+fn numbers(b: &[u8], i: usize) -> usize {
+    let mut j = i;
+    for _ in 0..3 {
+        if j >= b.len() {
+            break;
+        }
+        let (_, l, c) = at(b, j);
+        if c != Class::Number {
+            break;
+        }
+        j += l;
+    }
+    j
+}
+
+/// ASCII fast path for the commonest pre-token, `( ?)[A-Z]*[a-z]+` (o200k) or `( ?)[A-Za-z]+`
+/// (cl100k), ending at an ASCII byte that cannot continue it: the end, or `None` to take the
+/// general path (non-ASCII next, or a shape the fast path does not cover).
+#[inline(always)]
+fn ascii_word(b: &[u8], i: usize, o200k: bool) -> Option<usize> {
+    let mut j = i + usize::from(b[i] == b' ');
+    let start = j;
+    if o200k {
+        while j < b.len() && b[j].is_ascii_uppercase() {
+            j += 1;
+        }
+        let lower = j;
+        while j < b.len() && b[j].is_ascii_lowercase() {
+            j += 1;
+        }
+        if j == lower {
+            return None;
+        }
+    } else {
+        while j < b.len() && b[j].is_ascii_alphabetic() {
+            j += 1;
+        }
+        if j == start {
+            return None;
+        }
+    }
+    match b.get(j) {
+        None => Some(j),
+        Some(&c) if c >= 0x80 => None,
+        Some(b'\'') if o200k => Some(contraction(b, j)),
+        Some(_) => Some(j),
+    }
+}
+
+/// The end of the o200k_base pre-token starting at `i`.
+pub(crate) fn next_o200k(b: &[u8], i: usize) -> usize {
+    if let Some(e) = ascii_word(b, i, true) {
+        return e;
+    }
+    let (cp, l, c) = at(b, i);
+    let prefix =
+        cp != u32::from(b'\r') && cp != u32::from(b'\n') && !c.is_letter() && c != Class::Number;
+    if prefix {
+        if let Some(e) = o200k_lower_word(b, i + l) {
+            return contraction(b, e);
+        }
+    }
+    if let Some(e) = o200k_lower_word(b, i) {
+        return contraction(b, e);
+    }
+    if prefix {
+        if let Some(e) = o200k_upper_word(b, i + l) {
+            return contraction(b, e);
+        }
+    }
+    if let Some(e) = o200k_upper_word(b, i) {
+        return contraction(b, e);
+    }
+    if c == Class::Number {
+        return numbers(b, i);
+    }
+    if cp == u32::from(b' ') && i + 1 < b.len() && class_at(b, i + 1).is_punct() {
+        return punct_run(b, i + 1, true);
+    }
+    if c.is_punct() {
+        return punct_run(b, i, true);
+    }
+    // `\s*[\r\n]+`, `\s+(?!\S)`, `\s+`.
+    let (end, last_nl, last_start) = space_run(b, i);
+    if let Some(e) = last_nl {
+        return e;
+    }
+    if end == b.len() || last_start == i {
+        return end;
+    }
+    last_start
+}
+
+/// The end of the cl100k_base pre-token starting at `i`.
+pub(crate) fn next_cl100k(b: &[u8], i: usize) -> usize {
+    if let Some(e) = ascii_word(b, i, false) {
+        return e;
+    }
+    let (cp, l, c) = at(b, i);
+    if cp == u32::from(b'\'') {
+        let e = contraction(b, i);
+        if e > i {
+            return e;
+        }
+    }
+    // `[^\r\n\p{L}\p{N}]?+\p{L}++`
+    let letters_from = if c.is_letter() {
+        Some(i)
+    } else if cp != u32::from(b'\r')
+        && cp != u32::from(b'\n')
+        && c != Class::Number
+        && i + l < b.len()
+        && class_at(b, i + l).is_letter()
+    {
+        Some(i + l)
+    } else {
+        None
+    };
+    if let Some(mut j) = letters_from {
+        while j < b.len() {
+            let (_, l, c) = at(b, j);
+            if !c.is_letter() {
+                break;
+            }
+            j += l;
+        }
+        return j;
+    }
+    if c == Class::Number {
+        return numbers(b, i);
+    }
+    if cp == u32::from(b' ') && i + 1 < b.len() && class_at(b, i + 1).is_punct() {
+        return punct_run(b, i + 1, false);
+    }
+    if c.is_punct() {
+        return punct_run(b, i, false);
+    }
+    // `\s++$`, `\s*[\r\n]`, `\s+(?!\S)`, `\s`.
+    let (end, last_nl, last_start) = space_run(b, i);
+    if end == b.len() {
+        return end;
+    }
+    if let Some(e) = last_nl {
+        return e;
+    }
+    if last_start > i {
+        return last_start;
+    }
+    i + l
+}

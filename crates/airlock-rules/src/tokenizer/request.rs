@@ -1,0 +1,712 @@
+//! Token counts of whole requests, and the context budget.
+//!
+//! What is counted exactly: the text the model reads (message contents, roles, names, Responses
+//! `input` and `instructions`, embedding inputs), with the tokenizer that matches tiktoken. What
+//! is estimated: the framing around messages (OpenAI's documented 3 tokens per message, 1 per
+//! name, 3 priming the reply), tool definitions (the cookbook's approximation), tool calls, and
+//! images (the documented tile and patch formulas; the size is read from inline PNG, GIF, JPEG
+//! and WebP data, else assumed). [`budget`] rejects only on what is certain: the exactly counted
+//! text alone exceeding the context window.
+//!
+//! ```
+//! use airlock_rules::tokenizer::{Encoding, Tokenizer};
+//! use airlock_rules::tokenizer::request::{budget, count_request, Api, Limits};
+//!
+//! let t = Tokenizer::new(Encoding::O200kBase);
+//! let body = serde_json::json!({
+//!     "model": "gpt-4o",
+//!     "messages": [{"role": "user", "content": "Hello world"}],
+//!     "max_tokens": 100
+//! });
+//! let n = count_request(&t, Api::ChatCompletions, &body);
+//! assert_eq!(n.exact, 3); // "user", "Hello", " world"
+//! assert_eq!(n.total(), 9); // + 3 for the message, + 3 priming the reply
+//!
+//! let b = budget(&t, Api::ChatCompletions, &body, &Limits::new(8));
+//! assert!(b.error.is_none()); // only the estimated framing goes over: a warning
+//! assert!(b.warning.is_some());
+//! let b = budget(&t, Api::ChatCompletions, &body, &Limits::new(2));
+//! assert_eq!(b.error.unwrap().code.as_deref(), Some("context_length_exceeded"));
+//! ```
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use serde_json::Value;
+
+use super::Tokenizer;
+use crate::validate::ApiError;
+
+/// The API a request body is for.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
+pub enum Api {
+    /// `POST /v1/chat/completions`.
+    ChatCompletions,
+    /// `POST /v1/responses`.
+    Responses,
+    /// `POST /v1/embeddings`.
+    Embeddings,
+}
+
+impl Api {
+    /// The API of an endpoint path (`/v1/chat/completions`, `chat/completions`, a full URL…).
+    ///
+    /// # Example
+    /// ```
+    /// use airlock_rules::tokenizer::request::Api;
+    /// assert_eq!(Api::from_endpoint("/v1/responses"), Some(Api::Responses));
+    /// assert_eq!(Api::from_endpoint("/v1/images/generations"), None);
+    /// ```
+    pub fn from_endpoint(endpoint: &str) -> Option<Api> {
+        let p = endpoint
+            .split('?')
+            .next()
+            .unwrap_or("")
+            .trim_end_matches('/');
+        if p.ends_with("chat/completions") {
+            Some(Api::ChatCompletions)
+        } else if p.ends_with("responses") {
+            Some(Api::Responses)
+        } else if p.ends_with("embeddings") {
+            Some(Api::Embeddings)
+        } else {
+            None
+        }
+    }
+
+    /// The param OpenAI names for the input (`messages`, `input`).
+    pub fn input_param(self) -> &'static str {
+        match self {
+            Api::ChatCompletions => "messages",
+            Api::Responses | Api::Embeddings => "input",
+        }
+    }
+}
+
+/// One counted part of a request.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Part {
+    /// Where it is, as OpenAI names params (`messages[0].content`, `tools`, `input[2]`).
+    pub param: String,
+    /// Its tokens.
+    pub tokens: u64,
+    /// True when counted exactly, false when estimated.
+    pub exact: bool,
+}
+
+/// The input tokens of a request, split into what is exact and what is estimated.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RequestTokens {
+    /// Tokens counted exactly (text).
+    pub exact: u64,
+    /// Tokens estimated (framing, tools, images, tool calls).
+    pub estimated: u64,
+    /// The parts, in request order.
+    pub parts: Vec<Part>,
+    /// Embeddings: the exact tokens of each input.
+    pub per_input: Vec<u64>,
+    /// What could not be counted at all (e.g. audio or files), by param.
+    pub uncounted: Vec<String>,
+}
+
+impl RequestTokens {
+    /// Exact plus estimated.
+    pub fn total(&self) -> u64 {
+        self.exact + self.estimated
+    }
+
+    fn add(&mut self, param: String, tokens: u64, exact: bool) {
+        if exact {
+            self.exact += tokens;
+        } else {
+            self.estimated += tokens;
+        }
+        self.parts.push(Part {
+            param,
+            tokens,
+            exact,
+        });
+    }
+
+    fn text(&mut self, t: &Tokenizer, param: String, s: &str) {
+        let n = t.count(s) as u64;
+        self.add(param, n, true);
+    }
+}
+
+/// Framing tokens per message (OpenAI cookbook, "How to count tokens with tiktoken").
+pub const TOKENS_PER_MESSAGE: u64 = 3;
+/// Extra tokens when a message has a `name`.
+pub const TOKENS_PER_NAME: u64 = 1;
+/// Tokens priming the assistant's reply.
+pub const REPLY_PRIMING: u64 = 3;
+
+/// Counts the input tokens of a request body. Never fails: what it cannot read it lists in
+/// [`RequestTokens::uncounted`].
+pub fn count_request(t: &Tokenizer, api: Api, body: &Value) -> RequestTokens {
+    let mut n = RequestTokens::default();
+    let model = body.get("model").and_then(Value::as_str).unwrap_or("");
+    match api {
+        Api::ChatCompletions => {
+            if let Some(messages) = body.get("messages").and_then(Value::as_array) {
+                for (i, m) in messages.iter().enumerate() {
+                    message(t, model, &mut n, &format!("messages[{i}]"), m);
+                }
+                n.add("messages (reply priming)".into(), REPLY_PRIMING, false);
+            }
+            let tools = body.get("tools").or_else(|| body.get("functions"));
+            if let Some(tools) = tools.and_then(Value::as_array) {
+                let est = tool_definitions(t, model, tools);
+                n.add("tools".into(), est, false);
+            }
+        }
+        Api::Responses => {
+            if let Some(s) = body.get("instructions").and_then(Value::as_str) {
+                n.text(t, "instructions".into(), s);
+                n.add("instructions (framing)".into(), TOKENS_PER_MESSAGE, false);
+            }
+            match body.get("input") {
+                Some(Value::String(s)) => {
+                    n.text(t, "input".into(), s);
+                    n.add("input (framing)".into(), TOKENS_PER_MESSAGE, false);
+                }
+                Some(Value::Array(items)) => {
+                    for (i, item) in items.iter().enumerate() {
+                        message(t, model, &mut n, &format!("input[{i}]"), item);
+                    }
+                }
+                _ => {}
+            }
+            n.add("input (reply priming)".into(), REPLY_PRIMING, false);
+            if let Some(tools) = body.get("tools").and_then(Value::as_array) {
+                let est = tool_definitions(t, model, tools);
+                n.add("tools".into(), est, false);
+            }
+        }
+        Api::Embeddings => match body.get("input") {
+            Some(Value::String(s)) => {
+                let c = t.count(s) as u64;
+                n.per_input.push(c);
+                n.add("input".into(), c, true);
+            }
+            Some(Value::Array(items)) => {
+                // An array of strings, of token arrays, or itself one token array.
+                if items.iter().all(Value::is_number) && !items.is_empty() {
+                    n.per_input.push(items.len() as u64);
+                    n.add("input".into(), items.len() as u64, true);
+                } else {
+                    for (i, item) in items.iter().enumerate() {
+                        let c = match item {
+                            Value::String(s) => t.count(s) as u64,
+                            Value::Array(ids) => ids.len() as u64,
+                            _ => {
+                                n.uncounted.push(format!("input[{i}]"));
+                                continue;
+                            }
+                        };
+                        n.per_input.push(c);
+                        n.add(format!("input[{i}]"), c, true);
+                    }
+                }
+            }
+            _ => {}
+        },
+    }
+    n
+}
+
+/// One Chat Completions message or Responses input item.
+fn message(t: &Tokenizer, model: &str, n: &mut RequestTokens, at: &str, m: &Value) {
+    let Some(obj) = m.as_object() else {
+        if let Some(s) = m.as_str() {
+            n.text(t, at.to_string(), s);
+        }
+        return;
+    };
+    n.add(format!("{at} (framing)"), TOKENS_PER_MESSAGE, false);
+    for (key, value) in obj {
+        let param = format!("{at}.{key}");
+        match (key.as_str(), value) {
+            ("type", _) | ("id", _) | ("status", _) => {}
+            ("name", Value::String(s)) => {
+                n.text(t, param, s);
+                if obj.contains_key("role") {
+                    n.add(format!("{at}.name (framing)"), TOKENS_PER_NAME, false);
+                }
+            }
+            ("arguments", Value::String(s)) | ("output", Value::String(s)) => {
+                n.text(t, param, s);
+            }
+            (_, Value::String(s)) => n.text(t, param, s),
+            ("content", Value::Array(parts)) => {
+                for (j, p) in parts.iter().enumerate() {
+                    content_part(t, model, n, &format!("{param}[{j}]"), p);
+                }
+            }
+            ("tool_calls", Value::Array(calls)) => {
+                for (j, c) in calls.iter().enumerate() {
+                    let f = c.get("function").unwrap_or(c);
+                    let mut est = 3u64;
+                    for k in ["name", "arguments"] {
+                        if let Some(s) = f.get(k).and_then(Value::as_str) {
+                            est += t.count(s) as u64;
+                        }
+                    }
+                    n.add(format!("{param}[{j}]"), est, false);
+                }
+            }
+            ("function_call", Value::Object(f)) => {
+                let mut est = 3u64;
+                for k in ["name", "arguments"] {
+                    if let Some(s) = f.get(k).and_then(Value::as_str) {
+                        est += t.count(s) as u64;
+                    }
+                }
+                n.add(param, est, false);
+            }
+            (_, Value::Null) | (_, Value::Bool(_)) | (_, Value::Number(_)) => {}
+            _ => n.uncounted.push(param),
+        }
+    }
+}
+
+/// One part of a message's `content` array.
+fn content_part(t: &Tokenizer, model: &str, n: &mut RequestTokens, at: &str, p: &Value) {
+    let kind = p.get("type").and_then(Value::as_str).unwrap_or("");
+    match kind {
+        "text" | "input_text" | "output_text" | "refusal" => {
+            let s = p
+                .get("text")
+                .or_else(|| p.get("refusal"))
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            n.text(t, format!("{at}.text"), s);
+        }
+        "image_url" | "input_image" => {
+            let (url, detail) = match p.get("image_url") {
+                Some(Value::Object(o)) => (
+                    o.get("url").and_then(Value::as_str),
+                    o.get("detail").and_then(Value::as_str),
+                ),
+                Some(Value::String(s)) => {
+                    (Some(s.as_str()), p.get("detail").and_then(Value::as_str))
+                }
+                _ => (None, p.get("detail").and_then(Value::as_str)),
+            };
+            let size = url.and_then(data_url_size);
+            let tokens = image_tokens(model, detail.unwrap_or("auto"), size);
+            n.add(format!("{at} (image)"), tokens, false);
+        }
+        _ => {
+            if let Some(s) = p.as_str() {
+                n.text(t, at.to_string(), s);
+            } else {
+                n.uncounted.push(at.to_string());
+            }
+        }
+    }
+}
+
+/// The cookbook's estimate for tool (function) definitions, "How to count tokens with tiktoken".
+pub fn tool_definitions(t: &Tokenizer, model: &str, tools: &[Value]) -> u64 {
+    let older = model.starts_with("gpt-3.5")
+        || (model.starts_with("gpt-4")
+            && !model.starts_with("gpt-4o")
+            && !model.starts_with("gpt-4."));
+    let (func_init, prop_init, prop_key, enum_init, enum_item, func_end): (
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+    ) = if older {
+        (10, 3, 3, -3, 3, 12)
+    } else {
+        (7, 3, 3, -3, 3, 12)
+    };
+    if tools.is_empty() {
+        return 0;
+    }
+    let count = |s: &str| t.count(s) as i64;
+    let mut total: i64 = 0;
+    for tool in tools {
+        let f = tool.get("function").unwrap_or(tool);
+        total += func_init;
+        let name = f.get("name").and_then(Value::as_str).unwrap_or("");
+        let desc = f.get("description").and_then(Value::as_str).unwrap_or("");
+        let desc = desc.strip_suffix('.').unwrap_or(desc);
+        total += count(&format!("{name}:{desc}"));
+        let props = f
+            .get("parameters")
+            .and_then(|p| p.get("properties"))
+            .and_then(Value::as_object);
+        if let Some(props) = props.filter(|p| !p.is_empty()) {
+            total += prop_init;
+            for (key, p) in props {
+                total += prop_key;
+                if let Some(items) = p.get("enum").and_then(Value::as_array) {
+                    total += enum_init;
+                    for item in items {
+                        total += enum_item;
+                        match item {
+                            Value::String(s) => total += count(s),
+                            other => total += count(&other.to_string()),
+                        }
+                    }
+                }
+                let ty = match p.get("type") {
+                    Some(Value::String(s)) => s.clone(),
+                    Some(other) => other.to_string(),
+                    None => String::new(),
+                };
+                let pd = p.get("description").and_then(Value::as_str).unwrap_or("");
+                let pd = pd.strip_suffix('.').unwrap_or(pd);
+                total += count(&format!("{key}:{ty}:{pd}"));
+            }
+        }
+    }
+    total += func_end;
+    total.max(0) as u64
+}
+
+/// The image size assumed when it cannot be read (a common photo size).
+pub const ASSUMED_IMAGE_SIZE: (u64, u64) = (1024, 1024);
+
+/// Estimated input tokens of one image: OpenAI's documented formulas. Tile-based models (GPT-4o,
+/// GPT-4.1, GPT-4.5, o1, o3: base + per-512-px-tile after fitting in 2048×2048 and scaling the short
+/// side to 768; `low` is the base alone) and patch-based ones (gpt-4.1-mini, gpt-4.1-nano,
+/// o4-mini, GPT-5 mini/nano: 32-px patches capped at 1536, times a per-model multiplier). `size`
+/// is (width, height) in pixels when known.
+pub fn image_tokens(model: &str, detail: &str, size: Option<(u64, u64)>) -> u64 {
+    let m = model.strip_prefix("ft:").unwrap_or(model);
+    let patch_multiplier = if m.starts_with("gpt-4.1-mini") || m.starts_with("gpt-5-mini") {
+        Some(162)
+    } else if m.starts_with("gpt-4.1-nano") || m.starts_with("gpt-5-nano") {
+        Some(246)
+    } else if m.starts_with("o4-mini") {
+        Some(172)
+    } else {
+        None
+    };
+    let (w, h) = size.unwrap_or(ASSUMED_IMAGE_SIZE);
+    if let Some(mult) = patch_multiplier {
+        return patches(w, h) * mult / 100;
+    }
+    let (base, tile) = if m.starts_with("gpt-4o-mini") {
+        (2833, 5667)
+    } else if m.starts_with("o1") || m.starts_with("o3") {
+        (75, 150)
+    } else if m.starts_with("computer-use") {
+        (65, 129)
+    } else {
+        (85, 170)
+    };
+    if detail == "low" {
+        return base;
+    }
+    base + tile * tiles(w, h)
+}
+
+/// 512-px tiles after fitting in 2048×2048 and scaling the shortest side to 768.
+fn tiles(w: u64, h: u64) -> u64 {
+    let (mut w, mut h) = (w.max(1), h.max(1));
+    if w > 2048 || h > 2048 {
+        let big = w.max(h);
+        w = (w * 2048).div_ceil(big);
+        h = (h * 2048).div_ceil(big);
+    }
+    let short = w.min(h);
+    if short > 768 {
+        w = w * 768 / short;
+        h = h * 768 / short;
+    }
+    w.div_ceil(512) * h.div_ceil(512)
+}
+
+/// 32-px patches, scaled down to fit 1536 patches.
+fn patches(w: u64, h: u64) -> u64 {
+    let (w, h) = (w.max(1), h.max(1));
+    let raw = w.div_ceil(32) * h.div_ceil(32);
+    if raw <= 1536 {
+        return raw;
+    }
+    // Scale by r = sqrt(32*32*1536 / (w*h)), in fixed point (1e6).
+    let r = isqrt(32 * 32 * 1536 * 1_000_000_000_000 / (w * h));
+    let (sw, sh) = (w * r, h * r); // scaled by 1e6
+    let unit = 32 * 1_000_000;
+    // Shrink so whole patches fit in width or height (OpenAI's adjustment).
+    let fw = (sw / unit) * unit;
+    let fh = (sh / unit) * unit;
+    let (sw, sh) = if fw * sh < fh * sw {
+        (fw, sh * fw / sw.max(1))
+    } else {
+        (sw * fh / sh.max(1), fh)
+    };
+    (sw.div_ceil(unit) * sh.div_ceil(unit)).min(1536)
+}
+
+fn isqrt(n: u64) -> u64 {
+    if n < 2 {
+        return n;
+    }
+    let mut x = n;
+    let mut y = x.div_ceil(2);
+    while y < x {
+        x = y;
+        y = (x + n / x) / 2;
+    }
+    x
+}
+
+/// The (width, height) of a base64 `data:` URL image (PNG, GIF, JPEG or WebP), when readable.
+pub fn data_url_size(url: &str) -> Option<(u64, u64)> {
+    let rest = url.strip_prefix("data:")?;
+    let (_, data) = rest.split_once(";base64,")?;
+    let head = b64_prefix(data, 64 * 1024);
+    image_size(&head)
+}
+
+fn b64_prefix(s: &str, max: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in s.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => continue,
+        } as u32;
+        acc = (acc << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+            if out.len() >= max {
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// The size in an image file's header.
+pub fn image_size(b: &[u8]) -> Option<(u64, u64)> {
+    let be32 = |i: usize| -> Option<u64> {
+        Some(u32::from_be_bytes(b.get(i..i + 4)?.try_into().ok()?) as u64)
+    };
+    let be16 = |i: usize| -> Option<u64> {
+        Some(u16::from_be_bytes(b.get(i..i + 2)?.try_into().ok()?) as u64)
+    };
+    let le16 = |i: usize| -> Option<u64> {
+        Some(u16::from_le_bytes(b.get(i..i + 2)?.try_into().ok()?) as u64)
+    };
+    if b.starts_with(b"\x89PNG\r\n\x1a\n") {
+        return Some((be32(16)?, be32(20)?));
+    }
+    if b.starts_with(b"GIF8") {
+        return Some((le16(6)?, le16(8)?));
+    }
+    if b.starts_with(b"RIFF") && b.get(8..12) == Some(b"WEBP") {
+        let le24 = |i: usize| -> Option<u64> {
+            let s = b.get(i..i + 3)?;
+            Some(s[0] as u64 | (s[1] as u64) << 8 | (s[2] as u64) << 16)
+        };
+        return match b.get(12..16)? {
+            b"VP8X" => Some((le24(24)? + 1, le24(27)? + 1)),
+            b"VP8L" => {
+                let v = u32::from_le_bytes(b.get(21..25)?.try_into().ok()?) as u64;
+                Some(((v & 0x3FFF) + 1, ((v >> 14) & 0x3FFF) + 1))
+            }
+            b"VP8 " => Some((le16(26)? & 0x3FFF, le16(28)? & 0x3FFF)),
+            _ => None,
+        };
+    }
+    if b.starts_with(b"\xff\xd8") {
+        let mut i = 2;
+        while i + 9 < b.len() {
+            if b[i] != 0xFF {
+                i += 1;
+                continue;
+            }
+            let marker = b[i + 1];
+            if marker == 0xFF {
+                i += 1;
+                continue;
+            }
+            if matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC) {
+                return Some((be16(i + 7)?, be16(i + 5)?));
+            }
+            if marker == 0xD8 || (0xD0..=0xD7).contains(&marker) || marker == 0x01 {
+                i += 2;
+                continue;
+            }
+            i += 2 + be16(i + 2)? as usize;
+        }
+    }
+    None
+}
+
+/// A model's token limits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// The context window (input + output); for embeddings, the per-input limit.
+    pub context_window: u64,
+    /// The most output tokens the model produces, if known.
+    pub max_output: Option<u64>,
+    /// The output reserved when the request names no limit (often the model's maximum).
+    pub default_output: Option<u64>,
+}
+
+impl Limits {
+    /// A context window with no output limits known.
+    pub fn new(context_window: u64) -> Limits {
+        Limits {
+            context_window,
+            max_output: None,
+            default_output: None,
+        }
+    }
+}
+
+/// Embeddings: the most tokens in all inputs of one request.
+pub const EMBEDDINGS_MAX_TOKENS_PER_REQUEST: u64 = 300_000;
+
+/// The budget of one request.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Budget {
+    /// The input tokens.
+    pub input: RequestTokens,
+    /// The output tokens requested, and by which param (`max_tokens`, …, or `default`).
+    pub output: Option<(u64, String)>,
+    /// The context window compared with.
+    pub context_window: u64,
+    /// OpenAI's error when the request certainly exceeds the window.
+    pub error: Option<ApiError>,
+    /// When it may exceed it (estimated parts, or the output reservation), the same numbers.
+    pub warning: Option<ApiError>,
+}
+
+fn api_error(message: String, param: Option<&str>, code: &str) -> ApiError {
+    ApiError {
+        message,
+        error_type: "invalid_request_error".into(),
+        param: param.map(String::from),
+        code: Some(code.into()),
+    }
+}
+
+fn context_message(window: u64, input: u64, output: u64) -> String {
+    format!(
+        "This model's maximum context length is {window} tokens. However, you requested {} tokens ({input} in the messages, {output} in the completion). Please reduce the length of the messages or completion.",
+        input + output
+    )
+}
+
+/// Input + requested output against the context window. An error only when the exactly counted
+/// text alone exceeds the window (certain); a warning when the estimated parts or the requested
+/// output push it over.
+///
+/// # Example
+/// ```
+/// use airlock_rules::tokenizer::{Encoding, Tokenizer};
+/// use airlock_rules::tokenizer::request::{budget, Api, Limits};
+/// let t = Tokenizer::new(Encoding::Cl100kBase);
+/// let body = serde_json::json!({"model": "text-embedding-3-small", "input": ["a b c d e f g h"]});
+/// let b = budget(&t, Api::Embeddings, &body, &Limits::new(4));
+/// assert_eq!(b.error.unwrap().param.as_deref(), Some("input"));
+/// ```
+pub fn budget(t: &Tokenizer, api: Api, body: &Value, limits: &Limits) -> Budget {
+    let input = count_request(t, api, body);
+    let window = limits.context_window;
+    let param = api.input_param();
+    let mut b = Budget {
+        input,
+        output: None,
+        context_window: window,
+        error: None,
+        warning: None,
+    };
+    if api == Api::Embeddings {
+        if let Some(&most) = b.input.per_input.iter().max() {
+            if most > window {
+                b.error = Some(api_error(
+                    format!(
+                        "This model's maximum context length is {window} tokens, however you requested {most} tokens ({most} in your prompt; 0 for the completion). Please reduce your prompt; or completion length."
+                    ),
+                    Some(param),
+                    "context_length_exceeded",
+                ));
+            }
+        }
+        let total = b.input.exact;
+        if b.error.is_none() && total > EMBEDDINGS_MAX_TOKENS_PER_REQUEST {
+            b.error = Some(api_error(
+                format!(
+                    "Requested {total} tokens, max {EMBEDDINGS_MAX_TOKENS_PER_REQUEST} tokens per request"
+                ),
+                None,
+                "max_tokens_per_request",
+            ));
+        }
+        return b;
+    }
+    let requested = ["max_completion_tokens", "max_tokens", "max_output_tokens"]
+        .iter()
+        .find_map(|k| {
+            body.get(*k)
+                .and_then(Value::as_u64)
+                .map(|v| (v, String::from(*k)))
+        });
+    b.output = requested.or_else(|| limits.default_output.map(|v| (v, String::from("default"))));
+    let out = b.output.as_ref().map_or(0, |o| o.0);
+    let exact = b.input.exact;
+    let total = b.input.total();
+    if exact > window {
+        b.error = Some(api_error(
+            context_message(window, total, out),
+            Some(param),
+            "context_length_exceeded",
+        ));
+    } else if total + out > window {
+        b.warning = Some(api_error(
+            context_message(window, total, out),
+            Some(param),
+            "context_length_exceeded",
+        ));
+    }
+    b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiles_follow_the_documented_examples() {
+        // OpenAI's vision guide: 1024×1024 high → 765; 2048×4096 → 1105; 4096×8192 low → 85.
+        assert_eq!(image_tokens("gpt-4o", "high", Some((1024, 1024))), 765);
+        assert_eq!(image_tokens("gpt-4o", "high", Some((2048, 4096))), 1105);
+        assert_eq!(image_tokens("gpt-4o", "low", Some((4096, 8192))), 85);
+    }
+
+    #[test]
+    fn patches_follow_the_documented_examples() {
+        // 1024×1024 → 1024 patches; 1800×2400 → 1452 patches (before the multiplier).
+        assert_eq!(patches(1024, 1024), 1024);
+        assert_eq!(patches(1800, 2400), 1452);
+    }
+
+    #[test]
+    fn png_size_is_read() {
+        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+        png.extend_from_slice(&640u32.to_be_bytes());
+        png.extend_from_slice(&480u32.to_be_bytes());
+        assert_eq!(image_size(&png), Some((640, 480)));
+    }
+}
