@@ -3,9 +3,13 @@
 //! - `cargo xtask codegen [--check]`: regenerate (or check) the committed tables from `rules/` and
 //!   the rule data derived from `../shared/data`.
 //! - `cargo xtask test`: everything CI runs (the README's test command).
+//! - `cargo xtask setup`: installs the worker's tools, pinned (see `setup.rs`).
+//! - `cargo xtask build-worker`, `dev`, `e2e [name…]`, `bundle [outdir]`: the worker (see `worker.rs`).
 
 mod codegen;
+mod setup;
 mod util;
+mod worker;
 
 use std::process::ExitCode;
 
@@ -14,8 +18,17 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("codegen") => codegen::run(args.iter().any(|a| a == "--check")),
         Some("test") => test(&args[1..]),
+        Some("setup") => setup::run().map(drop),
+        Some("build-worker") => worker::build(),
+        Some("dev") => worker::dev(),
+        Some("e2e") => worker::e2e(&args[1..]),
+        Some("bundle") => {
+            worker::bundle(args.get(1).map_or("target/worker-bundle", String::as_str))
+        }
         _ => {
-            eprintln!("usage: cargo xtask <codegen [--check] | test>");
+            eprintln!(
+                "usage: cargo xtask <codegen [--check] | test | setup | build-worker | dev | e2e [name…] | bundle [outdir]>"
+            );
             return ExitCode::from(2);
         }
     };
@@ -58,6 +71,7 @@ fn test(_args: &[String]) -> Result<(), String> {
             "wasm32v1-none",
         ],
     )?;
+    worker::e2e(&[])?;
     println!("xtask test: all checks passed");
     Ok(())
 }
