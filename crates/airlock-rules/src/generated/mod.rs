@@ -2,3 +2,8 @@
 
 /// A hash of the rule data these tables were generated from.
 pub const DATA_VERSION: &str = "unset";
+
+#[rustfmt::skip]
+pub(crate) mod endpoints;
+#[rustfmt::skip]
+pub(crate) mod models;

@@ -9,8 +9,122 @@ use alloc::vec::Vec;
 
 mod conversation;
 mod media;
+mod models;
+mod params;
 mod schema;
+mod special;
+pub(crate) mod tables;
+mod text;
 mod tools;
+
+/// Every rule of this module by name (the names [`Config`] takes), with what it checks.
+///
+/// Rules marked "warning" never reject: what they find may be accepted by the API.
+pub const RULES: &[(&str, &str)] = &[
+    (
+        "invalid_json",
+        "the body is not JSON at all (OpenAI's \"We could not parse the JSON body\")",
+    ),
+    ("invalid_body_type", "the body is JSON but not an object"),
+    (
+        "unknown_endpoint",
+        "warning: the endpoint is not modelled; nothing was checked",
+    ),
+    (
+        "multipart_body",
+        "warning: a multipart-only endpoint; the JSON checks were skipped",
+    ),
+    (
+        "unknown_parameter",
+        "a top-level parameter that is a clear typo of a known one",
+    ),
+    (
+        "did_you_mean",
+        "warning: the known parameter an unknown one was likely meant to be",
+    ),
+    (
+        "unrecognized_parameter",
+        "warning: a top-level parameter the spec does not list",
+    ),
+    (
+        "deprecated_parameter",
+        "warning: a parameter the spec marks deprecated",
+    ),
+    (
+        "missing_required_parameter",
+        "a required top-level parameter is absent or null",
+    ),
+    (
+        "invalid_type",
+        "a top-level parameter has a JSON type the spec does not allow",
+    ),
+    ("invalid_value", "a value outside a closed enum of the spec"),
+    (
+        "open_enum_value",
+        "warning: a value outside an enum that grows often (service_tier, include)",
+    ),
+    (
+        "out_of_range",
+        "a number below the spec's minimum or above its maximum",
+    ),
+    (
+        "array_length",
+        "an array that is empty, too short or too long",
+    ),
+    (
+        "string_length",
+        "a string longer than the spec's maximum length",
+    ),
+    (
+        "unknown_model",
+        "warning: the model is not in the data; no model rules ran",
+    ),
+    (
+        "model_max_tokens",
+        "max_tokens on a reasoning model in Chat Completions",
+    ),
+    (
+        "model_sampling_params",
+        "temperature/top_p/penalties other than the default on a reasoning model",
+    ),
+    ("model_logprobs", "logprobs on a reasoning model"),
+    ("model_stop", "stop on o3 and o4-mini"),
+    (
+        "model_system_role",
+        "system/developer messages on o1-mini and o1-preview",
+    ),
+    (
+        "model_reasoning_effort",
+        "a reasoning effort the model does not take",
+    ),
+    (
+        "model_vision",
+        "image inputs to a model without vision (gpt-3.5-turbo, gpt-4, o1-mini, o3-mini)",
+    ),
+    (
+        "model_structured_outputs",
+        "a response_format type the model does not take",
+    ),
+    (
+        "model_image_params",
+        "images: size, quality and n per model",
+    ),
+    (
+        "embeddings_dimensions",
+        "embeddings: dimensions on a model without it, or above its size",
+    ),
+    (
+        "embeddings_input_length",
+        "embeddings: more than 2048 inputs in one request",
+    ),
+    (
+        "json_object_needs_json",
+        "json_object output without the word 'json' in the messages",
+    ),
+];
+
+/// OpenAI's answer to a body that is not JSON.
+pub const INVALID_JSON_MESSAGE: &str = "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON. If you have trouble figuring out how to fix this, please contact us through our help center at help.openai.com.)";
 
 /// How a rule is applied.
 #[non_exhaustive]
@@ -85,17 +199,110 @@ impl Verdict {
     }
 }
 
-/// Checks a request body for an endpoint path.
+/// Checks a request body for an endpoint path (`/v1/chat/completions`; `/chat/completions` and a
+/// query string are accepted too).
+///
+/// Never fails: what cannot be checked passes with a warning.
+///
+/// # Example
+/// ```
+/// use airlock_rules::validate::{check, Config};
+///
+/// let body = br#"{"model": "o3", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 50}"#;
+/// let verdict = check("/v1/chat/completions", body, &Config::default());
+/// assert!(!verdict.ok());
+/// assert_eq!(verdict.errors[0].error.code.as_deref(), Some("unsupported_parameter"));
+/// ```
 pub fn check(endpoint: &str, body: &[u8], config: &Config) -> Verdict {
     let mut ctx = Ctx::new(config);
+    let Some(ep) = params::endpoint(endpoint) else {
+        ctx.warn(
+            "unknown_endpoint",
+            "unknown_endpoint",
+            None,
+            alloc::format!(
+                "Airlock does not model the endpoint '{endpoint}'; the request was not checked."
+            ),
+        );
+        return ctx.verdict;
+    };
+    let endpoint = ep.path;
     ctx.verdict.endpoint = Some(String::from(endpoint));
-    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) {
-        // Hand-written rules for nested structures.
-        schema::check(&mut ctx, endpoint, &value);
-        tools::check(&mut ctx, endpoint, &value);
-        conversation::check(&mut ctx, endpoint, &value);
-        media::check(&mut ctx, endpoint, &value);
+    // A UTF-8 byte order mark is not JSON, but stripping it is the lenient reading.
+    let body = body
+        .strip_prefix(b"\xEF\xBB\xBF".as_slice())
+        .unwrap_or(body);
+    let value = match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(v) => v,
+        // A body that is not JSON to an endpoint that takes multipart/form-data is a form.
+        Err(_) if ep.multipart => {
+            ctx.warn(
+                "multipart_body",
+                "multipart_body",
+                None,
+                alloc::format!(
+                    "'{endpoint}' takes a multipart/form-data body; its fields were not checked."
+                ),
+            );
+            return ctx.verdict;
+        }
+        Err(e) => {
+            // serde_json stops at 128 levels of nesting and at numbers beyond f64: valid JSON
+            // that this parser cannot hold is not OpenAI's parse error, only unchecked.
+            let text = alloc::format!("{e}");
+            if text.contains("recursion limit") || text.contains("number out of range") {
+                ctx.warn(
+                    "invalid_json",
+                    "unchecked_body",
+                    None,
+                    alloc::format!("The body could not be checked: {text}."),
+                );
+            } else {
+                ctx.reject("invalid_json", "", None, String::from(INVALID_JSON_MESSAGE));
+            }
+            return ctx.verdict;
+        }
+    };
+    if let Some(model) = value.get("model").and_then(serde_json::Value::as_str) {
+        ctx.verdict.model = Some(String::from(model));
     }
+    let Some(obj) = value.as_object() else {
+        ctx.reject(
+            "invalid_body_type",
+            "invalid_type",
+            None,
+            alloc::format!(
+                "Invalid type for the request body: expected an object, but got {} instead.",
+                match &value {
+                    serde_json::Value::Array(_) => "an array",
+                    serde_json::Value::String(_) => "a string",
+                    serde_json::Value::Number(_) => "a number",
+                    serde_json::Value::Bool(_) => "a boolean",
+                    _ => "null",
+                }
+            ),
+        );
+        return ctx.verdict;
+    };
+    if !ep.json {
+        ctx.warn(
+            "multipart_body",
+            "multipart_body",
+            None,
+            alloc::format!(
+                "'{endpoint}' takes a multipart/form-data body; a JSON body was not checked."
+            ),
+        );
+        return ctx.verdict;
+    }
+    params::check(&mut ctx, ep, obj);
+    models::check(&mut ctx, endpoint, &value);
+    special::check(&mut ctx, endpoint, obj);
+    // Hand-written rules for nested structures.
+    schema::check(&mut ctx, endpoint, &value);
+    tools::check(&mut ctx, endpoint, &value);
+    conversation::check(&mut ctx, endpoint, &value);
+    media::check(&mut ctx, endpoint, &value);
     ctx.verdict
 }
 

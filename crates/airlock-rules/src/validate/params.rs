@@ -1,0 +1,386 @@
+//! Top-level parameter rules, from the spec's tables (`generated/endpoints.rs`): unknown
+//! parameters, types, closed enums, bounds, array and string lengths, required parameters.
+//!
+//! # Unknown parameters: why most are only warnings
+//! OpenAI rejects parameters it does not know (Chat Completions: "Unrecognized request argument
+//! supplied: x"; Responses: "Unknown parameter: 'x'."). But the spec lags the API: a parameter
+//! the API already accepts may be missing from the spec, and rejecting it would stop valid
+//! traffic. So an unknown name is rejected only when it is clearly a typo of a known parameter
+//! (one edit away for names up to 7 characters, two for longer ones; see [`suggest`]),
+//! with a `did_you_mean` warning naming the parameter meant. Any other unknown name is only a
+//! warning (`unrecognized_parameter`), in OpenAI's wording, so the request still passes.
+//!
+//! # Nulls
+//! `null` for an optional parameter is accepted: the API treats it as "not set" for nearly every
+//! parameter, and the spec's `nullable` marks are incomplete.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use serde_json::{Map, Value};
+
+use super::Ctx;
+use super::tables::{
+    Endpoint, Param, T_ANY, T_ARRAY, T_BOOLEAN, T_INTEGER, T_NULL, T_NUMBER, T_OBJECT, T_STRING,
+};
+use super::text::{edit_distance, fmt_limit, fmt_number, is_integral, quote_list};
+use crate::generated::endpoints::ENDPOINTS;
+
+/// The endpoint table for an API path (`/v1/chat/completions`, also without `/v1`).
+pub(crate) fn endpoint(path: &str) -> Option<&'static Endpoint> {
+    let path = path.split('?').next().unwrap_or(path).trim_end_matches('/');
+    ENDPOINTS
+        .iter()
+        .find(|e| e.path == path || e.path.strip_prefix("/v1") == Some(path))
+}
+
+/// Endpoints that word unknown parameters the old way ("Unrecognized request argument supplied").
+fn legacy_wording(path: &str) -> bool {
+    matches!(
+        path,
+        "/v1/chat/completions" | "/v1/completions" | "/v1/embeddings"
+    )
+}
+
+/// Enums whose values grow often (new tiers, new `include` paths) or whose spelling in the spec is
+/// not certain: a value outside the spec's list is only a warning.
+fn enum_may_grow(path: &str, param: &str) -> bool {
+    matches!(param, "service_tier" | "prompt_cache_retention" | "include")
+        || (path == "/v1/images/edits" && matches!(param, "size" | "quality"))
+}
+
+/// Runs the parameter rules on a parsed JSON object body.
+pub(super) fn check(ctx: &mut Ctx<'_>, ep: &'static Endpoint, obj: &Map<String, Value>) {
+    for (name, value) in obj {
+        match ep.param(name) {
+            Some(p) => check_param(ctx, ep, p, value),
+            None => unknown(ctx, ep, name),
+        }
+    }
+    for p in ep.params.iter().filter(|p| p.required) {
+        // A null the spec marks nullable (completions' `prompt`) counts as given.
+        let absent = match obj.get(p.name) {
+            None => true,
+            Some(Value::Null) => p.types & T_NULL == 0,
+            Some(_) => false,
+        };
+        if absent {
+            missing(ctx, ep, p.name);
+        }
+    }
+}
+
+fn missing(ctx: &mut Ctx<'_>, ep: &Endpoint, name: &str) {
+    // A JSON body to images/edits is the newer form; older clients' shapes may differ from the
+    // spec's, so its required list is only a warning.
+    if ep.path == "/v1/images/edits" {
+        ctx.warn(
+            "missing_required_parameter",
+            "missing_required_parameter",
+            Some(name.into()),
+            format!("Missing required parameter: '{name}'."),
+        );
+        return;
+    }
+    if name == "model" && legacy_wording(ep.path) {
+        ctx.reject(
+            "missing_required_parameter",
+            "",
+            None,
+            "you must provide a model parameter".into(),
+        );
+        return;
+    }
+    ctx.reject(
+        "missing_required_parameter",
+        "missing_required_parameter",
+        Some(name.into()),
+        format!("Missing required parameter: '{name}'."),
+    );
+}
+
+/// Parameters of one API that live elsewhere in the other: certainly unknown to the endpoint, and
+/// a common slip when moving code between Chat Completions and Responses.
+fn moved(path: &str, name: &str) -> Option<&'static str> {
+    match (path, name) {
+        ("/v1/responses", "response_format") => Some("text.format"),
+        ("/v1/responses", "max_tokens" | "max_completion_tokens") => Some("max_output_tokens"),
+        ("/v1/responses", "reasoning_effort") => Some("reasoning.effort"),
+        ("/v1/responses", "verbosity") => Some("text.verbosity"),
+        ("/v1/responses", "messages") => Some("input"),
+        ("/v1/chat/completions", "max_output_tokens") => Some("max_completion_tokens"),
+        _ => None,
+    }
+}
+
+fn unknown(ctx: &mut Ctx<'_>, ep: &Endpoint, name: &str) {
+    let suggestion = moved(ep.path, name).or_else(|| suggest(ep, name));
+    let (code, param, message) = if legacy_wording(ep.path) {
+        (
+            "",
+            None,
+            format!("Unrecognized request argument supplied: {name}"),
+        )
+    } else {
+        (
+            "unknown_parameter",
+            Some(String::from(name)),
+            format!("Unknown parameter: '{name}'."),
+        )
+    };
+    match suggestion {
+        Some(known) => {
+            ctx.reject("unknown_parameter", code, param, message);
+            ctx.warn(
+                "did_you_mean",
+                "did_you_mean",
+                Some(String::from(name)),
+                format!("Did you mean '{known}'?"),
+            );
+        }
+        None => ctx.warn("unrecognized_parameter", code, param, message),
+    }
+}
+
+/// A known parameter `name` is clearly a typo of: one or two edits away, for names long enough
+/// that such a distance is a slip rather than a different word.
+fn suggest(ep: &Endpoint, name: &str) -> Option<&'static str> {
+    let limit = match name.chars().count() {
+        0..=3 => return None,
+        4..=7 => 1,
+        _ => 2,
+    };
+    ep.params
+        .iter()
+        .filter_map(|p| edit_distance(name, p.name, limit).map(|d| (d, p.name)))
+        .min()
+        .map(|(_, n)| n)
+}
+
+/// The JSON types of a value, as type bits (an integral number is both an integer and a number).
+fn kinds(v: &Value) -> u8 {
+    match v {
+        Value::Null => T_NULL,
+        Value::Bool(_) => T_BOOLEAN,
+        Value::String(_) => T_STRING,
+        Value::Array(_) => T_ARRAY,
+        Value::Object(_) => T_OBJECT,
+        Value::Number(n) => {
+            if n.is_i64() || n.is_u64() || n.as_f64().is_some_and(is_integral) {
+                T_INTEGER | T_NUMBER
+            } else {
+                T_NUMBER
+            }
+        }
+    }
+}
+
+fn got(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "an integer",
+        Value::Number(_) => "a decimal",
+    }
+}
+
+fn expected(types: u8) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    if types & T_STRING != 0 {
+        names.push("a string");
+    }
+    if types & T_INTEGER != 0 && types & T_NUMBER == 0 {
+        names.push("an integer");
+    }
+    if types & T_NUMBER != 0 {
+        names.push("a decimal");
+    }
+    if types & T_BOOLEAN != 0 {
+        names.push("a boolean");
+    }
+    if types & T_OBJECT != 0 {
+        names.push("an object");
+    }
+    if types & T_ARRAY != 0 {
+        names.push("an array");
+    }
+    match names.as_slice() {
+        [one] => String::from(*one),
+        [rest @ .., last] => {
+            let mut s = String::from("one of ");
+            s.push_str(&rest.join(", "));
+            if rest.len() > 1 {
+                s.push(',');
+            }
+            s.push_str(" or ");
+            s.push_str(last);
+            s
+        }
+        [] => String::from("a value"),
+    }
+}
+
+fn check_param(ctx: &mut Ctx<'_>, ep: &Endpoint, p: &Param, v: &Value) {
+    if p.deprecated && !v.is_null() {
+        ctx.warn(
+            "deprecated_parameter",
+            "deprecated_parameter",
+            Some(p.name.into()),
+            format!(
+                "'{}' is deprecated in OpenAI's API reference; it may stop working.",
+                p.name
+            ),
+        );
+    }
+    if v.is_null() {
+        // Optional nulls are "not set"; a required null is reported by the required rule.
+        return;
+    }
+    if p.types != T_ANY && kinds(v) & p.types == 0 {
+        ctx.reject(
+            "invalid_type",
+            "invalid_type",
+            Some(p.name.into()),
+            format!(
+                "Invalid type for '{}': expected {}, but got {} instead.",
+                p.name,
+                expected(p.types & !T_NULL),
+                got(v)
+            ),
+        );
+        return;
+    }
+    match v {
+        Value::String(s) => {
+            if !p.enum_values.is_empty() && !p.enum_values.contains(&s.as_str()) {
+                let message = format!(
+                    "Invalid value: '{s}'. Supported values are: {}.",
+                    quote_list(p.enum_values)
+                );
+                if enum_may_grow(ep.path, p.name) {
+                    ctx.warn(
+                        "open_enum_value",
+                        "invalid_value",
+                        Some(p.name.into()),
+                        message,
+                    );
+                } else {
+                    ctx.reject(
+                        "invalid_value",
+                        "invalid_value",
+                        Some(p.name.into()),
+                        message,
+                    );
+                }
+            }
+            if let Some(max) = p.max_length {
+                let len = s.chars().count() as u64;
+                if len > max {
+                    ctx.reject(
+                        "string_length",
+                        "string_above_max_length",
+                        Some(p.name.into()),
+                        format!(
+                            "Invalid '{}': string too long. Expected a string with maximum length {max}, but got a string with length {len} instead.",
+                            p.name
+                        ),
+                    );
+                }
+            }
+        }
+        Value::Number(_) => range(ctx, p, v),
+        Value::Array(items) => {
+            let len = items.len() as u64;
+            if len == 0 && p.min_items.is_some_and(|m| m >= 1) {
+                let message = format!(
+                    "Invalid '{}': empty array. Expected an array with minimum length {}, but got an empty array instead.",
+                    p.name,
+                    p.min_items.unwrap_or(1)
+                );
+                // Only `messages: []` is certainly rejected: the API has been seen to accept
+                // `stop: []` although the spec says `minItems: 1`.
+                if p.name == "messages" {
+                    ctx.reject("array_length", "empty_array", Some(p.name.into()), message);
+                } else {
+                    ctx.warn("array_length", "empty_array", Some(p.name.into()), message);
+                }
+            } else if let Some(min) = p.min_items.filter(|m| len < *m) {
+                ctx.reject(
+                    "array_length",
+                    "array_below_min_length",
+                    Some(p.name.into()),
+                    format!(
+                        "Invalid '{}': array too short. Expected an array with minimum length {min}, but got an array with length {len} instead.",
+                        p.name
+                    ),
+                );
+            }
+            if let Some(max) = p.max_items.filter(|m| len > *m) {
+                ctx.reject(
+                    "array_length",
+                    "array_above_max_length",
+                    Some(p.name.into()),
+                    format!(
+                        "Invalid '{}': array too long. Expected an array with maximum length {max}, but got an array with length {len} instead.",
+                        p.name
+                    ),
+                );
+            }
+            if !p.item_enum.is_empty() {
+                for (i, item) in items.iter().enumerate() {
+                    let Some(s) = item.as_str() else { continue };
+                    if p.item_enum.contains(&s) {
+                        continue;
+                    }
+                    let param = format!("{}[{i}]", p.name);
+                    let message = format!(
+                        "Invalid value: '{s}'. Supported values are: {}.",
+                        quote_list(p.item_enum)
+                    );
+                    if enum_may_grow(ep.path, p.name) {
+                        ctx.warn("open_enum_value", "invalid_value", Some(param), message);
+                    } else {
+                        ctx.reject("invalid_value", "invalid_value", Some(param), message);
+                    }
+                    break;
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn range(ctx: &mut Ctx<'_>, p: &Param, v: &Value) {
+    let Some(x) = v.as_f64() else { return };
+    let integer = p.types & T_NUMBER == 0;
+    let kind = if integer { "integer" } else { "decimal" };
+    if let Some(min) = p.minimum.filter(|m| x < *m) {
+        ctx.reject(
+            "out_of_range",
+            &format!("{kind}_below_min_value"),
+            Some(p.name.into()),
+            format!(
+                "Invalid '{}': {kind} below minimum value. Expected a value >= {}, but got {} instead.",
+                p.name,
+                fmt_limit(min),
+                fmt_number(v)
+            ),
+        );
+    } else if let Some(max) = p.maximum.filter(|m| x > *m) {
+        ctx.reject(
+            "out_of_range",
+            &format!("{kind}_above_max_value"),
+            Some(p.name.into()),
+            format!(
+                "Invalid '{}': {kind} above maximum value. Expected a value <= {}, but got {} instead.",
+                p.name,
+                fmt_limit(max),
+                fmt_number(v)
+            ),
+        );
+    }
+}

@@ -1,0 +1,108 @@
+//! Rules that are neither a single parameter's shape nor a model's capability.
+
+use alloc::string::String;
+
+use serde_json::{Map, Value};
+
+use super::Ctx;
+
+/// OpenAI's limit on the number of inputs in one embeddings request.
+const EMBEDDING_INPUTS_MAX: usize = 2048;
+
+/// Runs the rules on a parsed JSON object body.
+pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, obj: &Map<String, Value>) {
+    match endpoint {
+        "/v1/chat/completions" => chat_json_word(ctx, obj),
+        "/v1/responses" => responses_json_word(ctx, obj),
+        "/v1/embeddings" => embeddings_inputs(ctx, obj),
+        _ => {}
+    }
+}
+
+/// True when any string inside `v` contains "json" in any case.
+fn mentions_json(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s
+            .as_bytes()
+            .windows(4)
+            .any(|w| w.eq_ignore_ascii_case(b"json")),
+        Value::Array(a) => a.iter().any(mentions_json),
+        Value::Object(o) => o.values().any(mentions_json),
+        _ => false,
+    }
+}
+
+fn chat_json_word(ctx: &mut Ctx<'_>, obj: &Map<String, Value>) {
+    let format = obj
+        .get("response_format")
+        .and_then(|r| r.get("type"))
+        .and_then(Value::as_str);
+    if format != Some("json_object") {
+        return;
+    }
+    let Some(messages) = obj.get("messages").filter(|m| m.is_array()) else {
+        return;
+    };
+    // Lenient reading: any string in the messages, or in the tool definitions, counts.
+    let in_tools = ["tools", "functions"]
+        .iter()
+        .any(|k| obj.get(*k).is_some_and(mentions_json));
+    if !mentions_json(messages) && !in_tools {
+        ctx.reject(
+            "json_object_needs_json",
+            "",
+            Some("messages".into()),
+            "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.".into(),
+        );
+    }
+}
+
+fn responses_json_word(ctx: &mut Ctx<'_>, obj: &Map<String, Value>) {
+    let format = obj
+        .get("text")
+        .and_then(|t| t.get("format"))
+        .and_then(|f| f.get("type"))
+        .and_then(Value::as_str);
+    if format != Some("json_object") {
+        return;
+    }
+    // Earlier turns stored server-side (or a prompt template) may hold the word: not checkable.
+    let stored = ["previous_response_id", "conversation", "prompt"]
+        .iter()
+        .any(|k| obj.get(*k).is_some_and(|v| !v.is_null()));
+    if stored {
+        return;
+    }
+    let input = obj.get("input").cloned().unwrap_or(Value::Null);
+    let instructions = obj.get("instructions").cloned().unwrap_or(Value::Null);
+    let in_tools = obj.get("tools").is_some_and(mentions_json);
+    if !mentions_json(&input) && !mentions_json(&instructions) && !in_tools {
+        ctx.reject(
+            "json_object_needs_json",
+            "",
+            Some("input".into()),
+            "Response input messages must contain the word 'json' in some form to use 'text.format' of type 'json_object'.".into(),
+        );
+    }
+}
+
+fn embeddings_inputs(ctx: &mut Ctx<'_>, obj: &Map<String, Value>) {
+    let Some(items) = obj.get("input").and_then(Value::as_array) else {
+        return;
+    };
+    // An array of integers is one tokenized input, not many.
+    if items.iter().all(Value::is_number) {
+        return;
+    }
+    if items.len() > EMBEDDING_INPUTS_MAX {
+        ctx.reject(
+            "embeddings_input_length",
+            "array_above_max_length",
+            Some("input".into()),
+            alloc::format!(
+                "Invalid 'input': array too long. Expected an array with maximum length {EMBEDDING_INPUTS_MAX}, but got an array with length {} instead.",
+                items.len()
+            ),
+        );
+    }
+}

@@ -1,0 +1,220 @@
+//! Request corpora (issue 3): the spec's own examples and a corpus of real-looking valid requests
+//! must pass with no error; each invalid case trips its named rule with OpenAI's code and param,
+//! and its near-miss neighbour passes.
+
+use std::path::{Path, PathBuf};
+
+use airlock_rules::validate::{Config, Verdict, check};
+use serde_json::Value;
+
+fn dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/requests")
+        .join(name)
+}
+
+fn files(name: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir(name))
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// `chat_completions__name.json` → `/v1/chat/completions`.
+fn endpoint_of(path: &Path) -> &'static str {
+    let stem = path.file_stem().unwrap().to_str().unwrap();
+    let prefix = stem.split("__").next().unwrap();
+    match prefix {
+        "responses" => "/v1/responses",
+        "responses_input_tokens" => "/v1/responses/input_tokens",
+        "chat_completions" => "/v1/chat/completions",
+        "embeddings" => "/v1/embeddings",
+        "images_generations" => "/v1/images/generations",
+        "images_edits" => "/v1/images/edits",
+        "audio_transcriptions" => "/v1/audio/transcriptions",
+        "audio_speech" => "/v1/audio/speech",
+        "files" => "/v1/files",
+        "batches" => "/v1/batches",
+        "completions" => "/v1/completions",
+        "moderations" => "/v1/moderations",
+        other => panic!("{}: unknown endpoint prefix {other}", path.display()),
+    }
+}
+
+fn describe(v: &Verdict) -> String {
+    serde_json::to_string_pretty(&v.errors).unwrap()
+}
+
+fn all_pass(corpus: &str, min: usize) {
+    let list = files(corpus);
+    assert!(list.len() >= min, "{corpus}: only {} files", list.len());
+    let mut failures = Vec::new();
+    for path in &list {
+        let body = std::fs::read(path).unwrap();
+        let v = check(endpoint_of(path), &body, &Config::default());
+        if !v.ok() {
+            failures.push(format!("{}: {}", path.display(), describe(&v)));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "false rejections:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn spec_examples_pass() {
+    all_pass("spec_examples", 20);
+}
+
+#[test]
+fn valid_corpus_passes() {
+    all_pass("valid", 40);
+}
+
+#[test]
+fn invalid_cases_trip_their_rule_and_neighbours_pass() {
+    let list = files("invalid");
+    assert!(list.len() >= 30);
+    for path in &list {
+        let case: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        let name = path.display();
+        let endpoint = case["endpoint"].as_str().unwrap();
+        let body = match case.get("body_text") {
+            Some(Value::String(t)) => t.clone().into_bytes(),
+            _ => serde_json::to_vec(&case["body"]).unwrap(),
+        };
+        let v = check(endpoint, &body, &Config::default());
+        let rule = case["rule"].as_str().unwrap();
+        let hit = v.errors.iter().find(|f| f.rule == rule).unwrap_or_else(|| {
+            panic!("{name}: rule {rule} did not fire; errors: {}", describe(&v))
+        });
+        assert_eq!(
+            hit.error.code.as_deref(),
+            case["code"].as_str(),
+            "{name}: code"
+        );
+        assert_eq!(
+            hit.error.param.as_deref(),
+            case["param"].as_str(),
+            "{name}: param"
+        );
+        assert_eq!(hit.error.error_type, "invalid_request_error");
+        if let Some(m) = case.get("message").and_then(Value::as_str) {
+            assert_eq!(hit.error.message, m, "{name}: message");
+        }
+        // Off: the rule no longer reports; report: a warning, not an error.
+        let mut config = Config::default();
+        config
+            .rules
+            .insert(rule.into(), airlock_rules::validate::Mode::Report);
+        let reported = check(endpoint, &body, &config);
+        assert!(
+            reported.errors.iter().all(|f| f.rule != rule),
+            "{name}: report mode"
+        );
+        assert!(
+            reported.warnings.iter().any(|f| f.rule == rule),
+            "{name}: report mode warns"
+        );
+        config
+            .rules
+            .insert(rule.into(), airlock_rules::validate::Mode::Off);
+        let off = check(endpoint, &body, &config);
+        assert!(
+            off.errors
+                .iter()
+                .chain(&off.warnings)
+                .all(|f| f.rule != rule),
+            "{name}: off"
+        );
+
+        let neighbour = serde_json::to_vec(&case["neighbour"]).unwrap();
+        let nv = check(endpoint, &neighbour, &Config::default());
+        assert!(nv.ok(), "{name}: neighbour rejected: {}", describe(&nv));
+    }
+}
+
+#[test]
+fn every_rule_is_listed_once() {
+    let rules = airlock_rules::validate::RULES;
+    for (i, (a, _)) in rules.iter().enumerate() {
+        assert!(
+            rules[i + 1..].iter().all(|(b, _)| a != b),
+            "{a} listed twice"
+        );
+    }
+    for path in files("invalid") {
+        let case: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let rule = case["rule"].as_str().unwrap();
+        assert!(rules.iter().any(|(r, _)| *r == rule), "{rule} not in RULES");
+    }
+}
+
+#[test]
+fn unknown_things_pass_with_warnings() {
+    let v = check(
+        "/v1/chat/completions",
+        br#"{"model": "gpt-9-turbo", "messages": [{"role": "user", "content": "hi"}], "brand_new_option": 1}"#,
+        &Config::default(),
+    );
+    assert!(v.ok());
+    assert!(v.warnings.iter().any(|f| f.rule == "unknown_model"));
+    assert!(
+        v.warnings
+            .iter()
+            .any(|f| f.rule == "unrecognized_parameter")
+    );
+    let v = check("/v1/realtime/sessions", b"not json", &Config::default());
+    assert!(v.ok());
+    assert!(v.warnings.iter().any(|f| f.rule == "unknown_endpoint"));
+    // Multipart forms are not JSON and are not rejected as such.
+    let form = b"--boundary\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\ngpt-image-1\r\n--boundary--\r\n";
+    for endpoint in ["/v1/files", "/v1/images/edits", "/v1/audio/transcriptions"] {
+        let v = check(endpoint, form, &Config::default());
+        assert!(v.ok(), "{endpoint}");
+        assert!(
+            v.warnings.iter().any(|f| f.rule == "multipart_body"),
+            "{endpoint}"
+        );
+    }
+    // …but to a JSON-only endpoint it is.
+    assert!(!check("/v1/embeddings", form, &Config::default()).ok());
+}
+
+#[test]
+fn json_this_parser_cannot_hold_is_not_rejected() {
+    let deep = format!(
+        r#"{{"model": "gpt-4o", "messages": [{{"role": "user", "content": "hi"}}], "metadata": {}{}}}"#,
+        "[".repeat(200),
+        "]".repeat(200)
+    );
+    let v = check("/v1/chat/completions", deep.as_bytes(), &Config::default());
+    assert!(v.ok());
+    assert!(v.warnings.iter().any(|f| f.rule == "invalid_json"));
+    let v = check(
+        "/v1/chat/completions",
+        br#"{"model": "gpt-4o", "messages": ["#,
+        &Config::default(),
+    );
+    assert!(!v.ok());
+}
+
+#[test]
+fn did_you_mean_names_the_parameter() {
+    let v = check(
+        "/v1/chat/completions",
+        br#"{"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "max_token": 5}"#,
+        &Config::default(),
+    );
+    let hint = v
+        .warnings
+        .iter()
+        .find(|f| f.rule == "did_you_mean")
+        .unwrap();
+    assert_eq!(hint.error.message, "Did you mean 'max_tokens'?");
+}

@@ -1,0 +1,218 @@
+//! Model tables.
+//!
+//! Stage 1 reads litellm's catalog (`../shared/data/model_prices_and_context_window.json`, the
+//! entries whose `litellm_provider` is OpenAI's) and writes the numbers to `rules/models.toml`:
+//! input and output token limits and the kind of model. Stage 2 joins that with the
+//! hand-maintained `rules/model_capabilities.toml` (families, capabilities, tokenizer encodings)
+//! into `crates/airlock-rules/src/generated/models.rs`.
+
+use core::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{HEADER, Output};
+
+const CATALOG: &str = "model_prices_and_context_window.json";
+const CATALOG_VERSION: &str = "litellm 1.110.2";
+
+/// Catalog modes kept, and the name they get in `rules/models.toml`.
+const MODES: &[&str] = &[
+    "chat",
+    "responses",
+    "completion",
+    "embedding",
+    "image_generation",
+    "audio_transcription",
+    "audio_speech",
+    "moderation",
+];
+
+/// `rules/models.toml`.
+#[derive(Debug, Serialize, Deserialize)]
+struct ModelsFile {
+    #[serde(rename = "model")]
+    models: Vec<ModelRow>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct ModelRow {
+    name: String,
+    mode: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    max_input_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    max_output_tokens: Option<u64>,
+    source: String,
+}
+
+/// `rules/model_capabilities.toml` (hand-maintained).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CapabilitiesFile {
+    encoding: Vec<EncodingRow>,
+    family: Vec<FamilyRow>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EncodingRow {
+    prefix: String,
+    encoding: String,
+    #[allow(dead_code)] // documentation in the data file
+    source: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FamilyRow {
+    name: String,
+    reasoning: Option<bool>,
+    #[serde(default)]
+    chat_max_tokens_rejected: bool,
+    #[serde(default)]
+    sampling_defaults_only: bool,
+    #[serde(default)]
+    logprobs_rejected: bool,
+    #[serde(default)]
+    stop_rejected: bool,
+    #[serde(default)]
+    system_role_rejected: bool,
+    #[serde(default)]
+    reasoning_efforts: Vec<String>,
+    vision: Option<bool>,
+    structured_outputs: Option<bool>,
+    json_object: Option<bool>,
+    #[serde(default)]
+    image_sizes: Vec<String>,
+    #[serde(default)]
+    image_qualities: Vec<String>,
+    image_max_n: Option<u32>,
+    dimensions_max: Option<u32>,
+    #[serde(default)]
+    dimensions_rejected: bool,
+    source: String,
+}
+
+/// Stage 1: litellm's catalog → `rules/models.toml`.
+pub fn stage1(data: &Path) -> Result<Vec<Output>, String> {
+    let path = data.join(CATALOG);
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let catalog: serde_json::Map<String, Value> =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut models = Vec::new();
+    for (name, entry) in &catalog {
+        let provider = entry.get("litellm_provider").and_then(Value::as_str);
+        if !matches!(provider, Some("openai" | "text-completion-openai")) {
+            continue;
+        }
+        // Pricing variants (`high/1024-x-1024/gpt-image-1`) and fine-tune templates are not model ids.
+        if name.contains('/') || name.contains(':') {
+            continue;
+        }
+        let Some(mode) = entry.get("mode").and_then(Value::as_str) else {
+            continue;
+        };
+        if !MODES.contains(&mode) {
+            continue;
+        }
+        let positive = |k: &str| entry.get(k).and_then(Value::as_u64).filter(|n| *n > 0);
+        models.push(ModelRow {
+            name: name.clone(),
+            mode: mode.to_string(),
+            max_input_tokens: positive("max_input_tokens"),
+            max_output_tokens: positive("max_output_tokens"),
+            source: format!("{CATALOG} ({CATALOG_VERSION})#{name}"),
+        });
+    }
+    models.sort_by(|a, b| a.name.cmp(&b.name));
+    let text = format!(
+        "# Derived from litellm's model catalog by `cargo xtask codegen`; do not edit.\n\
+         # Token limits of OpenAI's models (hand-maintained capabilities: model_capabilities.toml).\n{}",
+        toml::to_string(&ModelsFile { models }).map_err(|e| e.to_string())?
+    );
+    Ok(vec![(PathBuf::from("rules/models.toml"), text)])
+}
+
+/// Stage 2: `rules/models.toml` + `rules/model_capabilities.toml` → `generated/models.rs`.
+pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
+    let models: ModelsFile = toml::from_str(&super::read_rule(so_far, "rules/models.toml")?)
+        .map_err(|e| format!("rules/models.toml: {e}"))?;
+    let caps: CapabilitiesFile =
+        toml::from_str(&super::read_rule(so_far, "rules/model_capabilities.toml")?)
+            .map_err(|e| format!("rules/model_capabilities.toml: {e}"))?;
+    let mut out = String::from(HEADER);
+    out.push_str(
+        "//! Model data, from `rules/models.toml` and `rules/model_capabilities.toml`.\n\n\
+         use crate::validate::tables::{Encoding, Family, ModelInfo};\n\n\
+         /// Token limits by exact model id, sorted by name.\n\
+         pub(crate) static MODELS: &[ModelInfo] = &[\n",
+    );
+    for m in &models.models {
+        let _ = writeln!(
+            out,
+            "    ModelInfo {{ name: {:?}, mode: {:?}, max_input_tokens: {}, max_output_tokens: {} }},",
+            m.name,
+            m.mode,
+            opt(m.max_input_tokens),
+            opt(m.max_output_tokens)
+        );
+    }
+    out.push_str("];\n\n/// Tokenizer encodings by model-name prefix (longest prefix wins).\npub(crate) static ENCODINGS: &[Encoding] = &[\n");
+    for e in &caps.encoding {
+        let enc = match e.encoding.as_str() {
+            "o200k_base" => "O200kBase",
+            "cl100k_base" => "Cl100kBase",
+            other => return Err(format!("unknown encoding {other}")),
+        };
+        let _ = writeln!(
+            out,
+            "    Encoding {{ prefix: {:?}, encoding: crate::validate::tables::TokenEncoding::{enc} }},",
+            e.prefix
+        );
+    }
+    out.push_str("];\n\n/// Model families with their capabilities, sorted by name.\npub(crate) static FAMILIES: &[Family] = &[\n");
+    let mut families: Vec<&FamilyRow> = caps.family.iter().collect();
+    families.sort_by(|a, b| a.name.cmp(&b.name));
+    for w in families.windows(2) {
+        if w[0].name == w[1].name {
+            return Err(format!("model family {} listed twice", w[0].name));
+        }
+    }
+    for f in families {
+        let _ = writeln!(
+            out,
+            "    Family {{ name: {:?}, reasoning: {:?}, chat_max_tokens_rejected: {}, sampling_defaults_only: {}, logprobs_rejected: {}, stop_rejected: {}, system_role_rejected: {}, reasoning_efforts: &{:?}, vision: {:?}, structured_outputs: {:?}, json_object: {:?}, image_sizes: &{:?}, image_qualities: &{:?}, image_max_n: {:?}, dimensions_max: {:?}, dimensions_rejected: {}, source: {:?} }},",
+            f.name,
+            f.reasoning,
+            f.chat_max_tokens_rejected,
+            f.sampling_defaults_only,
+            f.logprobs_rejected,
+            f.stop_rejected,
+            f.system_role_rejected,
+            f.reasoning_efforts,
+            f.vision,
+            f.structured_outputs,
+            f.json_object,
+            f.image_sizes,
+            f.image_qualities,
+            f.image_max_n,
+            f.dimensions_max,
+            f.dimensions_rejected,
+            f.source,
+        );
+    }
+    out.push_str("];\n");
+    Ok(vec![(
+        PathBuf::from("crates/airlock-rules/src/generated/models.rs"),
+        out,
+    )])
+}
+
+fn opt(v: Option<u64>) -> String {
+    match v {
+        Some(n) => format!("Some({n})"),
+        None => "None".into(),
+    }
+}
