@@ -4,7 +4,8 @@
 use core::pin::pin;
 use core::time::Duration;
 
-use airlock_rules::{Category, NoResponse, RetryDecision, diagnose_response, validate};
+use airlock_rules::retry::{self, Budget, Step};
+use airlock_rules::{Category, NoResponse, diagnose_no_response, diagnose_response, validate};
 use futures_util::future::{Either, select};
 use js_sys::futures::JsFuture;
 use wasm_bindgen::{JsCast, JsValue};
@@ -47,7 +48,7 @@ pub async fn proxy(
 
     // Keys: in gateway mode the client's token is checked and replaced by the real key.
     let presented = gateway::bearer(header(&headers, "authorization")).map(str::to_owned);
-    line.key_fingerprint = presented.as_deref().map(gateway::fingerprint);
+    line.key_fingerprint = presented.as_deref().map(airlock_rules::redact::fingerprint);
     if let Some(gw) = &settings.gateway {
         if !gateway::token_accepted(presented.as_deref(), &gw.tokens) {
             return reject(&errors::gateway_token(presented.is_some()), line);
@@ -109,10 +110,15 @@ pub async fn proxy(
             Some(other) => other,
             None => Body::None,
         };
+        // Edge retries only when the body can be sent again; nothing has been streamed back yet
+        // (a success is returned at once, below).
         let replayable = !matches!(this_body, Body::Stream(_));
-        let retries_left = line.attempts <= settings.edge_retries && replayable;
-        let elapsed = js_sys::Date::now() - started;
-        let remaining_ms = (settings.retry_deadline_ms as f64 - elapsed).max(0.0) as u64;
+        let max_retries = if replayable { settings.edge_retries } else { 0 };
+        let budget = |elapsed: f64| {
+            Budget::new(line.attempts - 1, max_retries)
+                .with_deadline(elapsed as u64, Some(settings.retry_deadline_ms))
+                .with_now(js_sys::Date::now() as u64)
+        };
         match send(&target, &method, &headers, this_body, settings.timeout_ms).await {
             Ok(resp) if resp.status() < 400 => {
                 line.upstream_request_id = resp.headers().get("x-request-id").ok().flatten();
@@ -130,45 +136,38 @@ pub async fn proxy(
                 let d = diagnose_response(status, &refs, &bytes);
                 line.category = Some(d.category.as_str().to_owned());
                 line.retry = Some(d.retry.decision.as_str());
-                if retries_left
-                    && d.retry.decision == RetryDecision::Yes
-                    && d.category != Category::Quota
-                {
-                    let delay = airlock_rules::retry::server_delay_ms(
-                        refs.iter().copied(),
-                        Some(js_sys::Date::now() as u64),
-                    )
-                    .or_else(|| route::derived_retry_after_ms(&d, &resp_headers))
-                    .unwrap_or_else(|| backoff_ms(line.attempts));
-                    if delay < remaining_ms {
-                        Delay::from(Duration::from_millis(delay)).await;
+                let added = route::error_headers(&d, &resp_headers);
+                if max_retries > 0 && d.category != Category::Quota {
+                    let mut seen = resp_headers.clone();
+                    seen.extend(added.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+                    let elapsed = js_sys::Date::now() - started;
+                    let step = retry::next_step(&d, seen, &budget(elapsed), js_sys::Math::random());
+                    if let Step::RetryAfter { ms, .. } = step {
+                        Delay::from(Duration::from_millis(ms)).await;
                         continue;
                     }
                 }
-                let added = route::error_headers(&d, &resp_headers);
                 return labelled_error(status, &resp_headers, bytes, &added);
             }
             Err(failure) => {
-                if retries_left {
-                    let delay = backoff_ms(line.attempts);
-                    if delay < remaining_ms {
-                        Delay::from(Duration::from_millis(delay)).await;
-                        continue;
-                    }
-                }
                 let kind = match failure {
                     Failure::Timeout => NoResponse::Timeout,
                     Failure::Connection => NoResponse::Connection,
                 };
+                if max_retries > 0 {
+                    let d = diagnose_no_response(kind);
+                    let elapsed = js_sys::Date::now() - started;
+                    let none: [(&str, &str); 0] = [];
+                    let step = retry::next_step(&d, none, &budget(elapsed), js_sys::Math::random());
+                    if let Step::RetryAfter { ms, .. } = step {
+                        Delay::from(Duration::from_millis(ms)).await;
+                        continue;
+                    }
+                }
                 return reject(&errors::no_response(kind, &host, settings.timeout_ms), line);
             }
         }
     }
-}
-
-/// Exponential backoff for edge retries when the server names no delay: 0.5 s, 1 s, 2 s, …
-fn backoff_ms(attempt: u32) -> u64 {
-    500u64.saturating_mul(1 << attempt.saturating_sub(1).min(6))
 }
 
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {

@@ -31,18 +31,6 @@ pub fn token_accepted(presented: Option<&str>, tokens: &[String]) -> bool {
     accepted && !presented.is_empty()
 }
 
-/// A fingerprint of a key or token that is safe to log: FNV-1a 64 of the bytes, as hex.
-///
-/// Placeholder until `airlock_rules::redact::fingerprint` lands; the integrator swaps the call.
-pub fn fingerprint(secret: &str) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in secret.as_bytes() {
-        hash ^= u64::from(*byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("fnv1a:{hash:016x}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,13 +54,5 @@ mod tests {
         assert!(!token_accepted(None, &list));
         assert!(!token_accepted(Some(""), &[String::new()]));
         assert!(!token_accepted(Some("x"), &[]));
-    }
-
-    #[test]
-    fn fingerprints_hide_the_key() {
-        let f = fingerprint("sk-proj-abcdef123456");
-        assert!(!f.contains("abcdef"));
-        assert_eq!(f, fingerprint("sk-proj-abcdef123456"));
-        assert_ne!(f, fingerprint("sk-proj-abcdef123457"));
     }
 }
