@@ -25,16 +25,23 @@ import { python, startWorker } from "./harness.mjs";
 // (or runs them anyway with AIRLOCK_E2E_RUN_PENDING=1).
 const PENDING_REASONS = {
   validators:
-    "needs airlock_rules::validate::check from branch h-validators (the stub on this branch accepts every request)",
+    "needs airlock_rules::validate::check from branch h-validators (the stub on this branch accepts every request); passes with h-paste merged (it carries h-validators)",
   classifier:
-    "needs airlock_rules::diagnose_response from branch h-taxonomy (the stub on this branch calls every 429 a rate limit and every 500 an invalid request)",
+    "needs airlock_rules::diagnose_response from branches h-taxonomy + h-paste (the stubs on this branch call every 429 a rate limit and every 500 an invalid request); passes with h-paste merged",
 };
 
 const PENDING = process.env.AIRLOCK_E2E_RUN_PENDING === "1" ? {} : PENDING_REASONS;
 
 const chatBody = { model: "gpt-4o-mini", messages: [{ role: "user", content: "Say hello" }] };
-// A request OpenAI certainly rejects: an unknown role.
-const badRoleBody = { model: "gpt-4o-mini", messages: [{ role: "bot", content: "hi" }] };
+// A request OpenAI certainly rejects: o1-mini takes no system message ("Unsupported value:
+// 'messages[0].role' does not support 'system' with this model.").
+const badRoleBody = {
+  model: "o1-mini",
+  messages: [
+    { role: "system", content: "Be brief." },
+    { role: "user", content: "hi" },
+  ],
+};
 
 let upstream;
 before(async () => {
@@ -164,7 +171,7 @@ describe("pass-through mode", () => {
     await assert.rejects(node(w).chat.completions.create(badRoleBody), (e) => {
       assert.ok(e instanceof OpenAI.BadRequestError, e.constructor.name);
       assert.equal(e.status, 400);
-      assert.equal(e.code, "invalid_value");
+      assert.equal(e.code, "unsupported_value");
       assert.equal(e.param, "messages[0].role");
       assert.ok(e.requestID.startsWith("req_airlock_"));
       assert.ok(e.headers.get("x-airlock-rule"));
@@ -172,7 +179,7 @@ describe("pass-through mode", () => {
     });
     const py = await python({ base_url: `${w.url}/v1`, call: "chat", params: badRoleBody });
     assert.equal(py.error, "BadRequestError");
-    assert.equal(py.code, "invalid_value");
+    assert.equal(py.code, "unsupported_value");
     assert.equal(py.param, "messages[0].role");
     assert.equal(upstream.requests.length, 0);
     assert.equal(w.logLines().length - before, 2, "one request per SDK: no retries");

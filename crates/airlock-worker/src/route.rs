@@ -131,9 +131,9 @@ pub fn error_headers(d: &Diagnosis, headers: &[(String, String)]) -> Vec<(&'stat
 
 /// For a rate limit without a server delay: how long until the limit that was hit resets.
 ///
-/// Order: the diagnosis's own delay (headers or message); else the reset of the family the message
-/// names (requests for RPM/RPD, tokens for TPM/TPD); else the longest reset among exhausted
-/// families (`remaining: 0`); else the longest reset sent.
+/// Order: the reset of the family the message names (requests for RPM/RPD, tokens for TPM/TPD);
+/// else the longest reset among exhausted families (`remaining: 0`); else the diagnosis's own delay
+/// (for example the message's "Please try again in 6ms"); else the longest reset sent.
 pub fn derived_retry_after_ms(d: &Diagnosis, headers: &[(String, String)]) -> Option<u64> {
     if d.category != Category::RateLimit
         || d.retry.decision != RetryDecision::Yes
@@ -142,18 +142,18 @@ pub fn derived_retry_after_ms(d: &Diagnosis, headers: &[(String, String)]) -> Op
     {
         return None;
     }
-    if let Some(ms) = d.retry.after_ms {
-        return Some(ms);
-    }
     let decoded;
     let windows: &RateLimitHeaders = match &d.rate_limit_headers {
         Some(h) => h,
-        None => {
-            decoded = airlock_rules::ratelimit::decode_headers(
-                headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-            )?;
-            &decoded
-        }
+        None => match airlock_rules::ratelimit::decode_headers(
+            headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        ) {
+            Some(h) => {
+                decoded = h;
+                &decoded
+            }
+            None => return d.retry.after_ms,
+        },
     };
     let kind = d.rate_limit.as_ref().and_then(|r| r.kind);
     let named = match kind {
@@ -171,7 +171,9 @@ pub fn derived_retry_after_ms(d: &Diagnosis, headers: &[(String, String)]) -> Op
         .filter(|w| w.remaining == Some(0))
         .filter_map(|w| w.reset_ms)
         .max();
-    exhausted.or_else(|| both.iter().flatten().filter_map(|w| w.reset_ms).max())
+    exhausted
+        .or(d.retry.after_ms)
+        .or_else(|| both.iter().flatten().filter_map(|w| w.reset_ms).max())
 }
 
 #[cfg(test)]
@@ -302,6 +304,12 @@ mod tests {
         );
         // Message names no limit: the exhausted family wins.
         assert_eq!(derived_retry_after_ms(&rate_limited(None), &h), Some(1_500));
+        // The headers win over a delay read from the message; the message fills in without them.
+        let mut d = rate_limited(Some(LimitKind::Rpm));
+        d.retry.after_ms = Some(20_000);
+        assert_eq!(derived_retry_after_ms(&d, &h), Some(1_500));
+        d.rate_limit_headers = None;
+        assert_eq!(derived_retry_after_ms(&d, &h), Some(20_000));
         // The server's own delay is never replaced.
         let h = owned(&[("Retry-After", "2")]);
         assert_eq!(derived_retry_after_ms(&rate_limited(None), &h), None);
