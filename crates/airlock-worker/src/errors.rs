@@ -158,6 +158,23 @@ pub fn misconfigured(why: String) -> Reject<'static> {
     }
 }
 
+/// Something failed inside the worker (the runtime refused a header, say); details go to the log.
+pub fn internal() -> Reject<'static> {
+    Reject {
+        status: 500,
+        error: ApiError {
+            message: "Airlock failed while handling the request; its log has the details."
+                .to_owned(),
+            error_type: "server_error",
+            param: None,
+            code: Some("airlock_internal_error"),
+        },
+        category: "server_error",
+        retry: RetryDecision::Yes,
+        rule: None,
+    }
+}
+
 /// The client's request body could not be read (client went away mid-upload).
 pub fn unreadable_body() -> Reject<'static> {
     Reject {

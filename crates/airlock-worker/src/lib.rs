@@ -37,8 +37,8 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let mut response = match response {
         Ok(r) => r,
         Err(e) => {
-            let why = format!("internal error: {e}");
-            reject(&errors::misconfigured(why), &mut line)?
+            worker::console_error!("airlock: {e}");
+            reject(&errors::internal(), &mut line)?
         }
     };
     let headers = response.headers_mut();
