@@ -5,11 +5,15 @@
 //! - `cargo xtask test`: everything CI runs (the README's test command).
 //! - `cargo xtask web`: build the page's wasm into `www/pkg/`; `cargo xtask web-test`: browser tests.
 //! - `cargo xtask bench-tokens`: the tokenizer benchmark (not a test).
+//! - `cargo xtask setup`: installs the worker's tools, pinned (see `setup.rs`).
+//! - `cargo xtask build-worker`, `dev`, `e2e [name…]`, `bundle [outdir]`: the worker (see `worker.rs`).
 
 mod bench;
 mod codegen;
+mod setup;
 mod util;
 mod web;
+mod worker;
 
 use std::process::ExitCode;
 
@@ -21,9 +25,16 @@ fn main() -> ExitCode {
         Some("web") => web::build(),
         Some("web-test") => web::test(),
         Some("bench-tokens") => bench::bench_tokens(),
+        Some("setup") => setup::run().map(drop),
+        Some("build-worker") => worker::build(),
+        Some("dev") => worker::dev(),
+        Some("e2e") => worker::e2e(&args[1..]),
+        Some("bundle") => {
+            worker::bundle(args.get(1).map_or("target/worker-bundle", String::as_str))
+        }
         _ => {
             eprintln!(
-                "usage: cargo xtask <codegen [--check] | test | web | web-test | bench-tokens>"
+                "usage: cargo xtask <codegen [--check] | test | setup | dev | build-worker | e2e [name…] | bundle [outdir] | web | web-test | bench-tokens>"
             );
             return ExitCode::from(2);
         }
@@ -69,6 +80,7 @@ fn test(_args: &[String]) -> Result<(), String> {
     )?;
     tiktoken_compare()?;
     web::test()?;
+    worker::e2e(&[])?;
     println!("xtask test: all checks passed");
     Ok(())
 }

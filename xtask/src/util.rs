@@ -1,11 +1,16 @@
 //! Small helpers shared by the xtask commands.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 /// The repository root (the folder above `xtask/`).
+///
+/// Read at run time (`cargo run` sets `CARGO_MANIFEST_DIR`), so two clones sharing one target
+/// folder each work on their own tree; the compile-time value is the fallback.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    manifest
         .parent()
         .expect("xtask sits in the repo root")
         .to_path_buf()

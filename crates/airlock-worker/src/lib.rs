@@ -1,0 +1,103 @@
+//! Airlock's edge worker: checks OpenAI API requests with `airlock-rules`, forwards the ones the
+//! rules accept to the configured upstream, streams the answers back unbuffered, and labels
+//! upstream errors with the rules' diagnosis.
+//!
+//! The worker is thin: all judgment lives in `airlock-rules`; here are only the fetch event, the
+//! routing, and the plumbing (pure parts in [`route`], [`gateway`], [`cors`], [`settings`], tested on
+//! the host; the one place error responses are built is [`errors`]).
+
+mod cors;
+mod errors;
+mod forward;
+mod gateway;
+mod log;
+mod route;
+mod settings;
+
+use worker::{Context, Env, Headers, Method, Request, Response, Result, event};
+
+use crate::errors::Reject;
+use crate::log::LogLine;
+use crate::route::Route;
+use crate::settings::Settings;
+
+/// The fetch event: one request in, one response out, one log line written.
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    let mut line = LogLine::start(&req);
+    let origin = req.headers().get("origin").ok().flatten();
+    let settings = Settings::from_lookup(|name| env.var(name).ok().map(|v| v.to_string()));
+    let (response, cors_origins) = match settings {
+        Ok(settings) => {
+            let response = handle(req, &settings, &mut line).await;
+            (response, settings.cors_origins)
+        }
+        Err(why) => (reject(&errors::misconfigured(why), &mut line), Vec::new()),
+    };
+    let mut response = match response {
+        Ok(r) => r,
+        Err(e) => {
+            worker::console_error!("airlock: {e}");
+            reject(&errors::internal(), &mut line)?
+        }
+    };
+    let headers = response.headers_mut();
+    headers.set("x-airlock-request-id", &line.request_id)?;
+    if let Some(origin) = origin.filter(|o| cors::allowed(Some(o), &cors_origins)) {
+        for (name, value) in cors::response_headers(&origin) {
+            headers.set(name, &value)?;
+        }
+    }
+    line.finish(response.status_code());
+    Ok(response)
+}
+
+/// Routes one request to its handler.
+async fn handle(req: Request, settings: &Settings, line: &mut LogLine) -> Result<Response> {
+    let url = req.url()?;
+    let origin = req.headers().get("origin")?;
+    let preflight = req.headers().has("access-control-request-method")?
+        && cors::allowed(origin.as_deref(), &settings.cors_origins);
+    match route::route(req.method().as_ref(), url.path(), preflight) {
+        Route::Health => health(),
+        Route::Preflight => preflight_answer(&req, origin.as_deref().unwrap_or("")),
+        route @ (Route::Api | Route::PassThrough) => {
+            forward::proxy(req, &url, route, settings, line).await
+        }
+    }
+}
+
+/// `GET /healthz`: the worker's version and the rules' data version.
+fn health() -> Result<Response> {
+    Response::from_json(&serde_json::json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "rules_data_version": airlock_rules::DATA_VERSION,
+    }))
+}
+
+/// A CORS preflight from an allowed origin, answered without calling the upstream.
+fn preflight_answer(req: &Request, origin: &str) -> Result<Response> {
+    let asked = req.headers().get("access-control-request-headers")?;
+    let headers = Headers::new();
+    for (name, value) in cors::preflight_headers(origin, asked.as_deref()) {
+        headers.set(name, &value)?;
+    }
+    Ok(Response::builder()
+        .with_status(204)
+        .with_headers(headers)
+        .empty())
+}
+
+/// Answers with one of the worker's own errors and notes it in the log line.
+fn reject(reject: &Reject<'_>, line: &mut LogLine) -> Result<Response> {
+    line.category = Some(reject.category.to_owned());
+    line.retry = Some(reject.retry.as_str());
+    line.rule = reject.rule.map(str::to_owned);
+    errors::response(reject, &line.request_id)
+}
+
+/// Reads a method name the way the router does.
+fn method_has_body(method: &Method) -> bool {
+    !matches!(method, Method::Get | Method::Head)
+}

@@ -1,0 +1,337 @@
+//! Pure request plumbing: where a request goes, which headers travel, what an upstream error adds.
+//! No I/O here, so all of it is tested on the host.
+
+use airlock_rules::{Category, Diagnosis, LimitKind, RateLimitHeaders, RetryDecision};
+
+/// What the worker does with a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// `GET /healthz`: answered by the worker.
+    Health,
+    /// A CORS preflight from an allowed origin: answered by the worker.
+    Preflight,
+    /// A `/v1/*` request: checked by the rules, then forwarded.
+    Api,
+    /// Anything else: forwarded unchecked, to the configured upstream only.
+    PassThrough,
+}
+
+/// Picks the route from the method, the normalised path and whether this is an allowed preflight.
+pub fn route(method: &str, path: &str, allowed_preflight: bool) -> Route {
+    if method == "OPTIONS" && allowed_preflight {
+        Route::Preflight
+    } else if path == "/healthz" && matches!(method, "GET" | "HEAD") {
+        Route::Health
+    } else if path == "/v1" || path.starts_with("/v1/") {
+        Route::Api
+    } else {
+        Route::PassThrough
+    }
+}
+
+/// The upstream URL for a request: the configured base with the request's path and query.
+///
+/// Only the path and query are taken from the request, and they are set on a copy of the base, so
+/// nothing in the request (`..`, `//host`, `%2e%2e`, an absolute URL) can change scheme, host or port.
+/// The path is the one the URL parser already normalised (dot segments resolved).
+pub fn upstream_url(base: &url::Url, path: &str, query: Option<&str>) -> url::Url {
+    let mut url = base.clone();
+    let prefix = base.path().trim_end_matches('/');
+    let path = if path.starts_with('/') {
+        path.to_owned()
+    } else {
+        format!("/{path}")
+    };
+    url.set_path(&format!("{prefix}{path}"));
+    url.set_query(query);
+    url.set_fragment(None);
+    url
+}
+
+/// Headers that belong to one connection (RFC 9110 §7.6.1) or that the runtime sets itself;
+/// plus the ones Cloudflare's edge adds to the incoming request (`cf-*`, `x-real-ip`).
+pub fn forwardable_request_header(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    !matches!(
+        name.as_str(),
+        "connection"
+            | "keep-alive"
+            | "proxy-authenticate"
+            | "proxy-authorization"
+            | "proxy-connection"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+            | "host"
+            | "content-length"
+            | "x-real-ip"
+    ) && !name.starts_with("cf-")
+}
+
+/// Response headers copied back to the client (hop-by-hop ones aside).
+pub fn forwardable_response_header(name: &str) -> bool {
+    !matches!(
+        name.to_ascii_lowercase().as_str(),
+        "connection"
+            | "keep-alive"
+            | "proxy-authenticate"
+            | "proxy-connection"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+    )
+}
+
+/// True for a JSON request body the rules can read (`application/json`, any parameters, or a
+/// `+json` type). Multipart and other types pass through as streams.
+pub fn is_json_content_type(value: Option<&str>) -> bool {
+    let Some(value) = value else { return false };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// The headers Airlock adds to an upstream error response, from the rules' diagnosis.
+///
+/// - `x-airlock-category`, `x-airlock-retry`: the diagnosis.
+/// - `x-should-retry: false` when retrying cannot help (`no`, `after_change`): the official SDKs
+///   obey it, so `insufficient_quota` is not sent three times.
+/// - `retry-after-ms` on a rate limit that came without `retry-after`/`retry-after-ms`, from the
+///   reset of the limit that was hit, so the SDKs wait as long as needed and no longer.
+pub fn error_headers(d: &Diagnosis, headers: &[(String, String)]) -> Vec<(&'static str, String)> {
+    let mut out = vec![
+        ("x-airlock-category", d.category.as_str().to_owned()),
+        ("x-airlock-retry", d.retry.decision.as_str().to_owned()),
+    ];
+    if matches!(
+        d.retry.decision,
+        RetryDecision::No | RetryDecision::AfterChange
+    ) {
+        out.push(("x-should-retry", "false".to_owned()));
+    }
+    if let Some(ms) = derived_retry_after_ms(d, headers) {
+        out.push(("retry-after-ms", ms.to_string()));
+    }
+    out
+}
+
+/// For a rate limit without a server delay: how long until the limit that was hit resets.
+///
+/// Order: the reset of the family the message names (requests for RPM/RPD, tokens for TPM/TPD);
+/// else the longest reset among exhausted families (`remaining: 0`); else the diagnosis's own delay
+/// (for example the message's "Please try again in 6ms"); else the longest reset sent.
+pub fn derived_retry_after_ms(d: &Diagnosis, headers: &[(String, String)]) -> Option<u64> {
+    if d.category != Category::RateLimit
+        || d.retry.decision != RetryDecision::Yes
+        || header(headers, "retry-after").is_some()
+        || header(headers, "retry-after-ms").is_some()
+    {
+        return None;
+    }
+    let decoded;
+    let windows: &RateLimitHeaders = match &d.rate_limit_headers {
+        Some(h) => h,
+        None => match airlock_rules::ratelimit::decode_headers(
+            headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        ) {
+            Some(h) => {
+                decoded = h;
+                &decoded
+            }
+            None => return d.retry.after_ms,
+        },
+    };
+    let kind = d.rate_limit.as_ref().and_then(|r| r.kind);
+    let named = match kind {
+        Some(LimitKind::Rpm | LimitKind::Rpd) => windows.requests.as_ref(),
+        Some(LimitKind::Tpm | LimitKind::Tpd) => windows.tokens.as_ref(),
+        _ => None,
+    };
+    if let Some(ms) = named.and_then(|w| w.reset_ms) {
+        return Some(ms);
+    }
+    let both = [windows.requests.as_ref(), windows.tokens.as_ref()];
+    let exhausted = both
+        .iter()
+        .flatten()
+        .filter(|w| w.remaining == Some(0))
+        .filter_map(|w| w.reset_ms)
+        .max();
+    exhausted
+        .or(d.retry.after_ms)
+        .or_else(|| both.iter().flatten().filter_map(|w| w.reset_ms).max())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use airlock_rules::ratelimit::LimitWindow;
+    use airlock_rules::{RateLimitInfo, diagnose_response};
+
+    fn base(text: &str) -> url::Url {
+        url::Url::parse(text).unwrap()
+    }
+
+    /// What the URL parser makes of a raw request target, as the runtime would hand it over.
+    fn normalised(target: &str) -> (String, Option<String>) {
+        let u = url::Url::parse(&format!("https://airlock.example{target}")).unwrap();
+        (u.path().to_owned(), u.query().map(str::to_owned))
+    }
+
+    #[test]
+    fn routes() {
+        assert_eq!(route("GET", "/healthz", false), Route::Health);
+        assert_eq!(route("POST", "/v1/chat/completions", false), Route::Api);
+        assert_eq!(
+            route("OPTIONS", "/v1/chat/completions", true),
+            Route::Preflight
+        );
+        assert_eq!(route("OPTIONS", "/v1/chat/completions", false), Route::Api);
+        assert_eq!(route("GET", "/v1beta/x", false), Route::PassThrough);
+        assert_eq!(route("GET", "/dashboard", false), Route::PassThrough);
+    }
+
+    #[test]
+    fn path_tricks_never_change_the_host() {
+        let b = base("https://api.openai.com");
+        for target in [
+            "/v1/../../etc/passwd",
+            "//evil.example/v1/models",
+            "/v1/%2e%2e/%2e%2e/x",
+            "/https://evil.example/v1",
+            "/\\\\evil.example/x",
+            "/v1/models?x=https://evil.example",
+            "///evil.example:444/x",
+        ] {
+            let (path, query) = normalised(target);
+            let u = upstream_url(&b, &path, query.as_deref());
+            assert_eq!(u.host_str(), Some("api.openai.com"), "{target} -> {u}");
+            assert_eq!(u.scheme(), "https");
+            assert_eq!(u.port(), None);
+        }
+    }
+
+    #[test]
+    fn path_and_query_are_kept() {
+        let b = base("http://127.0.0.1:9000/prefix");
+        let u = upstream_url(&b, "/v1/files", Some("purpose=batch&limit=2"));
+        assert_eq!(
+            u.as_str(),
+            "http://127.0.0.1:9000/prefix/v1/files?purpose=batch&limit=2"
+        );
+        let (path, _) = normalised("/v1/../v1/models");
+        assert_eq!(path, "/v1/models");
+    }
+
+    #[test]
+    fn header_filters() {
+        assert!(forwardable_request_header("Authorization"));
+        assert!(forwardable_request_header("OpenAI-Organization"));
+        assert!(forwardable_request_header("x-stainless-retry-count"));
+        assert!(!forwardable_request_header("Connection"));
+        assert!(!forwardable_request_header("host"));
+        assert!(!forwardable_request_header("CF-Connecting-IP"));
+        assert!(forwardable_response_header("x-request-id"));
+        assert!(!forwardable_response_header("transfer-encoding"));
+    }
+
+    #[test]
+    fn json_content_types() {
+        assert!(is_json_content_type(Some("application/json")));
+        assert!(is_json_content_type(Some(
+            "Application/JSON; charset=utf-8"
+        )));
+        assert!(is_json_content_type(Some("application/merge-patch+json")));
+        assert!(!is_json_content_type(Some(
+            "multipart/form-data; boundary=x"
+        )));
+        assert!(!is_json_content_type(Some("text/plain")));
+        assert!(!is_json_content_type(None));
+    }
+
+    fn owned(h: &[(&str, &str)]) -> Vec<(String, String)> {
+        h.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn rate_limited(kind: Option<LimitKind>) -> Diagnosis {
+        let mut d = diagnose_response(429, &[], b"{}");
+        d.category = Category::RateLimit;
+        d.retry.decision = RetryDecision::Yes;
+        d.retry.after_ms = None;
+        d.rate_limit = Some(RateLimitInfo {
+            kind,
+            ..RateLimitInfo::default()
+        });
+        let window = |remaining, reset_ms| LimitWindow {
+            limit: Some(100),
+            remaining: Some(remaining),
+            reset: None,
+            reset_ms: Some(reset_ms),
+        };
+        d.rate_limit_headers = Some(RateLimitHeaders {
+            requests: Some(window(0, 1_500)),
+            tokens: Some(window(40, 6_000)),
+        });
+        d
+    }
+
+    #[test]
+    fn retry_after_from_the_limit_that_was_hit() {
+        let h = owned(&[]);
+        assert_eq!(
+            derived_retry_after_ms(&rate_limited(Some(LimitKind::Tpm)), &h),
+            Some(6_000)
+        );
+        assert_eq!(
+            derived_retry_after_ms(&rate_limited(Some(LimitKind::Rpm)), &h),
+            Some(1_500)
+        );
+        // Message names no limit: the exhausted family wins.
+        assert_eq!(derived_retry_after_ms(&rate_limited(None), &h), Some(1_500));
+        // The headers win over a delay read from the message; the message fills in without them.
+        let mut d = rate_limited(Some(LimitKind::Rpm));
+        d.retry.after_ms = Some(20_000);
+        assert_eq!(derived_retry_after_ms(&d, &h), Some(1_500));
+        d.rate_limit_headers = None;
+        assert_eq!(derived_retry_after_ms(&d, &h), Some(20_000));
+        // The server's own delay is never replaced.
+        let h = owned(&[("Retry-After", "2")]);
+        assert_eq!(derived_retry_after_ms(&rate_limited(None), &h), None);
+    }
+
+    #[test]
+    fn no_retry_headers_for_quota() {
+        let mut d = rate_limited(None);
+        d.category = Category::Quota;
+        d.retry.decision = RetryDecision::No;
+        let added = error_headers(&d, &[]);
+        assert!(added.contains(&("x-should-retry", "false".to_owned())));
+        assert!(added.contains(&("x-airlock-category", "quota".to_owned())));
+        assert!(!added.iter().any(|(k, _)| *k == "retry-after-ms"));
+    }
+
+    #[test]
+    fn transient_errors_keep_the_sdk_retrying() {
+        let mut d = rate_limited(Some(LimitKind::Rpm));
+        d.category = Category::ServerError;
+        let added = error_headers(&d, &[]);
+        assert!(!added.iter().any(|(k, _)| *k == "x-should-retry"));
+        assert!(added.contains(&("x-airlock-retry", "yes".to_owned())));
+    }
+}

@@ -1,0 +1,79 @@
+// Runs the built worker in workerd through Miniflare's Node API, bound to a fake upstream.
+import { Miniflare } from "miniflare";
+import path from "node:path";
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, "..", "..");
+export const scriptPath =
+  process.env.AIRLOCK_WORKER_SCRIPT ?? path.join(root, "crates", "airlock-worker", "build", "index.js");
+
+/** Starts the worker with `vars` as bindings; collects its console output lines in `logs`. */
+export async function startWorker(vars = {}) {
+  const logs = [];
+  const collect = (stream) => {
+    let buf = "";
+    stream.on("data", (d) => {
+      buf += d.toString();
+      let i;
+      while ((i = buf.indexOf("\n")) >= 0) {
+        logs.push(buf.slice(0, i));
+        buf = buf.slice(i + 1);
+      }
+    });
+  };
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath,
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
+    compatibilityDate: "2025-09-01",
+    bindings: vars,
+    cf: false,
+    host: "127.0.0.1",
+    port: 0,
+    handleRuntimeStdio: (stdout, stderr) => {
+      collect(stdout);
+      collect(stderr);
+    },
+  });
+  const url = (await mf.ready).toString().replace(/\/$/, "");
+  return {
+    mf,
+    url,
+    logs,
+    /** The JSON log lines the worker wrote. */
+    logLines: () =>
+      logs
+        .map((l) => {
+          const at = l.indexOf("{");
+          try {
+            return at >= 0 ? JSON.parse(l.slice(at)) : null;
+          } catch {
+            return null;
+          }
+        })
+        .filter(Boolean),
+    dispose: () => mf.dispose(),
+  };
+}
+
+/** Runs tests/e2e/py_client.py with a JSON job; resolves to its JSON answer. */
+export function python(job) {
+  const py = process.env.AIRLOCK_PYTHON ?? path.join(process.env.HOME ?? "", ".cache", "airlock", "venv", "bin", "python");
+  return new Promise((resolve, reject) => {
+    const child = spawn(py, [path.join(here, "py_client.py"), JSON.stringify(job)], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      try {
+        resolve(JSON.parse(out));
+      } catch {
+        reject(new Error(`py_client exited ${code}: ${err}\n${out}`));
+      }
+    });
+  });
+}
