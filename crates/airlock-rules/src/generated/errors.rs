@@ -1367,6 +1367,7 @@ pub(crate) static ERROR_RULES: &[Rule] = &[
             "exceeded call rate limit",
             "exceeded token rate limit",
             "ratelimiterror",
+            "rate limit is exceeded",
         ],
         exceptions: &[],
         python: None,
@@ -2229,6 +2230,7 @@ pub(crate) static ERROR_RULES: &[Rule] = &[
         messages: &[
             "does not exist or you do not have access to it",
             "the model `",
+            "the model: `",
             "model not found",
             "deployment for this resource does not exist",
             "the requested model",

@@ -365,6 +365,23 @@ pub fn read(text: &str) -> Evidence {
 /// [`read`], also returning the number of bytes the readers went through.
 pub(crate) fn read_counting(text: &str) -> (Evidence, usize) {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // Spring's RestTemplate prints a body's line breaks as `<EOL>`.
+    let eol_text;
+    let text = if text.contains("<EOL>") {
+        eol_text = text.replace("<EOL>", "\n");
+        eol_text.as_str()
+    } else {
+        text
+    };
+    // A log that printed the whole error as one quoted string: read what is inside the quotes.
+    let trimmed = text.trim();
+    let text = match trimmed
+        .strip_prefix('"')
+        .and_then(|r| r.strip_suffix('"'))
+    {
+        Some(inner) if !inner.contains('"') && !inner.contains('\n') => inner,
+        _ => text,
+    };
     let mut c = Collector::default();
     if text.trim().is_empty() {
         c.unread("the text is empty".to_owned());

@@ -329,6 +329,9 @@ fn find_exception(line: &str) -> Option<(usize, &str, &str)> {
     None
 }
 
+/// Wrapper classes that name only the status; a more specific class they prefix wins.
+const GENERIC_WRAPPERS: &[&str] = &["BadRequestError", "APIError", "APIStatusError"];
+
 /// Every exception named on a line, each with its own message (which ends where the next
 /// exception starts). Names that only prefix a message (`litellm.RateLimitError: RateLimitError:
 /// …`) belong to that message.
@@ -340,12 +343,21 @@ fn find_exceptions(line: &str) -> Vec<(usize, &str, &str)> {
             break;
         };
         let start = from + i;
+        let mut tok = tok;
         let mut m = line.len() - msg.len();
-        // Skip names that prefix the message.
-        while let Some((0, _, inner)) = find_exception(&line[m..]) {
+        // Skip names that prefix the message. A generic wrapper takes the more specific class it
+        // wraps: `litellm.BadRequestError: litellm.ContentPolicyViolationError: …` is a content
+        // policy error.
+        while let Some((0, inner_tok, inner)) = find_exception(&line[m..]) {
             let next = line.len() - inner.len();
             if next <= m {
                 break;
+            }
+            if GENERIC_WRAPPERS.contains(&last_segment(tok))
+                && !GENERIC_WRAPPERS.contains(&last_segment(inner_tok))
+                && !inner_tok.contains("Exception")
+            {
+                tok = inner_tok;
             }
             m = next;
         }
@@ -698,11 +710,27 @@ pub(crate) fn scan(text: &str, c: &mut Collector) {
     // .NET `ClientResultException`: the message follows on a later line.
     let mut dotnet: Option<(usize, Body, usize)> = None;
 
+    // An exception named alone on a line (`Error`, then the message on the next line).
+    let mut pending_message: Option<u8> = None;
     for (at, line) in lines(text) {
         c.work += line.len() * 4;
         let l = &lower[at..at + line.len()];
         let t = line.trim();
         let tl = l.trim();
+
+        if !t.is_empty() {
+            if let Some(p) = pending_message.take() {
+                let frame = t.starts_with("at ")
+                    || t.starts_with("File \"")
+                    || t.starts_with("Traceback")
+                    || t.starts_with('{')
+                    || t.starts_with('[')
+                    || find_exception(t).is_some();
+                if !frame {
+                    exception_message(t, at, p, c);
+                }
+            }
+        }
 
         let mut done = false;
         if let Some((since, body, seen)) = dotnet.as_mut() {
@@ -818,7 +846,17 @@ pub(crate) fn scan(text: &str, c: &mut Collector) {
             if three_digits(rest.as_bytes()).is_some() && rest[3..].starts_with(" (") {
                 if let Some(e) = rest.find(')') {
                     let inner = &rest[5..e];
-                    let (ty, code) = inner.split_once(':').unwrap_or(("", ""));
+                    // `(type: code)`, or `(code)` alone when the type is null (Azure's
+                    // `HTTP 400 (content_filter)`); `(Bad Request)` is a reason phrase.
+                    let snake = !inner.is_empty()
+                        && inner
+                            .bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+                    let (ty, code) = match inner.split_once(':') {
+                        Some(pair) => pair,
+                        None if snake => ("", inner),
+                        None => ("", ""),
+                    };
                     let nonempty = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
                     let mut body = Body {
                         error_type: nonempty(ty),
@@ -876,6 +914,9 @@ pub(crate) fn scan(text: &str, c: &mut Collector) {
             {
                 // `KeyError: 'amount'` says nothing about the API.
                 exception_message(msg, at + k, p.min(prio::EXCEPTION), c);
+            }
+            if msg.trim().is_empty() && k == 0 && p > prio::WORDING && p < prio::EXCEPTION {
+                pending_message = Some(p);
             }
             if kind.is_some() && p < prio::EXCEPTION && !msg.trim().is_empty() {
                 // The underlying network error of `APIConnectionError: Connection error.`.
@@ -984,6 +1025,12 @@ fn whole_text(text: &str, lower: &str, c: &mut Collector) {
             c.exception(word, Some(kind), 20, k);
             c.transport(kind, prio::WORDING, k);
         }
+    }
+    // `connect ETIMEDOUT 1.2.3.4:443`: the TCP connection was never made, so nothing answered at
+    // all (openai-node raises APIConnectionError); a plain `ETIMEDOUT` stays a timeout.
+    if let Some(k) = text.find("connect ETIMEDOUT") {
+        c.exception("ETIMEDOUT", Some(Transport::Connection), 21, k + 8);
+        c.transport(Transport::Connection, prio::WORDING + 1, k);
     }
 
     // Request IDs: `req_…` tokens, and IDs quoted as "request ID …".
