@@ -375,10 +375,7 @@ pub(crate) fn read_counting(text: &str) -> (Evidence, usize) {
     };
     // A log that printed the whole error as one quoted string: read what is inside the quotes.
     let trimmed = text.trim();
-    let text = match trimmed
-        .strip_prefix('"')
-        .and_then(|r| r.strip_suffix('"'))
-    {
+    let text = match trimmed.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
         Some(inner) if !inner.contains('"') && !inner.contains('\n') => inner,
         _ => text,
     };

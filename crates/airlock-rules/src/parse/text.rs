@@ -545,6 +545,55 @@ fn kv_line(text: &str, at: usize, line: &str, c: &mut Collector) {
     c.body(body, prio::CLIENT, at);
 }
 
+/// A message that is a line of code or a stack frame, not an error's text.
+fn code_like(msg: &str) -> bool {
+    let m = msg.trim_start_matches(['"', '\'', '`', ' ', '\t']);
+    m.starts_with("raise ")
+        || m.starts_with("File \"")
+        || m.starts_with("Traceback")
+        || m.starts_with("at ")
+}
+
+/// `Error from API: map[code:model_not_found message:… param:<nil> type:invalid_request_error]`:
+/// a Go map printed with `%v`.
+fn go_map(line: &str, at: usize, c: &mut Collector) {
+    let Some(k) = line.find("map[") else {
+        return;
+    };
+    let inner = &line[k + 4..];
+    let inner = inner.rfind(']').map_or(inner, |e| &inner[..e]);
+    let keys = ["code:", "message:", "param:", "type:"];
+    let mut starts: Vec<(usize, &str)> = Vec::new();
+    for key in keys {
+        let mut from = 0;
+        while let Some(p) = inner[from..].find(key) {
+            let p = from + p;
+            if p == 0 || inner.as_bytes()[p - 1] == b' ' {
+                starts.push((p, key));
+                break;
+            }
+            from = p + key.len();
+        }
+    }
+    if !starts.iter().any(|(_, k)| *k == "message:") || starts.len() < 2 {
+        return;
+    }
+    starts.sort_unstable();
+    let mut body = Body::default();
+    for (i, (p, key)) in starts.iter().enumerate() {
+        let end = starts.get(i + 1).map_or(inner.len(), |n| n.0);
+        let value = inner[p + key.len()..end].trim();
+        let value = (!value.is_empty() && value != "<nil>").then(|| value.to_owned());
+        match *key {
+            "code:" => body.code = value,
+            "message:" => body.message = value,
+            "param:" => body.param = value,
+            _ => body.error_type = value,
+        }
+    }
+    c.body(body, prio::CLIENT, at + k);
+}
+
 /// What an exception line's message says once the client's prefixes are taken off.
 fn exception_message(msg: &str, at: usize, mprio: u8, c: &mut Collector) {
     let mut m = msg.trim();
@@ -553,6 +602,14 @@ fn exception_message(msg: &str, at: usize, mprio: u8, c: &mut Collector) {
             let _ = tok;
             m = rest.trim();
             continue;
+        }
+        // `OpenAIAPIError: [server_error] That model is …`: a type tag before the message.
+        if let Some(e) = m.strip_prefix('[').and_then(|r| r.find("] ")) {
+            let tag = &m[1..=e];
+            if !tag.is_empty() && tag.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+                m = m[e + 3..].trim();
+                continue;
+            }
         }
         if let Some(k) = m.find("Exception - ") {
             if k < 40
@@ -888,6 +945,9 @@ pub(crate) fn scan(text: &str, c: &mut Collector) {
         }
 
         statuses(l, at, c);
+        if l.contains("map[") {
+            go_map(line, at, c);
+        }
 
         for (k, _) in l.match_indices("raised ") {
             // `RetryError[<Future … raised APIConnectionError>]`.
@@ -901,6 +961,10 @@ pub(crate) fn scan(text: &str, c: &mut Collector) {
             }
         }
         for (k, name, msg) in find_exceptions(line) {
+            if name == "Error" && code_like(msg) {
+                // `Error: "    raise ValueError(`: someone's note before a pasted traceback.
+                continue;
+            }
             let kind = name_transport(name);
             if last_segment(name) == "SseException" {
                 c.stream_text();
