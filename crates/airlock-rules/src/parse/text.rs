@@ -44,7 +44,12 @@ pub(crate) fn sse_events(text: &str, c: &mut Collector) -> Vec<SseLine> {
         let t = line.trim_start();
         if let Some(name) = t.strip_prefix("event:") {
             event = Some(name.trim().to_owned());
-        } else if let Some(data) = t.strip_prefix("data:") {
+        } else if let Some(data) = t
+            .strip_prefix("data:")
+            // `data: {` alone opens a field of an object dump (axios `error.response.data`);
+            // an SSE event's JSON is on its own line.
+            .filter(|d| !matches!(d.trim(), "{" | "["))
+        {
             let start = at + (line.len() - t.len()) + 5 + (data.len() - data.trim_start().len());
             out.push(SseLine {
                 start,
