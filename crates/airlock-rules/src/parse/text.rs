@@ -477,6 +477,14 @@ fn statuses(l: &str, at: usize, c: &mut Collector) {
             }
         }
     }
+    // openai-node's `429 status code (no body)`.
+    for (k, _) in l.match_indices(" status code (no body)") {
+        if k >= 3 && word_start(lb, k - 3) {
+            if let Some(s) = three_digits(&lb[k - 3..k]) {
+                c.status(s, prio::EXCEPTION, at + k - 3);
+            }
+        }
+    }
     // `(429)` next to the word error or status.
     if l.contains("error") || l.contains("status") {
         for (k, _) in l.match_indices('(') {
