@@ -836,6 +836,7 @@ pub(crate) static ERROR_RULES: &[Rule] = &[
             "openai_api_key environment variable is missing",
             "missing credentials. please pass an `apikey`",
             "missing bearer or basic authentication",
+            "did not find openai_api_key",
         ],
         exceptions: &[],
         python: None,

@@ -129,6 +129,8 @@ pub(crate) struct Collector {
     pub work: usize,
     /// How deep the value reader is in JSON texts found inside strings.
     pub nesting: u8,
+    /// A local failure (an import, a parser, a validator) was named: prose is not an API error.
+    pub local_failure: bool,
 }
 
 /// Headers never kept: they belong to requests and may hold secrets.

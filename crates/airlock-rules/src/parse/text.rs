@@ -158,6 +158,22 @@ const SDK_NAMES: &[&str] = &[
     "UnexpectedStatusCodeException",
 ];
 
+/// Exceptions raised by the program or a library around the SDK, never by an API response.
+const NOT_API_NAMES: &[&str] = &[
+    "OutputParserException",
+    "ModuleNotFoundError",
+    "ImportError",
+    "ValidationError",
+    "APIRemovedInV1",
+    "NameError",
+    "FileNotFoundError",
+    "ZeroDivisionError",
+    "UnicodeDecodeError",
+    "UnicodeEncodeError",
+    "NotImplementedError",
+    "RecursionError",
+];
+
 /// Built-in exceptions that say little about the API.
 const GENERIC_NAMES: &[&str] = &[
     "Exception",
@@ -974,6 +990,11 @@ pub(crate) fn scan(text: &str, c: &mut Collector) {
             }
         }
         for (k, name, msg) in find_exceptions(line) {
+            if NOT_API_NAMES.contains(&last_segment(name)) {
+                // A local failure (an import, a parser, a validator): no request was answered.
+                c.local_failure = true;
+                continue;
+            }
             if name == "Error" && code_like(msg) {
                 // `Error: "    raise ValueError(`: someone's note before a pasted traceback.
                 continue;
@@ -1052,10 +1073,22 @@ pub(crate) fn scan(text: &str, c: &mut Collector) {
 /// Cues over the whole text: wording, request IDs, stream hints, errno codes, HTML pages.
 fn whole_text(text: &str, lower: &str, c: &mut Collector) {
     c.work += text.len() * (WORDING.len() + 16);
+    let lb = lower.as_bytes();
     for (needle, kind) in WORDING {
         for (k, _) in lower.match_indices(needle) {
+            // A word of its own: `ModuleNotFoundError` does not say `ENOTFOUND`.
+            if k > 0 && lb[k - 1].is_ascii_alphanumeric() {
+                continue;
+            }
             c.transport(*kind, prio::WORDING, k);
         }
+    }
+    // LangChain's pydantic error for a missing key (`Did not find openai_api_key, please add an
+    // environment variable `OPENAI_API_KEY` …`): the client never sent a request without one.
+    if let Some(k) = lower.find("did not find openai_api_key") {
+        let start = lower[..k].rfind('\n').map_or(0, |n| n + 1);
+        let end = lower[k..].find('\n').map_or(lower.len(), |n| k + n);
+        c.message(text[start..end].trim(), prio::EXCEPTION, k);
     }
     for needle in [
         "during streaming",
@@ -1243,7 +1276,7 @@ fn plain_text(text: &str, lower: &str, c: &mut Collector) {
         })
         .take(2)
         .count();
-    if c.has_structure() || (c.cues.json && document) || code_lines >= 2 {
+    if c.has_structure() || (c.cues.json && document) || code_lines >= 2 || c.local_failure {
         // A JSON value without an error in it (a successful response) is not an error.
         return;
     }
