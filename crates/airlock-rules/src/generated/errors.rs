@@ -19,12 +19,7 @@ pub(crate) static STATUS_RULES: &[Rule] = &[
         codes: &[],
         types: &[],
         messages: &[],
-        exceptions: &[
-            "BadRequestError",
-            "BadRequestException",
-            "InvalidRequestError",
-            "BadRequest",
-        ],
+        exceptions: &["BadRequestError", "BadRequestException", "BadRequest"],
         python: Some("openai.BadRequestError"),
         node: Some("BadRequestError"),
         python_v0: Some("openai.error.InvalidRequestError"),
