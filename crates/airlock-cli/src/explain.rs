@@ -6,6 +6,7 @@
 use core::fmt::Write as _;
 
 use airlock_rules::ratelimit::LimitWindow;
+use airlock_rules::redact::redact;
 use airlock_rules::{Category, Diagnosis, Explanation, RetryDecision};
 use serde_json::{Value, json};
 
@@ -96,8 +97,31 @@ fn known(s: &str) -> Option<&str> {
     (!s.is_empty()).then_some(s)
 }
 
+/// Masks keys and tokens in every string of a JSON value: the message and fields come from the
+/// paste, and a pasted key must not be printed back.
+fn scrub(v: &mut Value) {
+    match v {
+        Value::String(s) => {
+            let clean = redact(s);
+            if clean != *s {
+                *s = clean;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(scrub),
+        Value::Object(map) => map.values_mut().for_each(scrub),
+        _ => {}
+    }
+}
+
 /// The one JSON object `--json` prints. Every key is always present; unknown values are `null`.
+/// Strings taken from the paste are redacted.
 fn to_json(e: &Explanation) -> Value {
+    let mut v = to_json_raw(e);
+    scrub(&mut v);
+    v
+}
+
+fn to_json_raw(e: &Explanation) -> Value {
     let Some(d) = &e.diagnosis else {
         return json!({
             "found": false,
@@ -140,7 +164,7 @@ fn to_text(e: &Explanation) -> String {
     let Some(d) = &e.diagnosis else {
         out.push_str("No OpenAI error found in the input.\n");
         for note in &e.unread {
-            let _ = writeln!(out, "  could not read: {note}");
+            let _ = writeln!(out, "  could not read: {}", redact(note));
         }
         return out;
     };
@@ -165,7 +189,8 @@ fn to_text(e: &Explanation) -> String {
         out.push_str("\nFound:\n");
         for (name, value) in fields {
             if let Some(v) = value {
-                let _ = writeln!(out, "  {name:<11} {v}");
+                // Taken from the paste: never print a key back.
+                let _ = writeln!(out, "  {name:<11} {}", redact(&v));
             }
         }
     }
@@ -189,7 +214,7 @@ fn to_text(e: &Explanation) -> String {
             ("try again", r.retry_after_ms.map(duration)),
         ] {
             if let Some(v) = v {
-                let _ = writeln!(out, "  {name:<11} {v}");
+                let _ = writeln!(out, "  {name:<11} {}", redact(&v));
             }
         }
     }
@@ -204,7 +229,7 @@ fn to_text(e: &Explanation) -> String {
     if !e.unread.is_empty() {
         out.push_str("\nCould not read:\n");
         for note in &e.unread {
-            let _ = writeln!(out, "  {note}");
+            let _ = writeln!(out, "  {}", redact(note));
         }
     }
     out
@@ -376,5 +401,28 @@ mod tests {
         }
         assert_eq!(v["found"], false);
         assert!(v["category"].is_null());
+    }
+
+    /// A key in the paste (here a full-looking one inside a 401 body) is masked in both outputs.
+    #[test]
+    fn pasted_keys_are_not_printed_back() {
+        let key = "sk-proj-Ab12Cd34Ef56Gh78Ij90Kl12Mn34Op56Qr78St90WXYZ";
+        let paste = format!(
+            r#"{{"error": {{"message": "Incorrect API key provided: {key}. You can find your API key at https://platform.openai.com/account/api-keys.", "type": "invalid_request_error", "param": null, "code": "invalid_api_key"}}}}"#
+        );
+        let e = airlock_rules::explain(&paste);
+        let d = e.diagnosis.as_ref().expect("an error is found");
+        assert!(
+            d.message.as_deref().is_some_and(|m| m.contains(key)),
+            "the test needs the raw message to hold the key: {:?}",
+            d.message
+        );
+        let text = to_text(&e);
+        let json = to_json(&e).to_string();
+        for out in [&text, &json] {
+            assert!(!out.contains("Ab12Cd34Ef56Gh78"), "{out}");
+            assert!(out.contains("sk-proj-***WXYZ"), "{out}");
+        }
+        assert_eq!(to_json(&e)["code"], "invalid_api_key");
     }
 }

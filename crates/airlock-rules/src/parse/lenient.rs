@@ -163,6 +163,33 @@ impl Reader<'_> {
         j
     }
 
+    /// Where a double-quoted string that reaches a newline at `self.i` closes, when it plainly
+    /// goes on over at most three more lines (no structure in between, and a `,` `}` `]` or line
+    /// end after the closing quote).
+    fn wrapped_string_end(&self, q: u8) -> Option<usize> {
+        if q != b'"' {
+            return None;
+        }
+        let rest = &self.b[self.i..];
+        let close = rest.iter().take(300).position(|&c| c == q)?;
+        let seg = &rest[..close];
+        if seg.iter().filter(|&&c| c == b'\n').count() > 3
+            || seg
+                .iter()
+                .any(|&c| matches!(c, b'{' | b'}' | b'\\' | b'[' | b']'))
+            || seg.windows(2).any(|w| w == b": ")
+        {
+            return None;
+        }
+        let after = rest[close + 1..]
+            .iter()
+            .find(|&&c| c != b' ' && c != b'\t' && c != b'\r');
+        match after {
+            None | Some(b',' | b'}' | b']' | b'\n') => Some(self.i + close),
+            _ => None,
+        }
+    }
+
     /// Reads a quoted string starting at the quote. Strings end at a newline unless backquoted.
     fn string(&mut self) -> (String, StrEnd) {
         let q = self.b[self.i];
@@ -186,6 +213,31 @@ impl Reader<'_> {
                 return (out, StrEnd::Closed);
             }
             if c == b'\n' {
+                if let Some(close) = self.wrapped_string_end(q) {
+                    // A string a terminal or a chat window broke over lines: join them.
+                    let mut k = self.i;
+                    let mut seg = String::new();
+                    while k < close {
+                        let ch = self.b[k];
+                        if ch == b'\n' || ch == b'\r' {
+                            if !seg.is_empty() {
+                                out.push_str(seg.trim());
+                                out.push(' ');
+                                seg.clear();
+                            }
+                            k += 1;
+                            continue;
+                        }
+                        let end = self.s[k..close].find(['\n', '\r']).map_or(close, |e| k + e);
+                        seg.push_str(&self.s[k..end]);
+                        k = end;
+                    }
+                    out.push_str(seg.trim());
+                    let trimmed = out.trim_end().len();
+                    out.truncate(trimmed);
+                    self.i = close + 1;
+                    return (out, StrEnd::Closed);
+                }
                 return (out, StrEnd::Newline);
             }
             // A backslash escape.

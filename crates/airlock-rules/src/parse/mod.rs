@@ -129,6 +129,8 @@ pub(crate) struct Collector {
     pub work: usize,
     /// How deep the value reader is in JSON texts found inside strings.
     pub nesting: u8,
+    /// A local failure (an import, a parser, a validator) was named: prose is not an API error.
+    pub local_failure: bool,
 }
 
 /// Headers never kept: they belong to requests and may hold secrets.
@@ -365,6 +367,20 @@ pub fn read(text: &str) -> Evidence {
 /// [`read`], also returning the number of bytes the readers went through.
 pub(crate) fn read_counting(text: &str) -> (Evidence, usize) {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // Spring's RestTemplate prints a body's line breaks as `<EOL>`.
+    let eol_text;
+    let text = if text.contains("<EOL>") {
+        eol_text = text.replace("<EOL>", "\n");
+        eol_text.as_str()
+    } else {
+        text
+    };
+    // A log that printed the whole error as one quoted string: read what is inside the quotes.
+    let trimmed = text.trim();
+    let text = match trimmed.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+        Some(inner) if !inner.contains('"') && !inner.contains('\n') => inner,
+        _ => text,
+    };
     let mut c = Collector::default();
     if text.trim().is_empty() {
         c.unread("the text is empty".to_owned());

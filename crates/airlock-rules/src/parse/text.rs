@@ -44,7 +44,12 @@ pub(crate) fn sse_events(text: &str, c: &mut Collector) -> Vec<SseLine> {
         let t = line.trim_start();
         if let Some(name) = t.strip_prefix("event:") {
             event = Some(name.trim().to_owned());
-        } else if let Some(data) = t.strip_prefix("data:") {
+        } else if let Some(data) = t
+            .strip_prefix("data:")
+            // `data: {` alone opens a field of an object dump (axios `error.response.data`);
+            // an SSE event's JSON is on its own line.
+            .filter(|d| !matches!(d.trim(), "{" | "["))
+        {
             let start = at + (line.len() - t.len()) + 5 + (data.len() - data.trim_start().len());
             out.push(SseLine {
                 start,
@@ -151,6 +156,22 @@ const SDK_NAMES: &[&str] = &[
     "UnprocessableEntityException",
     "InternalServerException",
     "UnexpectedStatusCodeException",
+];
+
+/// Exceptions raised by the program or a library around the SDK, never by an API response.
+const NOT_API_NAMES: &[&str] = &[
+    "OutputParserException",
+    "ModuleNotFoundError",
+    "ImportError",
+    "ValidationError",
+    "APIRemovedInV1",
+    "NameError",
+    "FileNotFoundError",
+    "ZeroDivisionError",
+    "UnicodeDecodeError",
+    "UnicodeEncodeError",
+    "NotImplementedError",
+    "RecursionError",
 ];
 
 /// Built-in exceptions that say little about the API.
@@ -329,6 +350,9 @@ fn find_exception(line: &str) -> Option<(usize, &str, &str)> {
     None
 }
 
+/// Wrapper classes that name only the status; a more specific class they prefix wins.
+const GENERIC_WRAPPERS: &[&str] = &["BadRequestError", "APIError", "APIStatusError"];
+
 /// Every exception named on a line, each with its own message (which ends where the next
 /// exception starts). Names that only prefix a message (`litellm.RateLimitError: RateLimitError:
 /// …`) belong to that message.
@@ -340,12 +364,21 @@ fn find_exceptions(line: &str) -> Vec<(usize, &str, &str)> {
             break;
         };
         let start = from + i;
+        let mut tok = tok;
         let mut m = line.len() - msg.len();
-        // Skip names that prefix the message.
-        while let Some((0, _, inner)) = find_exception(&line[m..]) {
+        // Skip names that prefix the message. A generic wrapper takes the more specific class it
+        // wraps: `litellm.BadRequestError: litellm.ContentPolicyViolationError: …` is a content
+        // policy error.
+        while let Some((0, inner_tok, inner)) = find_exception(&line[m..]) {
             let next = line.len() - inner.len();
             if next <= m {
                 break;
+            }
+            if GENERIC_WRAPPERS.contains(&last_segment(tok))
+                && !GENERIC_WRAPPERS.contains(&last_segment(inner_tok))
+                && !inner_tok.contains("Exception")
+            {
+                tok = inner_tok;
             }
             m = next;
         }
@@ -460,6 +493,14 @@ fn statuses(l: &str, at: usize, c: &mut Collector) {
             }
         }
     }
+    // openai-node's `429 status code (no body)`.
+    for (k, _) in l.match_indices(" status code (no body)") {
+        if k >= 3 && word_start(lb, k - 3) {
+            if let Some(s) = three_digits(&lb[k - 3..k]) {
+                c.status(s, prio::EXCEPTION, at + k - 3);
+            }
+        }
+    }
     // `(429)` next to the word error or status.
     if l.contains("error") || l.contains("status") {
         for (k, _) in l.match_indices('(') {
@@ -533,6 +574,55 @@ fn kv_line(text: &str, at: usize, line: &str, c: &mut Collector) {
     c.body(body, prio::CLIENT, at);
 }
 
+/// A message that is a line of code or a stack frame, not an error's text.
+fn code_like(msg: &str) -> bool {
+    let m = msg.trim_start_matches(['"', '\'', '`', ' ', '\t']);
+    m.starts_with("raise ")
+        || m.starts_with("File \"")
+        || m.starts_with("Traceback")
+        || m.starts_with("at ")
+}
+
+/// `Error from API: map[code:model_not_found message:… param:<nil> type:invalid_request_error]`:
+/// a Go map printed with `%v`.
+fn go_map(line: &str, at: usize, c: &mut Collector) {
+    let Some(k) = line.find("map[") else {
+        return;
+    };
+    let inner = &line[k + 4..];
+    let inner = inner.rfind(']').map_or(inner, |e| &inner[..e]);
+    let keys = ["code:", "message:", "param:", "type:"];
+    let mut starts: Vec<(usize, &str)> = Vec::new();
+    for key in keys {
+        let mut from = 0;
+        while let Some(p) = inner[from..].find(key) {
+            let p = from + p;
+            if p == 0 || inner.as_bytes()[p - 1] == b' ' {
+                starts.push((p, key));
+                break;
+            }
+            from = p + key.len();
+        }
+    }
+    if !starts.iter().any(|(_, k)| *k == "message:") || starts.len() < 2 {
+        return;
+    }
+    starts.sort_unstable();
+    let mut body = Body::default();
+    for (i, (p, key)) in starts.iter().enumerate() {
+        let end = starts.get(i + 1).map_or(inner.len(), |n| n.0);
+        let value = inner[p + key.len()..end].trim();
+        let value = (!value.is_empty() && value != "<nil>").then(|| value.to_owned());
+        match *key {
+            "code:" => body.code = value,
+            "message:" => body.message = value,
+            "param:" => body.param = value,
+            _ => body.error_type = value,
+        }
+    }
+    c.body(body, prio::CLIENT, at + k);
+}
+
 /// What an exception line's message says once the client's prefixes are taken off.
 fn exception_message(msg: &str, at: usize, mprio: u8, c: &mut Collector) {
     let mut m = msg.trim();
@@ -541,6 +631,14 @@ fn exception_message(msg: &str, at: usize, mprio: u8, c: &mut Collector) {
             let _ = tok;
             m = rest.trim();
             continue;
+        }
+        // `OpenAIAPIError: [server_error] That model is …`: a type tag before the message.
+        if let Some(e) = m.strip_prefix('[').and_then(|r| r.find("] ")) {
+            let tag = &m[1..=e];
+            if !tag.is_empty() && tag.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+                m = m[e + 3..].trim();
+                continue;
+            }
         }
         if let Some(k) = m.find("Exception - ") {
             if k < 40
@@ -698,11 +796,27 @@ pub(crate) fn scan(text: &str, c: &mut Collector) {
     // .NET `ClientResultException`: the message follows on a later line.
     let mut dotnet: Option<(usize, Body, usize)> = None;
 
+    // An exception named alone on a line (`Error`, then the message on the next line).
+    let mut pending_message: Option<u8> = None;
     for (at, line) in lines(text) {
         c.work += line.len() * 4;
         let l = &lower[at..at + line.len()];
         let t = line.trim();
         let tl = l.trim();
+
+        if !t.is_empty() {
+            if let Some(p) = pending_message.take() {
+                let frame = t.starts_with("at ")
+                    || t.starts_with("File \"")
+                    || t.starts_with("Traceback")
+                    || t.starts_with('{')
+                    || t.starts_with('[')
+                    || find_exception(t).is_some();
+                if !frame {
+                    exception_message(t, at, p, c);
+                }
+            }
+        }
 
         let mut done = false;
         if let Some((since, body, seen)) = dotnet.as_mut() {
@@ -818,7 +932,17 @@ pub(crate) fn scan(text: &str, c: &mut Collector) {
             if three_digits(rest.as_bytes()).is_some() && rest[3..].starts_with(" (") {
                 if let Some(e) = rest.find(')') {
                     let inner = &rest[5..e];
-                    let (ty, code) = inner.split_once(':').unwrap_or(("", ""));
+                    // `(type: code)`, or `(code)` alone when the type is null (Azure's
+                    // `HTTP 400 (content_filter)`); `(Bad Request)` is a reason phrase.
+                    let snake = !inner.is_empty()
+                        && inner
+                            .bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+                    let (ty, code) = match inner.split_once(':') {
+                        Some(pair) => pair,
+                        None if snake => ("", inner),
+                        None => ("", ""),
+                    };
                     let nonempty = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
                     let mut body = Body {
                         error_type: nonempty(ty),
@@ -850,6 +974,9 @@ pub(crate) fn scan(text: &str, c: &mut Collector) {
         }
 
         statuses(l, at, c);
+        if l.contains("map[") {
+            go_map(line, at, c);
+        }
 
         for (k, _) in l.match_indices("raised ") {
             // `RetryError[<Future … raised APIConnectionError>]`.
@@ -863,6 +990,15 @@ pub(crate) fn scan(text: &str, c: &mut Collector) {
             }
         }
         for (k, name, msg) in find_exceptions(line) {
+            if NOT_API_NAMES.contains(&last_segment(name)) {
+                // A local failure (an import, a parser, a validator): no request was answered.
+                c.local_failure = true;
+                continue;
+            }
+            if name == "Error" && code_like(msg) {
+                // `Error: "    raise ValueError(`: someone's note before a pasted traceback.
+                continue;
+            }
             let kind = name_transport(name);
             if last_segment(name) == "SseException" {
                 c.stream_text();
@@ -876,6 +1012,9 @@ pub(crate) fn scan(text: &str, c: &mut Collector) {
             {
                 // `KeyError: 'amount'` says nothing about the API.
                 exception_message(msg, at + k, p.min(prio::EXCEPTION), c);
+            }
+            if msg.trim().is_empty() && k == 0 && p > prio::WORDING && p < prio::EXCEPTION {
+                pending_message = Some(p);
             }
             if kind.is_some() && p < prio::EXCEPTION && !msg.trim().is_empty() {
                 // The underlying network error of `APIConnectionError: Connection error.`.
@@ -934,10 +1073,22 @@ pub(crate) fn scan(text: &str, c: &mut Collector) {
 /// Cues over the whole text: wording, request IDs, stream hints, errno codes, HTML pages.
 fn whole_text(text: &str, lower: &str, c: &mut Collector) {
     c.work += text.len() * (WORDING.len() + 16);
+    let lb = lower.as_bytes();
     for (needle, kind) in WORDING {
         for (k, _) in lower.match_indices(needle) {
+            // A word of its own: `ModuleNotFoundError` does not say `ENOTFOUND`.
+            if k > 0 && lb[k - 1].is_ascii_alphanumeric() {
+                continue;
+            }
             c.transport(*kind, prio::WORDING, k);
         }
+    }
+    // LangChain's pydantic error for a missing key (`Did not find openai_api_key, please add an
+    // environment variable `OPENAI_API_KEY` …`): the client never sent a request without one.
+    if let Some(k) = lower.find("did not find openai_api_key") {
+        let start = lower[..k].rfind('\n').map_or(0, |n| n + 1);
+        let end = lower[k..].find('\n').map_or(lower.len(), |n| k + n);
+        c.message(text[start..end].trim(), prio::EXCEPTION, k);
     }
     for needle in [
         "during streaming",
@@ -984,6 +1135,12 @@ fn whole_text(text: &str, lower: &str, c: &mut Collector) {
             c.exception(word, Some(kind), 20, k);
             c.transport(kind, prio::WORDING, k);
         }
+    }
+    // `connect ETIMEDOUT 1.2.3.4:443`: the TCP connection was never made, so nothing answered at
+    // all (openai-node raises APIConnectionError); a plain `ETIMEDOUT` stays a timeout.
+    if let Some(k) = text.find("connect ETIMEDOUT") {
+        c.exception("ETIMEDOUT", Some(Transport::Connection), 21, k + 8);
+        c.transport(Transport::Connection, prio::WORDING + 1, k);
     }
 
     // Request IDs: `req_…` tokens, and IDs quoted as "request ID …".
@@ -1119,7 +1276,7 @@ fn plain_text(text: &str, lower: &str, c: &mut Collector) {
         })
         .take(2)
         .count();
-    if c.has_structure() || (c.cues.json && document) || code_lines >= 2 {
+    if c.has_structure() || (c.cues.json && document) || code_lines >= 2 || c.local_failure {
         // A JSON value without an error in it (a successful response) is not an error.
         return;
     }

@@ -370,6 +370,33 @@ fn absorb_obj(
         _ => {}
     }
 
+    // An SSE `event: error` whose data is a flat object that is not OpenAI's shape
+    // (`{"code":400,"details":"…"}` from OpenAI-compatible servers and gateways).
+    if event == Some("error") && ty.is_none() && !m.contains_key("error") {
+        let message = text_of(m.get("message"))
+            .or_else(|| text_of(m.get("details")))
+            .or_else(|| text_of(m.get("detail")));
+        if message.is_some() || m.contains_key("code") {
+            c.stream(Some("error"), pos);
+            let numeric = matches!(m.get("code"), Some(Value::Number(_)));
+            if let Some(s) = status_of(m.get("code")).filter(|s| numeric && (400..=599).contains(s))
+            {
+                c.status(s, prio::DUMP, pos);
+            }
+            c.body(
+                Body {
+                    code: text_of(m.get("code")).filter(|_| !numeric),
+                    error_type: None,
+                    param: text_of(m.get("param")),
+                    message,
+                },
+                prio::BODY,
+                pos,
+            );
+            return;
+        }
+    }
+
     // `{"error": {...}}`, `{"error": "text"}`, and Node SDK dumps that carry `error`.
     let mut found = false;
     match m.get("error") {
