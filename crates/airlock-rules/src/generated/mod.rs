@@ -11,4 +11,4 @@ pub(crate) mod models;
 pub(crate) mod structured;
 
 /// A hash of the rule data these tables were generated from (FNV-1a 64 over `rules/`).
-pub const DATA_VERSION: &str = "eec0cc770116f96e";
+pub const DATA_VERSION: &str = "0cc307cf49ab4f4a";
