@@ -723,15 +723,26 @@ pub fn budget(t: &Tokenizer, api: Api, body: &Value, limits: &Limits) -> Budget 
         return b;
     }
     let requested = requested_output(body);
+    let explicit_output = requested.is_some();
     b.output = requested.or_else(|| limits.default_output.map(|v| (v, String::from("default"))));
     let out = b.output.as_ref().map_or(0, |o| o.0);
     let exact = b.input.exact;
     let total = b.input.total();
-    let message = if limits.output_in_window {
-        context_message(window, total, out)
-    } else {
+    let message = if api == Api::Responses {
+        // The Responses API's own wording, whatever the model (param `input`).
+        String::from(
+            "Your input exceeds the context window of this model. Please adjust your input and try again.",
+        )
+    } else if !limits.output_in_window {
         format!(
             "Input tokens exceed the configured limit of {window} tokens. Your messages resulted in {total} tokens. Please reduce the length of the messages."
+        )
+    } else if explicit_output {
+        context_message(window, total, out)
+    } else {
+        // Without an output limit in the request, OpenAI names only the messages.
+        format!(
+            "This model's maximum context length is {window} tokens. However, your messages resulted in {total} tokens. Please reduce the length of the messages."
         )
     };
     let over = if limits.output_in_window {

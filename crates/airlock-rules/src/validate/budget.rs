@@ -174,9 +174,23 @@ mod tests {
         assert_eq!(e.code.as_deref(), Some("context_length_exceeded"));
         assert_eq!(e.param.as_deref(), Some("messages"));
         assert!(e.message.starts_with(
+            "This model's maximum context length is 128000 tokens. However, your messages resulted in "
+        ));
+        assert!(
+            e.message
+                .ends_with(" tokens. Please reduce the length of the messages.")
+        );
+        // With an output limit in the request, OpenAI names both parts.
+        let body = json!({"model": "gpt-4o", "messages": [{"role": "user", "content": words(128_001)}], "max_tokens": 10});
+        let v = run("/v1/chat/completions", &body);
+        let e = &v.errors.iter().find(|f| f.rule == RULE).unwrap().error;
+        assert!(e.message.starts_with(
             "This model's maximum context length is 128000 tokens. However, you requested "
         ));
-        assert!(e.message.contains(" in the messages, 0 in the completion)"));
+        assert!(
+            e.message
+                .contains(" in the messages, 10 in the completion)")
+        );
     }
 
     #[test]
@@ -185,6 +199,11 @@ mod tests {
         let v = run("/v1/responses", &body);
         let e = &v.errors.iter().find(|f| f.rule == RULE).unwrap().error;
         assert_eq!(e.param.as_deref(), Some("input"));
+        assert_eq!(e.code.as_deref(), Some("context_length_exceeded"));
+        assert_eq!(
+            e.message,
+            "Your input exceeds the context window of this model. Please adjust your input and try again."
+        );
     }
 
     #[test]
@@ -236,8 +255,9 @@ mod tests {
         let v = run("/v1/chat/completions", &body);
         let (errors, warnings) = rule_findings(&v);
         assert!(errors.is_empty() && warnings.is_empty());
-        let body = json!({"model": "gpt-5", "input": words(272_001)});
-        let v = run("/v1/responses", &body);
+        let body =
+            json!({"model": "gpt-5", "messages": [{"role": "user", "content": words(272_001)}]});
+        let v = run("/v1/chat/completions", &body);
         let e = &v.errors.iter().find(|f| f.rule == RULE).unwrap().error;
         assert!(e.message.starts_with(
             "Input tokens exceed the configured limit of 272000 tokens. Your messages resulted in "
