@@ -64,8 +64,8 @@ fn check_rejects_text_alone_over_the_gpt4o_window() {
     let m = e[0]["message"].as_str().unwrap();
     assert!(
         m.starts_with(
-            "This model's maximum context length is 128000 tokens. However, you requested "
-        ) && m.ends_with("Please reduce the length of the messages or completion."),
+            "This model's maximum context length is 128000 tokens. However, your messages resulted in "
+        ) && m.ends_with(" tokens. Please reduce the length of the messages."),
         "{m}"
     );
     assert!(v["tokens"]["input_exact"].as_u64().unwrap() > 128_000);
