@@ -158,10 +158,10 @@ function checkNow() {
     return li;
   }));
   warnings.hidden = notes.length === 0;
-  showTokens(endpoint, body);
+  showTokens(endpoint, body, c.ok && !c.not_json);
 }
 
-async function showTokens(endpoint, body) {
+async function showTokens(endpoint, body, ok) {
   const out = $("tokens");
   if (!TOKENIZER) {
     out.textContent = "Token counts are not part of this build.";
@@ -170,13 +170,43 @@ async function showTokens(endpoint, body) {
   out.textContent = "Counting tokens…";
   try {
     const t = JSON.parse((await loadTokenizer()).count_request(endpoint, body));
-    if (body !== $("body").value) return; // a newer body is being checked
-    out.textContent = t.error
-      ? `Token count: ${t.error}.`
-      : `Text tokens (${t.encoding}): ${number(t.text_tokens)}` + (t.context_window ? ` of ${number(t.context_window)}` : "");
+    if (body !== $("body").value || endpoint !== $("endpoint").value) return; // a newer check runs
+    if (t.error) {
+      out.textContent = `Token count: ${t.error}.`;
+      return;
+    }
+    out.textContent = budgetText(t);
+    // The budget rule runs only in the tokenizer module: its findings join the verdict here.
+    if (ok && t.errors.length) {
+      const first = t.errors[0].error;
+      const verdict = $("verdict");
+      verdict.className = "status bad";
+      verdict.textContent = `OpenAI would reject this request: HTTP 400 ${first.code}. ${first.message}`;
+      $("answer").textContent = t.answer;
+      $("answer").hidden = false;
+    }
+    const warnings = $("warnings");
+    for (const w of t.warnings) {
+      const li = document.createElement("li");
+      li.textContent = `Warning (${w.rule}): ${w.error.message}`;
+      warnings.append(li);
+      warnings.hidden = false;
+    }
   } catch (e) {
     out.textContent = "Token counts could not be loaded.";
   }
+}
+
+/** "Tokens (o200k_base): 8 input (2 exact, 6 estimated) + 100 output (max_tokens) · context window 128,000 · max output 16,384" */
+function budgetText(t) {
+  let s = `Tokens (${t.encoding}): ${number(t.input_total)} input (${number(t.input_exact)} exact, ${number(t.input_estimated)} estimated)`;
+  if (t.per_input && t.per_input.length > 1) s += `, largest input ${number(Math.max(...t.per_input))}`;
+  if (t.output != null) s += ` + ${number(t.output)} output (${t.output_param})`;
+  if (t.context_window == null) s += " · context window not known for this model";
+  else s += ` · ${t.output_in_window ? "context window" : "input limit"} ${number(t.context_window)}`;
+  if (t.max_output != null) s += ` · max output ${number(t.max_output)}`;
+  if (t.uncounted && t.uncounted.length) s += ` · not counted: ${t.uncounted.join(", ")}`;
+  return s;
 }
 
 // ---------- Link (state in the URL fragment, keys masked) ----------

@@ -229,7 +229,7 @@ test("check a request: a valid body passes, a broken one is answered as OpenAI w
   const tokenizer = /TOKENIZER = true/.test(fs.readFileSync(path.join(www, "pkg", "features.js"), "utf8"));
   await page.waitForFunction(() => !/Counting|^$/.test(document.getElementById("tokens").textContent));
   assert.match(await page.textContent("#tokens"),
-    tokenizer ? /^Text tokens \(o200k_base\): 1\b/ : /not part of this build/);
+    tokenizer ? /^Tokens \(o200k_base\): 8 input \(2 exact, 6 estimated\) · context window 128,000 · max output 16,384$/ : /not part of this build/);
   const loaded = (label) => requests.some(([l, u]) => l === label && u.includes("/pkg/tokenizer/"));
   assert.equal(loaded("check"), tokenizer, "the tokenizer is loaded once a body is checked");
   assert.equal(loaded("pastes"), false, "explaining errors never loads the tokenizer");
@@ -238,6 +238,28 @@ test("check a request: a valid body passes, a broken one is answered as OpenAI w
   assert.match(await page.textContent("#verdict"), /HTTP 400\. We could not parse the JSON body of your request\./);
   assert.equal(JSON.parse(await page.textContent("#answer")).error.type, "invalid_request_error");
   assert.match(await page.textContent("#tokens"), /Token/);
+  await close(page);
+});
+
+test("check a request: text over the context window is rejected once the tokenizer counted it", async (t) => {
+  if (!/TOKENIZER = true/.test(fs.readFileSync(path.join(www, "pkg", "features.js"), "utf8"))) {
+    t.skip("no tokenizer in this build");
+    return;
+  }
+  const page = await open("check-budget");
+  await page.selectOption("#endpoint", "/v1/chat/completions");
+  const big = (n, extra) => JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: " word".repeat(n) }], ...extra });
+  await page.fill("#body", big(128500));
+  await page.waitForFunction(() => /^Tokens/.test(document.getElementById("tokens").textContent));
+  assert.match(await page.textContent("#verdict"),
+    /^OpenAI would reject this request: HTTP 400 context_length_exceeded\. This model's maximum context length is 128000 tokens\./);
+  assert.equal(JSON.parse(await page.textContent("#answer")).error.param, "messages");
+  assert.match(await page.textContent("#tokens"), /128,501 exact/);
+  // Under the window with a large output: a warning, and the request passes.
+  await page.fill("#body", big(127000, { max_tokens: 16000 }));
+  await page.waitForFunction(() => /16,000 output/.test(document.getElementById("tokens").textContent));
+  assert.match(await page.textContent("#verdict"), /OpenAI would accept this request/);
+  assert.match(await page.textContent("#warnings"), /Warning \(context_length\): This request may not fit/);
   await close(page);
 });
 

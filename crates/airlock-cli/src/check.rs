@@ -129,6 +129,7 @@ fn to_json(v: &Verdict) -> String {
         "model": v.model,
         "errors": v.errors.iter().map(finding_json).collect::<Vec<_>>(),
         "warnings": v.warnings.iter().map(finding_json).collect::<Vec<_>>(),
+        "tokens": v.tokens,
     });
     serde_json::to_string_pretty(&out).unwrap_or_default()
 }
@@ -139,6 +140,9 @@ fn to_text(v: &Verdict) -> String {
         out.push_str("ok: OpenAI should accept this request\n");
     } else {
         out.push_str("rejected: OpenAI would answer 400 invalid_request_error\n");
+    }
+    if let Some(t) = &v.tokens {
+        out.push_str(&tokens_line(t));
     }
     for (label, list) in [("error", &v.errors), ("warning", &v.warnings)] {
         for f in list {
@@ -153,6 +157,33 @@ fn to_text(v: &Verdict) -> String {
         }
     }
     out
+}
+
+/// One line with the token budget: input (exact + estimated), output requested, window.
+fn tokens_line(t: &validate::TokenReport) -> String {
+    let mut line = format!(
+        "tokens: {} input ({} exact, {} estimated; {})",
+        t.input_total(),
+        t.input_exact,
+        t.input_estimated,
+        t.encoding
+    );
+    if let (Some(n), Some(p)) = (t.output, &t.output_param) {
+        line.push_str(&format!(", {n} output requested ({p})"));
+    }
+    match t.context_window {
+        Some(w) if t.output_in_window => line.push_str(&format!(", context window {w}")),
+        Some(w) => line.push_str(&format!(", input limit {w}")),
+        None => line.push_str(", context window unknown for this model"),
+    }
+    if let Some(m) = t.max_output {
+        line.push_str(&format!(", max output {m}"));
+    }
+    if !t.uncounted.is_empty() {
+        line.push_str(&format!("; not counted: {}", t.uncounted.join(", ")));
+    }
+    line.push('\n');
+    line
 }
 
 #[cfg(test)]

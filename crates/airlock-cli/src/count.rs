@@ -6,7 +6,9 @@
 //! ```
 //! Without `--endpoint` the input is plain text: its bytes exactly as they are (invalid UTF-8
 //! replaced, as tiktoken sees it). With `--endpoint` it is a request body: the input tokens,
-//! exact and estimated parts, and with `--context-window` the budget against the window.
+//! exact and estimated parts, and the budget against the model's limits (`--model`, else the
+//! body's `model`, from the model data; `--context-window` overrides the window). A model whose
+//! limits are not known is only counted.
 
 use airlock_rules::tokenizer::request::{Api, Limits, budget, count_request};
 use airlock_rules::tokenizer::{Encoding, Tokenizer};
@@ -142,7 +144,20 @@ fn request(o: &Opts, endpoint: &str, bytes: &[u8]) -> u8 {
     };
     let t = Tokenizer::shared(enc);
     let counted = count_request(t, api, &body);
-    let verdict = o.window.map(|w| budget(t, api, &body, &Limits::new(w)));
+    let model = o
+        .model
+        .as_deref()
+        .or_else(|| body.get("model").and_then(|m| m.as_str()));
+    let limits = match (o.window, model.and_then(Limits::for_model)) {
+        (Some(w), Some(l)) => Some(Limits {
+            context_window: w,
+            output_in_window: true,
+            ..l
+        }),
+        (Some(w), None) => Some(Limits::new(w)),
+        (None, l) => l,
+    };
+    let verdict = limits.map(|l| budget(t, api, &body, &l));
     if o.json {
         let mut v = json!({
             "tokens": counted.total(),
@@ -159,6 +174,7 @@ fn request(o: &Opts, endpoint: &str, bytes: &[u8]) -> u8 {
         }
         if let Some(b) = &verdict {
             v["context_window"] = json!(b.context_window);
+            v["max_output"] = json!(limits.and_then(|l| l.max_output));
             v["output"] = json!(
                 b.output
                     .as_ref()
@@ -187,9 +203,13 @@ fn request(o: &Opts, endpoint: &str, bytes: &[u8]) -> u8 {
                 println!("rejected: {}", e.message);
             } else if let Some(w) = &b.warning {
                 println!("warning: may exceed the window: {}", w.message);
+            } else if limits.is_some_and(|l| !l.output_in_window) {
+                println!("fits in the input limit of {} tokens", b.context_window);
             } else {
                 println!("fits in the context window of {} tokens", b.context_window);
             }
+        } else if let Some(m) = model {
+            println!("no known context window for model {m}; give --context-window to check");
         }
     }
     u8::from(verdict.is_some_and(|b| b.error.is_some()))

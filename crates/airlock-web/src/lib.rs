@@ -235,52 +235,57 @@ pub fn data_version() -> String {
     String::from(airlock_rules::DATA_VERSION)
 }
 
+/// The token budget of a request body as JSON, for "Check a request": the rules crate's
+/// [`validate::TokenReport`] fields (`encoding`, `input_exact`, `input_estimated`, `output`,
+/// `output_param`, `context_window`, `output_in_window`, `max_output`) plus `input_total`,
+/// `errors` (the `context_length` rule's rejection, in OpenAI's shape, empty when it fits),
+/// `answer` (OpenAI's error body for the first of them) and `warnings` (its warnings). `{"error":
+/// …}` when nothing was counted: the body is not JSON, the endpoint is not counted, or the
+/// model's encoding is not known. Without the `tokenizer` feature, always that error.
+pub fn budget_json(endpoint: &str, body: &str) -> String {
+    let verdict = validate::check(endpoint, body.as_bytes(), &Config::default());
+    let Some(tokens) = &verdict.tokens else {
+        let why = if serde_json::from_str::<serde_json::Value>(body).is_err() {
+            "the body is not JSON"
+        } else if cfg!(feature = "tokenizer") {
+            "no known encoding for this model on this endpoint"
+        } else {
+            "token counts are not part of this build"
+        };
+        return serde_json::json!({ "error": why }).to_string();
+    };
+    let of_rule = |list: &[validate::Finding]| -> Vec<serde_json::Value> {
+        list.iter()
+            .filter(|f| f.rule == "context_length")
+            .map(|f| serde_json::json!({ "rule": f.rule, "error": f.error }))
+            .collect()
+    };
+    let errors = of_rule(&verdict.errors);
+    let answer = verdict
+        .errors
+        .iter()
+        .find(|f| f.rule == "context_length")
+        .map(|f| {
+            serde_json::to_string_pretty(&serde_json::json!({ "error": f.error }))
+                .unwrap_or_default()
+        });
+    let mut v = serde_json::to_value(tokens).unwrap_or_default();
+    v["input_total"] = serde_json::json!(tokens.input_total());
+    v["errors"] = serde_json::json!(errors);
+    v["answer"] = serde_json::json!(answer);
+    v["warnings"] = serde_json::json!(of_rule(&verdict.warnings));
+    v.to_string()
+}
+
 /// Token counts, built only into the lazily loaded tokenizer module (`www/pkg/tokenizer/`).
 #[cfg(feature = "tokenizer")]
 mod tokens {
-    use airlock_rules::tokenizer::{Encoding, Tokenizer};
     use wasm_bindgen::prelude::wasm_bindgen;
 
-    /// The text tokens of a request body, as JSON: `encoding`, `text_tokens` (the tokens of every
-    /// text the body sends, not counting per-message overhead), `context_window` (`null` until the
-    /// model tables are wired in). `{"error": …}` when the body is not JSON or the model unknown.
+    /// See [`super::budget_json`].
     #[wasm_bindgen]
-    pub fn count_request(_endpoint: &str, body: &str) -> String {
-        let Ok(value) = serde_json::from_str::<serde_json::Value>(body) else {
-            return String::from("{\"error\":\"the body is not JSON\"}");
-        };
-        let model = value.get("model").and_then(|m| m.as_str()).unwrap_or("");
-        let Some(encoding) = Encoding::for_model(model) else {
-            return String::from("{\"error\":\"no known encoding for this model\"}");
-        };
-        let tokenizer = Tokenizer::shared(encoding);
-        let mut total = 0usize;
-        for key in ["messages", "input", "prompt", "instructions"] {
-            if let Some(v) = value.get(key) {
-                texts(v, &mut |t| total += tokenizer.count(t));
-            }
-        }
-        serde_json::json!({
-            "encoding": encoding.as_str(),
-            "text_tokens": total,
-            "context_window": null,
-        })
-        .to_string()
-    }
-
-    fn texts(v: &serde_json::Value, f: &mut dyn FnMut(&str)) {
-        match v {
-            serde_json::Value::String(s) => f(s),
-            serde_json::Value::Array(items) => items.iter().for_each(|i| texts(i, f)),
-            serde_json::Value::Object(map) => {
-                for key in ["content", "text", "input"] {
-                    if let Some(inner) = map.get(key) {
-                        texts(inner, f);
-                    }
-                }
-            }
-            _ => {}
-        }
+    pub fn count_request(endpoint: &str, body: &str) -> String {
+        super::budget_json(endpoint, body)
     }
 }
 
@@ -374,6 +379,40 @@ mod tests {
         let answer = v["answer"].as_str().unwrap();
         let at = |k: &str| answer.find(&format!("\"{k}\"")).unwrap();
         assert!(at("message") < at("type") && at("type") < at("param") && at("param") < at("code"));
+    }
+
+    #[cfg(feature = "tokenizer")]
+    #[test]
+    fn the_budget_names_the_window_and_rejects_only_the_certain() {
+        let body = |n: usize, max: u64| {
+            serde_json::json!({
+                "model": "gpt-4o",
+                "messages": [{"role": "user", "content": " word".repeat(n)}],
+                "max_tokens": max,
+            })
+            .to_string()
+        };
+        let v: serde_json::Value =
+            serde_json::from_str(&budget_json("/v1/chat/completions", &body(10, 100))).unwrap();
+        assert_eq!(v["encoding"], "o200k_base");
+        assert_eq!(v["input_exact"], 11); // "user" + ten words
+        assert_eq!(v["context_window"], 128_000);
+        assert_eq!(v["output"], 100);
+        assert_eq!(v["errors"], serde_json::json!([]));
+        let v: serde_json::Value =
+            serde_json::from_str(&budget_json("/v1/chat/completions", &body(127_000, 10_000)))
+                .unwrap();
+        assert_eq!(v["errors"], serde_json::json!([]));
+        assert_eq!(v["warnings"].as_array().unwrap().len(), 1);
+        let v: serde_json::Value =
+            serde_json::from_str(&budget_json("/v1/chat/completions", &body(128_100, 10))).unwrap();
+        assert_eq!(v["errors"][0]["error"]["code"], "context_length_exceeded");
+        assert!(
+            v["answer"]
+                .as_str()
+                .unwrap()
+                .contains("maximum context length is 128000")
+        );
     }
 
     #[test]

@@ -173,6 +173,11 @@ pub(crate) static ENCODINGS: &[Encoding] = &[
     Encoding { prefix: "gpt-3.5-turbo", encoding: crate::validate::tables::TokenEncoding::Cl100kBase },
     Encoding { prefix: "text-embedding-3-", encoding: crate::validate::tables::TokenEncoding::Cl100kBase },
     Encoding { prefix: "text-embedding-ada-002", encoding: crate::validate::tables::TokenEncoding::Cl100kBase },
+    Encoding { prefix: "gpt-35-turbo", encoding: crate::validate::tables::TokenEncoding::Cl100kBase },
+    Encoding { prefix: "gpt-realtime", encoding: crate::validate::tables::TokenEncoding::O200kBase },
+    Encoding { prefix: "gpt-audio", encoding: crate::validate::tables::TokenEncoding::O200kBase },
+    Encoding { prefix: "computer-use-preview", encoding: crate::validate::tables::TokenEncoding::O200kBase },
+    Encoding { prefix: "codex-mini", encoding: crate::validate::tables::TokenEncoding::O200kBase },
     Encoding { prefix: "davinci-002", encoding: crate::validate::tables::TokenEncoding::Cl100kBase },
     Encoding { prefix: "babbage-002", encoding: crate::validate::tables::TokenEncoding::Cl100kBase },
 ];

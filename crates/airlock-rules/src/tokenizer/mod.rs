@@ -57,49 +57,25 @@ impl Encoding {
         Encoding::ALL.into_iter().find(|e| e.as_str() == name)
     }
 
-    /// The encoding a model uses, by its name (a fine-tune `ft:base:…` counts as its base), or
-    /// `None` for a model of another family. A stand-in until the model table lands.
+    /// The encoding a model uses, by its name, from the model data (`rules/model_capabilities.toml`,
+    /// longest prefix; tiktoken's tables). A fine-tune `ft:base:…` counts as its base, and an
+    /// `openai/` routing prefix is ignored. `None` for a model of another family.
     ///
     /// # Example
     /// ```
     /// use airlock_rules::tokenizer::Encoding;
     /// assert_eq!(Encoding::for_model("gpt-4o-mini"), Some(Encoding::O200kBase));
     /// assert_eq!(Encoding::for_model("gpt-4-turbo"), Some(Encoding::Cl100kBase));
+    /// assert_eq!(Encoding::for_model("ft:gpt-4o-mini-2024-07-18:acme::x1"), Some(Encoding::O200kBase));
     /// assert_eq!(Encoding::for_model("whisper-1"), None);
     /// ```
     pub fn for_model(model: &str) -> Option<Encoding> {
-        let m = model.strip_prefix("ft:").unwrap_or(model);
-        let m = m.strip_prefix("openai/").unwrap_or(m);
-        const O200K: &[&str] = &[
-            "gpt-4o",
-            "chatgpt-4o",
-            "gpt-4.1",
-            "gpt-4.5",
-            "gpt-5",
-            "o1",
-            "o3",
-            "o4",
-            "gpt-realtime",
-            "gpt-audio",
-            "codex-",
-            "computer-use",
-        ];
-        const CL100K: &[&str] = &[
-            "gpt-4",
-            "gpt-3.5",
-            "gpt-35",
-            "text-embedding-3",
-            "text-embedding-ada-002",
-            "davinci-002",
-            "babbage-002",
-        ];
-        if O200K.iter().any(|p| m.starts_with(p)) {
-            Some(Encoding::O200kBase)
-        } else if CL100K.iter().any(|p| m.starts_with(p)) {
-            Some(Encoding::Cl100kBase)
-        } else {
-            None
-        }
+        use crate::validate::tables::TokenEncoding;
+        let m = model.strip_prefix("openai/").unwrap_or(model);
+        crate::validate::models::encoding(m).map(|e| match e {
+            TokenEncoding::O200kBase => Encoding::O200kBase,
+            TokenEncoding::Cl100kBase => Encoding::Cl100kBase,
+        })
     }
 
     fn data(self) -> &'static [u8] {

@@ -555,13 +555,26 @@ pub fn image_size(b: &[u8]) -> Option<(u64, u64)> {
 /// A model's token limits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
-    /// The context window (input + output); for embeddings, the per-input limit.
+    /// The context window (input + output); for embeddings, the per-input limit. When
+    /// [`Limits::output_in_window`] is false, the limit on the input alone.
     pub context_window: u64,
     /// The most output tokens the model produces, if known.
     pub max_output: Option<u64>,
     /// The output reserved when the request names no limit (often the model's maximum).
     pub default_output: Option<u64>,
+    /// True when the requested output shares `context_window` with the input (GPT-4o: 128,000
+    /// in all); false when `context_window` bounds the input alone and the output has its own
+    /// budget (the GPT-5 family: 272,000 input + 128,000 output in a 400,000 window).
+    pub output_in_window: bool,
 }
+
+/// Embedding models whose per-input limit is certain: 8192 tokens (OpenAI's embeddings guide,
+/// and the number in its error message).
+const EMBEDDINGS_8192: &[&str] = &[
+    "text-embedding-3-small",
+    "text-embedding-3-large",
+    "text-embedding-ada-002",
+];
 
 impl Limits {
     /// A context window with no output limits known.
@@ -570,7 +583,48 @@ impl Limits {
             context_window,
             max_output: None,
             default_output: None,
+            output_in_window: true,
         }
+    }
+
+    /// The limits of `model` from the model data (`rules/models.toml`, from litellm's catalog):
+    /// exact model ids only (a snapshot the data does not list gets none, rather than a guess
+    /// from its family), fine-tunes as their base. `None` for a model whose limits are not known;
+    /// the budget then rejects nothing.
+    ///
+    /// No output is reserved by default: the API answers a request without an output limit
+    /// with as many tokens as fit.
+    ///
+    /// # Example
+    /// ```
+    /// use airlock_rules::tokenizer::request::Limits;
+    /// let l = Limits::for_model("gpt-4o").unwrap();
+    /// assert_eq!((l.context_window, l.max_output), (128_000, Some(16_384)));
+    /// let l = Limits::for_model("gpt-5").unwrap();
+    /// assert_eq!((l.context_window, l.output_in_window), (272_000, false));
+    /// assert_eq!(Limits::for_model("text-embedding-3-small").unwrap().context_window, 8192);
+    /// assert!(Limits::for_model("my-local-model").is_none());
+    /// ```
+    pub fn for_model(model: &str) -> Option<Limits> {
+        let model = model.strip_prefix("openai/").unwrap_or(model);
+        let info = crate::validate::models::lookup(model)?.info?;
+        let id = info.name;
+        if info.mode == "embedding" {
+            // Only the per-input limit OpenAI documents and states in its error is certain.
+            return EMBEDDINGS_8192
+                .iter()
+                .any(|m| id.starts_with(m))
+                .then(|| Limits::new(8192));
+        }
+        let window = info.max_input_tokens?;
+        Some(Limits {
+            context_window: window,
+            max_output: info.max_output_tokens,
+            default_output: None,
+            // The catalog's input limit for the GPT-5 family is the input's own budget
+            // (OpenAI: "Input tokens exceed the configured limit of 272000 tokens").
+            output_in_window: !id.starts_with("gpt-5"),
+        })
     }
 }
 
@@ -606,6 +660,18 @@ fn context_message(window: u64, input: u64, output: u64) -> String {
         "This model's maximum context length is {window} tokens. However, you requested {} tokens ({input} in the messages, {output} in the completion). Please reduce the length of the messages or completion.",
         input + output
     )
+}
+
+/// The output a request asks for, and by which param (`max_completion_tokens`, `max_tokens`,
+/// `max_output_tokens`, in that order).
+pub fn requested_output(body: &Value) -> Option<(u64, String)> {
+    ["max_completion_tokens", "max_tokens", "max_output_tokens"]
+        .iter()
+        .find_map(|k| {
+            body.get(*k)
+                .and_then(Value::as_u64)
+                .map(|v| (v, String::from(*k)))
+        })
 }
 
 /// Input + requested output against the context window. An error only when the exactly counted
@@ -656,29 +722,38 @@ pub fn budget(t: &Tokenizer, api: Api, body: &Value, limits: &Limits) -> Budget 
         }
         return b;
     }
-    let requested = ["max_completion_tokens", "max_tokens", "max_output_tokens"]
-        .iter()
-        .find_map(|k| {
-            body.get(*k)
-                .and_then(Value::as_u64)
-                .map(|v| (v, String::from(*k)))
-        });
+    let requested = requested_output(body);
+    let explicit_output = requested.is_some();
     b.output = requested.or_else(|| limits.default_output.map(|v| (v, String::from("default"))));
     let out = b.output.as_ref().map_or(0, |o| o.0);
     let exact = b.input.exact;
     let total = b.input.total();
+    let message = if api == Api::Responses {
+        // The Responses API's own wording, whatever the model (param `input`).
+        String::from(
+            "Your input exceeds the context window of this model. Please adjust your input and try again.",
+        )
+    } else if !limits.output_in_window {
+        format!(
+            "Input tokens exceed the configured limit of {window} tokens. Your messages resulted in {total} tokens. Please reduce the length of the messages."
+        )
+    } else if explicit_output {
+        context_message(window, total, out)
+    } else {
+        // Without an output limit in the request, OpenAI names only the messages.
+        format!(
+            "This model's maximum context length is {window} tokens. However, your messages resulted in {total} tokens. Please reduce the length of the messages."
+        )
+    };
+    let over = if limits.output_in_window {
+        total + out > window
+    } else {
+        total > window
+    };
     if exact > window {
-        b.error = Some(api_error(
-            context_message(window, total, out),
-            Some(param),
-            "context_length_exceeded",
-        ));
-    } else if total + out > window {
-        b.warning = Some(api_error(
-            context_message(window, total, out),
-            Some(param),
-            "context_length_exceeded",
-        ));
+        b.error = Some(api_error(message, Some(param), "context_length_exceeded"));
+    } else if over {
+        b.warning = Some(api_error(message, Some(param), "context_length_exceeded"));
     }
     b
 }

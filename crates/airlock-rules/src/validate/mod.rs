@@ -7,10 +7,12 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+#[cfg(feature = "tokenizer")]
+mod budget;
 mod common;
 mod conversation;
 mod media;
-mod models;
+pub(crate) mod models;
 mod params;
 mod schema;
 mod special;
@@ -188,6 +190,10 @@ pub const RULES: &[(&str, &str)] = &[
         "a base64 image whose bytes are not PNG, JPEG, GIF or WEBP",
     ),
     (
+        "context_length",
+        "the exactly counted text alone over the model's context window (feature tokenizer); warning: when estimated parts or the requested output push it over, or the output is above the model's maximum",
+    ),
+    (
         "audio_format",
         "an input_audio format other than wav or mp3",
     ),
@@ -260,6 +266,44 @@ pub struct Verdict {
     pub endpoint: Option<String>,
     /// The model named in the body, if any.
     pub model: Option<String>,
+    /// The token budget, when the rules crate has its `tokenizer` feature and the model's
+    /// encoding is known (Chat Completions, Responses and Embeddings); `None` otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<TokenReport>,
+}
+
+/// The token numbers of one request, as the `context_length` rule saw them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TokenReport {
+    /// The encoding counted with (`o200k_base`, `cl100k_base`).
+    pub encoding: String,
+    /// Input tokens counted exactly (the text the model reads).
+    pub input_exact: u64,
+    /// Input tokens estimated (message framing, tools, images).
+    pub input_estimated: u64,
+    /// Embeddings: the exact tokens of each input.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub per_input: Vec<u64>,
+    /// Params whose tokens could not be counted at all (audio, files).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub uncounted: Vec<String>,
+    /// The output requested, if the request names it.
+    pub output: Option<u64>,
+    /// The param that requested it (`max_tokens`, `max_completion_tokens`, `max_output_tokens`).
+    pub output_param: Option<String>,
+    /// The model's context window (for embeddings, the per-input limit), when known.
+    pub context_window: Option<u64>,
+    /// False when `context_window` bounds the input alone (the GPT-5 family).
+    pub output_in_window: bool,
+    /// The model's maximum output, when known.
+    pub max_output: Option<u64>,
+}
+
+impl TokenReport {
+    /// All input tokens, exact plus estimated.
+    pub fn input_total(&self) -> u64 {
+        self.input_exact + self.input_estimated
+    }
 }
 
 impl Verdict {
@@ -374,6 +418,8 @@ pub fn check(endpoint: &str, body: &[u8], config: &Config) -> Verdict {
     tools::check(&mut ctx, endpoint, &value);
     conversation::check(&mut ctx, endpoint, &value);
     media::check(&mut ctx, endpoint, &value);
+    #[cfg(feature = "tokenizer")]
+    budget::check(&mut ctx, endpoint, &value);
     ctx.verdict
 }
 

@@ -1,0 +1,158 @@
+//! The context budget end to end (issue 4): `airlock check` and `airlock count` on request
+//! bodies whose text is counted exactly, against the model data's limits.
+
+use std::io::Write as _;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::{Value, json};
+
+fn airlock(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_airlock"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("airlock runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().expect("airlock finishes")
+}
+
+/// `n` tokens of text in o200k_base (" word" is one token).
+fn words(n: usize) -> String {
+    " word".repeat(n)
+}
+
+fn chat(model: &str, text: &str, max_tokens: Option<u64>) -> String {
+    let mut body = json!({"model": model, "messages": [{"role": "user", "content": text}]});
+    if let Some(n) = max_tokens {
+        body["max_tokens"] = json!(n);
+    }
+    body.to_string()
+}
+
+fn check_json(body: &str) -> (Option<i32>, Value) {
+    let o = airlock(
+        &["check", "--endpoint", "/v1/chat/completions", "--json"],
+        body,
+    );
+    let v = serde_json::from_slice(&o.stdout).expect("JSON verdict");
+    (o.status.code(), v)
+}
+
+fn by_rule<'a>(list: &'a Value, rule: &str) -> Vec<&'a Value> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == rule)
+        .collect()
+}
+
+#[test]
+fn check_rejects_text_alone_over_the_gpt4o_window() {
+    let (code, v) = check_json(&chat("gpt-4o", &words(128_500), None));
+    assert_eq!(code, Some(1));
+    let e = by_rule(&v["errors"], "context_length");
+    assert_eq!(e.len(), 1, "{v}");
+    assert_eq!(e[0]["code"], "context_length_exceeded");
+    assert_eq!(e[0]["param"], "messages");
+    let m = e[0]["message"].as_str().unwrap();
+    assert!(
+        m.starts_with(
+            "This model's maximum context length is 128000 tokens. However, your messages resulted in "
+        ) && m.ends_with(" tokens. Please reduce the length of the messages."),
+        "{m}"
+    );
+    assert!(v["tokens"]["input_exact"].as_u64().unwrap() > 128_000);
+    assert_eq!(v["tokens"]["context_window"], 128_000);
+
+    let o = airlock(
+        &["check", "--endpoint", "/v1/chat/completions"],
+        &chat("gpt-4o", &words(128_500), None),
+    );
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("context window 128000"), "{text}");
+    assert!(text.contains("error [context_length]"), "{text}");
+}
+
+#[test]
+fn check_only_warns_when_the_output_pushes_it_over() {
+    let (code, v) = check_json(&chat("gpt-4o", &words(127_000), Some(16_000)));
+    assert_eq!(code, Some(0), "{v}");
+    let w = by_rule(&v["warnings"], "context_length");
+    assert_eq!(w.len(), 1, "{v}");
+    assert_eq!(w[0]["code"], "context_length_exceeded");
+    assert_eq!(v["tokens"]["output"], 16_000);
+    assert_eq!(v["tokens"]["output_param"], "max_tokens");
+}
+
+#[test]
+fn check_never_rejects_an_unknown_model_on_size() {
+    let (code, v) = check_json(&chat("my-finetuned-llama", &words(300_000), Some(100_000)));
+    assert_eq!(code, Some(0), "{v}");
+    assert!(by_rule(&v["warnings"], "context_length").is_empty());
+}
+
+#[test]
+fn the_rule_can_be_reported_instead() {
+    let o = airlock(
+        &[
+            "check",
+            "--endpoint",
+            "/v1/chat/completions",
+            "--json",
+            "--rule",
+            "context_length=report",
+        ],
+        &chat("gpt-4o", &words(128_500), None),
+    );
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn count_uses_the_model_limits() {
+    let body = chat("gpt-4o", &words(128_500), None);
+    let o = airlock(
+        &["count", "--endpoint", "/v1/chat/completions", "--json"],
+        &body,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["context_window"], 128_000);
+    assert_eq!(v["error"]["code"], "context_length_exceeded");
+    // --model overrides the body's model: gpt-4.1 holds a million tokens.
+    let o = airlock(
+        &[
+            "count",
+            "--endpoint",
+            "/v1/chat/completions",
+            "--model",
+            "gpt-4.1",
+            "--json",
+        ],
+        &body,
+    );
+    assert_eq!(o.status.code(), Some(0));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["context_window"], 1_047_576);
+    assert!(v["error"].is_null());
+    // A model without known limits is only counted.
+    let o = airlock(
+        &[
+            "count",
+            "--endpoint",
+            "/v1/chat/completions",
+            "--model",
+            "gpt-4o-2099-01-01",
+        ],
+        &body,
+    );
+    assert_eq!(o.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("no known context window"), "{text}");
+}
