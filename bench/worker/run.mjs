@@ -59,6 +59,8 @@ function workerdBinary() {
 }
 
 const capnpString = (s) => JSON.stringify(s);
+// `embed` paths are read relative to the config file.
+const embedPath = (file) => capnpString(path.relative(path.resolve(workDir), path.resolve(file)));
 
 function writeConfig(upstreamUrl, airlockPort, floorPort) {
   fs.mkdirSync(workDir, { recursive: true });
@@ -68,8 +70,8 @@ function writeConfig(upstreamUrl, airlockPort, floorPort) {
   if (!entry) throw new Error(`${bundleDir} has no index.js`);
   for (const f of [entry, ...files.filter((f) => f !== entry)]) {
     const full = path.resolve(bundleDir, f);
-    if (f.endsWith(".js") || f.endsWith(".mjs")) modules.push(`(name = ${capnpString(f)}, esModule = embed ${capnpString(full)})`);
-    else if (f.endsWith(".wasm")) modules.push(`(name = ${capnpString(f)}, wasm = embed ${capnpString(full)})`);
+    if (f.endsWith(".js") || f.endsWith(".mjs")) modules.push(`(name = ${capnpString(f)}, esModule = embed ${embedPath(full)})`);
+    else if (f.endsWith(".wasm")) modules.push(`(name = ${capnpString(f)}, wasm = embed ${embedPath(full)})`);
   }
   const floor = path.join(here, "floor.js");
   const vars = `bindings = [(name = "UPSTREAM_URL", text = ${capnpString(upstreamUrl)})]`;
@@ -82,7 +84,7 @@ const config :Workerd.Config = (
       ${vars},
       globalOutbound = "loopback")),
     (name = "floor", worker = (
-      modules = [(name = "floor.js", esModule = embed ${capnpString(floor)})],
+      modules = [(name = "floor.js", esModule = embed ${embedPath(floor)})],
       compatibilityDate = "2025-09-01",
       ${vars},
       globalOutbound = "loopback")),
