@@ -178,7 +178,9 @@ const upstreamPort = await startUpstream();
 const airlockPort = await freePort();
 const floorPort = await freePort();
 const config = writeConfig(`http://127.0.0.1:${upstreamPort}`, airlockPort, floorPort);
-const workerd = spawn(workerdBinary(), ["serve", config], { stdio: ["ignore", "inherit", "inherit"] });
+// The worker's log lines (console.log) are still written, to a discarded stdout, as in production
+// where Workers Logs collects them.
+const workerd = spawn(workerdBinary(), ["serve", config], { stdio: ["ignore", "ignore", "inherit"] });
 children.push(workerd);
 await waitFor(`http://127.0.0.1:${airlockPort}/healthz`, workerd);
 await waitFor(`http://127.0.0.1:${floorPort}/`, workerd);

@@ -59,7 +59,8 @@ pub fn dev() -> Result<(), String> {
     let tools = setup::rust_tools()?;
     setup::npm()?;
     println!(
-        "\nAirlock will listen on http://127.0.0.1:8787 (upstream and modes: [vars] in wrangler.toml;\n\
+        "\nAirlock will listen on http://127.0.0.1:8787 (the explainer page at http://127.0.0.1:8787/;\n\
+         upstream and modes: [vars] in wrangler.toml;\n\
          secrets: copy .dev.vars.example to .dev.vars). Point an SDK at it:\n\
          \n  export OPENAI_BASE_URL=http://127.0.0.1:8787/v1\n\
          \n  Python: OpenAI(base_url=\"http://127.0.0.1:8787/v1\")\
