@@ -62,7 +62,7 @@ const capnpString = (s) => JSON.stringify(s);
 // `embed` paths are read relative to the config file.
 const embedPath = (file) => capnpString(path.relative(path.resolve(workDir), path.resolve(file)));
 
-function writeConfig(upstreamUrl, airlockPort, floorPort) {
+function writeConfig(upstreamUrl, airlockPort, floorPort, uncheckedPort) {
   fs.mkdirSync(workDir, { recursive: true });
   const modules = [];
   const files = fs.readdirSync(bundleDir).sort();
@@ -83,6 +83,11 @@ const config :Workerd.Config = (
       compatibilityDate = "2025-09-01",
       ${vars},
       globalOutbound = "loopback")),
+    (name = "unchecked", worker = (
+      modules = [${modules.join(", ")}],
+      compatibilityDate = "2025-09-01",
+      bindings = [(name = "UPSTREAM_URL", text = ${capnpString(upstreamUrl)}), (name = "MAX_CHECK_BYTES", text = "0")],
+      globalOutbound = "loopback")),
     (name = "floor", worker = (
       modules = [(name = "floor.js", esModule = embed ${embedPath(floor)})],
       compatibilityDate = "2025-09-01",
@@ -93,6 +98,7 @@ const config :Workerd.Config = (
   sockets = [
     (name = "airlock", address = "127.0.0.1:${airlockPort}", http = (), service = "airlock"),
     (name = "floor", address = "127.0.0.1:${floorPort}", http = (), service = "floor"),
+    (name = "unchecked", address = "127.0.0.1:${uncheckedPort}", http = (), service = "unchecked"),
   ],
 );
 `;
@@ -177,15 +183,19 @@ function shuffle(a) {
 const upstreamPort = await startUpstream();
 const airlockPort = await freePort();
 const floorPort = await freePort();
-const config = writeConfig(`http://127.0.0.1:${upstreamPort}`, airlockPort, floorPort);
+const uncheckedPort = await freePort();
+const config = writeConfig(`http://127.0.0.1:${upstreamPort}`, airlockPort, floorPort, uncheckedPort);
 // The worker's log lines (console.log) are still written, to a discarded stdout, as in production
 // where Workers Logs collects them.
 const workerd = spawn(workerdBinary(), ["serve", config], { stdio: ["ignore", "ignore", "inherit"] });
 children.push(workerd);
 await waitFor(`http://127.0.0.1:${airlockPort}/healthz`, workerd);
 await waitFor(`http://127.0.0.1:${floorPort}/`, workerd);
+await waitFor(`http://127.0.0.1:${uncheckedPort}/healthz`, workerd);
 
-const targets = { direct: upstreamPort, floor: floorPort, airlock: airlockPort };
+// `unchecked` is Airlock with MAX_CHECK_BYTES=0: the body streams through unread and unchecked, so
+// the difference to `airlock` is the cost of reading and checking the request.
+const targets = { direct: upstreamPort, floor: floorPort, airlock: airlockPort, unchecked: uncheckedPort };
 const rows = [];
 for (const [label, size] of [["2 KB", 2 * 1024], ["200 KB", 200 * 1024]]) {
   const body = chatBody(size);
@@ -214,7 +224,7 @@ for (const [label, size] of [["2 KB", 2 * 1024], ["200 KB", 200 * 1024]]) {
     const s = stats;
     console.error(
       `${label} c=${conns}: n=${s.airlock.n}/target; direct p50 ${s.direct.p50.toFixed(3)} p99 ${s.direct.p99.toFixed(3)} ms; ` +
-        `check (mean×rps÷conns) direct ${s.direct.check.toFixed(2)} floor ${s.floor.check.toFixed(2)} airlock ${s.airlock.check.toFixed(2)}`,
+        `check (mean×rps÷conns) direct ${s.direct.check.toFixed(2)} floor ${s.floor.check.toFixed(2)} airlock ${s.airlock.check.toFixed(2)} unchecked ${s.unchecked.check.toFixed(2)}`,
     );
   }
 }
@@ -222,19 +232,21 @@ stopAll();
 
 const f = (x) => (x >= 0 ? "+" : "") + x.toFixed(2);
 const lines = [
-  "| body | conns | direct p50 / p99 (ms) | floor added p50 / p99 | Airlock added p50 / p99 | ratio to floor p50 / p99 | req/target | check |",
-  "|---|---:|---:|---:|---:|---:|---:|---:|",
+  "| body | conns | direct p50 / p99 (ms) | floor added p50 / p99 | Airlock added p50 / p99 | ratio to floor p50 / p99 | Airlock unchecked added p50 / p99 | req/target | check |",
+  "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
 ];
 for (const { label, conns, stats: s } of rows) {
   const fp50 = s.floor.p50 - s.direct.p50;
   const fp99 = s.floor.p99 - s.direct.p99;
   const ap50 = s.airlock.p50 - s.direct.p50;
   const ap99 = s.airlock.p99 - s.direct.p99;
+  const up50 = s.unchecked.p50 - s.direct.p50;
+  const up99 = s.unchecked.p99 - s.direct.p99;
   const ratio = (a, b) => (b > 0.005 ? (a / b).toFixed(2) + "×" : "n/a");
-  // The check farthest from 1 among the three targets (≈ 1: every connection was busy all the time).
+  // The check farthest from 1 among the targets (≈ 1: every connection was busy all the time).
   const check = Object.values(s).map((x) => x.check).sort((a, b) => Math.abs(b - 1) - Math.abs(a - 1))[0];
   lines.push(
-    `| ${label} | ${conns} | ${s.direct.p50.toFixed(2)} / ${s.direct.p99.toFixed(2)} | ${f(fp50)} / ${f(fp99)} | ${f(ap50)} / ${f(ap99)} | ${ratio(ap50, fp50)} / ${ratio(ap99, fp99)} | ${s.airlock.n} | ${check.toFixed(2)} |`,
+    `| ${label} | ${conns} | ${s.direct.p50.toFixed(2)} / ${s.direct.p99.toFixed(2)} | ${f(fp50)} / ${f(fp99)} | ${f(ap50)} / ${f(ap99)} | ${ratio(ap50, fp50)} / ${ratio(ap99, fp99)} | ${f(up50)} / ${f(up99)} | ${s.airlock.n} | ${check.toFixed(2)} |`,
   );
 }
 console.log(lines.join("\n"));
