@@ -6,6 +6,10 @@ import { fileURLToPath } from "node:url";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "..", "..");
+/** The explainer page, served as the worker's static assets (built by `cargo xtask web`). */
+export const assetsDir = path.join(root, "www");
+/** As wrangler.toml's `[assets] run_worker_first`: these paths always reach the worker. */
+export const runWorkerFirst = ["/v1/*", "/healthz"];
 export const scriptPath =
   process.env.AIRLOCK_WORKER_SCRIPT ?? path.join(root, "crates", "airlock-worker", "build", "index.js");
 
@@ -29,6 +33,12 @@ export async function startWorker(vars = {}) {
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
     compatibilityDate: "2025-09-01",
     bindings: vars,
+    // The same routing as wrangler.toml's [assets]: files from www/ at their paths, the API and the
+    // health check always to the worker, any other path without a file to the worker.
+    assets: {
+      directory: assetsDir,
+      routerConfig: { has_user_worker: true, static_routing: { user_worker: runWorkerFirst } },
+    },
     cf: false,
     host: "127.0.0.1",
     port: 0,

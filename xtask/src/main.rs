@@ -5,10 +5,12 @@
 //! - `cargo xtask test`: everything CI runs (the README's test command).
 //! - `cargo xtask web`: build the page's wasm into `www/pkg/`; `cargo xtask web-test`: browser tests.
 //! - `cargo xtask bench-tokens`: the tokenizer benchmark (not a test).
+//! - `cargo xtask bench-worker`: the worker's added latency under bare workerd (not a test).
 //! - `cargo xtask setup`: installs the worker's tools, pinned (see `setup.rs`).
 //! - `cargo xtask build-worker`, `dev`, `e2e [name…]`, `bundle [outdir]`: the worker (see `worker.rs`).
 
 mod bench;
+mod bench_worker;
 mod codegen;
 mod setup;
 mod util;
@@ -25,6 +27,7 @@ fn main() -> ExitCode {
         Some("web") => web::build(),
         Some("web-test") => web::test(),
         Some("bench-tokens") => bench::bench_tokens(),
+        Some("bench-worker") => bench_worker::run(),
         Some("setup") => setup::run().map(drop),
         Some("build-worker") => worker::build(),
         Some("dev") => worker::dev(),
@@ -34,7 +37,7 @@ fn main() -> ExitCode {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask <codegen [--check] | test | setup | dev | build-worker | e2e [name…] | bundle [outdir] | web | web-test | bench-tokens>"
+                "usage: cargo xtask <codegen [--check] | test | setup | dev | build-worker | e2e [name…] | bundle [outdir] | web | web-test | bench-tokens | bench-worker>"
             );
             return ExitCode::from(2);
         }

@@ -1,7 +1,8 @@
 //! The worker's build, local server and end-to-end tests.
 //!
-//! - `cargo xtask build-worker`: `worker-build --release` in `crates/airlock-worker` with the
-//!   tools from `cargo xtask setup` (this is also wrangler.toml's `[build] command`).
+//! - `cargo xtask build-worker`: the explainer page's wasm (`www/pkg`, served as static assets at
+//!   `/`), then `worker-build --release` in `crates/airlock-worker` with the tools from
+//!   `cargo xtask setup` (this is also wrangler.toml's `[build] command`).
 //! - `cargo xtask dev`: setup, then `wrangler dev` on 127.0.0.1:8787 (wrangler runs the build).
 //! - `cargo xtask e2e`: setup, build, then the Node test files in `tests/e2e/` (they start the fake
 //!   upstream and the built worker in Miniflare, and drive it with the official SDKs).
@@ -9,15 +10,17 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::{setup, util};
+use crate::{setup, util, web};
 
 /// The worker crate's folder; worker-build writes `build/` inside it.
 fn crate_dir() -> PathBuf {
     util::root().join("crates").join("airlock-worker")
 }
 
-/// Builds the worker bundle (`crates/airlock-worker/build/index.js` and its `.wasm`).
+/// Builds the page (`www/pkg`, the worker's static assets) and the worker bundle
+/// (`crates/airlock-worker/build/index.js` and its `.wasm`).
 pub fn build() -> Result<(), String> {
+    web::build()?;
     let tools = setup::rust_tools()?;
     let mut args = vec!["--release"];
     if tools.wasm_opt.is_none() {
@@ -56,7 +59,8 @@ pub fn dev() -> Result<(), String> {
     let tools = setup::rust_tools()?;
     setup::npm()?;
     println!(
-        "\nAirlock will listen on http://127.0.0.1:8787 (upstream and modes: [vars] in wrangler.toml;\n\
+        "\nAirlock will listen on http://127.0.0.1:8787 (the explainer page at http://127.0.0.1:8787/;\n\
+         upstream and modes: [vars] in wrangler.toml;\n\
          secrets: copy .dev.vars.example to .dev.vars). Point an SDK at it:\n\
          \n  export OPENAI_BASE_URL=http://127.0.0.1:8787/v1\n\
          \n  Python: OpenAI(base_url=\"http://127.0.0.1:8787/v1\")\

@@ -84,6 +84,7 @@ pub async fn proxy(
         let verdict = validate::check(url.path(), &bytes, &settings.rules);
         line.checked = true;
         line.model = verdict.model.clone();
+        line.note_prompt(settings, &bytes);
         if let Some(finding) = verdict.errors.first() {
             return reject(&errors::rule_rejection(finding), line);
         }

@@ -37,6 +37,8 @@ pub struct Settings {
     /// Gateway mode: the real key (secret `OPENAI_API_KEY`) and the accepted tokens
     /// (secret `AIRLOCK_GATEWAY_TOKENS`, comma-separated).
     pub gateway: Option<Gateway>,
+    /// `LOG_PROMPTS`: add the prompt text (keys redacted) to the log line. Off unless `true`.
+    pub log_prompts: bool,
 }
 
 /// Gateway mode's secrets.
@@ -94,6 +96,7 @@ impl Settings {
             organization: get("OPENAI_ORGANIZATION"),
             project: get("OPENAI_PROJECT"),
             gateway,
+            log_prompts: get("LOG_PROMPTS").is_some_and(|v| is_true(&v)),
         })
     }
 }
@@ -112,6 +115,14 @@ fn parse_upstream(text: &str) -> Result<url::Url, String> {
     let trimmed = url.path().trim_end_matches('/').to_owned();
     url.set_path(&trimmed);
     Ok(url)
+}
+
+/// `true`, `1`, `yes` or `on` (any case); anything else is false.
+fn is_true(text: &str) -> bool {
+    matches!(
+        text.trim().to_ascii_lowercase().as_str(),
+        "true" | "1" | "yes" | "on"
+    )
 }
 
 fn split_list(text: &str) -> Vec<String> {
@@ -170,6 +181,15 @@ mod tests {
         assert_eq!(s.edge_retries, 0);
         assert!(s.gateway.is_none());
         assert_eq!(s.rules.default, Mode::Enforce);
+        assert!(!s.log_prompts);
+    }
+
+    #[test]
+    fn log_prompts_only_when_turned_on() {
+        assert!(settings(&[("LOG_PROMPTS", "true")]).unwrap().log_prompts);
+        assert!(settings(&[("LOG_PROMPTS", " TRUE ")]).unwrap().log_prompts);
+        assert!(!settings(&[("LOG_PROMPTS", "false")]).unwrap().log_prompts);
+        assert!(!settings(&[("LOG_PROMPTS", "")]).unwrap().log_prompts);
     }
 
     #[test]

@@ -1,0 +1,30 @@
+// The bench's fake OpenAI: reads the whole request body, answers a fixed chat completion.
+// Runs in its own process so it does not share an event loop with the load client.
+import http from "node:http";
+
+const answer = JSON.stringify({
+  id: "chatcmpl-bench",
+  object: "chat.completion",
+  created: 1700000000,
+  model: "gpt-4o-mini-2024-07-18",
+  choices: [{ index: 0, message: { role: "assistant", content: "Hello! How can I help you today?" }, finish_reason: "stop" }],
+  usage: { prompt_tokens: 9, completion_tokens: 9, total_tokens: 18 },
+});
+
+const server = http.createServer((req, res) => {
+  req.on("data", () => {});
+  req.on("end", () => {
+    res.writeHead(200, {
+      "content-type": "application/json",
+      "content-length": Buffer.byteLength(answer),
+      "x-request-id": "req_bench",
+      "openai-processing-ms": "1",
+    });
+    res.end(answer);
+  });
+});
+server.keepAliveTimeout = 60_000;
+server.listen(0, "127.0.0.1", () => {
+  process.stdout.write(`${server.address().port}\n`);
+});
+process.on("SIGTERM", () => process.exit(0));

@@ -1,0 +1,34 @@
+//! `cargo xtask bench-worker`: the worker's added latency (a bench, not a test).
+//!
+//! Bundles the worker as it would deploy (`wrangler deploy --dry-run --outdir`), then runs
+//! `bench/worker/run.mjs`: the bundle and a minimal JavaScript pass-through worker (the floor) under
+//! bare `workerd serve`, a fake upstream on 127.0.0.1, and a keep-alive Node load client, in one
+//! interleaved run. Prints a Markdown table (the README's "Benchmarks" section).
+
+use std::process::Command;
+
+use crate::{setup, util, worker};
+
+/// Runs the benchmark.
+pub fn run() -> Result<(), String> {
+    let work = util::root().join("target").join("bench-worker");
+    let bundle = work.join("bundle");
+    if bundle.exists() {
+        std::fs::remove_dir_all(&bundle).map_err(|e| format!("{}: {e}", bundle.display()))?;
+    }
+    worker::bundle(&bundle.display().to_string())?;
+    setup::npm()?;
+    let script = util::root().join("bench").join("worker").join("run.mjs");
+    let status = Command::new("node")
+        .arg(&script)
+        .arg(&bundle)
+        .arg(&work)
+        .current_dir(util::root())
+        .status()
+        .map_err(|e| format!("could not run node: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("bench-worker failed: {status}"))
+    }
+}
