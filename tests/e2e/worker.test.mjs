@@ -477,9 +477,13 @@ describe("gateway mode", () => {
       for (const s of seen) assert.ok(!s.includes(secret), "secret in a response");
     }
     for (const line of w.logLines()) {
-      for (const k of ["time", "request_id", "method", "path", "status", "latency_ms", "key_fingerprint"]) assert.ok(k in line, k);
+      for (const k of ["time", "request_id", "method", "path", "status", "latency_ms", "key_fingerprint", "tokens"]) assert.ok(k in line, k);
       assert.ok(!JSON.stringify(line).includes("Say hello"), "no prompt text in logs");
     }
+    // The checked chat request carries the rules' token count (gpt-4o-mini: o200k_base).
+    const chat = w.logLines().find((l) => l.path === "/v1/chat/completions" && l.status === 200);
+    assert.ok(chat, "a log line for the chat request");
+    assert.ok(Number.isInteger(chat.tokens) && chat.tokens > 0, `token estimate logged: ${chat.tokens}`);
   });
 });
 

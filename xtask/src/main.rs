@@ -106,7 +106,10 @@ fn tiktoken_compare() -> Result<(), String> {
         .status()
         .is_ok_and(|s| s.success());
     if !has_tiktoken {
-        cmd(python, &["-m", "pip", "install", "--quiet", "tiktoken==0.14.0"])?;
+        cmd(
+            python,
+            &["-m", "pip", "install", "--quiet", "tiktoken==0.14.0"],
+        )?;
     }
     cmd(
         "cargo",

@@ -84,6 +84,10 @@ pub async fn proxy(
         let verdict = validate::check(url.path(), &bytes, &settings.rules);
         line.checked = true;
         line.model = verdict.model.clone();
+        line.tokens = verdict
+            .tokens
+            .as_ref()
+            .map(|t| t.input_exact + t.input_estimated);
         line.note_prompt(settings, &bytes);
         if let Some(finding) = verdict.errors.first() {
             return reject(&errors::rule_rejection(finding), line);

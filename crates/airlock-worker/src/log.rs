@@ -43,6 +43,9 @@ pub struct LogLine {
     pub latency_ms: f64,
     /// Fingerprint of the client's key or gateway token.
     pub key_fingerprint: Option<String>,
+    /// Input tokens the rules counted (exact text plus estimated framing, tools and images), when
+    /// the body was checked and the model's encoding is known.
+    pub tokens: Option<u64>,
     /// The prompt text, keys masked; only with `LOG_PROMPTS=true`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
@@ -71,6 +74,7 @@ impl LogLine {
             latency_ms: 0.0,
             key_fingerprint: None,
             prompt: None,
+            tokens: None,
             started_ms: js_sys::Date::now(),
         }
     }
