@@ -67,7 +67,7 @@ fn memoised(v: &Vocab, piece: &[u8], s: &mut Scratch, out: &mut impl FnMut(u32))
     }
     let slot = (super::vocab::hash(piece) >> 7) as usize & (MEMO_SLOTS - 1);
     let m = &s.memo[slot];
-    if usize::from(m.len) == piece.len() && m.bytes[..piece.len()] == *piece {
+    if usize::from(m.len) == piece.len() && same(&m.bytes, piece) {
         m.tokens[..usize::from(m.count)]
             .iter()
             .for_each(|&t| out(t));
@@ -91,6 +91,24 @@ fn memoised(v: &Vocab, piece: &[u8], s: &mut Scratch, out: &mut impl FnMut(u32))
         s.memo[slot] = m;
     }
     s.out = tokens;
+}
+
+/// `stored[..piece.len()] == piece` for a piece of 3 to `MEMO_BYTES` bytes, by (overlapping)
+/// word loads rather than a call to `memcmp`.
+#[inline(always)]
+fn same(stored: &[u8; MEMO_BYTES], piece: &[u8]) -> bool {
+    let n = piece.len();
+    let w8 = |b: &[u8], i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap());
+    let w4 = |b: &[u8], i: usize| u32::from_le_bytes(b[i..i + 4].try_into().unwrap());
+    if n >= 8 {
+        w8(stored, 0) == w8(piece, 0)
+            && w8(stored, n - 8) == w8(piece, n - 8)
+            && (n <= 16 || w8(stored, 8) == w8(piece, 8))
+    } else if n >= 4 {
+        w4(stored, 0) == w4(piece, 0) && w4(stored, n - 4) == w4(piece, n - 4)
+    } else {
+        (0..n).all(|k| stored[k] == piece[k])
+    }
 }
 
 fn small(v: &Vocab, piece: &[u8], s: &mut Scratch, out: &mut impl FnMut(u32)) {
