@@ -107,7 +107,18 @@ pub(crate) struct Scratch {
 /// Emits the tokens of `piece` (non-empty) through `out`.
 #[inline]
 pub(crate) fn encode_piece(v: &Vocab, piece: &[u8], s: &mut Scratch, out: &mut impl FnMut(u32)) {
-    if s.use_memo && piece.len() > 2 && piece.len() <= MEMO_BYTES {
+    if let [a] = *piece {
+        out(v.byte(a));
+    } else if let [a, b] = *piece {
+        // The only possible merge is the pair itself.
+        match v.pair(a, b) {
+            Some(r) => out(r),
+            None => {
+                out(v.byte(a));
+                out(v.byte(b));
+            }
+        }
+    } else if s.use_memo && piece.len() <= MEMO_BYTES {
         memoised(v, piece, s, out);
     } else if s.use_memo && piece.len() > MEMO_BYTES && piece.len() <= LONG_BYTES {
         long_memoised(v, piece, s, out);
