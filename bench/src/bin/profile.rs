@@ -29,5 +29,8 @@ fn main() {
         n += t.count(&text);
     }
     let s = start.elapsed().as_secs_f64();
-    println!("{n} tokens, {:.1} MB/s", (text.len() * runs) as f64 / s / 1e6);
+    println!(
+        "{n} tokens, {:.1} MB/s",
+        (text.len() * runs) as f64 / s / 1e6
+    );
 }
