@@ -134,6 +134,7 @@ pub(crate) fn encode_piece(v: &Vocab, piece: &[u8], s: &mut Scratch, out: &mut i
 /// Words recur: a small direct-mapped cache of pieces and their tokens, which stays in cache
 /// where the vocabulary index does not. The bytes are compared, so a hash collision only costs
 /// a recomputation.
+#[inline(always)]
 fn memoised(v: &Vocab, piece: &[u8], s: &mut Scratch, out: &mut impl FnMut(u32)) {
     if s.memo.is_empty() {
         s.memo.resize(MEMO_SLOTS, Memo::default());
@@ -146,9 +147,13 @@ fn memoised(v: &Vocab, piece: &[u8], s: &mut Scratch, out: &mut impl FnMut(u32))
     // Word by word (an array compare spills `key` and stalls on store forwarding).
     let differ = (m.key[0] ^ key[0]) | (m.key[1] ^ key[1]) | (m.key[2] ^ key[2]);
     if usize::from(m.len) == piece.len() && differ == 0 {
-        m.tokens[..usize::from(m.count)]
-            .iter()
-            .for_each(|&t| out(t));
+        if m.count == 1 {
+            out(m.tokens[0]);
+        } else {
+            m.tokens[..usize::from(m.count)]
+                .iter()
+                .for_each(|&t| out(t));
+        }
         return;
     }
     let mut tokens = core::mem::take(&mut s.out);
