@@ -15,19 +15,78 @@ const NONE: u32 = u32::MAX;
 /// Pieces up to this many bytes use the simple loop.
 const SMALL: usize = 48;
 
-/// Memoised pieces (those that take several tokens), direct-mapped by hash.
+/// Memoised pieces, direct-mapped by hash.
 const MEMO_SLOTS: usize = 2048;
 /// Longest piece memoised, in bytes.
 const MEMO_BYTES: usize = 24;
 /// Most tokens of a memoised piece.
 const MEMO_TOKENS: usize = 8;
 
+/// A memoised piece: its bytes as three little-endian words (see [`memo_key`]), its length,
+/// and its tokens. One cache line.
 #[derive(Clone, Copy, Default)]
+#[repr(C, align(64))]
 struct Memo {
+    key: [u64; 3],
     len: u8,
     count: u8,
-    bytes: [u8; MEMO_BYTES],
     tokens: [u32; MEMO_TOKENS],
+}
+
+#[inline(always)]
+fn w8(b: &[u8], i: usize) -> u64 {
+    u64::from_le_bytes(b[i..i + 8].try_into().unwrap())
+}
+
+#[inline(always)]
+fn w4(b: &[u8], i: usize) -> u64 {
+    u64::from(u32::from_le_bytes(b[i..i + 4].try_into().unwrap()))
+}
+
+/// A piece of 1 to `MEMO_BYTES` bytes as three words that, with its length, determine it:
+/// bytes 0–7 (zero-padded), bytes n−8..n (zero when n ≤ 8) and bytes 8–15 (zero when n ≤ 16),
+/// built from (overlapping) word loads, without a copy.
+#[inline(always)]
+fn memo_key(piece: &[u8]) -> [u64; 3] {
+    let n = piece.len();
+    if n >= 8 {
+        let mid = if n > 16 { w8(piece, 8) } else { 0 };
+        [w8(piece, 0), w8(piece, n - 8), mid]
+    } else if n >= 4 {
+        // The two loads agree on the bytes they share, so OR joins them.
+        [w4(piece, 0) | (w4(piece, n - 4) << (8 * (n - 4))), 0, 0]
+    } else {
+        let (a, m, z) = (piece[0], piece[n / 2], piece[n - 1]);
+        let w = u64::from(a) | (u64::from(m) << (8 * (n / 2))) | (u64::from(z) << (8 * (n - 1)));
+        [w, 0, 0]
+    }
+}
+
+/// Longer memoised pieces (CJK runs, long identifiers), direct-mapped by hash.
+const LONG_SLOTS: usize = 256;
+/// Longest piece memoised, in bytes.
+const LONG_BYTES: usize = 128;
+/// Most tokens of a long memoised piece.
+const LONG_TOKENS: usize = 32;
+
+/// A memoised piece of `MEMO_BYTES + 1` to `LONG_BYTES` bytes.
+#[derive(Clone, Copy)]
+struct LongMemo {
+    len: u8,
+    count: u8,
+    bytes: [u8; LONG_BYTES],
+    tokens: [u32; LONG_TOKENS],
+}
+
+impl Default for LongMemo {
+    fn default() -> LongMemo {
+        LongMemo {
+            len: 0,
+            count: 0,
+            bytes: [0; LONG_BYTES],
+            tokens: [0; LONG_TOKENS],
+        }
+    }
 }
 
 /// Buffers reused between pieces.
@@ -36,6 +95,7 @@ pub(crate) struct Scratch {
     /// Memoise multi-token words (worth its set-up on long texts only).
     pub(crate) use_memo: bool,
     memo: Vec<Memo>,
+    long_memo: Vec<LongMemo>,
     out: Vec<u32>,
     parts: Vec<(u32, u32)>,
     next: Vec<u32>,
@@ -47,8 +107,21 @@ pub(crate) struct Scratch {
 /// Emits the tokens of `piece` (non-empty) through `out`.
 #[inline]
 pub(crate) fn encode_piece(v: &Vocab, piece: &[u8], s: &mut Scratch, out: &mut impl FnMut(u32)) {
-    if s.use_memo && piece.len() > 2 && piece.len() <= MEMO_BYTES {
+    if let [a] = *piece {
+        out(v.byte(a));
+    } else if let [a, b] = *piece {
+        // The only possible merge is the pair itself.
+        match v.pair(a, b) {
+            Some(r) => out(r),
+            None => {
+                out(v.byte(a));
+                out(v.byte(b));
+            }
+        }
+    } else if s.use_memo && piece.len() <= MEMO_BYTES {
         memoised(v, piece, s, out);
+    } else if s.use_memo && piece.len() > MEMO_BYTES && piece.len() <= LONG_BYTES {
+        long_memoised(v, piece, s, out);
     } else if let Some(r) = v.rank(piece) {
         out(r);
     } else if piece.len() <= SMALL {
@@ -61,16 +134,26 @@ pub(crate) fn encode_piece(v: &Vocab, piece: &[u8], s: &mut Scratch, out: &mut i
 /// Words recur: a small direct-mapped cache of pieces and their tokens, which stays in cache
 /// where the vocabulary index does not. The bytes are compared, so a hash collision only costs
 /// a recomputation.
+#[inline(always)]
 fn memoised(v: &Vocab, piece: &[u8], s: &mut Scratch, out: &mut impl FnMut(u32)) {
     if s.memo.is_empty() {
         s.memo.resize(MEMO_SLOTS, Memo::default());
     }
-    let slot = (super::vocab::hash(piece) >> 7) as usize & (MEMO_SLOTS - 1);
+    let key = memo_key(piece);
+    let h = (key[0] ^ key[1].rotate_left(29) ^ key[2].rotate_left(43) ^ piece.len() as u64)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let slot = (h >> 53) as usize & (MEMO_SLOTS - 1);
     let m = &s.memo[slot];
-    if usize::from(m.len) == piece.len() && m.bytes[..piece.len()] == *piece {
-        m.tokens[..usize::from(m.count)]
-            .iter()
-            .for_each(|&t| out(t));
+    // Word by word (an array compare spills `key` and stalls on store forwarding).
+    let differ = (m.key[0] ^ key[0]) | (m.key[1] ^ key[1]) | (m.key[2] ^ key[2]);
+    if usize::from(m.len) == piece.len() && differ == 0 {
+        if m.count == 1 {
+            out(m.tokens[0]);
+        } else {
+            m.tokens[..usize::from(m.count)]
+                .iter()
+                .for_each(|&t| out(t));
+        }
         return;
     }
     let mut tokens = core::mem::take(&mut s.out);
@@ -82,13 +165,45 @@ fn memoised(v: &Vocab, piece: &[u8], s: &mut Scratch, out: &mut impl FnMut(u32))
     tokens.iter().for_each(|&t| out(t));
     if tokens.len() <= MEMO_TOKENS {
         let mut m = Memo {
+            key,
             len: piece.len() as u8,
             count: tokens.len() as u8,
             ..Memo::default()
         };
-        m.bytes[..piece.len()].copy_from_slice(piece);
         m.tokens[..tokens.len()].copy_from_slice(&tokens);
         s.memo[slot] = m;
+    }
+    s.out = tokens;
+}
+
+/// [`memoised`] for longer pieces: rarer, so the bytes are simply compared.
+#[inline(never)]
+fn long_memoised(v: &Vocab, piece: &[u8], s: &mut Scratch, out: &mut impl FnMut(u32)) {
+    if s.long_memo.is_empty() {
+        s.long_memo.resize(LONG_SLOTS, LongMemo::default());
+    }
+    let slot = (super::vocab::hash(piece) >> 7) as usize & (LONG_SLOTS - 1);
+    let m = &s.long_memo[slot];
+    if usize::from(m.len) == piece.len() && m.bytes[..piece.len()] == *piece {
+        m.tokens[..usize::from(m.count)]
+            .iter()
+            .for_each(|&t| out(t));
+        return;
+    }
+    let mut tokens = core::mem::take(&mut s.out);
+    tokens.clear();
+    match v.rank(piece) {
+        Some(r) => tokens.push(r),
+        None if piece.len() <= SMALL => small(v, piece, s, &mut |t| tokens.push(t)),
+        None => large(v, piece, s, &mut |t| tokens.push(t)),
+    }
+    tokens.iter().for_each(|&t| out(t));
+    if tokens.len() <= LONG_TOKENS {
+        let m = &mut s.long_memo[slot];
+        m.len = piece.len() as u8;
+        m.count = tokens.len() as u8;
+        m.bytes[..piece.len()].copy_from_slice(piece);
+        m.tokens[..tokens.len()].copy_from_slice(&tokens);
     }
     s.out = tokens;
 }

@@ -200,32 +200,66 @@ fn numbers(b: &[u8], i: usize) -> usize {
     j
 }
 
-/// ASCII fast path for the commonest pre-token, `( ?)[A-Z]*[a-z]+` (o200k) or `( ?)[A-Za-z]+`
-/// (cl100k), ending at an ASCII byte that cannot continue it: the end, or `None` to take the
-/// general path (non-ASCII next, or a shape the fast path does not cover).
+/// ASCII fast path for the commonest pre-tokens, decided from ASCII bytes alone; `None` sends
+/// the caller to the general path (a non-ASCII byte where it matters, or a shape not covered).
+///
+/// Words: `[^\r\n\p{L}\p{N}]?[A-Z]*[a-z]+` or, when no lowercase letter follows,
+/// `[^\r\n\p{L}\p{N}]?[A-Z]+` (o200k, then the contraction), `[^\r\n\p{L}\p{N}]?+[A-Za-z]++`
+/// (cl100k), ending at an ASCII byte that cannot continue them. Both patterns try the word
+/// alternatives first, so when the optional prefix is followed by a letter the word wins (except
+/// cl100k's leading contraction, so `'` is left to the general path there).
+///
+/// Punctuation: `[^\s\p{L}\p{N}]+` and what may follow, when the next byte is ASCII and not a
+/// letter (so no word alternative can match), optionally after one space. Digits: `\p{N}{1,3}`.
 #[inline(always)]
-fn ascii_word(b: &[u8], i: usize, o200k: bool) -> Option<usize> {
-    let mut j = i + usize::from(b[i] == b' ');
+fn ascii_fast(b: &[u8], i: usize, o200k: bool) -> Option<usize> {
+    let c0 = b[i];
+    if c0 >= 0x80 {
+        return None;
+    }
+    let next = b.get(i + 1).copied();
+    let mut j = i;
+    match ASCII[c0 as usize] {
+        Class::Upper | Class::Lower => {}
+        Class::Number => return Some(numbers(b, i)),
+        _ if c0 == b'\r' || c0 == b'\n' => return None,
+        _ => match next {
+            Some(c) if c.is_ascii_alphabetic() => {
+                if !o200k && c0 == b'\'' {
+                    return None;
+                }
+                j += 1;
+            }
+            Some(c) if c >= 0x80 => return None,
+            _ if c0 == b' ' => match next {
+                Some(c) if ASCII[c as usize] == Class::Other => {
+                    return Some(punct_run(b, i + 1, o200k));
+                }
+                _ => return None,
+            },
+            _ if ASCII[c0 as usize] == Class::Other => {
+                if !o200k && c0 == b'\'' {
+                    return None;
+                }
+                return Some(punct_run(b, i, o200k));
+            }
+            _ => return None,
+        },
+    }
     let start = j;
     if o200k {
         while j < b.len() && b[j].is_ascii_uppercase() {
             j += 1;
         }
-        let lower = j;
         while j < b.len() && b[j].is_ascii_lowercase() {
             j += 1;
-        }
-        if j == lower {
-            return None;
         }
     } else {
         while j < b.len() && b[j].is_ascii_alphabetic() {
             j += 1;
         }
-        if j == start {
-            return None;
-        }
     }
+    debug_assert!(j > start);
     match b.get(j) {
         None => Some(j),
         Some(&c) if c >= 0x80 => None,
@@ -236,7 +270,7 @@ fn ascii_word(b: &[u8], i: usize, o200k: bool) -> Option<usize> {
 
 /// The end of the o200k_base pre-token starting at `i`.
 pub(crate) fn next_o200k(b: &[u8], i: usize) -> usize {
-    if let Some(e) = ascii_word(b, i, true) {
+    if let Some(e) = ascii_fast(b, i, true) {
         return e;
     }
     let (cp, l, c) = at(b, i);
@@ -280,7 +314,7 @@ pub(crate) fn next_o200k(b: &[u8], i: usize) -> usize {
 
 /// The end of the cl100k_base pre-token starting at `i`.
 pub(crate) fn next_cl100k(b: &[u8], i: usize) -> usize {
-    if let Some(e) = ascii_word(b, i, false) {
+    if let Some(e) = ascii_fast(b, i, false) {
         return e;
     }
     let (cp, l, c) = at(b, i);
