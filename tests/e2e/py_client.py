@@ -42,7 +42,7 @@ def main() -> None:
             body=e.body,
         )
     except openai.APIError as e:
-        out.update(error=type(e).__name__, message=str(e))
+        out.update(error=type(e).__name__, message=str(e), code=getattr(e, "code", None))
     print(json.dumps(out))
 
 

@@ -122,7 +122,10 @@ pub async fn proxy(
         match send(&target, &method, &headers, this_body, settings.timeout_ms).await {
             Ok(resp) if resp.status() < 400 => {
                 line.upstream_request_id = resp.headers().get("x-request-id").ok().flatten();
-                return pass_through(resp);
+                line.stream = crate::watch::is_event_stream(
+                    resp.headers().get("content-type").ok().flatten().as_deref(),
+                );
+                return pass_through(resp, line.stream.then_some(line.request_id.as_str()));
             }
             Ok(resp) => {
                 line.upstream_request_id = resp.headers().get("x-request-id").ok().flatten();
@@ -242,14 +245,18 @@ fn copied_headers(headers: &[(String, String)], keep_length: bool) -> Result<Hea
 }
 
 /// A success (or redirect) answer: status and headers copied, body stream passed on untouched.
-fn pass_through(resp: web_sys::Response) -> Result<Response> {
+/// An event stream (`watch_as` names its request) is watched as it passes ([`crate::watch`]).
+fn pass_through(resp: web_sys::Response, watch_as: Option<&str>) -> Result<Response> {
     let headers = copied_headers(&entries(&resp.headers()), true)?;
     let builder = ResponseBuilder::new()
         .with_status(resp.status())
         .with_headers(headers);
-    Ok(match resp.body() {
-        Some(stream) => builder.stream(stream),
-        None => builder.empty(),
+    Ok(match (resp.body(), watch_as) {
+        (Some(stream), Some(id)) => {
+            builder.from_stream(crate::watch::watched(stream, id.to_owned()))?
+        }
+        (Some(stream), None) => builder.stream(stream),
+        (None, _) => builder.empty(),
     })
 }
 

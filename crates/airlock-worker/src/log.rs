@@ -1,5 +1,7 @@
 //! One JSON line per request on `console.log` (what Workers Logs collects).
 //!
+//! Event streams get a second line when they end (`stream_end`, see `watch.rs`).
+//!
 //! Never logged: keys, gateway tokens, prompt text, query strings.
 
 use serde::Serialize;
@@ -36,6 +38,9 @@ pub struct LogLine {
     pub latency_ms: f64,
     /// Fingerprint of the client's key or gateway token.
     pub key_fingerprint: Option<String>,
+    /// The answer is an event stream: a second line, `"event":"stream_end"` with the same
+    /// `request_id`, follows when it ends, with its final state (see `watch.rs`).
+    pub stream: bool,
     #[serde(skip)]
     started_ms: f64,
 }
@@ -60,6 +65,7 @@ impl LogLine {
             attempts: 0,
             latency_ms: 0.0,
             key_fingerprint: None,
+            stream: false,
             started_ms: js_sys::Date::now(),
         }
     }
