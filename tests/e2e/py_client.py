@@ -27,6 +27,10 @@ def main() -> None:
             for chunk in stream:
                 text = chunk.choices[0].delta.content if chunk.choices else None
                 out["chunks"].append({"at": time.monotonic(), "content": text})
+        elif job["call"] == "upload":
+            p = job["params"]
+            f = client.files.create(file=("b.jsonl", p["text"].encode()), purpose=p["purpose"])
+            out["id"] = f.id
         else:
             resp = client.chat.completions.create(**job["params"])
             out["content"] = resp.choices[0].message.content

@@ -158,3 +158,55 @@ describe("streams watched as they pass", () => {
     assert.deepEqual(out.chunks.map((c) => c.content), ["a", "b"]);
   });
 });
+
+describe("Batch input files linted as they are uploaded", () => {
+  const line = (id, extra = {}) =>
+    JSON.stringify({ custom_id: id, method: "POST", url: "/v1/chat/completions", body: { model: "gpt-4o-mini", messages: [{ role: "user", content: `hi ${id}` }] }, ...extra }) + "\n";
+  const fileObject = { id: "file-abc", object: "file", bytes: 1, created_at: 1, filename: "b.jsonl", purpose: "batch" };
+
+  test("Node SDK: a bad line is reported by number and nothing reaches the upstream", async () => {
+    upstream.script((rec, res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(fileObject)));
+    const text = line("r1") + line("r2") + "{not json}\n" + line("r2");
+    const file = await OpenAI.toFile(Buffer.from(text), "b.jsonl");
+    await assert.rejects(node().files.create({ file, purpose: "batch" }), (e) => {
+      assert.ok(e instanceof OpenAI.BadRequestError, `BadRequestError, got ${e?.constructor?.name}: ${e}`);
+      assert.equal(e.code, "invalid_json_line");
+      assert.equal(e.param, "file");
+      assert.match(e.message, /Line 3:/);
+      assert.match(e.message, /Line 4:/, "the duplicate custom_id too");
+      return true;
+    });
+    assert.equal(upstream.requests.length, 0, "nothing reached the upstream");
+  });
+
+  test("Python SDK: a bad line is reported by number; a good upload arrives byte-identical", async () => {
+    upstream.script((rec, res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(fileObject)));
+    const bad = await python({ base_url: `${w.url}/v1`, call: "upload", max_retries: 0, params: { purpose: "batch", text: line("a") + line("b", { method: "GET" }) } });
+    assert.equal(bad.error, "BadRequestError", JSON.stringify(bad));
+    assert.match(bad.body.message, /Line 2:/);
+    assert.equal(upstream.requests.length, 0);
+
+    const good = await python({ base_url: `${w.url}/v1`, call: "upload", max_retries: 0, params: { purpose: "batch", text: line("a") + line("b") } });
+    assert.equal(good.ok, true, JSON.stringify(good));
+    assert.equal(upstream.requests.length, 1);
+    assert.ok(upstream.requests[0].body.includes(line("a") + line("b")));
+  });
+
+  test("a good upload arrives byte-identical, split in awkward chunks", async () => {
+    upstream.script((rec, res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(fileObject)));
+    const boundary = "b0undary-XyZ";
+    const body = Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="b.jsonl"\r\nContent-Type: application/jsonl\r\n\r\n` +
+        line("x") + line("y") +
+        `\r\n--${boundary}\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n--${boundary}--\r\n`,
+    );
+    const res = await fetch(`${w.url}/v1/files`, {
+      method: "POST",
+      headers: { "content-type": `multipart/form-data; boundary=${boundary}`, "content-length": String(body.length) },
+      body,
+    });
+    assert.equal(res.status, 200);
+    assert.equal(upstream.requests.length, 1);
+    assert.ok(upstream.requests[0].body.equals(body));
+  });
+});

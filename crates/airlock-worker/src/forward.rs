@@ -14,7 +14,8 @@ use worker::{Delay, Headers, Request, Response, ResponseBuilder, Result};
 use crate::log::LogLine;
 use crate::route::{self, Route};
 use crate::settings::Settings;
-use crate::{errors, gateway, method_has_body, reject};
+use crate::{errors, gateway, method_has_body, reject, upload};
+use futures_util::StreamExt;
 
 /// The request body as it will be sent upstream.
 enum Body {
@@ -88,6 +89,23 @@ pub async fn proxy(
             return reject(&errors::rule_rejection(finding), line);
         }
         Body::Bytes(bytes)
+    } else if let Some(boundary) = batch_upload(&req, url, &headers, content_length, settings) {
+        // A possible Batch input file: held (up to the cap) while it is linted; see upload.rs.
+        let mut reader = upload::Multipart::new(&boundary, settings.rules.clone());
+        let mut held = Vec::with_capacity(content_length.unwrap_or(0) as usize);
+        let mut stream = req.stream()?;
+        while let Some(chunk) = stream.next().await {
+            let Ok(chunk) = chunk else {
+                return reject(&errors::unreadable_body(), line);
+            };
+            reader.push(&chunk);
+            held.extend_from_slice(&chunk);
+        }
+        line.checked = true;
+        if let Some(found) = reader.finish() {
+            return reject(&errors::batch_file(&found), line);
+        }
+        Body::Bytes(held)
     } else {
         match req.inner().body() {
             Some(stream) => Body::Stream(stream),
@@ -171,6 +189,23 @@ pub async fn proxy(
             }
         }
     }
+}
+
+/// The multipart boundary when `req` is a `POST /v1/files` upload small enough to lint.
+fn batch_upload(
+    req: &Request,
+    url: &url::Url,
+    headers: &[(String, String)],
+    content_length: Option<u64>,
+    settings: &Settings,
+) -> Option<String> {
+    if req.method() != worker::Method::Post
+        || url.path() != "/v1/files"
+        || !content_length.is_some_and(|n| n <= settings.batch_lint_max_bytes)
+    {
+        return None;
+    }
+    upload::boundary(header(headers, "content-type"))
 }
 
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
