@@ -3,6 +3,7 @@
 // passes byte-identical; every stream gets a `stream_end` log line with its final state.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import http from "node:http";
 import OpenAI from "openai";
 
 import { sleep, sseThenDrop, startFakeUpstream, streamChunk } from "./fake-upstream.mjs";
@@ -200,10 +201,24 @@ describe("Batch input files linted as they are uploaded", () => {
         line("x") + line("y") +
         `\r\n--${boundary}\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n--${boundary}--\r\n`,
     );
-    const res = await fetch(`${w.url}/v1/files`, {
-      method: "POST",
-      headers: { "content-type": `multipart/form-data; boundary=${boundary}`, "content-length": String(body.length) },
-      body,
+    // Written in 13-byte pieces with pauses, so the worker reads it in many chunks.
+    const u = new URL(w.url);
+    const res = await new Promise((resolve, reject) => {
+      const req = http.request(
+        { host: u.hostname, port: u.port, method: "POST", path: "/v1/files", headers: { "content-type": `multipart/form-data; boundary=${boundary}`, "content-length": body.length } },
+        (r) => {
+          r.resume();
+          r.on("end", () => resolve({ status: r.statusCode }));
+        },
+      );
+      req.on("error", reject);
+      (async () => {
+        for (let i = 0; i < body.length; i += 13) {
+          req.write(body.subarray(i, i + 13));
+          if (i % 130 === 0) await sleep(1);
+        }
+        req.end();
+      })();
     });
     assert.equal(res.status, 200);
     assert.equal(upstream.requests.length, 1);
