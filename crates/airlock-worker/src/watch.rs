@@ -125,30 +125,27 @@ pub fn watched(
         started_ms: js_sys::Date::now(),
         logged: false,
     };
-    futures_util::stream::unfold(
-        Some((upstream, watcher)),
-        |state| async move {
-            let (mut upstream, mut watcher) = state?;
-            match upstream.next().await {
-                Some(Ok(chunk)) => {
-                    watcher.watch.push(&chunk);
-                    Some((Ok(chunk), Some((upstream, watcher))))
-                }
-                Some(Err(e)) => {
-                    worker::console_error!("airlock: upstream stream failed: {e}");
-                    // A terminal event already arrived: nothing is lost, end quietly.
-                    let append = watcher.watch.terminal().is_none();
-                    let closing = append.then(|| watcher.watch.closing_bytes(DROPPED_MESSAGE));
-                    watcher.log(true, append, false);
-                    closing.map(|bytes| (Ok(bytes), None))
-                }
-                None => {
-                    watcher.log(false, false, false);
-                    None
-                }
+    futures_util::stream::unfold(Some((upstream, watcher)), |state| async move {
+        let (mut upstream, mut watcher) = state?;
+        match upstream.next().await {
+            Some(Ok(chunk)) => {
+                watcher.watch.push(&chunk);
+                Some((Ok(chunk), Some((upstream, watcher))))
             }
-        },
-    )
+            Some(Err(e)) => {
+                worker::console_error!("airlock: upstream stream failed: {e}");
+                // A terminal event already arrived: nothing is lost, end quietly.
+                let append = watcher.watch.terminal().is_none();
+                let closing = append.then(|| watcher.watch.closing_bytes(DROPPED_MESSAGE));
+                watcher.log(true, append, false);
+                closing.map(|bytes| (Ok(bytes), None))
+            }
+            None => {
+                watcher.log(false, false, false);
+                None
+            }
+        }
+    })
 }
 
 #[cfg(test)]
