@@ -201,7 +201,7 @@ fn batch_upload(
 ) -> Option<String> {
     if req.method() != worker::Method::Post
         || url.path() != "/v1/files"
-        || !content_length.is_some_and(|n| n <= settings.batch_lint_max_bytes)
+        || content_length.is_none_or(|n| n > settings.batch_lint_max_bytes)
     {
         return None;
     }
