@@ -400,7 +400,7 @@ mod tests {
         );
         assert_eq!(v["found"], true);
         assert_eq!(v["stream"]["state"]["state"], "cut");
-        assert_eq!(v["stream"]["events"], 1);
+        assert_eq!(v["stream"]["last_event"], "chunk");
         assert!(analyze_value("{\"error\":{\"message\":\"x\"}}")["stream"].is_null());
     }
 }
