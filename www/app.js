@@ -66,11 +66,35 @@ function explainNow() {
     ["Request ID", d.request_id], ["Category", d.category], ["Read as", d.format],
   ]);
   renderRateLimit(d);
+  $("stream").hidden = !a.stream;
+  $("stream").textContent = a.stream ? streamText(a.stream) : "";
   const unread = a.unread || [];
   $("unread").hidden = unread.length === 0;
   $("unread").textContent = "Not understood: " + unread.join("; ");
   $("bundle").value = a.bundle || "";
   $("result").hidden = false;
+}
+
+// Where and how a pasted stream ended (issue 7), like `airlock explain`'s text.
+function streamText(s) {
+  const kind = { responses: "Responses stream", chat_completions: "Chat Completions stream" }[s.kind] || "Event stream";
+  const at = s.at_event ? ` at event ${s.at_event} of ${s.events}` : "";
+  const st = s.state;
+  let out;
+  if (st.state === "completed") out = `Stream: ${kind} completed${at}.`;
+  else if (st.state === "failed") {
+    const e = st.error;
+    out = `Stream: ${kind} failed${at}, in the \`${e.event}\` event`
+      + (e.code ? `: ${e.code}` : "") + (e.message ? ` (${e.message})` : "")
+      + (e.sequence_number != null ? `; sequence_number ${e.sequence_number}` : "") + ".";
+  } else if (st.state === "incomplete") out = `Stream: ${kind} incomplete${at}: ${st.reason || "no reason given"}.`;
+  else if (st.state === "cut") {
+    const end = s.kind === "responses" ? "response.completed" : "data: [DONE]";
+    out = `Stream: ${kind} cut after ${st.events} event${st.events === 1 ? "" : "s"} (${st.bytes} bytes); `
+      + `last event: ${st.last_event || "none"}; ${end} never arrived, so the connection dropped `
+      + "(or the paste is truncated) before the answer was complete.";
+  } else out = `Stream: ${kind}, ${st.state}.`;
+  return out + (s.finish_reason ? ` Last finish_reason: ${s.finish_reason}.` : "");
 }
 
 function renderRateLimit(d) {

@@ -158,3 +158,18 @@ export const streamChunk = (content, i) => ({
   model: "gpt-4o-mini-2024-07-18",
   choices: [{ index: 0, delta: i === 0 ? { role: "assistant", content } : { content }, finish_reason: null }],
 });
+
+/**
+ * Streams `parts` (raw SSE text, each written as one chunk `delayMs` apart), then drops the
+ * connection without ending the response: what a reset upstream looks like to the worker.
+ */
+export async function sseThenDrop(res, parts, delayMs = 20, headers = {}) {
+  res.writeHead(200, { "content-type": "text/event-stream", "x-request-id": "req_stream_drop", ...headers });
+  res.flushHeaders();
+  for (const p of parts) {
+    await sleep(delayMs);
+    res.write(p);
+  }
+  await sleep(delayMs);
+  res.socket.destroy();
+}

@@ -27,6 +27,10 @@ def main() -> None:
             for chunk in stream:
                 text = chunk.choices[0].delta.content if chunk.choices else None
                 out["chunks"].append({"at": time.monotonic(), "content": text})
+        elif job["call"] == "upload":
+            p = job["params"]
+            f = client.files.create(file=("b.jsonl", p["text"].encode()), purpose=p["purpose"])
+            out["id"] = f.id
         else:
             resp = client.chat.completions.create(**job["params"])
             out["content"] = resp.choices[0].message.content
@@ -42,7 +46,7 @@ def main() -> None:
             body=e.body,
         )
     except openai.APIError as e:
-        out.update(error=type(e).__name__, message=str(e))
+        out.update(error=type(e).__name__, message=str(e), code=getattr(e, "code", None))
     print(json.dumps(out))
 
 

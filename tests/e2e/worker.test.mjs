@@ -260,10 +260,10 @@ describe("pass-through mode", () => {
   });
 
   test("a multipart upload passes through as sent", async () => {
-    upstream.script((rec, res) => reply(res, 200, { id: "file-abc", object: "file", purpose: "batch" }));
+    upstream.script((rec, res) => reply(res, 200, { id: "file-abc", object: "file", purpose: "assistants" }));
     const boundary = "----airlock-test-boundary";
     const body = Buffer.concat([
-      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="b.jsonl"\r\nContent-Type: application/octet-stream\r\n\r\n`),
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nassistants\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="b.jsonl"\r\nContent-Type: application/octet-stream\r\n\r\n`),
       Buffer.alloc(300_000, 0x61),
       Buffer.from([0xff, 0x00, 0xfe]),
       Buffer.from(`\r\n--${boundary}--\r\n`),
@@ -280,11 +280,12 @@ describe("pass-through mode", () => {
 
   test("Node SDK: files.create uploads through the worker", async () => {
     upstream.script((rec, res) => reply(res, 200, { id: "file-abc", object: "file", bytes: 5, created_at: 1, filename: "x.jsonl", purpose: "batch" }));
-    const file = await OpenAI.toFile(Buffer.from('{"a":1}\n'), "x.jsonl");
+    // A valid Batch input line (purpose=batch uploads are linted; see streams.test.mjs).
+    const file = await OpenAI.toFile(Buffer.from('{"custom_id":"a","method":"POST","url":"/v1/embeddings","body":{"model":"text-embedding-3-small","input":"x"}}\n'), "x.jsonl");
     const out = await node(w).files.create({ file, purpose: "batch" });
     assert.equal(out.id, "file-abc");
     assert.match(upstream.requests[0].headers["content-type"], /^multipart\/form-data; boundary=/);
-    assert.ok(upstream.requests[0].body.includes('{"a":1}'));
+    assert.ok(upstream.requests[0].body.includes('"custom_id":"a"'));
   });
 });
 

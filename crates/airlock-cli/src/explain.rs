@@ -7,6 +7,7 @@ use core::fmt::Write as _;
 
 use airlock_rules::ratelimit::LimitWindow;
 use airlock_rules::redact::redact;
+use airlock_rules::sse::{StreamKind, StreamState, StreamSummary};
 use airlock_rules::{Category, Diagnosis, Explanation, RetryDecision};
 use serde_json::{Value, json};
 
@@ -78,11 +79,26 @@ pub fn run(args: &[String]) -> u8 {
             return 2;
         }
     };
-    let explanation = airlock_rules::explain(&text);
+    let mut explanation = airlock_rules::explain(&text);
+    let stream = airlock_rules::sse::describe_stream(&text);
+    if explanation.diagnosis.is_none() {
+        // A stream that was cut or ended incomplete carries no error of its own: diagnose what it shows.
+        explanation.diagnosis = stream
+            .as_ref()
+            .and_then(|s| s.evidence())
+            .map(|e| airlock_rules::diagnose(&e));
+    }
     if opts.json {
-        println!("{}", to_json(&explanation));
+        let mut v = to_json(&explanation);
+        v["stream"] = stream.as_ref().map_or(Value::Null, |s| {
+            serde_json::to_value(s).unwrap_or(Value::Null)
+        });
+        println!("{v}");
     } else {
         print!("{}", to_text(&explanation));
+        if let Some(s) = &stream {
+            print!("\n{}", stream_text(s));
+        }
     }
     if explanation.diagnosis.is_some() {
         0
@@ -232,6 +248,59 @@ fn to_text(e: &Explanation) -> String {
             let _ = writeln!(out, "  {}", redact(note));
         }
     }
+    out
+}
+
+/// Where and how a pasted stream ended, for the text report.
+fn stream_text(s: &StreamSummary) -> String {
+    let kind = match s.kind {
+        StreamKind::Responses => "Responses stream",
+        StreamKind::ChatCompletions => "Chat Completions stream",
+        _ => "Event stream",
+    };
+    let at = s
+        .at_event
+        .map_or_else(String::new, |n| format!(" at event {n} of {}", s.events));
+    let mut out = match &s.state {
+        StreamState::Completed => format!("Stream: {kind} completed{at}."),
+        StreamState::Failed { error } => {
+            let mut line = format!("Stream: {kind} failed{at}, in the `{}` event", error.event);
+            if let Some(code) = &error.code {
+                let _ = write!(line, ": {code}");
+            }
+            if let Some(message) = &error.message {
+                let _ = write!(line, " ({message})");
+            }
+            if let Some(seq) = error.sequence_number {
+                let _ = write!(line, "; sequence_number {seq}");
+            }
+            line.push('.');
+            line
+        }
+        StreamState::Incomplete { reason } => format!(
+            "Stream: {kind} incomplete{at}: {}.",
+            reason.as_deref().unwrap_or("no reason given")
+        ),
+        StreamState::Cut {
+            last_event,
+            bytes,
+            events,
+        } => format!(
+            "Stream: {kind} cut after {events} event{} ({bytes} bytes); last event: {}; {} never arrived, \
+             so the connection dropped (or the paste is truncated) before the answer was complete.",
+            if *events == 1 { "" } else { "s" },
+            last_event.as_deref().unwrap_or("none"),
+            match s.kind {
+                StreamKind::Responses => "response.completed",
+                _ => "data: [DONE]",
+            }
+        ),
+        _ => format!("Stream: {kind}, {}.", s.state.as_str()),
+    };
+    if let Some(reason) = &s.finish_reason {
+        let _ = write!(out, " Last finish_reason: {reason}.");
+    }
+    out.push('\n');
     out
 }
 

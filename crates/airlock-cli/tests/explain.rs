@@ -238,3 +238,29 @@ fn stream_error_is_found() {
     assert_eq!(v["code"], "server_error");
     assert_eq!(v["retry"]["decision"], "yes");
 }
+
+/// Issue 7: a pasted stream says where and how it ended, in text and under `stream` in JSON.
+#[test]
+fn pasted_stream_says_where_it_failed() {
+    let failed = "event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":0}\n\nevent: error\ndata: {\"type\":\"error\",\"code\":\"server_error\",\"message\":\"boom\",\"param\":null,\"sequence_number\":1}\n\n";
+    let o = airlock(&["explain", "--json"], failed);
+    let v: Value = serde_json::from_str(&stdout(&o)).expect("json");
+    assert_eq!(v["stream"]["state"]["state"], "failed");
+    assert_eq!(v["stream"]["at_event"], 2);
+    assert_eq!(v["stream"]["state"]["error"]["code"], "server_error");
+    let text = stdout(&airlock(&["explain"], failed));
+    assert!(text.contains("failed at event 2 of 2"), "{text}");
+
+    let cut = "data: {\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\ndata: {\"object\":\"chat.comp";
+    let o = airlock(&["explain", "--json"], cut);
+    let v: Value = serde_json::from_str(&stdout(&o)).expect("json");
+    assert_eq!(v["stream"]["state"]["state"], "cut");
+    assert_eq!(v["stream"]["last_event"], "chunk");
+    assert_eq!(v["found"], true, "a cut stream is diagnosed");
+    let text = stdout(&airlock(&["explain"], cut));
+    assert!(text.contains("data: [DONE] never arrived"), "{text}");
+
+    let v: Value =
+        serde_json::from_str(&stdout(&airlock(&["explain", "--json"], SUCCESS))).unwrap();
+    assert!(v["stream"].is_null());
+}

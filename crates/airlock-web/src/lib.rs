@@ -49,6 +49,8 @@ struct Analysis<'a> {
     secret: bool,
     /// A redacted support bundle.
     bundle: Option<String>,
+    /// A pasted event stream: its shape, how and where it ended.
+    stream: Option<airlock_rules::sse::StreamSummary>,
 }
 
 /// Reads a paste and returns the page's view of it as JSON: `found`, `label`, `advice`,
@@ -57,7 +59,15 @@ struct Analysis<'a> {
 ///
 /// `endpoint`, `model` and `time` fill the support bundle; empty strings mean unknown.
 pub fn analyze_json(text: &str, endpoint: &str, model: &str, time: &str) -> String {
-    let explanation = airlock_rules::explain(text);
+    let mut explanation = airlock_rules::explain(text);
+    let stream = airlock_rules::sse::describe_stream(text);
+    if explanation.diagnosis.is_none() {
+        // A cut or incomplete stream carries no error of its own: diagnose what it shows.
+        explanation.diagnosis = stream
+            .as_ref()
+            .and_then(|s| s.evidence())
+            .map(|e| airlock_rules::diagnose(&e));
+    }
     let d = explanation.diagnosis.as_ref();
     let bundle = d.map(|d| {
         let mut context = BundleContext::default();
@@ -74,6 +84,7 @@ pub fn analyze_json(text: &str, endpoint: &str, model: &str, time: &str) -> Stri
         unread: &explanation.unread,
         secret: redact::contains_secret(text),
         bundle,
+        stream,
     };
     serde_json::to_string(&analysis).unwrap_or_else(|_| String::from("{\"found\":false}"))
 }
@@ -419,5 +430,16 @@ mod tests {
     fn endpoints_are_json() {
         let list: Vec<String> = serde_json::from_str(&endpoints()).unwrap();
         assert_eq!(list[0], "/v1/chat/completions");
+    }
+
+    #[test]
+    fn a_cut_stream_says_where_it_ended() {
+        let v = analyze_value(
+            "data: {\"object\":\"chat.completion.chunk\",\"choices\":[]}\n\ndata: {\"obj",
+        );
+        assert_eq!(v["found"], true);
+        assert_eq!(v["stream"]["state"]["state"], "cut");
+        assert_eq!(v["stream"]["last_event"], "chunk");
+        assert!(analyze_value("{\"error\":{\"message\":\"x\"}}")["stream"].is_null());
     }
 }

@@ -87,6 +87,23 @@ pub fn rule_rejection(finding: &Finding) -> Reject<'_> {
     }
 }
 
+/// A Batch input file upload whose lines the linter rejects: 400, never forwarded. The `code` is
+/// the first problem's (OpenAI's Batch error codes: `invalid_json_line`, `duplicate_custom_id`, …).
+pub fn batch_file(errors: &[airlock_rules::batch::LineError]) -> Reject<'_> {
+    Reject {
+        status: 400,
+        error: ApiError {
+            message: crate::upload::message(errors),
+            error_type: "invalid_request_error",
+            param: Some("file"),
+            code: errors.first().map(|e| e.code.as_str()),
+        },
+        category: "invalid_request",
+        retry: RetryDecision::AfterChange,
+        rule: Some("batch_lint"),
+    }
+}
+
 /// Gateway mode: a missing or wrong gateway token (401, like OpenAI's wrong-key answer).
 pub fn gateway_token(presented: bool) -> Reject<'static> {
     let message = if presented {

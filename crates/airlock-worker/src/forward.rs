@@ -14,7 +14,8 @@ use worker::{Delay, Headers, Request, Response, ResponseBuilder, Result};
 use crate::log::LogLine;
 use crate::route::{self, Route};
 use crate::settings::Settings;
-use crate::{errors, gateway, method_has_body, reject};
+use crate::{errors, gateway, method_has_body, reject, upload};
+use futures_util::StreamExt;
 
 /// The request body as it will be sent upstream.
 enum Body {
@@ -93,6 +94,23 @@ pub async fn proxy(
             return reject(&errors::rule_rejection(finding), line);
         }
         Body::Bytes(bytes)
+    } else if let Some(boundary) = batch_upload(&req, url, &headers, content_length, settings) {
+        // A possible Batch input file: held (up to the cap) while it is linted; see upload.rs.
+        let mut reader = upload::Multipart::new(&boundary, settings.rules.clone());
+        let mut held = Vec::with_capacity(content_length.unwrap_or(0) as usize);
+        let mut stream = req.stream()?;
+        while let Some(chunk) = stream.next().await {
+            let Ok(chunk) = chunk else {
+                return reject(&errors::unreadable_body(), line);
+            };
+            reader.push(&chunk);
+            held.extend_from_slice(&chunk);
+        }
+        line.checked = true;
+        if let Some(found) = reader.finish() {
+            return reject(&errors::batch_file(&found), line);
+        }
+        Body::Bytes(held)
     } else {
         match req.inner().body() {
             Some(stream) => Body::Stream(stream),
@@ -127,7 +145,10 @@ pub async fn proxy(
         match send(&target, &method, &headers, this_body, settings.timeout_ms).await {
             Ok(resp) if resp.status() < 400 => {
                 line.upstream_request_id = resp.headers().get("x-request-id").ok().flatten();
-                return pass_through(resp);
+                line.stream = crate::watch::is_event_stream(
+                    resp.headers().get("content-type").ok().flatten().as_deref(),
+                );
+                return pass_through(resp, line.stream.then_some(line.request_id.as_str()));
             }
             Ok(resp) => {
                 line.upstream_request_id = resp.headers().get("x-request-id").ok().flatten();
@@ -173,6 +194,23 @@ pub async fn proxy(
             }
         }
     }
+}
+
+/// The multipart boundary when `req` is a `POST /v1/files` upload small enough to lint.
+fn batch_upload(
+    req: &Request,
+    url: &url::Url,
+    headers: &[(String, String)],
+    content_length: Option<u64>,
+    settings: &Settings,
+) -> Option<String> {
+    if req.method() != worker::Method::Post
+        || url.path() != "/v1/files"
+        || content_length.is_none_or(|n| n > settings.batch_lint_max_bytes)
+    {
+        return None;
+    }
+    upload::boundary(header(headers, "content-type"))
 }
 
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -247,14 +285,18 @@ fn copied_headers(headers: &[(String, String)], keep_length: bool) -> Result<Hea
 }
 
 /// A success (or redirect) answer: status and headers copied, body stream passed on untouched.
-fn pass_through(resp: web_sys::Response) -> Result<Response> {
+/// An event stream (`watch_as` names its request) is watched as it passes ([`crate::watch`]).
+fn pass_through(resp: web_sys::Response, watch_as: Option<&str>) -> Result<Response> {
     let headers = copied_headers(&entries(&resp.headers()), true)?;
     let builder = ResponseBuilder::new()
         .with_status(resp.status())
         .with_headers(headers);
-    Ok(match resp.body() {
-        Some(stream) => builder.stream(stream),
-        None => builder.empty(),
+    Ok(match (resp.body(), watch_as) {
+        (Some(stream), Some(id)) => {
+            builder.from_stream(crate::watch::watched(stream, id.to_owned()))?
+        }
+        (Some(stream), None) => builder.stream(stream),
+        (None, _) => builder.empty(),
     })
 }
 

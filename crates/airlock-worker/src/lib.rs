@@ -13,6 +13,8 @@ mod gateway;
 mod log;
 mod route;
 mod settings;
+mod upload;
+mod watch;
 
 use worker::{Context, Env, Headers, Method, Request, Response, Result, event};
 

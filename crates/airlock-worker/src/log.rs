@@ -1,5 +1,7 @@
 //! One JSON line per request on `console.log` (what Workers Logs collects).
 //!
+//! Event streams get a second line when they end (`stream_end`, see `watch.rs`).
+//!
 //! Never logged: keys, gateway tokens, query strings, and prompt text unless `LOG_PROMPTS` is
 //! `true` (then the prompt is logged with keys and the gateway's secrets masked).
 
@@ -49,6 +51,9 @@ pub struct LogLine {
     /// The prompt text, keys masked; only with `LOG_PROMPTS=true`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
+    /// The answer is an event stream: a second line, `"event":"stream_end"` with the same
+    /// `request_id`, follows when it ends, with its final state (see `watch.rs`).
+    pub stream: bool,
     #[serde(skip)]
     started_ms: f64,
 }
@@ -75,6 +80,7 @@ impl LogLine {
             key_fingerprint: None,
             prompt: None,
             tokens: None,
+            stream: false,
             started_ms: js_sys::Date::now(),
         }
     }

@@ -22,6 +22,9 @@ pub struct Settings {
     pub timeout_ms: u64,
     /// `MAX_CHECK_BYTES`.
     pub max_check_bytes: u64,
+    /// `BATCH_LINT_MAX_BYTES`: a `purpose=batch` upload up to this size is held and linted
+    /// before it is forwarded (see `upload.rs`); a larger one streams through unchecked.
+    pub batch_lint_max_bytes: u64,
     /// `EDGE_RETRIES`: extra attempts on transient upstream failures (0 = off).
     pub edge_retries: u32,
     /// `EDGE_RETRY_DEADLINE_MS`.
@@ -86,6 +89,7 @@ impl Settings {
             upstream,
             timeout_ms: number("UPSTREAM_TIMEOUT_MS", DEFAULT_TIMEOUT_MS),
             max_check_bytes: number("MAX_CHECK_BYTES", DEFAULT_MAX_CHECK_BYTES),
+            batch_lint_max_bytes: number("BATCH_LINT_MAX_BYTES", DEFAULT_MAX_CHECK_BYTES),
             edge_retries: u32::try_from(number("EDGE_RETRIES", 0)).unwrap_or(0).min(5),
             retry_deadline_ms: number("EDGE_RETRY_DEADLINE_MS", DEFAULT_RETRY_DEADLINE_MS),
             rules: rule_config(

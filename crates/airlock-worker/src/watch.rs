@@ -1,0 +1,163 @@
+//! Watching a streamed (SSE) answer as it passes, and ending a dropped one with an error event.
+//!
+//! Each chunk the upstream sends is handed to the client as soon as it is read, unchanged; a copy
+//! of the bytes goes through [`StreamWatch`] (O(1) memory: the current line and event only). There
+//! is no buffering and no delay: the wrapper is pulled by the runtime exactly like the upstream's
+//! own body stream would be.
+//!
+//! When the stream ends, one `stream_end` log line is written with the same `request_id` as the
+//! request's line (which was written when the response headers went out, so its `latency_ms` stays
+//! the time to first byte): the final state (`completed`, `failed` with the error, `incomplete`
+//! with the reason, `cut` with the last event seen), events, bytes and duration.
+//!
+//! When reading the upstream body fails (the connection dropped mid-stream), the client's stream is
+//! ended with [`StreamWatch::closing_bytes`]: a well-formed error event in OpenAI's shape (code
+//! `stream_interrupted`) that makes both official SDKs raise `APIError` instead of returning a
+//! silently truncated answer. A stream that the upstream *ends* cleanly without a terminal event is
+//! logged as `cut` but passed on as sent: that was the upstream's choice (an OpenAI-compatible
+//! server that omits `[DONE]` is valid traffic).
+
+use airlock_rules::sse::{StreamError, StreamState, StreamWatch};
+use futures_util::{Stream, StreamExt};
+use serde::Serialize;
+use worker::ByteStream;
+
+/// The message of the error event appended to a dropped stream.
+pub const DROPPED_MESSAGE: &str =
+    "The upstream connection closed before the response was complete.";
+
+/// Whether a response with this content type is a stream to watch.
+pub fn is_event_stream(content_type: Option<&str>) -> bool {
+    content_type.is_some_and(|t| {
+        t.split(';')
+            .next()
+            .is_some_and(|m| m.trim().eq_ignore_ascii_case("text/event-stream"))
+    })
+}
+
+/// The `stream_end` log line.
+#[derive(Debug, Serialize)]
+struct StreamEnd<'a> {
+    event: &'static str,
+    request_id: &'a str,
+    kind: &'static str,
+    state: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a StreamError>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+    last_event: Option<&'a str>,
+    finish_reason: Option<&'a str>,
+    events: u64,
+    bytes: u64,
+    /// The upstream connection failed mid-stream (read error).
+    upstream_dropped: bool,
+    /// Airlock appended its `stream_interrupted` error event.
+    appended_error: bool,
+    /// The client went away before the stream ended.
+    client_closed: bool,
+    duration_ms: f64,
+}
+
+/// The watcher and what the log needs; logs once, at the end or when dropped.
+struct Watcher {
+    watch: StreamWatch,
+    request_id: String,
+    started_ms: f64,
+    logged: bool,
+}
+
+impl Watcher {
+    fn log(&mut self, upstream_dropped: bool, appended_error: bool, client_closed: bool) {
+        if self.logged {
+            return;
+        }
+        self.logged = true;
+        let state = if client_closed || upstream_dropped {
+            self.watch.state()
+        } else {
+            self.watch.finish()
+        };
+        let (error, reason) = match &state {
+            StreamState::Failed { error } => (Some(error), None),
+            StreamState::Incomplete { reason } => (None, reason.as_deref()),
+            _ => (None, None),
+        };
+        let line = StreamEnd {
+            event: "stream_end",
+            request_id: &self.request_id,
+            kind: self.watch.kind().as_str(),
+            state: state.as_str(),
+            error,
+            reason,
+            last_event: self.watch.last_event(),
+            finish_reason: self.watch.finish_reason(),
+            events: self.watch.events(),
+            bytes: self.watch.bytes(),
+            upstream_dropped,
+            appended_error,
+            client_closed,
+            duration_ms: js_sys::Date::now() - self.started_ms,
+        };
+        match serde_json::to_string(&line) {
+            Ok(text) => worker::console_log!("{text}"),
+            Err(e) => worker::console_error!("airlock: stream_end log failed: {e}"),
+        }
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        // Dropped before the end: the client cancelled (the runtime cancels our stream).
+        self.log(false, false, true);
+    }
+}
+
+/// Wraps the upstream's body: chunks pass through as read, watched on the way.
+pub fn watched(
+    body: web_sys::ReadableStream,
+    request_id: String,
+) -> impl Stream<Item = worker::Result<Vec<u8>>> + 'static {
+    let upstream = Box::pin(ByteStream::from(body));
+    let watcher = Watcher {
+        watch: StreamWatch::new(),
+        request_id,
+        started_ms: js_sys::Date::now(),
+        logged: false,
+    };
+    futures_util::stream::unfold(Some((upstream, watcher)), |state| async move {
+        let (mut upstream, mut watcher) = state?;
+        match upstream.next().await {
+            Some(Ok(chunk)) => {
+                watcher.watch.push(&chunk);
+                Some((Ok(chunk), Some((upstream, watcher))))
+            }
+            Some(Err(e)) => {
+                worker::console_error!("airlock: upstream stream failed: {e}");
+                // A terminal event already arrived: nothing is lost, end quietly.
+                let append = watcher.watch.terminal().is_none();
+                let closing = append.then(|| watcher.watch.closing_bytes(DROPPED_MESSAGE));
+                watcher.log(true, append, false);
+                closing.map(|bytes| (Ok(bytes), None))
+            }
+            None => {
+                watcher.log(false, false, false);
+                None
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_event_stream;
+
+    #[test]
+    fn event_stream_content_types() {
+        assert!(is_event_stream(Some("text/event-stream")));
+        assert!(is_event_stream(Some("text/event-stream; charset=utf-8")));
+        assert!(is_event_stream(Some("Text/Event-Stream")));
+        assert!(!is_event_stream(Some("application/json")));
+        assert!(!is_event_stream(None));
+    }
+}
