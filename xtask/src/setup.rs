@@ -87,12 +87,7 @@ pub fn rust_tools() -> Result<Tools, String> {
     if !reports_version(&worker_build, WORKER_BUILD_VERSION) {
         cargo_install(&root, "worker-build", WORKER_BUILD_VERSION, true)?;
     }
-    let bindgen_version = lock_version("wasm-bindgen")?;
-    let wasm_bindgen = bin.join("wasm-bindgen");
-    if !reports_version(&wasm_bindgen, &bindgen_version) {
-        // No --locked: wasm-bindgen-cli's lock file names a crate version the registry lacks.
-        cargo_install(&root, "wasm-bindgen-cli", &bindgen_version, false)?;
-    }
+    let wasm_bindgen = wasm_bindgen()?;
     let wasm_opt = util::root()
         .join("node_modules")
         .join(".bin")
@@ -103,6 +98,19 @@ pub fn rust_tools() -> Result<Tools, String> {
         wasm_bindgen,
         wasm_opt: wasm_opt.exists().then_some(wasm_opt),
     })
+}
+
+/// wasm-bindgen-cli at exactly the `Cargo.lock` version of `wasm-bindgen`, installed into the cache
+/// once (the page needs only this one; the worker needs worker-build too).
+pub fn wasm_bindgen() -> Result<PathBuf, String> {
+    let root = cache_dir().join("cargo");
+    let bin = root.join("bin").join("wasm-bindgen");
+    let version = lock_version("wasm-bindgen")?;
+    if !reports_version(&bin, &version) {
+        // No --locked: wasm-bindgen-cli's lock file names a crate version the registry lacks.
+        cargo_install(&root, "wasm-bindgen-cli", &version, false)?;
+    }
+    Ok(bin)
 }
 
 /// True when `program --version` runs and mentions `version` as a whole word.

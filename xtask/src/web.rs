@@ -21,7 +21,7 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 /// Builds `www/pkg/` (and `www/pkg/tokenizer/` when the rules crate has its tokenizer).
 pub fn build() -> Result<(), String> {
     util::ensure_rust_targets(&["wasm32-unknown-unknown"])?;
-    let bindgen = wasm_bindgen()?;
+    let bindgen = crate::setup::wasm_bindgen()?;
     let root = util::root();
     let pkg = root.join("www").join("pkg");
     if pkg.exists() {
@@ -145,78 +145,6 @@ fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| util::root().join("target"))
-}
-
-/// wasm-bindgen-cli at the `Cargo.lock` version, installed into the shared cache once.
-fn wasm_bindgen() -> Result<PathBuf, String> {
-    let version = lock_version("wasm-bindgen")?;
-    let root = cache_dir().join("cargo");
-    let bin = root.join("bin").join("wasm-bindgen");
-    if reports_version(&bin, &version) {
-        return Ok(bin);
-    }
-    println!("web: installing wasm-bindgen-cli {version} (a few minutes, once per machine)");
-    let root_text = root.display().to_string();
-    // No --locked: wasm-bindgen-cli's lock file names a crate version the registry lacks.
-    let status = Command::new("cargo")
-        .args([
-            "install",
-            "wasm-bindgen-cli",
-            "--version",
-            &version,
-            "--force",
-            "--root",
-            &root_text,
-        ])
-        .env_remove("CARGO_TARGET_DIR")
-        .status()
-        .map_err(|e| format!("could not run cargo: {e}"))?;
-    if status.success() {
-        Ok(bin)
-    } else {
-        Err(format!("cargo install wasm-bindgen-cli {version} failed"))
-    }
-}
-
-/// The cache folder `cargo xtask setup` uses too.
-fn cache_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("AIRLOCK_CACHE") {
-        return PathBuf::from(dir);
-    }
-    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
-        return PathBuf::from(dir).join("airlock");
-    }
-    let home = std::env::var_os("HOME").unwrap_or_else(|| ".".into());
-    PathBuf::from(home).join(".cache").join("airlock")
-}
-
-fn reports_version(program: &Path, version: &str) -> bool {
-    let Ok(out) = Command::new(program).arg("--version").output() else {
-        return false;
-    };
-    let text = String::from_utf8_lossy(&out.stdout);
-    out.status.success() && text.split_whitespace().any(|w| w == version)
-}
-
-/// The one version of `package` in `Cargo.lock`.
-fn lock_version(package: &str) -> Result<String, String> {
-    let path = util::root().join("Cargo.lock");
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let lock: toml::Value = toml::from_str(&text).map_err(|e| format!("Cargo.lock: {e}"))?;
-    let versions: Vec<&str> = lock
-        .get("package")
-        .and_then(toml::Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter(|p| p.get("name").and_then(toml::Value::as_str) == Some(package))
-        .filter_map(|p| p.get("version").and_then(toml::Value::as_str))
-        .collect();
-    match versions.as_slice() {
-        [one] => Ok((*one).to_owned()),
-        _ => Err(format!(
-            "Cargo.lock must hold exactly one {package}: {versions:?}"
-        )),
-    }
 }
 
 /// Installs Debian's Chromium when it is missing.
