@@ -156,3 +156,35 @@ fn count_uses_the_model_limits() {
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("no known context window"), "{text}");
 }
+
+/// The CLI builds the rules crate with the `jsonschema` feature (issue 3): a function schema that
+/// only the `jsonschema` crate's meta-schema check finds invalid is reported as a warning (which
+/// JSON Schema draft OpenAI validates against is not documented, so it never rejects), and one
+/// that is valid under draft 7 but not 2020-12 (tuple `items`) gets no such warning.
+#[test]
+fn jsonschema_crate_meta_check() {
+    let body = |prop: Value| {
+        json!({
+            "model": "gpt-4o",
+            "messages": [{"role": "user", "content": "hi"}],
+            "tools": [{"type": "function", "function": {"name": "f", "parameters":
+                {"type": "object", "properties": {"a": prop}}}}]
+        })
+        .to_string()
+    };
+    let (code, v) = check_json(&body(json!({"type": "string", "uniqueItems": "yes"})));
+    assert_eq!(code, Some(0), "{v}");
+    let w = by_rule(&v["warnings"], "json_schema_valid");
+    assert_eq!(w.len(), 1, "{v}");
+    assert_eq!(w[0]["code"], "invalid_function_parameters", "{v}");
+    assert_eq!(w[0]["param"], "tools[0].function.parameters", "{v}");
+
+    let (code, v) = check_json(&body(
+        json!({"type": "array", "items": [{"type": "string"}]}),
+    ));
+    assert_eq!(code, Some(0), "{v}");
+    assert!(
+        by_rule(&v["warnings"], "json_schema_valid").is_empty(),
+        "{v}"
+    );
+}

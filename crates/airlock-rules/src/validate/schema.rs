@@ -194,6 +194,22 @@ fn run(ctx: &mut Ctx<'_>, target: &Target<'_>, schema: &Value, fine_tuned: bool)
         return;
     }
     if ctx.enabled("json_schema_valid") {
+        if let Some(problem) =
+            crate_meta_problem(schema).filter(|_| meta_problem(schema, 0).is_none())
+        {
+            // Only the crate sees a problem: OpenAI's validator and draft are not documented, and
+            // real clients send schemas of every draft, so this is a warning, never a rejection.
+            let message = format!(
+                "{}{problem} (JSON Schema meta-schema check).",
+                target.prefix()
+            );
+            ctx.warn(
+                "json_schema_valid",
+                target.code(),
+                Some(target.param.clone()),
+                message,
+            );
+        }
         if let Some(problem) = meta_problem(schema, 0) {
             let message = match target.kind {
                 // For functions OpenAI quotes the validator; for response formats it has been
@@ -290,6 +306,23 @@ fn not_of_type(v: &Value, ty: &str) -> String {
 
 /// The first meta-schema violation in `schema`, in Python `jsonschema`'s wording. One pass over
 /// each object's keys.
+/// With the `jsonschema` feature: the `jsonschema` crate's meta-schema check. A schema counts as
+/// invalid only when it is invalid under drafts 4, 7 and 2020-12 alike (tuple `items: [...]` is
+/// valid in draft 7 and not 2020-12; a boolean `exclusiveMinimum` only in draft 4), and even then
+/// it is only reported: the built-in `meta_problem` decides rejections.
+#[cfg(feature = "jsonschema")]
+fn crate_meta_problem(schema: &Value) -> Option<String> {
+    let draft7 = jsonschema::draft7::meta::validate(schema).err()?;
+    jsonschema::draft4::meta::validate(schema).err()?;
+    jsonschema::draft202012::meta::validate(schema).err()?;
+    Some(format!("{draft7}"))
+}
+
+#[cfg(not(feature = "jsonschema"))]
+fn crate_meta_problem(_schema: &Value) -> Option<String> {
+    None
+}
+
 fn meta_problem(schema: &Value, depth: usize) -> Option<String> {
     let map = match schema {
         Value::Bool(_) => return None,
