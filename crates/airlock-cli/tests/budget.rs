@@ -1,27 +1,11 @@
 //! The context budget end to end (issue 4): `airlock check` and `airlock count` on request
 //! bodies whose text is counted exactly, against the model data's limits.
 
-use std::io::Write as _;
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use common::airlock;
 
 use serde_json::{Value, json};
-
-fn airlock(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_airlock"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("airlock runs");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().expect("airlock finishes")
-}
 
 /// `n` tokens of text in o200k_base (" word" is one token).
 fn words(n: usize) -> String {

@@ -1,7 +1,9 @@
 //! `airlock explain` end to end: the built binary, real pastes, exit codes and the JSON shape.
 
-use std::io::Write as _;
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use common::{airlock, stdout};
+use std::process::Output;
 
 use serde_json::Value;
 
@@ -19,27 +21,6 @@ const RPM_JSON: &str = r#"{
 const CONTEXT_NODE: &str = "Error: 400 This model's maximum context length is 8192 tokens. However, your messages resulted in 9123 tokens. Please reduce the length of the messages.\n    at APIError.generate (/app/node_modules/openai/error.js:45:20)\n";
 
 const SUCCESS: &str = r#"{"id":"chatcmpl-FAKE1","object":"chat.completion","created":1731456789,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"Hi!"},"finish_reason":"stop"}]}"#;
-
-fn airlock(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_airlock"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("airlock runs");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().expect("airlock finishes")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
 
 fn code(o: &Output) -> i32 {
     o.status.code().expect("exited normally")
