@@ -13,12 +13,19 @@ pub fn airlock(args: &[&str], stdin: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("airlock runs");
-    child
+    let written = child
         .stdin
         .take()
         .expect("stdin is piped")
-        .write_all(stdin.as_bytes())
-        .expect("stdin is written");
+        .write_all(stdin.as_bytes());
+    // A usage error exits before reading standard input; the closed pipe is not a test failure.
+    if let Err(e) = written {
+        assert_eq!(
+            e.kind(),
+            std::io::ErrorKind::BrokenPipe,
+            "writing stdin: {e}"
+        );
+    }
     child.wait_with_output().expect("airlock finishes")
 }
 
