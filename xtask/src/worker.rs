@@ -67,12 +67,22 @@ pub fn dev() -> Result<(), String> {
          \n  Node:   new OpenAI({{ baseURL: \"http://127.0.0.1:8787/v1\" }})\
          \n  curl:   curl http://127.0.0.1:8787/healthz\n"
     );
+    wrangler(
+        &["dev", "--ip", "127.0.0.1", "--port", "8787"],
+        &tools,
+        "wrangler dev exited",
+    )
+}
+
+/// Runs `node_modules/.bin/wrangler ARGS` in the repository root with the pinned tools and the quiet,
+/// offline-friendly environment; `failure` names what went wrong when it exits non-zero.
+fn wrangler(args: &[&str], tools: &setup::Tools, failure: &str) -> Result<(), String> {
     let wrangler = util::root()
         .join("node_modules")
         .join(".bin")
         .join("wrangler");
     let status = Command::new(wrangler)
-        .args(["dev", "--ip", "127.0.0.1", "--port", "8787"])
+        .args(args)
         .envs(tools.env())
         .envs(wrangler_env())
         .current_dir(util::root())
@@ -81,7 +91,7 @@ pub fn dev() -> Result<(), String> {
     if status.success() {
         Ok(())
     } else {
-        Err(format!("wrangler dev exited: {status}"))
+        Err(format!("{failure}: {status}"))
     }
 }
 
@@ -89,22 +99,11 @@ pub fn dev() -> Result<(), String> {
 pub fn bundle(outdir: &str) -> Result<(), String> {
     let tools = setup::rust_tools()?;
     setup::npm()?;
-    let wrangler = util::root()
-        .join("node_modules")
-        .join(".bin")
-        .join("wrangler");
-    let status = Command::new(wrangler)
-        .args(["deploy", "--dry-run", "--outdir", outdir])
-        .envs(tools.env())
-        .envs(wrangler_env())
-        .current_dir(util::root())
-        .status()
-        .map_err(|e| format!("could not run wrangler: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("wrangler deploy --dry-run failed: {status}"))
-    }
+    wrangler(
+        &["deploy", "--dry-run", "--outdir", outdir],
+        &tools,
+        "wrangler deploy --dry-run failed",
+    )
 }
 
 /// Sets up, builds, and runs the end-to-end tests (`tests/e2e/*.test.mjs`).
