@@ -15,7 +15,6 @@ use crate::log::LogLine;
 use crate::route::{self, Route};
 use crate::settings::Settings;
 use crate::{errors, gateway, method_has_body, reject, upload};
-use futures_util::StreamExt;
 
 /// The request body as it will be sent upstream.
 enum Body {
@@ -68,6 +67,7 @@ pub async fn proxy(
     }
 
     // Body: JSON under the cap is read whole and checked; everything else streams through.
+    let mut uploading: Option<upload::Upload> = None;
     let content_length = req
         .headers()
         .get("content-length")?
@@ -94,23 +94,16 @@ pub async fn proxy(
             return reject(&errors::rule_rejection(finding), line);
         }
         Body::Bytes(bytes)
-    } else if let Some(boundary) = batch_upload(&req, url, &headers, content_length, settings) {
-        // A possible Batch input file: held (up to the cap) while it is linted; see upload.rs.
-        let mut reader = upload::Multipart::new(&boundary, settings.rules.clone());
-        let mut held = Vec::with_capacity(content_length.unwrap_or(0) as usize);
-        let mut stream = req.stream()?;
-        while let Some(chunk) = stream.next().await {
-            let Ok(chunk) = chunk else {
-                return reject(&errors::unreadable_body(), line);
-            };
-            reader.push(&chunk);
-            held.extend_from_slice(&chunk);
-        }
+    } else if let Some(boundary) = batch_upload(&req, url, &headers) {
+        // A possible Batch input file: linted ahead of forwarding, streamed; see upload.rs.
         line.checked = true;
-        if let Some(found) = reader.finish() {
-            return reject(&errors::batch_file(&found), line);
+        let client = req.stream()?;
+        let id = &line.request_id;
+        match upload::lint_ahead(client, &boundary, content_length, settings, id).await {
+            upload::Ahead::Whole(bytes) => Body::Bytes(bytes),
+            upload::Ahead::Streaming(up) => Body::Stream(uploading.insert(up).body.clone()),
+            upload::Ahead::Stopped(why) => return stopped(why, line),
         }
-        Body::Bytes(held)
     } else {
         match req.inner().body() {
             Some(stream) => Body::Stream(stream),
@@ -142,7 +135,11 @@ pub async fn proxy(
                 .with_deadline(elapsed as u64, Some(settings.retry_deadline_ms))
                 .with_now(js_sys::Date::now() as u64)
         };
-        match send(&target, &method, &headers, this_body, settings.timeout_ms).await {
+        let sent = send(&target, &method, &headers, this_body, settings.timeout_ms).await;
+        if let Some(why) = stop_upload(uploading.as_ref()).await {
+            return stopped(why, line);
+        }
+        match sent {
             Ok(resp) if resp.status() < 400 => {
                 line.upstream_request_id = resp.headers().get("x-request-id").ok().flatten();
                 line.stream = crate::watch::is_event_stream(
@@ -196,21 +193,25 @@ pub async fn proxy(
     }
 }
 
-/// The multipart boundary when `req` is a `POST /v1/files` upload small enough to lint.
-fn batch_upload(
-    req: &Request,
-    url: &url::Url,
-    headers: &[(String, String)],
-    content_length: Option<u64>,
-    settings: &Settings,
-) -> Option<String> {
-    if req.method() != worker::Method::Post
-        || url.path() != "/v1/files"
-        || content_length.is_none_or(|n| n > settings.batch_lint_max_bytes)
-    {
+/// The multipart boundary when `req` is a `POST /v1/files` upload (a possible Batch input file).
+fn batch_upload(req: &Request, url: &url::Url, headers: &[(String, String)]) -> Option<String> {
+    if req.method() != worker::Method::Post || url.path() != "/v1/files" {
         return None;
     }
     upload::boundary(header(headers, "content-type"))
+}
+
+/// An upload the linter stopped after it began streaming upstream (see `upload.rs`).
+async fn stop_upload(uploading: Option<&upload::Upload>) -> Option<upload::Stopped> {
+    uploading?.stopped().await
+}
+
+/// Airlock's answer to an upload it stopped: the 400 with the line errors, or an unreadable body.
+fn stopped(why: upload::Stopped, line: &mut LogLine) -> Result<Response> {
+    match why {
+        upload::Stopped::Rejected(found) => reject(&errors::batch_file(&found), line),
+        upload::Stopped::Unreadable => reject(&errors::unreadable_body(), line),
+    }
 }
 
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {

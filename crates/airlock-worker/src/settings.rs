@@ -10,6 +10,8 @@ pub const DEFAULT_UPSTREAM: &str = "https://api.openai.com";
 pub const DEFAULT_TIMEOUT_MS: u64 = 600_000;
 /// JSON bodies up to this size are read and checked; larger ones are forwarded unchecked, as streams.
 pub const DEFAULT_MAX_CHECK_BYTES: u64 = 10 * 1024 * 1024;
+/// A `POST /v1/files` upload is linted this far before the upstream request is opened.
+pub const DEFAULT_BATCH_LINT_WINDOW_BYTES: u64 = 1024 * 1024;
 /// Time budget for edge retries, in milliseconds.
 pub const DEFAULT_RETRY_DEADLINE_MS: u64 = 30_000;
 
@@ -22,9 +24,9 @@ pub struct Settings {
     pub timeout_ms: u64,
     /// `MAX_CHECK_BYTES`.
     pub max_check_bytes: u64,
-    /// `BATCH_LINT_MAX_BYTES`: a `purpose=batch` upload up to this size is held and linted
-    /// before it is forwarded (see `upload.rs`); a larger one streams through unchecked.
-    pub batch_lint_max_bytes: u64,
+    /// `BATCH_LINT_WINDOW_BYTES`: how much of a `POST /v1/files` upload is linted before the
+    /// upstream request is opened (see `upload.rs`); the rest is linted as it streams on.
+    pub batch_lint_window_bytes: u64,
     /// `EDGE_RETRIES`: extra attempts on transient upstream failures (0 = off).
     pub edge_retries: u32,
     /// `EDGE_RETRY_DEADLINE_MS`.
@@ -89,7 +91,10 @@ impl Settings {
             upstream,
             timeout_ms: number("UPSTREAM_TIMEOUT_MS", DEFAULT_TIMEOUT_MS),
             max_check_bytes: number("MAX_CHECK_BYTES", DEFAULT_MAX_CHECK_BYTES),
-            batch_lint_max_bytes: number("BATCH_LINT_MAX_BYTES", DEFAULT_MAX_CHECK_BYTES),
+            batch_lint_window_bytes: number(
+                "BATCH_LINT_WINDOW_BYTES",
+                DEFAULT_BATCH_LINT_WINDOW_BYTES,
+            ),
             edge_retries: u32::try_from(number("EDGE_RETRIES", 0)).unwrap_or(0).min(5),
             retry_deadline_ms: number("EDGE_RETRY_DEADLINE_MS", DEFAULT_RETRY_DEADLINE_MS),
             rules: rule_config(

@@ -1,19 +1,62 @@
-//! Batch input files linted as they are uploaded (`POST /v1/files`, `purpose=batch`).
+//! Batch input files linted as they are uploaded (`POST /v1/files`, `purpose=batch`), while the
+//! upload streams on to the upstream.
 //!
 //! The multipart body is read chunk by chunk; [`Multipart`] splits it into parts as it goes
 //! (boundary from the `content-type`, holding back only a boundary's length between chunks), the
 //! `file` part's bytes go straight into [`BatchLinter`] (one line held at a time), and the
 //! `purpose` field is kept (a few bytes).
 //!
-//! The trade-off: a bad file must not reach the upstream, yet the upstream call cannot be undone
-//! once bytes are sent. So an upload of at most `BATCH_LINT_MAX_BYTES` (default 10 MB) is held
-//! while it is linted and forwarded byte-identical only when it passes (a bad one gets a 400 with
-//! the line numbers and the upstream sees nothing). A larger upload, or one without a
-//! `content-length`, is streamed through unchecked and never held. The held copy is the only
-//! buffer; the linter's memory does not grow with the file.
+//! [`Pump`] decides which bytes may go upstream: only bytes the linter has already judged. Inside
+//! the `file` part that is everything up to the last complete line; the current line (and a
+//! boundary's length) is held, which the linter holds anyway. So the bytes of a bad line never
+//! reach the upstream, and neither does the closing boundary of a bad file: an upload the upstream
+//! could turn into a file is only ever completed after the whole file was judged good.
+//!
+//! - The upstream request is opened only once a first window (`BATCH_LINT_WINDOW_BYTES`, 1 MiB by
+//!   default) is judged, or the whole body if smaller: a small bad file is answered with a 400
+//!   and nothing is sent upstream at all. A body that ended inside the window is sent as bytes.
+//! - A bad line after the upstream request started: its body is aborted (the writable side is
+//!   errored), so the upstream sees a truncated multipart body it can never turn into a file; the
+//!   rest of the client's body is still read and linted, without forwarding, so the 400 lists
+//!   every error (up to 100) and the client, still uploading, gets an answer instead of a reset.
+//! - `purpose` may come after the file (the Node SDK sends `file` first). Until it is known, an
+//!   error stops forwarding and the bytes are held, up to [`HOLD_CAP`]: `purpose` other than
+//!   `batch` flushes them and streams on; over the cap they are flushed too and the upload streams
+//!   on unchecked, with a warning in the log (valid traffic is never blocked).
+//! - A line longer than [`LINE_CAP`] is forwarded as it arrives (memory stays bounded); it is still
+//!   linted, and the closing boundary still waits for the verdict.
+//! - Not multipart, or `purpose` known and not `batch`: the bytes stream on as they arrive.
+//!
+//! The body goes upstream through a `FixedLengthStream` when the client sent a `content-length`
+//! (so the upstream sees the same length), else through an identity `TransformStream` (chunked).
+//! A streamed upload is not replayable: edge retries stay off for it. Each upload gets an
+//! `upload_end` log line (same `request_id`) saying what happened.
+
+extern crate alloc;
+
+use alloc::rc::Rc;
+use core::cell::RefCell;
+use core::task::{Poll, Waker};
 
 use airlock_rules::batch::{BatchLinter, LineError, LintState};
 use airlock_rules::validate::Config;
+use futures_util::StreamExt;
+use js_sys::futures::JsFuture;
+use serde::Serialize;
+use wasm_bindgen::{JsCast, JsValue};
+use worker::ByteStream;
+
+use crate::settings::Settings;
+
+/// Bytes held after an error was found while `purpose` is still unknown; past it the upload is
+/// passed on unchecked (with a warning).
+pub const HOLD_CAP: usize = 1024 * 1024;
+/// The most bytes of one unfinished line held back; a longer line is forwarded as it arrives.
+pub const LINE_CAP: usize = 16 * 1024 * 1024;
+/// Errors kept (the count goes on).
+const MAX_ERRORS: usize = 100;
+/// Headers longer than this make the body malformed (nothing judged, passed on).
+const MAX_HEADERS: usize = 16 * 1024;
 
 /// The `boundary` parameter of a `multipart/form-data` content type.
 pub fn boundary(content_type: Option<&str>) -> Option<String> {
@@ -54,26 +97,30 @@ enum Part {
     Other,
 }
 
-/// An incremental `multipart/form-data` reader that lints the `file` part as a Batch input file.
+/// An incremental `multipart/form-data` reader that lints the `file` part as a Batch input file
+/// and says how far into the body it has judged.
 pub struct Multipart {
     /// `\r\n--boundary` (the body is read as if it began with `\r\n`).
     delimiter: Vec<u8>,
     state: State,
     /// Unprocessed bytes: at most a delimiter's length (or a part's headers) between chunks.
     held: Vec<u8>,
+    /// Offset of `held[0]`, counting the two virtual bytes (`\r\n`) in front of the body.
+    base: u64,
+    /// In the `file` part: offset (virtual, as `base`) where the line not yet judged starts.
+    line_start: u64,
+    /// Body bytes pushed.
+    pushed: u64,
     part: Part,
     purpose: Vec<u8>,
+    /// The `purpose` part has ended.
+    purpose_done: bool,
     linter: BatchLinter,
     errors: Vec<LineError>,
     file_seen: bool,
     /// The body did not read as multipart: nothing is judged.
     malformed: bool,
 }
-
-/// Headers longer than this make the body malformed (nothing judged, passed on).
-const MAX_HEADERS: usize = 16 * 1024;
-/// Errors kept (the count goes on).
-const MAX_ERRORS: usize = 100;
 
 impl Multipart {
     /// A reader for `boundary`, linting with the validators' `config`.
@@ -82,8 +129,12 @@ impl Multipart {
             delimiter: format!("\r\n--{boundary}").into_bytes(),
             state: State::Preamble,
             held: b"\r\n".to_vec(),
+            base: 0,
+            line_start: 0,
+            pushed: 0,
             part: Part::Other,
             purpose: Vec::new(),
+            purpose_done: false,
             linter: BatchLinter::with_state(LintState::with_config(config)),
             errors: Vec::new(),
             file_seen: false,
@@ -93,6 +144,7 @@ impl Multipart {
 
     /// Feeds one chunk of the body.
     pub fn push(&mut self, chunk: &[u8]) {
+        self.pushed += chunk.len() as u64;
         if self.state == State::Done {
             return;
         }
@@ -100,21 +152,22 @@ impl Multipart {
         loop {
             match self.state {
                 State::Preamble | State::Body => {
-                    match find(&self.held, &self.delimiter) {
+                    let held = core::mem::take(&mut self.held);
+                    match find(&held, &self.delimiter) {
                         Some(i) => {
-                            let data = self.held[..i].to_vec();
-                            self.data(&data);
+                            self.data(&held[..i]);
                             self.end_part();
-                            self.held.drain(..i + self.delimiter.len());
+                            self.held = held;
+                            self.consume(i + self.delimiter.len());
                             self.state = State::AfterDelimiter;
                         }
                         None => {
                             // Keep what could be the start of a delimiter.
-                            let keep = (self.delimiter.len() - 1).min(self.held.len());
-                            let cut = self.held.len() - keep;
-                            let data = self.held[..cut].to_vec();
-                            self.data(&data);
-                            self.held.drain(..cut);
+                            let keep = (self.delimiter.len() - 1).min(held.len());
+                            let cut = held.len() - keep;
+                            self.data(&held[..cut]);
+                            self.held = held;
+                            self.consume(cut);
                             return;
                         }
                     }
@@ -131,7 +184,7 @@ impl Multipart {
                     // Transport padding, then CRLF.
                     match self.held.iter().position(|&b| b == b'\n') {
                         Some(i) => {
-                            self.held.drain(..=i);
+                            self.consume(i + 1);
                             self.state = State::Headers;
                         }
                         None if self.held.len() > MAX_HEADERS => return self.fail(),
@@ -144,7 +197,8 @@ impl Multipart {
                         if self.part == Part::File {
                             self.file_seen = true;
                         }
-                        self.held.drain(..i + 4);
+                        self.consume(i + 4);
+                        self.line_start = self.base;
                         self.state = State::Body;
                     }
                     None if self.held.len() > MAX_HEADERS => return self.fail(),
@@ -155,19 +209,42 @@ impl Multipart {
         }
     }
 
-    /// Ends the body; returns the errors when this is a Batch upload whose file has any.
-    pub fn finish(self) -> Option<Vec<LineError>> {
-        if self.malformed || self.state != State::Done || !self.file_seen {
-            return None;
-        }
-        if self.purpose.trim_ascii() != b"batch" {
-            return None;
-        }
-        let mut errors = self.errors;
-        (!errors.is_empty()).then(|| {
-            errors.truncate(MAX_ERRORS);
-            errors
-        })
+    /// How many bytes from the start of the body are judged: everything before the current,
+    /// unfinished line of the `file` part and before the bytes kept to find a boundary.
+    pub fn judged(&self) -> u64 {
+        let virtual_offset = match self.state {
+            State::Done => return self.pushed,
+            State::Body if self.part == Part::File => self.line_start,
+            _ => self.base,
+        };
+        virtual_offset.saturating_sub(2).min(self.pushed)
+    }
+
+    /// `Some(true)` once a `purpose` part reading `batch` has ended, `Some(false)` for any other
+    /// purpose, `None` while it is not known.
+    pub fn purpose_is_batch(&self) -> Option<bool> {
+        self.purpose_done
+            .then(|| self.purpose.trim_ascii() == b"batch")
+    }
+
+    /// The problems found in the `file` part so far (at most 100 kept).
+    pub fn errors(&self) -> &[LineError] {
+        &self.errors
+    }
+
+    /// The body did not read as `multipart/form-data` with this boundary.
+    pub fn is_malformed(&self) -> bool {
+        self.malformed
+    }
+
+    /// Requests (non-blank lines) of the `file` part linted so far.
+    pub fn requests(&self) -> u64 {
+        self.linter.state().requests()
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.held.drain(..n);
+        self.base += n as u64;
     }
 
     fn fail(&mut self) {
@@ -176,6 +253,7 @@ impl Multipart {
         self.held = Vec::new();
     }
 
+    /// Bytes of the current part; they start at `self.base`.
     fn data(&mut self, data: &[u8]) {
         if data.is_empty() || self.state != State::Body {
             return;
@@ -184,6 +262,9 @@ impl Multipart {
             Part::File => {
                 let found = self.linter.push(data);
                 self.keep(found);
+                if let Some(i) = data.iter().rposition(|&b| b == b'\n') {
+                    self.line_start = self.base + i as u64 + 1;
+                }
             }
             Part::Purpose => {
                 if self.purpose.len() + data.len() <= 64 {
@@ -195,9 +276,15 @@ impl Multipart {
     }
 
     fn end_part(&mut self) {
-        if self.state == State::Body && self.part == Part::File {
-            let found = self.linter.finish();
-            self.keep(found);
+        if self.state == State::Body {
+            match self.part {
+                Part::File => {
+                    let found = self.linter.finish();
+                    self.keep(found);
+                }
+                Part::Purpose => self.purpose_done = true,
+                Part::Other => {}
+            }
         }
         self.part = Part::Other;
     }
@@ -207,6 +294,233 @@ impl Multipart {
             if self.errors.len() < MAX_ERRORS {
                 self.errors.push(e);
             }
+        }
+    }
+}
+
+/// Where an upload stands, as far as forwarding goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Bytes go on as soon as the linter has judged them.
+    Linting,
+    /// An error was found while `purpose` is unknown: bytes are held until it is.
+    Holding,
+    /// Not judged (not a Batch upload, or gave up; see [`Pump::note`]): bytes go on as they arrive.
+    Passing,
+    /// A Batch upload with errors: nothing more goes on; the rest is read and linted.
+    Rejected,
+}
+
+/// Why an upload was passed on without a verdict, or forwarded ahead of one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Note {
+    /// `purpose` is not `batch`.
+    NotBatch,
+    /// The body is not `multipart/form-data` with the announced boundary.
+    NotMultipart,
+    /// An error was found before `purpose` was known and more than [`HOLD_CAP`] bytes followed.
+    HoldCap,
+    /// A line longer than [`LINE_CAP`] was forwarded before it was judged.
+    LineCap,
+    /// The body ended before the multipart body did, or without a `purpose`.
+    Incomplete,
+}
+
+impl Note {
+    /// The name used in the log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Note::NotBatch => "not_batch",
+            Note::NotMultipart => "not_multipart",
+            Note::HoldCap => "hold_cap",
+            Note::LineCap => "line_cap",
+            Note::Incomplete => "incomplete",
+        }
+    }
+}
+
+/// Decides, chunk by chunk, which bytes of an upload may go upstream: only bytes the linter has
+/// judged (see the module doc). Pure: bytes in, bytes out.
+pub struct Pump {
+    reader: Multipart,
+    /// Bytes received and not yet released, in order.
+    pending: Vec<u8>,
+    received: u64,
+    released: u64,
+    window: u64,
+    mode: Mode,
+    note: Option<Note>,
+    /// Passing after the hold cap: still linted, for the log.
+    lint_passing: bool,
+    hold_cap: usize,
+    line_cap: usize,
+}
+
+impl Pump {
+    /// A pump for an upload with this multipart `boundary`; `window` bytes are judged before the
+    /// upstream request is opened ([`Pump::ready`]).
+    pub fn new(boundary: &str, config: Config, window: u64) -> Self {
+        Pump {
+            reader: Multipart::new(boundary, config),
+            pending: Vec::new(),
+            received: 0,
+            released: 0,
+            window,
+            mode: Mode::Linting,
+            note: None,
+            lint_passing: false,
+            hold_cap: HOLD_CAP,
+            line_cap: LINE_CAP,
+        }
+    }
+
+    /// The same pump with other caps (tests).
+    #[cfg(test)]
+    fn with_caps(mut self, hold_cap: usize, line_cap: usize) -> Self {
+        self.hold_cap = hold_cap;
+        self.line_cap = line_cap;
+        self
+    }
+
+    /// Feeds one chunk of the client's body; returns the bytes that may go upstream now.
+    pub fn push(&mut self, chunk: &[u8]) -> Vec<u8> {
+        self.received += chunk.len() as u64;
+        match self.mode {
+            Mode::Passing => {
+                if self.lint_passing {
+                    self.reader.push(chunk);
+                }
+                self.released += chunk.len() as u64;
+                chunk.to_vec()
+            }
+            Mode::Rejected => {
+                if self.reader.errors().len() < MAX_ERRORS {
+                    self.reader.push(chunk);
+                }
+                Vec::new()
+            }
+            Mode::Linting | Mode::Holding => {
+                self.reader.push(chunk);
+                self.pending.extend_from_slice(chunk);
+                self.settle()
+            }
+        }
+    }
+
+    /// The client's body ended; returns the last bytes that may go upstream (none if rejected).
+    pub fn finish(&mut self) -> Vec<u8> {
+        let mut out = self.settle();
+        if matches!(self.mode, Mode::Linting | Mode::Holding) {
+            // Everything was judged unless the multipart body was cut short or had no purpose:
+            // the upstream will answer that one itself.
+            if !self.pending.is_empty() || self.reader.purpose_is_batch().is_none() {
+                self.note.get_or_insert(Note::Incomplete);
+            }
+            out.extend(self.release(self.pending.len()));
+            self.mode = Mode::Passing;
+        }
+        out
+    }
+
+    /// The upstream request may be opened: the first window is judged and released (or the
+    /// upload is passed on unjudged). Never once it is rejected.
+    pub fn ready(&self) -> bool {
+        match self.mode {
+            Mode::Rejected => false,
+            Mode::Passing => true,
+            Mode::Linting | Mode::Holding => self.released >= self.window,
+        }
+    }
+
+    /// Where the upload stands.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// Why it was passed on unjudged or forwarded ahead of a verdict, if it was.
+    pub fn note(&self) -> Option<Note> {
+        self.note
+    }
+
+    /// Bytes received from the client.
+    pub fn received(&self) -> u64 {
+        self.received
+    }
+
+    /// Bytes released to go upstream.
+    pub fn released(&self) -> u64 {
+        self.released
+    }
+
+    /// Bytes held now (what the pump's memory is).
+    #[cfg(test)]
+    fn held(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// The problems found in the file (at most 100 kept).
+    pub fn errors(&self) -> &[LineError] {
+        self.reader.errors()
+    }
+
+    /// Requests (non-blank lines) linted.
+    pub fn requests(&self) -> u64 {
+        self.reader.requests()
+    }
+
+    /// The file is a Batch input file with errors (`purpose` known): the 400's errors.
+    pub fn rejection(&self) -> Option<&[LineError]> {
+        (self.mode == Mode::Rejected).then(|| self.errors())
+    }
+
+    fn settle(&mut self) -> Vec<u8> {
+        if !matches!(self.mode, Mode::Linting | Mode::Holding) {
+            return Vec::new();
+        }
+        if self.reader.is_malformed() {
+            return self.pass(Note::NotMultipart);
+        }
+        let errors = !self.reader.errors().is_empty();
+        match self.reader.purpose_is_batch() {
+            Some(false) => return self.pass(Note::NotBatch),
+            Some(true) if errors => {
+                self.mode = Mode::Rejected;
+                self.pending = Vec::new();
+                return Vec::new();
+            }
+            _ => {}
+        }
+        if errors {
+            self.mode = Mode::Holding;
+            if self.pending.len() > self.hold_cap {
+                self.lint_passing = true;
+                return self.pass(Note::HoldCap);
+            }
+            return Vec::new();
+        }
+        let judged = self.reader.judged();
+        let mut n = usize::try_from(judged.saturating_sub(self.released))
+            .unwrap_or(usize::MAX)
+            .min(self.pending.len());
+        if self.pending.len() - n > self.line_cap {
+            self.note.get_or_insert(Note::LineCap);
+            n = self.pending.len();
+        }
+        self.release(n)
+    }
+
+    fn pass(&mut self, note: Note) -> Vec<u8> {
+        self.mode = Mode::Passing;
+        self.note = Some(note);
+        self.release(self.pending.len())
+    }
+
+    fn release(&mut self, n: usize) -> Vec<u8> {
+        self.released += n as u64;
+        if n == self.pending.len() {
+            core::mem::take(&mut self.pending)
+        } else {
+            self.pending.drain(..n).collect()
         }
     }
 }
@@ -269,27 +583,355 @@ pub fn message(errors: &[LineError]) -> String {
     out
 }
 
+/// Why an upload that was already streaming upstream is answered by Airlock instead.
+#[derive(Debug)]
+pub enum Stopped {
+    /// A Batch input file with errors: the 400 lists them.
+    Rejected(Vec<LineError>),
+    /// The client's body could not be read to the end.
+    Unreadable,
+}
+
+/// What [`lint_ahead`] found before the upstream request was opened.
+pub enum Ahead {
+    /// The upload ended inside the window and may go: these are its bytes, judged.
+    Whole(Vec<u8>),
+    /// The window was judged: send `Upload::body`; the rest is linted as it streams.
+    Streaming(Upload),
+    /// Answered without calling the upstream.
+    Stopped(Stopped),
+}
+
+/// An upload streaming upstream while it is linted.
+pub struct Upload {
+    /// The body to send upstream.
+    pub body: web_sys::ReadableStream,
+    shared: Rc<RefCell<Shared>>,
+}
+
+#[derive(Default)]
+struct Shared {
+    /// The upstream body was aborted: the answer is Airlock's.
+    aborted: bool,
+    /// The client's body was read to the end (or could not be).
+    done: bool,
+    stopped: Option<Stopped>,
+    waker: Option<Waker>,
+}
+
+impl Upload {
+    /// Once the upstream call has returned (or failed): when the upload was stopped (a bad line,
+    /// an unreadable body), waits until the client's body has been read to the end and says why.
+    /// `None`: the upstream's answer stands.
+    pub async fn stopped(&self) -> Option<Stopped> {
+        if !self.shared.borrow().aborted {
+            return None;
+        }
+        futures_util::future::poll_fn(|cx| {
+            let mut shared = self.shared.borrow_mut();
+            if shared.done {
+                Poll::Ready(shared.stopped.take())
+            } else {
+                shared.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        })
+        .await
+    }
+}
+
+/// Reads and lints the first window of a `POST /v1/files` multipart body before anything goes
+/// upstream; then, if the upload goes on, streams the rest upstream while linting it.
+pub async fn lint_ahead(
+    mut client: ByteStream,
+    boundary: &str,
+    content_length: Option<u64>,
+    settings: &Settings,
+    request_id: &str,
+) -> Ahead {
+    let started_ms = js_sys::Date::now();
+    let mut pump = Pump::new(
+        boundary,
+        settings.rules.clone(),
+        settings.batch_lint_window_bytes,
+    );
+    let mut first = Vec::new();
+    while !pump.ready() {
+        match client.next().await {
+            Some(Ok(chunk)) => first.extend(pump.push(&chunk)),
+            Some(Err(_)) => return Ahead::Stopped(Stopped::Unreadable),
+            None => {
+                first.extend(pump.finish());
+                log(&pump, request_id, false, false, started_ms);
+                return match pump.rejection() {
+                    Some(errors) => Ahead::Stopped(Stopped::Rejected(errors.to_vec())),
+                    None => Ahead::Whole(first),
+                };
+            }
+        }
+    }
+    let Some((body, writer)) = upstream_body(content_length) else {
+        worker::console_error!("airlock: no stream for the upload body");
+        return Ahead::Stopped(Stopped::Unreadable);
+    };
+    let shared = Rc::new(RefCell::new(Shared::default()));
+    let feeding = feed(
+        writer,
+        client,
+        pump,
+        first,
+        shared.clone(),
+        request_id.to_owned(),
+        started_ms,
+    );
+    worker::wasm_bindgen_futures::spawn_local(feeding);
+    Ahead::Streaming(Upload { body, shared })
+}
+
+/// A `FixedLengthStream` of the client's length (the upstream sees a `content-length`), or an
+/// identity `TransformStream` (chunked) when there is none.
+fn upstream_body(
+    content_length: Option<u64>,
+) -> Option<(
+    web_sys::ReadableStream,
+    web_sys::WritableStreamDefaultWriter,
+)> {
+    let stream: web_sys::TransformStream = match content_length {
+        Some(n) => {
+            let fixed = match u32::try_from(n) {
+                Ok(small) => worker::worker_sys::FixedLengthStream::new(small),
+                Err(_) => worker::worker_sys::FixedLengthStream::new_big_int(n.into()),
+            };
+            fixed.ok()?.unchecked_into()
+        }
+        None => web_sys::TransformStream::new().ok()?,
+    };
+    let writer = stream.writable().get_writer().ok()?;
+    Some((stream.readable(), writer))
+}
+
+/// The rest of the upload: each chunk through the pump, what it releases written upstream; a
+/// bad line aborts the upstream body, and the client's body is still read to the end.
+async fn feed(
+    writer: web_sys::WritableStreamDefaultWriter,
+    mut client: ByteStream,
+    mut pump: Pump,
+    first: Vec<u8>,
+    shared: Rc<RefCell<Shared>>,
+    request_id: String,
+    started_ms: f64,
+) {
+    // `open`: the upstream is still reading (it has not answered early or failed).
+    let mut open = write(&writer, &first).await;
+    let mut aborted = false;
+    loop {
+        match client.next().await {
+            Some(Ok(chunk)) => {
+                let out = pump.push(&chunk);
+                if pump.mode() == Mode::Rejected {
+                    if !aborted {
+                        aborted = true;
+                        abort(&writer, &shared, "airlock: the batch input file has errors");
+                        worker::console_warn!(
+                            "{{\"event\":\"upload_aborted\",\"request_id\":\"{request_id}\",\"forwarded_bytes\":{}}}",
+                            pump.released()
+                        );
+                    }
+                    continue;
+                }
+                if open && !out.is_empty() {
+                    open = write(&writer, &out).await;
+                }
+                if !open {
+                    break;
+                }
+            }
+            Some(Err(_)) => {
+                if !aborted {
+                    aborted = true;
+                    abort(
+                        &writer,
+                        &shared,
+                        "airlock: the client's body could not be read",
+                    );
+                }
+                shared.borrow_mut().stopped = Some(Stopped::Unreadable);
+                break;
+            }
+            None => {
+                let tail = pump.finish();
+                if !aborted && open && write(&writer, &tail).await {
+                    let _ = JsFuture::from(writer.close()).await;
+                }
+                break;
+            }
+        }
+    }
+    log(&pump, &request_id, true, aborted, started_ms);
+    let waker = {
+        let mut s = shared.borrow_mut();
+        if let Some(errors) = pump.rejection() {
+            s.stopped = Some(Stopped::Rejected(errors.to_vec()));
+        }
+        s.done = true;
+        s.waker.take()
+    };
+    if let Some(w) = waker {
+        w.wake();
+    }
+}
+
+/// Writes `bytes` upstream; false when the upstream body is gone (answered, failed, aborted).
+async fn write(writer: &web_sys::WritableStreamDefaultWriter, bytes: &[u8]) -> bool {
+    if bytes.is_empty() {
+        return true;
+    }
+    let chunk = js_sys::Uint8Array::from(bytes);
+    JsFuture::from(writer.write_with_chunk(&chunk))
+        .await
+        .is_ok()
+}
+
+/// Errors the upstream body: the upstream sees a truncated request and can make nothing of it.
+fn abort(writer: &web_sys::WritableStreamDefaultWriter, shared: &Rc<RefCell<Shared>>, why: &str) {
+    shared.borrow_mut().aborted = true;
+    let promise = writer.abort_with_reason(&JsValue::from_str(why));
+    worker::wasm_bindgen_futures::spawn_local(async move {
+        let _ = JsFuture::from(promise).await;
+    });
+}
+
+/// The `upload_end` log line.
+#[derive(Serialize)]
+struct UploadEnd<'a> {
+    event: &'static str,
+    request_id: &'a str,
+    /// `passed` (judged good), `rejected`, or `unchecked` (see `note`).
+    state: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<&'static str>,
+    bytes: u64,
+    forwarded_bytes: u64,
+    requests: u64,
+    errors: usize,
+    upstream_started: bool,
+    upstream_aborted: bool,
+    duration_ms: f64,
+}
+
+fn log(pump: &Pump, request_id: &str, upstream_started: bool, aborted: bool, started_ms: f64) {
+    let state = match (pump.mode(), pump.note()) {
+        (Mode::Rejected, _) => "rejected",
+        (_, Some(Note::NotBatch | Note::NotMultipart | Note::HoldCap | Note::Incomplete)) => {
+            "unchecked"
+        }
+        _ => "passed",
+    };
+    let line = UploadEnd {
+        event: "upload_end",
+        request_id,
+        state,
+        note: pump.note().map(Note::as_str),
+        bytes: pump.received(),
+        forwarded_bytes: if upstream_started { pump.released() } else { 0 },
+        requests: pump.requests(),
+        errors: pump.errors().len(),
+        upstream_started,
+        upstream_aborted: aborted,
+        duration_ms: js_sys::Date::now() - started_ms,
+    };
+    let text = serde_json::to_string(&line).unwrap_or_default();
+    if pump.note() == Some(Note::HoldCap) && !pump.errors().is_empty() {
+        worker::console_warn!("{text}");
+    } else {
+        worker::console_log!("{text}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn body(purpose: &str, file: &str) -> Vec<u8> {
-        format!(
-            "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"b.jsonl\"\r\n\
-             Content-Type: application/jsonl\r\n\r\n{file}\r\n--XyZ\r\n\
-             Content-Disposition: form-data; name=\"purpose\"\r\n\r\n{purpose}\r\n--XyZ--\r\n"
-        )
-        .into_bytes()
+    const BOUNDARY: &str = "XyZ";
+
+    fn part(name: &str, value: &str) -> String {
+        if name == "file" {
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"b.jsonl\"\r\n\
+                 Content-Type: application/jsonl\r\n\r\n{value}\r\n"
+            )
+        } else {
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+        }
     }
 
-    const GOOD: &str = "{\"custom_id\":\"a\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\",\"body\":{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}}\n";
+    /// A multipart body as the Python SDK sends it (`purpose` first) or as the Node SDK does.
+    fn body(purpose: &str, file: &str, purpose_first: bool) -> Vec<u8> {
+        let (p, f) = (part("purpose", purpose), part("file", file));
+        let parts = if purpose_first { p + &f } else { f + &p };
+        format!("{parts}--{BOUNDARY}--\r\n").into_bytes()
+    }
 
-    fn judge(b: &[u8], step: usize) -> Option<Vec<LineError>> {
-        let mut m = Multipart::new("XyZ", Config::default());
+    fn line(id: &str) -> String {
+        format!(
+            "{{\"custom_id\":\"{id}\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\",\"body\":{{\"model\":\"gpt-4o-mini\",\"messages\":[{{\"role\":\"user\",\"content\":\"hi {id}\"}}]}}}}\n"
+        )
+    }
+
+    fn good_file(n: usize) -> String {
+        (1..=n).map(|i| line(&format!("r{i}"))).collect()
+    }
+
+    /// What a pump did with `body` fed in `step`-byte chunks.
+    struct Run {
+        /// Everything released, in order.
+        released: Vec<u8>,
+        /// Bytes received when the upstream could first be opened, if ever.
+        ready_at: Option<usize>,
+        /// The most bytes released at any point, against bytes received then: (received, released).
+        trace: Vec<(usize, usize)>,
+        max_held: usize,
+        mode: Mode,
+        note: Option<Note>,
+        rejection: Option<Vec<LineError>>,
+    }
+
+    fn run_with(mut pump: Pump, b: &[u8], step: usize) -> Run {
+        let mut released = Vec::new();
+        let mut ready_at = pump.ready().then_some(0);
+        let mut trace = Vec::new();
+        let mut max_held = 0;
+        let mut received = 0;
         for c in b.chunks(step) {
-            m.push(c);
+            released.extend(pump.push(c));
+            received += c.len();
+            trace.push((received, released.len()));
+            max_held = max_held.max(pump.held());
+            if ready_at.is_none() && pump.ready() {
+                ready_at = Some(received);
+            }
+            assert_eq!(pump.released() as usize, released.len());
         }
-        m.finish()
+        released.extend(pump.finish());
+        Run {
+            released,
+            ready_at,
+            trace,
+            max_held,
+            mode: pump.mode(),
+            note: pump.note(),
+            rejection: pump.rejection().map(<[LineError]>::to_vec),
+        }
+    }
+
+    fn run(b: &[u8], step: usize, window: u64) -> Run {
+        run_with(Pump::new(BOUNDARY, Config::default(), window), b, step)
+    }
+
+    fn offset(b: &[u8], needle: &str) -> usize {
+        find(b, needle.as_bytes()).expect("needle in body")
     }
 
     #[test]
@@ -307,32 +949,237 @@ mod tests {
     }
 
     #[test]
-    fn bad_line_found_at_every_chunk_size() {
-        let file = format!("{GOOD}not json\n");
-        let b = body("batch", &file);
-        for step in 1..b.len() {
-            let errors = judge(&b, step).expect("errors");
-            assert_eq!(errors[0].line, Some(2), "step {step}");
-            assert_eq!(errors[0].code, "invalid_json_line");
+    fn good_file_released_whole_and_as_it_is_judged_at_every_chunk_size() {
+        let file = good_file(4);
+        let longest = line("r1").len();
+        for purpose_first in [true, false] {
+            let b = body("batch", &file, purpose_first);
+            for step in 1..=b.len() {
+                let r = run(&b, step, 0);
+                assert_eq!(r.released, b, "step {step}");
+                assert_eq!(
+                    (r.mode, r.note, r.rejection.is_none()),
+                    (Mode::Passing, None, true)
+                );
+                // Streamed, not held whole: at most one line, a boundary, a part's headers, a chunk.
+                assert!(
+                    r.max_held <= longest + 100 + step,
+                    "held {} at step {step}",
+                    r.max_held
+                );
+            }
         }
     }
 
     #[test]
-    fn good_file_and_other_purposes_pass() {
-        for step in [1, 7, 64, 10_000] {
-            assert_eq!(judge(&body("batch", GOOD), step), None);
-            assert_eq!(judge(&body("assistants", "not json\n"), step), None);
+    fn the_closing_boundary_waits_for_the_last_line() {
+        // No line end after the last line: it is judged only when the boundary after it arrives.
+        let file = good_file(2);
+        let b = body("batch", file.trim_end(), true);
+        let last = offset(&b, "{\"custom_id\":\"r2\"");
+        for step in 1..=b.len() {
+            let r = run(&b, step, 0);
+            let judged_at = offset(&b, "\r\n--XyZ--") + "\r\n--XyZ".len();
+            for &(received, released) in &r.trace {
+                if received < judged_at {
+                    assert!(
+                        released <= last,
+                        "last line released before judged, step {step}"
+                    );
+                }
+            }
+            assert_eq!(r.released, b);
         }
     }
 
     #[test]
-    fn not_multipart_is_not_judged() {
-        assert_eq!(judge(b"garbage without boundaries", 5), None);
+    fn bad_line_in_a_small_file_sends_nothing() {
+        let file = format!("{}not json\n{}", good_file(2), line("r2"));
+        for purpose_first in [true, false] {
+            let b = body("batch", &file, purpose_first);
+            for step in 1..=b.len() {
+                let r = run(&b, step, 1024 * 1024);
+                assert_eq!(r.ready_at, None, "never opened, step {step}");
+                let errors = r.rejection.expect("rejected");
+                assert_eq!(
+                    (errors[0].line, errors[0].code.as_str()),
+                    (Some(3), "invalid_json_line")
+                );
+                assert_eq!(
+                    errors[1].line,
+                    Some(4),
+                    "the whole file is linted: {errors:?}"
+                );
+                assert_eq!(errors[1].code, "duplicate_custom_id");
+            }
+        }
+    }
+
+    #[test]
+    fn bad_line_1_releases_nothing_of_the_file() {
+        let file = format!("{{\"custom_id\": 7}}\n{}", good_file(3));
+        for purpose_first in [true, false] {
+            let b = body("batch", &file, purpose_first);
+            let file_at = offset(&b, "{\"custom_id\": 7}");
+            for step in 1..=b.len() {
+                let r = run(&b, step, 0);
+                assert!(r.released.len() <= file_at, "step {step}");
+                assert_eq!(r.rejection.expect("rejected")[0].line, Some(1));
+            }
+        }
+    }
+
+    #[test]
+    fn bad_line_after_the_window_stops_right_before_it() {
+        let file = format!(
+            "{}{{\"custom_id\":\"x\",\"method\":\"GET\"}}\n{}not json\n",
+            good_file(4),
+            line("r5")
+        );
+        for purpose_first in [true, false] {
+            let b = body("batch", &file, purpose_first);
+            let bad_at = offset(&b, "{\"custom_id\":\"x\"");
+            let window = 300;
+            for step in 1..=b.len() {
+                let r = run(&b, step, window);
+                // Opened once the window was judged, before the bad line arrived (unless one
+                // chunk brought both).
+                if r.ready_at.is_none() {
+                    assert!(step as u64 > window, "not opened at step {step}");
+                }
+                assert_eq!(r.released.as_slice(), &b[..r.released.len()]);
+                // Nothing of the bad line went; what was judged good before the chunk that
+                // completed it did (at most that chunk and the line before it are missing).
+                assert!(r.released.len() <= bad_at, "step {step}");
+                assert!(
+                    bad_at - r.released.len() <= step + line("r4").len(),
+                    "step {step}"
+                );
+                let errors = r.rejection.expect("rejected");
+                let mut lines: Vec<_> = errors.iter().map(|e| e.line).collect();
+                lines.dedup();
+                assert_eq!(lines, [Some(5), Some(7)], "step {step}");
+            }
+        }
+    }
+
+    #[test]
+    fn window_holds_the_upstream_back() {
+        let b = body("batch", &good_file(8), true);
+        for step in [1, 5, 64, 333] {
+            let r = run(&b, step, 500);
+            let (received, released) = r
+                .trace
+                .iter()
+                .copied()
+                .find(|&(received, _)| received >= r.ready_at.unwrap())
+                .unwrap();
+            assert!(
+                released >= 500,
+                "opened at {released} released, {received} received"
+            );
+            assert!(
+                r.trace.iter().all(|&(rc, rl)| rc >= received || rl < 500),
+                "not ready before 500 judged bytes"
+            );
+        }
+        // A body smaller than the window: never opened early; all of it released at the end.
+        let r = run(&b, 7, 1 << 20);
+        assert_eq!((r.ready_at, r.released == b), (None, true));
+    }
+
+    #[test]
+    fn other_purposes_pass_unjudged() {
+        for purpose_first in [true, false] {
+            let b = body("assistants", "not json\n{{{\n", purpose_first);
+            for step in 1..=b.len() {
+                let r = run(&b, step, 1 << 20);
+                assert_eq!(r.released, b, "step {step}");
+                assert_eq!((r.mode, r.note), (Mode::Passing, Some(Note::NotBatch)));
+                assert!(r.rejection.is_none());
+            }
+        }
+        // Purpose first: streams as it arrives, before the file is judged.
+        let b = body("fine-tune", &"x".repeat(5000), true);
+        let r = run(&b, 100, 1 << 20);
+        assert!(
+            r.ready_at.unwrap() < 300,
+            "opened at once: {:?}",
+            r.ready_at
+        );
+        assert!(r.trace.iter().all(|&(rc, rl)| rc == rl || rc < 300));
+    }
+
+    #[test]
+    fn error_before_purpose_holds_up_to_the_cap() {
+        let file = format!("not json\n{}", good_file(20));
+        // Within the cap: held, then rejected (purpose=batch) or flushed (anything else).
+        let b = body("batch", &file, false);
+        let r = run_with(
+            Pump::new(BOUNDARY, Config::default(), 0).with_caps(4000, LINE_CAP),
+            &b,
+            17,
+        );
+        assert!(r.rejection.is_some());
+        assert!(r.released.len() <= offset(&b, "not json"));
+        let b = body("user_data", &file, false);
+        let r = run_with(
+            Pump::new(BOUNDARY, Config::default(), 0).with_caps(4000, LINE_CAP),
+            &b,
+            17,
+        );
+        assert_eq!((r.released == b, r.note), (true, Some(Note::NotBatch)));
+        // Over the cap: passed on unchecked (never block what might be valid).
+        let b = body("batch", &file, false);
+        let r = run_with(
+            Pump::new(BOUNDARY, Config::default(), 0).with_caps(1000, LINE_CAP),
+            &b,
+            17,
+        );
+        assert_eq!(
+            (r.released == b, r.note, r.mode),
+            (true, Some(Note::HoldCap), Mode::Passing)
+        );
+        assert!(r.max_held <= 1000 + 17);
+    }
+
+    #[test]
+    fn an_overlong_line_is_forwarded_but_the_end_still_waits() {
+        let long = format!(
+            "{{\"custom_id\":\"{}\",\"method\":\"GET\"}}\n",
+            "a".repeat(3000)
+        );
+        let b = body("batch", &format!("{}{long}", good_file(1)), true);
+        let r = run_with(
+            Pump::new(BOUNDARY, Config::default(), 0).with_caps(HOLD_CAP, 1000),
+            &b,
+            50,
+        );
+        assert_eq!(r.note, Some(Note::LineCap));
+        assert!(r.rejection.is_some());
+        assert!(
+            r.released.len() < offset(&b, "\r\n--XyZ--"),
+            "the file never completes"
+        );
+        assert!(r.max_held <= 1000 + 50);
+    }
+
+    #[test]
+    fn not_multipart_passes() {
+        // No boundary ever: passed on (as it is judged: nothing in it is a Batch file).
+        let b = b"garbage without boundaries".repeat(1000);
+        let r = run(&b, 5, 1 << 20);
+        assert_eq!((r.released == b, r.note), (true, Some(Note::Incomplete)));
+        // Part headers that never end: not multipart.
+        let b = format!("--{BOUNDARY}\r\n{}", "x".repeat(MAX_HEADERS + 10)).into_bytes();
+        let r = run(&b, 1000, 1 << 20);
+        assert_eq!((r.released == b, r.note), (true, Some(Note::NotMultipart)));
     }
 
     #[test]
     fn message_names_lines() {
-        let errors = judge(&body("batch", &format!("{GOOD}{GOOD}")), 9).unwrap();
+        let b = body("batch", &format!("{}{}", line("a"), line("a")), true);
+        let errors = run(&b, 9, 0).rejection.unwrap();
         assert_eq!(errors[0].code, "duplicate_custom_id");
         assert!(message(&errors).contains("Line 2:"), "{}", message(&errors));
     }
