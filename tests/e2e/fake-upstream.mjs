@@ -173,3 +173,99 @@ export async function sseThenDrop(res, parts, delayMs = 20, headers = {}) {
   await sleep(delayMs);
   res.socket.destroy();
 }
+
+/**
+ * A fake `POST /v1/files` that watches each upload as it streams in (unlike `startFakeUpstream`,
+ * which records a request once its body is complete): when the first body byte came, the bytes
+ * and their sha256, the `content-length` / `transfer-encoding` it was sent with, and whether the
+ * body completed or was cut off. Only a complete body becomes a file (answered with a file object
+ * and listed in `files`); a cut one is recorded as `aborted` and answered with nothing.
+ */
+export async function startUploadUpstream() {
+  const { createHash } = await import("node:crypto");
+  const uploads = [];
+  const files = [];
+  const listeners = new Set();
+  const changed = () => listeners.forEach((f) => f());
+  const server = http.createServer((req, res) => {
+    const rec = {
+      method: req.method,
+      url: req.url,
+      headers: req.headers,
+      arrivedAt: performance.now(),
+      firstByteAt: null,
+      endedAt: null,
+      bytes: 0,
+      chunks: [],
+      sha256: null,
+      complete: false,
+      aborted: false,
+    };
+    uploads.push(rec);
+    const hash = createHash("sha256");
+    req.on("data", (c) => {
+      rec.firstByteAt ??= performance.now();
+      rec.bytes += c.length;
+      rec.chunks.push(c);
+      hash.update(c);
+      changed();
+    });
+    req.on("end", () => {
+      rec.complete = true;
+      rec.endedAt = performance.now();
+      rec.sha256 = hash.digest("hex");
+      const file = { id: `file-${files.length + 1}`, object: "file", bytes: rec.bytes, created_at: 1700000000, filename: "b.jsonl", purpose: "batch" };
+      files.push(file);
+      changed();
+      reply(res, 200, file, { "x-request-id": "req_upload_ok" });
+    });
+    const cut = () => {
+      if (rec.complete || rec.aborted) return;
+      rec.aborted = true;
+      rec.endedAt = performance.now();
+      changed();
+    };
+    req.on("aborted", cut);
+    req.on("error", cut);
+    req.on("close", cut);
+  });
+  server.on("clientError", (e, socket) => socket.destroy());
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address();
+  /** Resolves when `pred()` holds, or rejects after `ms`. */
+  const until = (pred, ms, what) =>
+    new Promise((resolve, reject) => {
+      const check = () => {
+        if (!pred()) return;
+        listeners.delete(check);
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        listeners.delete(check);
+        reject(new Error(`fake upstream: no ${what} within ${ms} ms`));
+      }, ms);
+      listeners.add(check);
+      check();
+    });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    uploads,
+    files,
+    /** The body bytes an upload brought. */
+    body: (rec) => Buffer.concat(rec.chunks),
+    /** Resolves once some upload's first body byte has arrived. */
+    firstByte: (ms = 5000) => until(() => uploads.some((u) => u.firstByteAt !== null), ms, "body byte"),
+    /** Resolves once every upload so far has completed or been cut off. */
+    settled: (ms = 5000) => until(() => uploads.every((u) => u.complete || u.aborted), ms, "end of upload"),
+    reset() {
+      uploads.length = 0;
+      files.length = 0;
+    },
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections?.();
+        server.close(r);
+      }),
+  };
+}

@@ -135,7 +135,16 @@ pub async fn proxy(
                 .with_deadline(elapsed as u64, Some(settings.retry_deadline_ms))
                 .with_now(js_sys::Date::now() as u64)
         };
-        let sent = send(&target, &method, &headers, this_body, settings.timeout_ms).await;
+        let abort = uploading.as_ref().map(|u| u.controller.clone());
+        let sent = send(
+            &target,
+            &method,
+            &headers,
+            this_body,
+            settings.timeout_ms,
+            abort,
+        )
+        .await;
         if let Some(why) = stop_upload(uploading.as_ref()).await {
             return stopped(why, line);
         }
@@ -230,13 +239,15 @@ fn entries(headers: &web_sys::Headers) -> Vec<(String, String)> {
     Headers(headers.clone()).entries().collect()
 }
 
-/// One upstream call; no answer (headers) within `timeout_ms` aborts it.
+/// One upstream call; no answer (headers) within `timeout_ms` aborts it, as does `controller`
+/// (given for an upload, which the linter may stop mid-body).
 async fn send(
     target: &url::Url,
     method: &str,
     headers: &[(String, String)],
     body: Body,
     timeout_ms: u64,
+    controller: Option<web_sys::AbortController>,
 ) -> core::result::Result<web_sys::Response, Failure> {
     let outgoing = web_sys::Headers::new().map_err(|_| Failure::Connection)?;
     for (name, value) in headers {
@@ -252,7 +263,10 @@ async fn send(
         Body::Bytes(bytes) => init.set_body(&js_sys::Uint8Array::from(bytes.as_slice())),
         Body::Stream(stream) => init.set_body(stream),
     }
-    let controller = web_sys::AbortController::new().map_err(|_| Failure::Connection)?;
+    let controller = match controller {
+        Some(c) => c,
+        None => web_sys::AbortController::new().map_err(|_| Failure::Connection)?,
+    };
     init.set_signal(Some(&controller.signal()));
     let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
     let call = JsFuture::from(global.fetch_with_str_and_init(target.as_str(), &init));

@@ -387,7 +387,7 @@ impl Pump {
         self.received += chunk.len() as u64;
         match self.mode {
             Mode::Passing => {
-                if self.lint_passing {
+                if self.lint_passing && self.reader.purpose_is_batch() != Some(false) {
                     self.reader.push(chunk);
                 }
                 self.released += chunk.len() as u64;
@@ -437,9 +437,21 @@ impl Pump {
         self.mode
     }
 
-    /// Why it was passed on unjudged or forwarded ahead of a verdict, if it was.
+    /// Why it was passed on unjudged or forwarded ahead of a verdict, if it was. Held over the
+    /// cap, then found not to be a Batch upload after all, reads as [`Note::NotBatch`].
     pub fn note(&self) -> Option<Note> {
-        self.note
+        match self.note {
+            Some(Note::HoldCap) if self.reader.purpose_is_batch() == Some(false) => {
+                Some(Note::NotBatch)
+            }
+            note => note,
+        }
+    }
+
+    /// A Batch upload with errors went upstream unjudged (held over the cap before `purpose`
+    /// was known): worth a warning.
+    pub fn forwarded_with_errors(&self) -> bool {
+        self.note() == Some(Note::HoldCap) && !self.errors().is_empty()
     }
 
     /// Bytes received from the client.
@@ -606,6 +618,8 @@ pub enum Ahead {
 pub struct Upload {
     /// The body to send upstream.
     pub body: web_sys::ReadableStream,
+    /// The signal of the upstream call: the linter aborts it when it stops the upload.
+    pub controller: web_sys::AbortController,
     shared: Rc<RefCell<Shared>>,
 }
 
@@ -674,18 +688,25 @@ pub async fn lint_ahead(
         worker::console_error!("airlock: no stream for the upload body");
         return Ahead::Stopped(Stopped::Unreadable);
     };
+    let Ok(controller) = web_sys::AbortController::new() else {
+        return Ahead::Stopped(Stopped::Unreadable);
+    };
     let shared = Rc::new(RefCell::new(Shared::default()));
     let feeding = feed(
         writer,
+        controller.clone(),
         client,
         pump,
         first,
         shared.clone(),
-        request_id.to_owned(),
-        started_ms,
+        (request_id.to_owned(), started_ms),
     );
     worker::wasm_bindgen_futures::spawn_local(feeding);
-    Ahead::Streaming(Upload { body, shared })
+    Ahead::Streaming(Upload {
+        body,
+        controller,
+        shared,
+    })
 }
 
 /// A `FixedLengthStream` of the client's length (the upstream sees a `content-length`), or an
@@ -714,12 +735,12 @@ fn upstream_body(
 /// bad line aborts the upstream body, and the client's body is still read to the end.
 async fn feed(
     writer: web_sys::WritableStreamDefaultWriter,
+    controller: web_sys::AbortController,
     mut client: ByteStream,
     mut pump: Pump,
     first: Vec<u8>,
     shared: Rc<RefCell<Shared>>,
-    request_id: String,
-    started_ms: f64,
+    (request_id, started_ms): (String, f64),
 ) {
     // `open`: the upstream is still reading (it has not answered early or failed).
     let mut open = write(&writer, &first).await;
@@ -731,7 +752,11 @@ async fn feed(
                 if pump.mode() == Mode::Rejected {
                     if !aborted {
                         aborted = true;
-                        abort(&writer, &shared, "airlock: the batch input file has errors");
+                        abort(
+                            &controller,
+                            &shared,
+                            "airlock: the batch input file has errors",
+                        );
                         worker::console_warn!(
                             "{{\"event\":\"upload_aborted\",\"request_id\":\"{request_id}\",\"forwarded_bytes\":{}}}",
                             pump.released()
@@ -750,7 +775,7 @@ async fn feed(
                 if !aborted {
                     aborted = true;
                     abort(
-                        &writer,
+                        &controller,
                         &shared,
                         "airlock: the client's body could not be read",
                     );
@@ -792,13 +817,12 @@ async fn write(writer: &web_sys::WritableStreamDefaultWriter, bytes: &[u8]) -> b
         .is_ok()
 }
 
-/// Errors the upstream body: the upstream sees a truncated request and can make nothing of it.
-fn abort(writer: &web_sys::WritableStreamDefaultWriter, shared: &Rc<RefCell<Shared>>, why: &str) {
+/// Aborts the upstream call mid-body: the connection is dropped, so the upstream sees a truncated
+/// request and can make nothing of it. (Erroring the body stream instead is not enough: the
+/// runtime ends a chunked body cleanly when its stream errors.)
+fn abort(controller: &web_sys::AbortController, shared: &Rc<RefCell<Shared>>, why: &str) {
     shared.borrow_mut().aborted = true;
-    let promise = writer.abort_with_reason(&JsValue::from_str(why));
-    worker::wasm_bindgen_futures::spawn_local(async move {
-        let _ = JsFuture::from(promise).await;
-    });
+    controller.abort_with_reason(&JsValue::from_str(why));
 }
 
 /// The `upload_end` log line.
@@ -841,7 +865,7 @@ fn log(pump: &Pump, request_id: &str, upstream_started: bool, aborted: bool, sta
         duration_ms: js_sys::Date::now() - started_ms,
     };
     let text = serde_json::to_string(&line).unwrap_or_default();
-    if pump.note() == Some(Note::HoldCap) && !pump.errors().is_empty() {
+    if pump.forwarded_with_errors() {
         worker::console_warn!("{text}");
     } else {
         worker::console_log!("{text}");
@@ -1141,6 +1165,11 @@ mod tests {
             (true, Some(Note::HoldCap), Mode::Passing)
         );
         assert!(r.max_held <= 1000 + 17);
+        // Over the cap, then not a Batch upload after all.
+        let b = body("fine-tune", &file, false);
+        let caps = Pump::new(BOUNDARY, Config::default(), 0).with_caps(1000, LINE_CAP);
+        let r = run_with(caps, &b, 17);
+        assert_eq!((r.released == b, r.note), (true, Some(Note::NotBatch)));
     }
 
     #[test]
