@@ -252,7 +252,6 @@ describe("uploads that are not Batch files pass unjudged", () => {
       // File first: line 1 fails, so bytes are held until `purpose` comes; 3 MB is past the
       // 1 MiB hold, so they went on before it came. Either way it is logged as not a Batch file.
       assert.equal(end.note, "not_batch");
-      assert.equal(w.logs.some((l) => l.includes(end.request_id) && /warn/i.test(l)), false);
     });
   }
 
