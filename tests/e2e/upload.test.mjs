@@ -126,7 +126,8 @@ describe("a small bad Batch file: 400 naming the line, nothing sent upstream", (
     assert.equal(upstream.uploads.length, 0, "the upstream saw no request at all");
     const end = await uploadEnd(requestId);
     assert.equal(end.state, "rejected");
-    assert.equal(end.upstream_started, false);
+    assert.equal(end.streamed, false);
+    assert.equal(end.forwarded_bytes, 0);
   });
 
   test("Python SDK (purpose first)", async () => {
@@ -214,6 +215,7 @@ describe("a bad line after the first window: 400 with its number, the upstream b
       const end = await uploadEnd(res.headers["x-airlock-request-id"]);
       assert.equal(end.state, "rejected");
       assert.equal(end.upstream_aborted, true);
+      assert.equal(end.streamed, true);
       assert.ok(w.logLines().some((l) => l.event === "upload_aborted" && l.request_id === end.request_id));
     });
   }

@@ -460,7 +460,8 @@ impl Pump {
     }
 
     /// Bytes released to go upstream.
-    pub fn released(&self) -> u64 {
+    #[cfg(test)]
+    fn released(&self) -> u64 {
         self.released
     }
 
@@ -676,7 +677,21 @@ pub async fn lint_ahead(
             Some(Err(_)) => return Ahead::Stopped(Stopped::Unreadable),
             None => {
                 first.extend(pump.finish());
-                log(&pump, request_id, false, false, started_ms);
+                let forwarded = if pump.rejection().is_some() {
+                    0
+                } else {
+                    first.len() as u64
+                };
+                log(
+                    &pump,
+                    request_id,
+                    Sent {
+                        forwarded,
+                        streamed: false,
+                        aborted: false,
+                    },
+                    started_ms,
+                );
                 return match pump.rejection() {
                     Some(errors) => Ahead::Stopped(Stopped::Rejected(errors.to_vec())),
                     None => Ahead::Whole(first),
@@ -744,6 +759,7 @@ async fn feed(
 ) {
     // `open`: the upstream is still reading (it has not answered early or failed).
     let mut open = write(&writer, &first).await;
+    let mut forwarded = if open { first.len() as u64 } else { 0 };
     let mut aborted = false;
     loop {
         match client.next().await {
@@ -758,14 +774,14 @@ async fn feed(
                             "airlock: the batch input file has errors",
                         );
                         worker::console_warn!(
-                            "{{\"event\":\"upload_aborted\",\"request_id\":\"{request_id}\",\"forwarded_bytes\":{}}}",
-                            pump.released()
+                            "{{\"event\":\"upload_aborted\",\"request_id\":\"{request_id}\",\"forwarded_bytes\":{forwarded}}}"
                         );
                     }
                     continue;
                 }
                 if open && !out.is_empty() {
                     open = write(&writer, &out).await;
+                    forwarded += if open { out.len() as u64 } else { 0 };
                 }
                 if !open {
                     break;
@@ -786,13 +802,19 @@ async fn feed(
             None => {
                 let tail = pump.finish();
                 if !aborted && open && write(&writer, &tail).await {
+                    forwarded += tail.len() as u64;
                     let _ = JsFuture::from(writer.close()).await;
                 }
                 break;
             }
         }
     }
-    log(&pump, &request_id, true, aborted, started_ms);
+    let sent = Sent {
+        forwarded,
+        streamed: true,
+        aborted,
+    };
+    log(&pump, &request_id, sent, started_ms);
     let waker = {
         let mut s = shared.borrow_mut();
         if let Some(errors) = pump.rejection() {
@@ -838,12 +860,23 @@ struct UploadEnd<'a> {
     forwarded_bytes: u64,
     requests: u64,
     errors: usize,
-    upstream_started: bool,
+    /// The upstream call opened before the client's body ended (else it got the whole body).
+    streamed: bool,
     upstream_aborted: bool,
     duration_ms: f64,
 }
 
-fn log(pump: &Pump, request_id: &str, upstream_started: bool, aborted: bool, started_ms: f64) {
+/// What went upstream.
+struct Sent {
+    /// Bytes written to the upstream body.
+    forwarded: u64,
+    /// The upstream call opened before the client's body ended.
+    streamed: bool,
+    /// The upstream call was aborted mid-body.
+    aborted: bool,
+}
+
+fn log(pump: &Pump, request_id: &str, sent: Sent, started_ms: f64) {
     let state = match (pump.mode(), pump.note()) {
         (Mode::Rejected, _) => "rejected",
         (_, Some(Note::NotBatch | Note::NotMultipart | Note::HoldCap | Note::Incomplete)) => {
@@ -857,11 +890,11 @@ fn log(pump: &Pump, request_id: &str, upstream_started: bool, aborted: bool, sta
         state,
         note: pump.note().map(Note::as_str),
         bytes: pump.received(),
-        forwarded_bytes: if upstream_started { pump.released() } else { 0 },
+        forwarded_bytes: sent.forwarded,
         requests: pump.requests(),
         errors: pump.errors().len(),
-        upstream_started,
-        upstream_aborted: aborted,
+        streamed: sent.streamed,
+        upstream_aborted: sent.aborted,
         duration_ms: js_sys::Date::now() - started_ms,
     };
     let text = serde_json::to_string(&line).unwrap_or_default();
