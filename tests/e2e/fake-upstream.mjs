@@ -187,6 +187,8 @@ export async function startUploadUpstream() {
   const files = [];
   const listeners = new Set();
   const changed = () => listeners.forEach((f) => f());
+  /** `next`: answers complete uploads instead of creating a file, when set. */
+  const answer = { next: null };
   const server = http.createServer((req, res) => {
     const rec = {
       method: req.method,
@@ -214,6 +216,7 @@ export async function startUploadUpstream() {
       rec.complete = true;
       rec.endedAt = performance.now();
       rec.sha256 = hash.digest("hex");
+      if (answer.next) return answer.next(rec, res);
       const file = { id: `file-${files.length + 1}`, object: "file", bytes: rec.bytes, created_at: 1700000000, filename: "b.jsonl", purpose: "batch" };
       files.push(file);
       changed();
@@ -258,9 +261,14 @@ export async function startUploadUpstream() {
     firstByte: (ms = 5000) => until(() => uploads.some((u) => u.firstByteAt !== null), ms, "body byte"),
     /** Resolves once every upload so far has completed or been cut off. */
     settled: (ms = 5000) => until(() => uploads.every((u) => u.complete || u.aborted), ms, "end of upload"),
+    /** Answers complete uploads with `fn(rec, res)` instead of creating files (null: files again). */
+    answerWith(fn) {
+      answer.next = fn;
+    },
     reset() {
       uploads.length = 0;
       files.length = 0;
+      answer.next = null;
     },
     close: () =>
       new Promise((r) => {

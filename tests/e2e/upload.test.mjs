@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import OpenAI from "openai";
 
-import { sleep, startUploadUpstream } from "./fake-upstream.mjs";
+import { errors, replyError, sleep, startUploadUpstream } from "./fake-upstream.mjs";
 import { python, startWorker } from "./harness.mjs";
 
 const MiB = 1024 * 1024;
@@ -268,5 +268,50 @@ describe("uploads that are not Batch files pass unjudged", () => {
     const end = await uploadEnd(res.headers["x-airlock-request-id"]);
     assert.equal(end.note, "hold_cap");
     assert.ok(end.errors >= 1, "still linted, for the log");
+  });
+});
+
+describe("a streamed upload is not replayable", () => {
+  test("edge retries stay off for it: one upstream attempt, its 500 passed on", async () => {
+    const retrying = await startWorker({ UPSTREAM_URL: upstream.url, EDGE_RETRIES: "2", EDGE_RETRY_DEADLINE_MS: "5000" });
+    try {
+      upstream.reset();
+      upstream.answerWith((rec, res) => replyError(res, errors.serverError));
+      const body = multipart("batch", lines(1, linesFor(2 * MiB)));
+      const u = new URL(retrying.url);
+      const res = await new Promise((resolve, reject) => {
+        const req = http.request(
+          { host: u.hostname, port: u.port, method: "POST", path: "/v1/files", headers: { "content-type": `multipart/form-data; boundary=${BOUNDARY}`, "content-length": body.length } },
+          (r) => {
+            r.resume();
+            r.on("end", () => resolve(r));
+          },
+        );
+        req.on("error", reject);
+        req.end(body);
+      });
+      assert.equal(res.statusCode, 500);
+      assert.equal(upstream.uploads.length, 1, "one attempt");
+      assert.equal(upstream.uploads[0].complete, true);
+    } finally {
+      await retrying.dispose();
+    }
+  });
+
+  test("a small upload, sent whole after it was judged, may still be retried", async () => {
+    const retrying = await startWorker({ UPSTREAM_URL: upstream.url, EDGE_RETRIES: "2", EDGE_RETRY_DEADLINE_MS: "5000" });
+    try {
+      upstream.reset();
+      let n = 0;
+      upstream.answerWith((rec, res) => (n++ === 0 ? replyError(res, errors.serverError) : res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ id: "file-retried", object: "file" }))));
+      const body = multipart("batch", lines(1, 20));
+      const res = await fetch(`${retrying.url}/v1/files`, { method: "POST", headers: { "content-type": `multipart/form-data; boundary=${BOUNDARY}` }, body });
+      assert.equal(res.status, 200);
+      assert.equal((await res.json()).id, "file-retried");
+      assert.equal(upstream.uploads.length, 2);
+      assert.equal(upstream.uploads[1].sha256, sha256(body));
+    } finally {
+      await retrying.dispose();
+    }
   });
 });
