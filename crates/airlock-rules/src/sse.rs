@@ -10,8 +10,10 @@
 //! [`StreamWatch`] sits on top and knows the two OpenAI stream shapes: Chat Completions
 //! (`data: {chunk}` … `data: [DONE]`, or `data: {"error": …}`) and Responses (`event:
 //! response.created` … `response.completed`, `response.failed`, `response.incomplete`, `error`).
-//! It reports the final [`StreamState`], and builds the well-formed error event a proxy appends
-//! when the upstream drops mid-stream ([`StreamWatch::closing_bytes`]).
+//! It reports the final [`StreamState`], and builds what a proxy appends when the upstream drops
+//! mid-stream so that the official SDKs raise `APIError` ([`StreamWatch::closing_bytes`]): an
+//! error event between events, or, inside a `data:` line already sent, the shortest continuation
+//! of its JSON into an object with an `error` key.
 //!
 //! ```
 //! use airlock_rules::sse::{StreamState, StreamWatch};

@@ -11,9 +11,12 @@
 //! with the reason, `cut` with the last event seen), events, bytes and duration.
 //!
 //! When reading the upstream body fails (the connection dropped mid-stream), the client's stream is
-//! ended with [`StreamWatch::closing_bytes`]: a well-formed error event in OpenAI's shape (code
-//! `stream_interrupted`) that makes both official SDKs raise `APIError` instead of returning a
-//! silently truncated answer. A stream that the upstream *ends* cleanly without a terminal event is
+//! ended with [`StreamWatch::closing_bytes`], so that both official SDKs raise `APIError` (code
+//! `stream_interrupted`) instead of returning a silently truncated answer: between events, a
+//! well-formed error event in OpenAI's shape; inside an event whose `data:` bytes were already
+//! sent, the shortest continuation of that JSON which closes it as an object with an `error` key
+//! (the cut event itself becomes the error; nothing sent is taken back or was held). A drop inside
+//! the closing `data: [DONE]` line is finished as `[DONE]`: every chunk had arrived. A stream that the upstream *ends* cleanly without a terminal event is
 //! logged as `cut` but passed on as sent: that was the upstream's choice (an OpenAI-compatible
 //! server that omits `[DONE]` is valid traffic).
 
@@ -52,7 +55,8 @@ struct StreamEnd<'a> {
     bytes: u64,
     /// The upstream connection failed mid-stream (read error).
     upstream_dropped: bool,
-    /// Airlock appended its `stream_interrupted` error event.
+    /// Airlock appended bytes to end the dropped stream (its `stream_interrupted` error, or the
+    /// rest of a cut `[DONE]`).
     appended_error: bool,
     /// The client went away before the stream ended.
     client_closed: bool,
