@@ -51,10 +51,15 @@ fn sdk_events(bytes: &[u8]) -> Result<Vec<SdkEvent>, String> {
         lines.push(&bytes[start..]);
     }
     let mut out = Vec::new();
-    let (mut event, mut data, mut id, mut retry) = (None::<String>, Vec::<String>::new(), None, None);
+    let (mut event, mut data, mut id, mut retry) =
+        (None::<String>, Vec::<String>::new(), None, None);
     for raw in lines {
-        let line = std::str::from_utf8(raw)
-            .map_err(|e| format!("UnicodeDecodeError: {e} in {:?}", String::from_utf8_lossy(raw)))?;
+        let line = core::str::from_utf8(raw).map_err(|e| {
+            format!(
+                "UnicodeDecodeError: {e} in {:?}",
+                String::from_utf8_lossy(raw)
+            )
+        })?;
         if line.is_empty() {
             if event.is_none() && data.is_empty() && id.is_none() && retry.is_none() {
                 continue;
@@ -237,7 +242,12 @@ fn a_drop_at_every_byte_offset_raises_api_error_in_both_sdks() {
                 again.push(&all);
                 match again.finish() {
                     StreamState::Failed { error } => {
-                        assert_eq!(error.code.as_deref(), Some("stream_interrupted"), "{}", at())
+                        assert_eq!(
+                            error.code.as_deref(),
+                            Some("stream_interrupted"),
+                            "{}",
+                            at()
+                        )
                     }
                     StreamState::Completed => {}
                     other => panic!("{}: {other:?}", at()),
@@ -265,9 +275,15 @@ fn a_drop_inside_a_data_line_turns_that_event_into_the_error() {
     let (_, all) = closed(&sent[..sent.len() - 1]);
     let events = sdk_events(&all).unwrap();
     assert_eq!(events.len(), 1);
-    assert_eq!(events[0].event.as_deref(), Some("response.output_text.delta"));
+    assert_eq!(
+        events[0].event.as_deref(),
+        Some("response.output_text.delta")
+    );
     let v: serde_json::Value = serde_json::from_str(&events[0].data).unwrap();
-    assert_eq!(v["delta"], "caf\u{c0}", "the cut character is finished with the smallest one");
+    assert_eq!(
+        v["delta"], "caf\u{c0}",
+        "the cut character is finished with the smallest one"
+    );
     assert_eq!(v["error"]["code"], "stream_interrupted");
     // An `error` the object already had is overridden by the last key.
     let (_, all) = closed(b"data: {\"error\":{\"message\":\"The server had an er");
@@ -286,7 +302,10 @@ fn a_drop_after_a_whole_data_line_ends_the_event_then_sends_the_error() {
     let (_, all) = closed(sent);
     let events = sdk_events(&all).unwrap();
     assert_eq!(events.len(), 2, "the chunk, then the error event");
-    assert_eq!(events[0].data, "{\"object\":\"chat.completion.chunk\",\"choices\":[]}");
+    assert_eq!(
+        events[0].data,
+        "{\"object\":\"chat.completion.chunk\",\"choices\":[]}"
+    );
     // Multi-line data cut between its lines: continued on a new data line.
     let sent = b"event: response.created\ndata: {\"type\":\"response.created\",\ndata: \"response\":{\"id\":\"r\"";
     for cut in [sent.len(), 52] {
@@ -309,7 +328,8 @@ fn what_cannot_be_continued_falls_back_to_ending_the_event() {
         let closing = w.closing_bytes(MESSAGE);
         let closing = String::from_utf8(closing).unwrap();
         assert!(
-            closing.starts_with("\n\n") && closing.ends_with("\"code\":\"stream_interrupted\"}}\n\n"),
+            closing.starts_with("\n\n")
+                && closing.ends_with("\"code\":\"stream_interrupted\"}}\n\n"),
             "{:?} + {closing:?}",
             String::from_utf8_lossy(prefix)
         );

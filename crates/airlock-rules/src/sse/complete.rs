@@ -82,7 +82,10 @@ enum Esc {
     /// After `\`.
     Backslash,
     /// After `\u` and `digits` hex digits whose value is `value`.
-    Unicode { digits: u8, value: u16 },
+    Unicode {
+        digits: u8,
+        value: u16,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -460,21 +463,45 @@ mod tests {
             (r#"{"a":"#, r#"{"a":null,"error":{"code":"x"}}"#),
             (r#"{"a":"x\"#, r#"{"a":"x\\","error":{"code":"x"}}"#),
             (r#"{"a":"\u00"#, r#"{"a":"\u0000","error":{"code":"x"}}"#),
-            (r#"{"a":"\ud83d"#, r#"{"a":"\ud83d\uDC00","error":{"code":"x"}}"#),
-            (r#"{"a":"\ud83d\"#, r#"{"a":"\ud83d\uDC00","error":{"code":"x"}}"#),
-            (r#"{"a":"\ud83d\u"#, r#"{"a":"\ud83d\uDC00","error":{"code":"x"}}"#),
-            (r#"{"a":"\ud83d\uD"#, r#"{"a":"\ud83d\uDC00","error":{"code":"x"}}"#),
-            (r#"{"a":"\ud83d\ude"#, r#"{"a":"\ud83d\ude00","error":{"code":"x"}}"#),
-            (r#"{"a":"\uD8"#, r#"{"a":"\uD800\uDC00","error":{"code":"x"}}"#),
+            (
+                r#"{"a":"\ud83d"#,
+                r#"{"a":"\ud83d\uDC00","error":{"code":"x"}}"#,
+            ),
+            (
+                r#"{"a":"\ud83d\"#,
+                r#"{"a":"\ud83d\uDC00","error":{"code":"x"}}"#,
+            ),
+            (
+                r#"{"a":"\ud83d\u"#,
+                r#"{"a":"\ud83d\uDC00","error":{"code":"x"}}"#,
+            ),
+            (
+                r#"{"a":"\ud83d\uD"#,
+                r#"{"a":"\ud83d\uDC00","error":{"code":"x"}}"#,
+            ),
+            (
+                r#"{"a":"\ud83d\ude"#,
+                r#"{"a":"\ud83d\ude00","error":{"code":"x"}}"#,
+            ),
+            (
+                r#"{"a":"\uD8"#,
+                r#"{"a":"\uD800\uDC00","error":{"code":"x"}}"#,
+            ),
             (r#"{"a":[1,"#, r#"{"a":[1,null],"error":{"code":"x"}}"#),
             (r#"{"a":["#, r#"{"a":[],"error":{"code":"x"}}"#),
             (r#"{"a":{"#, r#"{"a":{},"error":{"code":"x"}}"#),
-            (r#"{"a":{"b":1,"#, r#"{"a":{"b":1,"_":null},"error":{"code":"x"}}"#),
+            (
+                r#"{"a":{"b":1,"#,
+                r#"{"a":{"b":1,"_":null},"error":{"code":"x"}}"#,
+            ),
             (
                 r#"{"a":[{"b":[true,{"c""#,
                 r#"{"a":[{"b":[true,{"c":null}]}],"error":{"code":"x"}}"#,
             ),
-            (r#"{"error":{"m":"#, r#"{"error":{"m":null},"error":{"code":"x"}}"#),
+            (
+                r#"{"error":{"m":"#,
+                r#"{"error":{"m":null},"error":{"code":"x"}}"#,
+            ),
         ];
         for (prefix, want) in cases {
             assert_eq!(done(prefix), want, "{prefix}");
@@ -485,7 +512,16 @@ mod tests {
 
     #[test]
     fn a_character_cut_in_half_is_finished_validly() {
-        for ch in ['é', 'ह', '\u{FFFD}', '\u{D7FF}', '\u{E000}', '😀', '\u{10FFFF}', '\u{800}'] {
+        for ch in [
+            'é',
+            'ह',
+            '\u{FFFD}',
+            '\u{D7FF}',
+            '\u{E000}',
+            '😀',
+            '\u{10FFFF}',
+            '\u{800}',
+        ] {
             let mut s = String::from(r#"{"a":""#);
             s.push(ch);
             let bytes = s.as_bytes();
@@ -524,12 +560,21 @@ mod tests {
             "{,",
         ] {
             let got = complete_object(p.as_bytes(), ERR);
-            assert!(matches!(got, Completion::NotAnObject | Completion::Closed), "{p:?}: {got:?}");
+            assert!(
+                matches!(got, Completion::NotAnObject | Completion::Closed),
+                "{p:?}: {got:?}"
+            );
         }
         assert_eq!(complete_object(b"{\"a\":1}\n", ERR), Completion::Closed);
         // Invalid UTF-8 in the middle, not a cut character.
-        assert_eq!(complete_object(b"{\"a\":\"\xC3x", ERR), Completion::NotAnObject);
-        assert_eq!(complete_object(b"{\"a\":\"\xE0\x80", ERR), Completion::NotAnObject);
+        assert_eq!(
+            complete_object(b"{\"a\":\"\xC3x", ERR),
+            Completion::NotAnObject
+        );
+        assert_eq!(
+            complete_object(b"{\"a\":\"\xE0\x80", ERR),
+            Completion::NotAnObject
+        );
         // A cut character outside a string.
         assert_eq!(complete_object(b"{\xC3", ERR), Completion::NotAnObject);
     }
