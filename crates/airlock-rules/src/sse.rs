@@ -548,8 +548,10 @@ impl StreamWatch {
     ///   (a cut string, escape, UTF-8 character, number or literal is finished, open containers
     ///   are closed), then the blank line. The event the client already half received thus
     ///   becomes the error: no byte is taken back or held. When the data is already a whole
-    ///   object, the event is ended and the error event follows. A cut inside `data: [DONE]` of a
-    ///   Chat stream is finished as `[DONE]`: the answer was complete.
+    ///   object, the event is ended and the error event follows, unless that event ends the
+    ///   stream (`response.completed`, `[DONE]`, an upstream error): then only its blank line
+    ///   was missing, and nothing follows it. A cut inside `data: [DONE]` of a Chat stream is
+    ///   finished as `[DONE]`: the answer was complete.
     /// - **Between events**: one error event. Chat form `data: {"error": {...}}`; Responses form
     ///   `event: error` with the spec's flat fields (`type`, `code`, `message`, `param`,
     ///   `sequence_number`) plus the same error nested under `error`.
@@ -582,6 +584,14 @@ impl StreamWatch {
             }
             if p.mid_line() || p.mid_event() {
                 out.push(b'\n');
+            }
+            // When the event this ends is the stream's last (`[DONE]`, `response.completed`, an
+            // upstream error), only its blank line was missing: nothing is lost, and an error
+            // after it would turn a complete answer into an exception.
+            let mut after = self.clone();
+            after.push(&out);
+            if after.terminal.is_some() {
+                return out;
             }
         } else {
             if p.mid_line() {
@@ -801,8 +811,11 @@ impl StreamWatch {
 }
 
 /// The fields of a truthy top-level `error` object in an event's data (one both SDKs raise on).
+///
+/// Only data holding `"error":{` is parsed: the `"error":null` inside every `response.created`
+/// and `response.completed` is not worth parsing a whole response for.
 fn top_level_error(data: &str) -> Option<StreamError> {
-    if !data.contains("\"error\"") {
+    if !data.contains("\"error\":{") && !data.contains("\"error\": {") {
         return None;
     }
     let v = json(data)?;
