@@ -247,6 +247,25 @@ describe("a drop inside a data: line still makes both SDKs raise APIError", () =
     });
   }
 
+  test("Node SDK: dropped after response.completed's data but before its blank line, the stream ends normally", async () => {
+    const cut = resp.lastIndexOf(Buffer.from("\n\n"));
+    upstream.script((rec, res) => sseCutAt(res, resp, cut));
+    const stream = await node().responses.create({ model: "gpt-4.1", input: "hi", stream: true });
+    const types = [];
+    for await (const e of stream) types.push(e.type);
+    assert.equal(types.at(-1), "response.completed");
+    assert.equal(types.length, chunksBefore(resp, resp.length));
+  });
+
+  test("Node SDK: dropped inside data: [DONE], the chat stream ends normally with every chunk", async () => {
+    const cut = chat.lastIndexOf(Buffer.from("[DONE]")) + 3;
+    upstream.script((rec, res) => sseCutAt(res, chat, cut));
+    const stream = await node().chat.completions.create({ ...chatBody, stream: true });
+    let got = 0;
+    for await (const _ of stream) got++;
+    assert.equal(got, chunksBefore(chat, cut));
+  });
+
   for (const what of ["mid multibyte character", "mid escape", "mid surrogate pair", "mid number"]) {
     test(`Python SDK, Chat, ${what}`, async () => {
       const cut = chatCuts[what];

@@ -16,7 +16,8 @@
 //! well-formed error event in OpenAI's shape; inside an event whose `data:` bytes were already
 //! sent, the shortest continuation of that JSON which closes it as an object with an `error` key
 //! (the cut event itself becomes the error; nothing sent is taken back or was held). A drop inside
-//! the closing `data: [DONE]` line is finished as `[DONE]`: every chunk had arrived. A stream that the upstream *ends* cleanly without a terminal event is
+//! the closing `data: [DONE]` line is finished as `[DONE]`, and a terminal event that lacked only
+//! its blank line gets just that: every chunk had arrived. A stream that the upstream *ends* cleanly without a terminal event is
 //! logged as `cut` but passed on as sent: that was the upstream's choice (an OpenAI-compatible
 //! server that omits `[DONE]` is valid traffic).
 
@@ -55,8 +56,9 @@ struct StreamEnd<'a> {
     bytes: u64,
     /// The upstream connection failed mid-stream (read error).
     upstream_dropped: bool,
-    /// Airlock appended bytes to end the dropped stream (its `stream_interrupted` error, or the
-    /// rest of a cut `[DONE]`).
+    /// Airlock appended bytes to end the dropped stream: its `stream_interrupted` error, or, when
+    /// the terminal event had arrived but for its end, only that end (the rest of a cut `[DONE]`,
+    /// the blank line after `response.completed`).
     appended_error: bool,
     /// The client went away before the stream ended.
     client_closed: bool,
