@@ -648,7 +648,9 @@ impl StreamWatch {
         let mut lead = Vec::new();
         if has_colon && field == b"data" {
             data.extend_from_slice(&value(partial));
-            if !p.has_data && name.is_none() && self.kind != StreamKind::Responses {
+            // Only in a stream already seen to be Chat Completions: there a line starting with
+            // `[` is the `[DONE]` that follows the last chunk.
+            if !p.has_data && name.is_none() && self.kind == StreamKind::ChatCompletions {
                 let done: &[u8] = b"[DONE]";
                 if !data.is_empty() && done.starts_with(&data) {
                     let mut out = done[data.len()..].to_vec();

@@ -346,6 +346,8 @@ fn what_cannot_be_continued_falls_back_to_ending_the_event() {
     };
     for prefix in [
         &b"data: [1,2"[..],
+        // Not known to be a Chat stream yet: `[` is not assumed to start `[DONE]`.
+        b"data: [DO",
         b"data: \"text",
         b"data: {\"a\":tx",
         b"event: thread.message.delta\ndata: {\"id\":\"msg",
@@ -377,7 +379,10 @@ fn a_terminal_event_missing_only_its_blank_line_is_ended_and_nothing_follows() {
             b"\n\n",
         ),
         (b"data: {\"choices\":[]}\n\ndata: [DONE]\n", b"\n"),
-        (b"data: {\"choices\":[]}\n\ndata: [DO", b"NE]\n\n"),
+        (
+            b"data: {\"object\":\"chat.completion.chunk\",\"choices\":[]}\n\ndata: [DO",
+            b"NE]\n\n",
+        ),
         // An upstream error that lost only its blank line: the SDKs raise it, not ours.
         (
             b"event: error\ndata: {\"type\":\"error\",\"code\":\"server_error\",\"message\":\"boom\",\"param\":null,\"error\":{\"code\":\"server_error\"}}",
