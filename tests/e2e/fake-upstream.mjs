@@ -277,3 +277,13 @@ export async function startUploadUpstream() {
       }),
   };
 }
+
+/**
+ * Streams the first `at` bytes of `body` (a Buffer holding a whole recorded stream; the cut may
+ * fall anywhere, mid-line or mid-character), in two chunks `delayMs` apart, then drops the
+ * connection: an upstream reset inside an event whose bytes were already sent.
+ */
+export async function sseCutAt(res, body, at, delayMs = 20) {
+  const half = Math.floor(at / 2);
+  return sseThenDrop(res, [body.subarray(0, half), body.subarray(half, at)], delayMs);
+}

@@ -1,7 +1,8 @@
 """Drives the official `openai` Python SDK for the end-to-end tests.
 
 Usage: py_client.py '<json job>' where the job is
-{"base_url", "api_key", "max_retries", "call": "chat" | "chat_stream", "params": {...}}.
+{"base_url", "api_key", "max_retries", "call": "chat" | "chat_stream" | "responses_stream" | "upload",
+"params": {...}}.
 Prints one JSON object: what the SDK returned or raised.
 """
 import json
@@ -27,6 +28,11 @@ def main() -> None:
             for chunk in stream:
                 text = chunk.choices[0].delta.content if chunk.choices else None
                 out["chunks"].append({"at": time.monotonic(), "content": text})
+        elif job["call"] == "responses_stream":
+            stream = client.responses.create(stream=True, **job["params"])
+            out["events"] = []
+            for event in stream:
+                out["events"].append(event.type)
         elif job["call"] == "upload":
             p = job["params"]
             f = client.files.create(file=("b.jsonl", p["text"].encode()), purpose=p["purpose"])

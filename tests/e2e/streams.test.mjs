@@ -3,12 +3,16 @@
 // passes byte-identical; every stream gets a `stream_end` log line with its final state.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import http from "node:http";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import OpenAI from "openai";
 
-import { sleep, sseThenDrop, startFakeUpstream, streamChunk } from "./fake-upstream.mjs";
+import { sleep, sseCutAt, sseThenDrop, startFakeUpstream, streamChunk } from "./fake-upstream.mjs";
 import { python, startWorker } from "./harness.mjs";
 
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const chatBody = { model: "gpt-4o-mini", messages: [{ role: "user", content: "Say hello" }] };
 const chatEvent = (c, i) => `data: ${JSON.stringify(streamChunk(c, i))}\n\n`;
 
@@ -98,7 +102,22 @@ describe("streams watched as they pass", () => {
     assert.equal(end.error.sequence_number, 1);
   });
 
-  test("upstream drops mid-stream: the client's stream ends with a stream_interrupted error event", async () => {
+  test("upstream drops between events: the client's stream ends with a stream_interrupted error event", async () => {
+    const head = chatEvent("Hel", 0);
+    upstream.script((rec, res) => sseThenDrop(res, [head]));
+    const { res, body } = await rawStream();
+    assert.equal(res.status, 200);
+    const text = body.toString();
+    assert.ok(text.startsWith(head), "what the upstream sent comes first, unchanged");
+    const tail = text.slice(head.length);
+    assert.match(tail, /^data: \{"error":\{.*"code":"stream_interrupted"\}\}\n\n$/);
+    const end = await streamEnd(res.headers.get("x-airlock-request-id"));
+    assert.equal(end.state, "cut");
+    assert.equal(end.upstream_dropped, true);
+    assert.equal(end.appended_error, true);
+  });
+
+  test("upstream drops inside a data: line: the cut JSON is continued into an object with the error", async () => {
     const head = chatEvent("Hel", 0) + 'data: {"id":"chatcmpl-stream","object":"chat.comp';
     upstream.script((rec, res) => sseThenDrop(res, [head]));
     const { res, body } = await rawStream();
@@ -106,13 +125,27 @@ describe("streams watched as they pass", () => {
     const text = body.toString();
     assert.ok(text.startsWith(head), "what the upstream sent comes first, unchanged");
     const tail = text.slice(head.length);
-    assert.match(tail, /^\n\ndata: \{"error":\{.*"code":"stream_interrupted"\}\}\n\n$/);
+    assert.match(tail, /^","error":\{"message":"[^"]+","type":"server_error","param":null,"code":"stream_interrupted"\}\}\n\n$/);
+    const last = JSON.parse(text.trimEnd().split("\n\n").at(-1).slice("data: ".length));
+    assert.equal(last.object, "chat.comp", "the cut string is closed where it was cut");
+    assert.equal(last.error.code, "stream_interrupted");
     const end = await streamEnd(res.headers.get("x-airlock-request-id"));
     assert.equal(end.state, "cut");
     assert.equal(end.last_event, "chunk");
     assert.equal(end.events, 1);
     assert.equal(end.upstream_dropped, true);
     assert.equal(end.appended_error, true);
+  });
+
+  test("upstream drops inside data: [DONE]: only [DONE] is finished, and the log says no error was appended", async () => {
+    const head = chatEvent("Hel", 0) + "data: [DO";
+    upstream.script((rec, res) => sseThenDrop(res, [head]));
+    const { res, body } = await rawStream();
+    assert.equal(res.status, 200);
+    assert.equal(body.toString(), chatEvent("Hel", 0) + "data: [DONE]\n\n");
+    const end = await streamEnd(res.headers.get("x-airlock-request-id"));
+    assert.equal(end.upstream_dropped, true);
+    assert.equal(end.appended_error, false);
   });
 
   test("Node SDK: a dropped chat stream raises APIError with code stream_interrupted", async () => {
@@ -149,8 +182,7 @@ describe("streams watched as they pass", () => {
   });
 
   test("Python SDK: a dropped chat stream raises APIError with code stream_interrupted", async () => {
-    // Dropped between events. (Dropped inside an event's `data:` the SDKs fail on its JSON, which
-    // still raises, but not as APIError: see `StreamWatch::closing_bytes`.)
+    // Dropped between events; drops inside a `data:` line are below.
     upstream.script((rec, res) => sseThenDrop(res, [chatEvent("a", 0), chatEvent("b", 1)]));
     const out = await python({ base_url: `${w.url}/v1`, call: "chat_stream", params: chatBody, max_retries: 0 });
     assert.equal(out.ok, false, JSON.stringify(out));
@@ -158,6 +190,114 @@ describe("streams watched as they pass", () => {
     assert.equal(out.code, "stream_interrupted");
     assert.deepEqual(out.chunks.map((c) => c.content), ["a", "b"]);
   });
+});
+
+describe("a drop inside a data: line still makes both SDKs raise APIError", () => {
+  const fixture = (name) => fs.readFileSync(path.join(root, "tests", "streams", name));
+  const chat = fixture("chat_rich.sse");
+  const resp = fixture("responses_rich.sse");
+  /** The byte offset `plus` bytes into the first occurrence of `marker` in `buf`. */
+  const at = (buf, marker, plus) => {
+    const i = buf.indexOf(Buffer.from(marker));
+    assert.ok(i >= 0, `marker ${marker}`);
+    return i + plus;
+  };
+  // Cuts inside a JSON token of a `data:` line: a character cut in half, an escape, a surrogate
+  // pair, a number, a key.
+  const chatCuts = {
+    "mid multibyte character": at(chat, "世界", 1),
+    "mid escape": at(chat, "back\\\\slash", 5),
+    "mid \\u00e9": at(chat, "caf\\u00e9", 6),
+    "mid surrogate pair": at(chat, "\\ud83d\\ude00", 8),
+    "mid number": at(chat, "-1.5e-3", 6),
+    "mid key": at(chat, '"finish_reason":"tool_calls"', 7),
+  };
+  const respCuts = {
+    "mid multibyte character": at(resp, "Grüße", 3),
+    "mid escape": at(resp, '\\"q\\"', 1),
+    "mid nested array": at(resp, '"top_logprobs":[{"token":"x"', 20),
+    "inside response.completed": at(resp, '"type":"response.completed"', 30),
+  };
+  const chunksBefore = (buf, cut) => buf.subarray(0, cut).toString("latin1").split("\n\n").length - 1;
+
+  for (const [what, cut] of Object.entries(chatCuts)) {
+    test(`Node SDK, Chat, ${what}`, async () => {
+      upstream.script((rec, res) => sseCutAt(res, chat, cut));
+      const stream = await node().chat.completions.create({ ...chatBody, stream: true });
+      let got = 0;
+      await assert.rejects(
+        (async () => {
+          for await (const _ of stream) got++;
+        })(),
+        (e) => {
+          assert.ok(e instanceof OpenAI.APIError, `APIError, got ${e?.constructor?.name}: ${e}`);
+          assert.equal(e.code, "stream_interrupted");
+          return true;
+        },
+      );
+      assert.equal(got, chunksBefore(chat, cut), "every whole chunk before the cut was yielded");
+    });
+  }
+
+  for (const [what, cut] of Object.entries(respCuts)) {
+    test(`Node SDK, Responses, ${what}`, async () => {
+      upstream.script((rec, res) => sseCutAt(res, resp, cut));
+      const stream = await node().responses.create({ model: "gpt-4.1", input: "hi", stream: true });
+      let got = 0;
+      await assert.rejects(
+        (async () => {
+          for await (const _ of stream) got++;
+        })(),
+        (e) => {
+          assert.ok(e instanceof OpenAI.APIError, `APIError, got ${e?.constructor?.name}: ${e}`);
+          assert.equal(e.code, "stream_interrupted");
+          return true;
+        },
+      );
+      assert.equal(got, chunksBefore(resp, cut));
+    });
+  }
+
+  test("Node SDK: dropped after response.completed's data but before its blank line, the stream ends normally", async () => {
+    const cut = resp.lastIndexOf(Buffer.from("\n\n"));
+    upstream.script((rec, res) => sseCutAt(res, resp, cut));
+    const stream = await node().responses.create({ model: "gpt-4.1", input: "hi", stream: true });
+    const types = [];
+    for await (const e of stream) types.push(e.type);
+    assert.equal(types.at(-1), "response.completed");
+    assert.equal(types.length, chunksBefore(resp, resp.length));
+  });
+
+  test("Node SDK: dropped inside data: [DONE], the chat stream ends normally with every chunk", async () => {
+    const cut = chat.lastIndexOf(Buffer.from("[DONE]")) + 3;
+    upstream.script((rec, res) => sseCutAt(res, chat, cut));
+    const stream = await node().chat.completions.create({ ...chatBody, stream: true });
+    let got = 0;
+    for await (const _ of stream) got++;
+    assert.equal(got, chunksBefore(chat, cut));
+  });
+
+  for (const what of ["mid multibyte character", "mid escape", "mid surrogate pair", "mid number"]) {
+    test(`Python SDK, Chat, ${what}`, async () => {
+      const cut = chatCuts[what];
+      upstream.script((rec, res) => sseCutAt(res, chat, cut));
+      const out = await python({ base_url: `${w.url}/v1`, call: "chat_stream", params: chatBody, max_retries: 0 });
+      assert.equal(out.error, "APIError", JSON.stringify(out));
+      assert.equal(out.code, "stream_interrupted");
+      assert.equal(out.chunks.length, chunksBefore(chat, cut));
+    });
+  }
+
+  for (const what of ["mid multibyte character", "mid escape", "inside response.completed"]) {
+    test(`Python SDK, Responses, ${what}`, async () => {
+      const cut = respCuts[what];
+      upstream.script((rec, res) => sseCutAt(res, resp, cut));
+      const out = await python({ base_url: `${w.url}/v1`, call: "responses_stream", params: { model: "gpt-4.1", input: "hi" }, max_retries: 0 });
+      assert.equal(out.error, "APIError", JSON.stringify(out));
+      assert.equal(out.code, "stream_interrupted");
+      assert.equal(out.events.length, chunksBefore(resp, cut));
+    });
+  }
 });
 
 describe("Batch input files linted as they are uploaded", () => {

@@ -10,8 +10,10 @@
 //! [`StreamWatch`] sits on top and knows the two OpenAI stream shapes: Chat Completions
 //! (`data: {chunk}` … `data: [DONE]`, or `data: {"error": …}`) and Responses (`event:
 //! response.created` … `response.completed`, `response.failed`, `response.incomplete`, `error`).
-//! It reports the final [`StreamState`], and builds the well-formed error event a proxy appends
-//! when the upstream drops mid-stream ([`StreamWatch::closing_bytes`]).
+//! It reports the final [`StreamState`], and builds what a proxy appends when the upstream drops
+//! mid-stream so that the official SDKs raise `APIError` ([`StreamWatch::closing_bytes`]): an
+//! error event between events, or, inside a `data:` line already sent, the shortest continuation
+//! of its JSON into an object with an `error` key.
 //!
 //! ```
 //! use airlock_rules::sse::{StreamState, StreamWatch};
@@ -24,6 +26,8 @@
 
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
+
+mod complete;
 
 /// One dispatched server-sent event.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -531,19 +535,33 @@ impl StreamWatch {
     }
 
     /// The bytes a proxy appends when the upstream dropped: whatever ends a partial line and
-    /// event, then one error event the official SDKs raise on (`APIError` in Python and Node).
+    /// event, then one error the official SDKs raise on (`APIError` in Python and Node).
     ///
-    /// Both SDKs raise on a data object with an `error` key, whatever the event name; Node also
-    /// raises on any `event: error`, but Python only when the data has an `error` key. So the
-    /// Chat form is `data: {"error": {...}}` and the Responses form is an `event: error` with
-    /// the spec's flat fields (`type`, `code`, `message`, `param`, `sequence_number`) plus the
-    /// same error nested under `error`.
+    /// Both SDKs raise on a data object with a truthy `error` key (for no event name, a
+    /// `response.*` name, or `error`); Node also raises on any `event: error`, Python only when
+    /// its data has an `error` key. What is appended depends on where the upstream stopped:
     ///
-    /// When the upstream stopped inside an event that has no data yet (after its `event:` line,
-    /// or in the middle of a field name), the error's fields complete that event: a partial field
-    /// name is made into one the SDKs ignore, and `event: error` replaces its name. Only when data
-    /// was already sent for the event must it be closed as it is; the SDKs then fail on its
-    /// JSON, which still raises.
+    /// - **Inside an event's data** (in a `data:` line, or after one before the blank line): the
+    ///   data sent so far is read as the start of a JSON object and *continued* with the shortest
+    ///   text that makes it valid JSON whose top-level object gains a last key
+    ///   `"error": {"message", "type": "server_error", "param": null, "code": "stream_interrupted"}`
+    ///   (a cut string, escape, UTF-8 character, number or literal is finished, open containers
+    ///   are closed), then the blank line. The event the client already half received thus
+    ///   becomes the error: no byte is taken back or held. When the data is already a whole
+    ///   object, the event is ended and the error event follows, unless that event ends the
+    ///   stream (`response.completed`, `[DONE]`, an upstream error): then only its blank line
+    ///   was missing, and nothing follows it. A cut inside `data: [DONE]` of a Chat stream is
+    ///   finished as `[DONE]`: the answer was complete.
+    /// - **Between events**: one error event. Chat form `data: {"error": {...}}`; Responses form
+    ///   `event: error` with the spec's flat fields (`type`, `code`, `message`, `param`,
+    ///   `sequence_number`) plus the same error nested under `error`.
+    /// - **Inside an event with no data yet** (after its `event:` line, or in a field name): the
+    ///   error's fields complete that event; a partial field name is made into one the SDKs
+    ///   ignore, and `event: error` replaces its name.
+    ///
+    /// Only when the data cannot be continued (not an object, not valid JSON, dropped for being
+    /// over the parser's limits, an event name the SDKs do not check for errors) is the event
+    /// ended as it is; the SDKs then fail on its JSON, which still raises, but not `APIError`.
     pub fn closing_bytes(&self, message: &str) -> Vec<u8> {
         let p = &self.parser;
         let mut out = Vec::new();
@@ -551,13 +569,29 @@ impl StreamWatch {
             // A `\n` right after `\r` is part of the same line end: send one to be swallowed.
             out.push(b'\n');
         }
+        if let Some(rest) = self.continue_data(message) {
+            out.extend_from_slice(&rest);
+            return out;
+        }
         let mut kind = self.kind;
+        if p.mid_line() {
+            // A character cut in half would make the SDKs' UTF-8 decoding of the line fail.
+            complete::finish_cut_char(&p.line, &mut out);
+        }
         if p.pending_data() {
             if p.mid_line() {
                 out.push(b'\n');
             }
             if p.mid_line() || p.mid_event() {
                 out.push(b'\n');
+            }
+            // When the event this ends is the stream's last (`[DONE]`, `response.completed`, an
+            // upstream error), only its blank line was missing: nothing is lost, and an error
+            // after it would turn a complete answer into an exception.
+            let mut after = self.clone();
+            after.push(&out);
+            if after.terminal.is_some() {
+                return out;
             }
         } else {
             if p.mid_line() {
@@ -575,6 +609,72 @@ impl StreamWatch {
         let seq = self.last_sequence.map(|s| s + 1);
         out.extend_from_slice(interrupted_event(kind, message, seq).as_bytes());
         out
+    }
+
+    /// The bytes that continue the pending event's data into an object with the error key (see
+    /// [`StreamWatch::closing_bytes`]), or `None` when that event cannot be continued.
+    fn continue_data(&self, message: &str) -> Option<Vec<u8>> {
+        let p = &self.parser;
+        if !p.pending_data() || p.overflow > 0 || p.data_overflow {
+            return None;
+        }
+        let partial = p.partial_line();
+        let field = partial.split(|&b| b == b':').next().unwrap_or_default();
+        let has_colon = partial.contains(&b':');
+        let value = |line: &[u8]| -> Vec<u8> {
+            let v = &line[field.len() + 1..];
+            v.strip_prefix(b" ").unwrap_or(v).to_vec()
+        };
+        // The event's name once the partial line is ended.
+        let name = if has_colon && field == b"event" {
+            Some(value(partial))
+        } else {
+            p.event_type.as_ref().map(|n| n.as_bytes().to_vec())
+        };
+        let name = name.filter(|n| !n.is_empty());
+        let checked = match &name {
+            None => true,
+            Some(n) => n.starts_with(b"response.") || n == b"error",
+        };
+        if !checked {
+            return None;
+        }
+        // The data as the SDKs will join it, and what goes before the completion.
+        let mut data = Vec::new();
+        if p.has_data {
+            data.extend_from_slice(p.data.as_bytes());
+            data.push(b'\n');
+        }
+        let mut lead = Vec::new();
+        if has_colon && field == b"data" {
+            data.extend_from_slice(&value(partial));
+            // Only in a stream already seen to be Chat Completions: there a line starting with
+            // `[` is the `[DONE]` that follows the last chunk.
+            if !p.has_data && name.is_none() && self.kind == StreamKind::ChatCompletions {
+                let done: &[u8] = b"[DONE]";
+                if !data.is_empty() && done.starts_with(&data) {
+                    let mut out = done[data.len()..].to_vec();
+                    out.extend_from_slice(b"\n\n");
+                    return Some(out);
+                }
+            }
+        } else {
+            if p.mid_line() {
+                if !has_colon {
+                    lead.push(b'_');
+                }
+                lead.push(b'\n');
+            }
+            lead.extend_from_slice(b"data: ");
+        }
+        match complete::complete_object(&data, interrupted_error(message).as_bytes()) {
+            complete::Completion::Tail(tail) => {
+                lead.extend_from_slice(&tail);
+                lead.extend_from_slice(b"\n\n");
+                Some(lead)
+            }
+            complete::Completion::Closed | complete::Completion::NotAnObject => None,
+        }
     }
 
     fn item(&mut self, item: Item) {
@@ -616,6 +716,14 @@ impl StreamWatch {
                 } else {
                     self.chat_chunk(&e.data)
                 }
+            }
+            // Both SDKs raise on a top-level `error` in a `response.*` event before looking at
+            // its type (Airlock's own completion of a cut event ends up here).
+            Some(n) if n.starts_with("response.") && top_level_error(&e.data).is_some() => {
+                top_level_error(&e.data).map(|mut error| {
+                    error.event = String::from(n);
+                    StreamState::Failed { error }
+                })
             }
             Some("response.completed") => Some(StreamState::Completed),
             Some("response.failed") => {
@@ -704,6 +812,22 @@ impl StreamWatch {
     }
 }
 
+/// The fields of a truthy top-level `error` object in an event's data (one both SDKs raise on).
+///
+/// Only data holding `"error":{` is parsed: the `"error":null` inside every `response.created`
+/// and `response.completed` is not worth parsing a whole response for.
+fn top_level_error(data: &str) -> Option<StreamError> {
+    if !data.contains("\"error\":{") && !data.contains("\"error\": {") {
+        return None;
+    }
+    let v = json(data)?;
+    let err = v.get("error")?;
+    match err {
+        serde_json::Value::Object(m) if !m.is_empty() => Some(error_fields(err)),
+        _ => None,
+    }
+}
+
 fn json(data: &str) -> Option<serde_json::Value> {
     serde_json::from_str(data).ok()
 }
@@ -753,6 +877,15 @@ fn sequence_number(data: &str) -> Option<u64> {
     rest[..end].parse().ok()
 }
 
+/// The `error` object of Airlock's interrupted-stream error, as compact JSON. Written by hand to
+/// keep OpenAI's key order (message, type, param, code).
+fn interrupted_error(message: &str) -> String {
+    let message = serde_json::Value::String(String::from(message));
+    alloc::format!(
+        r#"{{"message":{message},"type":"server_error","param":null,"code":"{INTERRUPTED_CODE}"}}"#
+    )
+}
+
 /// The error event a proxy appends when the upstream dropped, for a stream of `kind` (an
 /// `Unknown` stream gets the Chat form, which both SDKs raise on for either API).
 ///
@@ -765,11 +898,8 @@ fn sequence_number(data: &str) -> Option<u64> {
 /// assert!(e.ends_with("\n\n"));
 /// ```
 pub fn interrupted_event(kind: StreamKind, message: &str, sequence_number: Option<u64>) -> String {
-    // Written by hand to keep OpenAI's key order (message, type, param, code).
+    let error = interrupted_error(message);
     let message = serde_json::Value::String(String::from(message));
-    let error = alloc::format!(
-        r#"{{"message":{message},"type":"server_error","param":null,"code":"{INTERRUPTED_CODE}"}}"#
-    );
     match kind {
         StreamKind::Responses => alloc::format!(
             "event: error\ndata: {{\"type\":\"error\",\"code\":\"{INTERRUPTED_CODE}\",\"message\":{message},\"param\":null,\"sequence_number\":{},\"error\":{error}}}\n\n",

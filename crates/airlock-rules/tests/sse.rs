@@ -379,8 +379,9 @@ fn a_stream_cut_anywhere_before_its_end_closes_as_failed() {
                 python_raises(last) && node_throws(last),
                 "{name}: cut at {k}"
             );
-            // Unless the cut fell inside data already sent, no event the SDKs would choke on
-            // was made: they reach the error event and raise APIError.
+            // Outside data already sent, no event the SDKs would choke on was made: they reach
+            // the error event and raise APIError. (Inside such data, the data is continued into
+            // an error object instead; `stream_drops.rs` checks every offset of that.)
             if !w.parser().pending_data() {
                 assert!(
                     unparseable(&items) <= broken_before,

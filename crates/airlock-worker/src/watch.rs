@@ -11,9 +11,13 @@
 //! with the reason, `cut` with the last event seen), events, bytes and duration.
 //!
 //! When reading the upstream body fails (the connection dropped mid-stream), the client's stream is
-//! ended with [`StreamWatch::closing_bytes`]: a well-formed error event in OpenAI's shape (code
-//! `stream_interrupted`) that makes both official SDKs raise `APIError` instead of returning a
-//! silently truncated answer. A stream that the upstream *ends* cleanly without a terminal event is
+//! ended with [`StreamWatch::closing_bytes`], so that both official SDKs raise `APIError` (code
+//! `stream_interrupted`) instead of returning a silently truncated answer: between events, a
+//! well-formed error event in OpenAI's shape; inside an event whose `data:` bytes were already
+//! sent, the shortest continuation of that JSON which closes it as an object with an `error` key
+//! (the cut event itself becomes the error; nothing sent is taken back or was held). A drop inside
+//! the closing `data: [DONE]` line is finished as `[DONE]`, and a terminal event that lacked only
+//! its blank line gets just that: every chunk had arrived. A stream that the upstream *ends* cleanly without a terminal event is
 //! logged as `cut` but passed on as sent: that was the upstream's choice (an OpenAI-compatible
 //! server that omits `[DONE]` is valid traffic).
 
@@ -52,7 +56,9 @@ struct StreamEnd<'a> {
     bytes: u64,
     /// The upstream connection failed mid-stream (read error).
     upstream_dropped: bool,
-    /// Airlock appended its `stream_interrupted` error event.
+    /// Airlock appended bytes to end the dropped stream: its `stream_interrupted` error, or, when
+    /// the terminal event had arrived but for its end, only that end (the rest of a cut `[DONE]`,
+    /// the blank line after `response.completed`).
     appended_error: bool,
     /// The client went away before the stream ended.
     client_closed: bool,
@@ -135,9 +141,23 @@ pub fn watched(
             Some(Err(e)) => {
                 worker::console_error!("airlock: upstream stream failed: {e}");
                 // A terminal event already arrived: nothing is lost, end quietly.
-                let append = watcher.watch.terminal().is_none();
-                let closing = append.then(|| watcher.watch.closing_bytes(DROPPED_MESSAGE));
-                watcher.log(true, append, false);
+                let closing = watcher
+                    .watch
+                    .terminal()
+                    .is_none()
+                    .then(|| watcher.watch.closing_bytes(DROPPED_MESSAGE));
+                // Whether the bytes carry Airlock's error, or only finish an event that ended
+                // the stream anyway (its blank line, or a cut `[DONE]`).
+                let appended_error = closing.as_ref().is_some_and(|bytes| {
+                    let mut after = watcher.watch.clone();
+                    after.push(bytes);
+                    matches!(
+                        after.terminal(),
+                        Some(StreamState::Failed { error })
+                            if error.code.as_deref() == Some(airlock_rules::sse::INTERRUPTED_CODE)
+                    )
+                });
+                watcher.log(true, appended_error, false);
                 closing.map(|bytes| (Ok(bytes), None))
             }
             None => {
