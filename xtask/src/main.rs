@@ -6,10 +6,12 @@
 //! - `cargo xtask web`: build the page's wasm into `www/pkg/`; `cargo xtask web-test`: browser tests.
 //! - `cargo xtask bench-tokens`: the tokenizer benchmark (not a test).
 //! - `cargo xtask bench-worker`: the worker's added latency under bare workerd (not a test).
+//! - `cargo xtask bench-batch`: `airlock batch lint` on 100 MB files: time and peak memory.
 //! - `cargo xtask setup`: installs the worker's tools, pinned (see `setup.rs`).
 //! - `cargo xtask build-worker`, `dev`, `e2e [name…]`, `bundle [outdir]`: the worker (see `worker.rs`).
 
 mod bench;
+mod bench_batch;
 mod bench_worker;
 mod codegen;
 mod setup;
@@ -28,6 +30,7 @@ fn main() -> ExitCode {
         Some("web-test") => web::test(),
         Some("bench-tokens") => bench::bench_tokens(),
         Some("bench-worker") => bench_worker::run(),
+        Some("bench-batch") => bench_batch::run(),
         Some("setup") => setup::run().map(drop),
         Some("build-worker") => worker::build(),
         Some("dev") => worker::dev(),
@@ -37,7 +40,7 @@ fn main() -> ExitCode {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask <codegen [--check] | test | setup | dev | build-worker | e2e [name…] | bundle [outdir] | web | web-test | bench-tokens | bench-worker>"
+                "usage: cargo xtask <codegen [--check] | test | setup | dev | build-worker | e2e [name…] | bundle [outdir] | web | web-test | bench-tokens | bench-worker | bench-batch>"
             );
             return ExitCode::from(2);
         }
