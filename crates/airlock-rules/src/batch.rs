@@ -1112,7 +1112,7 @@ pub fn explain_batch(text: &str) -> Option<BatchExplanation> {
     {
         let status = s(&v, "status");
         let known = status.as_deref().and_then(status_meaning);
-        let errors = v
+        let errors: Vec<BatchErrorItem> = v
             .get("errors")
             .and_then(|e| e.get("data"))
             .and_then(Value::as_array)
@@ -1128,6 +1128,20 @@ pub fn explain_batch(text: &str) -> Option<BatchExplanation> {
         });
         let mut meaning = known.map(|(m, _)| String::from(m));
         let mut next_step = known.map(|(_, n)| String::from(n));
+        // "failed" because of the enqueued-token limit: the file itself was fine.
+        if status.as_deref() == Some("failed")
+            && !errors.is_empty()
+            && errors
+                .iter()
+                .all(|e| e.code.as_deref() == Some("token_limit_exceeded"))
+        {
+            meaning = Some(String::from(
+                "The batch failed before it ran: the model's enqueued-token limit for the organization was reached. The input file itself was not rejected.",
+            ));
+            next_step = Some(String::from(
+                "Wait for in-progress batches to finish (or cancel some), or split the file into smaller batches; then create the batch again with the same input file.",
+            ));
+        }
         // "completed" with every request failed: there is no output file at all.
         if let Some(c) = request_counts.filter(|c| c.total > 0 && c.failed > 0) {
             if matches!(

@@ -104,3 +104,48 @@ fn real_fixtures_are_explained() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The lint speaks OpenAI's Batch validation codes where OpenAI has one (as recorded in the
+/// sources of `tests/batch/real/`): the line, the code and the `body.`-prefixed param.
+#[test]
+fn lint_uses_openais_batch_codes() {
+    use airlock_rules::batch::{LintState, is_openai_code, lint_line};
+    let mut state = LintState::new();
+    state.set_endpoint("/v1/chat/completions");
+    let lines = [
+        r#"{"custom_id": "a", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}], "stream": true}}"#,
+        r#"{"custom_id": "b", "method": "POST", "url": "/v1/chat/completions", "body": {"messages": [{"role": "user", "content": "Hi"}]}}"#,
+        r#"{"custom_id": "c", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "gpt-4o-mini"}}"#,
+        r#"{"custom_id": "d", "method": "POST", "url": "/v1/embeddings", "body": {"model": "gpt-4o-mini", "input": "x"}}"#,
+        r#"{invalid json here"#,
+    ];
+    let got: Vec<(u64, String, Option<String>)> = lines
+        .iter()
+        .enumerate()
+        .flat_map(|(i, l)| lint_line(i as u64 + 1, l.as_bytes(), &mut state))
+        .map(|e| (e.line.unwrap_or(0), e.code, e.param))
+        .collect();
+    let want = [
+        (1, "streaming_unsupported", Some("body.stream")),
+        (2, "invalid_request", Some("body.model")),
+        (3, "invalid_request", Some("body.messages")),
+        (4, "invalid_url", Some("url")),
+        (5, "invalid_json_line", None),
+    ];
+    let want: Vec<(u64, String, Option<String>)> = want
+        .iter()
+        .map(|(l, c, p)| (*l, c.to_string(), p.map(String::from)))
+        .collect();
+    assert_eq!(got, want);
+    for (_, code, _) in &got {
+        assert_eq!(is_openai_code(code), Some(true), "{code}");
+    }
+    for ours in [
+        "invalid_method",
+        "mismatched_model",
+        "empty_file",
+        "url_mismatch",
+    ] {
+        assert_eq!(is_openai_code(ours), Some(false), "{ours}");
+    }
+}
