@@ -1219,6 +1219,7 @@ pub(crate) static ERROR_RULES: &[Rule] = &[
             "stream error",
             "stream ended unexpectedly",
             "stream disconnected before completion",
+            "closed before response.completed",
         ],
         exceptions: &[],
         python: None,

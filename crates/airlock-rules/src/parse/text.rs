@@ -780,6 +780,10 @@ const ERRORISH: &[&str] = &[
     "not supported",
     "unsupported",
     "unknown parameter",
+    // A stream that ended early, in the words clients print (Codex: "stream disconnected before
+    // completion: stream closed before response.completed").
+    "stream disconnected",
+    "closed before response.completed",
     "missing",
     "must be",
     "flagged",
