@@ -239,6 +239,15 @@ fn print_item(e: &batch::BatchErrorItem) {
     if let Some(f) = &e.first_fix {
         println!("    fix: {f}");
     }
+    if let Some(r) = &e.retry {
+        let r = match r.as_str() {
+            "yes" => "yes (the same request or file can be sent again, after waiting)",
+            "after_change" => "only after changing the input",
+            "no" => "no (something outside the request must change first)",
+            other => other,
+        };
+        println!("    retry: {r}");
+    }
 }
 
 fn print_explanation(e: &BatchExplanation) {
@@ -309,6 +318,12 @@ fn print_explanation(e: &BatchExplanation) {
         BatchExplanation::Error { error } => {
             println!("batch error:");
             print_item(error);
+        }
+        BatchExplanation::Errors { errors } => {
+            println!("batch errors:");
+            for item in errors {
+                print_item(item);
+            }
         }
         _ => {}
     }

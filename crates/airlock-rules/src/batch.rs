@@ -40,15 +40,17 @@ pub struct Limits {
     pub as_of: &'static str,
 }
 
-/// The limits as documented: "up to 50,000 requests, and can be up to 200 MB in size"; embeddings
-/// batches "a maximum of 50,000 embedding inputs across all requests". 200 MB is read as 200 MiB
+/// The limits as OpenAI's OpenAPI spec states them: "up to 50,000 requests, and can be up to
+/// 200 MB in size"; `/v1/embeddings` batches "a maximum of 50,000 embedding inputs across all
+/// requests". The numbers are data (`rules/batch_limits.toml`, each with its source and the spec
+/// wording it is read from, checked by `cargo xtask codegen`). 200 MB is read as 200 MiB
 /// (209,715,200 bytes), the larger reading, so a valid file is never rejected.
 pub const LIMITS: Limits = Limits {
-    max_requests: 50_000,
-    max_bytes: 200 * 1024 * 1024,
-    max_embedding_inputs: 50_000,
-    source: "openai-openapi.yaml@f85dbe223d40e1a31cba812ab2d755c7e98a92a3#/components/schemas/CreateBatchRequest (input_file_id, endpoint); #/paths/~1files/post (200 MB)",
-    as_of: "2026-08-21",
+    max_requests: crate::generated::batch_limits::MAX_REQUESTS,
+    max_bytes: crate::generated::batch_limits::MAX_BYTES,
+    max_embedding_inputs: crate::generated::batch_limits::MAX_EMBEDDING_INPUTS,
+    source: crate::generated::batch_limits::SOURCE,
+    as_of: crate::generated::batch_limits::READ,
 };
 
 /// The endpoints a Batch can run (the `endpoint` enum of `POST /v1/batches`).
@@ -181,8 +183,9 @@ impl LintState {
             out.push(file_error(
                 "file_too_large",
                 alloc::format!(
-                    "The batch input file is {} bytes; the Batch API takes files up to 200 MB ({} bytes).",
+                    "The batch input file is {} bytes; the Batch API takes files up to {} MB ({} bytes).",
                     self.bytes,
+                    LIMITS.max_bytes / (1024 * 1024),
                     LIMITS.max_bytes
                 ),
             ));
@@ -414,17 +417,20 @@ fn lint_request(line_no: u64, bytes: &[u8], state: &mut LintState, out: &mut Vec
                     }
                     Some(e) if e == u => url_ok = Some(u.as_str()),
                     Some(e) => {
+                        // OpenAI's code and wording for this is `invalid_url` ("The URL provided
+                        // for this request does not match the batch endpoint."); Azure OpenAI
+                        // calls it `url_mismatch`.
                         let whose = if state.endpoint_given {
-                            "the batch's endpoint"
+                            "the batch endpoint"
                         } else {
-                            "the endpoint of the first request"
+                            "the endpoint of the first request, which the batch must be created with"
                         };
                         err(
-                            "url_mismatch",
+                            "invalid_url",
                             Some("url"),
                             custom_id,
                             alloc::format!(
-                                "The url '{u}' does not match {whose} '{e}'; every request in a batch must use the same endpoint."
+                                "The URL provided for this request ('{u}') does not match {whose} ('{e}'); every request in a batch must use the same endpoint."
                             ),
                         );
                     }
@@ -509,6 +515,25 @@ fn lint_request(line_no: u64, bytes: &[u8], state: &mut LintState, out: &mut Vec
         }
     }
 
+    // Streaming: OpenAI fails the whole batch at validation (`streaming_unsupported`, param
+    // `body.stream`).
+    if body.get("stream") == Some(&Value::Bool(true)) {
+        let api = match url_ok {
+            Some("/v1/chat/completions") => "Chat Completions",
+            Some("/v1/completions") => "Completions",
+            Some("/v1/responses") => "Responses",
+            _ => "This endpoint",
+        };
+        err(
+            "streaming_unsupported",
+            Some("body.stream"),
+            custom_id,
+            alloc::format!(
+                "{api}: Streaming is not supported in the Batch API. Remove \"stream\": true from the body."
+            ),
+        );
+    }
+
     // The body itself, as the endpoint's validators see it.
     let Some(endpoint) = url_ok else { return };
     let body_bytes = match serde_json::to_vec(body) {
@@ -517,6 +542,32 @@ fn lint_request(line_no: u64, bytes: &[u8], state: &mut LintState, out: &mut Vec
     };
     let verdict = validate::check(endpoint, &body_bytes, &state.config);
     for f in verdict.errors {
+        // A body without `model` (or a chat body without `messages`) fails the whole batch at
+        // validation, in OpenAI's words and with a `body.` param; other body problems come back
+        // later as HTTP 400 lines of the error file, as the validators word them.
+        let missing = f.error.code.as_deref() == Some("missing_required_parameter")
+            || f.rule == "missing_required_parameter";
+        let batch_wording = match f.error.param.as_deref() {
+            Some("model") if missing => Some(("body.model", "Model parameter is required.")),
+            None if missing && f.error.message.contains("model parameter") => {
+                Some(("body.model", "Model parameter is required."))
+            }
+            Some("messages") if missing && endpoint == "/v1/chat/completions" => {
+                Some(("body.messages", "Messages parameter is required."))
+            }
+            _ => None,
+        };
+        if let Some((param, message)) = batch_wording {
+            out.push(LineError {
+                line: Some(line_no),
+                code: String::from("invalid_request"),
+                message: String::from(message),
+                param: Some(String::from(param)),
+                custom_id: custom_id.map(String::from),
+                rule: Some(f.rule),
+            });
+            continue;
+        }
         out.push(LineError {
             line: Some(line_no),
             code: f.error.code.unwrap_or_else(|| f.rule.clone()),
@@ -623,7 +674,8 @@ impl BatchLinter {
                 line: Some(self.line_no),
                 code: String::from("file_too_large"),
                 message: alloc::format!(
-                    "This line alone is {n} bytes, more than the Batch API's 200 MB file limit."
+                    "This line alone is {n} bytes, more than the Batch API's {} MB file limit.",
+                    LIMITS.max_bytes / (1024 * 1024)
                 ),
                 param: None,
                 custom_id: None,
@@ -684,93 +736,135 @@ pub fn status_meaning(status: &str) -> Option<(&'static str, &'static str)> {
     })
 }
 
+/// Where OpenAI's own Batch validation codes were seen: failed Batch objects that OpenAI returned,
+/// recorded verbatim in llama-stack's integration tests (run against api.openai.com).
+const SEEN_LLAMA_STACK: &str = "OpenAI: https://github.com/meta-llama/llama-stack/blob/main/tests/integration/batches/test_batches_errors.py";
+
 /// Batch error codes: what each means and the first fix (`code`, meaning, fix, source).
+///
+/// The source says whose code it is: `OpenAI: <url>` for a code OpenAI writes in a Batch's
+/// `errors.data` or error file (with where it was seen), `Azure OpenAI: <url>` for Azure's
+/// variant of the same problem, and `Airlock: …` for a code [`lint_line`] uses where no OpenAI
+/// code for the problem is known (the problem itself is real; only its name is ours).
 pub const CODES: &[(&str, &str, &str, &str)] = &[
     (
         "invalid_json_line",
         "A line of the input file is not valid JSON.",
         "Write one JSON object per line (no pretty-printing, no trailing commas).",
-        "observed in Batch errors.data",
-    ),
-    (
-        "duplicate_custom_id",
-        "Two lines share a custom_id.",
-        "Give every request a unique custom_id.",
-        "observed in Batch errors.data",
+        SEEN_LLAMA_STACK,
     ),
     (
         "missing_required_parameter",
-        "A line lacks custom_id, method, url or body, or its body lacks a required parameter.",
-        "Add the named parameter.",
-        "observed in Batch errors.data",
+        "A line lacks custom_id, method, url or body (param names which).",
+        "Add the named field; the request parameters go under 'body'.",
+        SEEN_LLAMA_STACK,
     ),
     (
         "invalid_url",
-        "A line's url is not an endpoint the Batch API runs.",
-        "Use one of the Batch endpoints, with its /v1 prefix (e.g. /v1/chat/completions).",
-        "observed in Batch errors.data",
-    ),
-    (
-        "url_mismatch",
-        "A line's url is not the endpoint the batch was created for (or that the other lines use).",
-        "Use the same url on every line, equal to the batch's endpoint; split the file by endpoint.",
-        "rules/errors/batch_stream.toml (batch_url_mismatch)",
-    ),
-    (
-        "invalid_method",
-        "A line uses an HTTP method other than POST.",
-        "Set \"method\": \"POST\" on every line.",
-        "rules/errors/batch_stream.toml (batch_invalid_method)",
-    ),
-    (
-        "mismatched_model",
-        "The lines name more than one model.",
-        "Use one model per batch; split the file by model.",
-        "observed in Batch errors.data",
+        "A line's url is not the batch's endpoint (or not an endpoint the Batch API runs).",
+        "Use the same url on every line, equal to the endpoint the batch is created with (e.g. /v1/chat/completions); split the file by endpoint.",
+        SEEN_LLAMA_STACK,
     ),
     (
         "model_not_found",
-        "The model does not exist or is not available to you for Batch.",
-        "Check the model name and that your project can use it.",
-        "OpenAI error codes",
+        "The model in body.model does not exist, is not available to the organization, or does not run in the Batch API.",
+        "Check the model name and that the project can use it; pick a model the Batch API supports.",
+        SEEN_LLAMA_STACK,
+    ),
+    (
+        "invalid_request",
+        "A line's body lacks what the endpoint needs (body.model, body.messages), or the input file cannot be read (param file_id).",
+        "Add the named body parameter; for file_id, check the file ID and that it belongs to this organization.",
+        SEEN_LLAMA_STACK,
+    ),
+    (
+        "streaming_unsupported",
+        "A line asks for a streamed response; the Batch API does not stream.",
+        "Remove \"stream\": true (and stream_options) from every line's body.",
+        SEEN_LLAMA_STACK,
     ),
     (
         "token_limit_exceeded",
-        "The batch would exceed the organization's enqueued-token limit for the model.",
-        "Wait for running batches to finish, or submit smaller batches.",
-        "observed in Batch errors.data (\"Enqueued token limit reached\")",
-    ),
-    (
-        "empty_file",
-        "The input file holds no requests.",
-        "Upload a file with at least one request line.",
-        "airlock",
-    ),
-    (
-        "too_many_tasks",
-        "The input file holds more than 50,000 requests.",
-        "Split the file into several batches.",
-        "CreateBatchRequest.input_file_id in the OpenAPI spec",
-    ),
-    (
-        "file_too_large",
-        "The input file is larger than 200 MB.",
-        "Split the file into several batches.",
-        "Files API purpose=batch in the OpenAPI spec",
+        "The batch would exceed the organization's enqueued-token limit for the model (the tokens of all its batches not yet finished).",
+        "Wait for in-progress batches to finish (or cancel some), or submit smaller batches one after another; then create the batch again with the same file.",
+        "OpenAI: https://github.com/openai/openai-python/issues/2084",
     ),
     (
         "batch_expired",
         "The request was not run before the batch's 24-hour completion window ended.",
-        "Resubmit the request in a new batch, perhaps a smaller one.",
-        "Batch error file lines",
+        "Resubmit only the expired requests (their custom_ids are in the error file) in a new batch, smaller if the queue is busy.",
+        "OpenAI: https://platform.openai.com/docs/guides/batch#batch-expiration",
     ),
     (
         "batch_cancelled",
         "The request was not run because the batch was cancelled.",
         "Resubmit it in a new batch if it is still needed.",
-        "Batch error file lines",
+        "OpenAI: https://platform.openai.com/docs/api-reference/batch/object (status cancelled)",
+    ),
+    (
+        "invalid_type",
+        "A field of a line has the wrong JSON type (custom_id, method and url are strings, body an object).",
+        "Send the type the message names.",
+        "OpenAI: its request-validation code for a wrong JSON type (\"Invalid type for 'metadata.tags': expected a string, but got an array instead.\"), seen in the same llama-stack tests",
+    ),
+    (
+        "duplicate_custom_id",
+        "Two lines share a custom_id.",
+        "Give every request a unique custom_id.",
+        "Azure OpenAI: https://learn.microsoft.com/en-us/azure/ai-services/openai/how-to/batch (OpenAI's own code for this not seen; its docs require unique custom_ids)",
+    ),
+    (
+        "url_mismatch",
+        "Azure OpenAI's name for invalid_url: a line's url differs from the other lines' or from the batch endpoint.",
+        "Use the same url on every line, equal to the batch's endpoint; split the file by endpoint.",
+        "Azure OpenAI: https://learn.microsoft.com/en-us/azure/ai-services/openai/how-to/batch",
+    ),
+    (
+        "mismatched_model",
+        "The lines name more than one model; a batch runs one model.",
+        "Use one model per batch; split the file by model.",
+        "Airlock: the name users report for this OpenAI failure; Azure OpenAI calls it model_mismatch",
+    ),
+    (
+        "invalid_method",
+        "A line uses an HTTP method other than POST.",
+        "Set \"method\": \"POST\" on every line.",
+        "Airlock: no OpenAI code seen; the spec's BatchRequestInput.method allows only POST",
+    ),
+    (
+        "empty_file",
+        "The input file holds no requests.",
+        "Upload a file with at least one request line.",
+        "Airlock: no OpenAI code seen",
+    ),
+    (
+        "too_many_tasks",
+        "The input file holds more requests than one batch may (50,000).",
+        "Split the file into several batches.",
+        "Azure OpenAI: https://learn.microsoft.com/en-us/azure/ai-services/openai/how-to/batch (OpenAI's code not seen; the limit is OpenAI's, openai-openapi.yaml CreateBatchRequest.input_file_id)",
+    ),
+    (
+        "too_many_embedding_inputs",
+        "An /v1/embeddings batch holds more than 50,000 embedding inputs across its requests.",
+        "Split the inputs over several batches.",
+        "Airlock: no OpenAI code seen; the limit is OpenAI's, openai-openapi.yaml CreateBatchRequest.input_file_id",
+    ),
+    (
+        "file_too_large",
+        "The input file is larger than the Batch API's 200 MB.",
+        "Split the file into several batches.",
+        "Airlock: no OpenAI code seen for a batch file; the limit is OpenAI's, openai-openapi.yaml CreateBatchRequest.input_file_id",
     ),
 ];
+
+/// Whose a Batch error code is: `Some(true)` for OpenAI's, `Some(false)` for a name only Airlock
+/// (or Azure OpenAI) uses, `None` when the code is not in [`CODES`].
+pub fn is_openai_code(code: &str) -> Option<bool> {
+    CODES
+        .iter()
+        .find(|(c, ..)| *c == code)
+        .map(|(_, _, _, src)| src.starts_with("OpenAI:"))
+}
 
 /// The meaning and first fix of a Batch error code, when known.
 pub fn code_meaning(code: &str) -> Option<(&'static str, &'static str)> {
@@ -795,6 +889,9 @@ pub struct BatchErrorItem {
     pub meaning: Option<String>,
     /// The first fix, when known.
     pub first_fix: Option<String>,
+    /// Whether the same request or file can simply be sent again: `yes` (after waiting, for
+    /// limits and expiry), `after_change`, or `no`; `None` when the code is unknown.
+    pub retry: Option<String>,
 }
 
 /// `request_counts` of a Batch object.
@@ -862,6 +959,13 @@ pub enum BatchExplanation {
         /// The error with its meaning.
         error: BatchErrorItem,
     },
+    /// A list of Batch errors without the Batch around it: a Batch's `errors` field
+    /// (`{"object": "list", "data": [...]}`, or the SDK's `Errors(data=[...])`), or a create
+    /// call's error body that carries one.
+    Errors {
+        /// The errors with their meanings.
+        errors: Vec<BatchErrorItem>,
+    },
 }
 
 fn s(v: &Value, k: &str) -> Option<String> {
@@ -883,6 +987,9 @@ fn error_item(v: &Value) -> BatchErrorItem {
         message: message.clone(),
         ..crate::Evidence::default()
     });
+    let known = !matches!(d.rule.as_str(), "unrecognized" | "batch_failed" | "")
+        || code.as_deref().and_then(code_meaning).is_some();
+    let retry = known.then(|| String::from(d.retry.decision.as_str()));
     let (meaning, first_fix) = match code.as_deref().and_then(code_meaning) {
         Some((m, f)) if matches!(d.rule.as_str(), "unrecognized" | "batch_failed" | "") => {
             (String::from(m), String::from(f))
@@ -898,6 +1005,7 @@ fn error_item(v: &Value) -> BatchErrorItem {
         line: v.get("line").and_then(Value::as_u64),
         meaning: Some(meaning).filter(|m| !m.is_empty()),
         first_fix: Some(first_fix).filter(|f| !f.is_empty()),
+        retry,
         code,
     }
 }
@@ -972,21 +1080,43 @@ fn result_line(v: &Value) -> Option<ResultLine> {
 /// ```
 pub fn explain_batch(text: &str) -> Option<BatchExplanation> {
     let text = text.trim().trim_start_matches('\u{feff}');
+    let mut batch_repr = false;
     let v: Value = match serde_json::from_str(text) {
         Ok(v) => v,
-        // The Python SDK's repr: `Batch(id='batch_…', …, errors=Errors(data=[BatchError(…)]), …)`.
+        // The Python SDK's reprs: `Batch(id='batch_…', …, errors=Errors(data=[BatchError(…)]), …)`,
+        // or only the errors (`Errors(data=[…])`, `BatchError(code=…)`) as a loop printed them.
         Err(_) => {
-            let at = text.find("Batch(id=")?;
+            let (at, prefix) = ["Batch(id=", "Errors(data=", "BatchError("]
+                .iter()
+                .filter_map(|p| text.find(p).map(|at| (at, *p)))
+                .min()?;
+            batch_repr = prefix == "Batch(id=";
             pyrepr::Reader::new(&text[at..]).value()?
         }
     };
     let obj = v.as_object()?;
-    if obj.get("object").and_then(Value::as_str) == Some("batch")
+    // A bare list of Batch errors, or an error body wrapping one (Azure OpenAI's create call).
+    let list = match obj.get("errors") {
+        Some(e @ Value::Object(_)) if !obj.contains_key("status") => Some(e),
+        _ if obj.contains_key("data") && !obj.contains_key("status") => Some(&v),
+        _ => None,
+    };
+    if let Some(items) = list
+        .and_then(|l| l.get("data"))
+        .and_then(Value::as_array)
+        .filter(|a| !a.is_empty() && a.iter().all(|e| e.get("code").is_some()))
+    {
+        return Some(BatchExplanation::Errors {
+            errors: items.iter().map(error_item).collect(),
+        });
+    }
+    if batch_repr
+        || obj.get("object").and_then(Value::as_str) == Some("batch")
         || (obj.contains_key("status") && obj.contains_key("input_file_id"))
     {
         let status = s(&v, "status");
         let known = status.as_deref().and_then(status_meaning);
-        let errors = v
+        let errors: Vec<BatchErrorItem> = v
             .get("errors")
             .and_then(|e| e.get("data"))
             .and_then(Value::as_array)
@@ -1000,10 +1130,52 @@ pub fn explain_batch(text: &str) -> Option<BatchExplanation> {
                 failed: n("failed"),
             }
         });
+        let mut meaning = known.map(|(m, _)| String::from(m));
+        let mut next_step = known.map(|(_, n)| String::from(n));
+        // "failed" because of the enqueued-token limit: the file itself was fine.
+        if status.as_deref() == Some("failed")
+            && !errors.is_empty()
+            && errors
+                .iter()
+                .all(|e| e.code.as_deref() == Some("token_limit_exceeded"))
+        {
+            meaning = Some(String::from(
+                "The batch failed before it ran: the model's enqueued-token limit for the organization was reached. The input file itself was not rejected.",
+            ));
+            next_step = Some(String::from(
+                "Wait for in-progress batches to finish (or cancel some), or split the file into smaller batches; then create the batch again with the same input file.",
+            ));
+        }
+        // "completed" with every request failed: there is no output file at all.
+        if let Some(c) = request_counts.filter(|c| c.total > 0 && c.failed > 0) {
+            if matches!(
+                status.as_deref(),
+                Some("completed" | "expired" | "cancelled")
+            ) {
+                let all = c.failed >= c.total;
+                meaning = Some(if all {
+                    String::from(
+                        "The batch has finished, but every request in it failed, so there is no output file; each failure is a line of the error file.",
+                    )
+                } else {
+                    alloc::format!(
+                        "{} {} of {} requests failed; their errors are lines of the error file.",
+                        meaning.unwrap_or_default(),
+                        c.failed,
+                        c.total
+                    )
+                });
+                if all {
+                    next_step = Some(String::from(
+                        "Download error_file_id and explain its lines (airlock batch explain): the same error on every line usually means one mistake in the request body or model; fix it in the input file and create a new batch.",
+                    ));
+                }
+            }
+        }
         return Some(BatchExplanation::Batch {
             id: s(&v, "id"),
-            meaning: known.map(|(m, _)| String::from(m)),
-            next_step: known.map(|(_, n)| String::from(n)),
+            meaning,
+            next_step,
             status,
             errors,
             request_counts,

@@ -89,8 +89,8 @@ fn the_endpoint_can_be_given_up_front() {
     state.set_endpoint("/v1/responses");
     let errors = lint_line(1, chat_line("a", "gpt-4o-mini").as_bytes(), &mut state);
     assert_eq!(errors.len(), 1, "{errors:?}");
-    assert_eq!(errors[0].code, "url_mismatch");
-    assert!(errors[0].message.contains("the batch's endpoint"));
+    assert_eq!(errors[0].code, "invalid_url");
+    assert!(errors[0].message.contains("the batch endpoint"));
 }
 
 #[test]

@@ -12,6 +12,7 @@ mod vocab;
 
 use crate::util::{root, shared_data};
 
+mod batch_limits;
 mod endpoints;
 mod errors;
 mod models;
@@ -39,6 +40,7 @@ pub fn run(check: bool) -> Result<(), String> {
     }
     // Stage 2 generators (rules/ → Rust).
     let stage2 = [
+        batch_limits::generate(shared_data().as_deref())?,
         endpoints::stage2(&outputs)?,
         models::stage2(&outputs)?,
         errors::generate()?,

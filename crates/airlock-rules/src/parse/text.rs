@@ -722,6 +722,12 @@ const WORDING: &[(&str, Transport)] = &[
     ("dial tcp", Transport::Connection),
     ("no such host", Transport::Connection),
     ("peer closed connection", Transport::Connection),
+    // node-fetch: the response body ended before it was complete.
+    ("premature close", Transport::Connection),
+    ("err_stream_premature_close", Transport::Connection),
+    // undici (Node's fetch): the socket closed while the body was being read.
+    ("typeerror: terminated", Transport::Connection),
+    ("other side closed", Transport::Connection),
     ("incomplete chunked read", Transport::Connection),
     ("error trying to connect", Transport::Connection),
     ("unable to connect", Transport::Connection),
@@ -774,6 +780,10 @@ const ERRORISH: &[&str] = &[
     "not supported",
     "unsupported",
     "unknown parameter",
+    // A stream that ended early, in the words clients print (Codex: "stream disconnected before
+    // completion: stream closed before response.completed").
+    "stream disconnected",
+    "closed before response.completed",
     "missing",
     "must be",
     "flagged",
@@ -1090,6 +1100,7 @@ fn whole_text(text: &str, lower: &str, c: &mut Collector) {
         let end = lower[k..].find('\n').map_or(lower.len(), |n| k + n);
         c.message(text[start..end].trim(), prio::EXCEPTION, k);
     }
+    let mut streaming = false;
     for needle in [
         "during streaming",
         "_streaming.py",
@@ -1102,6 +1113,23 @@ fn whole_text(text: &str, lower: &str, c: &mut Collector) {
     ] {
         if lower.contains(needle) {
             c.stream_text();
+            streaming = true;
+        }
+    }
+    // node-fetch's own stream event (`Error: Premature close` at `IncomingMessage`), not the
+    // FetchError of reading a whole body (`Invalid response body while trying to fetch …`).
+    if lower.contains("error: premature close")
+        && lower.contains("node-fetch")
+        && !lower.contains("invalid response body")
+    {
+        c.stream_text();
+        streaming = true;
+    }
+    // The SDK could not parse an event of the stream as JSON (`sse.json()` in `_streaming.py`):
+    // the event came from a proxy or gateway, not from OpenAI.
+    if streaming {
+        if let Some(k) = lower.find("jsondecodeerror") {
+            c.exception("json.decoder.JSONDecodeError", None, 13, k);
         }
     }
     if lower.contains("litellm") || lower.contains("langchain") {

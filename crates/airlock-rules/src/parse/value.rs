@@ -264,8 +264,12 @@ fn absorb_obj(
     let event = sse.and_then(|l| l.event.as_deref());
     let ty = str_of(m, "type");
 
-    // A Batch object.
-    if str_of(m, "object") == Some("batch") {
+    // A Batch object (the Python SDK's repr of one may be cut to a few fields, but its ID is
+    // `batch_…`; a Batch line's is `batch_req_…`).
+    let batch_id = str_of(m, "id")
+        .is_some_and(|id| id.starts_with("batch_") && !id.starts_with("batch_req_"))
+        && (m.contains_key("status") || m.contains_key("errors"));
+    if str_of(m, "object") == Some("batch") || batch_id {
         let status = str_of(m, "status");
         let has_errors = match m.get("errors") {
             Some(Value::Object(e)) => e
@@ -293,6 +297,36 @@ fn absorb_obj(
             }
         }
         return;
+    }
+
+    // One Batch error alone (`BatchError(code=…, line=…, message=…, param=…)`): exactly the
+    // four fields of OpenAI's BatchError.
+    if m.len() <= 4
+        && m.contains_key("code")
+        && m.contains_key("line")
+        && m.contains_key("param")
+        && m.keys()
+            .all(|k| matches!(k.as_str(), "code" | "line" | "message" | "param"))
+    {
+        c.batch(None, None, pos);
+        c.body(body_of(m), prio::BODY, pos);
+        return;
+    }
+
+    // A Batch's `errors` alone: `{"object": "list", "data": [{"code", "message", "param",
+    // "line"}, …]}` (or the SDK's `Errors(data=[BatchError(…)])`).
+    if let Some(Value::Array(list)) = m.get("data") {
+        let batch_errors = !list.is_empty()
+            && list.iter().all(|e| {
+                matches!(e, Value::Object(o) if o.contains_key("code") && o.contains_key("line"))
+            });
+        if batch_errors && matches!(str_of(m, "object"), Some("list") | None) {
+            c.batch(None, None, pos);
+            if let Some(Value::Object(first)) = list.first() {
+                c.body(body_of(first), prio::BODY, pos);
+            }
+            return;
+        }
     }
 
     // A line of a Batch output or error file.
