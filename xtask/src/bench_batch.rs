@@ -29,7 +29,9 @@ pub fn run() -> Result<(), String> {
         return Err("cargo build --release -p airlock-cli failed".to_owned());
     }
     let airlock = target.join("release").join("airlock");
-    println!("| file | lines | size | airlock time | MB/s | peak RSS | python json.loads | ratio |");
+    println!(
+        "| file | lines | size | airlock time | MB/s | peak RSS | python json.loads | ratio |"
+    );
     println!("|---|---|---|---|---|---|---|---|");
     for (name, line) in [("light", light_line as LineFn), ("heavy", heavy_line)] {
         let path = dir.join(format!("{name}.jsonl"));
@@ -41,7 +43,10 @@ pub fn run() -> Result<(), String> {
             "| {name} | {lines} | {:.1} MB | {secs:.2} s | {:.0} | {} | {peer:.2} s | {:.2}× |",
             size as f64 / 1e6,
             size as f64 / 1e6 / secs,
-            rss.map_or("n/a".to_owned(), |kb| format!("{:.1} MB", kb as f64 / 1024.0)),
+            rss.map_or("n/a".to_owned(), |kb| format!(
+                "{:.1} MB",
+                kb as f64 / 1024.0
+            )),
             secs / peer,
         );
     }

@@ -101,6 +101,9 @@ pub struct LintState {
     embedding_inputs: u64,
     errors: u64,
     lines_with_errors: u64,
+    /// The request and size limits were already reported at the line that crossed them.
+    over_requests: bool,
+    over_bytes: bool,
 }
 
 impl LintState {
@@ -169,7 +172,7 @@ impl LintState {
                 String::from("The batch input file is empty: it holds no request lines."),
             ));
         }
-        if self.requests > LIMITS.max_requests {
+        if self.requests > LIMITS.max_requests && !self.over_requests {
             out.push(file_error(
                 "too_many_tasks",
                 alloc::format!(
@@ -179,7 +182,7 @@ impl LintState {
                 ),
             ));
         }
-        if self.bytes > LIMITS.max_bytes {
+        if self.bytes > LIMITS.max_bytes && !self.over_bytes {
             out.push(file_error(
                 "file_too_large",
                 alloc::format!(
@@ -268,12 +271,48 @@ pub fn lint_line(line_no: u64, bytes: &[u8], state: &mut LintState) -> Vec<LineE
     }
     state.requests += 1;
     let mut out = Vec::new();
+    over_limits(line_no, state, &mut out);
     lint_request(line_no, bytes, state, &mut out);
     if !out.is_empty() {
         state.lines_with_errors += 1;
         state.errors += out.len() as u64;
     }
     out
+}
+
+/// The file-wide limits, reported at the line that crosses them, so a reader of a stream (the
+/// worker's upload linter) can stop there instead of at the end of the file.
+fn over_limits(line_no: u64, state: &mut LintState, out: &mut Vec<LineError>) {
+    let mut at_line = |code: &str, message: String| {
+        out.push(LineError {
+            line: Some(line_no),
+            ..file_error(code, message)
+        });
+    };
+    if state.requests > LIMITS.max_requests && !state.over_requests {
+        state.over_requests = true;
+        at_line(
+            "too_many_tasks",
+            alloc::format!(
+                "This is request {}; a batch input file can hold at most {} requests.",
+                state.requests,
+                LIMITS.max_requests
+            ),
+        );
+    }
+    // Without its line end (the last line may have none), so a file of exactly the limit passes.
+    if state.bytes - 1 > LIMITS.max_bytes && !state.over_bytes {
+        state.over_bytes = true;
+        at_line(
+            "file_too_large",
+            alloc::format!(
+                "The file passes {} bytes in this line; the Batch API takes files up to {} MB ({} bytes).",
+                LIMITS.max_bytes,
+                LIMITS.max_bytes / (1024 * 1024),
+                LIMITS.max_bytes
+            ),
+        );
+    }
 }
 
 fn lint_request(line_no: u64, bytes: &[u8], state: &mut LintState, out: &mut Vec<LineError>) {
@@ -670,6 +709,7 @@ impl BatchLinter {
             self.state.bytes += n + u64::from(terminated);
             self.state.errors += 1;
             self.state.lines_with_errors += 1;
+            self.state.over_bytes = true;
             out.push(LineError {
                 line: Some(self.line_no),
                 code: String::from("file_too_large"),

@@ -113,20 +113,69 @@ fn an_empty_file_is_reported() {
 }
 
 #[test]
-fn more_requests_than_the_limit_is_a_file_error() {
+fn more_requests_than_the_limit_is_reported_at_the_first_line_over_it() {
     let mut state = LintState::new();
-    for i in 1..=LIMITS.max_requests + 1 {
+    for i in 1..=LIMITS.max_requests + 2 {
         // A line the cheap checks reject keeps this fast: the count is what is tested.
         let line = format!(
             r#"{{"custom_id": "id-{i}", "method": "POST", "url": "/v1/nope", "body": {{}}}}"#
         );
         let errors = lint_line(i, line.as_bytes(), &mut state);
-        assert_eq!(errors.len(), 1);
+        let over: Vec<_> = errors
+            .iter()
+            .filter(|e| e.code == "too_many_tasks")
+            .collect();
+        if i == LIMITS.max_requests + 1 {
+            // Found at the line, so a streaming reader (the worker's upload linter) stops there.
+            assert_eq!(over.len(), 1, "{errors:?}");
+            assert_eq!(over[0].line, Some(i));
+            assert!(over[0].message.contains("50001"), "{}", over[0].message);
+        } else {
+            assert!(over.is_empty(), "line {i}: {errors:?}");
+        }
     }
+    // Reported once: not again at the end.
     let file = state.finish();
-    assert_eq!(file.len(), 1, "{file:?}");
-    assert_eq!(file[0].code, "too_many_tasks");
-    assert!(file[0].message.contains("50001"));
+    assert!(file.is_empty(), "{file:?}");
+}
+
+#[test]
+fn a_file_over_the_size_limit_is_reported_at_the_line_that_crosses_it() {
+    let mut state = LintState::new();
+    let line = format!(
+        r#"{{"custom_id": "x", "method": "POST", "url": "/v1/nope", "body": {{"pad": "{}"}}}}"#,
+        "a".repeat(1 << 20)
+    );
+    let per_line = line.len() as u64 + 1;
+    let crossing = LIMITS.max_bytes / per_line + 1;
+    for i in 1..=crossing + 1 {
+        let errors = lint_line(i, line.as_bytes(), &mut state);
+        let big: Vec<_> = errors
+            .iter()
+            .filter(|e| e.code == "file_too_large")
+            .collect();
+        assert_eq!(big.len(), usize::from(i == crossing), "line {i}");
+    }
+    assert!(state.finish().iter().all(|e| e.code != "file_too_large"));
+}
+
+#[test]
+fn a_file_of_exactly_the_size_limit_without_a_last_line_end_passes() {
+    let mut state = LintState::new();
+    let line = format!(
+        r#"{{"custom_id": "x", "method": "POST", "url": "/v1/nope", "body": {{"pad": "{}"}}}}"#,
+        "a".repeat(LIMITS.max_bytes as usize - 80)
+    );
+    let pad = LIMITS.max_bytes as usize - line.len();
+    let line = line.replacen("\"pad\"", &format!("\"pad\"{}", " ".repeat(pad)), 1);
+    assert_eq!(line.len() as u64, LIMITS.max_bytes);
+    let errors = lint_line(1, line.as_bytes(), &mut state);
+    state.last_line_unterminated();
+    assert!(
+        errors.iter().all(|e| e.code != "file_too_large"),
+        "{errors:?}"
+    );
+    assert!(state.finish().iter().all(|e| e.code != "file_too_large"));
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! `rules/batch_limits.toml` → `crates/airlock-rules/src/generated/batch_limits.rs`: the limits
 //! of one Batch input file, each with its source. With `../shared/data` present, each record's
-//! `spec` wording must still be in OpenAI's OpenAPI spec.
+//! `figure` (number and unit) must still be in OpenAI's OpenAPI spec.
 
 use core::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -22,7 +22,7 @@ struct Limit {
     name: String,
     value: u64,
     read: String,
-    spec: String,
+    figure: String,
     source: String,
 }
 
@@ -40,10 +40,10 @@ pub fn generate(shared: Option<&Path>) -> Result<Vec<Output>, String> {
             .map_err(|e| format!("{}: {e}", spec_path.display()))?;
         let spec = squash(&spec);
         for l in &file.limit {
-            if !spec.contains(&squash(&l.spec)) {
+            if !spec.contains(&squash(&l.figure)) {
                 return Err(format!(
-                    "rules/batch_limits.toml: limit {}: the spec no longer says {:?}; re-read the limit",
-                    l.name, l.spec
+                    "rules/batch_limits.toml: limit {}: the spec no longer states {:?}; re-read the limit",
+                    l.name, l.figure
                 ));
             }
         }
@@ -78,13 +78,13 @@ fn render(file: &File) -> Result<String, String> {
                 l.name
             ));
         }
-        if l.read.is_empty() || l.source.is_empty() || l.spec.is_empty() || l.value == 0 {
+        if l.read.is_empty() || l.source.is_empty() || l.figure.is_empty() || l.value == 0 {
             return Err(format!(
-                "limit {}: `value`, `read`, `spec` and `source` are required",
+                "limit {}: `value`, `read`, `figure` and `source` are required",
                 l.name
             ));
         }
-        let _ = writeln!(out, "/// {:?}: {} (read {}).", l.spec, l.source, l.read);
+        let _ = writeln!(out, "/// {}: {} (read {}).", l.figure, l.source, l.read);
         let _ = writeln!(
             out,
             "pub(crate) const {}: u64 = {};",
