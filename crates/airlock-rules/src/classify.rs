@@ -372,7 +372,13 @@ pub fn diagnose(evidence: &Evidence) -> Diagnosis {
     let cause: &'static Rule = match chosen {
         Some(c) => c.rule,
         None if in_stream => rule_named("stream_error"),
-        None if in_batch => rule_named("batch_failed"),
+        None if in_batch => rule_named(match evidence.batch_status.as_deref() {
+            // Still running or done, yet named as a problem: some of its requests failed.
+            Some("completed" | "finalizing" | "in_progress") => "batch_requests_failed",
+            Some("expired") => "batch_expired",
+            Some("cancelled" | "cancelling") => "batch_cancelled",
+            _ => "batch_failed",
+        }),
         None => rule_named("unrecognized"),
     };
 

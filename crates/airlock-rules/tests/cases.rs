@@ -74,6 +74,8 @@ struct Case {
     after_ms: Option<u64>,
     /// A substring the diagnosis' message must contain.
     message_contains: Option<String>,
+    /// The name of the rule record chosen (`rules/errors/*.toml`).
+    rule: Option<String>,
     /// Where the wording or the format comes from (not checked).
     #[allow(dead_code)]
     source: Option<String>,
@@ -173,6 +175,7 @@ fn check(case: &Case) -> Vec<Miss> {
         Some(d.retry.decision.as_str()),
     );
     cmp(&mut misses, "status", case.status, d.status);
+    cmp(&mut misses, "rule", s(&case.rule), Some(d.rule.as_str()));
     cmp(&mut misses, "code", s(&case.code), s(&d.code));
     cmp(&mut misses, "type", s(&case.error_type), s(&d.error_type));
     cmp(&mut misses, "param", s(&case.param), s(&d.param));

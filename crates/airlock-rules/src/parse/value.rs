@@ -278,11 +278,17 @@ fn absorb_obj(
             Some(Value::Array(a)) => !a.is_empty(),
             _ => false,
         };
+        // `request_counts.failed`: a batch can complete with every request failed.
+        let failed = m
+            .get("request_counts")
+            .and_then(|r| r.get("failed"))
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
         let fine = matches!(
             status,
             Some("completed" | "validating" | "in_progress" | "finalizing") | None
         );
-        if fine && !has_errors {
+        if fine && !has_errors && failed == 0 {
             // A Batch that is doing well is not an error.
             return;
         }
