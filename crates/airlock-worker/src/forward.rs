@@ -299,8 +299,18 @@ fn copied_headers(headers: &[(String, String)], keep_length: bool) -> Result<Hea
 
 /// A success (or redirect) answer: status and headers copied, body stream passed on untouched.
 /// An event stream (`watch_as` names its request) is watched as it passes ([`crate::watch`]).
+///
+/// The headers are copied by the runtime in one call and the hop-by-hop ones deleted, rather than
+/// read into Rust and written back one by one (same result as [`copied_headers`] with
+/// `keep_length`, fewer crossings of the JS boundary).
 fn pass_through(resp: web_sys::Response, watch_as: Option<&str>) -> Result<Response> {
-    let headers = copied_headers(&entries(&resp.headers()), true)?;
+    let headers = Headers(web_sys::Headers::new_with_headers(&resp.headers())?);
+    for name in route::HOP_BY_HOP_RESPONSE_HEADERS {
+        headers.delete(name)?;
+    }
+    if headers.has("content-encoding")? {
+        headers.delete("content-length")?;
+    }
     let builder = ResponseBuilder::new()
         .with_status(resp.status())
         .with_headers(headers);
