@@ -39,11 +39,7 @@ pub async fn proxy(
     settings: &Settings,
     line: &mut LogLine,
 ) -> Result<Response> {
-    let mut headers: Vec<(String, String)> = req
-        .headers()
-        .entries()
-        .filter(|(name, _)| route::forwardable_request_header(name))
-        .collect();
+    let mut headers = forwardable_request_headers(&req.headers().0);
 
     // Keys: in gateway mode the client's token is checked and replaced by the real key.
     let presented = gateway::bearer(header(&headers, "authorization")).map(str::to_owned);
@@ -227,6 +223,33 @@ fn entries(headers: &web_sys::Headers) -> Vec<(String, String)> {
     Headers(headers.clone()).entries().collect()
 }
 
+/// Every header name in `headers` (lowercase, sorted), read in one string: a header name cannot
+/// hold a comma. Four crossings of the JS boundary however many headers there are, where the
+/// entries iterator costs five per header plus two strings.
+fn header_names(headers: &web_sys::Headers) -> String {
+    js_sys::Array::from(&headers.keys()).join(",").into()
+}
+
+/// The request headers that travel upstream ([`route::forwardable_request_header`]), as
+/// `entries()` lists them; only the forwarded ones' values are read. (A name the runtime lists
+/// twice, only ever `set-cookie`, is read once, its values joined as `get` joins them.)
+fn forwardable_request_headers(headers: &web_sys::Headers) -> Vec<(String, String)> {
+    let names = header_names(headers);
+    let mut out: Vec<(String, String)> = Vec::new();
+    for name in names.split(',') {
+        if name.is_empty()
+            || !route::forwardable_request_header(name)
+            || out.last().is_some_and(|(last, _)| last == name)
+        {
+            continue;
+        }
+        if let Ok(Some(value)) = headers.get(name) {
+            out.push((name.to_owned(), value));
+        }
+    }
+    out
+}
+
 /// One upstream call; no answer (headers) within `timeout_ms` aborts it.
 async fn send(
     target: &url::Url,
@@ -305,11 +328,12 @@ fn copied_headers(headers: &[(String, String)], keep_length: bool) -> Result<Hea
 /// `keep_length`, fewer crossings of the JS boundary).
 fn pass_through(resp: web_sys::Response, watch_as: Option<&str>) -> Result<Response> {
     let headers = Headers(web_sys::Headers::new_with_headers(&resp.headers())?);
-    for name in route::HOP_BY_HOP_RESPONSE_HEADERS {
-        headers.delete(name)?;
-    }
-    if headers.has("content-encoding")? {
-        headers.delete("content-length")?;
+    let names = header_names(&headers.0);
+    let encoded = names.split(',').any(|name| name == "content-encoding");
+    for name in names.split(',').filter(|name| !name.is_empty()) {
+        if !route::forwardable_response_header(name) || (encoded && name == "content-length") {
+            headers.delete(name)?;
+        }
     }
     let builder = ResponseBuilder::new()
         .with_status(resp.status())
