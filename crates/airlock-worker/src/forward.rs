@@ -282,7 +282,10 @@ async fn send(
         .map_err(|_| Failure::Connection)?
         .unchecked_into();
     let on_timeout: js_sys::Function = abort
-        .bind1(&controller, &JsValue::from_str("airlock: upstream timeout"))
+        .bind1(
+            &controller,
+            &JsValue::from_str("airlock: upstream timeout"),
+        )
         .unchecked_into();
     let timer = global
         .set_timeout_with_callback_and_timeout_and_arguments_0(
