@@ -1,10 +1,12 @@
 //! Forwarding: keys, the rules' check, the upstream call (timeout, optional edge retries), and the
 //! way back (success streamed unbuffered; errors labelled with the rules' diagnosis).
 
+use core::pin::pin;
 use core::time::Duration;
 
 use airlock_rules::retry::{self, Budget, Step};
 use airlock_rules::{Category, NoResponse, diagnose_no_response, diagnose_response, validate};
+use futures_util::future::{Either, select};
 use js_sys::futures::JsFuture;
 use wasm_bindgen::{JsCast, JsValue};
 use worker::{Delay, Headers, Request, Response, ResponseBuilder, Result};
@@ -273,34 +275,19 @@ async fn send(
         Body::Stream(stream) => init.set_body(stream),
     }
     let controller = web_sys::AbortController::new().map_err(|_| Failure::Connection)?;
-    let signal = controller.signal();
-    init.set_signal(Some(&signal));
+    init.set_signal(Some(&controller.signal()));
     let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
-    // The timer calls `controller.abort(reason)` itself: a bound JS function, so no Rust closure,
-    // waker or second future is set up per request (that race cost more than the timer).
-    let abort: js_sys::Function = js_sys::Reflect::get(&controller, &JsValue::from_str("abort"))
-        .map_err(|_| Failure::Connection)?
-        .unchecked_into();
-    let on_timeout: js_sys::Function = abort
-        .bind1(
-            &controller,
-            &JsValue::from_str("airlock: upstream timeout"),
-        )
-        .unchecked_into();
-    let timer = global
-        .set_timeout_with_callback_and_timeout_and_arguments_0(
-            &on_timeout,
-            i32::try_from(timeout_ms).unwrap_or(i32::MAX),
-        )
-        .map_err(|_| Failure::Connection)?;
-    let answer = JsFuture::from(global.fetch_with_str_and_init(target.as_str(), &init)).await;
-    global.clear_timeout_with_handle(timer);
-    match answer {
-        Ok(value) => value
+    let call = JsFuture::from(global.fetch_with_str_and_init(target.as_str(), &init));
+    let timer = Delay::from(Duration::from_millis(timeout_ms));
+    match select(pin!(call), pin!(timer)).await {
+        Either::Left((Ok(value), _)) => value
             .dyn_into::<web_sys::Response>()
             .map_err(|_| Failure::Connection),
-        Err(_) if signal.aborted() => Err(Failure::Timeout),
-        Err(_) => Err(Failure::Connection),
+        Either::Left((Err(_), _)) => Err(Failure::Connection),
+        Either::Right(_) => {
+            controller.abort_with_reason(&JsValue::from_str("airlock: upstream timeout"));
+            Err(Failure::Timeout)
+        }
     }
 }
 
