@@ -221,10 +221,6 @@ fn set_header(headers: &mut Vec<(String, String)>, name: &str, value: String) {
     headers.push((name.to_owned(), value));
 }
 
-fn entries(headers: &web_sys::Headers) -> Vec<(String, String)> {
-    Headers(headers.clone()).entries().collect()
-}
-
 /// Every header name in `headers` (lowercase, sorted), read in one string: a header name cannot
 /// hold a comma. Four crossings of the JS boundary however many headers there are, where the
 /// entries iterator costs five per header plus two strings.
@@ -250,6 +246,10 @@ fn forwardable_request_headers(headers: &web_sys::Headers) -> Vec<(String, Strin
         }
     }
     out
+}
+
+fn entries(headers: &web_sys::Headers) -> Vec<(String, String)> {
+    Headers(headers.clone()).entries().collect()
 }
 
 /// One upstream call; no answer (headers) within `timeout_ms` aborts it.
