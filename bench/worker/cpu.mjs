@@ -14,8 +14,8 @@
 // the profiler, so read it for proportions only.
 //
 // What this tool found (2026-11-25): a minimal workers-rs pass-through (`fetch` the request on,
-// return the response; no checks) already costs about +100 µs CPU and +0.08 ms p50 over the JS
-// floor; see README's "Worker latency".
+// return the response; no checks) already costs about +80–100 µs CPU and +0.04–0.08 ms p50 over
+// the JS floor; see README's "Worker latency".
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
