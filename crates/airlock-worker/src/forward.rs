@@ -40,11 +40,7 @@ pub async fn proxy(
     settings: &Settings,
     line: &mut LogLine,
 ) -> Result<Response> {
-    let mut headers: Vec<(String, String)> = req
-        .headers()
-        .entries()
-        .filter(|(name, _)| route::forwardable_request_header(name))
-        .collect();
+    let mut headers = forwardable_request_headers(&req.headers().0);
 
     // Keys: in gateway mode the client's token is checked and replaced by the real key.
     let presented = gateway::bearer(header(&headers, "authorization")).map(str::to_owned);
@@ -235,6 +231,33 @@ fn set_header(headers: &mut Vec<(String, String)>, name: &str, value: String) {
     headers.push((name.to_owned(), value));
 }
 
+/// Every header name in `headers` (lowercase, sorted), read in one string: a header name cannot
+/// hold a comma. Four crossings of the JS boundary however many headers there are, where the
+/// entries iterator costs five per header plus two strings.
+fn header_names(headers: &web_sys::Headers) -> String {
+    js_sys::Array::from(&headers.keys()).join(",").into()
+}
+
+/// The request headers that travel upstream ([`route::forwardable_request_header`]), as
+/// `entries()` lists them; only the forwarded ones' values are read. (A name the runtime lists
+/// twice, only ever `set-cookie`, is read once, its values joined as `get` joins them.)
+fn forwardable_request_headers(headers: &web_sys::Headers) -> Vec<(String, String)> {
+    let names = header_names(headers);
+    let mut out: Vec<(String, String)> = Vec::new();
+    for name in names.split(',') {
+        if name.is_empty()
+            || !route::forwardable_request_header(name)
+            || out.last().is_some_and(|(last, _)| last == name)
+        {
+            continue;
+        }
+        if let Ok(Some(value)) = headers.get(name) {
+            out.push((name.to_owned(), value));
+        }
+    }
+    out
+}
+
 fn entries(headers: &web_sys::Headers) -> Vec<(String, String)> {
     Headers(headers.clone()).entries().collect()
 }
@@ -301,8 +324,19 @@ fn copied_headers(headers: &[(String, String)], keep_length: bool) -> Result<Hea
 
 /// A success (or redirect) answer: status and headers copied, body stream passed on untouched.
 /// An event stream (`watch_as` names its request) is watched as it passes ([`crate::watch`]).
+///
+/// The headers are copied by the runtime in one call and the hop-by-hop ones deleted, rather than
+/// read into Rust and written back one by one (same result as [`copied_headers`] with
+/// `keep_length`, fewer crossings of the JS boundary).
 fn pass_through(resp: web_sys::Response, watch_as: Option<&str>) -> Result<Response> {
-    let headers = copied_headers(&entries(&resp.headers()), true)?;
+    let headers = Headers(web_sys::Headers::new_with_headers(&resp.headers())?);
+    let names = header_names(&headers.0);
+    let encoded = names.split(',').any(|name| name == "content-encoding");
+    for name in names.split(',').filter(|name| !name.is_empty()) {
+        if !route::forwardable_response_header(name) || (encoded && name == "content-length") {
+            headers.delete(name)?;
+        }
+    }
     let builder = ResponseBuilder::new()
         .with_status(resp.status())
         .with_headers(headers);

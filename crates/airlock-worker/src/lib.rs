@@ -6,6 +6,8 @@
 //! routing, and the plumbing (pure parts in [`route`], [`gateway`], [`cors`], [`settings`], tested on
 //! the host; the one place error responses are built is [`errors`]).
 
+extern crate alloc;
+
 mod cors;
 mod errors;
 mod forward;
@@ -26,15 +28,22 @@ use crate::settings::Settings;
 /// The fetch event: one request in, one response out, one log line written.
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    let mut line = LogLine::start(&req);
+    let url = req.url();
+    let mut line = LogLine::start(&req, url.as_ref().ok());
     let origin = req.headers().get("origin").ok().flatten();
-    let settings = Settings::from_lookup(|name| env.var(name).ok().map(|v| v.to_string()));
-    let (response, cors_origins) = match settings {
-        Ok(settings) => {
-            let response = handle(req, &settings, &mut line).await;
-            (response, settings.cors_origins)
+    let parsed = settings::for_env(&env, || {
+        Settings::from_lookup(|name| env.var(name).ok().map(|v| v.to_string()))
+    });
+    let (response, cors_origins) = match (&*parsed, url) {
+        (Ok(settings), Ok(url)) => {
+            let response = handle(req, &url, settings, origin.as_deref(), &mut line).await;
+            (response, settings.cors_origins.as_slice())
         }
-        Err(why) => (reject(&errors::misconfigured(why), &mut line), Vec::new()),
+        (Ok(settings), Err(e)) => (Err(e), settings.cors_origins.as_slice()),
+        (Err(why), _) => (
+            reject(&errors::misconfigured(why.clone()), &mut line),
+            &[][..],
+        ),
     };
     let mut response = match response {
         Ok(r) => r,
@@ -45,7 +54,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     };
     let headers = response.headers_mut();
     headers.set("x-airlock-request-id", &line.request_id)?;
-    if let Some(origin) = origin.filter(|o| cors::allowed(Some(o), &cors_origins)) {
+    if let Some(origin) = origin.filter(|o| cors::allowed(Some(o), cors_origins)) {
         for (name, value) in cors::response_headers(&origin) {
             headers.set(name, &value)?;
         }
@@ -55,16 +64,21 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
 }
 
 /// Routes one request to its handler.
-async fn handle(req: Request, settings: &Settings, line: &mut LogLine) -> Result<Response> {
-    let url = req.url()?;
-    let origin = req.headers().get("origin")?;
-    let preflight = req.headers().has("access-control-request-method")?
-        && cors::allowed(origin.as_deref(), &settings.cors_origins);
+async fn handle(
+    req: Request,
+    url: &url::Url,
+    settings: &Settings,
+    origin: Option<&str>,
+    line: &mut LogLine,
+) -> Result<Response> {
+    let preflight = origin.is_some()
+        && req.headers().has("access-control-request-method")?
+        && cors::allowed(origin, &settings.cors_origins);
     match route::route(req.method().as_ref(), url.path(), preflight) {
         Route::Health => health(),
-        Route::Preflight => preflight_answer(&req, origin.as_deref().unwrap_or("")),
+        Route::Preflight => preflight_answer(&req, origin.unwrap_or("")),
         route @ (Route::Api | Route::PassThrough) => {
-            forward::proxy(req, &url, route, settings, line).await
+            forward::proxy(req, url, route, settings, line).await
         }
     }
 }

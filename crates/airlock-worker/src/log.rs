@@ -59,10 +59,10 @@ pub struct LogLine {
 }
 
 impl LogLine {
-    /// Starts the line for `req`, with a fresh request ID.
-    pub fn start(req: &Request) -> LogLine {
+    /// Starts the line for `req` (its URL as parsed once by the caller), with a fresh request ID.
+    pub fn start(req: &Request, url: Option<&url::Url>) -> LogLine {
         let now = js_sys::Date::new_0();
-        let path = req.url().map(|u| u.path().to_owned()).unwrap_or_default();
+        let path = url.map(|u| u.path().to_owned()).unwrap_or_default();
         LogLine {
             time: String::from(now.to_iso_string()),
             request_id: new_request_id(),

@@ -69,19 +69,23 @@ pub fn forwardable_request_header(name: &str) -> bool {
     ) && !name.starts_with("cf-")
 }
 
+/// Response headers that belong to one connection: never copied back to the client.
+pub const HOP_BY_HOP_RESPONSE_HEADERS: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
 /// Response headers copied back to the client (hop-by-hop ones aside).
 pub fn forwardable_response_header(name: &str) -> bool {
-    !matches!(
-        name.to_ascii_lowercase().as_str(),
-        "connection"
-            | "keep-alive"
-            | "proxy-authenticate"
-            | "proxy-connection"
-            | "te"
-            | "trailer"
-            | "transfer-encoding"
-            | "upgrade"
-    )
+    !HOP_BY_HOP_RESPONSE_HEADERS
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case(name))
 }
 
 /// True for a JSON request body the rules can read (`application/json`, any parameters, or a

@@ -1,8 +1,14 @@
-//! The worker's settings: `[vars]` from `wrangler.toml` and secrets, read once per request.
+//! The worker's settings: `[vars]` from `wrangler.toml` and secrets.
 //!
-//! Parsing is pure (strings in, settings out) so it is tested on the host.
+//! Parsing is pure (strings in, settings out) so it is tested on the host. The worker parses them
+//! once per isolate ([`for_env`]): reading fourteen bindings across the JS boundary on every
+//! request was a measurable part of the worker's added latency.
+
+use alloc::rc::Rc;
+use core::cell::RefCell;
 
 use airlock_rules::validate::{Config, Mode};
+use wasm_bindgen::JsValue;
 
 /// Where requests go when nothing is configured.
 pub const DEFAULT_UPSTREAM: &str = "https://api.openai.com";
@@ -108,6 +114,32 @@ impl Settings {
             log_prompts: get("LOG_PROMPTS").is_some_and(|v| is_true(&v)),
         })
     }
+}
+
+/// What [`Settings::from_lookup`] made of an `env`.
+pub type Parsed = Rc<Result<Settings, String>>;
+
+thread_local! {
+    /// The last `env` object seen and its parsed settings.
+    static PARSED: RefCell<Option<(JsValue, Parsed)>> = const { RefCell::new(None) };
+}
+
+/// The settings for `env`: parsed on the isolate's first request, then reused for as long as the
+/// runtime hands over the same `env` object (it does for every request of an isolate; a new
+/// deployment or changed bindings mean a new isolate or a new object, which is parsed afresh).
+pub fn for_env(env: &JsValue, parse: impl FnOnce() -> Result<Settings, String>) -> Parsed {
+    let hit = PARSED.with_borrow(|cached| {
+        cached
+            .as_ref()
+            .filter(|(seen, _)| js_sys::Object::is(seen, env))
+            .map(|(_, parsed)| Rc::clone(parsed))
+    });
+    if let Some(parsed) = hit {
+        return parsed;
+    }
+    let parsed = Rc::new(parse());
+    PARSED.with_borrow_mut(|cached| *cached = Some((env.clone(), Rc::clone(&parsed))));
+    parsed
 }
 
 /// Parses `UPSTREAM_URL`: an absolute http(s) URL without query or fragment; a trailing `/` is dropped.

@@ -1,0 +1,181 @@
+// A/B tool for work on the worker's latency (not part of `cargo xtask bench-worker`): runs the JS
+// floor and one or more worker builds side by side in one bare `workerd serve`, sends 2 KB chat
+// requests to each in interleaved rounds (one keep-alive connection), and prints for each target
+// workerd's CPU time per request (from /proc, so the machine's other load matters less than it
+// does for latency) and its p50 latency, both next to the floor's from the same run.
+//
+//   node bench/worker/cpu.mjs <work-dir> NAME=DIR[=unchecked] ...
+//
+// DIR holds a built worker (`index.js` and its `.wasm`, e.g. a copy of crates/airlock-worker/build
+// after `cargo xtask build-worker`, or `wrangler deploy --dry-run --outdir` output); `=unchecked`
+// runs it with MAX_CHECK_BYTES=0. Env: N (requests per round, 1000), ROUNDS (8), SIZE (2048).
+// PROFILE=NAME (with `node --experimental-websocket` on Node 20) instead records a V8 CPU profile
+// of NAME through workerd's inspector into <work-dir>/NAME.cpuprofile; its numbers are inflated by
+// the profiler, so read it for proportions only.
+//
+// What this tool found (2026-11-25): a minimal workers-rs pass-through (`fetch` the request on,
+// return the response; no checks) already costs about +80–100 µs CPU and +0.04–0.08 ms p50 over
+// the JS floor; see README's "Worker latency".
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import http from "node:http";
+import net from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, "..", "..");
+const [workDir, ...specs] = process.argv.slice(2);
+if (!workDir || specs.length === 0) {
+  console.error("usage: node bench/worker/cpu.mjs <work-dir> NAME=DIR[=unchecked] ...");
+  process.exit(2);
+}
+const targets = specs.map((s) => {
+  const [name, dir, mode] = s.split("=");
+  return { name, dir, unchecked: mode === "unchecked" };
+});
+const N = Number(process.env.N ?? 1000);
+const ROUNDS = Number(process.env.ROUNDS ?? 8);
+const SIZE = Number(process.env.SIZE ?? 2048);
+
+const children = [];
+process.on("exit", () => children.forEach((c) => c.exitCode === null && c.kill("SIGTERM")));
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function startUpstream() {
+  const child = spawn(process.execPath, [path.join(here, "upstream.mjs")], { stdio: ["ignore", "pipe", "inherit"] });
+  children.push(child);
+  return new Promise((resolve) => child.stdout.once("data", (d) => resolve(Number(String(d).trim()))));
+}
+
+const capnp = (s) => JSON.stringify(s);
+const embed = (file) => capnp(path.relative(path.resolve(workDir), path.resolve(file)));
+function modules(dir) {
+  const files = fs.readdirSync(dir).sort();
+  const out = [];
+  for (const f of ["index.js", ...files.filter((f) => f !== "index.js")]) {
+    const full = path.resolve(dir, f);
+    if (f.endsWith(".js")) out.push(`(name = ${capnp(f)}, esModule = embed ${embed(full)})`);
+    else if (f.endsWith(".wasm")) out.push(`(name = ${capnp(f)}, wasm = embed ${embed(full)})`);
+  }
+  return out.join(", ");
+}
+
+const upstream = `http://127.0.0.1:${await startUpstream()}`;
+const ports = { floor: await freePort() };
+for (const t of targets) ports[t.name] = await freePort();
+fs.mkdirSync(workDir, { recursive: true });
+const service = (name, mods, extra = "") =>
+  `(name = ${capnp(name)}, worker = (modules = [${mods}], compatibilityDate = "2025-09-01", ` +
+  `bindings = [(name = "UPSTREAM_URL", text = ${capnp(upstream)})${extra}], globalOutbound = "loopback"))`;
+const services = [
+  service("floor", `(name = "floor.js", esModule = embed ${embed(path.join(here, "floor.js"))})`),
+  ...targets.map((t) => service(t.name, modules(t.dir), t.unchecked ? `, (name = "MAX_CHECK_BYTES", text = "0")` : "")),
+  `(name = "loopback", network = (allow = ["local", "private", "public"]))`,
+];
+const sockets = Object.entries(ports).map(([n, p]) => `(name = ${capnp(n)}, address = "127.0.0.1:${p}", http = (), service = ${capnp(n)})`);
+const config = path.join(workDir, "cpu.capnp");
+fs.writeFileSync(
+  config,
+  `using Workerd = import "/workerd/workerd.capnp";\nconst config :Workerd.Config = (services = [${services.join(", ")}], sockets = [${sockets.join(", ")}]);\n`,
+);
+const inspector = await freePort();
+const args = ["serve", config];
+if (process.env.PROFILE) args.push(`--inspector-addr=127.0.0.1:${inspector}`);
+const native = path.join(root, "node_modules", "@cloudflare", "workerd-linux-64", "bin", "workerd");
+const workerd = spawn(fs.existsSync(native) ? native : path.join(root, "node_modules", ".bin", "workerd"), args, {
+  stdio: ["ignore", "ignore", "inherit"],
+});
+children.push(workerd);
+
+/** workerd's user + system CPU time so far, in µs (clock ticks of 10 ms). */
+function cpuMicros() {
+  const fields = fs.readFileSync(`/proc/${workerd.pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+const sentence = "The quick brown fox jumps over the lazy dog while the committee reviews quarterly figures. ";
+const body = JSON.stringify({
+  model: "gpt-4o-mini",
+  messages: [
+    { role: "system", content: "Be brief." },
+    { role: "user", content: sentence.repeat(Math.ceil(SIZE / sentence.length)).slice(0, SIZE - 120) },
+  ],
+});
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+function request(port) {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const headers = { "content-type": "application/json", "content-length": Buffer.byteLength(body), authorization: "Bearer sk-bench-not-a-real-key" };
+    const req = http.request({ host: "127.0.0.1", port, method: "POST", path: "/v1/chat/completions", agent, headers }, (res) => {
+      res.on("data", () => {});
+      res.on("end", () => (res.statusCode === 200 ? resolve(Number(process.hrtime.bigint() - t0) / 1e6) : reject(new Error(`status ${res.statusCode} from port ${port}`))));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+for (let i = 0; ; i++) {
+  try {
+    for (const p of Object.values(ports)) await request(p);
+    break;
+  } catch (e) {
+    if (workerd.exitCode !== null || i > 200) throw e;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+// Warm-up (JIT and wasm tier-up, connections), not recorded.
+for (const p of Object.values(ports)) for (let i = 0; i < 300; i++) await request(p);
+
+if (process.env.PROFILE) {
+  const name = process.env.PROFILE;
+  const list = await (await fetch(`http://127.0.0.1:${inspector}/json/list`)).json();
+  const entry = list.find((e) => e.webSocketDebuggerUrl?.includes(name)) ?? list[0];
+  const ws = new WebSocket(entry.webSocketDebuggerUrl.replace("localhost", "127.0.0.1"));
+  await new Promise((r) => ws.addEventListener("open", r));
+  let id = 0;
+  const pending = new Map();
+  ws.addEventListener("message", (ev) => {
+    const m = JSON.parse(ev.data);
+    if (m.id && pending.has(m.id)) pending.get(m.id)(m), pending.delete(m.id);
+  });
+  const call = (method, params = {}) => new Promise((r) => (pending.set(++id, r), ws.send(JSON.stringify({ id, method, params }))));
+  await call("Profiler.enable");
+  await call("Profiler.start");
+  for (let i = 0; i < N; i++) await request(ports[name]);
+  const { result } = await call("Profiler.stop");
+  const file = path.join(workDir, `${name}.cpuprofile`);
+  fs.writeFileSync(file, JSON.stringify(result.profile));
+  console.log(`${file}: ${N} requests (open it in Chrome DevTools' Performance panel)`);
+  ws.close();
+} else {
+  const cpu = Object.fromEntries(Object.keys(ports).map((t) => [t, []]));
+  const latency = Object.fromEntries(Object.keys(ports).map((t) => [t, []]));
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const t of Object.keys(ports).sort(() => Math.random() - 0.5)) {
+      const c0 = cpuMicros();
+      for (let i = 0; i < N; i++) latency[t].push(await request(ports[t]));
+      cpu[t].push((cpuMicros() - c0) / N);
+    }
+  }
+  const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+  for (const t of Object.keys(ports)) {
+    const c = median(cpu[t]);
+    const p50 = median(latency[t]);
+    console.log(
+      `${t.padEnd(12)} CPU ${c.toFixed(0).padStart(5)} µs/request (${(c / median(cpu.floor)).toFixed(2)}× floor; rounds ${cpu[t].map((x) => x.toFixed(0)).join(" ")})` +
+        `  p50 ${p50.toFixed(3)} ms (floor ${(p50 - median(latency.floor) >= 0 ? "+" : "")}${(p50 - median(latency.floor)).toFixed(3)})`,
+    );
+  }
+}
+process.exit(0);
