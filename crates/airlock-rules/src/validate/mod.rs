@@ -109,6 +109,10 @@ pub const RULES: &[(&str, &str)] = &[
         "a response_format type the model does not take",
     ),
     (
+        "model_web_search",
+        "web_search_options on a Chat Completions model without web search (warning on reasoning models)",
+    ),
+    (
         "model_image_params",
         "images: size, quality and n per model; response_format on GPT image models",
     ),

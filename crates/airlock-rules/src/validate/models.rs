@@ -249,6 +249,19 @@ fn chat(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
             );
         }
     }
+    if present(obj, "web_search_options").is_some() && !model_id(obj).contains("search") {
+        // Chat Completions searches the web only with its search models (gpt-4o-search-preview,
+        // gpt-4o-mini-search-preview, gpt-5-search-api). Recorded 400 for gpt-4o: pydantic/pydantic-ai
+        // tests/models/cassettes/test_openai/test_openai_web_search_tool_model_not_supported.yaml.
+        // Certain for the non-reasoning families; for the others only a warning.
+        let message = String::from("Web search options not supported with this model.");
+        let param = Some(String::from("web_search_options"));
+        if f.reasoning == Some(false) {
+            ctx.reject("model_web_search", "", param, message);
+        } else {
+            ctx.warn("model_web_search", "", param, message);
+        }
+    }
     let format_type = obj
         .get("response_format")
         .and_then(|r| r.get("type"))
@@ -269,6 +282,10 @@ fn chat(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
             "Invalid parameter: 'response_format' of type 'json_object' is not supported with this model.".into(),
         );
     }
+}
+
+fn model_id(obj: &serde_json::Map<String, Value>) -> &str {
+    obj.get("model").and_then(Value::as_str).unwrap_or("")
 }
 
 /// The param path of the first `image_url` content part, in OpenAI's form for this error

@@ -38,6 +38,8 @@ struct Target<'a> {
     param: String,
     /// `strict: true` was sent.
     strict: bool,
+    /// OpenAI's `code` for a bad schema here (empty for `null`).
+    code: &'static str,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -48,10 +50,7 @@ enum Kind {
 
 impl Target<'_> {
     fn code(&self) -> &'static str {
-        match self.kind {
-            Kind::ResponseFormat => "invalid_json_schema",
-            Kind::Function => "invalid_function_parameters",
-        }
+        self.code
     }
 
     fn prefix(&self) -> String {
@@ -91,8 +90,12 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &serde_json::Value)
                             let target = Target {
                                 kind: Kind::ResponseFormat,
                                 name: js.get("name").and_then(Value::as_str).unwrap_or(""),
-                                param: String::from("response_format.json_schema.schema"),
+                                // Chat Completions names the whole `response_format`, with a
+                                // null code (seen in 400s quoted in dottxt-ai/outlines#844 and
+                                // podly-pure-podcasts/podly_pure_podcasts#89).
+                                param: String::from("response_format"),
                                 strict: js.get("strict") == Some(&Value::Bool(true)),
+                                code: "",
                             };
                             run(ctx, &target, schema, fine_tuned);
                         }
@@ -113,6 +116,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &serde_json::Value)
                             name: f.get("name").and_then(Value::as_str).unwrap_or(""),
                             param: format!("tools[{i}].function.parameters"),
                             strict: f.get("strict") == Some(&Value::Bool(true)),
+                            code: "invalid_function_parameters",
                         };
                         run(ctx, &target, schema, fine_tuned);
                     }
@@ -126,6 +130,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &serde_json::Value)
                             name: f.get("name").and_then(Value::as_str).unwrap_or(""),
                             param: format!("functions[{i}].parameters"),
                             strict: false,
+                            code: "invalid_function_parameters",
                         };
                         run(ctx, &target, schema, fine_tuned);
                     }
@@ -149,6 +154,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &serde_json::Value)
                             name: format.get("name").and_then(Value::as_str).unwrap_or(""),
                             param: String::from("text.format.schema"),
                             strict: format.get("strict") == Some(&Value::Bool(true)),
+                            code: "invalid_json_schema",
                         };
                         run(ctx, &target, schema, fine_tuned);
                     }
@@ -168,6 +174,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &serde_json::Value)
                             name: tool.get("name").and_then(Value::as_str).unwrap_or(""),
                             param: format!("tools[{i}].parameters"),
                             strict: tool.get("strict") == Some(&Value::Bool(true)),
+                            code: "invalid_function_parameters",
                         };
                         run(ctx, &target, schema, fine_tuned);
                     }
@@ -664,6 +671,18 @@ impl Strict {
         // A `$ref` beside `type: "object"` takes its keywords from the definition, which is
         // walked on its own.
         if is_object && !map.contains_key("$ref") {
+            // With `type: ["object", "null"]` OpenAI names the object branch of the type list:
+            // `In context=('properties', 'param', 'type', '0')` (web-infra-dev/midscene#344,
+            // nextlevelbuilder/goclaw#1007).
+            let branch = match map.get("type") {
+                Some(Value::Array(types)) => types.iter().position(|t| t == "object"),
+                _ => None,
+            };
+            let depth_before = path.len();
+            if let Some(i) = branch {
+                path.push(Seg::Key("type"));
+                path.push(Seg::Index(i));
+            }
             if map.get("additionalProperties") != Some(&Value::Bool(false)) {
                 self.error(
                     path,
@@ -713,6 +732,7 @@ impl Strict {
                     ),
                 );
             }
+            path.truncate(depth_before);
         }
 
         // Limits.

@@ -13,6 +13,7 @@ const EMBEDDING_INPUTS_MAX: usize = 2048;
 pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, obj: &Map<String, Value>) {
     match endpoint {
         "/v1/chat/completions" => {
+            chat_response_format_type(ctx, obj);
             chat_json_word(ctx, obj);
             stream_options_without_stream(ctx, obj);
         }
@@ -33,6 +34,32 @@ fn mentions_json(v: &Value) -> bool {
         Value::Object(o) => o.values().any(mentions_json),
         _ => false,
     }
+}
+
+/// `response_format.type` outside the three Chat Completions knows (epuerta9/deep-research-py#19:
+/// `{"type": "object"}` got "Invalid value: 'object'. Supported values are: 'json_object',
+/// 'json_schema', and 'text'.", param `response_format.type`, code `invalid_value`).
+fn chat_response_format_type(ctx: &mut Ctx<'_>, obj: &Map<String, Value>) {
+    let Some(t) = obj
+        .get("response_format")
+        .and_then(|r| r.get("type"))
+        .and_then(Value::as_str)
+    else {
+        return;
+    };
+    if matches!(t, "json_object" | "json_schema" | "text") {
+        return;
+    }
+    let mut quoted = String::new();
+    super::common::py_str(&mut quoted, t);
+    ctx.reject(
+        "invalid_value",
+        "invalid_value",
+        Some("response_format.type".into()),
+        alloc::format!(
+            "Invalid value: {quoted}. Supported values are: 'json_object', 'json_schema', and 'text'."
+        ),
+    );
 }
 
 fn chat_json_word(ctx: &mut Ctx<'_>, obj: &Map<String, Value>) {
