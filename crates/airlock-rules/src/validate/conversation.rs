@@ -39,7 +39,14 @@ const ROLES: &[&str] = &[
 /// got an object instead."), and an assistant message with `tool_calls: []` ("Invalid
 /// 'messages[1].tool_calls': empty array. …"). Only the first is reported, as OpenAI does.
 pub(super) fn shapes(ctx: &mut Ctx<'_>, endpoint: &str, body: &Value) {
-    if api(endpoint) != Some(Api::Chat) || !ctx.enabled("message_shape") {
+    if !ctx.enabled("message_shape") {
+        return;
+    }
+    if api(endpoint) == Some(Api::Responses) {
+        responses_shapes(ctx, body);
+        return;
+    }
+    if api(endpoint) != Some(Api::Chat) {
         return;
     }
     let Some(messages) = body.get("messages").and_then(Value::as_array) else {
@@ -57,6 +64,26 @@ pub(super) fn shapes(ctx: &mut Ctx<'_>, endpoint: &str, body: &Value) {
                 ),
             );
             return;
+        }
+        // A participant name outside OpenAI's pattern (a user name with a space, an MCP tool
+        // name with dots): jekalmin/extended_openai_conversation#251, microsoft/autogen#4157,
+        // devoxx/DevoxxGenieIDEAPlugin#147. An empty name is left alone.
+        if let Some(name) = m.get("name").and_then(Value::as_str) {
+            let bad = !name.is_empty()
+                && !name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            if bad {
+                ctx.reject(
+                    "message_shape",
+                    "invalid_value",
+                    Some(format!("messages[{i}].name")),
+                    format!(
+                        "Invalid 'messages[{i}].name': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'."
+                    ),
+                );
+                return;
+            }
         }
         // Only an absent content is certain: `null` is "not set" for the assistant, and what the
         // API says for a null user content has changed over time.
@@ -102,6 +129,41 @@ pub(super) fn shapes(ctx: &mut Ctx<'_>, endpoint: &str, body: &Value) {
                 ),
             );
             return;
+        }
+    }
+}
+
+/// Rule `message_shape` (Responses): an assistant message in `input` whose content parts are
+/// user-side parts (`input_text`, …). OpenAI: "Invalid value: 'input_text'. Supported values are:
+/// 'output_text' and 'refusal'." with param `input[3].content[0]` (tinyhumansai/openhuman#3624,
+/// jeremychone/rust-genai#119, BerriAI/litellm#17507).
+fn responses_shapes(ctx: &mut Ctx<'_>, body: &Value) {
+    let Some(items) = body.get("input").and_then(Value::as_array) else {
+        return;
+    };
+    for (i, item) in items.iter().enumerate() {
+        if item.get("role").and_then(Value::as_str) != Some("assistant") {
+            continue;
+        }
+        if !matches!(type_of(item), None | Some("message")) {
+            continue;
+        }
+        let Some(parts) = item.get("content").and_then(Value::as_array) else {
+            continue;
+        };
+        for (j, part) in parts.iter().enumerate() {
+            let Some(t) = type_of(part) else { continue };
+            if t.starts_with("input_") {
+                ctx.reject(
+                    "message_shape",
+                    "invalid_value",
+                    Some(format!("input[{i}].content[{j}]")),
+                    format!(
+                        "Invalid value: '{t}'. Supported values are: 'output_text' and 'refusal'."
+                    ),
+                );
+                return;
+            }
         }
     }
 }

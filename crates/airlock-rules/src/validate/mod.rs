@@ -134,7 +134,7 @@ pub const RULES: &[(&str, &str)] = &[
     ),
     (
         "message_shape",
-        "Chat messages: an unknown role, missing content, content that is neither a string, an array nor null, an empty tool_calls array",
+        "Chat messages: an unknown role, a name outside ^[a-zA-Z0-9_-]+$, missing content, content that is neither a string, an array nor null, an empty tool_calls array; Responses: input_* parts in an assistant message",
     ),
     (
         "schema_array_items",

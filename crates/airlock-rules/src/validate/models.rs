@@ -152,7 +152,9 @@ fn chat(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
             if x == *default {
                 continue;
             }
-            let parameter_wording = *name != "temperature";
+            // o3-mini names even `temperature` an unsupported parameter (npiv/chatblade#100,
+            // BeehiveInnovations/pal-mcp-server#78), where o1 and o3 answer "Unsupported value".
+            let parameter_wording = *name != "temperature" || f.name == "o3-mini";
             let message = if parameter_wording {
                 // Observed wording for the penalties (gpt-5-mini) and top_p (gpt-5, chatbox#2627);
                 // the default value is let through.
