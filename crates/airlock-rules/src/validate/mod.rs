@@ -109,6 +109,10 @@ pub const RULES: &[(&str, &str)] = &[
         "a response_format type the model does not take",
     ),
     (
+        "tool_description_length",
+        "a Chat Completions function description over 1024 characters",
+    ),
+    (
         "model_web_search",
         "web_search_options on a Chat Completions model without web search (warning on reasoning models)",
     ),

@@ -336,8 +336,10 @@ fn responses(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>
 fn reasoning_effort(ctx: &mut Ctx<'_>, f: &Family, effort: &Value, param: &str) {
     let Some(value) = effort.as_str() else { return };
     if f.reasoning == Some(false) {
-        // Known to fail, but the exact wording differs between APIs: a warning.
-        ctx.warn(
+        // Responses on gpt-4o / gpt-4.1: "Unsupported parameter: 'reasoning.effort' is not
+        // supported with this model." (BoundaryML/baml#2708, RageAgainstThePixel/OpenAI-DotNet#500,
+        // BerriAI/litellm#38842).
+        ctx.reject(
             "model_reasoning_effort",
             "unsupported_parameter",
             Some(param.into()),

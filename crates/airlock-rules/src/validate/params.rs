@@ -116,6 +116,22 @@ fn moved(path: &str, name: &str) -> Option<&'static str> {
 }
 
 fn unknown(ctx: &mut Ctx<'_>, ep: &Endpoint, name: &str) {
+    if ep.path == "/v1/responses" && name == "reasoning_effort" {
+        // OpenAI's own answer (OpenHands/software-agent-sdk#755, lobehub/lobehub#8116).
+        ctx.reject(
+            "unknown_parameter",
+            "unsupported_parameter",
+            None,
+            "Unsupported parameter: 'reasoning_effort'. In the Responses API, this parameter has moved to 'reasoning.effort'. Try again with the new parameter. See the API documentation for more information: https://platform.openai.com/docs/api-reference/responses/create.".into(),
+        );
+        ctx.warn(
+            "did_you_mean",
+            "did_you_mean",
+            Some(String::from(name)),
+            String::from("Did you mean 'reasoning.effort'?"),
+        );
+        return;
+    }
     let suggestion = moved(ep.path, name).or_else(|| suggest(ep, name));
     let (code, param, message) = if legacy_wording(ep.path) {
         (

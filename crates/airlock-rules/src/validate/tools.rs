@@ -60,6 +60,32 @@ const RESPONSES_NESTING_TYPES: &[&str] = &[
     "programmatic_tool_calling",
 ];
 
+/// OpenAI's limit on a Chat Completions function description, in characters.
+const MAX_DESCRIPTION_CHARS: usize = 1024;
+
+/// A Chat Completions function description over 1024 characters: "Invalid
+/// 'tools[13].function.description': string too long. Expected a string with maximum length 1024,
+/// but got a string with length 1103 instead." (`string_above_max_length`; getsentry/sentry-mcp#106,
+/// probelabs/probe#9, OpenHands/OpenHands#4838, langchain-ai/open_deep_research#80). Seen on
+/// Chat Completions only, so the Responses tools are not checked.
+fn description_length(ctx: &mut Ctx<'_>, i: usize, f: &Value) {
+    let Some(d) = f.get("description").and_then(Value::as_str) else {
+        return;
+    };
+    let n = d.chars().count();
+    if n > MAX_DESCRIPTION_CHARS {
+        let param = format!("tools[{i}].function.description");
+        ctx.reject(
+            "tool_description_length",
+            "string_above_max_length",
+            Some(param.clone()),
+            format!(
+                "Invalid '{param}': string too long. Expected a string with maximum length {MAX_DESCRIPTION_CHARS}, but got a string with length {n} instead."
+            ),
+        );
+    }
+}
+
 /// Runs this module's rules on a parsed request body for `endpoint`.
 pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &serde_json::Value) {
     match api(endpoint) {
@@ -109,6 +135,7 @@ fn chat(ctx: &mut Ctx<'_>, body: &Value) {
                         if let Some(n) = f.get("name").and_then(Value::as_str) {
                             names.push(n);
                         }
+                        description_length(ctx, i, f);
                     }
                 }
                 Some(t) if CHAT_TOOL_TYPES.contains(&t) => {}
