@@ -218,6 +218,20 @@ fn url_rules(ctx: &mut Ctx<'_>, param: &str, url: &str) {
         );
         return;
     }
+    if data.trim().is_empty() {
+        // anomalyco/opencode#23983: "Invalid 'input[101].content[1].image_url'. Expected a
+        // base64-encoded data URL with an image MIME type (e.g. …), but got empty base64-encoded
+        // bytes." (the code is not quoted there; `invalid_value` as for the missing prefix).
+        ctx.reject(
+            "image_url",
+            "invalid_value",
+            Some(String::from(param)),
+            format!(
+                "Invalid '{param}'. Expected a base64-encoded data URL with an image MIME type (e.g. 'data:image/png;base64,aW1nIGJ5dGVzIGhlcmU='), but got empty base64-encoded bytes."
+            ),
+        );
+        return;
+    }
     if !starts_with_ignore_case(mime, "image/") {
         ctx.warn(
             "image_data_url",
