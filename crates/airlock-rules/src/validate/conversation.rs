@@ -68,21 +68,26 @@ pub(super) fn shapes(ctx: &mut Ctx<'_>, endpoint: &str, body: &Value) {
         // A participant name outside OpenAI's pattern (a user name with a space, an MCP tool
         // name with dots): jekalmin/extended_openai_conversation#251, microsoft/autogen#4157,
         // devoxx/DevoxxGenieIDEAPlugin#147. An empty name is left alone.
+        // Only a name that also fails the older, looser pattern `^[^\s<|\\/>]+$` (a space, `<`,
+        // `|`, `\`, `/`, `>`) is rejected; one that fails only the newer pattern (a dot, a
+        // non-ASCII letter) gets a warning, in case the API relaxes it again.
         if let Some(name) = m.get("name").and_then(Value::as_str) {
-            let bad = !name.is_empty()
-                && !name
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-            if bad {
-                ctx.reject(
-                    "message_shape",
-                    "invalid_value",
-                    Some(format!("messages[{i}].name")),
-                    format!(
-                        "Invalid 'messages[{i}].name': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'."
-                    ),
+            let strict_ok = name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            if !name.is_empty() && !strict_ok {
+                let loose_bad = name
+                    .chars()
+                    .any(|c| c.is_whitespace() || matches!(c, '<' | '|' | '\\' | '/' | '>'));
+                let param = format!("messages[{i}].name");
+                let message = format!(
+                    "Invalid '{param}': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'."
                 );
-                return;
+                if loose_bad {
+                    ctx.reject("message_shape", "invalid_value", Some(param), message);
+                    return;
+                }
+                ctx.warn("message_shape", "invalid_value", Some(param), message);
             }
         }
         // Only an absent content is certain: `null` is "not set" for the assistant, and what the
