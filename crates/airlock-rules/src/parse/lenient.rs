@@ -166,8 +166,12 @@ impl Reader<'_> {
     /// Where a double-quoted string that reaches a newline at `self.i` closes, when it plainly
     /// goes on over at most three more lines (no structure in between, and a `,` `}` `]` or line
     /// end after the closing quote).
+    ///
+    /// A single-quoted string (a Python repr's) may also go on, since a repr escapes any quote
+    /// inside it; its continuation lines may hold `: ` ("per min: Limit 10000") but must not start
+    /// with a key (`type: 'tokens'` of a Node dump).
     fn wrapped_string_end(&self, q: u8) -> Option<usize> {
-        if q != b'"' {
+        if q != b'"' && q != b'\'' {
             return None;
         }
         let rest = &self.b[self.i..];
@@ -177,9 +181,27 @@ impl Reader<'_> {
             || seg
                 .iter()
                 .any(|&c| matches!(c, b'{' | b'}' | b'\\' | b'[' | b']'))
-            || seg.windows(2).any(|w| w == b": ")
         {
             return None;
+        }
+        if q == b'"' {
+            if seg.windows(2).any(|w| w == b": ") {
+                return None;
+            }
+        } else {
+            let keyed = seg.split(|&c| c == b'\n').skip(1).any(|line| {
+                let line = line.trim_ascii_start();
+                let key = line
+                    .iter()
+                    .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+                    .count();
+                key > 0
+                    && line.get(key) == Some(&b':')
+                    && matches!(line.get(key + 1), None | Some(b' ' | b'\t' | b'\r'))
+            });
+            if keyed || seg.starts_with(b"\n") && seg[1..].trim_ascii().is_empty() {
+                return None;
+            }
         }
         let after = rest[close + 1..]
             .iter()

@@ -482,6 +482,18 @@ fn statuses(l: &str, at: usize, c: &mut Collector) {
                         c.status(s, prio::HTTP, at + k);
                     }
                 }
+            } else if k >= 6
+                && lb[k - 2] == b' '
+                && lb[k - 1] == b'('
+                && lb.get(k + reason.len()) == Some(&b')')
+            {
+                // A browser console: `POST https://api.openai.com/v1/… 400 (Bad Request)`.
+                let d = &lb[k - 5..k - 2];
+                if word_start(lb, k - 5) {
+                    if let Some(s) = three_digits(d) {
+                        c.status(s, prio::HTTP, at + k);
+                    }
+                }
             } else if k >= 5 && lb[k - 2] == b':' && lb[k - 1] == b' ' {
                 // Cloudflare titles: `524: A timeout occurred`.
                 let d = &lb[k - 5..k - 2];
@@ -675,6 +687,16 @@ fn exception_message(msg: &str, at: usize, mprio: u8, c: &mut Collector) {
             c.status(s, prio::EXCEPTION, at);
             m = m[3..].trim_start_matches(':').trim();
         }
+    } else if let Some(s) = m
+        .get(..5)
+        .filter(|h| h.ends_with(".0") && matches!(m.as_bytes().get(5), None | Some(b' ' | b':')))
+        .and_then(|h| three_digits(h[..3].as_bytes()))
+    {
+        // A status kept as a float (`openai.APIStatusError: 408.0 RequestTimeout`).
+        if (400..=599).contains(&s) {
+            c.status(s, prio::EXCEPTION, at);
+            m = m[5..].trim_start_matches(':').trim();
+        }
     }
     if !m.is_empty() && !m.starts_with('{') && !m.starts_with('[') {
         // The SDK's own exception speaks louder than the network error under it.
@@ -786,6 +808,11 @@ const ERRORISH: &[&str] = &[
     "closed before response.completed",
     "missing",
     "must be",
+    // Responses API item ordering ("Item 'rs_…' of type 'reasoning' was provided without its
+    // required following item").
+    "required following item",
+    // Envoy's 503 body.
+    "upstream connect error",
     "flagged",
     "safety",
     "not allowed",
@@ -1200,6 +1227,83 @@ fn whole_text(text: &str, lower: &str, c: &mut Collector) {
 
     html(text, lower, c);
     plain_text(text, lower, c);
+    // Read after the prose, so that neither stops it from being the message.
+    ruby_names(text, c);
+    bracket_code(text, c);
+    escaped_message(text, c);
+}
+
+/// The message of an escaped JSON body that a terminal broke over lines (`\"message\": \"Your
+/// organization must be …`), where no reader can parse the body as a whole.
+fn escaped_message(text: &str, c: &mut Collector) {
+    let Some(k) = text.find("\\\"message\\\": \\\"") else {
+        return;
+    };
+    let start = k + 15;
+    let rest = &text[start..];
+    let end = rest.find("\\\"").unwrap_or(rest.len()).min(1000);
+    let mut end = end;
+    while !rest.is_char_boundary(end) {
+        end -= 1;
+    }
+    let joined = rest[..end]
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    c.message(&joined, prio::CLIENT, start);
+}
+
+/// Ruby class names in prose (``a `Faraday::TooManyRequestsError` when calling …``).
+fn ruby_names(text: &str, c: &mut Collector) {
+    let b = text.as_bytes();
+    for (k, _) in text.match_indices("::").take(64) {
+        let mut i = k;
+        while i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_' || b[i - 1] == b':') {
+            i -= 1;
+        }
+        if i > 0 && !matches!(b[i - 1], b' ' | b'`' | b'(' | b'\'' | b'"' | b'\n' | b'\t') {
+            continue;
+        }
+        let mut j = k + 2;
+        while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_' || b[j] == b':') {
+            j += 1;
+        }
+        let name = text[i..j].trim_end_matches(':');
+        if name.contains("::") && exceptionish(name) {
+            c.exception(name, name_transport(name), exception_prio(name), i);
+        }
+    }
+}
+
+/// An error code in brackets before its message (`Upstream request failed:
+/// [unsupported_country_region_territory] Country, region, or territory not supported`).
+/// Type tags (`[server_error]`, `[invalid_request_error]`) are not codes.
+fn bracket_code(text: &str, c: &mut Collector) {
+    for (k, _) in text.match_indices('[').take(256) {
+        let rest = &text[k + 1..];
+        let Some(e) = rest.find("] ").filter(|&e| e > 2 && e <= 64) else {
+            continue;
+        };
+        let tok = &rest[..e];
+        let snake = tok
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            && tok.contains('_')
+            && tok.as_bytes()[0].is_ascii_lowercase()
+            && !tok.ends_with("_error");
+        if snake {
+            c.body(
+                Body {
+                    code: Some(tok.to_owned()),
+                    ..Body::default()
+                },
+                prio::WEAK,
+                k,
+            );
+        }
+    }
 }
 
 fn decode_entities(s: &str) -> String {
