@@ -164,8 +164,9 @@ impl Reader<'_> {
     }
 
     /// Where a double-quoted string that reaches a newline at `self.i` closes, when it plainly
-    /// goes on over at most three more lines (no structure in between, and a `,` `}` `]` or line
-    /// end after the closing quote).
+    /// goes on over at most three more lines (no object or escape in between, no `key: `, and a
+    /// `,` `}` `]` or line end after the closing quote). Brackets may be prose ("the valid range
+    /// of max_tokens is [1, 8192]").
     ///
     /// A single-quoted string (a Python repr's) may also go on, since a repr escapes any quote
     /// inside it; its continuation lines may hold `: ` ("per min: Limit 10000") but must not start
@@ -178,9 +179,7 @@ impl Reader<'_> {
         let close = rest.iter().take(300).position(|&c| c == q)?;
         let seg = &rest[..close];
         if seg.iter().filter(|&&c| c == b'\n').count() > 3
-            || seg
-                .iter()
-                .any(|&c| matches!(c, b'{' | b'}' | b'\\' | b'[' | b']'))
+            || seg.iter().any(|&c| matches!(c, b'{' | b'}' | b'\\'))
         {
             return None;
         }

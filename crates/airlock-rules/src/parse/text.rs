@@ -690,7 +690,7 @@ fn exception_message(msg: &str, at: usize, mprio: u8, c: &mut Collector) {
     } else if let Some(s) = m
         .get(..5)
         .filter(|h| h.ends_with(".0") && matches!(m.as_bytes().get(5), None | Some(b' ' | b':')))
-        .and_then(|h| three_digits(h[..3].as_bytes()))
+        .and_then(|h| three_digits(&h.as_bytes()[..3]))
     {
         // A status kept as a float (`openai.APIStatusError: 408.0 RequestTimeout`).
         if (400..=599).contains(&s) {
