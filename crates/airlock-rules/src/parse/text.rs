@@ -1027,6 +1027,16 @@ pub(crate) fn scan(text: &str, c: &mut Collector) {
             }
         }
         for (k, name, msg) in find_exceptions(line) {
+            // A message a terminal broke mid-sentence (`… in organization org-xxx` / `on
+            // requests per min. Limit: …`) goes on on the next line.
+            let joined;
+            let msg = match continuation(text, at, line, msg) {
+                Some(next) => {
+                    joined = alloc::format!("{} {}", msg.trim_end(), next);
+                    joined.as_str()
+                }
+                None => msg,
+            };
             if NOT_API_NAMES.contains(&last_segment(name)) {
                 // A local failure (an import, a parser, a validator): no request was answered.
                 c.local_failure = true;
@@ -1105,6 +1115,26 @@ pub(crate) fn scan(text: &str, c: &mut Collector) {
     }
 
     whole_text(text, &lower, c);
+}
+
+/// The next line, when it continues an exception message that the line break cut mid-sentence:
+/// the message runs to the end of its line without closing punctuation, and the next line starts
+/// in lowercase and is not a frame.
+fn continuation<'a>(text: &'a str, at: usize, line: &str, msg: &str) -> Option<&'a str> {
+    let m = msg.trim_end();
+    // Only the last message of a line runs to its end.
+    if m.len() < 20 || !line.ends_with(msg) {
+        return None;
+    }
+    if m.ends_with(['.', '!', '?', ':', ')', ']', '}', '"', '\'', ',']) {
+        return None;
+    }
+    let rest = text.get(at + line.len() + 1..)?;
+    let next = rest.split('\n').next()?.trim_end_matches('\r');
+    let t = next.trim();
+    let starts_lower = t.bytes().next().is_some_and(|b| b.is_ascii_lowercase());
+    let frame = t.starts_with("at ") || t.starts_with("File \"") || t.starts_with("during ");
+    (starts_lower && !frame && t.len() <= 2000 && find_exception(t).is_none()).then_some(t)
 }
 
 /// Cues over the whole text: wording, request IDs, stream hints, errno codes, HTML pages.
