@@ -163,14 +163,12 @@ impl Reader<'_> {
         j
     }
 
-    /// Where a double-quoted string that reaches a newline at `self.i` closes, when it plainly
-    /// goes on over at most three more lines (no object or escape in between, no `key: `, and a
-    /// `,` `}` `]` or line end after the closing quote). Brackets may be prose ("the valid range
-    /// of max_tokens is [1, 8192]").
-    ///
-    /// A single-quoted string (a Python repr's) may also go on, since a repr escapes any quote
-    /// inside it; its continuation lines may hold `: ` ("per min: Limit 10000") but must not start
-    /// with a key (`type: 'tokens'` of a Node dump).
+    /// Where a quoted string that reaches a newline at `self.i` closes, when it plainly goes on
+    /// over at most three more lines: no object or escape in between, no continuation line that
+    /// starts like a field (`type: 'tokens',`, `"param": null`), and a `,` `}` `]` or line end after
+    /// the closing quote. Prose may hold brackets and colons ("the valid range of max_tokens is
+    /// [1, 8192]", "read the\ndocs: https://…", "per min: Limit 10000"). Single-quoted strings (a
+    /// Python repr's) qualify too, since a repr escapes any quote inside them.
     fn wrapped_string_end(&self, q: u8) -> Option<usize> {
         if q != b'"' && q != b'\'' {
             return None;
@@ -183,24 +181,11 @@ impl Reader<'_> {
         {
             return None;
         }
-        if q == b'"' {
-            if seg.windows(2).any(|w| w == b": ") {
-                return None;
-            }
-        } else {
-            let keyed = seg.split(|&c| c == b'\n').skip(1).any(|line| {
-                let line = line.trim_ascii_start();
-                let key = line
-                    .iter()
-                    .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
-                    .count();
-                key > 0
-                    && line.get(key) == Some(&b':')
-                    && matches!(line.get(key + 1), None | Some(b' ' | b'\t' | b'\r'))
-            });
-            if keyed || seg.starts_with(b"\n") && seg[1..].trim_ascii().is_empty() {
-                return None;
-            }
+        // A continuation line that starts with a key (`type: 'tokens',`, `"param": null`) is the
+        // next field, not more of the string; "docs: https://…" is prose.
+        let keyed = seg.split(|&c| c == b'\n').skip(1).any(key_line);
+        if keyed || seg.starts_with(b"\n") && seg[1..].trim_ascii().is_empty() {
+            return None;
         }
         let after = rest[close + 1..]
             .iter()
@@ -435,6 +420,55 @@ impl Reader<'_> {
                 return opened;
             }
         }
+    }
+}
+
+/// Whether a line starts like a field of an object: a key (bare or quoted), a colon, and the
+/// start of a value.
+fn key_line(line: &[u8]) -> bool {
+    let line = line.trim_ascii_start();
+    let (line, quoted) = match line.first() {
+        Some(b'"' | b'\'') => (&line[1..], true),
+        _ => (line, false),
+    };
+    let key = line
+        .iter()
+        .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_' || **c == b'-')
+        .count();
+    if key == 0 {
+        return false;
+    }
+    let mut rest = &line[key..];
+    if quoted {
+        match rest.first() {
+            Some(b'"' | b'\'') => rest = &rest[1..],
+            _ => return false,
+        }
+    }
+    let Some(rest) = rest.strip_prefix(b":") else {
+        return false;
+    };
+    let value = rest.trim_ascii_start();
+    if value.len() == rest.len() && !rest.is_empty() {
+        // `https://…`: no space after the colon.
+        return false;
+    }
+    match value.first() {
+        None => true,
+        Some(c) if matches!(c, b'\'' | b'"' | b'`' | b'[' | b'{' | b'-') || c.is_ascii_digit() => {
+            true
+        }
+        Some(_) => [
+            "null",
+            "true",
+            "false",
+            "undefined",
+            "None",
+            "True",
+            "False",
+        ]
+        .iter()
+        .any(|w| value.starts_with(w.as_bytes())),
     }
 }
 

@@ -651,6 +651,27 @@ fn exception_message(msg: &str, at: usize, mprio: u8, c: &mut Collector) {
                 m = m[e + 3..].trim();
                 continue;
             }
+            // `Error: [429:insufficient_quota] You exceeded …`: status and code.
+            if let Some((st, code)) = tag.split_once(':') {
+                let snake =
+                    !code.is_empty() && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+                if let (Some(s), true) =
+                    (three_digits(st.as_bytes()).filter(|_| st.len() == 3), snake)
+                {
+                    c.status(s, prio::EXCEPTION, at);
+                    c.body(
+                        Body {
+                            code: Some(code.to_owned()),
+                            message: Some(m[e + 3..].trim().to_owned()),
+                            ..Body::default()
+                        },
+                        prio::CLIENT,
+                        at,
+                    );
+                    m = m[e + 3..].trim();
+                    continue;
+                }
+            }
         }
         if let Some(k) = m.find("Exception - ") {
             if k < 40
