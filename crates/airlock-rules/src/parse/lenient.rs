@@ -164,7 +164,7 @@ impl Reader<'_> {
     }
 
     /// Where a quoted string that reaches a newline at `self.i` closes, when it plainly goes on
-    /// over at most three more lines: no object or escape in between, no continuation line that
+    /// over at most eight more lines (a narrow terminal breaks every few words): no object or escape in between, no continuation line that
     /// starts like a field (`type: 'tokens',`, `"param": null`), and a `,` `}` `]` or line end after
     /// the closing quote. Prose may hold brackets and colons ("the valid range of max_tokens is
     /// [1, 8192]", "read the\ndocs: https://…", "per min: Limit 10000"). Single-quoted strings (a
@@ -174,9 +174,9 @@ impl Reader<'_> {
             return None;
         }
         let rest = &self.b[self.i..];
-        let close = rest.iter().take(300).position(|&c| c == q)?;
+        let close = rest.iter().take(600).position(|&c| c == q)?;
         let seg = &rest[..close];
-        if seg.iter().filter(|&&c| c == b'\n').count() > 3
+        if seg.iter().filter(|&&c| c == b'\n').count() > 8
             || seg.iter().any(|&c| matches!(c, b'{' | b'}' | b'\\'))
         {
             return None;

@@ -1180,6 +1180,8 @@ fn whole_text(text: &str, lower: &str, c: &mut Collector) {
     }
     let mut streaming = false;
     for needle in [
+        // Codex, when a `response.failed` event ends its stream.
+        "stream disconnected before completion",
         "during streaming",
         "_streaming.py",
         "stream_error=true",
