@@ -1484,5 +1484,15 @@ fn plain_text(text: &str, lower: &str, c: &mut Collector) {
     while !msg.is_char_boundary(end) {
         end -= 1;
     }
+    // The Node SDK's words copied alone: `401 Invalid model key or …`.
+    let mb = msg.as_bytes();
+    if let Some(s) = three_digits(mb) {
+        if (400..=599).contains(&s)
+            && mb.get(3) == Some(&b' ')
+            && mb.get(4).is_some_and(u8::is_ascii_uppercase)
+        {
+            c.status(s, prio::EXCEPTION, 0);
+        }
+    }
     c.message(&msg[..end], prio::WORDING, 0);
 }
