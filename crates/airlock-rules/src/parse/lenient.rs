@@ -946,6 +946,18 @@ mod tests {
     }
 
     #[test]
+    fn continuation_lines_that_start_like_a_field() {
+        assert!(key_line(b"  type: 'tokens',"));
+        assert!(key_line(b"    \"param\": null,"));
+        assert!(key_line(b"code: 429"));
+        assert!(!key_line(b"docs: https://platform.openai.com/docs"));
+        assert!(!key_line(b"org-x on tokens per min: Limit 10000"));
+        assert!(!key_line(
+            b"https://platform.openai.com/account/rate-limits to"
+        ));
+    }
+
+    #[test]
     fn prose_is_not_an_object() {
         let mut w = 0;
         assert!(parse_at("{model} is missing", 0, &mut w).is_none_or(|p| !p.complete));
