@@ -1383,3 +1383,9 @@ fn exception_message_cut_by_a_line_break_goes_on() {
     );
     assert!(!e.message.as_deref().unwrap().contains("foo"));
 }
+
+#[test]
+fn a_log_tag_in_brackets_is_not_a_code() {
+    let e = r("[app_server] Request failed: Error code: 429 - rate limited");
+    assert_eq!(e.code, None);
+}

@@ -1332,7 +1332,8 @@ fn ruby_names(text: &str, c: &mut Collector) {
 
 /// An error code in brackets before its message (`Upstream request failed:
 /// [unsupported_country_region_territory] Country, region, or territory not supported`).
-/// Type tags (`[server_error]`, `[invalid_request_error]`) are not codes.
+/// Only codes the rules know count: a log's own `[app_name]` tag is not one, and type tags
+/// (`[server_error]`, `[invalid_request_error]`) are not codes.
 fn bracket_code(text: &str, c: &mut Collector) {
     for (k, _) in text.match_indices('[').take(256) {
         let rest = &text[k + 1..];
@@ -1345,7 +1346,10 @@ fn bracket_code(text: &str, c: &mut Collector) {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
             && tok.contains('_')
             && tok.as_bytes()[0].is_ascii_lowercase()
-            && !tok.ends_with("_error");
+            && !tok.ends_with("_error")
+            && crate::generated::errors::ERROR_RULES
+                .iter()
+                .any(|r| r.codes.contains(&tok));
         if snake {
             c.body(
                 Body {
