@@ -2098,7 +2098,12 @@ pub(crate) static ERROR_RULES: &[Rule] = &[
         status: Some(400),
         status_max: None,
         transport: None,
-        codes: &["invalid_request", "bad_request", "invalid_request_error"],
+        codes: &[
+            "invalid_request",
+            "bad_request",
+            "badrequest",
+            "invalid_request_error",
+        ],
         types: &["invalid_request_error", "invalid_request"],
         messages: &[
             "is invalid. please check the api reference",
