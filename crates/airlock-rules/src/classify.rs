@@ -240,7 +240,8 @@ fn candidates(e: &Evidence, stated_status: Option<u16>) -> alloc::vec::Vec<Candi
     };
     let code = present(e.code.as_deref())
         .or_else(|| present(e.batch_status.as_deref()).filter(|_| e.code.is_none()));
-    push(code.and_then(by_code), Via::Code);
+    let code_rule = code.and_then(by_code);
+    push(code_rule, Via::Code);
     push(
         present(e.error_type.as_deref()).and_then(by_type),
         Via::Type,
@@ -252,9 +253,12 @@ fn candidates(e: &Evidence, stated_status: Option<u16>) -> alloc::vec::Vec<Candi
     push(by_message(&texts), Via::Message);
     // A stated status is more exact than an SDK class that covers several statuses
     // (`InternalServerError` for every 5xx, `InvalidRequestError` for 400/404/415).
+    // A wrapper's class (LiteLLM's `ContextWindowExceededError`, guessed from wording) does not
+    // outrank the code OpenAI itself sent in the body it wraps.
     let exception = present(e.exception.as_deref())
         .and_then(by_exception)
-        .filter(|r| stated_status.is_none() || !is_status_record(r) || r.transport.is_some());
+        .filter(|r| stated_status.is_none() || !is_status_record(r) || r.transport.is_some())
+        .filter(|r| code_rule.is_none() || is_status_record(r));
     push(exception, Via::Exception);
     push(e.transport.and_then(by_transport), Via::Transport);
     push(stated_status.and_then(by_status), Via::Status);
@@ -283,6 +287,20 @@ fn sdk_names(rule: Option<&Rule>) -> SdkNames {
             python_v0: r.python_v0.map(String::from),
         },
         None => SdkNames::default(),
+    }
+}
+
+/// The limit named by the API's 2022 wording (`Rate limit reached for tokens. Limit: 150000.000000
+/// / min. Current: …`), which gives the unit but not the usual phrase.
+fn early_kind(message: &str) -> Option<LimitKind> {
+    let lower = message.to_ascii_lowercase();
+    let per_min = lower.contains("/ min");
+    if lower.contains("rate limit reached for tokens") && per_min {
+        Some(LimitKind::Tpm)
+    } else if lower.contains("rate limit reached for requests") && per_min {
+        Some(LimitKind::Rpm)
+    } else {
+        None
     }
 }
 
@@ -434,7 +452,10 @@ pub fn diagnose(evidence: &Evidence) -> Diagnosis {
         let rule_kind = kind_of_rule(cause.name);
         match from_message.clone() {
             Some(mut info) => {
-                info.kind = info.kind.or(rule_kind);
+                info.kind = info
+                    .kind
+                    .or(rule_kind)
+                    .or_else(|| message.and_then(early_kind));
                 Some(info)
             }
             None => rule_kind.map(|kind| RateLimitInfo {

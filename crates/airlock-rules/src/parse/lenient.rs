@@ -163,22 +163,28 @@ impl Reader<'_> {
         j
     }
 
-    /// Where a double-quoted string that reaches a newline at `self.i` closes, when it plainly
-    /// goes on over at most three more lines (no structure in between, and a `,` `}` `]` or line
-    /// end after the closing quote).
+    /// Where a quoted string that reaches a newline at `self.i` closes, when it plainly goes on
+    /// over at most eight more lines (a narrow terminal breaks every few words): no object or escape in between, no continuation line that
+    /// starts like a field (`type: 'tokens',`, `"param": null`), and a `,` `}` `]` or line end after
+    /// the closing quote. Prose may hold brackets and colons ("the valid range of max_tokens is
+    /// [1, 8192]", "read the\ndocs: https://…", "per min: Limit 10000"). Single-quoted strings (a
+    /// Python repr's) qualify too, since a repr escapes any quote inside them.
     fn wrapped_string_end(&self, q: u8) -> Option<usize> {
-        if q != b'"' {
+        if q != b'"' && q != b'\'' {
             return None;
         }
         let rest = &self.b[self.i..];
-        let close = rest.iter().take(300).position(|&c| c == q)?;
+        let close = rest.iter().take(600).position(|&c| c == q)?;
         let seg = &rest[..close];
-        if seg.iter().filter(|&&c| c == b'\n').count() > 3
-            || seg
-                .iter()
-                .any(|&c| matches!(c, b'{' | b'}' | b'\\' | b'[' | b']'))
-            || seg.windows(2).any(|w| w == b": ")
+        if seg.iter().filter(|&&c| c == b'\n').count() > 8
+            || seg.iter().any(|&c| matches!(c, b'{' | b'}' | b'\\'))
         {
+            return None;
+        }
+        // A continuation line that starts with a key (`type: 'tokens',`, `"param": null`) is the
+        // next field, not more of the string; "docs: https://…" is prose.
+        let keyed = seg.split(|&c| c == b'\n').skip(1).any(key_line);
+        if keyed || seg.starts_with(b"\n") && seg[1..].trim_ascii().is_empty() {
             return None;
         }
         let after = rest[close + 1..]
@@ -414,6 +420,55 @@ impl Reader<'_> {
                 return opened;
             }
         }
+    }
+}
+
+/// Whether a line starts like a field of an object: a key (bare or quoted), a colon, and the
+/// start of a value.
+fn key_line(line: &[u8]) -> bool {
+    let line = line.trim_ascii_start();
+    let (line, quoted) = match line.first() {
+        Some(b'"' | b'\'') => (&line[1..], true),
+        _ => (line, false),
+    };
+    let key = line
+        .iter()
+        .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_' || **c == b'-')
+        .count();
+    if key == 0 {
+        return false;
+    }
+    let mut rest = &line[key..];
+    if quoted {
+        match rest.first() {
+            Some(b'"' | b'\'') => rest = &rest[1..],
+            _ => return false,
+        }
+    }
+    let Some(rest) = rest.strip_prefix(b":") else {
+        return false;
+    };
+    let value = rest.trim_ascii_start();
+    if value.len() == rest.len() && !rest.is_empty() {
+        // `https://…`: no space after the colon.
+        return false;
+    }
+    match value.first() {
+        None => true,
+        Some(c) if matches!(c, b'\'' | b'"' | b'`' | b'[' | b'{' | b'-') || c.is_ascii_digit() => {
+            true
+        }
+        Some(_) => [
+            "null",
+            "true",
+            "false",
+            "undefined",
+            "None",
+            "True",
+            "False",
+        ]
+        .iter()
+        .any(|w| value.starts_with(w.as_bytes())),
     }
 }
 
@@ -888,6 +943,18 @@ mod tests {
         );
         assert_eq!(v["status"], json!("failed"));
         assert_eq!(v["errors"]["data"][0]["line"], json!(2));
+    }
+
+    #[test]
+    fn continuation_lines_that_start_like_a_field() {
+        assert!(key_line(b"  type: 'tokens',"));
+        assert!(key_line(b"    \"param\": null,"));
+        assert!(key_line(b"code: 429"));
+        assert!(!key_line(b"docs: https://platform.openai.com/docs"));
+        assert!(!key_line(b"org-x on tokens per min: Limit 10000"));
+        assert!(!key_line(
+            b"https://platform.openai.com/account/rate-limits to"
+        ));
     }
 
     #[test]

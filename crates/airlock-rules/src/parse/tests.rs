@@ -1288,3 +1288,104 @@ fn flattened_and_retry_wrapped() {
     assert_eq!(s(&e.exception), Some("openai.RateLimitError"));
     assert_eq!(e.status, Some(429));
 }
+
+// ---------- shapes from tests/cases/real_world_more.toml ----------
+
+#[test]
+fn repr_string_broken_over_lines_is_joined_but_node_fields_are_not() {
+    // A terminal broke a Python repr string; the rest of the dict still reads.
+    let e = r(
+        "litellm.exceptions.RateLimitError: OpenAIException - Error code: 429 - {'error': {'message': 'Rate limit reached for gpt-4 in organization\norg-x on tokens_usage_based per min: Limit 10000, Used 6353, Requested 4265. Please try again in 3.708s. Visit\nhttps://platform.openai.com/account/rate-limits to learn more.', 'type': 'tokens_usage_based', 'param': None, 'code': 'rate_limit_exceeded'}}",
+    );
+    assert_eq!(s(&e.code), Some("rate_limit_exceeded"));
+    assert!(e.message.as_deref().unwrap().ends_with("to learn more."));
+    // Prose with a colon and brackets goes on ("read the\ndocs: https://…").
+    let e = r(
+        "{\"error\": {\"message\": \"Invalid max_tokens value, the valid range\n of max_tokens is [1, 8192]\", \"type\": \"invalid_request_error\", \"code\": \"x\"}}",
+    );
+    assert_eq!(s(&e.error_type), Some("invalid_request_error"));
+}
+
+#[test]
+fn tags_and_codes_before_a_message() {
+    let e = r("Error: [429:insufficient_quota] You exceeded your current quota.");
+    assert_eq!(e.status, Some(429));
+    assert_eq!(s(&e.code), Some("insufficient_quota"));
+    let e = r(
+        "Upstream request failed: [unsupported_country_region_territory] Country, region, or territory not supported",
+    );
+    assert_eq!(s(&e.code), Some("unsupported_country_region_territory"));
+    assert!(e.message.is_some());
+    // A type tag is not a code.
+    let e = r("OpenAIAPIError: [server_error] That model is currently overloaded.");
+    assert_eq!(e.code, None);
+}
+
+#[test]
+fn statuses_in_unusual_spellings() {
+    assert_eq!(
+        r("openai.APIStatusError: 408.0 RequestTimeout").status,
+        Some(408)
+    );
+    assert_eq!(
+        r("POST https://api.openai.com/v1/chat/completions 400 (Bad Request)").status,
+        Some(400)
+    );
+    assert_eq!(
+        r("401 Invalid model key or Incorrect local model configuration.").status,
+        Some(401)
+    );
+    // A count is not a status.
+    assert_eq!(r("404 lines read, error in line 3").status, None);
+}
+
+#[test]
+fn ruby_class_named_in_prose() {
+    let e = r("We get a `Faraday::TooManyRequestsError` when calling the OpenAI API.");
+    assert_eq!(s(&e.exception), Some("Faraday::TooManyRequestsError"));
+}
+
+#[test]
+fn openrouter_raw_body_and_bare_error_fields() {
+    let e = r(
+        r#"{"error": {"message": "Provider returned error", "code": 400, "metadata": {"raw": "{\"error\": {\"message\": \"Your organization must be verified to stream this model.\", \"type\": \"invalid_request_error\", \"param\": \"stream\", \"code\": \"unsupported_value\"}}", "provider_name": "OpenAI"}}}"#,
+    );
+    assert_eq!(s(&e.code), Some("unsupported_value"));
+    assert_eq!(s(&e.param), Some("stream"));
+    assert!(
+        e.message
+            .as_deref()
+            .unwrap()
+            .starts_with("Your organization")
+    );
+    // Azure's content filter logged without its message.
+    let e = r(
+        r#"{"type":null,"param":"prompt","code":"content_filter","status":400,"innererror":{"code":"ResponsibleAIPolicyViolation"}}"#,
+    );
+    assert_eq!(s(&e.code), Some("content_filter"));
+    assert_eq!(e.status, Some(400));
+}
+
+#[test]
+fn exception_message_cut_by_a_line_break_goes_on() {
+    let e = r(
+        "openai.error.RateLimitError: Rate limit reached for default-global-with-image-limits in organization org-xxx\non requests per min. Limit: 60.000000 / min. Current: 120.000000 / min.",
+    );
+    assert!(
+        e.message
+            .as_deref()
+            .unwrap()
+            .contains("on requests per min")
+    );
+    // A frame on the next line is not part of the message.
+    let e = r(
+        "openai.error.APIError: Something failed while reading the stream body\n  at foo (bar.js:1:1)",
+    );
+    assert!(!e.message.as_deref().unwrap().contains("foo"));
+}
+
+#[test]
+fn a_log_tag_in_brackets_is_not_a_code() {
+    let e = r("[app_server] Request failed: Error code: 429 - rate limited");
+    assert_eq!(e.code, None);
+}

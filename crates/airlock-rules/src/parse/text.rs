@@ -482,6 +482,18 @@ fn statuses(l: &str, at: usize, c: &mut Collector) {
                         c.status(s, prio::HTTP, at + k);
                     }
                 }
+            } else if k >= 6
+                && lb[k - 2] == b' '
+                && lb[k - 1] == b'('
+                && lb.get(k + reason.len()) == Some(&b')')
+            {
+                // A browser console: `POST https://api.openai.com/v1/… 400 (Bad Request)`.
+                let d = &lb[k - 5..k - 2];
+                if word_start(lb, k - 5) {
+                    if let Some(s) = three_digits(d) {
+                        c.status(s, prio::HTTP, at + k);
+                    }
+                }
             } else if k >= 5 && lb[k - 2] == b':' && lb[k - 1] == b' ' {
                 // Cloudflare titles: `524: A timeout occurred`.
                 let d = &lb[k - 5..k - 2];
@@ -639,6 +651,27 @@ fn exception_message(msg: &str, at: usize, mprio: u8, c: &mut Collector) {
                 m = m[e + 3..].trim();
                 continue;
             }
+            // `Error: [429:insufficient_quota] You exceeded …`: status and code.
+            if let Some((st, code)) = tag.split_once(':') {
+                let snake =
+                    !code.is_empty() && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+                if let (Some(s), true) =
+                    (three_digits(st.as_bytes()).filter(|_| st.len() == 3), snake)
+                {
+                    c.status(s, prio::EXCEPTION, at);
+                    c.body(
+                        Body {
+                            code: Some(code.to_owned()),
+                            message: Some(m[e + 3..].trim().to_owned()),
+                            ..Body::default()
+                        },
+                        prio::CLIENT,
+                        at,
+                    );
+                    m = m[e + 3..].trim();
+                    continue;
+                }
+            }
         }
         if let Some(k) = m.find("Exception - ") {
             if k < 40
@@ -674,6 +707,16 @@ fn exception_message(msg: &str, at: usize, mprio: u8, c: &mut Collector) {
         if (400..=599).contains(&s) && matches!(m.as_bytes().get(3), None | Some(b' ' | b':')) {
             c.status(s, prio::EXCEPTION, at);
             m = m[3..].trim_start_matches(':').trim();
+        }
+    } else if let Some(s) = m
+        .get(..5)
+        .filter(|h| h.ends_with(".0") && matches!(m.as_bytes().get(5), None | Some(b' ' | b':')))
+        .and_then(|h| three_digits(&h.as_bytes()[..3]))
+    {
+        // A status kept as a float (`openai.APIStatusError: 408.0 RequestTimeout`).
+        if (400..=599).contains(&s) {
+            c.status(s, prio::EXCEPTION, at);
+            m = m[5..].trim_start_matches(':').trim();
         }
     }
     if !m.is_empty() && !m.starts_with('{') && !m.starts_with('[') {
@@ -786,6 +829,11 @@ const ERRORISH: &[&str] = &[
     "closed before response.completed",
     "missing",
     "must be",
+    // Responses API item ordering ("Item 'rs_…' of type 'reasoning' was provided without its
+    // required following item").
+    "required following item",
+    // Envoy's 503 body.
+    "upstream connect error",
     "flagged",
     "safety",
     "not allowed",
@@ -1000,6 +1048,16 @@ pub(crate) fn scan(text: &str, c: &mut Collector) {
             }
         }
         for (k, name, msg) in find_exceptions(line) {
+            // A message a terminal broke mid-sentence (`… in organization org-xxx` / `on
+            // requests per min. Limit: …`) goes on on the next line.
+            let joined;
+            let msg = match continuation(text, at, line, msg) {
+                Some(next) => {
+                    joined = alloc::format!("{} {}", msg.trim_end(), next);
+                    joined.as_str()
+                }
+                None => msg,
+            };
             if NOT_API_NAMES.contains(&last_segment(name)) {
                 // A local failure (an import, a parser, a validator): no request was answered.
                 c.local_failure = true;
@@ -1080,6 +1138,26 @@ pub(crate) fn scan(text: &str, c: &mut Collector) {
     whole_text(text, &lower, c);
 }
 
+/// The next line, when it continues an exception message that the line break cut mid-sentence:
+/// the message runs to the end of its line without closing punctuation, and the next line starts
+/// in lowercase and is not a frame.
+fn continuation<'a>(text: &'a str, at: usize, line: &str, msg: &str) -> Option<&'a str> {
+    let m = msg.trim_end();
+    // Only the last message of a line runs to its end.
+    if m.len() < 20 || !line.ends_with(msg) {
+        return None;
+    }
+    if m.ends_with(['.', '!', '?', ':', ')', ']', '}', '"', '\'', ',']) {
+        return None;
+    }
+    let rest = text.get(at + line.len() + 1..)?;
+    let next = rest.split('\n').next()?.trim_end_matches('\r');
+    let t = next.trim();
+    let starts_lower = t.bytes().next().is_some_and(|b| b.is_ascii_lowercase());
+    let frame = t.starts_with("at ") || t.starts_with("File \"") || t.starts_with("during ");
+    (starts_lower && !frame && t.len() <= 2000 && find_exception(t).is_none()).then_some(t)
+}
+
 /// Cues over the whole text: wording, request IDs, stream hints, errno codes, HTML pages.
 fn whole_text(text: &str, lower: &str, c: &mut Collector) {
     c.work += text.len() * (WORDING.len() + 16);
@@ -1102,6 +1180,8 @@ fn whole_text(text: &str, lower: &str, c: &mut Collector) {
     }
     let mut streaming = false;
     for needle in [
+        // Codex, when a `response.failed` event ends its stream.
+        "stream disconnected before completion",
         "during streaming",
         "_streaming.py",
         "stream_error=true",
@@ -1200,6 +1280,87 @@ fn whole_text(text: &str, lower: &str, c: &mut Collector) {
 
     html(text, lower, c);
     plain_text(text, lower, c);
+    // Read after the prose, so that neither stops it from being the message.
+    ruby_names(text, c);
+    bracket_code(text, c);
+    escaped_message(text, c);
+}
+
+/// The message of an escaped JSON body that a terminal broke over lines (`\"message\": \"Your
+/// organization must be …`), where no reader can parse the body as a whole.
+fn escaped_message(text: &str, c: &mut Collector) {
+    let Some(k) = text.find("\\\"message\\\": \\\"") else {
+        return;
+    };
+    let start = k + 15;
+    let rest = &text[start..];
+    let end = rest.find("\\\"").unwrap_or(rest.len()).min(1000);
+    let mut end = end;
+    while !rest.is_char_boundary(end) {
+        end -= 1;
+    }
+    let joined = rest[..end]
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    c.message(&joined, prio::CLIENT, start);
+}
+
+/// Ruby class names in prose (``a `Faraday::TooManyRequestsError` when calling …``).
+fn ruby_names(text: &str, c: &mut Collector) {
+    let b = text.as_bytes();
+    for (k, _) in text.match_indices("::").take(64) {
+        let mut i = k;
+        while i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_' || b[i - 1] == b':') {
+            i -= 1;
+        }
+        if i > 0 && !matches!(b[i - 1], b' ' | b'`' | b'(' | b'\'' | b'"' | b'\n' | b'\t') {
+            continue;
+        }
+        let mut j = k + 2;
+        while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_' || b[j] == b':') {
+            j += 1;
+        }
+        let name = text[i..j].trim_end_matches(':');
+        if name.contains("::") && exceptionish(name) {
+            c.exception(name, name_transport(name), exception_prio(name), i);
+        }
+    }
+}
+
+/// An error code in brackets before its message (`Upstream request failed:
+/// [unsupported_country_region_territory] Country, region, or territory not supported`).
+/// Only codes the rules know count: a log's own `[app_name]` tag is not one, and type tags
+/// (`[server_error]`, `[invalid_request_error]`) are not codes.
+fn bracket_code(text: &str, c: &mut Collector) {
+    for (k, _) in text.match_indices('[').take(256) {
+        let rest = &text[k + 1..];
+        let Some(e) = rest.find("] ").filter(|&e| e > 2 && e <= 64) else {
+            continue;
+        };
+        let tok = &rest[..e];
+        let snake = tok
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            && tok.contains('_')
+            && tok.as_bytes()[0].is_ascii_lowercase()
+            && !tok.ends_with("_error")
+            && crate::generated::errors::ERROR_RULES
+                .iter()
+                .any(|r| r.codes.contains(&tok));
+        if snake {
+            c.body(
+                Body {
+                    code: Some(tok.to_owned()),
+                    ..Body::default()
+                },
+                prio::WEAK,
+                k,
+            );
+        }
+    }
 }
 
 fn decode_entities(s: &str) -> String {
@@ -1326,6 +1487,16 @@ fn plain_text(text: &str, lower: &str, c: &mut Collector) {
     let mut end = msg.len().min(2000);
     while !msg.is_char_boundary(end) {
         end -= 1;
+    }
+    // The Node SDK's words copied alone: `401 Invalid model key or …`.
+    let mb = msg.as_bytes();
+    if let Some(s) = three_digits(mb) {
+        if (400..=599).contains(&s)
+            && mb.get(3) == Some(&b' ')
+            && mb.get(4).is_some_and(u8::is_ascii_uppercase)
+        {
+            c.status(s, prio::EXCEPTION, 0);
+        }
     }
     c.message(&msg[..end], prio::WORDING, 0);
 }

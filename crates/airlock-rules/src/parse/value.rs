@@ -441,8 +441,21 @@ fn absorb_obj(
     let mut found = false;
     match m.get("error") {
         Some(Value::Object(e)) => {
-            let b = body_of(e);
+            let mut b = body_of(e);
             found = b.code.is_some() || b.message.is_some() || b.error_type.is_some();
+            // OpenRouter: `{"message": "Provider returned error", "code": 400, "metadata":
+            // {"raw": "<the provider's own error body>", …}}`; the raw body is the real error.
+            let raw = match e.get("metadata") {
+                Some(Value::Object(md)) => str_of(md, "raw"),
+                _ => None,
+            };
+            if e.contains_key("metadata")
+                && b.message
+                    .as_deref()
+                    .is_some_and(|m| m.trim().eq_ignore_ascii_case("provider returned error"))
+            {
+                b.message = None;
+            }
             let wrapped = b
                 .message
                 .as_deref()
@@ -452,6 +465,13 @@ fn absorb_obj(
             if let Some(m) = wrapped {
                 // A proxy (LiteLLM) that put the upstream error, dict and all, in its message.
                 scan_nested(&m, pos, c);
+            }
+            if let Some(r) = raw {
+                if r.trim_start().starts_with('{') {
+                    scan_nested(r, pos, c);
+                } else {
+                    c.message(r, prio::BODY, pos);
+                }
             }
             if let Some(s) = status_of(e.get("code")).or(status_of(e.get("status"))) {
                 c.status(s, prio::WEAK, pos);
@@ -486,6 +506,18 @@ fn absorb_obj(
             let b = body_of(m);
             found = b.code.is_some() || b.error_type.is_some() || m.contains_key("status");
             c.body(b, prio::DUMP, pos);
+        }
+    }
+    if !found && !system_error && !m.contains_key("message") {
+        // An error object logged without its message (Azure's content filter: `{"type": null,
+        // "param": "prompt", "code": "content_filter", "status": 400, "innererror": …}`).
+        let code = str_of(m, "code")
+            .filter(|c| c.len() > 2 && c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
+        let shaped = m.contains_key("param")
+            && (m.contains_key("type") || m.contains_key("status") || m.contains_key("innererror"));
+        if code.is_some() && shaped {
+            found = true;
+            c.body(body_of(m), prio::DUMP, pos);
         }
     }
     if !found && m.len() <= 3 {
