@@ -104,6 +104,26 @@ pub(crate) struct Scratch {
     heap: BinaryHeap<Reverse<u64>>,
 }
 
+impl Scratch {
+    /// Frees the merge buffers after a very long piece, so a scratch kept across calls holds
+    /// its memo (about 200 KB) and little more.
+    pub(crate) fn trim(&mut self) {
+        const KEEP: usize = 1 << 14;
+        if self.next.capacity() > KEEP || self.heap.capacity() > KEEP {
+            let (memo, long_memo) = (
+                core::mem::take(&mut self.memo),
+                core::mem::take(&mut self.long_memo),
+            );
+            *self = Scratch {
+                use_memo: self.use_memo,
+                memo,
+                long_memo,
+                ..Scratch::default()
+            };
+        }
+    }
+}
+
 /// Emits the tokens of `piece` (non-empty) through `out`.
 #[inline]
 pub(crate) fn encode_piece(v: &Vocab, piece: &[u8], s: &mut Scratch, out: &mut impl FnMut(u32)) {
