@@ -15,8 +15,10 @@ const NONE: u32 = u32::MAX;
 /// Pieces up to this many bytes use the simple loop.
 const SMALL: usize = 48;
 
-/// Memoised pieces, direct-mapped by hash.
-const MEMO_SLOTS: usize = 2048;
+/// Memoised pieces, direct-mapped by hash (512 KB). 8192 rather than 2048 slots made 1 MB of
+/// mixed text about 20 % faster (fewer words evicted) and prose no slower, now that the memo is
+/// kept across calls (filled once per thread) where `std` allows.
+const MEMO_SLOTS: usize = 8192;
 /// Longest piece memoised, in bytes.
 const MEMO_BYTES: usize = 24;
 /// Most tokens of a memoised piece.
@@ -106,7 +108,7 @@ pub(crate) struct Scratch {
 
 impl Scratch {
     /// Frees the merge buffers after a very long piece, so a scratch kept across calls holds
-    /// its memo (about 200 KB) and little more.
+    /// its memo (about 600 KB) and little more.
     pub(crate) fn trim(&mut self) {
         const KEEP: usize = 1 << 14;
         if self.next.capacity() > KEEP || self.heap.capacity() > KEEP {
@@ -162,7 +164,7 @@ fn memoised(v: &Vocab, piece: &[u8], s: &mut Scratch, out: &mut impl FnMut(u32))
     let key = memo_key(piece);
     let h = (key[0] ^ key[1].rotate_left(29) ^ key[2].rotate_left(43) ^ piece.len() as u64)
         .wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    let slot = (h >> 53) as usize & (MEMO_SLOTS - 1);
+    let slot = (h >> 51) as usize & (MEMO_SLOTS - 1);
     let m = &s.memo[slot];
     // Word by word (an array compare spills `key` and stalls on store forwarding).
     let differ = (m.key[0] ^ key[0]) | (m.key[1] ^ key[1]) | (m.key[2] ^ key[2]);

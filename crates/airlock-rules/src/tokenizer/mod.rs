@@ -135,9 +135,9 @@ impl Tokenizer {
     /// Calls `out` with each token of `text`, in order.
     ///
     /// With `std`, the memo of recent pieces and their tokens lives across calls (one per thread
-    /// and encoding, about 200 KB), so counting many messages of one
+    /// and encoding, about 600 KB), so counting many messages of one
     /// conversation, or the same text again, skips the merging of words already seen. Without
-    /// `std`, each call of a long text starts a fresh memo.
+    /// `std`, each call of a long text (16 KB or more) starts a fresh memo.
     pub fn encode_with(&self, text: &str, mut out: impl FnMut(u32)) {
         #[cfg(feature = "std")]
         {
@@ -146,7 +146,8 @@ impl Tokenizer {
             }
         }
         let mut scratch = bpe::Scratch::default();
-        scratch.use_memo = text.len() >= 4096;
+        // A fresh memo costs filling its 512 KB: worth it on long texts only.
+        scratch.use_memo = text.len() >= 16 * 1024;
         self.encode_in(text, &mut scratch, &mut out);
     }
 
