@@ -274,7 +274,7 @@ fn letters_in(w: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     // Bytes of 7 bits, A–Z folded onto a–z (and nothing else into a–z), so the sums below stay
     // within their byte.
-    let l = (w & !HI) | 0x20 * ONES;
+    let l = (w & !HI) | (0x20 * ONES);
     let ge_a = l + (0x80 - u64::from(b'a')) * ONES;
     let gt_z = l + (0x80 - u64::from(b'z') - 1) * ONES;
     ge_a & !gt_z & !w & HI
