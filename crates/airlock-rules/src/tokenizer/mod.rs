@@ -15,6 +15,7 @@
 
 mod bpe;
 mod pretok;
+mod queue;
 pub mod request;
 mod unicode;
 mod vocab;
