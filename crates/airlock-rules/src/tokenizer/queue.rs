@@ -66,7 +66,7 @@ impl Queue {
         if self.use_heap {
             self.heap.push(Reverse(key));
         } else if key < self.last {
-            self.to_heap(key);
+            self.switch_to_heap(key);
         } else {
             let i = bucket(key, self.last);
             self.buckets[i].push(key);
@@ -80,7 +80,7 @@ impl Queue {
 
     #[cold]
     #[inline(never)]
-    fn to_heap(&mut self, key: u64) {
+    fn switch_to_heap(&mut self, key: u64) {
         let mut all = core::mem::take(&mut self.heap).into_vec();
         for b in &mut self.buckets {
             all.extend(b.drain(..).map(Reverse));
