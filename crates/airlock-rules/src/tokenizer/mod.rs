@@ -15,6 +15,7 @@
 
 mod bpe;
 mod pretok;
+mod queue;
 pub mod request;
 mod unicode;
 mod vocab;
@@ -133,14 +134,30 @@ impl Tokenizer {
     }
 
     /// Calls `out` with each token of `text`, in order.
+    ///
+    /// With `std`, the memo of recent pieces and their tokens lives across calls (one per thread
+    /// and encoding, about 600 KB), so counting many messages of one
+    /// conversation, or the same text again, skips the merging of words already seen. Without
+    /// `std`, each call of a long text (16 KB or more) starts a fresh memo.
     pub fn encode_with(&self, text: &str, mut out: impl FnMut(u32)) {
-        let b = text.as_bytes();
+        #[cfg(feature = "std")]
+        {
+            if cached::with(self.encoding, |s| self.encode_in(text, s, &mut out)).is_some() {
+                return;
+            }
+        }
         let mut scratch = bpe::Scratch::default();
-        scratch.use_memo = b.len() >= 4096;
+        // A fresh memo costs filling its 512 KB: worth it on long texts only.
+        scratch.use_memo = text.len() >= 16 * 1024;
+        self.encode_in(text, &mut scratch, &mut out);
+    }
+
+    fn encode_in(&self, text: &str, scratch: &mut bpe::Scratch, out: &mut impl FnMut(u32)) {
+        let b = text.as_bytes();
         let mut i = 0;
         while i < b.len() {
             let e = self.next_piece(b, i);
-            bpe::encode_piece(&self.vocab, &b[i..e], &mut scratch, &mut out);
+            bpe::encode_piece(&self.vocab, &b[i..e], scratch, out);
             i = e;
         }
     }
@@ -202,6 +219,41 @@ impl Tokenizer {
             out.extend_from_slice(self.vocab.token(t));
         }
         Some(out)
+    }
+}
+
+/// The per-thread memo of pieces across calls (`std` only: `thread_local!`).
+#[cfg(feature = "std")]
+mod cached {
+    use super::{Encoding, bpe::Scratch};
+    use alloc::boxed::Box;
+    use core::cell::RefCell;
+
+    std::thread_local! {
+        static SCRATCH: RefCell<[Option<Box<Scratch>>; 2]> = const { RefCell::new([None, None]) };
+    }
+
+    /// Runs `f` with this thread's scratch for `encoding`; `None` (without running `f`) when it
+    /// is in use (`f` re-entered the tokenizer) or the thread is ending.
+    pub(super) fn with<R>(encoding: Encoding, f: impl FnOnce(&mut Scratch) -> R) -> Option<R> {
+        let i = match encoding {
+            Encoding::O200kBase => 0,
+            Encoding::Cl100kBase => 1,
+        };
+        SCRATCH
+            .try_with(|cell| {
+                let mut slots = cell.try_borrow_mut().ok()?;
+                let s = slots[i].get_or_insert_with(|| {
+                    let mut s = Box::<Scratch>::default();
+                    s.use_memo = true;
+                    s
+                });
+                let r = f(s);
+                s.trim();
+                Some(r)
+            })
+            .ok()
+            .flatten()
     }
 }
 

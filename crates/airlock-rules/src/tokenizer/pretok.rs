@@ -251,13 +251,12 @@ fn ascii_fast(b: &[u8], i: usize, o200k: bool) -> Option<usize> {
         while j < b.len() && b[j].is_ascii_uppercase() {
             j += 1;
         }
+        // Byte by byte: measured as fast as eight at a time here, on English prose.
         while j < b.len() && b[j].is_ascii_lowercase() {
             j += 1;
         }
     } else {
-        while j < b.len() && b[j].is_ascii_alphabetic() {
-            j += 1;
-        }
+        j = letter_run(b, j);
     }
     debug_assert!(j > start);
     match b.get(j) {
@@ -266,6 +265,36 @@ fn ascii_fast(b: &[u8], i: usize, o200k: bool) -> Option<usize> {
         Some(b'\'') if o200k => Some(contraction(b, j)),
         Some(_) => Some(j),
     }
+}
+
+/// One bit (bit 7 of each byte) per byte of `w` that is an ASCII letter.
+#[inline(always)]
+fn letters_in(w: u64) -> u64 {
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    // Bytes of 7 bits, A–Z folded onto a–z (and nothing else into a–z), so the sums below stay
+    // within their byte.
+    let l = (w & !HI) | (0x20 * ONES);
+    let ge_a = l + (0x80 - u64::from(b'a')) * ONES;
+    let gt_z = l + (0x80 - u64::from(b'z') - 1) * ONES;
+    ge_a & !gt_z & !w & HI
+}
+
+/// The end of the run of ASCII letters from `j`, eight bytes at a time.
+#[inline(always)]
+fn letter_run(b: &[u8], mut j: usize) -> usize {
+    while j + 8 <= b.len() {
+        let w = u64::from_le_bytes(b[j..j + 8].try_into().unwrap());
+        let other = !letters_in(w) & 0x8080_8080_8080_8080;
+        if other != 0 {
+            return j + (other.trailing_zeros() / 8) as usize;
+        }
+        j += 8;
+    }
+    while j < b.len() && b[j].is_ascii_alphabetic() {
+        j += 1;
+    }
+    j
 }
 
 /// The end of the o200k_base pre-token starting at `i`.
@@ -368,4 +397,36 @@ pub(crate) fn next_cl100k(b: &[u8], i: usize) -> usize {
         return last_start;
     }
     i + l
+}
+
+#[cfg(test)]
+mod tests {
+    /// The eight-byte letter test agrees with the byte test on every byte in every lane.
+    #[test]
+    fn letters_in_matches_the_byte_test() {
+        for c in 0..=255u8 {
+            for lane in 0..8 {
+                let mut w = [b'a'; 8];
+                w[lane] = c;
+                let m = super::letters_in(u64::from_le_bytes(w));
+                assert_eq!(
+                    m >> (8 * lane + 7) & 1 == 1,
+                    c.is_ascii_alphabetic(),
+                    "{c:#x} lane {lane}"
+                );
+                let rest = m & !(0x80 << (8 * lane));
+                assert_eq!(rest.count_ones(), 7, "{c:#x} lane {lane}");
+            }
+        }
+        // Every end position within and after the eight-byte steps.
+        for n in 0..40 {
+            for stop in [b' ', b'@', b'[', b'`', b'{', 0xC3, b'0'] {
+                let mut t = alloc::vec![b'q'; n];
+                t.push(stop);
+                t.extend_from_slice(b"abcdefghij");
+                assert_eq!(super::letter_run(&t, 0), n, "{n} {stop:#x}");
+                assert_eq!(super::letter_run(&t[..n], 0), n);
+            }
+        }
+    }
 }
