@@ -84,6 +84,25 @@ fn test(_args: &[String]) -> Result<(), String> {
             "wasm32v1-none",
         ],
     )?;
+    // The no_std builds, without and with the tokenizer, free of warnings too.
+    for features in ["", "tokenizer"] {
+        cmd(
+            "cargo",
+            &[
+                "clippy",
+                "-p",
+                "airlock-rules",
+                "--no-default-features",
+                "--features",
+                features,
+                "--target",
+                "wasm32v1-none",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        )?;
+    }
     tiktoken_compare()?;
     web::test()?;
     worker::e2e(&[])?;

@@ -105,7 +105,8 @@ pub(crate) struct Scratch {
 
 impl Scratch {
     /// Frees the merge buffers after a very long piece, so a scratch kept across calls holds
-    /// its memo (about 600 KB) and little more.
+    /// its memo (about 600 KB) and little more. Only a kept scratch (with `std`) needs it.
+    #[cfg(feature = "std")]
     pub(crate) fn trim(&mut self) {
         const KEEP: usize = 1 << 14;
         if self.links.capacity() > KEEP || self.heap.capacity() > KEEP {

@@ -56,6 +56,7 @@ impl Queue {
     }
 
     /// Buffer capacity held, in keys.
+    #[cfg(feature = "std")]
     pub(crate) fn capacity(&self) -> usize {
         self.buckets.iter().map(Vec::capacity).sum::<usize>() + self.heap.capacity()
     }
