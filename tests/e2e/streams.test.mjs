@@ -39,6 +39,23 @@ async function streamEnd(requestId) {
   assert.fail(`no stream_end line for ${requestId}:\n${w.logs.join("\n")}`);
 }
 
+/** Reads a Node SDK stream to its end, which must be an APIError with code `stream_interrupted`;
+ * returns the events yielded before it. */
+async function eventsBeforeInterrupt(stream) {
+  const got = [];
+  await assert.rejects(
+    (async () => {
+      for await (const e of stream) got.push(e);
+    })(),
+    (e) => {
+      assert.ok(e instanceof OpenAI.APIError, `APIError, got ${e?.constructor?.name}: ${e}`);
+      assert.equal(e.code, "stream_interrupted");
+      return true;
+    },
+  );
+  return got;
+}
+
 /** Posts a streaming chat request with fetch; returns the response and its body bytes. */
 async function rawStream() {
   const res = await fetch(`${w.url}/v1/chat/completions`, {
@@ -151,18 +168,8 @@ describe("streams watched as they pass", () => {
   test("Node SDK: a dropped chat stream raises APIError with code stream_interrupted", async () => {
     upstream.script((rec, res) => sseThenDrop(res, [chatEvent("one", 0), chatEvent("two", 1)]));
     const stream = await node().chat.completions.create({ ...chatBody, stream: true });
-    const got = [];
-    await assert.rejects(
-      (async () => {
-        for await (const chunk of stream) got.push(chunk.choices[0]?.delta?.content);
-      })(),
-      (e) => {
-        assert.ok(e instanceof OpenAI.APIError, `APIError, got ${e?.constructor?.name}: ${e}`);
-        assert.equal(e.code, "stream_interrupted");
-        return true;
-      },
-    );
-    assert.deepEqual(got, ["one", "two"]);
+    const got = await eventsBeforeInterrupt(stream);
+    assert.deepEqual(got.map((chunk) => chunk.choices[0]?.delta?.content), ["one", "two"]);
   });
 
   test("Node SDK: a dropped Responses stream raises APIError with code stream_interrupted", async () => {
@@ -224,18 +231,8 @@ describe("a drop inside a data: line still makes both SDKs raise APIError", () =
     test(`Node SDK, Chat, ${what}`, async () => {
       upstream.script((rec, res) => sseCutAt(res, chat, cut));
       const stream = await node().chat.completions.create({ ...chatBody, stream: true });
-      let got = 0;
-      await assert.rejects(
-        (async () => {
-          for await (const _ of stream) got++;
-        })(),
-        (e) => {
-          assert.ok(e instanceof OpenAI.APIError, `APIError, got ${e?.constructor?.name}: ${e}`);
-          assert.equal(e.code, "stream_interrupted");
-          return true;
-        },
-      );
-      assert.equal(got, chunksBefore(chat, cut), "every whole chunk before the cut was yielded");
+      const got = await eventsBeforeInterrupt(stream);
+      assert.equal(got.length, chunksBefore(chat, cut), "every whole chunk before the cut was yielded");
     });
   }
 
@@ -243,18 +240,8 @@ describe("a drop inside a data: line still makes both SDKs raise APIError", () =
     test(`Node SDK, Responses, ${what}`, async () => {
       upstream.script((rec, res) => sseCutAt(res, resp, cut));
       const stream = await node().responses.create({ model: "gpt-4.1", input: "hi", stream: true });
-      let got = 0;
-      await assert.rejects(
-        (async () => {
-          for await (const _ of stream) got++;
-        })(),
-        (e) => {
-          assert.ok(e instanceof OpenAI.APIError, `APIError, got ${e?.constructor?.name}: ${e}`);
-          assert.equal(e.code, "stream_interrupted");
-          return true;
-        },
-      );
-      assert.equal(got, chunksBefore(resp, cut));
+      const got = await eventsBeforeInterrupt(stream);
+      assert.equal(got.length, chunksBefore(resp, cut));
     });
   }
 
