@@ -33,6 +33,7 @@ pub mod retry;
 pub mod sse;
 #[cfg(feature = "tokenizer")]
 pub mod tokenizer;
+pub mod upload;
 pub mod validate;
 
 pub use category::{Category, RetryDecision};
