@@ -158,6 +158,54 @@ pub fn fingerprint(key: &str) -> String {
     out
 }
 
+/// [`fingerprint`], keyed: with a `secret`, the digest is HMAC-SHA-256 of the key under the
+/// secret (`hmac:1a2b3c4d…WXYZ`), so whoever reads a log cannot test a guessed or leaked key
+/// against it without the secret; without one, the plain [`fingerprint`].
+///
+/// ```
+/// use airlock_rules::redact::{fingerprint, fingerprint_keyed};
+/// let key = "sk-proj-Ab12Cd34Ef56Gh78Ij90Kl12Mn34WXYZ";
+/// let keyed = fingerprint_keyed(key, Some("operator secret"));
+/// assert!(keyed.starts_with("hmac:") && keyed.ends_with("…WXYZ"));
+/// assert_ne!(keyed, fingerprint_keyed(key, Some("another secret")));
+/// assert_eq!(fingerprint_keyed(key, None), fingerprint(key));
+/// ```
+pub fn fingerprint_keyed(key: &str, secret: Option<&str>) -> String {
+    let Some(secret) = secret.filter(|s| !s.is_empty()) else {
+        return fingerprint(key);
+    };
+    let key = key.trim();
+    let digest = hmac_sha256(secret.as_bytes(), key.as_bytes());
+    let mut out = String::from("hmac:");
+    for b in &digest[..4] {
+        push_hex(&mut out, *b);
+    }
+    if key.chars().count() >= KEEP_TAIL_FROM {
+        out.push('…');
+        let tail_start = key.char_indices().rev().nth(3).map_or(0, |(i, _)| i);
+        out.push_str(&key[tail_start..]);
+    }
+    out
+}
+
+/// HMAC-SHA-256 (RFC 2104).
+fn hmac_sha256(secret: &[u8], message: &[u8]) -> [u8; 32] {
+    let mut block = [0u8; 64];
+    if secret.len() > 64 {
+        block[..32].copy_from_slice(&sha256(secret));
+    } else {
+        block[..secret.len()].copy_from_slice(secret);
+    }
+    let mut inner = Vec::with_capacity(64 + message.len());
+    inner.extend(block.iter().map(|b| b ^ 0x36));
+    inner.extend_from_slice(message);
+    let inner_digest = sha256(&inner);
+    let mut outer = Vec::with_capacity(64 + 32);
+    outer.extend(block.iter().map(|b| b ^ 0x5c));
+    outer.extend_from_slice(&inner_digest);
+    sha256(&outer)
+}
+
 fn push_hex(out: &mut String, b: u8) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push(char::from(HEX[usize::from(b >> 4)]));
@@ -787,6 +835,31 @@ mod tests {
             assert!(!contains_secret(&once));
             assert!(contains_secret(text));
         }
+    }
+
+    #[test]
+    fn hmac_sha256_vectors() {
+        fn hex(d: [u8; 32]) -> String {
+            let mut out = String::new();
+            d.iter().for_each(|b| super::push_hex(&mut out, *b));
+            out
+        }
+        // RFC 4231, test cases 1 and 2 (and 6: a key longer than the block).
+        assert_eq!(
+            hex(hmac_sha256(&[0x0b; 20], b"Hi There")),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
+        );
+        assert_eq!(
+            hex(hmac_sha256(b"Jefe", b"what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        assert_eq!(
+            hex(hmac_sha256(
+                &[0xaa; 131],
+                b"Test Using Larger Than Block-Size Key - Hash Key First"
+            )),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! CORS for the origins named in `CORS_ALLOW_ORIGINS` (exact origins, or `*`).
 
 /// Headers a browser app may read from Airlock's responses.
-pub const EXPOSE: &str = "x-request-id, x-airlock-request-id, x-airlock-category, x-airlock-retry, x-airlock-rule, x-should-retry, retry-after, retry-after-ms, openai-organization, openai-processing-ms, openai-version, x-ratelimit-limit-requests, x-ratelimit-limit-tokens, x-ratelimit-remaining-requests, x-ratelimit-remaining-tokens, x-ratelimit-reset-requests, x-ratelimit-reset-tokens";
+pub const EXPOSE: &str = "x-request-id, x-airlock-request-id, x-airlock-category, x-airlock-retry, x-airlock-rule, x-airlock-checked, x-should-retry, retry-after, retry-after-ms, openai-organization, openai-processing-ms, openai-version, x-ratelimit-limit-requests, x-ratelimit-limit-tokens, x-ratelimit-remaining-requests, x-ratelimit-remaining-tokens, x-ratelimit-reset-requests, x-ratelimit-reset-tokens";
 
 /// True when `origin` may call the worker.
 pub fn allowed(origin: Option<&str>, allow: &[String]) -> bool {
@@ -13,13 +13,29 @@ pub fn allowed(origin: Option<&str>, allow: &[String]) -> bool {
     }
 }
 
-/// The headers for a response to an allowed origin.
+/// The headers for a response to an allowed origin. Airlock owns CORS: no upstream
+/// `access-control-*` header reaches the client (`route::forwardable_response_header`), and
+/// credentials are never allowed (the API authenticates by key, not by cookie). `Vary` is
+/// merged, not replaced: [`vary_with_origin`].
 pub fn response_headers(origin: &str) -> Vec<(&'static str, String)> {
     vec![
         ("access-control-allow-origin", origin.to_owned()),
         ("access-control-expose-headers", EXPOSE.to_owned()),
-        ("vary", "Origin".to_owned()),
     ]
+}
+
+/// The upstream's `Vary` with `Origin` added (once).
+pub fn vary_with_origin(vary: Option<&str>) -> String {
+    match vary.map(str::trim).filter(|v| !v.is_empty()) {
+        None => "Origin".to_owned(),
+        Some(v)
+            if v.split(',')
+                .any(|t| t.trim() == "*" || t.trim().eq_ignore_ascii_case("origin")) =>
+        {
+            v.to_owned()
+        }
+        Some(v) => format!("{v}, Origin"),
+    }
 }
 
 /// The headers for a preflight answer: the method and headers the browser asked for.
@@ -39,6 +55,7 @@ pub fn preflight_headers(
             .to_owned(),
     ));
     out.push(("access-control-max-age", "600".to_owned()));
+    out.push(("vary", "Origin".to_owned()));
     out
 }
 
@@ -54,5 +71,16 @@ mod tests {
         assert!(!allowed(None, &list));
         assert!(allowed(Some("https://any.example"), &["*".to_owned()]));
         assert!(!allowed(Some("https://app.example"), &[]));
+    }
+
+    #[test]
+    fn vary_is_merged() {
+        assert_eq!(vary_with_origin(None), "Origin");
+        assert_eq!(
+            vary_with_origin(Some("Accept-Encoding")),
+            "Accept-Encoding, Origin"
+        );
+        assert_eq!(vary_with_origin(Some("origin, accept")), "origin, accept");
+        assert_eq!(vary_with_origin(Some("*")), "*");
     }
 }

@@ -159,6 +159,71 @@ pub fn no_response(kind: NoResponse, upstream_host: &str, timeout_ms: u64) -> Re
     }
 }
 
+/// The upstream answered with a status outside 200–599 (a stray `100 Continue`, say): no answer a
+/// client can be given, so treated as a failed connection (502, retried like one).
+pub fn invalid_status(status: u16, upstream_host: &str) -> Reject<'static> {
+    let d = diagnose_no_response(NoResponse::Connection);
+    Reject {
+        status: 502,
+        error: ApiError {
+            message: format!(
+                "The upstream API ({upstream_host}) answered with status {status}, which is not a \
+                 final HTTP status."
+            ),
+            error_type: "server_error",
+            param: None,
+            code: Some("upstream_invalid_status"),
+        },
+        category: d.category.as_str(),
+        retry: d.retry.decision,
+        rule: None,
+    }
+}
+
+/// The upstream sent an error status and headers, but its body stalled (`stalled`) or broke off:
+/// the same status, with Airlock's own body saying so, and the category the status and headers
+/// gave.
+pub fn error_body_lost(
+    status: u16,
+    d: &airlock_rules::Diagnosis,
+    timeout_ms: u64,
+    stalled: bool,
+) -> Reject<'static> {
+    let (code, message) = if stalled {
+        (
+            "upstream_body_timeout",
+            format!(
+                "The upstream API answered {status}, but its error body did not arrive within \
+                 {timeout_ms} ms (UPSTREAM_BODY_TIMEOUT_MS)."
+            ),
+        )
+    } else {
+        (
+            "upstream_body_cut",
+            format!(
+                "The upstream API answered {status}, but the connection closed before its error \
+                 body was complete."
+            ),
+        )
+    };
+    Reject {
+        status,
+        error: ApiError {
+            message,
+            error_type: if status < 500 {
+                "invalid_request_error"
+            } else {
+                "server_error"
+            },
+            param: None,
+            code: Some(code),
+        },
+        category: d.category.as_str(),
+        retry: d.retry.decision,
+        rule: None,
+    }
+}
+
 /// The worker's own settings are wrong (for example `UPSTREAM_URL`): 500, said plainly.
 pub fn misconfigured(why: String) -> Reject<'static> {
     Reject {

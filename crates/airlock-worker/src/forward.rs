@@ -12,9 +12,10 @@ use wasm_bindgen::{JsCast, JsValue};
 use worker::{Delay, Headers, Request, Response, ResponseBuilder, Result};
 
 use crate::log::LogLine;
+use crate::mask::Masker;
 use crate::route::{self, Route};
 use crate::settings::Settings;
-use crate::{errors, gateway, method_has_body, reject, upload};
+use crate::{body, errors, gateway, method_has_body, reject, upload};
 
 /// The request body as it will be sent upstream.
 enum Body {
@@ -27,9 +28,12 @@ enum Body {
 }
 
 /// Why no response came back.
+#[derive(Clone, Copy)]
 enum Failure {
     Timeout,
     Connection,
+    /// The upstream answered with a status outside 200–599.
+    BadStatus(u16),
 }
 
 /// Forwards `req` to the configured upstream, checking `/v1/*` JSON bodies first.
@@ -44,52 +48,43 @@ pub async fn proxy(
 
     // Keys: in gateway mode the client's token is checked and replaced by the real key.
     let presented = gateway::bearer(header(&headers, "authorization")).map(str::to_owned);
-    line.key_fingerprint = presented.as_deref().map(airlock_rules::redact::fingerprint);
+    let secret = settings.fingerprint_secret.as_ref().map(|s| s.0.as_str());
+    line.key_fingerprint = presented
+        .as_deref()
+        .map(|key| airlock_rules::redact::fingerprint_keyed(key, secret));
     if let Some(gw) = &settings.gateway {
         if !gateway::token_accepted(presented.as_deref(), &gw.tokens) {
             return reject(&errors::gateway_token(presented.is_some()), line);
         }
         set_header(&mut headers, "authorization", format!("Bearer {}", gw.key));
     }
+    // In gateway mode the operator's key speaks for the operator's organization and project
+    // only: a client's own `OpenAI-Organization` / `OpenAI-Project` never travel with it.
     let operator_owned = settings.gateway.is_some();
     for (name, value) in [
         ("openai-organization", &settings.organization),
         ("openai-project", &settings.project),
     ] {
-        let Some(value) = value else { continue };
-        if operator_owned || header(&headers, name).is_none() {
-            set_header(&mut headers, name, value.clone());
+        match value {
+            Some(value) if operator_owned || header(&headers, name).is_none() => {
+                set_header(&mut headers, name, value.clone());
+            }
+            None if operator_owned => headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name)),
+            _ => {}
         }
     }
 
-    // Body: JSON under the cap is read whole and checked; everything else streams through.
+    // Body: a `/v1/*` body that may be JSON is read up to the cap, whatever its framing
+    // (content-length or chunked) and content type, and checked; everything else streams through.
     let mut uploading: Option<upload::Upload> = None;
     let content_length = req
         .headers()
         .get("content-length")?
         .and_then(|v| v.trim().parse::<u64>().ok());
-    let json = route::is_json_content_type(header(&headers, "content-type"));
+    let content_type = header(&headers, "content-type");
+    let json = route::is_json_content_type(content_type);
     let body = if !method_has_body(&req.method()) {
         Body::None
-    } else if route == Route::Api
-        && json
-        && content_length.is_some_and(|n| n <= settings.max_check_bytes)
-    {
-        let Ok(bytes) = req.bytes().await else {
-            return reject(&errors::unreadable_body(), line);
-        };
-        let verdict = validate::check(url.path(), &bytes, &settings.rules);
-        line.checked = true;
-        line.model = verdict.model.clone();
-        line.tokens = verdict
-            .tokens
-            .as_ref()
-            .map(|t| t.input_exact + t.input_estimated);
-        line.note_prompt(settings, &bytes);
-        if let Some(finding) = verdict.errors.first() {
-            return reject(&errors::rule_rejection(finding), line);
-        }
-        Body::Bytes(bytes)
     } else if let Some(boundary) = batch_upload(&req, url, &headers) {
         // A possible Batch input file: linted ahead of forwarding, streamed; see upload.rs.
         line.checked = true;
@@ -100,7 +95,54 @@ pub async fn proxy(
             upload::Ahead::Streaming(up) => Body::Stream(uploading.insert(up).body.clone()),
             upload::Ahead::Stopped(why) => return stopped(why, line),
         }
+    } else if route == Route::Api
+        && route::may_hold_json(content_type)
+        && content_length.is_none_or(|n| n <= settings.max_check_bytes)
+    {
+        match req.inner().body().as_ref().and_then(body::Reader::new) {
+            None => Body::None,
+            Some(reader) => {
+                let cap = usize::try_from(settings.max_check_bytes).unwrap_or(usize::MAX);
+                let prefix =
+                    body::read_prefix(reader, cap, None, |b| !json && !route::may_be_json_text(b))
+                        .await;
+                match prefix.end {
+                    body::PrefixEnd::Complete => {
+                        let bytes = prefix.bytes;
+                        if json || route::may_be_json_text(&bytes) {
+                            if let Some(rejection) = check(url, &bytes, json, settings, line) {
+                                return rejection;
+                            }
+                        }
+                        Body::Bytes(bytes)
+                    }
+                    // Over the cap (chunked, so no length said so) or not JSON: sent on as read.
+                    body::PrefixEnd::More(rest) => {
+                        if json {
+                            line.partial = Some("max_check_bytes".to_owned());
+                        }
+                        let options = body::RelayOptions {
+                            request_id: line.request_id.clone(),
+                            direction: body::Direction::Request,
+                            idle_ms: settings.idle_timeout_ms,
+                            masker: None,
+                        };
+                        Body::Stream(body::readable(body::relay(
+                            prefix.bytes,
+                            Some(rest),
+                            options,
+                        ))?)
+                    }
+                    body::PrefixEnd::Stalled(_) | body::PrefixEnd::Failed => {
+                        return reject(&errors::unreadable_body(), line);
+                    }
+                }
+            }
+        }
     } else {
+        if route == Route::Api && json {
+            line.partial = Some("max_check_bytes".to_owned());
+        }
         match req.inner().body() {
             Some(stream) => Body::Stream(stream),
             None => Body::None,
@@ -150,13 +192,35 @@ pub async fn proxy(
                 line.stream = crate::watch::is_event_stream(
                     resp.headers().get("content-type").ok().flatten().as_deref(),
                 );
-                return pass_through(resp, line.stream.then_some(line.request_id.as_str()));
+                return pass_through(resp, line, settings);
             }
             Ok(resp) => {
                 line.upstream_request_id = resp.headers().get("x-request-id").ok().flatten();
                 let status = resp.status();
                 let resp_headers = entries(&resp.headers());
-                let bytes = read_body(&resp).await;
+                // Only a bounded prefix is read to diagnose, within a deadline; the rest (an
+                // error body is small by nature) is passed on as a stream.
+                let prefix = match resp.body().as_ref().and_then(body::Reader::new) {
+                    Some(reader) => {
+                        body::read_prefix(
+                            reader,
+                            body::MAX_ERROR_BODY_BYTES,
+                            Some(settings.body_timeout_ms),
+                            |_| false,
+                        )
+                        .await
+                    }
+                    None => body::Prefix {
+                        bytes: Vec::new(),
+                        end: body::PrefixEnd::Complete,
+                    },
+                };
+                let masker = gateway_masker(settings);
+                let raw = prefix.bytes;
+                let bytes = match &masker {
+                    Some(m) => m.mask_all(&raw),
+                    None => raw.clone(),
+                };
                 let refs: Vec<(&str, &str)> = resp_headers
                     .iter()
                     .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -165,7 +229,26 @@ pub async fn proxy(
                 line.category = Some(d.category.as_str().to_owned());
                 line.retry = Some(d.retry.decision.as_str());
                 let added = route::error_headers(&d, &resp_headers);
-                if max_retries > 0 && d.category != Category::Quota {
+                let rest = match prefix.end {
+                    body::PrefixEnd::Complete => None,
+                    body::PrefixEnd::More(reader) => Some(reader),
+                    body::PrefixEnd::Stalled(reader) => {
+                        reader.cancel();
+                        line.upstream_body = Some("stalled");
+                        return reject(
+                            &errors::error_body_lost(status, &d, settings.body_timeout_ms, true),
+                            line,
+                        );
+                    }
+                    body::PrefixEnd::Failed => {
+                        line.upstream_body = Some("cut");
+                        return reject(
+                            &errors::error_body_lost(status, &d, settings.body_timeout_ms, false),
+                            line,
+                        );
+                    }
+                };
+                if max_retries > 0 && d.category != Category::Quota && rest.is_none() {
                     let mut seen = resp_headers.clone();
                     seen.extend(added.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
                     let elapsed = js_sys::Date::now() - started;
@@ -175,13 +258,35 @@ pub async fn proxy(
                         continue;
                     }
                 }
-                return labelled_error(status, &resp_headers, bytes, &added);
+                let out = copied_headers(&resp_headers, false, masker.as_ref())?;
+                for (name, value) in &added {
+                    out.set(name, value)?;
+                }
+                let builder = ResponseBuilder::new().with_status(status).with_headers(out);
+                return Ok(match rest {
+                    None => builder.fixed(bytes),
+                    Some(reader) => {
+                        line.upstream_body = Some("streamed");
+                        let options = body::RelayOptions {
+                            request_id: line.request_id.clone(),
+                            direction: body::Direction::Response,
+                            idle_ms: settings.idle_timeout_ms,
+                            masker,
+                        };
+                        // The raw prefix goes through the same masker as the rest, so a
+                        // secret split where the prefix ends is still masked.
+                        builder.from_stream(body::relay(raw, Some(reader), options))?
+                    }
+                });
             }
             Err(failure) => {
                 let kind = match failure {
                     Failure::Timeout => NoResponse::Timeout,
-                    Failure::Connection => NoResponse::Connection,
+                    Failure::Connection | Failure::BadStatus(_) => NoResponse::Connection,
                 };
+                if let Failure::BadStatus(status) = failure {
+                    line.upstream_status = Some(status);
+                }
                 if max_retries > 0 {
                     let d = diagnose_no_response(kind);
                     let elapsed = js_sys::Date::now() - started;
@@ -192,7 +297,12 @@ pub async fn proxy(
                         continue;
                     }
                 }
-                return reject(&errors::no_response(kind, &host, settings.timeout_ms), line);
+                return match failure {
+                    Failure::BadStatus(status) => {
+                        reject(&errors::invalid_status(status, &host), line)
+                    }
+                    _ => reject(&errors::no_response(kind, &host, settings.timeout_ms), line),
+                };
             }
         }
     }
@@ -204,6 +314,38 @@ fn batch_upload(req: &Request, url: &url::Url, headers: &[(String, String)]) -> 
         return None;
     }
     upload::boundary(header(headers, "content-type"))
+}
+
+/// Checks a request body that was read whole; `Some` is the rejection to answer with. A body
+/// whose content type does not say JSON is checked only when it parses as JSON: a body OpenAI
+/// would not read as JSON is not ours to reject as malformed.
+fn check(
+    url: &url::Url,
+    bytes: &[u8],
+    json: bool,
+    settings: &Settings,
+    line: &mut LogLine,
+) -> Option<Result<Response>> {
+    let verdict = validate::check(url.path(), bytes, &settings.rules);
+    if !json && verdict.errors.iter().any(|f| f.rule == "invalid_json") {
+        return None;
+    }
+    line.checked = true;
+    line.model = verdict.model.clone();
+    line.tokens = verdict
+        .tokens
+        .as_ref()
+        .map(|t| t.input_exact + t.input_estimated);
+    line.note_prompt(settings, bytes);
+    let finding = verdict.errors.first()?;
+    Some(reject(&errors::rule_rejection(finding), line))
+}
+
+/// Gateway mode: a masker for the operator's key and gateway tokens, applied to everything the
+/// upstream sends back on an error (an upstream may echo the `Authorization` header).
+fn gateway_masker(settings: &Settings) -> Option<Masker> {
+    let gw = settings.gateway.as_ref()?;
+    Masker::new(core::iter::once(gw.key.as_str()).chain(gw.tokens.iter().map(String::as_str)))
 }
 
 /// An upload the linter stopped after it began streaming upstream (see `upload.rs`).
@@ -243,10 +385,12 @@ fn header_names(headers: &web_sys::Headers) -> String {
 /// twice, only ever `set-cookie`, is read once, its values joined as `get` joins them.)
 fn forwardable_request_headers(headers: &web_sys::Headers) -> Vec<(String, String)> {
     let names = header_names(headers);
+    let listed = route::connection_listed(headers.get("connection").ok().flatten().as_deref());
     let mut out: Vec<(String, String)> = Vec::new();
     for name in names.split(',') {
         if name.is_empty()
             || !route::forwardable_request_header(name)
+            || listed.iter().any(|l| l == name)
             || out.last().is_some_and(|(last, _)| last == name)
         {
             continue;
@@ -295,9 +439,20 @@ async fn send(
     let call = JsFuture::from(global.fetch_with_str_and_init(target.as_str(), &init));
     let timer = Delay::from(Duration::from_millis(timeout_ms));
     match select(pin!(call), pin!(timer)).await {
-        Either::Left((Ok(value), _)) => value
-            .dyn_into::<web_sys::Response>()
-            .map_err(|_| Failure::Connection),
+        Either::Left((Ok(value), _)) => {
+            let resp = value
+                .dyn_into::<web_sys::Response>()
+                .map_err(|_| Failure::Connection)?;
+            // A status that is not a final answer (a stray `100 Continue`) or not HTTP at all:
+            // no response a client can be given, so the same as none.
+            if route::final_status(resp.status()) {
+                Ok(resp)
+            } else {
+                controller
+                    .abort_with_reason(&JsValue::from_str("airlock: invalid upstream status"));
+                Err(Failure::BadStatus(resp.status()))
+            }
+        }
         Either::Left((Err(_), _)) => Err(Failure::Connection),
         Either::Right(_) => {
             controller.abort_with_reason(&JsValue::from_str("airlock: upstream timeout"));
@@ -306,73 +461,81 @@ async fn send(
     }
 }
 
-/// Copies the response headers a client should see; `content-length` only when the body is sent
-/// as it came (the runtime may have decoded a compressed body).
-fn copied_headers(headers: &[(String, String)], keep_length: bool) -> Result<Headers> {
+/// Copies the response headers a client should see ([`route::forwardable_response_header`],
+/// less the ones the upstream's `Connection` header names); `content-length` only when the body
+/// is sent as it came (the runtime may have decoded a compressed body). In gateway mode a header
+/// value that holds the operator's key or a gateway token is masked.
+fn copied_headers(
+    headers: &[(String, String)],
+    keep_length: bool,
+    masker: Option<&Masker>,
+) -> Result<Headers> {
     let out = Headers::new();
     let encoded = header(headers, "content-encoding").is_some();
+    let listed = route::connection_listed(header(headers, "connection"));
     for (name, value) in headers {
         if !route::forwardable_response_header(name)
+            || listed.iter().any(|l| l.eq_ignore_ascii_case(name))
             || (name.eq_ignore_ascii_case("content-length") && (encoded || !keep_length))
         {
             continue;
         }
-        out.append(name, value)?;
+        match masker.filter(|m| m.found_in(value.as_bytes())) {
+            Some(m) => out.append(
+                name,
+                &String::from_utf8_lossy(&m.mask_all(value.as_bytes())),
+            )?,
+            None => out.append(name, value)?,
+        }
     }
     Ok(out)
 }
 
-/// A success (or redirect) answer: status and headers copied, body stream passed on untouched.
-/// An event stream (`watch_as` names its request) is watched as it passes ([`crate::watch`]).
+/// A success (or redirect) answer: status and headers copied, body passed on unbuffered. An
+/// event stream is watched as it passes ([`crate::watch`]); any other body goes through the
+/// runtime's own pipe, watched only for a cut ([`body::guarded`]). A status that carries no body
+/// (204, 205, 304) is answered without one.
 ///
-/// The headers are copied by the runtime in one call and the hop-by-hop ones deleted, rather than
+/// The headers are copied by the runtime in one call and the unwanted ones deleted, rather than
 /// read into Rust and written back one by one (same result as [`copied_headers`] with
-/// `keep_length`, fewer crossings of the JS boundary).
-fn pass_through(resp: web_sys::Response, watch_as: Option<&str>) -> Result<Response> {
-    let headers = Headers(web_sys::Headers::new_with_headers(&resp.headers())?);
-    let names = header_names(&headers.0);
-    let encoded = names.split(',').any(|name| name == "content-encoding");
-    for name in names.split(',').filter(|name| !name.is_empty()) {
-        if !route::forwardable_response_header(name) || (encoded && name == "content-length") {
-            headers.delete(name)?;
+/// `keep_length`, fewer crossings of the JS boundary). In gateway mode they go through
+/// [`copied_headers`], so the operator's secrets are masked.
+fn pass_through(resp: web_sys::Response, line: &LogLine, settings: &Settings) -> Result<Response> {
+    let masker = gateway_masker(settings);
+    let headers = if masker.is_some() {
+        copied_headers(&entries(&resp.headers()), true, masker.as_ref())?
+    } else {
+        let headers = Headers(web_sys::Headers::new_with_headers(&resp.headers())?);
+        let names = header_names(&headers.0);
+        let encoded = names.split(',').any(|name| name == "content-encoding");
+        let listed = if names.split(',').any(|name| name == "connection") {
+            route::connection_listed(headers.get("connection")?.as_deref())
+        } else {
+            Vec::new()
+        };
+        for name in names.split(',').filter(|name| !name.is_empty()) {
+            if !route::forwardable_response_header(name)
+                || (encoded && name == "content-length")
+                || listed.iter().any(|l| l == name)
+            {
+                headers.delete(name)?;
+            }
         }
-    }
-    let builder = ResponseBuilder::new()
-        .with_status(resp.status())
-        .with_headers(headers);
-    Ok(match (resp.body(), watch_as) {
-        (Some(stream), Some(id)) => {
-            builder.from_stream(crate::watch::watched(stream, id.to_owned()))?
-        }
-        (Some(stream), None) => builder.stream(stream),
-        (None, _) => builder.empty(),
-    })
-}
-
-/// Reads an error response's body (small, by nature); an unreadable body reads as empty.
-async fn read_body(resp: &web_sys::Response) -> Vec<u8> {
-    let Ok(promise) = resp.array_buffer() else {
-        return Vec::new();
+        headers
     };
-    match JsFuture::from(promise).await {
-        Ok(buffer) => js_sys::Uint8Array::new(&buffer).to_vec(),
-        Err(_) => Vec::new(),
-    }
-}
-
-/// An upstream error: same status, same body bytes, headers plus Airlock's labels.
-fn labelled_error(
-    status: u16,
-    headers: &[(String, String)],
-    body: Vec<u8>,
-    added: &[(&'static str, String)],
-) -> Result<Response> {
-    let out = copied_headers(headers, false)?;
-    for (name, value) in added {
-        out.set(name, value)?;
-    }
-    Ok(ResponseBuilder::new()
+    let status = resp.status();
+    let builder = ResponseBuilder::new()
         .with_status(status)
-        .with_headers(out)
-        .fixed(body))
+        .with_headers(headers);
+    let body = resp.body().filter(|_| !route::null_body_status(status));
+    Ok(match body {
+        Some(stream) if line.stream => {
+            builder.from_stream(crate::watch::watched(stream, line.request_id.clone()))?
+        }
+        Some(stream) => match body::guarded(&stream, line.request_id.clone()) {
+            Some(piped) => builder.stream(piped),
+            None => builder.stream(stream),
+        },
+        None => builder.empty(),
+    })
 }

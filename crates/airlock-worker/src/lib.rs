@@ -8,11 +8,13 @@
 
 extern crate alloc;
 
+mod body;
 mod cors;
 mod errors;
 mod forward;
 mod gateway;
 mod log;
+mod mask;
 mod route;
 mod settings;
 mod upload;
@@ -46,6 +48,12 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         ),
     };
     let mut response = match response {
+        // Containment: a response the runtime would refuse to build (a status outside 200–599)
+        // must never leave the worker; it would abort the whole isolate.
+        Ok(r) if !route::final_status(r.status_code()) => {
+            worker::console_error!("airlock: refused to send status {}", r.status_code());
+            reject(&errors::internal(), &mut line)?
+        }
         Ok(r) => r,
         Err(e) => {
             worker::console_error!("airlock: {e}");
@@ -54,10 +62,15 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     };
     let headers = response.headers_mut();
     headers.set("x-airlock-request-id", &line.request_id)?;
+    if let Some(bound) = &line.partial {
+        headers.set("x-airlock-checked", &format!("partial; bound={bound}"))?;
+    }
     if let Some(origin) = origin.filter(|o| cors::allowed(Some(o), cors_origins)) {
         for (name, value) in cors::response_headers(&origin) {
             headers.set(name, &value)?;
         }
+        let vary = headers.get("vary")?;
+        headers.set("vary", &cors::vary_with_origin(vary.as_deref()))?;
     }
     line.finish(response.status_code());
     Ok(response)

@@ -14,6 +14,10 @@ use crate::settings::Settings;
 /// Logged prompt text is cut after this many characters.
 const MAX_PROMPT_CHARS: usize = 4000;
 
+/// Every other free-text field a client or the upstream controls (the path, the model, the
+/// upstream's request ID) is cut after this many characters, after its keys are masked.
+pub const MAX_LOG_FIELD_CHARS: usize = 256;
+
 /// What one request's log line says.
 #[derive(Debug, Serialize)]
 pub struct LogLine {
@@ -51,6 +55,17 @@ pub struct LogLine {
     /// The prompt text, keys masked; only with `LOG_PROMPTS=true`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
+    /// The body was forwarded only partly checked, or unchecked: the bound that stopped the check
+    /// (`max_check_bytes`, …); also sent to the client as `x-airlock-checked: partial; bound=…`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partial: Option<String>,
+    /// How an upstream error body was read when it was not simply whole: `streamed` (longer than
+    /// the diagnosis prefix, passed on as a stream), `stalled`, `cut`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upstream_body: Option<&'static str>,
+    /// An upstream status that is not a final HTTP status (answered as a failed connection).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upstream_status: Option<u16>,
     /// The answer is an event stream: a second line, `"event":"stream_end"` with the same
     /// `request_id`, follows when it ends, with its final state (see `watch.rs`).
     pub stream: bool,
@@ -80,6 +95,9 @@ impl LogLine {
             key_fingerprint: None,
             prompt: None,
             tokens: None,
+            partial: None,
+            upstream_body: None,
+            upstream_status: None,
             stream: false,
             started_ms: js_sys::Date::now(),
         }
@@ -101,12 +119,28 @@ impl LogLine {
     /// Completes the line with the final status and writes it.
     pub fn finish(&mut self, status: u16) {
         self.status = status;
+        // What a stranger wrote (a key pasted into the model name or the URL path) is masked and cut.
+        self.path = log_field(&self.path);
+        self.model = self.model.as_deref().map(log_field);
+        self.upstream_request_id = self.upstream_request_id.as_deref().map(log_field);
         self.latency_ms = js_sys::Date::now() - self.started_ms;
         match serde_json::to_string(self) {
             Ok(text) => worker::console_log!("{text}"),
             Err(e) => worker::console_error!("airlock: log line failed: {e}"),
         }
     }
+}
+
+/// A free-text value for the log: keys masked by the rules' redaction, cut at
+/// [`MAX_LOG_FIELD_CHARS`] characters.
+pub fn log_field(text: &str) -> String {
+    let head: String = text.chars().take(MAX_LOG_FIELD_CHARS * 2).collect();
+    let mut out = airlock_rules::redact::redact(&head);
+    if let Some((cut, _)) = out.char_indices().nth(MAX_LOG_FIELD_CHARS) {
+        out.truncate(cut);
+        out.push('…');
+    }
+    out
 }
 
 /// `req_airlock_` and 24 random hex digits.
@@ -187,6 +221,19 @@ mod tests {
     fn no_text_no_prompt() {
         assert_eq!(prompt_text(br#"{"model":"m","input":[1,2,3]}"#, &[]), None);
         assert_eq!(prompt_text(b"not json", &[]), None);
+    }
+
+    #[test]
+    fn log_fields_are_masked_and_cut() {
+        use super::{MAX_LOG_FIELD_CHARS, log_field};
+        let key = "sk-proj-abc123def456ghi789jkl012mno345pqr678";
+        let masked = log_field(&format!("/v1/{key}/models"));
+        assert!(!masked.contains("abc123def456"), "{masked}");
+        let model = log_field(key);
+        assert!(!model.contains("abc123def456"), "{model}");
+        let long = log_field(&"m".repeat(100_000));
+        assert_eq!(long.chars().count(), MAX_LOG_FIELD_CHARS + 1);
+        assert_eq!(log_field("gpt-4o-mini"), "gpt-4o-mini");
     }
 
     #[test]

@@ -48,8 +48,17 @@ pub fn upstream_url(base: &url::Url, path: &str, query: Option<&str>) -> url::Ur
     url
 }
 
-/// Headers that belong to one connection (RFC 9110 §7.6.1) or that the runtime sets itself;
-/// plus the ones Cloudflare's edge adds to the incoming request (`cf-*`, `x-real-ip`).
+/// Request headers that never travel upstream:
+/// - those that belong to one connection (RFC 9110 §7.6.1) or that the runtime sets itself
+///   (`host`, `content-length`), and `expect`: a `100-continue` is between the client and Airlock;
+///   forwarded, it makes the upstream answer `100 Continue` first;
+/// - the ones Cloudflare's edge adds to the incoming request (`cf-*`, `x-real-ip`);
+/// - `cookie`: the API authenticates by key, and a browser's cookies for Airlock's own origin are
+///   not the upstream's business;
+/// - `forwarded` and `x-forwarded-*`: whatever a client claims there is unchecked (and may name
+///   internal addresses); the runtime describes the real hop itself.
+///
+/// Headers named in the request's `Connection` header are dropped as well ([`connection_listed`]).
 pub fn forwardable_request_header(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     !matches!(
@@ -65,8 +74,12 @@ pub fn forwardable_request_header(name: &str) -> bool {
             | "upgrade"
             | "host"
             | "content-length"
+            | "expect"
             | "x-real-ip"
+            | "cookie"
+            | "forwarded"
     ) && !name.starts_with("cf-")
+        && !name.starts_with("x-forwarded-")
 }
 
 /// Response headers that belong to one connection: never copied back to the client.
@@ -81,12 +94,36 @@ pub const HOP_BY_HOP_RESPONSE_HEADERS: [&str; 8] = [
     "upgrade",
 ];
 
-/// Response headers copied back to the client (hop-by-hop ones aside).
+/// Response headers copied back to the client. Not copied: the hop-by-hop ones; every
+/// `access-control-*` header (Airlock owns CORS: an upstream's `allow-origin: *` or
+/// `allow-credentials: true` must never reach a browser next to Airlock's own decision, see
+/// `cors.rs`); and `set-cookie` (the upstream's cookies, Cloudflare's bot-management ones among
+/// them, would be set for Airlock's origin; no SDK reads them). Headers named in the upstream's
+/// `Connection` header are dropped too ([`connection_listed`]).
 pub fn forwardable_response_header(name: &str) -> bool {
     !HOP_BY_HOP_RESPONSE_HEADERS
         .iter()
         .any(|h| h.eq_ignore_ascii_case(name))
+        && !name.eq_ignore_ascii_case("set-cookie")
+        && !name
+            .get(..15)
+            .is_some_and(|p| p.eq_ignore_ascii_case("access-control-"))
 }
+
+/// The header names a `Connection` header value lists (RFC 9110 §7.6.1: those headers belong to
+/// this connection only), lowercase; at most [`MAX_CONNECTION_TOKENS`] of them.
+pub fn connection_listed(value: Option<&str>) -> Vec<String> {
+    value
+        .unwrap_or("")
+        .split(',')
+        .map(|t| t.trim().to_ascii_lowercase())
+        .filter(|t| !t.is_empty())
+        .take(MAX_CONNECTION_TOKENS)
+        .collect()
+}
+
+/// Bound on the names one `Connection` header may list (a stranger controls it).
+pub const MAX_CONNECTION_TOKENS: usize = 32;
 
 /// True for a JSON request body the rules can read (`application/json`, any parameters, or a
 /// `+json` type). Multipart and other types pass through as streams.
@@ -100,6 +137,42 @@ pub fn is_json_content_type(value: Option<&str>) -> bool {
         .to_ascii_lowercase();
     essence == "application/json"
         || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// True for a request body that may be JSON and so is read (up to `MAX_CHECK_BYTES`) to be
+/// checked: a JSON content type, none, or any other that is not a form (`multipart/form-data`
+/// bodies are files and fields; they stream through). A body sent `text/plain` or with no type
+/// that parses as JSON is checked as JSON: clients send JSON that way, and it must not be a way
+/// around the checks.
+pub fn may_hold_json(content_type: Option<&str>) -> bool {
+    !content_type.is_some_and(|t| {
+        t.trim_start()
+            .get(..10)
+            .is_some_and(|p| p.eq_ignore_ascii_case("multipart/"))
+    })
+}
+
+/// True while the first bytes of a body could begin a JSON object or array (whitespace and a
+/// UTF-8 byte order mark may come first); false as soon as they cannot.
+pub fn may_be_json_text(bytes: &[u8]) -> bool {
+    let bytes = bytes
+        .strip_prefix(b"\xEF\xBB\xBF".as_slice())
+        .unwrap_or(bytes);
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b) => matches!(b, b'{' | b'['),
+        None => true,
+    }
+}
+
+/// A final HTTP status a response can carry (200–599). Anything else from the upstream (a
+/// `100 Continue` that was not asked for, a `101`, a number outside HTTP) is not an answer.
+pub fn final_status(status: u16) -> bool {
+    (200..=599).contains(&status)
+}
+
+/// Statuses whose responses have no body (a body with them is refused by the runtime).
+pub fn null_body_status(status: u16) -> bool {
+    matches!(status, 101 | 103 | 204 | 205 | 304)
 }
 
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -249,8 +322,49 @@ mod tests {
         assert!(!forwardable_request_header("Connection"));
         assert!(!forwardable_request_header("host"));
         assert!(!forwardable_request_header("CF-Connecting-IP"));
+        assert!(!forwardable_request_header("Expect"));
+        assert!(!forwardable_request_header("cookie"));
+        assert!(!forwardable_request_header("X-Forwarded-For"));
+        assert!(!forwardable_request_header("forwarded"));
         assert!(forwardable_response_header("x-request-id"));
+        assert!(forwardable_response_header("vary"));
         assert!(!forwardable_response_header("transfer-encoding"));
+        assert!(!forwardable_response_header("Set-Cookie"));
+        assert!(!forwardable_response_header(
+            "Access-Control-Allow-Credentials"
+        ));
+        assert!(!forwardable_response_header("access-control-allow-origin"));
+        assert_eq!(
+            connection_listed(Some("keep-alive, X-Secret ,")),
+            ["keep-alive", "x-secret"]
+        );
+        assert!(connection_listed(None).is_empty());
+    }
+
+    #[test]
+    fn bodies_that_may_be_json() {
+        assert!(may_hold_json(None));
+        assert!(may_hold_json(Some("text/plain")));
+        assert!(may_hold_json(Some("application/json")));
+        assert!(!may_hold_json(Some("multipart/form-data; boundary=x")));
+        assert!(!may_hold_json(Some(" Multipart/Mixed")));
+        assert!(may_be_json_text(b"  \n{\"model\""));
+        assert!(may_be_json_text(b"\xEF\xBB\xBF["));
+        assert!(may_be_json_text(b"   "));
+        assert!(!may_be_json_text(b"model=gpt-4o"));
+        assert!(!may_be_json_text(b"\x00\x01"));
+    }
+
+    #[test]
+    fn statuses() {
+        for ok in [200, 204, 302, 429, 599] {
+            assert!(final_status(ok), "{ok}");
+        }
+        for bad in [0, 100, 101, 103, 199, 600, 999] {
+            assert!(!final_status(bad), "{bad}");
+        }
+        assert!(null_body_status(204) && null_body_status(304));
+        assert!(!null_body_status(200));
     }
 
     #[test]

@@ -18,6 +18,13 @@ pub const DEFAULT_TIMEOUT_MS: u64 = 600_000;
 pub const DEFAULT_MAX_CHECK_BYTES: u64 = 10 * 1024 * 1024;
 /// A `POST /v1/files` upload is linted this far before the upstream request is opened.
 pub const DEFAULT_BATCH_LINT_WINDOW_BYTES: u64 = 1024 * 1024;
+/// Time allowed for an upstream error body's first `MAX_ERROR_BODY_BYTES` (what Airlock reads to
+/// diagnose it), in milliseconds.
+pub const DEFAULT_BODY_TIMEOUT_MS: u64 = 30_000;
+/// Longest silence between two chunks of a body Airlock relays (an upstream error body past its
+/// first `MAX_ERROR_BODY_BYTES`, a request body past `MAX_CHECK_BYTES`), in milliseconds: the
+/// official SDKs' own read timeout.
+pub const DEFAULT_IDLE_TIMEOUT_MS: u64 = 600_000;
 /// Time budget for edge retries, in milliseconds.
 pub const DEFAULT_RETRY_DEADLINE_MS: u64 = 30_000;
 
@@ -30,6 +37,14 @@ pub struct Settings {
     pub timeout_ms: u64,
     /// `MAX_CHECK_BYTES`.
     pub max_check_bytes: u64,
+    /// `UPSTREAM_BODY_TIMEOUT_MS`.
+    pub body_timeout_ms: u64,
+    /// `UPSTREAM_IDLE_TIMEOUT_MS`.
+    pub idle_timeout_ms: u64,
+    /// `FINGERPRINT_SECRET` (a secret): when set, key fingerprints in the log are keyed with it
+    /// (HMAC-SHA-256), so a logged fingerprint cannot be matched against a guessed or leaked key
+    /// by anyone who does not hold the secret.
+    pub fingerprint_secret: Option<Secret>,
     /// `BATCH_LINT_WINDOW_BYTES`: how much of a `POST /v1/files` upload is linted before the
     /// upstream request is opened (see `upload.rs`); the rest is linted as it streams on.
     pub batch_lint_window_bytes: u64,
@@ -50,6 +65,16 @@ pub struct Settings {
     pub gateway: Option<Gateway>,
     /// `LOG_PROMPTS`: add the prompt text (keys redacted) to the log line. Off unless `true`.
     pub log_prompts: bool,
+}
+
+/// A secret setting: never shown by `Debug`.
+#[derive(Clone)]
+pub struct Secret(pub String);
+
+impl core::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 /// Gateway mode's secrets.
@@ -97,6 +122,9 @@ impl Settings {
             upstream,
             timeout_ms: number("UPSTREAM_TIMEOUT_MS", DEFAULT_TIMEOUT_MS),
             max_check_bytes: number("MAX_CHECK_BYTES", DEFAULT_MAX_CHECK_BYTES),
+            body_timeout_ms: number("UPSTREAM_BODY_TIMEOUT_MS", DEFAULT_BODY_TIMEOUT_MS).max(1),
+            idle_timeout_ms: number("UPSTREAM_IDLE_TIMEOUT_MS", DEFAULT_IDLE_TIMEOUT_MS).max(1),
+            fingerprint_secret: get("FINGERPRINT_SECRET").map(Secret),
             batch_lint_window_bytes: number(
                 "BATCH_LINT_WINDOW_BYTES",
                 DEFAULT_BATCH_LINT_WINDOW_BYTES,

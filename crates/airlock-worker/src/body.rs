@@ -1,0 +1,329 @@
+//! Reading bodies a stranger controls, with a bound on size and time.
+//!
+//! - [`read_prefix`] reads at most a cap (plus the chunk that crossed it) of a body, within a
+//!   deadline, and says how it ended: the whole body, more to come, a stall, or a read error.
+//!   The worker uses it for request bodies it may check (`MAX_CHECK_BYTES`, whatever the framing)
+//!   and for upstream error bodies (`MAX_ERROR_BODY_BYTES` to diagnose, `UPSTREAM_BODY_TIMEOUT_MS`).
+//! - [`relay`] turns what was read plus the unread rest into a stream the runtime can send on,
+//!   unbuffered, with an idle timer between chunks and, in gateway mode, the operator's secrets
+//!   masked; a rest that fails or stalls *errors* the outgoing stream (so the receiver sees an
+//!   incomplete body, not a clean short one) and writes a `body_end` log line.
+//!
+//! Reads go through a `ReadableStreamDefaultReader` directly: the runtime's errors arrive as
+//! they are (a reset is an error, never a clean end).
+
+use core::future::Future;
+use core::pin::pin;
+use core::time::Duration;
+
+use futures_util::future::{Either, select};
+use futures_util::{Stream, stream};
+use js_sys::futures::JsFuture;
+use serde::Serialize;
+use wasm_bindgen::{JsCast, JsValue};
+use worker::Delay;
+
+use crate::mask::Masker;
+
+/// Error bodies are read this far to diagnose them; the rest is passed on as a stream.
+pub const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
+
+/// One read from a body.
+enum Read {
+    Chunk(Vec<u8>),
+    End,
+    Failed(String),
+}
+
+/// A body being read.
+#[derive(Debug)]
+pub struct Reader {
+    inner: web_sys::ReadableStreamDefaultReader,
+}
+
+impl Reader {
+    /// A reader of `stream`; `None` when the stream is locked or already read.
+    pub fn new(stream: &web_sys::ReadableStream) -> Option<Reader> {
+        let inner = stream.get_reader().dyn_into().ok()?;
+        Some(Reader { inner })
+    }
+
+    /// The next read; the future does not borrow the reader.
+    fn next(&self) -> impl Future<Output = Read> + 'static {
+        let pending = JsFuture::from(self.inner.read());
+        async move { Self::outcome(pending.await) }
+    }
+
+    fn outcome(read: Result<JsValue, JsValue>) -> Read {
+        let result = match read {
+            Ok(r) => r,
+            Err(e) => return Read::Failed(describe(&e)),
+        };
+        let done = js_sys::Reflect::get(&result, &JsValue::from_str("done"))
+            .ok()
+            .and_then(|d| d.as_bool())
+            .unwrap_or(true);
+        if done {
+            return Read::End;
+        }
+        match js_sys::Reflect::get(&result, &JsValue::from_str("value")) {
+            Ok(v) if v.is_instance_of::<js_sys::Uint8Array>() => {
+                Read::Chunk(js_sys::Uint8Array::from(v).to_vec())
+            }
+            // A body chunk that is not bytes: not something a fetch body yields.
+            _ => Read::Failed("non-byte chunk".to_owned()),
+        }
+    }
+
+    /// Stops reading: the runtime may close the connection.
+    pub fn cancel(&self) {
+        let _ = self.inner.cancel();
+    }
+}
+
+/// A JS error as one short line (never a body or header value).
+fn describe(e: &JsValue) -> String {
+    let text = e
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| "read failed".to_owned());
+    text.chars().take(200).collect()
+}
+
+/// How a [`read_prefix`] ended.
+#[derive(Debug)]
+pub enum PrefixEnd {
+    /// The whole body was read.
+    Complete,
+    /// The cap was reached: the rest is still to read.
+    More(Reader),
+    /// Nothing came for the deadline's rest.
+    Stalled(Reader),
+    /// The read failed (the peer reset the connection, or the client went away).
+    Failed,
+}
+
+/// What [`read_prefix`] read.
+#[derive(Debug)]
+pub struct Prefix {
+    /// The bytes read: at most `cap` plus the chunk that crossed it.
+    pub bytes: Vec<u8>,
+    /// How reading ended.
+    pub end: PrefixEnd,
+}
+
+/// Reads `reader` until it ends, `cap` bytes are in, or `deadline_ms` (from now; `None`: no
+/// deadline) passes. `stop_early` may end reading after the first chunk (it gets the bytes so far):
+/// a body that cannot be JSON need not be held.
+pub async fn read_prefix(
+    reader: Reader,
+    cap: usize,
+    deadline_ms: Option<u64>,
+    stop_early: impl Fn(&[u8]) -> bool,
+) -> Prefix {
+    let mut bytes = Vec::new();
+    let mut timer = pin!(Delay::from(Duration::from_millis(
+        deadline_ms.unwrap_or(u64::from(u32::MAX))
+    )));
+    loop {
+        let read = match select(pin!(reader.next()), timer.as_mut()).await {
+            Either::Left((read, _)) => read,
+            Either::Right(_) => {
+                return Prefix {
+                    bytes,
+                    end: PrefixEnd::Stalled(reader),
+                };
+            }
+        };
+        match read {
+            Read::Chunk(chunk) => {
+                bytes.extend_from_slice(&chunk);
+                if bytes.len() > cap || stop_early(&bytes) {
+                    return Prefix {
+                        bytes,
+                        end: PrefixEnd::More(reader),
+                    };
+                }
+            }
+            Read::End => {
+                return Prefix {
+                    bytes,
+                    end: PrefixEnd::Complete,
+                };
+            }
+            Read::Failed(_) => {
+                return Prefix {
+                    bytes,
+                    end: PrefixEnd::Failed,
+                };
+            }
+        }
+    }
+}
+
+/// Where a relayed body goes, for its `body_end` log line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// An upstream answer on its way to the client.
+    Response,
+    /// A client's body on its way upstream.
+    Request,
+}
+
+/// The `body_end` log line: written only when a relayed body did not end cleanly.
+#[derive(Serialize)]
+struct BodyEnd<'a> {
+    event: &'static str,
+    request_id: &'a str,
+    direction: Direction,
+    /// `cut` (a read error) or `stalled` (the idle timer).
+    state: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+}
+
+/// What [`relay`] needs besides the bytes.
+#[derive(Debug)]
+pub struct RelayOptions {
+    /// For the log line.
+    pub request_id: String,
+    /// For the log line.
+    pub direction: Direction,
+    /// Longest wait for the next chunk, in milliseconds.
+    pub idle_ms: u64,
+    /// Secrets to mask on the way (gateway mode, upstream answers).
+    pub masker: Option<Masker>,
+}
+
+struct Relay {
+    first: Option<Vec<u8>>,
+    rest: Option<Reader>,
+    options: RelayOptions,
+    sent: u64,
+}
+
+impl Relay {
+    fn fail(&mut self, state: &'static str, error: Option<&str>) -> worker::Error {
+        if let Some(reader) = self.rest.take() {
+            reader.cancel();
+        }
+        let line = BodyEnd {
+            event: "body_end",
+            request_id: &self.options.request_id,
+            direction: self.options.direction,
+            state,
+            bytes: Some(self.sent),
+            error,
+        };
+        if let Ok(text) = serde_json::to_string(&line) {
+            worker::console_log!("{text}");
+        }
+        worker::Error::RustError(format!("airlock: upstream body {state}"))
+    }
+
+    fn masked(&mut self, chunk: Vec<u8>) -> Vec<u8> {
+        match &mut self.options.masker {
+            Some(m) => m.push(&chunk),
+            None => chunk,
+        }
+    }
+}
+
+/// `first` (already read) and then the rest of `rest`, as a stream to send on.
+pub fn relay(
+    first: Vec<u8>,
+    rest: Option<Reader>,
+    options: RelayOptions,
+) -> impl Stream<Item = worker::Result<Vec<u8>>> + 'static {
+    let state = Relay {
+        first: Some(first),
+        rest,
+        options,
+        sent: 0,
+    };
+    stream::unfold(Some(state), |state| async move {
+        let mut r = state?;
+        loop {
+            if let Some(first) = r.first.take() {
+                let out = r.masked(first);
+                if !out.is_empty() {
+                    r.sent += out.len() as u64;
+                    return Some((Ok(out), Some(r)));
+                }
+                continue;
+            }
+            let Some(reader) = r.rest.as_ref() else {
+                // The end: what the masker still holds, then nothing.
+                let tail = r.options.masker.as_mut().map(Masker::finish);
+                return tail
+                    .filter(|t| !t.is_empty())
+                    .map(|t| (Ok(t), None::<Relay>));
+            };
+            let idle = Delay::from(Duration::from_millis(r.options.idle_ms));
+            let read = match select(pin!(reader.next()), pin!(idle)).await {
+                Either::Left((read, _)) => read,
+                Either::Right(_) => return Some((Err(r.fail("stalled", None)), None)),
+            };
+            match read {
+                Read::Chunk(chunk) => {
+                    let out = r.masked(chunk);
+                    if out.is_empty() {
+                        continue;
+                    }
+                    r.sent += out.len() as u64;
+                    return Some((Ok(out), Some(r)));
+                }
+                Read::End => r.rest = None,
+                Read::Failed(why) => return Some((Err(r.fail("cut", Some(&why))), None)),
+            }
+        }
+    })
+}
+
+/// A `ReadableStream` of `stream`, for a request or response body.
+///
+/// # Errors
+/// When the runtime refuses to make the stream.
+pub fn readable(
+    stream: impl Stream<Item = worker::Result<Vec<u8>>> + 'static,
+) -> worker::Result<web_sys::ReadableStream> {
+    let response = worker::Response::from_stream(stream)?;
+    match response.body() {
+        worker::ResponseBody::Stream(s) => Ok(s.clone()),
+        _ => Err(worker::Error::RustError("no stream".to_owned())),
+    }
+}
+
+/// An upstream success body that is not an event stream, passed on by the runtime's own pipe
+/// (no copy through Rust) into a new stream the client reads. When the pipe fails (the upstream
+/// reset mid-body) the client's stream fails too, so the client sees an incomplete body instead of
+/// a clean short one, and a `body_end` line logs the cut. `None`: the runtime refused the pipe
+/// (the body is then passed on as it is).
+pub fn guarded(
+    body: &web_sys::ReadableStream,
+    request_id: String,
+) -> Option<web_sys::ReadableStream> {
+    let pipe = web_sys::TransformStream::new().ok()?;
+    let done = body.pipe_to(&pipe.writable());
+    js_sys::futures::spawn_local(async move {
+        if let Err(e) = JsFuture::from(done).await {
+            let why = describe(&e);
+            let line = BodyEnd {
+                event: "body_end",
+                request_id: &request_id,
+                direction: Direction::Response,
+                state: "cut",
+                bytes: None,
+                error: Some(&why),
+            };
+            if let Ok(text) = serde_json::to_string(&line) {
+                worker::console_log!("{text}");
+            }
+        }
+    });
+    Some(pipe.readable())
+}
