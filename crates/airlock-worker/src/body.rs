@@ -28,6 +28,15 @@ use crate::mask::Masker;
 /// Error bodies are read this far to diagnose them; the rest is passed on as a stream.
 pub const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
 
+/// The longest delay a runtime timer takes (`setTimeout` takes a signed 32-bit count of
+/// milliseconds; anything longer fires at once).
+pub const MAX_TIMER_MS: u64 = (1 << 31) - 1;
+
+/// A timer of `ms` milliseconds, capped at [`MAX_TIMER_MS`] (about 24.8 days).
+pub fn delay(ms: u64) -> Delay {
+    Delay::from(Duration::from_millis(ms.min(MAX_TIMER_MS)))
+}
+
 /// One read from a body.
 enum Read {
     Chunk(Vec<u8>),
@@ -123,9 +132,7 @@ pub async fn read_prefix(
     stop_early: impl Fn(&[u8]) -> bool,
 ) -> Prefix {
     let mut bytes = Vec::new();
-    let mut timer = pin!(Delay::from(Duration::from_millis(
-        deadline_ms.unwrap_or(u64::from(u32::MAX))
-    )));
+    let mut timer = pin!(delay(deadline_ms.unwrap_or(MAX_TIMER_MS)));
     loop {
         let read = match select(pin!(reader.next()), timer.as_mut()).await {
             Either::Left((read, _)) => read,
@@ -263,7 +270,7 @@ pub fn relay(
                     .filter(|t| !t.is_empty())
                     .map(|t| (Ok(t), None::<Relay>));
             };
-            let idle = Delay::from(Duration::from_millis(r.options.idle_ms));
+            let idle = delay(r.options.idle_ms);
             let read = match select(pin!(reader.next()), pin!(idle)).await {
                 Either::Left((read, _)) => read,
                 Either::Right(_) => return Some((Err(r.fail("stalled", None)), None)),

@@ -2,14 +2,13 @@
 //! way back (success streamed unbuffered; errors labelled with the rules' diagnosis).
 
 use core::pin::pin;
-use core::time::Duration;
 
 use airlock_rules::retry::{self, Budget, Step};
 use airlock_rules::{Category, NoResponse, diagnose_no_response, diagnose_response, validate};
 use futures_util::future::{Either, select};
 use js_sys::futures::JsFuture;
 use wasm_bindgen::{JsCast, JsValue};
-use worker::{Delay, Headers, Request, Response, ResponseBuilder, Result};
+use worker::{Headers, Request, Response, ResponseBuilder, Result};
 
 use crate::log::LogLine;
 use crate::mask::Masker;
@@ -254,7 +253,7 @@ pub async fn proxy(
                     let elapsed = js_sys::Date::now() - started;
                     let step = retry::next_step(&d, seen, &budget(elapsed), js_sys::Math::random());
                     if let Step::RetryAfter { ms, .. } = step {
-                        Delay::from(Duration::from_millis(ms)).await;
+                        body::delay(ms).await;
                         continue;
                     }
                 }
@@ -293,7 +292,7 @@ pub async fn proxy(
                     let none: [(&str, &str); 0] = [];
                     let step = retry::next_step(&d, none, &budget(elapsed), js_sys::Math::random());
                     if let Step::RetryAfter { ms, .. } = step {
-                        Delay::from(Duration::from_millis(ms)).await;
+                        body::delay(ms).await;
                         continue;
                     }
                 }
@@ -437,7 +436,7 @@ async fn send(
     init.set_signal(Some(&controller.signal()));
     let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
     let call = JsFuture::from(global.fetch_with_str_and_init(target.as_str(), &init));
-    let timer = Delay::from(Duration::from_millis(timeout_ms));
+    let timer = body::delay(timeout_ms);
     match select(pin!(call), pin!(timer)).await {
         Either::Left((Ok(value), _)) => {
             let resp = value

@@ -6,6 +6,21 @@
 //! routing, and the plumbing (pure parts in [`route`], [`gateway`], [`cors`], [`settings`], tested on
 //! the host; the one place error responses are built is [`errors`]).
 
+// No panic path in the worker: a panic aborts the wasm instance and with it every request and
+// stream the isolate is serving. (The rules crate, which judges what strangers send, is fuzzed.)
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::string_slice,
+        clippy::unreachable,
+        clippy::todo
+    )
+)]
+
 extern crate alloc;
 
 mod body;

@@ -58,10 +58,9 @@ impl Masker {
     /// the start of a secret).
     pub fn push(&mut self, chunk: &[u8]) -> Vec<u8> {
         self.held.extend_from_slice(chunk);
-        let masked = self.replace_in_held();
-        let release = masked.len().saturating_sub(self.keep);
-        let out = masked[..release].to_vec();
-        self.held = masked[release..].to_vec();
+        let mut out = self.replace_in_held();
+        let release = out.len().saturating_sub(self.keep);
+        self.held = out.split_off(release);
         out
     }
 
@@ -76,17 +75,17 @@ impl Masker {
     /// is assumed to start with a run of, so masked text is never matched again.
     fn replace_in_held(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.held.len());
-        let mut i = 0;
-        'scan: while i < self.held.len() {
+        let mut rest = self.held.as_slice();
+        'scan: while let Some((&first, tail)) = rest.split_first() {
             for s in &self.secrets {
-                if self.held[i..].starts_with(s) {
+                if let Some(after) = rest.strip_prefix(s.as_slice()) {
                     out.extend_from_slice(MASK);
-                    i += s.len();
+                    rest = after;
                     continue 'scan;
                 }
             }
-            out.push(self.held[i]);
-            i += 1;
+            out.push(first);
+            rest = tail;
         }
         out
     }
