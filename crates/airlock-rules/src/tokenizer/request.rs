@@ -184,10 +184,10 @@ pub fn count_request(t: &Tokenizer, api: Api, body: &Value) -> RequestTokens {
     count_request_within(t, api, body, usize::MAX)
 }
 
-/// [`count_request`] with at most `max_bytes` of text tokenized (a byte in a pre-tokenizer
-/// piece longer than [`LONG_PIECE_BYTES`](super::LONG_PIECE_BYTES) counts twice; see
-/// [`Tokenizer::count_within`]). Text past the budget is not tokenized; the counts are then
-/// lower bounds ([`RequestTokens::bytes_not_tokenized`]). `usize::MAX` counts everything.
+/// [`count_request`] with tokenizing bounded by `budget` (bytes merged, as
+/// [`Tokenizer::count_within`] charges them; one budget for all the texts of the request, in
+/// request order). Text past the budget is not tokenized; the counts are then lower bounds
+/// ([`RequestTokens::bytes_not_tokenized`]). `usize::MAX` counts everything.
 ///
 /// # Example
 /// ```
@@ -203,10 +203,10 @@ pub fn count_request_within(
     t: &Tokenizer,
     api: Api,
     body: &Value,
-    max_bytes: usize,
+    budget: usize,
 ) -> RequestTokens {
     let mut n = RequestTokens {
-        budget_left: (max_bytes != usize::MAX).then_some(max_bytes),
+        budget_left: (budget != usize::MAX).then_some(budget),
         ..RequestTokens::default()
     };
     let model = body.get("model").and_then(Value::as_str).unwrap_or("");
@@ -761,7 +761,7 @@ pub fn budget(t: &Tokenizer, api: Api, body: &Value, limits: &Limits) -> Budget 
     budget_within(t, api, body, limits, usize::MAX)
 }
 
-/// [`budget`] with at most `max_bytes` of text tokenized ([`count_request_within`]). Still
+/// [`budget`] with tokenizing bounded by `max_cost` ([`count_request_within`]). Still
 /// certain: the error only when the tokens counted plus the least the rest can hold
 /// (`ceil(bytes / max_token_bytes)`) exceed the window; when the most the rest can hold (one
 /// token a byte) may not fit either, [`Budget::uncertain`] is set and nothing is rejected.
@@ -785,9 +785,9 @@ pub fn budget_within(
     api: Api,
     body: &Value,
     limits: &Limits,
-    max_bytes: usize,
+    max_cost: usize,
 ) -> Budget {
-    let input = count_request_within(t, api, body, max_bytes);
+    let input = count_request_within(t, api, body, max_cost);
     let window = limits.context_window;
     let param = api.input_param();
     let mut b = Budget {
