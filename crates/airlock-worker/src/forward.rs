@@ -80,6 +80,7 @@ pub async fn proxy(
         };
         let verdict = validate::check(url.path(), &bytes, &settings.rules);
         line.checked = true;
+        line.partial = verdict.partial().map(|b| b.name);
         line.model = verdict.model.clone();
         line.tokens = verdict
             .tokens

@@ -54,6 +54,9 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     };
     let headers = response.headers_mut();
     headers.set("x-airlock-request-id", &line.request_id)?;
+    if let Some(bound) = line.partial {
+        headers.set("x-airlock-checked", &format!("partial; bound={bound}"))?;
+    }
     if let Some(origin) = origin.filter(|o| cors::allowed(Some(o), cors_origins)) {
         for (name, value) in cors::response_headers(&origin) {
             headers.set(name, &value)?;

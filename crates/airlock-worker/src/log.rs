@@ -46,8 +46,13 @@ pub struct LogLine {
     /// Fingerprint of the client's key or gateway token.
     pub key_fingerprint: Option<String>,
     /// Input tokens the rules counted (exact text plus estimated framing, tools and images), when
-    /// the body was checked and the model's encoding is known.
+    /// the body was checked and the model's encoding is known; at least this many when `partial`
+    /// is `tokenize_cost`.
     pub tokens: Option<u64>,
+    /// The bound that left the body partly checked (`json_nodes`, `tokenize_cost`, …; see the
+    /// rules' `validate::bounds`); also sent as `x-airlock-checked: partial; bound=…`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partial: Option<&'static str>,
     /// The prompt text, keys masked; only with `LOG_PROMPTS=true`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
@@ -79,6 +84,7 @@ impl LogLine {
             latency_ms: 0.0,
             key_fingerprint: None,
             prompt: None,
+            partial: None,
             tokens: None,
             stream: false,
             started_ms: js_sys::Date::now(),

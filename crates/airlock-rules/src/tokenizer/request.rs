@@ -199,12 +199,7 @@ pub fn count_request(t: &Tokenizer, api: Api, body: &Value) -> RequestTokens {
 /// assert_eq!((n.exact, n.bytes_tokenized, n.bytes_not_tokenized), (10 + 4, 50, 450));
 /// assert_eq!(n.more_at_most, 450 - 4); // up to 450 tokens in 450 bytes, counted as 4
 /// ```
-pub fn count_request_within(
-    t: &Tokenizer,
-    api: Api,
-    body: &Value,
-    budget: usize,
-) -> RequestTokens {
+pub fn count_request_within(t: &Tokenizer, api: Api, body: &Value, budget: usize) -> RequestTokens {
     let mut n = RequestTokens {
         budget_left: (budget != usize::MAX).then_some(budget),
         ..RequestTokens::default()
