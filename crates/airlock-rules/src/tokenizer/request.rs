@@ -195,9 +195,12 @@ pub fn count_request(t: &Tokenizer, api: Api, body: &Value) -> RequestTokens {
 /// use airlock_rules::tokenizer::request::{count_request_within, Api};
 /// let t = Tokenizer::new(Encoding::O200kBase);
 /// let body = serde_json::json!({"input": " word".repeat(100)});
+/// // " word" is one token, found whole in the vocabulary: it costs 1 (an eighth of its 5 bytes),
+/// // but the next is counted only if its full cost (5) fits: 46 are.
 /// let n = count_request_within(&t, Api::Embeddings, &body, 50);
-/// assert_eq!((n.exact, n.bytes_tokenized, n.bytes_not_tokenized), (10 + 4, 50, 450));
-/// assert_eq!(n.more_at_most, 450 - 4); // up to 450 tokens in 450 bytes, counted as 4
+/// assert_eq!((n.bytes_tokenized, n.bytes_not_tokenized), (230, 270));
+/// assert_eq!(n.exact, 46 + 3); // the 270 bytes left hold at least 3 tokens (128 bytes at most each)…
+/// assert_eq!(n.more_at_most, 270 - 3); // …and at most 270
 /// ```
 pub fn count_request_within(t: &Tokenizer, api: Api, body: &Value, budget: usize) -> RequestTokens {
     let mut n = RequestTokens {

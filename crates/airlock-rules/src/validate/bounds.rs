@@ -121,7 +121,7 @@ impl Bounds {
 /// ```
 /// use airlock_rules::validate::bounds::scan;
 /// let s = scan(br#"{"a": [1, "x\"y", true, null], "b": {"c": -2.5e3}}"#);
-/// assert_eq!((s.nodes, s.keys, s.depth, s.longest_string), (9, 3, 2, 4));
+/// assert_eq!((s.nodes, s.keys, s.depth, s.longest_string), (8, 3, 2, 4));
 /// ```
 pub fn scan(body: &[u8]) -> Scan {
     let mut s = Scan::default();
