@@ -253,8 +253,9 @@ mod tokenizing {
 
     #[test]
     fn at_the_tokenizing_bound_the_text_is_counted_whole() {
-        // " word" is one token, found whole in the vocabulary: each costs 1, but the next must
-        // fit at its full cost (5). The content is counted first, then the role ("user").
+        // " word" is one token, found whole in the vocabulary: each costs 5/8, but the next is
+        // counted only if its full cost (5) fits: 999 × 5/8 + 5 = 629.4. The content is counted
+        // first, then the role ("user", 4/8).
         let k = 1000u64;
         let text = " word".repeat(k as usize);
         let with = |cost: u64| Config {
@@ -264,10 +265,10 @@ mod tokenizing {
             },
             ..Config::default()
         };
-        let v = check(CHAT, &chat("gpt-4o", &text), &with(k + 4));
+        let v = check(CHAT, &chat("gpt-4o", &text), &with(630));
         let t = v.tokens.clone().unwrap();
         assert_eq!((t.input_exact, t.bytes_not_tokenized), (k + 1, 0)); // + "user"
-        let v = check(CHAT, &chat("gpt-4o", &text), &with(k + 3));
+        let v = check(CHAT, &chat("gpt-4o", &text), &with(629));
         let t = v.tokens.clone().unwrap();
         assert_eq!(t.bytes_not_tokenized, 5);
         assert_eq!(

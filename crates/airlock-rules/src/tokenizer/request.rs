@@ -195,12 +195,12 @@ pub fn count_request(t: &Tokenizer, api: Api, body: &Value) -> RequestTokens {
 /// use airlock_rules::tokenizer::request::{count_request_within, Api};
 /// let t = Tokenizer::new(Encoding::O200kBase);
 /// let body = serde_json::json!({"input": " word".repeat(100)});
-/// // " word" is one token, found whole in the vocabulary: it costs 1 (an eighth of its 5 bytes),
-/// // but the next is counted only if its full cost (5) fits: 46 are.
+/// // " word" is one token, found whole in the vocabulary: it costs 5/8 (an eighth of its bytes),
+/// // but the next is counted only if its full cost (5) fits: 73 are.
 /// let n = count_request_within(&t, Api::Embeddings, &body, 50);
-/// assert_eq!((n.bytes_tokenized, n.bytes_not_tokenized), (230, 270));
-/// assert_eq!(n.exact, 46 + 3); // the 270 bytes left hold at least 3 tokens (128 bytes at most each)…
-/// assert_eq!(n.more_at_most, 270 - 3); // …and at most 270
+/// assert_eq!((n.bytes_tokenized, n.bytes_not_tokenized), (365, 135));
+/// assert_eq!(n.exact, 73 + 2); // the 135 bytes left hold at least 2 tokens (128 bytes at most each)…
+/// assert_eq!(n.more_at_most, 135 - 2); // …and at most 135
 /// ```
 pub fn count_request_within(t: &Tokenizer, api: Api, body: &Value, budget: usize) -> RequestTokens {
     let mut n = RequestTokens {
@@ -770,13 +770,13 @@ pub fn budget(t: &Tokenizer, api: Api, body: &Value, limits: &Limits) -> Budget 
 /// use airlock_rules::tokenizer::request::{budget_within, Api, Limits};
 /// let t = Tokenizer::new(Encoding::O200kBase);
 /// let body = serde_json::json!({"input": " word".repeat(1000)});
-/// // 100 bytes tokenized: 20 tokens, plus at least 39 in the 4,900 bytes left.
+/// // 765 bytes tokenized (153 tokens at 5/8), plus at least 34 in the 4,235 bytes left.
 /// let b = budget_within(&t, Api::Responses, &body, &Limits::new(50), 100);
 /// assert!(b.error.is_some());
 /// let b = budget_within(&t, Api::Responses, &body, &Limits::new(2000), 100);
 /// assert!(b.error.is_none() && b.uncertain);
 /// let b = budget_within(&t, Api::Responses, &body, &Limits::new(5000), 100);
-/// assert!(b.error.is_none() && !b.uncertain); // at most 20 + 4,900 + framing
+/// assert!(b.error.is_none() && !b.uncertain); // at most 153 + 4,235 + framing
 /// ```
 pub fn budget_within(
     t: &Tokenizer,

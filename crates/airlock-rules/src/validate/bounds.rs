@@ -29,19 +29,20 @@ pub const MAX_JSON_KEYS: u64 = 100_000;
 pub const MAX_JSON_DEPTH: u64 = 127;
 
 /// The most tokenizing the `context_length` rule may do, in bytes merged: a byte of a pre-tokenizer
-/// piece that is merged costs 1, 2 in a piece longer than 64 bytes, 1/8 in a piece found whole in
-/// the vocabulary or the memo of recent pieces; a piece over 64 KiB is never tokenized (see
-/// [`Tokenizer::count_within`](crate::tokenizer::Tokenizer::count_within)). Text past the bound
-/// is not tokenized: it holds between `ceil(bytes / 128)` and `bytes` tokens, and the rule rejects
-/// only when even the least is over the window.
+/// piece that is merged costs 1, 2 in a piece longer than 48 bytes (merged with a heap), 1/8 in a
+/// piece found whole in the vocabulary or the memo of recent pieces; a piece over 64 KiB is never
+/// tokenized (see [`Tokenizer::count_within`](crate::tokenizer::Tokenizer::count_within)). Text
+/// past the bound is not tokenized: it holds between `ceil(bytes / 128)` and `bytes` tokens, and
+/// the rule rejects only when even the least is over the window.
 ///
-/// Measured (x86_64, release, o200k_base, 1 MiB of each): text of repeated English words 2 ms
-/// (found in the memo), random words 62–70 ms, random letters in pieces of 8–32 bytes 34–44 ms,
-/// in pieces of 128 bytes–64 KiB 64–113 ms, CJK 24–41 ms, one piece of 1 MiB of letters 388 ms.
-/// So a unit costs at most ~56 ns and 512 Ki units at most ~29 ms, where tokenizing 9 MB took
-/// 1.1–1.3 s in workerd. 512 KiB of merged English words is about 120,000 tokens; words found in
-/// the memo go eight times further.
-pub const MAX_TOKENIZE_COST: u64 = 512 * 1024;
+/// Measured (x86_64, release, o200k_base, on a machine shared with other builds): merging random
+/// letters costs 47–76 ns a byte in pieces of up to 48 bytes, 85–155 ns in longer ones, so a unit
+/// costs at most ~78 ns and 256 Ki units ~20 ms; a check of 9 MB of random words spent 45 ms
+/// tokenizing 512 KiB, where tokenizing the 9 MB took 1.1–1.3 s in workerd. Repeated English
+/// words take ~4 ns a byte (an eighth of a unit: ~2 MiB, ~480,000 tokens, within the bound);
+/// 256 KiB of never-seen random words is ~150,000 tokens, so a request over GPT-4o's 128,000 is
+/// still rejected.
+pub const MAX_TOKENIZE_COST: u64 = 256 * 1024;
 
 /// The most findings of each kind (errors, warnings) kept in one verdict; the rules that report
 /// one finding per key or item stop there (one million unknown parameters made one million
