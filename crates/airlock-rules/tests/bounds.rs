@@ -3,7 +3,7 @@
 //! checked whole.
 
 use airlock_rules::validate::bounds::{
-    Bounds, MAX_FINDINGS, MAX_JSON_DEPTH, MAX_JSON_KEYS, MAX_JSON_NODES, scan,
+    Bounds, MAX_FINDINGS, MAX_JSON_DEPTH, MAX_JSON_KEYS, MAX_JSON_MEMORY, MAX_JSON_NODES, scan,
 };
 use airlock_rules::validate::{Config, Verdict, check};
 
@@ -114,6 +114,20 @@ fn at_the_depth_bound_the_body_is_checked_and_over_it_passes_partly_checked() {
         &Config::default(),
     );
     assert_partial(&v, "json_depth", "unchecked_body");
+}
+
+#[test]
+fn at_the_memory_bound_the_body_is_checked_and_over_it_passes_partly_checked() {
+    // One-key objects: the costliest shape per byte (a B-tree leaf each).
+    let body = |n: usize| rejected_with(&format!("[{}]", vec![r#"{"a":0}"#; n].join(",")));
+    let per = scan(body(1).as_bytes()).memory() - scan(body(0).as_bytes()).memory();
+    let n = ((MAX_JSON_MEMORY - scan(body(0).as_bytes()).memory()) / per) as usize;
+    assert!(scan(body(n).as_bytes()).memory() <= MAX_JSON_MEMORY);
+    let v = check(CHAT, body(n).as_bytes(), &Config::default());
+    assert!(rejected_by_o3_rule(&v), "{:?}", v.errors);
+    assert!(v.partial().is_none());
+    let v = check(CHAT, body(n + 1).as_bytes(), &Config::default());
+    assert_partial(&v, "json_memory", "unchecked_body");
 }
 
 #[test]

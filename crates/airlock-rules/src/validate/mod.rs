@@ -32,7 +32,7 @@ pub const RULES: &[(&str, &str)] = &[
     ("invalid_body_type", "the body is JSON but not an object"),
     (
         "check_bounds",
-        "warning: the body is over a bound of what a check may cost (JSON values, keys, depth, tokenizing, findings); it was only partly checked (see validate::bounds)",
+        "warning: the body is over a bound of what a check may cost (JSON values, keys, depth, parsed size, tokenizing, findings); it was only partly checked (see validate::bounds)",
     ),
     (
         "unknown_endpoint",
@@ -399,6 +399,7 @@ fn run(ctx: &mut Ctx<'_>, endpoint: &str, body: &[u8]) {
                     match b.name {
                         "json_depth" => "levels of nesting",
                         "json_keys" => "object keys",
+                        "json_memory" => "bytes of estimated parsed size",
                         _ => "JSON values",
                     },
                     b.limit
