@@ -13,9 +13,9 @@ use serde::Serialize;
 /// member (key string, value, B-tree slot) and 34–56 bytes per array element (vector growth
 /// included); wasm32 has half-size pointers, so less. The largest body of `tests/requests/` has
 /// 15,028 values; a 300,000-token embeddings request of token arrays (OpenAI's per-request
-/// maximum) has about 302,000. 400,000 array values are at most ~22 MB, and with
-/// [`MAX_JSON_KEYS`] the peak of a check stays under ~32 MB, against the 128 MB of a Workers
-/// isolate. One million keys (8.9 MB), the body that grew workerd by 282 MB, is over both.
+/// maximum) has about 302,000. 400,000 one-digit strings took 17.2 MB at the peak of a check
+/// ([`MAX_JSON_MEMORY`] bounds the costlier shapes), against the 128 MB of a Workers isolate.
+/// One million keys (8.9 MB), the body that grew workerd by 282 MB, is far over.
 pub const MAX_JSON_NODES: u64 = 400_000;
 
 /// The most object keys in a body that is parsed and checked: 100,000 members are ~10.6 MB
@@ -24,12 +24,13 @@ pub const MAX_JSON_NODES: u64 = 400_000;
 pub const MAX_JSON_KEYS: u64 = 100_000;
 
 /// The most memory the parsed body may take, as [`Scan::memory`] estimates it from the counts:
-/// 700 bytes an object, 110 a key, 60 a value. Measured (x86_64, release, peak of a whole check):
-/// 25,000 objects of one key each took 16.9 MB, 50,000 took 33.7 MB (~675 bytes an object: a
-/// B-tree leaf of 11 slots); 100,000 keys with empty objects and 200,000 numbers 19.0 MB;
-/// 400,000 one-digit strings 17.2 MB. So a body at this bound peaks under ~24 MB on x86_64
-/// (wasm32, with half-size pointers, less), where [`MAX_JSON_NODES`] and [`MAX_JSON_KEYS`] alone
-/// would let 99,000 one-key objects take ~67 MB.
+/// 700 bytes an object, 110 a key, 60 a value. Measured (x86_64, release, peak of a whole check,
+/// against the estimate): 25,000 objects of one key each 16.9 MB (estimated 23.3 MB), 50,000 of
+/// them 33.7 MB (~675 bytes an object: a B-tree leaf of 11 slots); 400,000 one-digit strings
+/// 17.2 MB (24.0 MB); 100,000 keys with empty objects and 200,000 numbers 19.0 MB (99 MB). The
+/// estimate was above the peak each time, so a body within this bound stays under ~24 MB on x86_64
+/// (wasm32 has half-size pointers), where [`MAX_JSON_NODES`] and [`MAX_JSON_KEYS`] alone would let
+/// 99,000 one-key objects take ~67 MB.
 pub const MAX_JSON_MEMORY: u64 = 24 * 1024 * 1024;
 
 /// The deepest nesting of objects and arrays that is parsed: what `serde_json`'s own recursion
