@@ -123,7 +123,7 @@ fn finding_json(f: &Finding) -> serde_json::Value {
 }
 
 fn to_json(v: &Verdict) -> String {
-    let out = serde_json::json!({
+    let mut out = serde_json::json!({
         "ok": v.ok(),
         "endpoint": v.endpoint,
         "model": v.model,
@@ -131,6 +131,9 @@ fn to_json(v: &Verdict) -> String {
         "warnings": v.warnings.iter().map(finding_json).collect::<Vec<_>>(),
         "tokens": v.tokens,
     });
+    if let Some(b) = &v.partly_checked {
+        out["partly_checked"] = serde_json::json!(b);
+    }
     serde_json::to_string_pretty(&out).unwrap_or_default()
 }
 
@@ -161,8 +164,13 @@ fn to_text(v: &Verdict) -> String {
 
 /// One line with the token budget: input (exact + estimated), output requested, window.
 fn tokens_line(t: &validate::TokenReport) -> String {
+    let least = if t.bytes_not_tokenized > 0 {
+        "at least "
+    } else {
+        ""
+    };
     let mut line = format!(
-        "tokens: {} input ({} exact, {} estimated; {})",
+        "tokens: {least}{} input ({} exact, {} estimated; {})",
         t.input_total(),
         t.input_exact,
         t.input_estimated,
@@ -181,6 +189,12 @@ fn tokens_line(t: &validate::TokenReport) -> String {
     }
     if !t.uncounted.is_empty() {
         line.push_str(&format!("; not counted: {}", t.uncounted.join(", ")));
+    }
+    if t.bytes_not_tokenized > 0 {
+        line.push_str(&format!(
+            "; {} bytes of text not tokenized (bound tokenize_cost)",
+            t.bytes_not_tokenized
+        ));
     }
     line.push('\n');
     line

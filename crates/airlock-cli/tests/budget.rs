@@ -172,3 +172,40 @@ fn jsonschema_crate_meta_check() {
         "{v}"
     );
 }
+
+/// Random words, never repeated: every piece is merged (the most costly text to tokenize).
+fn random_words(bytes: usize) -> String {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut s = String::with_capacity(bytes + 16);
+    while s.len() < bytes {
+        s.push(' ');
+        for _ in 0..7 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            s.push(char::from(b'a' + (x % 26) as u8));
+        }
+    }
+    s
+}
+
+#[test]
+fn check_says_at_least_when_the_tokenizing_bound_left_text_uncounted() {
+    // 1.5 MB for gpt-4.1 (1,047,576): past the bound, neither over nor within is certain.
+    let body = chat("gpt-4.1", &random_words(1_500_000), None);
+    let (code, v) = check_json(&body);
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(v["partly_checked"]["name"], "tokenize_cost");
+    assert!(v["tokens"]["bytes_not_tokenized"].as_u64().unwrap() > 0);
+    let o = airlock(&["check", "--endpoint", "/v1/chat/completions"], &body);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("tokens: at least "), "{text}");
+    assert!(text.contains("warning [check_bounds]"), "{text}");
+    // `airlock count` counts everything.
+    let o = airlock(
+        &["count", "--endpoint", "/v1/chat/completions", "--json"],
+        &body,
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["exact"].as_u64().unwrap() > 500_000, "{v}");
+}

@@ -118,7 +118,7 @@ pub async fn proxy(
                     // Over the cap (chunked, so no length said so) or not JSON: sent on as read.
                     body::PrefixEnd::More(rest) => {
                         if json {
-                            line.partial = Some("max_check_bytes".to_owned());
+                            line.partial = Some("max_check_bytes");
                         }
                         let options = body::RelayOptions {
                             request_id: line.request_id.clone(),
@@ -140,7 +140,7 @@ pub async fn proxy(
         }
     } else {
         if route == Route::Api && json {
-            line.partial = Some("max_check_bytes".to_owned());
+            line.partial = Some("max_check_bytes");
         }
         match req.inner().body() {
             Some(stream) => Body::Stream(stream),
@@ -330,6 +330,7 @@ fn check(
         return None;
     }
     line.checked = true;
+    line.partial = verdict.partial().map(|b| b.name);
     line.model = verdict.model.clone();
     line.tokens = verdict
         .tokens

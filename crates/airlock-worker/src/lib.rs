@@ -77,7 +77,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     };
     let headers = response.headers_mut();
     headers.set("x-airlock-request-id", &line.request_id)?;
-    if let Some(bound) = &line.partial {
+    if let Some(bound) = line.partial {
         headers.set("x-airlock-checked", &format!("partial; bound={bound}"))?;
     }
     if let Some(origin) = origin.filter(|o| cors::allowed(Some(o), cors_origins)) {

@@ -50,15 +50,17 @@ pub struct LogLine {
     /// Fingerprint of the client's key or gateway token.
     pub key_fingerprint: Option<String>,
     /// Input tokens the rules counted (exact text plus estimated framing, tools and images), when
-    /// the body was checked and the model's encoding is known.
+    /// the body was checked and the model's encoding is known; at least this many when `partial`
+    /// is `tokenize_cost`.
     pub tokens: Option<u64>,
+    /// The bound that left the body partly checked or unchecked (`max_check_bytes`, and the
+    /// rules' `validate::bounds`: `json_nodes`, `tokenize_cost`, …); also sent as
+    /// `x-airlock-checked: partial; bound=…`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partial: Option<&'static str>,
     /// The prompt text, keys masked; only with `LOG_PROMPTS=true`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
-    /// The body was forwarded only partly checked, or unchecked: the bound that stopped the check
-    /// (`max_check_bytes`, …); also sent to the client as `x-airlock-checked: partial; bound=…`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub partial: Option<String>,
     /// How an upstream error body was read when it was not simply whole: `streamed` (longer than
     /// the diagnosis prefix, passed on as a stream), `stalled`, `cut`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -94,8 +96,8 @@ impl LogLine {
             latency_ms: 0.0,
             key_fingerprint: None,
             prompt: None,
-            tokens: None,
             partial: None,
+            tokens: None,
             upstream_body: None,
             upstream_status: None,
             stream: false,

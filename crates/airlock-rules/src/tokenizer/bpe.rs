@@ -95,6 +95,8 @@ impl Default for LongMemo {
 pub(crate) struct Scratch {
     /// Memoise multi-token words (worth its set-up on long texts only).
     pub(crate) use_memo: bool,
+    /// Bytes of the pieces merged so far (not found in the vocabulary or the memo).
+    pub(crate) merged: usize,
     memo: Vec<Memo>,
     long_memo: Vec<LongMemo>,
     out: Vec<u32>,
@@ -116,6 +118,7 @@ impl Scratch {
             );
             *self = Scratch {
                 use_memo: self.use_memo,
+                merged: self.merged,
                 memo,
                 long_memo,
                 ..Scratch::default()
@@ -229,6 +232,7 @@ fn long_memoised(v: &Vocab, piece: &[u8], s: &mut Scratch, out: &mut impl FnMut(
 }
 
 fn small(v: &Vocab, piece: &[u8], s: &mut Scratch, out: &mut impl FnMut(u32)) {
+    s.merged += piece.len();
     let n = piece.len();
     let parts = &mut s.parts;
     parts.clear();
@@ -353,6 +357,7 @@ fn merge(v: &Vocab, piece: &[u8], s: &mut Scratch, mut edges: Option<&mut Edges>
 }
 
 fn large(v: &Vocab, piece: &[u8], s: &mut Scratch, out: &mut impl FnMut(u32)) {
+    s.merged += piece.len();
     if repeated(v, piece, s, out) {
         return;
     }

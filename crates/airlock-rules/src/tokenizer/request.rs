@@ -109,6 +109,18 @@ pub struct RequestTokens {
     pub per_input: Vec<u64>,
     /// What could not be counted at all (e.g. audio or files), by param.
     pub uncounted: Vec<String>,
+    /// Bytes of text tokenized.
+    pub bytes_tokenized: u64,
+    /// Bytes of text not tokenized, because the budget of [`count_request_within`] ran out.
+    /// When not 0, `exact` and `estimated` are lower bounds: the text not tokenized is counted
+    /// as `ceil(bytes / max_token_bytes)` tokens (every token is at most that long), and may
+    /// have up to [`RequestTokens::more_at_most`] more.
+    pub bytes_not_tokenized: u64,
+    /// How many more tokens than `exact + estimated` the text not tokenized may hold (each of
+    /// its tokens is at least one byte); 0 when everything was tokenized.
+    pub more_at_most: u64,
+    #[serde(skip)]
+    budget_left: Option<usize>,
 }
 
 impl RequestTokens {
@@ -131,8 +143,31 @@ impl RequestTokens {
     }
 
     fn text(&mut self, t: &Tokenizer, param: String, s: &str) {
-        let n = t.count(s) as u64;
+        let n = self.count(t, s);
         self.add(param, n, true);
+    }
+
+    /// The tokens of `s` within what is left of the budget: exact when it fits, else a lower
+    /// bound (see [`RequestTokens::bytes_not_tokenized`]).
+    fn count(&mut self, t: &Tokenizer, s: &str) -> u64 {
+        let Some(left) = self.budget_left else {
+            let n = t.count(s) as u64;
+            self.bytes_tokenized += s.len() as u64;
+            return n;
+        };
+        let c = t.count_within(s, left);
+        self.budget_left = Some(left - c.cost);
+        self.bytes_tokenized += c.bytes as u64;
+        let rest = (s.len() - c.bytes) as u64;
+        let least = rest.div_ceil(t.max_token_bytes() as u64);
+        self.bytes_not_tokenized += rest;
+        self.more_at_most += rest - least;
+        c.tokens as u64 + least
+    }
+
+    /// True when some text was not tokenized (the counts are lower bounds).
+    pub fn partial(&self) -> bool {
+        self.bytes_not_tokenized > 0
     }
 }
 
@@ -146,7 +181,32 @@ pub const REPLY_PRIMING: u64 = 3;
 /// Counts the input tokens of a request body. Never fails: what it cannot read it lists in
 /// [`RequestTokens::uncounted`].
 pub fn count_request(t: &Tokenizer, api: Api, body: &Value) -> RequestTokens {
-    let mut n = RequestTokens::default();
+    count_request_within(t, api, body, usize::MAX)
+}
+
+/// [`count_request`] with tokenizing bounded by `budget` (bytes merged, as
+/// [`Tokenizer::count_within`] charges them; one budget for all the texts of the request, in
+/// request order). Text past the budget is not tokenized; the counts are then lower bounds
+/// ([`RequestTokens::bytes_not_tokenized`]). `usize::MAX` counts everything.
+///
+/// # Example
+/// ```
+/// use airlock_rules::tokenizer::{Encoding, Tokenizer};
+/// use airlock_rules::tokenizer::request::{count_request_within, Api};
+/// let t = Tokenizer::new(Encoding::O200kBase);
+/// let body = serde_json::json!({"input": " word".repeat(100)});
+/// // " word" is one token, found whole in the vocabulary: it costs 5/8 (an eighth of its bytes),
+/// // but the next is counted only if its full cost (5) fits: 73 are.
+/// let n = count_request_within(&t, Api::Embeddings, &body, 50);
+/// assert_eq!((n.bytes_tokenized, n.bytes_not_tokenized), (365, 135));
+/// assert_eq!(n.exact, 73 + 2); // the 135 bytes left hold at least 2 tokens (128 bytes at most each)…
+/// assert_eq!(n.more_at_most, 135 - 2); // …and at most 135
+/// ```
+pub fn count_request_within(t: &Tokenizer, api: Api, body: &Value, budget: usize) -> RequestTokens {
+    let mut n = RequestTokens {
+        budget_left: (budget != usize::MAX).then_some(budget),
+        ..RequestTokens::default()
+    };
     let model = body.get("model").and_then(Value::as_str).unwrap_or("");
     match api {
         Api::ChatCompletions => {
@@ -158,7 +218,7 @@ pub fn count_request(t: &Tokenizer, api: Api, body: &Value) -> RequestTokens {
             }
             let tools = body.get("tools").or_else(|| body.get("functions"));
             if let Some(tools) = tools.and_then(Value::as_array) {
-                let est = tool_definitions(t, model, tools);
+                let est = tool_definitions_in(&mut n, t, model, tools);
                 n.add("tools".into(), est, false);
             }
         }
@@ -181,13 +241,13 @@ pub fn count_request(t: &Tokenizer, api: Api, body: &Value) -> RequestTokens {
             }
             n.add("input (reply priming)".into(), REPLY_PRIMING, false);
             if let Some(tools) = body.get("tools").and_then(Value::as_array) {
-                let est = tool_definitions(t, model, tools);
+                let est = tool_definitions_in(&mut n, t, model, tools);
                 n.add("tools".into(), est, false);
             }
         }
         Api::Embeddings => match body.get("input") {
             Some(Value::String(s)) => {
-                let c = t.count(s) as u64;
+                let c = n.count(t, s);
                 n.per_input.push(c);
                 n.add("input".into(), c, true);
             }
@@ -199,7 +259,7 @@ pub fn count_request(t: &Tokenizer, api: Api, body: &Value) -> RequestTokens {
                 } else {
                     for (i, item) in items.iter().enumerate() {
                         let c = match item {
-                            Value::String(s) => t.count(s) as u64,
+                            Value::String(s) => n.count(t, s),
                             Value::Array(ids) => ids.len() as u64,
                             _ => {
                                 n.uncounted.push(format!("input[{i}]"));
@@ -251,7 +311,7 @@ fn message(t: &Tokenizer, model: &str, n: &mut RequestTokens, at: &str, m: &Valu
                     let mut est = 3u64;
                     for k in ["name", "arguments"] {
                         if let Some(s) = f.get(k).and_then(Value::as_str) {
-                            est += t.count(s) as u64;
+                            est += n.count(t, s);
                         }
                     }
                     n.add(format!("{param}[{j}]"), est, false);
@@ -261,7 +321,7 @@ fn message(t: &Tokenizer, model: &str, n: &mut RequestTokens, at: &str, m: &Valu
                 let mut est = 3u64;
                 for k in ["name", "arguments"] {
                     if let Some(s) = f.get(k).and_then(Value::as_str) {
-                        est += t.count(s) as u64;
+                        est += n.count(t, s);
                     }
                 }
                 n.add(param, est, false);
@@ -311,6 +371,11 @@ fn content_part(t: &Tokenizer, model: &str, n: &mut RequestTokens, at: &str, p: 
 
 /// The cookbook's estimate for tool (function) definitions, "How to count tokens with tiktoken".
 pub fn tool_definitions(t: &Tokenizer, model: &str, tools: &[Value]) -> u64 {
+    tool_definitions_in(&mut RequestTokens::default(), t, model, tools)
+}
+
+/// [`tool_definitions`], counting within the budget of `n`.
+fn tool_definitions_in(n: &mut RequestTokens, t: &Tokenizer, model: &str, tools: &[Value]) -> u64 {
     let older = model.starts_with("gpt-3.5")
         || (model.starts_with("gpt-4")
             && !model.starts_with("gpt-4o")
@@ -330,7 +395,7 @@ pub fn tool_definitions(t: &Tokenizer, model: &str, tools: &[Value]) -> u64 {
     if tools.is_empty() {
         return 0;
     }
-    let count = |s: &str| t.count(s) as i64;
+    let mut count = |s: &str| n.count(t, s) as i64;
     let mut total: i64 = 0;
     for tool in tools {
         let f = tool.get("function").unwrap_or(tool);
@@ -644,6 +709,9 @@ pub struct Budget {
     pub error: Option<ApiError>,
     /// When it may exceed it (estimated parts, or the output reservation), the same numbers.
     pub warning: Option<ApiError>,
+    /// True when text was left untokenized ([`budget_within`]) and it decides: the request is
+    /// neither certainly over the window (`error`) nor certainly within it.
+    pub uncertain: bool,
 }
 
 fn api_error(message: String, param: Option<&str>, code: &str) -> ApiError {
@@ -688,7 +756,36 @@ pub fn requested_output(body: &Value) -> Option<(u64, String)> {
 /// assert_eq!(b.error.unwrap().param.as_deref(), Some("input"));
 /// ```
 pub fn budget(t: &Tokenizer, api: Api, body: &Value, limits: &Limits) -> Budget {
-    let input = count_request(t, api, body);
+    budget_within(t, api, body, limits, usize::MAX)
+}
+
+/// [`budget`] with tokenizing bounded by `max_cost` ([`count_request_within`]). Still
+/// certain: the error only when the tokens counted plus the least the rest can hold
+/// (`ceil(bytes / max_token_bytes)`) exceed the window; when the most the rest can hold (one
+/// token a byte) may not fit either, [`Budget::uncertain`] is set and nothing is rejected.
+///
+/// # Example
+/// ```
+/// use airlock_rules::tokenizer::{Encoding, Tokenizer};
+/// use airlock_rules::tokenizer::request::{budget_within, Api, Limits};
+/// let t = Tokenizer::new(Encoding::O200kBase);
+/// let body = serde_json::json!({"input": " word".repeat(1000)});
+/// // 765 bytes tokenized (153 tokens at 5/8), plus at least 34 in the 4,235 bytes left.
+/// let b = budget_within(&t, Api::Responses, &body, &Limits::new(50), 100);
+/// assert!(b.error.is_some());
+/// let b = budget_within(&t, Api::Responses, &body, &Limits::new(2000), 100);
+/// assert!(b.error.is_none() && b.uncertain);
+/// let b = budget_within(&t, Api::Responses, &body, &Limits::new(5000), 100);
+/// assert!(b.error.is_none() && !b.uncertain); // at most 153 + 4,235 + framing
+/// ```
+pub fn budget_within(
+    t: &Tokenizer,
+    api: Api,
+    body: &Value,
+    limits: &Limits,
+    max_cost: usize,
+) -> Budget {
+    let input = count_request_within(t, api, body, max_cost);
     let window = limits.context_window;
     let param = api.input_param();
     let mut b = Budget {
@@ -697,13 +794,15 @@ pub fn budget(t: &Tokenizer, api: Api, body: &Value, limits: &Limits) -> Budget 
         context_window: window,
         error: None,
         warning: None,
+        uncertain: false,
     };
+    let least = if b.input.partial() { "at least " } else { "" };
     if api == Api::Embeddings {
         if let Some(&most) = b.input.per_input.iter().max() {
             if most > window {
                 b.error = Some(api_error(
                     format!(
-                        "This model's maximum context length is {window} tokens, however you requested {most} tokens ({most} in your prompt; 0 for the completion). Please reduce your prompt; or completion length."
+                        "This model's maximum context length is {window} tokens, however you requested {least}{most} tokens ({most} in your prompt; 0 for the completion). Please reduce your prompt; or completion length."
                     ),
                     Some(param),
                     "context_length_exceeded",
@@ -714,12 +813,13 @@ pub fn budget(t: &Tokenizer, api: Api, body: &Value, limits: &Limits) -> Budget 
         if b.error.is_none() && total > EMBEDDINGS_MAX_TOKENS_PER_REQUEST {
             b.error = Some(api_error(
                 format!(
-                    "Requested {total} tokens, max {EMBEDDINGS_MAX_TOKENS_PER_REQUEST} tokens per request"
+                    "Requested {least}{total} tokens, max {EMBEDDINGS_MAX_TOKENS_PER_REQUEST} tokens per request"
                 ),
                 None,
                 "max_tokens_per_request",
             ));
         }
+        b.uncertain = b.input.partial() && b.error.is_none();
         return b;
     }
     let requested = requested_output(body);
@@ -735,14 +835,19 @@ pub fn budget(t: &Tokenizer, api: Api, body: &Value, limits: &Limits) -> Budget 
         )
     } else if !limits.output_in_window {
         format!(
-            "Input tokens exceed the configured limit of {window} tokens. Your messages resulted in {total} tokens. Please reduce the length of the messages."
+            "Input tokens exceed the configured limit of {window} tokens. Your messages resulted in {least}{total} tokens. Please reduce the length of the messages."
         )
-    } else if explicit_output {
+    } else if explicit_output && !b.input.partial() {
         context_message(window, total, out)
+    } else if explicit_output {
+        format!(
+            "This model's maximum context length is {window} tokens. However, you requested at least {} tokens (at least {total} in the messages, {out} in the completion). Please reduce the length of the messages or completion.",
+            total + out
+        )
     } else {
         // Without an output limit in the request, OpenAI names only the messages.
         format!(
-            "This model's maximum context length is {window} tokens. However, your messages resulted in {total} tokens. Please reduce the length of the messages."
+            "This model's maximum context length is {window} tokens. However, your messages resulted in {least}{total} tokens. Please reduce the length of the messages."
         )
     };
     let over = if limits.output_in_window {
@@ -755,6 +860,14 @@ pub fn budget(t: &Tokenizer, api: Api, body: &Value, limits: &Limits) -> Budget 
     } else if over {
         b.warning = Some(api_error(message, Some(param), "context_length_exceeded"));
     }
+    // The most the untokenized text can hold still fits: certain either way.
+    let most = total + b.input.more_at_most;
+    let may_be_over = if limits.output_in_window {
+        most + out > window
+    } else {
+        most > window
+    };
+    b.uncertain = b.input.partial() && b.error.is_none() && may_be_over;
     b
 }
 

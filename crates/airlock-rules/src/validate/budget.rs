@@ -41,13 +41,19 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &Value) {
         return;
     };
     let limits = Limits::for_model(model);
-    let (input, verdict) = with_tokenizer(encoding, |t| match &limits {
+    let max_cost = usize::try_from(ctx.config.bounds.tokenize_cost).unwrap_or(usize::MAX);
+    let (input, verdict, uncertain) = with_tokenizer(encoding, |t| match &limits {
         Some(l) => {
-            let b = request::budget(t, api, body, l);
-            (b.input, Some((b.error, b.warning)))
+            let b = request::budget_within(t, api, body, l, max_cost);
+            (b.input, Some((b.error, b.warning)), b.uncertain)
         }
-        None => (request::count_request(t, api, body), None),
+        None => (
+            request::count_request_within(t, api, body, max_cost),
+            None,
+            false,
+        ),
     });
+    let (tokenized, not_tokenized) = (input.bytes_tokenized, input.bytes_not_tokenized);
     let output = if api == Api::Embeddings {
         None
     } else {
@@ -64,7 +70,25 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &Value) {
         context_window: limits.map(|l| l.context_window),
         output_in_window: limits.is_none_or(|l| l.output_in_window),
         max_output: limits.and_then(|l| l.max_output),
+        bytes_tokenized: tokenized,
+        bytes_not_tokenized: not_tokenized,
     };
+    if uncertain {
+        let limit = ctx.config.bounds.tokenize_cost;
+        ctx.partial(
+            super::bounds::Bound {
+                name: "tokenize_cost",
+                limit,
+                seen: tokenized + not_tokenized,
+            },
+            "partly_checked",
+            format!(
+                "The context length was only partly checked: {tokenized} of {} bytes of text were tokenized (Airlock's bound on tokenizing is {limit}). At least {} input tokens; whether the request fits the model's window is not certain.",
+                tokenized + not_tokenized,
+                report.input_total()
+            ),
+        );
+    }
     if let (Some(l), Some((error, warning))) = (limits, verdict) {
         if let Some(e) = error {
             ctx.reject(RULE, e.code.as_deref().unwrap_or(""), e.param, e.message);

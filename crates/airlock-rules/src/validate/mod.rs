@@ -7,6 +7,7 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+pub mod bounds;
 #[cfg(feature = "tokenizer")]
 mod budget;
 mod common;
@@ -29,6 +30,10 @@ pub const RULES: &[(&str, &str)] = &[
         "the body is not JSON at all (OpenAI's \"We could not parse the JSON body\")",
     ),
     ("invalid_body_type", "the body is JSON but not an object"),
+    (
+        "check_bounds",
+        "warning: the body is over a bound of what a check may cost (JSON values, keys, depth, parsed size, tokenizing, findings); it was only partly checked (see validate::bounds)",
+    ),
     (
         "unknown_endpoint",
         "warning: the endpoint is not modelled; nothing was checked",
@@ -231,6 +236,9 @@ pub struct Config {
     pub default: Mode,
     /// Modes by rule name.
     pub rules: BTreeMap<String, Mode>,
+    /// What one check may cost ([`bounds`]); the `check_bounds` rule's mode only silences its
+    /// warning, the bounds always hold.
+    pub bounds: bounds::Bounds,
 }
 
 impl Config {
@@ -278,6 +286,10 @@ pub struct Verdict {
     /// encoding is known (Chat Completions, Responses and Embeddings); `None` otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tokens: Option<TokenReport>,
+    /// The bound that left the request partly checked (see [`bounds`]); `None` when it was
+    /// checked whole. A partly checked request is never rejected for what was not checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partly_checked: Option<bounds::Bound>,
 }
 
 /// The token numbers of one request, as the `context_length` rule saw them.
@@ -285,7 +297,8 @@ pub struct Verdict {
 pub struct TokenReport {
     /// The encoding counted with (`o200k_base`, `cl100k_base`).
     pub encoding: String,
-    /// Input tokens counted exactly (the text the model reads).
+    /// Input tokens counted exactly (the text the model reads); a lower bound when
+    /// `bytes_not_tokenized` is not 0.
     pub input_exact: u64,
     /// Input tokens estimated (message framing, tools, images).
     pub input_estimated: u64,
@@ -305,6 +318,16 @@ pub struct TokenReport {
     pub output_in_window: bool,
     /// The model's maximum output, when known.
     pub max_output: Option<u64>,
+    /// Bytes of text tokenized.
+    pub bytes_tokenized: u64,
+    /// Bytes of text left untokenized at the `tokenize_cost` bound: then `input_exact` and
+    /// `input_estimated` are lower bounds ("at least").
+    #[serde(skip_serializing_if = "is_zero")]
+    pub bytes_not_tokenized: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl TokenReport {
@@ -318,6 +341,11 @@ impl Verdict {
     /// True when nothing is rejected.
     pub fn ok(&self) -> bool {
         self.errors.is_empty()
+    }
+
+    /// The bound that left the request partly checked, if one did.
+    pub fn partial(&self) -> Option<&bounds::Bound> {
+        self.partly_checked.as_ref()
     }
 }
 
@@ -337,6 +365,11 @@ impl Verdict {
 /// ```
 pub fn check(endpoint: &str, body: &[u8], config: &Config) -> Verdict {
     let mut ctx = Ctx::new(config);
+    run(&mut ctx, endpoint, body);
+    ctx.finish()
+}
+
+fn run(ctx: &mut Ctx<'_>, endpoint: &str, body: &[u8]) {
     let Some(ep) = params::endpoint(endpoint) else {
         ctx.warn(
             "unknown_endpoint",
@@ -346,7 +379,7 @@ pub fn check(endpoint: &str, body: &[u8], config: &Config) -> Verdict {
                 "Airlock does not model the endpoint '{endpoint}'; the request was not checked."
             ),
         );
-        return ctx.verdict;
+        return;
     };
     let endpoint = ep.path;
     ctx.verdict.endpoint = Some(String::from(endpoint));
@@ -354,6 +387,27 @@ pub fn check(endpoint: &str, body: &[u8], config: &Config) -> Verdict {
     let body = body
         .strip_prefix(b"\xEF\xBB\xBF".as_slice())
         .unwrap_or(body);
+    // Measure an object or array before it is built: a body over a bound is not parsed.
+    if matches!(body.trim_ascii_start().first(), Some(b'{' | b'[')) {
+        if let Some(b) = ctx.config.bounds.exceeded(&bounds::scan(body)) {
+            ctx.partial(
+                b,
+                "unchecked_body",
+                alloc::format!(
+                    "The body was not checked: it has {} {} (Airlock's bound is {}). It was forwarded as is.",
+                    b.seen,
+                    match b.name {
+                        "json_depth" => "levels of nesting",
+                        "json_keys" => "object keys",
+                        "json_memory" => "bytes of estimated parsed size",
+                        _ => "JSON values",
+                    },
+                    b.limit
+                ),
+            );
+            return;
+        }
+    }
     let value = match serde_json::from_slice::<serde_json::Value>(body) {
         Ok(v) => v,
         // A body that is not JSON to an endpoint that takes multipart/form-data is a form.
@@ -366,7 +420,7 @@ pub fn check(endpoint: &str, body: &[u8], config: &Config) -> Verdict {
                     "'{endpoint}' takes a multipart/form-data body; its fields were not checked."
                 ),
             );
-            return ctx.verdict;
+            return;
         }
         Err(e) => {
             // serde_json stops at 128 levels of nesting and at numbers beyond f64: valid JSON
@@ -382,7 +436,7 @@ pub fn check(endpoint: &str, body: &[u8], config: &Config) -> Verdict {
             } else {
                 ctx.reject("invalid_json", "", None, String::from(INVALID_JSON_MESSAGE));
             }
-            return ctx.verdict;
+            return;
         }
     };
     if let Some(model) = value.get("model").and_then(serde_json::Value::as_str) {
@@ -404,7 +458,7 @@ pub fn check(endpoint: &str, body: &[u8], config: &Config) -> Verdict {
                 }
             ),
         );
-        return ctx.verdict;
+        return;
     };
     if !ep.json {
         ctx.warn(
@@ -415,20 +469,19 @@ pub fn check(endpoint: &str, body: &[u8], config: &Config) -> Verdict {
                 "'{endpoint}' takes a multipart/form-data body; a JSON body was not checked."
             ),
         );
-        return ctx.verdict;
+        return;
     }
-    params::check(&mut ctx, ep, obj);
-    models::check(&mut ctx, endpoint, &value);
-    special::check(&mut ctx, endpoint, obj);
+    params::check(ctx, ep, obj);
+    models::check(ctx, endpoint, &value);
+    special::check(ctx, endpoint, obj);
     // Hand-written rules for nested structures.
-    conversation::shapes(&mut ctx, endpoint, &value);
-    schema::check(&mut ctx, endpoint, &value);
-    tools::check(&mut ctx, endpoint, &value);
-    conversation::check(&mut ctx, endpoint, &value);
-    media::check(&mut ctx, endpoint, &value);
+    conversation::shapes(ctx, endpoint, &value);
+    schema::check(ctx, endpoint, &value);
+    tools::check(ctx, endpoint, &value);
+    conversation::check(ctx, endpoint, &value);
+    media::check(ctx, endpoint, &value);
     #[cfg(feature = "tokenizer")]
-    budget::check(&mut ctx, endpoint, &value);
-    ctx.verdict
+    budget::check(ctx, endpoint, &value);
 }
 
 /// The state shared by the rules while one request is checked: findings go through here so each
@@ -437,6 +490,8 @@ pub fn check(endpoint: &str, body: &[u8], config: &Config) -> Verdict {
 pub(crate) struct Ctx<'a> {
     config: &'a Config,
     pub(crate) verdict: Verdict,
+    /// Findings not kept, over [`bounds::Bounds::findings`].
+    dropped: usize,
 }
 
 impl<'a> Ctx<'a> {
@@ -444,6 +499,53 @@ impl<'a> Ctx<'a> {
         Ctx {
             config,
             verdict: Verdict::default(),
+            dropped: 0,
+        }
+    }
+
+    /// The verdict, with a note of the findings not kept.
+    pub(crate) fn finish(mut self) -> Verdict {
+        if self.dropped > 0 && self.enabled("check_bounds") {
+            let (dropped, limit) = (self.dropped, self.config.bounds.findings);
+            self.verdict.warnings.push(finding(
+                "check_bounds",
+                "findings_truncated",
+                None,
+                alloc::format!(
+                    "{dropped} more findings were not listed (Airlock keeps {limit} errors and {limit} warnings)."
+                ),
+            ));
+        }
+        self.verdict
+    }
+
+    /// True when a list of findings is at its bound: rules that make one finding per key or
+    /// item may stop.
+    pub(crate) fn full(&self) -> bool {
+        let cap = self.config.bounds.findings;
+        self.verdict.errors.len() >= cap || self.verdict.warnings.len() >= cap
+    }
+
+    /// The request is only partly checked because of `bound`: notes it (the first bound
+    /// reached is the one named) and warns (rule `check_bounds`).
+    pub(crate) fn partial(&mut self, bound: bounds::Bound, code: &str, message: String) {
+        if self.verdict.partly_checked.is_none() {
+            self.verdict.partly_checked = Some(bound);
+        }
+        self.warn("check_bounds", code, None, message);
+    }
+
+    fn push(&mut self, error: bool, finding: Finding) {
+        let list = if error {
+            &mut self.verdict.errors
+        } else {
+            &mut self.verdict.warnings
+        };
+        // The bound's own warnings are always kept.
+        if list.len() < self.config.bounds.findings || finding.rule == "check_bounds" {
+            list.push(finding);
+        } else {
+            self.dropped += 1;
         }
     }
 
@@ -464,8 +566,8 @@ impl<'a> Ctx<'a> {
     ) {
         let finding = finding(rule, code, param, message);
         match self.config.mode(rule) {
-            Mode::Enforce => self.verdict.errors.push(finding),
-            Mode::Report => self.verdict.warnings.push(finding),
+            Mode::Enforce => self.push(true, finding),
+            Mode::Report => self.push(false, finding),
             Mode::Off => {}
         }
     }
@@ -474,9 +576,7 @@ impl<'a> Ctx<'a> {
     #[allow(dead_code)] // used by the rules as they land
     pub(crate) fn warn(&mut self, rule: &str, code: &str, param: Option<String>, message: String) {
         if self.enabled(rule) {
-            self.verdict
-                .warnings
-                .push(finding(rule, code, param, message));
+            self.push(false, finding(rule, code, param, message));
         }
     }
 }

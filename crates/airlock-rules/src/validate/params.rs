@@ -53,11 +53,27 @@ fn enum_may_grow(path: &str, param: &str) -> bool {
 
 /// Runs the parameter rules on a parsed JSON object body.
 pub(super) fn check(ctx: &mut Ctx<'_>, ep: &'static Endpoint, obj: &Map<String, Value>) {
+    let mut skipped = 0u64;
     for (name, value) in obj {
         match ep.param(name) {
             Some(p) => check_param(ctx, ep, p, value),
+            // Past the findings bound, unknown names are not looked at (each costs a search
+            // for the name meant).
+            None if ctx.full() => skipped += 1,
             None => unknown(ctx, ep, name),
         }
+    }
+    if skipped > 0 {
+        let limit = ctx.config.bounds.findings as u64;
+        ctx.partial(
+            super::bounds::Bound {
+                name: "findings",
+                limit,
+                seen: limit + skipped,
+            },
+            "partly_checked",
+            format!("{skipped} more unknown parameters were not checked (Airlock's bound is {limit} findings)."),
+        );
     }
     for p in ep.params.iter().filter(|p| p.required) {
         // A null the spec marks nullable (completions' `prompt`) counts as given.
