@@ -1,9 +1,10 @@
 // The soak (issue 11): the built worker under workerd (Miniflare, as the end-to-end tests run it),
 // driven for N minutes by a mixed load against a fake upstream with faults, all on 127.0.0.1.
 //
-//   node tests/soak/soak.mjs --minutes N [--concurrency 8] [--think-ms 100] [--out target/soak]
+//   node tests/soak/soak.mjs --minutes N [--concurrency 8] [--think-ms 100] [--skip KIND,…] [--out target/soak]
 //
 // Run by `cargo xtask soak --minutes N` (which builds the worker first); not part of `cargo xtask test`.
+// `--skip` leaves kinds out (names as in KINDS), to see the rest when one of them breaks everything.
 //
 // Load: `--concurrency` loops, each sending one request at a time (with `--think-ms` between
 // requests) of a kind picked by weight from KINDS below; the first requests go once through every
@@ -58,7 +59,7 @@ const MiB = 1024 * 1024;
 // ----- arguments ----------------------------------------------------------------------------------
 
 function parseArgs(argv) {
-  const opts = { minutes: 10, concurrency: 8, thinkMs: 100, out: path.join(root, "target", "soak"), maxRequests: null };
+  const opts = { minutes: 10, concurrency: 8, thinkMs: 100, out: path.join(root, "target", "soak"), maxRequests: null, skip: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -71,6 +72,7 @@ function parseArgs(argv) {
     else if (a === "--think-ms") opts.thinkMs = Number(value());
     else if (a === "--max-requests") opts.maxRequests = Number(value());
     else if (a === "--out") opts.out = path.resolve(value());
+    else if (a === "--skip") opts.skip.push(...value().split(",").filter(Boolean));
     else usage(`unknown argument ${a}`);
   }
   if (!(opts.minutes > 0) || !(opts.concurrency >= 1) || !(opts.thinkMs >= 0)) usage("bad number");
@@ -79,7 +81,7 @@ function parseArgs(argv) {
 }
 
 function usage(why) {
-  console.error(`soak: ${why}\nusage: node tests/soak/soak.mjs --minutes N [--concurrency 8] [--think-ms 100] [--max-requests N] [--out DIR]`);
+  console.error(`soak: ${why}\nusage: node tests/soak/soak.mjs --minutes N [--concurrency 8] [--think-ms 100] [--max-requests N] [--skip KIND,…] [--out DIR]`);
   process.exit(2);
 }
 
@@ -202,7 +204,7 @@ function call(base, { method = "POST", path: target, headers = {}, body = null, 
       written = true;
       if (body) {
         for (let i = 0; i < body.length && !req.destroyed; i += MiB) {
-          if (!req.write(body.subarray(i, i + MiB))) await new Promise((r) => req.once("drain", r).once("close", r));
+          if (!req.write(body.subarray(i, i + MiB))) await drained(req);
         }
       }
       req.end();
@@ -213,6 +215,19 @@ function call(base, { method = "POST", path: target, headers = {}, body = null, 
       setTimeout(write, 1000).unref();
       req.flushHeaders();
     } else write();
+  });
+}
+
+/** Resolves when `req` can take more body, or has closed. */
+function drained(req) {
+  return new Promise((resolve) => {
+    const done = () => {
+      req.off("drain", done);
+      req.off("close", done);
+      resolve();
+    };
+    req.on("drain", done);
+    req.on("close", done);
   });
 }
 
@@ -261,7 +276,7 @@ const tailHas = (needle, missing) => (r) => (r.tail.includes(needle) ? null : mi
  * upstream5xx (statuses the fault makes the upstream send), worker5xx (worker-made 5xx that are the
  * correct answer to the fault: status and OpenAI `code`), bodyErrorOk, maxInFlight, minGapMs.
  */
-const KINDS = [
+const ALL_KINDS = [
   { name: "chat", weight: 10, request: () => post("/v1/chat/completions", chat()), expect: expectUpstream(200, (r) => (jsonBody(r)?.object === "chat.completion" ? null : "not a chat completion")) },
   { name: "chat-stream", weight: 6, request: () => post("/v1/chat/completions", chat({ stream: true })), expect: expectUpstream(200, (r) => (r.tail.includes("data: [DONE]") ? (r.tail.includes("stream_interrupted") ? "interrupted" : null) : "no [DONE]")) },
   { name: "responses", weight: 6, request: () => post("/v1/responses", responses()), expect: expectUpstream(200, (r) => (jsonBody(r)?.object === "response" ? null : "not a response")) },
@@ -304,6 +319,9 @@ const KINDS = [
   { name: "upstream-slow", weight: 1, maxInFlight: 1, minGapMs: 10_000, worker5xx: [{ status: 504, code: "upstream_timeout" }], request: () => post("/v1/chat/completions", chat(), "slow"), expect: (r) => (r.status === 504 && !fromUpstream(r) ? null : `status ${r.status}, expected the worker's 504`) },
 ];
 
+for (const name of opts.skip) if (!ALL_KINDS.some((k) => k.name === name)) usage(`--skip: no kind ${name}`);
+const KINDS = ALL_KINDS.filter((k) => !opts.skip.includes(k.name));
+
 // ----- recording ----------------------------------------------------------------------------------
 
 const stats = Object.fromEntries(
@@ -311,6 +329,8 @@ const stats = Object.fromEntries(
 );
 const samples = { unexpected: [], worker5xx: [], connection: [] };
 const keepSample = (list, s) => list.length < 20 && list.push(s);
+/** When each request that was not ok started and ended (s since the start), to relate it to restarts. */
+const spans = { unexpected: [], worker5xx: [], connection: [] };
 
 /** How a request ended: "ok" | "unexpected" | "worker5xx" | "connection" (see the header comment). */
 function judge(kind, r) {
@@ -340,7 +360,9 @@ function record(kind, r) {
   s[verdict] += 1;
   if (verdict !== "ok") {
     const snippet = r.body ? r.body.toString().slice(0, 300) : `${r.bytes} bytes, ends ${JSON.stringify(r.tail.subarray(-200).toString())}`;
-    keepSample(samples[verdict], { kind: kind.name, at_s: Math.round((performance.now() - t0) / 1000), why, status: r.status, request_id: r.headers["x-airlock-request-id"] ?? null, informational: r.informational, body: snippet });
+    const end_s = (performance.now() - t0) / 1000;
+    spans[verdict].push({ kind: kind.name, status: r.status, from: end_s - r.ms / 1000, to: end_s, why });
+    keepSample(samples[verdict], { kind: kind.name, at_s: Math.round(end_s), took_ms: Math.round(r.ms), why, status: r.status, request_id: r.headers["x-airlock-request-id"] ?? null, informational: r.informational, body: snippet });
   }
 }
 
@@ -402,7 +424,8 @@ async function pollHealth(base, pid) {
     const last = health.ids.at(-1);
     if (last && last !== id) {
       health.restarts += 1;
-      health.changes.push({ at_s: Math.round((performance.now() - t0) / 1000), from: last, to: id });
+      const t = (performance.now() - t0) / 1000;
+      health.changes.push({ at_s: Math.round(t), t, from: last, to: id });
     }
     if (last !== id) health.ids.push(id);
   }
@@ -517,6 +540,10 @@ const totals = {
   worker5xx: sum((s) => s.worker5xx),
   connection: sum((s) => s.connection),
 };
+// A restart is seen by the first healthz poll after it (polls start 1 s apart), so it happened
+// within the 1.5 s before that poll: a request in flight then may have been lost with the old isolate.
+const nearRestart = ({ from, to }) => health.changes.some((c) => from <= c.t && to >= c.t - 1.5);
+const aroundRestarts = Object.fromEntries(Object.entries(spans).map(([k, list]) => [k, list.filter(nearRestart).length]));
 const rssGrowth = rssStart && rssEnd ? (rssEnd - rssStart) / rssStart : null;
 const failures = [];
 if (totals.worker5xx) failures.push(`${totals.worker5xx} worker-made 5xx`);
@@ -548,9 +575,10 @@ for (const r of rows.slice(1)) console.log(line(r));
 const mb = (kb) => (kb === null || kb === undefined ? "-" : `${(kb / 1024).toFixed(1)} MB`);
 const peak = rssSamples.reduce((a, s) => Math.max(a, s.rss_kb), 0);
 console.log("");
-console.log(`load: ${((loadEnd - t0) / 60_000).toFixed(2)} min (warm-up ${(warmupMs / 1000).toFixed(0)} s), ${opts.concurrency} loops, think ${opts.thinkMs} ms`);
+console.log(`load: ${((loadEnd - t0) / 60_000).toFixed(2)} min (warm-up ${(warmupMs / 1000).toFixed(0)} s), ${opts.concurrency} loops, think ${opts.thinkMs} ms${opts.skip.length ? `, skipped: ${opts.skip.join(", ")}` : ""}`);
 console.log(`workerd RSS: start ${mb(rssStart)} (after warm-up), end ${mb(rssEnd)} (after 10 s idle), growth ${rssGrowth === null ? "-" : (rssGrowth * 100).toFixed(1) + " %"}; peak sampled ${mb(peak)}, VmHWM ${mb(hwm)}`);
 console.log(`isolate: ${health.ids.length} ID(s) seen over ${health.polls} healthz polls, ${health.restarts} restart(s)${health.changes.length ? " at " + health.changes.map((c) => `${c.at_s} s`).join(", ") : ""}`);
+if (health.restarts) console.log(`in flight around a restart: ${aroundRestarts.worker5xx} of the worker-made 5xx, ${aroundRestarts.connection} of the connection failures, ${aroundRestarts.unexpected} of the unexpected answers`);
 console.log(`secrets: ${secretLines.length} of ${w.logs.length} log lines hold the planted key (${logLines.length} JSON lines, ${withFingerprint} with its fingerprint; the upstream received it ${upstream.stats.sawSecret} times)`);
 for (const [what, list] of Object.entries(samples)) {
   if (!list.length) continue;
@@ -567,6 +595,7 @@ const result = {
   soak: {
     minutes: opts.minutes,
     concurrency: opts.concurrency,
+    skipped: opts.skip,
     passed: failures.length === 0,
     failures,
     totals,
@@ -574,6 +603,7 @@ const result = {
     rss_kb: { start: rssStart, end: rssEnd, peak_sampled: peak, hwm },
     rss_growth: rssGrowth,
     isolate_restarts: health.restarts,
+    around_restarts: aroundRestarts,
     isolate_ids: health.ids.length,
     workerd_exited: workerdGone,
     secret_log_lines: secretLines.length,
@@ -581,6 +611,7 @@ const result = {
     upstream: upstream.stats,
   },
 };
-fs.writeFileSync(path.join(opts.out, "result.json"), JSON.stringify({ ...result, samples, rss_samples: rssSamples, isolate_changes: health.changes }, null, 1));
+const notOk = Object.fromEntries(Object.entries(spans).map(([k, list]) => [k, list.map((x) => ({ ...x, near_restart: nearRestart(x) }))]));
+fs.writeFileSync(path.join(opts.out, "result.json"), JSON.stringify({ ...result, samples, not_ok: notOk, rss_samples: rssSamples, isolate_changes: health.changes }, null, 1));
 console.log(JSON.stringify(result));
 process.exit(failures.length ? 1 : 0);
