@@ -43,7 +43,7 @@ fn main() -> ExitCode {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask <codegen [--check] | test | setup | dev | build-worker | e2e [name…] | bundle [outdir] | web | web-test | bench-tokens | bench-worker | bench-batch | soak [--minutes N] [--no-build]>"
+                "usage: cargo xtask <codegen [--check] | test | setup | dev | build-worker | e2e [name…] | bundle [outdir] | web | web-test | bench-tokens | bench-worker | bench-batch | soak [--minutes N] [--no-build] [--skip KIND,…]>"
             );
             return ExitCode::from(2);
         }

@@ -1,5 +1,6 @@
-//! `cargo xtask soak [--minutes N] [--no-build]`: the worker under a mixed load for N minutes
-//! (default 10), a check of stability rather than speed; never part of `cargo xtask test`.
+//! `cargo xtask soak [--minutes N] [--no-build] [--skip KIND,…]`: the worker under a mixed load for
+//! N minutes (default 10), a check of stability rather than speed; never part of `cargo xtask test`.
+//! `--skip` leaves kinds of request out (see `KINDS` in the script).
 //!
 //! Builds the worker (as `cargo xtask build-worker`, skipped with `--no-build`), then runs
 //! `tests/soak/soak.mjs`: the built worker in workerd (Miniflare) in front of a fake upstream with
@@ -16,6 +17,7 @@ use crate::{setup, util, worker};
 pub fn run(args: &[String]) -> Result<(), String> {
     let mut minutes = "10".to_owned();
     let mut build = true;
+    let mut skip: Vec<String> = Vec::new();
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         match arg.as_str() {
@@ -27,6 +29,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 }
             }
             "--no-build" => build = false,
+            "--skip" => skip.push(rest.next().ok_or("--skip needs kinds")?.clone()),
             other => return Err(format!("soak: unknown argument {other}")),
         }
     }
@@ -46,10 +49,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
         ));
     }
     let soak = util::root().join("tests").join("soak").join("soak.mjs");
-    println!("$ node {} --minutes {minutes}", soak.display());
+    let mut node_args = vec!["--minutes".to_owned(), minutes];
+    for kinds in skip {
+        node_args.extend(["--skip".to_owned(), kinds]);
+    }
+    println!("$ node {} {}", soak.display(), node_args.join(" "));
     let status = Command::new("node")
         .arg(&soak)
-        .args(["--minutes", &minutes])
+        .args(&node_args)
         .env("AIRLOCK_WORKER_SCRIPT", &script)
         .current_dir(util::root())
         .status()
