@@ -1,7 +1,12 @@
-// The soak (issue 11): the built worker under workerd (Miniflare, as the end-to-end tests run it),
-// driven for N minutes by a mixed load against a fake upstream with faults, all on 127.0.0.1.
+// The soak (issue 11): the built worker under workerd, driven for N minutes by a mixed load against
+// a fake upstream with faults, all on 127.0.0.1. `--runtime workerd` (the default) runs it under bare
+// `workerd serve` (as the latency bench does; tests/soak/workerd.mjs); `--runtime miniflare` as the
+// end-to-end tests do, behind Miniflare's entry worker in the same workerd process, whose own memory
+// grows under this load (a five-line JavaScript pass-through worker, bench/worker/floor.js, grew
+// 110 → 247 MB in 2 minutes there), so bare workerd is the one to judge memory by.
 //
-//   node tests/soak/soak.mjs --minutes N [--concurrency 8] [--think-ms 100] [--skip KIND,…] [--out target/soak]
+//   node tests/soak/soak.mjs --minutes N [--runtime workerd|miniflare] [--concurrency 8] [--think-ms 100]
+//        [--skip KIND,…] [--out target/soak]
 //
 // Run by `cargo xtask soak --minutes N` (which builds the worker first); not part of `cargo xtask test`.
 // `--skip` leaves kinds out (names as in KINDS), to see the rest when one of them breaks everything.
@@ -14,7 +19,8 @@
 //
 // Phases: warm-up (20 s of load, less for very short runs) → drain → 5 s idle → memory "start" →
 // main load → drain → 10 s idle → memory "end". Memory is the VmRSS of the workerd process (the
-// Miniflare child), read from /proc/<pid>/status; it is also sampled every second for the peak.
+// one this script started, or Miniflare's child), read from /proc/<pid>/status; it is also sampled
+// every second for the peak.
 //
 // Reported, by kind: requests sent, their statuses, and how each request ended:
 // - ok: the answer the kind expects (see `expect` in KINDS);
@@ -48,9 +54,10 @@ import { performance } from "node:perf_hooks";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 
-import { startWorker } from "../e2e/harness.mjs";
+import { scriptPath, startWorker } from "../e2e/harness.mjs";
 import { sleep } from "../e2e/fake-upstream.mjs";
 import { startSoakUpstream } from "./upstream.mjs";
+import { startBareWorker } from "./workerd.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "..", "..");
@@ -59,7 +66,7 @@ const MiB = 1024 * 1024;
 // ----- arguments ----------------------------------------------------------------------------------
 
 function parseArgs(argv) {
-  const opts = { minutes: 10, concurrency: 8, thinkMs: 100, out: path.join(root, "target", "soak"), maxRequests: null, skip: [] };
+  const opts = { minutes: 10, concurrency: 8, thinkMs: 100, out: path.join(root, "target", "soak"), maxRequests: null, skip: [], runtime: "workerd" };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -72,16 +79,18 @@ function parseArgs(argv) {
     else if (a === "--think-ms") opts.thinkMs = Number(value());
     else if (a === "--max-requests") opts.maxRequests = Number(value());
     else if (a === "--out") opts.out = path.resolve(value());
+    else if (a === "--runtime") opts.runtime = value();
     else if (a === "--skip") opts.skip.push(...value().split(",").filter(Boolean));
     else usage(`unknown argument ${a}`);
   }
+  if (!["workerd", "miniflare"].includes(opts.runtime)) usage("--runtime is workerd or miniflare");
   if (!(opts.minutes > 0) || !(opts.concurrency >= 1) || !(opts.thinkMs >= 0)) usage("bad number");
   opts.maxRequests ??= Math.ceil(opts.minutes * 60 * 100);
   return opts;
 }
 
 function usage(why) {
-  console.error(`soak: ${why}\nusage: node tests/soak/soak.mjs --minutes N [--concurrency 8] [--think-ms 100] [--max-requests N] [--skip KIND,…] [--out DIR]`);
+  console.error(`soak: ${why}\nusage: node tests/soak/soak.mjs --minutes N [--runtime workerd|miniflare] [--concurrency 8] [--think-ms 100] [--max-requests N] [--skip KIND,…] [--out DIR]`);
   process.exit(2);
 }
 
@@ -485,12 +494,13 @@ fs.mkdirSync(opts.out, { recursive: true });
 const totalMs = opts.minutes * 60_000;
 const warmupMs = Math.min(20_000, totalMs / 3);
 const upstream = await startSoakUpstream({ secret: SECRET });
-const w = await startWorker({ UPSTREAM_URL: upstream.url, UPSTREAM_TIMEOUT_MS: "5000" });
+const vars = { UPSTREAM_URL: upstream.url, UPSTREAM_TIMEOUT_MS: "5000" };
+const w = opts.runtime === "workerd" ? await startBareWorker(scriptPath, vars, opts.out) : await startWorker(vars);
 const t0 = performance.now();
 const workerds = findWorkerd();
 if (workerds.length !== 1) console.error(`soak: expected one workerd process below this one, found ${JSON.stringify(workerds)}`);
-const pid = workerds[0];
-console.log(`soak: worker at ${w.url} (workerd pid ${pid}), upstream at ${upstream.url}; ${opts.minutes} min, ${opts.concurrency} loops`);
+const pid = w.pid ?? workerds[0];
+console.log(`soak: worker at ${w.url} (${opts.runtime}, workerd pid ${pid}), upstream at ${upstream.url}; ${opts.minutes} min, ${opts.concurrency} loops`);
 
 let polling = true;
 const poller = (async () => {
@@ -575,7 +585,7 @@ for (const r of rows.slice(1)) console.log(line(r));
 const mb = (kb) => (kb === null || kb === undefined ? "-" : `${(kb / 1024).toFixed(1)} MB`);
 const peak = rssSamples.reduce((a, s) => Math.max(a, s.rss_kb), 0);
 console.log("");
-console.log(`load: ${((loadEnd - t0) / 60_000).toFixed(2)} min (warm-up ${(warmupMs / 1000).toFixed(0)} s), ${opts.concurrency} loops, think ${opts.thinkMs} ms${opts.skip.length ? `, skipped: ${opts.skip.join(", ")}` : ""}`);
+console.log(`load: ${((loadEnd - t0) / 60_000).toFixed(2)} min under ${opts.runtime} (warm-up ${(warmupMs / 1000).toFixed(0)} s), ${opts.concurrency} loops, think ${opts.thinkMs} ms${opts.skip.length ? `, skipped: ${opts.skip.join(", ")}` : ""}`);
 console.log(`workerd RSS: start ${mb(rssStart)} (after warm-up), end ${mb(rssEnd)} (after 10 s idle), growth ${rssGrowth === null ? "-" : (rssGrowth * 100).toFixed(1) + " %"}; peak sampled ${mb(peak)}, VmHWM ${mb(hwm)}`);
 console.log(`isolate: ${health.ids.length} ID(s) seen over ${health.polls} healthz polls, ${health.restarts} restart(s)${health.changes.length ? " at " + health.changes.map((c) => `${c.at_s} s`).join(", ") : ""}`);
 if (health.restarts) console.log(`in flight around a restart: ${aroundRestarts.worker5xx} of the worker-made 5xx, ${aroundRestarts.connection} of the connection failures, ${aroundRestarts.unexpected} of the unexpected answers`);
@@ -595,6 +605,7 @@ const result = {
   soak: {
     minutes: opts.minutes,
     concurrency: opts.concurrency,
+    runtime: opts.runtime,
     skipped: opts.skip,
     passed: failures.length === 0,
     failures,
