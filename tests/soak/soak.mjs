@@ -38,8 +38,11 @@
 //   headers), no complete answer within 60 s, or a body cut off, except for `upstream-reset-200`,
 //   where the upstream itself resets a 200 mid-body and the client cannot get more than that.
 // Also: isolate restarts (a FAILURE): `GET /healthz` is polled every second; its `isolate` ID is
-// drawn once per wasm instance, so a new ID means a new isolate or a re-instantiated module; a
-// healthz that fails counts as a connection failure or a worker-made 5xx as above. Secrets in logs
+// drawn once per wasm instance, so a new ID means a new isolate or a re-instantiated module (two
+// restarts between polls count as one, so the count is a lower bound; the log's "Reinitializing
+// Wasm application" lines, workers-rs's own notice after a panic, are counted beside it); a
+// healthz that fails counts as a connection failure or a worker-made 5xx as above. Failed requests
+// in flight when a restart happened are counted as "in flight around a restart". Secrets in logs
 // (a FAILURE): a planted fake key (`sk-proj-SOAKSECRET…`, new each run) is the client's bearer key
 // on every request and sits in a body field of every JSON request and Batch line; no line the
 // workerd process writes (the worker's logs, the runtime's errors) may hold it or its random part.
@@ -418,11 +421,12 @@ function memory(pid) {
   }
 }
 
-const health = { polls: 0, ids: [], restarts: 0, idMissing: 0, changes: [] };
+const health = { polls: 0, ids: [], restarts: 0, idMissing: 0, changes: [], lastSent: 0 };
 const rssSamples = [];
 let workerdGone = false;
 
 async function pollHealth(base, pid) {
+  const sentAt = (performance.now() - t0) / 1000;
   const r = await call(base, { method: "GET", path: "/healthz", timeoutMs: 10_000 });
   health.polls += 1;
   const kind = { name: "healthz", expect: (x) => (x.status === 200 ? null : `status ${x.status}`) };
@@ -434,9 +438,11 @@ async function pollHealth(base, pid) {
     if (last && last !== id) {
       health.restarts += 1;
       const t = (performance.now() - t0) / 1000;
-      health.changes.push({ at_s: Math.round(t), t, from: last, to: id });
+      // The restart happened after the last poll that saw the old ID was sent, before this answer.
+      health.changes.push({ at_s: Math.round(t), t, after: health.lastSent, from: last, to: id });
     }
     if (last !== id) health.ids.push(id);
+    health.lastSent = sentAt;
   }
   const m = memory(pid);
   if (m) rssSamples.push({ at_s: (performance.now() - t0) / 1000, rss_kb: m.rss });
@@ -529,6 +535,7 @@ await poller;
 await sleep(200);
 const logText = w.logs.join("\n");
 fs.writeFileSync(path.join(opts.out, "worker.log"), logText + "\n");
+const reinits = w.logs.filter((l) => l.includes("Reinitializing Wasm application")).length;
 const secretLines = w.logs.filter((l) => l.includes("SOAKSECRET") || l.includes(SECRET_PART));
 const logLines = w.logLines();
 const withFingerprint = logLines.filter((l) => typeof l.key_fingerprint === "string" && l.key_fingerprint.endsWith("T3st")).length;
@@ -550,9 +557,9 @@ const totals = {
   worker5xx: sum((s) => s.worker5xx),
   connection: sum((s) => s.connection),
 };
-// A restart is seen by the first healthz poll after it (polls start 1 s apart), so it happened
-// within the 1.5 s before that poll: a request in flight then may have been lost with the old isolate.
-const nearRestart = ({ from, to }) => health.changes.some((c) => from <= c.t && to >= c.t - 1.5);
+// A restart happened between two healthz polls: a request in flight then may have been lost with the
+// old isolate.
+const nearRestart = ({ from, to }) => health.changes.some((c) => from <= c.t && to >= c.after);
 const aroundRestarts = Object.fromEntries(Object.entries(spans).map(([k, list]) => [k, list.filter(nearRestart).length]));
 const rssGrowth = rssStart && rssEnd ? (rssEnd - rssStart) / rssStart : null;
 const failures = [];
@@ -587,7 +594,7 @@ const peak = rssSamples.reduce((a, s) => Math.max(a, s.rss_kb), 0);
 console.log("");
 console.log(`load: ${((loadEnd - t0) / 60_000).toFixed(2)} min under ${opts.runtime} (warm-up ${(warmupMs / 1000).toFixed(0)} s), ${opts.concurrency} loops, think ${opts.thinkMs} ms${opts.skip.length ? `, skipped: ${opts.skip.join(", ")}` : ""}`);
 console.log(`workerd RSS: start ${mb(rssStart)} (after warm-up), end ${mb(rssEnd)} (after 10 s idle), growth ${rssGrowth === null ? "-" : (rssGrowth * 100).toFixed(1) + " %"}; peak sampled ${mb(peak)}, VmHWM ${mb(hwm)}`);
-console.log(`isolate: ${health.ids.length} ID(s) seen over ${health.polls} healthz polls, ${health.restarts} restart(s)${health.changes.length ? " at " + health.changes.map((c) => `${c.at_s} s`).join(", ") : ""}`);
+console.log(`isolate: ${health.ids.length} ID(s) seen over ${health.polls} healthz polls, ${health.restarts} restart(s)${health.changes.length ? " at " + health.changes.map((c) => `${c.at_s} s`).join(", ") : ""}; the log has ${reinits} "Reinitializing Wasm application" line(s)`);
 if (health.restarts) console.log(`in flight around a restart: ${aroundRestarts.worker5xx} of the worker-made 5xx, ${aroundRestarts.connection} of the connection failures, ${aroundRestarts.unexpected} of the unexpected answers`);
 console.log(`secrets: ${secretLines.length} of ${w.logs.length} log lines hold the planted key (${logLines.length} JSON lines, ${withFingerprint} with its fingerprint; the upstream received it ${upstream.stats.sawSecret} times)`);
 for (const [what, list] of Object.entries(samples)) {
@@ -616,6 +623,7 @@ const result = {
     isolate_restarts: health.restarts,
     around_restarts: aroundRestarts,
     isolate_ids: health.ids.length,
+    wasm_reinit_log_lines: reinits,
     workerd_exited: workerdGone,
     secret_log_lines: secretLines.length,
     log_lines: w.logs.length,
