@@ -1,9 +1,10 @@
 // The soak (issue 11): the built worker under workerd, driven for N minutes by a mixed load against
 // a fake upstream with faults, all on 127.0.0.1. `--runtime workerd` (the default) runs it under bare
 // `workerd serve` (as the latency bench does; tests/soak/workerd.mjs); `--runtime miniflare` as the
-// end-to-end tests do, behind Miniflare's entry worker in the same workerd process, whose own memory
-// grows under this load (a five-line JavaScript pass-through worker, bench/worker/floor.js, grew
-// 110 → 247 MB in 2 minutes there), so bare workerd is the one to judge memory by.
+// end-to-end tests do, behind Miniflare's entry worker in the same workerd process. Judge memory
+// bare: with the five-line JavaScript pass-through bench/worker/floor.js as the worker
+// (AIRLOCK_WORKER_SCRIPT), workerd's RSS went 110 → 247 MB in 2 minutes under Miniflare, 57 → 83 MB
+// bare (so the runtime's RSS creeps by itself even bare).
 //
 //   node tests/soak/soak.mjs --minutes N [--runtime workerd|miniflare] [--concurrency 8] [--think-ms 100]
 //        [--skip KIND,…] [--out target/soak]
