@@ -87,6 +87,10 @@ describe("pass-through mode", () => {
     assert.match(body.version, /^\d+\.\d+\.\d+/);
     assert.equal(typeof body.rules_data_version, "string");
     assert.ok(res.headers.get("x-airlock-request-id").startsWith("req_airlock_"));
+    // One random ID per isolate (the soak counts restarts by it): the same on the next call.
+    assert.match(body.isolate, /^[0-9a-f]{16}$/);
+    assert.equal(res.headers.get("x-airlock-isolate"), body.isolate);
+    assert.equal((await (await fetch(`${w.url}/healthz`)).json()).isolate, body.isolate);
   });
 
   test("a valid request arrives upstream byte-identical, with path, query and headers", async () => {

@@ -7,6 +7,7 @@
 //! - `cargo xtask bench-tokens`: the tokenizer benchmark (not a test).
 //! - `cargo xtask bench-worker`: the worker's added latency under bare workerd (not a test).
 //! - `cargo xtask bench-batch`: `airlock batch lint` on 100 MB files: time and peak memory.
+//! - `cargo xtask soak [--minutes N]`: the worker under a mixed load with upstream faults (not a test).
 //! - `cargo xtask setup`: installs the worker's tools, pinned (see `setup.rs`).
 //! - `cargo xtask build-worker`, `dev`, `e2e [name…]`, `bundle [outdir]`: the worker (see `worker.rs`).
 
@@ -15,6 +16,7 @@ mod bench_batch;
 mod bench_worker;
 mod codegen;
 mod setup;
+mod soak;
 mod util;
 mod web;
 mod worker;
@@ -31,6 +33,7 @@ fn main() -> ExitCode {
         Some("bench-tokens") => bench::bench_tokens(),
         Some("bench-worker") => bench_worker::run(),
         Some("bench-batch") => bench_batch::run(),
+        Some("soak") => soak::run(&args[1..]),
         Some("setup") => setup::run().map(drop),
         Some("build-worker") => worker::build(),
         Some("dev") => worker::dev(),
@@ -40,7 +43,7 @@ fn main() -> ExitCode {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask <codegen [--check] | test | setup | dev | build-worker | e2e [name…] | bundle [outdir] | web | web-test | bench-tokens | bench-worker | bench-batch>"
+                "usage: cargo xtask <codegen [--check] | test | setup | dev | build-worker | e2e [name…] | bundle [outdir] | web | web-test | bench-tokens | bench-worker | bench-batch | soak [--minutes N] [--no-build] [--skip KIND,…]>"
             );
             return ExitCode::from(2);
         }

@@ -111,13 +111,31 @@ async fn handle(
     }
 }
 
-/// `GET /healthz`: the worker's version and the rules' data version.
+/// This isolate's random ID, drawn on first use: it lives in the wasm instance's memory, so a new
+/// ID means a new isolate or a re-instantiated module (the soak watches it to count restarts).
+static ISOLATE_ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// `GET /healthz`: the worker's version, the rules' data version, and the isolate's ID (also in
+/// `x-airlock-isolate`).
 fn health() -> Result<Response> {
-    Response::from_json(&serde_json::json!({
+    let isolate = ISOLATE_ID.get_or_init(|| {
+        (0..2)
+            .map(|_| {
+                format!(
+                    "{:08x}",
+                    (js_sys::Math::random() * f64::from(u32::MAX)) as u32
+                )
+            })
+            .collect()
+    });
+    let mut response = Response::from_json(&serde_json::json!({
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
         "rules_data_version": airlock_rules::DATA_VERSION,
-    }))
+        "isolate": isolate,
+    }))?;
+    response.headers_mut().set("x-airlock-isolate", isolate)?;
+    Ok(response)
 }
 
 /// A CORS preflight from an allowed origin, answered without calling the upstream.
