@@ -115,6 +115,28 @@ describe("pass-through mode", () => {
     assert.equal(rec.headers["content-type"], "application/json");
   });
 
+  test("a warning is visible at the edge: x-airlock-warnings and the log line name the rule", async () => {
+    upstream.script((rec, res) => reply(res, 200, completion()));
+    const res = await fetch(`${w.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ ...chatBody, frobnicate: 1 }),
+    });
+    assert.equal(res.status, 200);
+    await res.arrayBuffer();
+    assert.equal(res.headers.get("x-airlock-warnings"), "unrecognized_parameter");
+    const line = w.logLines().findLast((l) => l.request_id === res.headers.get("x-airlock-request-id"));
+    assert.deepEqual(line.warnings, ["unrecognized_parameter"]);
+    assert.equal(upstream.requests.length, 1, "forwarded");
+    const clean = await fetch(`${w.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(chatBody),
+    });
+    await clean.arrayBuffer();
+    assert.equal(clean.headers.get("x-airlock-warnings"), null);
+  });
+
   test("Node SDK: a valid request succeeds through the worker", async () => {
     upstream.script((rec, res) => reply(res, 200, completion("Hi from upstream")));
     const out = await node(w).chat.completions.create(chatBody);

@@ -331,6 +331,7 @@ fn check(
     }
     line.checked = true;
     line.partial = verdict.partial().map(|b| b.name);
+    line.warnings = crate::log::warning_names(verdict.warnings.iter().map(|f| f.rule.as_str()));
     line.model = verdict.model.clone();
     line.tokens = verdict
         .tokens

@@ -80,6 +80,9 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     if let Some(bound) = line.partial {
         headers.set("x-airlock-checked", &format!("partial; bound={bound}"))?;
     }
+    if let Some(names) = log::warnings_header(&line.warnings) {
+        headers.set("x-airlock-warnings", &names)?;
+    }
     if let Some(origin) = origin.filter(|o| cors::allowed(Some(o), cors_origins)) {
         for (name, value) in cors::response_headers(&origin) {
             headers.set(name, &value)?;

@@ -61,6 +61,10 @@ pub struct LogLine {
     /// The prompt text, keys masked; only with `LOG_PROMPTS=true`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
+    /// The rules that warned (or would have rejected, in report mode), by name, in order, each
+    /// once; also sent as `x-airlock-warnings` ([`warnings_header`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// How an upstream error body was read when it was not simply whole: `streamed` (longer than
     /// the diagnosis prefix, passed on as a stream), `stalled`, `cut`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -98,6 +102,7 @@ impl LogLine {
             prompt: None,
             partial: None,
             tokens: None,
+            warnings: Vec::new(),
             upstream_body: None,
             upstream_status: None,
             stream: false,
@@ -131,6 +136,43 @@ impl LogLine {
             Err(e) => worker::console_error!("airlock: log line failed: {e}"),
         }
     }
+}
+
+/// At most this many rule names are kept for the log line and the header.
+pub const MAX_WARNINGS: usize = 16;
+
+/// The `x-airlock-warnings` header is cut, at a name's end, to this many bytes.
+pub const MAX_WARNINGS_HEADER_BYTES: usize = 512;
+
+/// The distinct rule names of `findings`, in order, at most [`MAX_WARNINGS`].
+pub fn warning_names<'a>(findings: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for name in findings {
+        if out.len() == MAX_WARNINGS {
+            break;
+        }
+        if !out.iter().any(|n| n == name) {
+            out.push(name.chars().take(64).collect());
+        }
+    }
+    out
+}
+
+/// The `x-airlock-warnings` value: the names comma-separated, whole names only, at most
+/// [`MAX_WARNINGS_HEADER_BYTES`]; `None` when there are none.
+pub fn warnings_header(names: &[String]) -> Option<String> {
+    let mut out = String::new();
+    for name in names {
+        let extra = if out.is_empty() { 0 } else { 2 };
+        if out.len() + extra + name.len() > MAX_WARNINGS_HEADER_BYTES {
+            break;
+        }
+        if !out.is_empty() {
+            out.push_str(", ");
+        }
+        out.push_str(name);
+    }
+    (!out.is_empty()).then_some(out)
 }
 
 /// A free-text value for the log: keys masked by the rules' redaction, cut at
@@ -236,6 +278,23 @@ mod tests {
         let long = log_field(&"m".repeat(100_000));
         assert_eq!(long.chars().count(), MAX_LOG_FIELD_CHARS + 1);
         assert_eq!(log_field("gpt-4o-mini"), "gpt-4o-mini");
+    }
+
+    #[test]
+    fn warnings_are_named_once_and_bounded() {
+        use super::{MAX_WARNINGS, MAX_WARNINGS_HEADER_BYTES, warning_names, warnings_header};
+        let names = warning_names(["a_rule", "b_rule", "a_rule"]);
+        assert_eq!(names, ["a_rule", "b_rule"]);
+        assert_eq!(warnings_header(&names).unwrap(), "a_rule, b_rule");
+        assert_eq!(warnings_header(&[]), None);
+        let many: Vec<String> = (0..100)
+            .map(|i| format!("rule_{i:03}_{}", "x".repeat(40)))
+            .collect();
+        let names = warning_names(many.iter().map(String::as_str));
+        assert_eq!(names.len(), MAX_WARNINGS);
+        let header = warnings_header(&names).unwrap();
+        assert!(header.len() <= MAX_WARNINGS_HEADER_BYTES);
+        assert!(header.split(", ").all(|n| n.len() == 49), "{header}");
     }
 
     #[test]
