@@ -123,15 +123,17 @@ pub struct Prefix {
 }
 
 /// Reads `reader` until it ends, `cap` bytes are in, or `deadline_ms` (from now; `None`: no
-/// deadline) passes. `stop_early` may end reading after the first chunk (it gets the bytes so far):
+/// deadline) passes. `size_hint` (a `content-length`) reserves the buffer once, up to the cap. `stop_early` may end reading after the first chunk (it gets the bytes so far):
 /// a body that cannot be JSON need not be held.
 pub async fn read_prefix(
     reader: Reader,
     cap: usize,
+    size_hint: Option<u64>,
     deadline_ms: Option<u64>,
     stop_early: impl Fn(&[u8]) -> bool,
 ) -> Prefix {
-    let mut bytes = Vec::new();
+    let reserve = size_hint.map_or(0, |n| usize::try_from(n).unwrap_or(cap).min(cap));
+    let mut bytes = Vec::with_capacity(reserve);
     let mut timer = pin!(delay(deadline_ms.unwrap_or(MAX_TIMER_MS)));
     loop {
         let read = match select(pin!(reader.next()), timer.as_mut()).await {

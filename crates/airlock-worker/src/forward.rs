@@ -20,8 +20,10 @@ use crate::{body, errors, gateway, method_has_body, reject, upload};
 enum Body {
     /// No body (GET, HEAD, or empty).
     None,
-    /// Read whole and checked: replayable, sent byte-identical.
-    Bytes(Vec<u8>),
+    /// Read whole (and checked): replayable, sent byte-identical. Held as the runtime's bytes,
+    /// copied out of wasm memory once, so a retry costs no second copy and the wasm heap does not
+    /// keep a large body while it travels.
+    Bytes(js_sys::Uint8Array),
     /// Passed through as a stream (multipart, other types, too large to check): not replayable.
     Stream(web_sys::ReadableStream),
 }
@@ -90,7 +92,7 @@ pub async fn proxy(
         let client = req.stream()?;
         let id = &line.request_id;
         match upload::lint_ahead(client, &boundary, content_length, settings, id).await {
-            upload::Ahead::Whole(bytes) => Body::Bytes(bytes),
+            upload::Ahead::Whole(bytes) => Body::Bytes(js_bytes(&bytes)),
             upload::Ahead::Streaming(up) => Body::Stream(uploading.insert(up).body.clone()),
             upload::Ahead::Stopped(why) => return stopped(why, line),
         }
@@ -102,9 +104,10 @@ pub async fn proxy(
             None => Body::None,
             Some(reader) => {
                 let cap = usize::try_from(settings.max_check_bytes).unwrap_or(usize::MAX);
-                let prefix =
-                    body::read_prefix(reader, cap, None, |b| !json && !route::may_be_json_text(b))
-                        .await;
+                let prefix = body::read_prefix(reader, cap, content_length, None, |b| {
+                    !json && !route::may_be_json_text(b)
+                })
+                .await;
                 match prefix.end {
                     body::PrefixEnd::Complete => {
                         let bytes = prefix.bytes;
@@ -113,7 +116,7 @@ pub async fn proxy(
                                 return rejection;
                             }
                         }
-                        Body::Bytes(bytes)
+                        Body::Bytes(js_bytes(&bytes))
                     }
                     // Over the cap (chunked, so no length said so) or not JSON: sent on as read.
                     body::PrefixEnd::More(rest) => {
@@ -204,6 +207,7 @@ pub async fn proxy(
                         body::read_prefix(
                             reader,
                             body::MAX_ERROR_BODY_BYTES,
+                            None,
                             Some(settings.body_timeout_ms),
                             |_| false,
                         )
@@ -305,6 +309,11 @@ pub async fn proxy(
             }
         }
     }
+}
+
+/// `bytes` copied into the runtime's memory.
+fn js_bytes(bytes: &[u8]) -> js_sys::Uint8Array {
+    js_sys::Uint8Array::from(bytes)
 }
 
 /// The multipart boundary when `req` is a `POST /v1/files` upload (a possible Batch input file).
@@ -428,7 +437,7 @@ async fn send(
     init.set_redirect(web_sys::RequestRedirect::Manual);
     match &body {
         Body::None => {}
-        Body::Bytes(bytes) => init.set_body(&js_sys::Uint8Array::from(bytes.as_slice())),
+        Body::Bytes(bytes) => init.set_body(bytes),
         Body::Stream(stream) => init.set_body(stream),
     }
     let controller = match controller {
