@@ -755,6 +755,11 @@ impl StreamWatch {
                     error = error_fields(v);
                     if let Some(inner) = v.get("error").filter(|e| e.is_object()) {
                         let nested = error_fields(inner);
+                        if nested.code.as_deref() == Some(INTERRUPTED_CODE) {
+                            // Airlock's completion of an error event the upstream cut: the flat
+                            // fields are the cut ones, and the SDKs raise the nested error.
+                            error = StreamError::default();
+                        }
                         error.code = error.code.or(nested.code);
                         error.message = error.message.or(nested.message);
                         error.param = error.param.or(nested.param);
