@@ -314,7 +314,8 @@ fn mask_bearer(text: &str) -> String {
         }
         let end = token_end(bytes, start);
         let token = &text[start..end];
-        if is_placeholder(token, true) {
+        // `Bearer Bearer sk-…` (a scheme sent twice) is common: the token follows the second.
+        if is_placeholder(token, true) || token.eq_ignore_ascii_case("bearer") {
             continue;
         }
         out.push_str(&text[copied..start]);
@@ -921,6 +922,23 @@ mod props {
             .prop_map(String::from),
             "[A-Za-z0-9_-]{1,30}",
         ]
+    }
+
+    /// Issue 11 (fuzzing): after `Bearer Bearer`, the second `Bearer` was taken for the token
+    /// and the real token after it was left whole.
+    #[test]
+    fn a_scheme_sent_twice_still_masks_the_token() {
+        for input in [
+            "Authorization: Bearer Bearer eyJhbGciOiJIUzI1NiJ9.e30.Q7abcdefghijklmnopqrstuvwxyz",
+            "Bearer  BEARER sk-proj-Q7abcdefghijklmnopqrstuvwxyz0123",
+            "-H 'Authorization: Bearer bearer abcdefghijklmnopqrstuvwxyz0123Q7'",
+        ] {
+            let out = redact(input);
+            assert!(
+                !out.contains("ghijklmnopqrstuvwxyz"),
+                "{input:?} -> {out:?}"
+            );
+        }
     }
 
     proptest! {
