@@ -314,8 +314,9 @@ fn mask_bearer(text: &str) -> String {
         }
         let end = token_end(bytes, start);
         let token = &text[start..end];
-        // `Bearer Bearer sk-…` (a scheme sent twice) is common: the token follows the second.
-        if is_placeholder(token, true) || token.eq_ignore_ascii_case("bearer") {
+        // `Bearer Bearer sk-…` (a scheme sent twice) is common: the token follows the second
+        // (`=Bearer` too: a word `bearer` starting inside the token is the next scheme).
+        if is_placeholder(token, true) || has_bearer_word(token.as_bytes()) {
             continue;
         }
         out.push_str(&text[copied..start]);
@@ -325,6 +326,18 @@ fn mask_bearer(text: &str) -> String {
     }
     out.push_str(&text[copied..]);
     out
+}
+
+/// True when the word `bearer` starts somewhere in `token` (not after a letter or digit).
+fn has_bearer_word(token: &[u8]) -> bool {
+    let mut from = 0;
+    while let Some(at) = find_ignore_case(token, b"bearer", from) {
+        if at == 0 || !token[at - 1].is_ascii_alphanumeric() {
+            return true;
+        }
+        from = at + 1;
+    }
+    false
 }
 
 // ----- named values -----------------------------------------------------------------------------
@@ -932,6 +945,7 @@ mod props {
             "Authorization: Bearer Bearer eyJhbGciOiJIUzI1NiJ9.e30.Q7abcdefghijklmnopqrstuvwxyz",
             "Bearer  BEARER sk-proj-Q7abcdefghijklmnopqrstuvwxyz0123",
             "-H 'Authorization: Bearer bearer abcdefghijklmnopqrstuvwxyz0123Q7'",
+            "\"Bearer =Bearer eyJhbGciOiJIUzI1NiJ9.e30.Q7abcdefghijklmnopqrstuvwxyz\"",
         ] {
             let out = redact(input);
             assert!(
