@@ -314,9 +314,8 @@ fn mask_bearer(text: &str) -> String {
         }
         let end = token_end(bytes, start);
         let token = &text[start..end];
-        // `Bearer Bearer sk-…` (a scheme sent twice) is common: the token follows the second
-        // (`=Bearer` too: a word `bearer` starting inside the token is the next scheme).
-        if is_placeholder(token, true) || has_bearer_word(token.as_bytes()) {
+        // `Bearer Bearer sk-…` (a scheme sent twice) is common: the token follows the second.
+        if is_placeholder(token, true) || is_bearer_word(token) {
             continue;
         }
         out.push_str(&text[copied..start]);
@@ -328,16 +327,12 @@ fn mask_bearer(text: &str) -> String {
     out
 }
 
-/// True when the word `bearer` starts somewhere in `token` (not after a letter or digit).
-fn has_bearer_word(token: &[u8]) -> bool {
-    let mut from = 0;
-    while let Some(at) = find_ignore_case(token, b"bearer", from) {
-        if at == 0 || !token[at - 1].is_ascii_alphanumeric() {
-            return true;
-        }
-        from = at + 1;
-    }
-    false
+/// True when `token` is the word `bearer`, maybe after punctuation (`=Bearer`): the scheme
+/// again, not a secret.
+fn is_bearer_word(token: &str) -> bool {
+    token
+        .trim_start_matches(|c: char| !c.is_ascii_alphanumeric())
+        .eq_ignore_ascii_case("bearer")
 }
 
 // ----- named values -----------------------------------------------------------------------------
