@@ -671,8 +671,10 @@ pub fn redact(data: &[u8]) {
     );
     let out = airlock_rules::redact::redact(&planted);
     let kept = &body[..body.len() - 4];
+    // The fuzzer may copy the body into its own text too (it sees the comparisons): only the
+    // planted key must go.
     assert!(
-        !out.contains(kept),
+        out.matches(kept).count() <= text.matches(kept).count(),
         "a planted {prefix}… key survived: {planted:?} -> {out:?}"
     );
     assert!(airlock_rules::redact::contains_secret(&planted));

@@ -312,10 +312,15 @@ fn mask_bearer(text: &str) -> String {
         if start == i {
             continue;
         }
-        let end = token_end(bytes, start);
+        let mut end = token_end(bytes, start);
+        // `Bearer Bearer sk-…` (a scheme sent twice) is common, and a token may run into the
+        // next scheme (`…=Bearer`): a token ends where the word `bearer` starts, so the next
+        // scheme still masks its own token.
+        if let Some(p) = bearer_word(&bytes[start..end]) {
+            end = start + p;
+        }
         let token = &text[start..end];
-        // `Bearer Bearer sk-…` (a scheme sent twice) is common: the token follows the second.
-        if is_placeholder(token, true) || is_bearer_word(token) {
+        if is_placeholder(token, true) {
             continue;
         }
         out.push_str(&text[copied..start]);
@@ -327,12 +332,17 @@ fn mask_bearer(text: &str) -> String {
     out
 }
 
-/// True when `token` is the word `bearer`, maybe after punctuation (`=Bearer`): the scheme
-/// again, not a secret.
-fn is_bearer_word(token: &str) -> bool {
-    token
-        .trim_start_matches(|c: char| !c.is_ascii_alphanumeric())
-        .eq_ignore_ascii_case("bearer")
+/// Where the word `bearer` starts in `token` (at its start or after a byte that is not a letter
+/// or digit).
+fn bearer_word(token: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(at) = find_ignore_case(token, b"bearer", from) {
+        if at == 0 || !token[at - 1].is_ascii_alphanumeric() {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 // ----- named values -----------------------------------------------------------------------------
@@ -941,6 +951,7 @@ mod props {
             "Bearer  BEARER sk-proj-Q7abcdefghijklmnopqrstuvwxyz0123",
             "-H 'Authorization: Bearer bearer abcdefghijklmnopqrstuvwxyz0123Q7'",
             "\"Bearer =Bearer eyJhbGciOiJIUzI1NiJ9.e30.Q7abcdefghijklmnopqrstuvwxyz\"",
+            "Bearer Q7YS-p\0sk-=Bearer eyJhbGciOiJIUzI1NiJ9.e30.Q7abcdefghijklmnopqrstuvwxyz",
         ] {
             let out = redact(input);
             assert!(
