@@ -263,6 +263,10 @@ impl Multipart {
                     self.line_start = self.base + i as u64 + 1;
                 }
             }
+            // A second `purpose` part is ignored: the first one decided (the pump may already
+            // have acted on it, so letting a later one change it made the verdict depend on
+            // where the network cut the body).
+            Part::Purpose if self.purpose_done => {}
             Part::Purpose => {
                 // The first bytes are kept, whatever pieces they come in (keeping a piece only
                 // when it fit made the verdict depend on the network's chunking); past them,

@@ -155,6 +155,31 @@ fn one_byte_chunks_give_the_same_verdict_as_the_whole_body() {
     }
 }
 
+/// Found by the `upload` fuzz target: with two `purpose` parts (`batch`, then `fine-tune`), the
+/// second changed the decision when it came in the same chunk as the first, not after it.
+#[test]
+fn a_second_purpose_part_does_not_change_the_verdict() {
+    let boundary = BOUNDARIES[0];
+    let bad = std::fs::read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/batch/bad_chat.jsonl"),
+    )
+    .unwrap();
+    for (first, second) in [("batch", "fine-tune"), ("fine-tune", "batch")] {
+        let mut b = body(boundary, &bad, first, true);
+        let extra = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\n{second}\r\n"
+        );
+        let end = b.len() - format!("--{boundary}--\r\n").len();
+        b.splice(end..end, extra.bytes());
+        for step in [1, 7, 64, 300, b.len()] {
+            let cuts: Vec<usize> = (step..b.len()).step_by(step).collect();
+            if let Err(e) = check(boundary, &b, &cuts) {
+                panic!("purpose {first} then {second}, step {step}: {e}");
+            }
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 600, ..ProptestConfig::default() })]
     #[test]
