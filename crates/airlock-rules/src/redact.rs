@@ -445,11 +445,18 @@ fn mask_after_names(text: &str, names: &[&str], header: bool) -> String {
                 }
             }
         }
-        let value_end = if quote.is_some() && !header {
+        let mut value_end = if quote.is_some() && !header {
             end
         } else {
             token_end(bytes, value_start).min(end)
         };
+        // A value that runs into a `Bearer` scheme (`'Be…=Bearer eyJ…'`) ends there: the token
+        // after that scheme is left to `mask_bearer`, which would not see it once masked over.
+        match bearer_word(&bytes[value_start..value_end]) {
+            Some(0) => continue,
+            Some(p) => value_end = value_start + p,
+            None => {}
+        }
         let secret = &text[value_start..value_end];
         if is_placeholder(secret, header) || (quote.is_none() && looks_like_code(secret)) {
             continue;
@@ -952,6 +959,8 @@ mod props {
             "-H 'Authorization: Bearer bearer abcdefghijklmnopqrstuvwxyz0123Q7'",
             "\"Bearer =Bearer eyJhbGciOiJIUzI1NiJ9.e30.Q7abcdefghijklmnopqrstuvwxyz\"",
             "Bearer Q7YS-p\0sk-=Bearer eyJhbGciOiJIUzI1NiJ9.e30.Q7abcdefghijklmnopqrstuvwxyz",
+            "Authorization: 'Be\u{e9}=Bearer eyJhbGciOiJIUzI1NiJ9.e30.Q7abcdefghijklmnopqrstuvwxyz'",
+            "api_key=\"x1=Bearer eyJhbGciOiJIUzI1NiJ9.e30.Q7abcdefghijklmnopqrstuvwxyz\"",
         ] {
             let out = redact(input);
             assert!(
