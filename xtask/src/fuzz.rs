@@ -58,6 +58,7 @@ struct Run {
     crashes: Vec<String>,
     timeouts: Vec<String>,
     ooms: Vec<String>,
+    /// Wall-clock seconds of the run, build check included.
     secs: u64,
     /// `/proc/loadavg`'s 1, 5 and 15 minute load averages at the end of the run.
     load: String,
@@ -138,12 +139,15 @@ pub fn run(args: &[String]) -> Result<(), String> {
             "-print_final_stats=1",
         ];
         println!("$ cargo +nightly fuzz {}", args.join(" "));
+        let started = std::time::Instant::now();
         let out = cargo_fuzz(&args)
             .output()
             .map_err(|e| format!("could not run cargo fuzz: {e}"))?;
+        let took = started.elapsed().as_secs();
         let log = String::from_utf8_lossy(&out.stderr);
         let mut r = parse_log(&log);
-        r.secs = secs;
+        // Wall time of the run (less than N when it stopped on a finding).
+        r.secs = took;
         r.load = fs::read_to_string("/proc/loadavg")
             .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
             .unwrap_or_default();
