@@ -529,6 +529,23 @@ mod closing_property {
         );
     }
 
+    /// Found by the `sse` fuzz target: data the SDKs' JSON parsers read but `serde_json` does not
+    /// (a number beyond `f64`, a lone surrogate escape), continued with Airlock's error, left the
+    /// watcher seeing no error at all.
+    #[test]
+    fn data_serde_json_refuses_still_ends_in_the_error() {
+        for prefix in [
+            &b"data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":17e240000,\"model\":\"gpt-4o-mini-2024-07-"[..],
+            b"data: {\"object\":\"chat.completion.chunk\",\"x\":\"\\ud800\",\"choices\":[{\"delta\":{\"content\":\"Hel",
+            b"event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"n\":-1e999,\"delta\":\"caf",
+            b"event: error\ndata: {\"type\":\"error\",\"n\":1e999,\"code\":\"ra",
+        ] {
+            if let Err(e) = check(prefix, &[], Limits::default()) {
+                panic!("{e}");
+            }
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
         #[test]
