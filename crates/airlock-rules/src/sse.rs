@@ -606,7 +606,7 @@ impl StreamWatch {
                 kind = StreamKind::Responses;
             }
         }
-        let seq = self.last_sequence.map(|s| s + 1);
+        let seq = self.last_sequence.map(|s| s.saturating_add(1));
         out.extend_from_slice(interrupted_event(kind, message, seq).as_bytes());
         out
     }

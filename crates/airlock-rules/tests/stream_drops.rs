@@ -546,6 +546,23 @@ mod closing_property {
         }
     }
 
+    /// Found by the `sse` fuzz target: the error event's `sequence_number` is the last one plus
+    /// one, which overflowed after `u64::MAX` (a panic with overflow checks, 0 without).
+    #[test]
+    fn the_largest_sequence_number_does_not_overflow() {
+        let prefix = b"event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":18446744073709551615}\n\n";
+        if let Err(e) = check(prefix, &[], Limits::default()) {
+            panic!("{e}");
+        }
+        let mut w = StreamWatch::new();
+        w.push(prefix);
+        let closing = String::from_utf8(w.closing_bytes(MESSAGE)).unwrap();
+        assert!(
+            closing.contains("\"sequence_number\":18446744073709551615"),
+            "{closing}"
+        );
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
         #[test]
