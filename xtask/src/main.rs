@@ -10,11 +10,14 @@
 //! - `cargo xtask soak [--minutes N]`: the worker under a mixed load with upstream faults (not a test).
 //! - `cargo xtask setup`: installs the worker's tools, pinned (see `setup.rs`).
 //! - `cargo xtask build-worker`, `dev`, `e2e [name…]`, `bundle [outdir]`: the worker (see `worker.rs`).
+//! - `cargo xtask fuzz [target…] [--secs N]`: the libFuzzer targets under `fuzz/` (nightly; see
+//!   `fuzz.rs` and `fuzz/README.md`).
 
 mod bench;
 mod bench_batch;
 mod bench_worker;
 mod codegen;
+mod fuzz;
 mod setup;
 mod soak;
 mod util;
@@ -38,12 +41,13 @@ fn main() -> ExitCode {
         Some("build-worker") => worker::build(),
         Some("dev") => worker::dev(),
         Some("e2e") => worker::e2e(&args[1..]),
+        Some("fuzz") => fuzz::run(&args[1..]),
         Some("bundle") => {
             worker::bundle(args.get(1).map_or("target/worker-bundle", String::as_str))
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask <codegen [--check] | test | setup | dev | build-worker | e2e [name…] | bundle [outdir] | web | web-test | bench-tokens | bench-worker | bench-batch | soak [--minutes N] [--no-build] [--skip KIND,…]>"
+                "usage: cargo xtask <codegen [--check] | test | setup | dev | build-worker | e2e [name…] | bundle [outdir] | fuzz [target…] [--secs N] | web | web-test | bench-tokens | bench-worker | bench-batch | soak [--minutes N] [--no-build] [--skip KIND,…]>"
             );
             return ExitCode::from(2);
         }
@@ -109,6 +113,9 @@ fn test(_args: &[String]) -> Result<(), String> {
     tiktoken_compare()?;
     web::test()?;
     worker::e2e(&[])?;
+    // A short smoke run of every fuzz target (20 s each; skipped without nightly). The
+    // inputs kept under fuzz/regressions/ already ran above, on stable (fuzz_regressions).
+    fuzz::run(&["--secs".to_string(), "20".to_string()])?;
     println!("xtask test: all checks passed");
     Ok(())
 }

@@ -195,8 +195,11 @@ fn exception_is(name: &str, entry: &str) -> bool {
     if entry.contains('.') {
         let n = name.len();
         let e = entry.len();
+        // `get`, not `[..]`: `n - e` may fall inside a multibyte character of the name.
         n >= e
-            && name[n - e..].eq_ignore_ascii_case(entry)
+            && name
+                .get(n - e..)
+                .is_some_and(|t| t.eq_ignore_ascii_case(entry))
             && (n == e || name.as_bytes()[n - e - 1] == b'.')
     } else {
         let last = name.rsplit(['.', ':', '$']).next().unwrap_or(name);
@@ -978,6 +981,23 @@ mod tests {
             "openai.error.APIError"
         ));
         assert!(exception_is("RateLimitError:", "RateLimitError"));
+    }
+
+    /// Issue 11 (fuzzing): a name with multibyte characters, as long as a qualified entry,
+    /// panicked slicing inside a character. `Evidence` is public; any caller may fill it.
+    #[test]
+    fn a_multibyte_exception_name_is_compared_without_panic() {
+        // 24 bytes against the 22 of `openai.BadRequestError`: byte 2 is inside the first `€`.
+        let name = "\u{20ac}".repeat(8);
+        let name = name.as_str();
+        assert!(!exception_is(name, "openai.BadRequestError"));
+        assert!(!exception_is(
+            &alloc::format!("x{name}"),
+            "openai.BadRequestError"
+        ));
+        let mut e = Evidence::default();
+        e.exception = Some(alloc::format!("x{name}"));
+        let _ = diagnose(&e);
     }
 
     #[test]

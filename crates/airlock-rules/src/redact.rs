@@ -360,7 +360,13 @@ fn mask_bearer(text: &str) -> String {
         if start == i {
             continue;
         }
-        let end = token_end(bytes, start);
+        let mut end = token_end(bytes, start);
+        // `Bearer Bearer sk-…` (a scheme sent twice) is common, and a token may run into the
+        // next scheme (`…=Bearer`): a token ends where the word `bearer` starts, so the next
+        // scheme still masks its own token.
+        if let Some(p) = bearer_word(&bytes[start..end]) {
+            end = start + p;
+        }
         let token = &text[start..end];
         if is_placeholder(token, true) {
             continue;
@@ -372,6 +378,19 @@ fn mask_bearer(text: &str) -> String {
     }
     out.push_str(&text[copied..]);
     out
+}
+
+/// Where the word `bearer` starts in `token` (at its start or after a byte that is not a letter
+/// or digit).
+fn bearer_word(token: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(at) = find_ignore_case(token, b"bearer", from) {
+        if at == 0 || !token[at - 1].is_ascii_alphanumeric() {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 // ----- named values -----------------------------------------------------------------------------
@@ -474,11 +493,18 @@ fn mask_after_names(text: &str, names: &[&str], header: bool) -> String {
                 }
             }
         }
-        let value_end = if quote.is_some() && !header {
+        let mut value_end = if quote.is_some() && !header {
             end
         } else {
             token_end(bytes, value_start).min(end)
         };
+        // A value that runs into a `Bearer` scheme (`'Be…=Bearer eyJ…'`) ends there: the token
+        // after that scheme is left to `mask_bearer`, which would not see it once masked over.
+        match bearer_word(&bytes[value_start..value_end]) {
+            Some(0) => continue,
+            Some(p) => value_end = value_start + p,
+            None => {}
+        }
         let secret = &text[value_start..value_end];
         if is_placeholder(secret, header) || (quote.is_none() && looks_like_code(secret)) {
             continue;
@@ -994,6 +1020,27 @@ mod props {
             .prop_map(String::from),
             "[A-Za-z0-9_-]{1,30}",
         ]
+    }
+
+    /// Issue 11 (fuzzing): after `Bearer Bearer`, the second `Bearer` was taken for the token
+    /// and the real token after it was left whole.
+    #[test]
+    fn a_scheme_sent_twice_still_masks_the_token() {
+        for input in [
+            "Authorization: Bearer Bearer eyJhbGciOiJIUzI1NiJ9.e30.Q7abcdefghijklmnopqrstuvwxyz",
+            "Bearer  BEARER sk-proj-Q7abcdefghijklmnopqrstuvwxyz0123",
+            "-H 'Authorization: Bearer bearer abcdefghijklmnopqrstuvwxyz0123Q7'",
+            "\"Bearer =Bearer eyJhbGciOiJIUzI1NiJ9.e30.Q7abcdefghijklmnopqrstuvwxyz\"",
+            "Bearer Q7YS-p\0sk-=Bearer eyJhbGciOiJIUzI1NiJ9.e30.Q7abcdefghijklmnopqrstuvwxyz",
+            "Authorization: 'Be\u{e9}=Bearer eyJhbGciOiJIUzI1NiJ9.e30.Q7abcdefghijklmnopqrstuvwxyz'",
+            "api_key=\"x1=Bearer eyJhbGciOiJIUzI1NiJ9.e30.Q7abcdefghijklmnopqrstuvwxyz\"",
+        ] {
+            let out = redact(input);
+            assert!(
+                !out.contains("ghijklmnopqrstuvwxyz"),
+                "{input:?} -> {out:?}"
+            );
+        }
     }
 
     proptest! {

@@ -138,8 +138,9 @@ pub fn parse_http_date_ms(text: &str) -> Option<u64> {
             month = Some(m);
         } else if raw.starts_with(['+', '-']) && raw.len() == 5 {
             let sign = if raw.starts_with('-') { -1 } else { 1 };
-            let hh: i64 = small_number::<u32>(&raw[1..3])?.into();
-            let mm: i64 = small_number::<u32>(&raw[3..5])?.into();
+            // `get`, not `[..]`: the five bytes may hold a multibyte char (`+1é2`).
+            let hh: i64 = small_number::<u32>(raw.get(1..3)?)?.into();
+            let mm: i64 = small_number::<u32>(raw.get(3..5)?)?.into();
             offset_s = sign * (hh * 3600 + mm * 60);
         } else if ["GMT", "UTC", "UT", "Z"]
             .iter()
@@ -533,6 +534,35 @@ mod tests {
 
     fn stop(reason: StopReason) -> Step {
         Step::Stop { reason }
+    }
+
+    /// Issue 11 (fuzzing): a five-byte zone token holding a multibyte character (`+1é2`) panicked
+    /// slicing inside the character. Header values come from upstream responses and pastes.
+    #[test]
+    fn a_zone_token_with_a_multibyte_char_is_not_a_date() {
+        for v in [
+            "Sun, 06 Nov 1994 08:49:37 +1\u{e9}2",
+            "Sun, 06 Nov 1994 08:49:37 -\u{e9}12",
+            "Sun, 06 Nov 1994 08:49:37 +12\u{e9}",
+            "+\u{20ac}1",
+            "-1\u{20ac}",
+        ] {
+            assert_eq!(parse_http_date_ms(v), None, "{v:?}");
+            assert_eq!(
+                server_delay_ms([("retry-after", v)], Some(784_111_777_000)),
+                None,
+                "{v:?}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        /// No header value makes the date or delay parsers panic.
+        #[test]
+        fn any_header_value_is_read_without_panic(v in "([0-9+:, -]|\\PC){0,24}") {
+            let _ = parse_http_date_ms(&v);
+            let _ = server_delay_ms([("retry-after", v.as_str()), ("retry-after-ms", v.as_str())], Some(0));
+        }
     }
 
     #[test]

@@ -606,7 +606,7 @@ impl StreamWatch {
                 kind = StreamKind::Responses;
             }
         }
-        let seq = self.last_sequence.map(|s| s + 1);
+        let seq = self.last_sequence.map(|s| s.saturating_add(1));
         out.extend_from_slice(interrupted_event(kind, message, seq).as_bytes());
         out
     }
@@ -755,6 +755,11 @@ impl StreamWatch {
                     error = error_fields(v);
                     if let Some(inner) = v.get("error").filter(|e| e.is_object()) {
                         let nested = error_fields(inner);
+                        if nested.code.as_deref() == Some(INTERRUPTED_CODE) {
+                            // Airlock's completion of an error event the upstream cut: the flat
+                            // fields are the cut ones, and the SDKs raise the nested error.
+                            error = StreamError::default();
+                        }
                         error.code = error.code.or(nested.code);
                         error.message = error.message.or(nested.message);
                         error.param = error.param.or(nested.param);
@@ -764,6 +769,8 @@ impl StreamWatch {
                         error.error_type = None;
                     }
                     error.sequence_number = seq_of(v);
+                } else if let Some(own) = own_interrupted_error(&e.data) {
+                    error = own;
                 } else if !e.data.trim().is_empty() {
                     error.message = Some(e.data.clone());
                 }
@@ -789,7 +796,12 @@ impl StreamWatch {
             }
             return None;
         }
-        let v = json(data)?;
+        let Some(v) = json(data) else {
+            return own_interrupted_error(data).map(|mut error| {
+                error.event = String::from("data");
+                StreamState::Failed { error }
+            });
+        };
         if self.kind == StreamKind::Unknown
             && v.get("object").and_then(|o| o.as_str()) == Some("chat.completion.chunk")
         {
@@ -820,12 +832,31 @@ fn top_level_error(data: &str) -> Option<StreamError> {
     if !data.contains("\"error\":{") && !data.contains("\"error\": {") {
         return None;
     }
-    let v = json(data)?;
+    let Some(v) = json(data) else {
+        return own_interrupted_error(data);
+    };
     let err = v.get("error")?;
     match err {
         serde_json::Value::Object(m) if !m.is_empty() => Some(error_fields(err)),
         _ => None,
     }
+}
+
+/// Airlock's own `error` key closing an event's data ([`StreamWatch::closing_bytes`] continued
+/// it), read even when the data before it does not parse here: `serde_json` refuses numbers
+/// beyond `f64` (`1e400`) and lone surrogate escapes (`"\ud800"`), which both SDKs' parsers
+/// accept, so they raise this error while the watcher would have seen no error at all.
+fn own_interrupted_error(data: &str) -> Option<StreamError> {
+    const KEY: &str = "\"error\":{\"message\":";
+    let at = data.rfind(KEY)?;
+    // The error object, then the `}` that closes the top-level object.
+    let rest = data[at + KEY.len() - "{\"message\":".len()..].trim_end();
+    let object = rest.strip_suffix('}')?;
+    let v = json(object)?;
+    if v.get("code").and_then(|c| c.as_str()) != Some(INTERRUPTED_CODE) {
+        return None;
+    }
+    Some(error_fields(&v))
 }
 
 fn json(data: &str) -> Option<serde_json::Value> {

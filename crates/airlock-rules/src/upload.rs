@@ -37,6 +37,8 @@ pub const HOLD_CAP: usize = 1024 * 1024;
 pub const LINE_CAP: usize = 16 * 1024 * 1024;
 /// Errors kept (the count goes on).
 const MAX_ERRORS: usize = 100;
+/// Bytes of the `purpose` field kept.
+const PURPOSE_KEPT: usize = 64;
 /// Headers longer than this make the body malformed (nothing judged, passed on).
 const MAX_HEADERS: usize = 16 * 1024;
 
@@ -95,7 +97,10 @@ pub struct Multipart {
     /// Body bytes pushed.
     pushed: u64,
     part: Part,
+    /// The first [`PURPOSE_KEPT`] bytes of the `purpose` part.
     purpose: Vec<u8>,
+    /// More than whitespace followed those bytes (so it is not `batch`).
+    purpose_long: bool,
     /// The `purpose` part has ended.
     purpose_done: bool,
     linter: BatchLinter,
@@ -117,6 +122,7 @@ impl Multipart {
             pushed: 0,
             part: Part::Other,
             purpose: Vec::new(),
+            purpose_long: false,
             purpose_done: false,
             linter: BatchLinter::with_state(LintState::with_config(config)),
             errors: Vec::new(),
@@ -207,11 +213,16 @@ impl Multipart {
     /// purpose, `None` while it is not known.
     pub fn purpose_is_batch(&self) -> Option<bool> {
         self.purpose_done
-            .then(|| self.purpose.trim_ascii() == b"batch")
+            .then(|| !self.purpose_long && self.purpose.trim_ascii() == b"batch")
     }
 
-    /// The problems found in the `file` part so far (at most 100 kept).
+    /// The problems found in the `file` part so far (at most 100 kept); none once `purpose` is
+    /// known not to be `batch` (the file is then no Batch input file, whether `purpose` came
+    /// before it or after).
     pub fn errors(&self) -> &[LineError] {
+        if self.purpose_is_batch() == Some(false) {
+            return &[];
+        }
         &self.errors
     }
 
@@ -243,15 +254,30 @@ impl Multipart {
         }
         match self.part {
             Part::File => {
-                let found = self.linter.push(data);
-                self.keep(found);
+                // Once `purpose` is known not to be `batch`, the file is no Batch input file.
+                if self.purpose_is_batch() != Some(false) {
+                    let found = self.linter.push(data);
+                    self.keep(found);
+                }
                 if let Some(i) = data.iter().rposition(|&b| b == b'\n') {
                     self.line_start = self.base + i as u64 + 1;
                 }
             }
+            // A second `purpose` part is ignored: the first one decided (the pump may already
+            // have acted on it, so letting a later one change it made the verdict depend on
+            // where the network cut the body).
+            Part::Purpose if self.purpose_done => {}
             Part::Purpose => {
-                if self.purpose.len() + data.len() <= 64 {
-                    self.purpose.extend_from_slice(data);
+                // The first bytes are kept, whatever pieces they come in (keeping a piece only
+                // when it fit made the verdict depend on the network's chunking); past them,
+                // only whether anything but whitespace followed.
+                let room = PURPOSE_KEPT
+                    .saturating_sub(self.purpose.len())
+                    .min(data.len());
+                let (head, rest) = data.split_at(room);
+                self.purpose.extend_from_slice(head);
+                if !rest.iter().all(u8::is_ascii_whitespace) {
+                    self.purpose_long = true;
                 }
             }
             Part::Other => {}

@@ -399,3 +399,188 @@ fn a_terminal_event_missing_only_its_blank_line_is_ended_and_nothing_follows() {
         assert!(w.terminal().is_none());
     }
 }
+
+/// Issue 11, bug 10: whatever the drop point, the line ends and the chunking, a fresh watcher fed
+/// the prefix and then `closing_bytes` never sees a cut stream: it is not left inside a line or an
+/// event, and it reports the `stream_interrupted` error (or the stream's own end, when only the
+/// blank line after its terminal event was missing).
+mod closing_property {
+    use super::*;
+    use proptest::prelude::*;
+
+    const INTERRUPTED: &str = airlock_rules::sse::INTERRUPTED_CODE;
+
+    fn all_streams() -> Vec<(String, Vec<u8>)> {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/streams");
+        let mut names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "sse"))
+            .collect();
+        names.sort();
+        let mut out = Vec::new();
+        for p in names {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            let bytes = std::fs::read(&p).unwrap();
+            // Normalise to `\n` first, then make each line-end variant.
+            let mut lf = Vec::new();
+            let mut i = 0;
+            while i < bytes.len() {
+                match bytes[i] {
+                    b'\r' if bytes.get(i + 1) == Some(&b'\n') => {
+                        lf.push(b'\n');
+                        i += 1;
+                    }
+                    b'\r' => lf.push(b'\n'),
+                    b => lf.push(b),
+                }
+                i += 1;
+            }
+            out.push((format!("{name} (lf)"), lf.clone()));
+            out.push((format!("{name} (crlf)"), with_line_ends(&lf, b"\r\n")));
+            out.push((format!("{name} (cr)"), with_line_ends(&lf, b"\r")));
+        }
+        out
+    }
+
+    /// Checks the property for one prefix pushed in the given chunks; returns an error message.
+    pub(crate) fn check(prefix: &[u8], cuts: &[usize], limits: Limits) -> Result<(), String> {
+        let mut w = StreamWatch::with_limits(limits);
+        let mut at = 0;
+        for &c in cuts {
+            let c = c.min(prefix.len()).max(at);
+            w.push(&prefix[at..c]);
+            at = c;
+        }
+        w.push(&prefix[at..]);
+        if w.terminal().is_some() {
+            return Ok(()); // the worker appends nothing after a terminal event
+        }
+        let closing = w.closing_bytes(MESSAGE);
+        // The watcher itself, continued with the bytes (as the worker logs it).
+        let mut after = w.clone();
+        after.push(&closing);
+        if after.parser().mid_line() || after.parser().mid_event() || after.terminal().is_none() {
+            return Err(format!(
+                "the continued watcher: mid-line {} / mid-event {} / {:?}: {:?} + {:?}",
+                after.parser().mid_line(),
+                after.parser().mid_event(),
+                after.state(),
+                String::from_utf8_lossy(&prefix[prefix.len().saturating_sub(120)..]),
+                String::from_utf8_lossy(&closing)
+            ));
+        }
+        let mut fresh = StreamWatch::with_limits(limits);
+        fresh.push(prefix);
+        fresh.push(&closing);
+        let show = || {
+            format!(
+                "{:?} + {:?}",
+                String::from_utf8_lossy(&prefix[prefix.len().saturating_sub(120)..]),
+                String::from_utf8_lossy(&closing)
+            )
+        };
+        let p = fresh.parser();
+        if p.mid_line() || p.mid_event() {
+            return Err(format!(
+                "parser left mid-line {} / mid-event {}: {}",
+                p.mid_line(),
+                p.mid_event(),
+                show()
+            ));
+        }
+        let ours = closing
+            .windows(INTERRUPTED.len())
+            .any(|x| x == INTERRUPTED.as_bytes());
+        match fresh.finish() {
+            StreamState::Failed { error } if error.code.as_deref() == Some(INTERRUPTED) => Ok(()),
+            // No error appended: only the end of the stream's own terminal event was missing
+            // (its blank line, or the rest of `data: [DONE]`).
+            StreamState::Completed
+            | StreamState::Incomplete { .. }
+            | StreamState::Failed { .. }
+                if !ours =>
+            {
+                Ok(())
+            }
+            other => Err(format!("{other:?}: {}", show())),
+        }
+    }
+
+    #[test]
+    fn every_drop_point_of_every_stream_ends_the_stream() {
+        let mut failures = Vec::new();
+        let mut checked = 0;
+        for (name, bytes) in all_streams() {
+            for k in 0..=bytes.len() {
+                checked += 1;
+                if let Err(e) = check(&bytes[..k], &[], Limits::default()) {
+                    failures.push(format!("{name} cut at {k}: {e}"));
+                }
+            }
+        }
+        assert!(checked > 50_000, "{checked}");
+
+        assert!(
+            failures.is_empty(),
+            "{} of {checked} drop points fail; first: {:#?}",
+            failures.len(),
+            &failures[..failures.len().min(5)]
+        );
+    }
+
+    /// Found by the `sse` fuzz target: data the SDKs' JSON parsers read but `serde_json` does not
+    /// (a number beyond `f64`, a lone surrogate escape), continued with Airlock's error, left the
+    /// watcher seeing no error at all.
+    #[test]
+    fn data_serde_json_refuses_still_ends_in_the_error() {
+        for prefix in [
+            &b"data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":17e240000,\"model\":\"gpt-4o-mini-2024-07-"[..],
+            b"data: {\"object\":\"chat.completion.chunk\",\"x\":\"\\ud800\",\"choices\":[{\"delta\":{\"content\":\"Hel",
+            b"event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"n\":-1e999,\"delta\":\"caf",
+            b"event: error\ndata: {\"type\":\"error\",\"n\":1e999,\"code\":\"ra",
+        ] {
+            if let Err(e) = check(prefix, &[], Limits::default()) {
+                panic!("{e}");
+            }
+        }
+    }
+
+    /// Found by the `sse` fuzz target: the error event's `sequence_number` is the last one plus
+    /// one, which overflowed after `u64::MAX` (a panic with overflow checks, 0 without).
+    #[test]
+    fn the_largest_sequence_number_does_not_overflow() {
+        let prefix = b"event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":18446744073709551615}\n\n";
+        if let Err(e) = check(prefix, &[], Limits::default()) {
+            panic!("{e}");
+        }
+        let mut w = StreamWatch::new();
+        w.push(prefix);
+        let closing = String::from_utf8(w.closing_bytes(MESSAGE)).unwrap();
+        assert!(
+            closing.contains("\"sequence_number\":18446744073709551615"),
+            "{closing}"
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+        #[test]
+        fn any_drop_point_and_chunking_ends_the_stream(
+            which in any::<prop::sample::Index>(),
+            cut in any::<prop::sample::Index>(),
+            mut cuts in prop::collection::vec(0usize..4096, 0..8),
+        ) {
+            let streams = all_streams();
+            let (name, bytes) = &streams[which.index(streams.len())];
+            let k = cut.index(bytes.len() + 1);
+            cuts.sort_unstable();
+            // The worker's limits. (With limits small enough that a cut line plus its
+            // continuation no longer fits, the watcher drops the continued line: not covered.)
+            let limits = Limits::default();
+            if let Err(e) = check(&bytes[..k], &cuts, limits) {
+                prop_assert!(false, "{name} cut at {k} (chunks {cuts:?}, {limits:?}): {e}");
+            }
+        }
+    }
+}

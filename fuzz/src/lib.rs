@@ -1,0 +1,3 @@
+//! Airlock's fuzz targets: the properties are in [`props`] (see `fuzz/README.md`).
+
+pub mod props;
