@@ -145,8 +145,12 @@ pub fn contains_secret(text: &str) -> bool {
 /// ```
 pub fn fingerprint(key: &str) -> String {
     let key = key.trim();
-    let digest = sha256(key.as_bytes());
-    let mut out = String::from("sha256:");
+    tagged("sha256:", &sha256(key.as_bytes()), key)
+}
+
+/// `tag`, the digest's first 4 bytes in hex, and the key's last 4 characters when it is long.
+fn tagged(tag: &str, digest: &[u8; 32], key: &str) -> String {
+    let mut out = String::from(tag);
     for b in &digest[..4] {
         push_hex(&mut out, *b);
     }
@@ -175,17 +179,11 @@ pub fn fingerprint_keyed(key: &str, secret: Option<&str>) -> String {
         return fingerprint(key);
     };
     let key = key.trim();
-    let digest = hmac_sha256(secret.as_bytes(), key.as_bytes());
-    let mut out = String::from("hmac:");
-    for b in &digest[..4] {
-        push_hex(&mut out, *b);
-    }
-    if key.chars().count() >= KEEP_TAIL_FROM {
-        out.push('…');
-        let tail_start = key.char_indices().rev().nth(3).map_or(0, |(i, _)| i);
-        out.push_str(&key[tail_start..]);
-    }
-    out
+    tagged(
+        "hmac:",
+        &hmac_sha256(secret.as_bytes(), key.as_bytes()),
+        key,
+    )
 }
 
 /// HMAC-SHA-256 (RFC 2104).
