@@ -95,6 +95,7 @@ describe("a hostile upstream", () => {
       UPSTREAM_URL: upstream.url,
       UPSTREAM_TIMEOUT_MS: "3000",
       UPSTREAM_BODY_TIMEOUT_MS: "400",
+      UPSTREAM_IDLE_TIMEOUT_MS: "1500",
       CORS_ALLOW_ORIGINS: "*",
     });
   });
@@ -271,6 +272,31 @@ describe("a hostile upstream", () => {
     const end = w.logLines().findLast((l) => l.event === "body_end" && l.request_id === request.request_id);
     assert.ok(end, "a body_end line");
     assert.equal(end.state, "cut");
+  });
+
+  test("a stream that goes silent past UPSTREAM_IDLE_TIMEOUT_MS ends with Airlock's error event", T, async () => {
+    const held = [];
+    upstream.script((rec, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream", "x-request-id": "req_silent" });
+      res.write(`data: ${JSON.stringify(streamChunk("first", 0))}\n\n`);
+      held.push(res); // then nothing, and never an end
+    });
+    const client = new OpenAI({ baseURL: `${w.url}/v1`, apiKey: "sk-client-key-0000", maxRetries: 0 });
+    const got = [];
+    await assert.rejects(
+      (async () => {
+        const stream = await client.chat.completions.create({ ...chatBody, stream: true });
+        for await (const chunk of stream) got.push(chunk.choices[0]?.delta?.content);
+      })(),
+      (e) => e instanceof OpenAI.APIError && /UPSTREAM_IDLE_TIMEOUT_MS/.test(e.message),
+    );
+    assert.deepEqual(got, ["first"]);
+    await sleep(100);
+    const request = w.logLines().findLast((l) => l.upstream_request_id === "req_silent");
+    const end = w.logLines().findLast((l) => l.event === "stream_end" && l.request_id === request.request_id);
+    assert.equal(end.upstream_stalled, true);
+    assert.equal(end.appended_error, true);
+    held.forEach((r) => r.destroy());
   });
 
   test("CORS is Airlock's: no upstream access-control-* header, Vary merged", T, async () => {

@@ -539,9 +539,11 @@ fn pass_through(resp: web_sys::Response, line: &LogLine, settings: &Settings) ->
         .with_headers(headers);
     let body = resp.body().filter(|_| !route::null_body_status(status));
     Ok(match body {
-        Some(stream) if line.stream => {
-            builder.from_stream(crate::watch::watched(stream, line.request_id.clone()))?
-        }
+        Some(stream) if line.stream => builder.from_stream(crate::watch::watched(
+            stream,
+            line.request_id.clone(),
+            settings.idle_timeout_ms,
+        ))?,
         Some(stream) => match body::guarded(&stream, line.request_id.clone()) {
             Some(piped) => builder.stream(piped),
             None => builder.stream(stream),

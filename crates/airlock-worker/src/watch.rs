@@ -22,6 +22,9 @@
 //! server that omits `[DONE]` is valid traffic).
 
 use airlock_rules::sse::{StreamError, StreamState, StreamWatch};
+use core::pin::pin;
+
+use futures_util::future::{Either, select};
 use futures_util::{Stream, StreamExt};
 use serde::Serialize;
 use worker::ByteStream;
@@ -29,6 +32,10 @@ use worker::ByteStream;
 /// The message of the error event appended to a dropped stream.
 pub const DROPPED_MESSAGE: &str =
     "The upstream connection closed before the response was complete.";
+
+/// The message of the error event that ends a stream the upstream left silent too long.
+pub const STALLED_MESSAGE: &str =
+    "The upstream sent nothing for longer than Airlock's idle timeout (UPSTREAM_IDLE_TIMEOUT_MS).";
 
 /// Whether a response with this content type is a stream to watch.
 pub fn is_event_stream(content_type: Option<&str>) -> bool {
@@ -62,6 +69,8 @@ struct StreamEnd<'a> {
     appended_error: bool,
     /// The client went away before the stream ended.
     client_closed: bool,
+    /// No chunk came for `UPSTREAM_IDLE_TIMEOUT_MS`: ended like a drop.
+    upstream_stalled: bool,
     duration_ms: f64,
 }
 
@@ -71,6 +80,8 @@ struct Watcher {
     request_id: String,
     started_ms: f64,
     logged: bool,
+    /// The upstream went silent for the idle timeout (handled as a drop).
+    stalled: bool,
 }
 
 impl Watcher {
@@ -103,6 +114,7 @@ impl Watcher {
             upstream_dropped,
             appended_error,
             client_closed,
+            upstream_stalled: self.stalled,
             duration_ms: js_sys::Date::now() - self.started_ms,
         };
         match serde_json::to_string(&line) {
@@ -120,9 +132,13 @@ impl Drop for Watcher {
 }
 
 /// Wraps the upstream's body: chunks pass through as read, watched on the way.
+///
+/// No chunk for `idle_ms` (`UPSTREAM_IDLE_TIMEOUT_MS`) is handled like a drop: the client's
+/// stream is closed with the same error, and the log line says `upstream_stalled`.
 pub fn watched(
     body: web_sys::ReadableStream,
     request_id: String,
+    idle_ms: u64,
 ) -> impl Stream<Item = worker::Result<Vec<u8>>> + 'static {
     let upstream = Box::pin(ByteStream::from(body));
     let watcher = Watcher {
@@ -130,10 +146,20 @@ pub fn watched(
         request_id,
         started_ms: js_sys::Date::now(),
         logged: false,
+        stalled: false,
     };
-    futures_util::stream::unfold(Some((upstream, watcher)), |state| async move {
+    futures_util::stream::unfold(Some((upstream, watcher)), move |state| async move {
         let (mut upstream, mut watcher) = state?;
-        match upstream.next().await {
+        let next = match select(upstream.next(), pin!(crate::body::delay(idle_ms))).await {
+            Either::Left((next, _)) => next,
+            Either::Right(_) => {
+                watcher.stalled = true;
+                Some(Err(worker::Error::RustError(
+                    "no chunk within UPSTREAM_IDLE_TIMEOUT_MS".to_owned(),
+                )))
+            }
+        };
+        match next {
             Some(Ok(chunk)) => {
                 watcher.watch.push(&chunk);
                 Some((Ok(chunk), Some((upstream, watcher))))
@@ -141,11 +167,14 @@ pub fn watched(
             Some(Err(e)) => {
                 worker::console_error!("airlock: upstream stream failed: {e}");
                 // A terminal event already arrived: nothing is lost, end quietly.
-                let closing = watcher
-                    .watch
-                    .terminal()
-                    .is_none()
-                    .then(|| watcher.watch.closing_bytes(DROPPED_MESSAGE));
+                let closing = watcher.watch.terminal().is_none().then(|| {
+                    let message = if watcher.stalled {
+                        STALLED_MESSAGE
+                    } else {
+                        DROPPED_MESSAGE
+                    };
+                    watcher.watch.closing_bytes(message)
+                });
                 // Whether the bytes carry Airlock's error, or only finish an event that ended
                 // the stream anyway (its blank line, or a cut `[DONE]`).
                 let appended_error = closing.as_ref().is_some_and(|bytes| {
