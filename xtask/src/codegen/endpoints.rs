@@ -175,7 +175,7 @@ pub fn stage1(data: &Path) -> Result<Vec<Output>, String> {
 }
 
 /// Reads the YAML spec as JSON values (map keys become strings).
-fn load_spec(path: &Path) -> Result<Value, String> {
+pub(super) fn load_spec(path: &Path) -> Result<Value, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     // serde_yaml cannot hold integers outside i64/u64 (the spec bounds `seed` by ±2^63 written out
     // in decimal); read those as floats.

@@ -16,6 +16,7 @@ mod batch_limits;
 mod endpoints;
 mod errors;
 mod models;
+mod request_schema;
 mod structured;
 
 /// A generated file: path relative to the repository root, and its contents.
@@ -32,6 +33,7 @@ pub fn run(check: bool) -> Result<(), String> {
             // Stage 1 generators (derived from ../shared/data) are added here.
             outputs.extend(endpoints::stage1(&data)?);
             outputs.extend(models::stage1(&data)?);
+            outputs.extend(request_schema::stage1(&data)?);
             vocab::run(&data, &root(), check)?;
         }
         None => println!(
@@ -43,6 +45,7 @@ pub fn run(check: bool) -> Result<(), String> {
         batch_limits::generate(shared_data().as_deref())?,
         endpoints::stage2(&outputs)?,
         models::stage2(&outputs)?,
+        request_schema::stage2(&outputs)?,
         errors::generate()?,
         structured::generate()?,
         unicode::generate()?,

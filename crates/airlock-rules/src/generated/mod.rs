@@ -10,7 +10,9 @@ pub(crate) mod errors;
 #[rustfmt::skip]
 pub(crate) mod models;
 #[rustfmt::skip]
+pub(crate) mod request_schemas;
+#[rustfmt::skip]
 pub(crate) mod structured;
 
 /// A hash of the rule data these tables were generated from (FNV-1a 64 over `rules/`).
-pub const DATA_VERSION: &str = "1e14ffb40820c6c5";
+pub const DATA_VERSION: &str = "043b4fd1892075c6";

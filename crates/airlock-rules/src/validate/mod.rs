@@ -7,6 +7,7 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+mod body_schema;
 pub mod bounds;
 #[cfg(feature = "tokenizer")]
 mod budget;
@@ -82,6 +83,14 @@ pub const RULES: &[(&str, &str)] = &[
     (
         "string_length",
         "a string longer than the spec's maximum length",
+    ),
+    (
+        "request_schema",
+        "anywhere below the top level: a type, enum value, required key, length or bound the API's request schema (lowered from the OpenAPI spec, with rules/request_overrides.toml) does not allow, or a key in an object the overrides close",
+    ),
+    (
+        "request_schema_hint",
+        "warning: below the top level, a key the API reference does not list, a value outside an enum it marks open, a string against a pattern, or a value that fits no shape of an undiscriminated union",
     ),
     (
         "unknown_model",
@@ -480,6 +489,8 @@ fn run(ctx: &mut Ctx<'_>, endpoint: &str, body: &[u8]) {
     tools::check(ctx, endpoint, &value);
     conversation::check(ctx, endpoint, &value);
     media::check(ctx, endpoint, &value);
+    // The whole body against the spec's schema, where the rules above said nothing.
+    body_schema::check(ctx, endpoint, &value);
     #[cfg(feature = "tokenizer")]
     budget::check(ctx, endpoint, &value);
 }

@@ -234,7 +234,7 @@ fn kinds(v: &Value) -> u8 {
     }
 }
 
-fn got(v: &Value) -> &'static str {
+pub(super) fn got(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -246,7 +246,7 @@ fn got(v: &Value) -> &'static str {
     }
 }
 
-fn expected(types: u8) -> String {
+pub(super) fn expected(types: u8) -> String {
     let mut names: Vec<&str> = Vec::new();
     if types & T_STRING != 0 {
         names.push("a string");

@@ -1,0 +1,410 @@
+//! The whole body against OpenAI's request schema (rules `request_schema` and
+//! `request_schema_hint`), with the `jsonschema` crate.
+//!
+//! The schemas are lowered from the OpenAPI spec by `cargo xtask codegen` (see
+//! `xtask/src/codegen/request_schema.rs`) with the overrides of `rules/request_overrides.toml`
+//! applied, and compiled once per endpoint on first use. Each failure is worded as OpenAI words it,
+//! with OpenAI's `param` path (`messages[1].content[0].type`):
+//!
+//! | failure | code | message |
+//! |---|---|---|
+//! | type | `invalid_type` | `Invalid type for 'X': expected …, but got … instead.` |
+//! | enum / const | `invalid_value` | `Invalid value: 'v'. Supported values are: 'a', 'b', and 'c'.` |
+//! | required | `missing_required_parameter` | `Missing required parameter: 'X'.` |
+//! | closed object | `unknown_parameter` | `Unknown parameter: 'X'.` |
+//! | lengths, bounds | `empty_array`, `string_above_max_length`, `integer_below_min_value`, … | `Invalid 'X': …` |
+//!
+//! What the schema cannot say for certain only warns (`request_schema_hint`): a key an object
+//! does not list (unless the override file closes that object with evidence), a value outside an
+//! enum marked open, a string against a `pattern`, a value that fits no branch of an undiscriminated
+//! union. Top-level parameters are left to `params` (which knows which endpoints refuse unknown
+//! ones); this module reports from one level down, and never where another rule already reported
+//! the same place or a place above it.
+//!
+//! Without the `jsonschema` feature (the no_std build) this check does not run.
+
+use alloc::string::String;
+
+use serde_json::Value;
+
+use super::Ctx;
+
+/// The most findings this check adds to one verdict.
+#[cfg(feature = "jsonschema")]
+const MAX_FINDINGS: usize = 20;
+
+/// Runs the check on a parsed body for `endpoint` (an API path such as `/v1/chat/completions`).
+#[cfg(feature = "jsonschema")]
+pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &Value) {
+    if !ctx.enabled("request_schema") && !ctx.enabled("request_schema_hint") {
+        return;
+    }
+    let Some(validator) = imp::validator(endpoint) else {
+        return;
+    };
+    if validator.is_valid(body) {
+        return;
+    }
+    let mut found: alloc::vec::Vec<imp::Found> = validator
+        .iter_errors(body)
+        .filter_map(|e| imp::translate(&e, body))
+        .collect();
+    found.sort_by(|a, b| a.key.cmp(&b.key).then(b.certain.cmp(&a.certain)));
+    let mut kept: alloc::vec::Vec<String> = alloc::vec::Vec::new();
+    let mut added = 0;
+    for f in found {
+        if added >= MAX_FINDINGS || ctx.full() {
+            break;
+        }
+        let param = f.param.as_str();
+        let reported = |p: &str| covers(p, param);
+        if kept.iter().any(|k| reported(k))
+            || ctx.verdict.errors.iter().any(|x| {
+                x.error
+                    .param
+                    .as_deref()
+                    .is_some_and(|p| reported(&normalize(p)))
+            })
+        {
+            continue;
+        }
+        if f.certain {
+            ctx.reject("request_schema", f.code, Some(f.param.clone()), f.message);
+        } else {
+            ctx.warn(
+                "request_schema_hint",
+                f.code,
+                Some(f.param.clone()),
+                f.message,
+            );
+        }
+        kept.push(f.param);
+        added += 1;
+    }
+}
+
+/// Without the `jsonschema` crate there is no whole-body check.
+#[cfg(not(feature = "jsonschema"))]
+pub(super) fn check(_ctx: &mut Ctx<'_>, _endpoint: &str, _body: &Value) {}
+
+/// `messages.[0].role` (an older wording of OpenAI's) as `messages[0].role`.
+fn normalize(param: &str) -> String {
+    param.replace(".[", "[")
+}
+
+/// True when a finding at `above` already covers `param`: the same place or a place above it.
+fn covers(above: &str, param: &str) -> bool {
+    match param.strip_prefix(above) {
+        Some(rest) => rest.is_empty() || rest.starts_with('.') || rest.starts_with('['),
+        None => false,
+    }
+}
+
+#[cfg(feature = "jsonschema")]
+mod imp {
+    use alloc::format;
+    use alloc::string::{String, ToString};
+    use alloc::vec::Vec;
+    use std::sync::OnceLock;
+
+    use jsonschema::error::{TypeKind, ValidationErrorKind};
+    use jsonschema::{JsonType, ValidationError, Validator};
+    use serde_json::Value;
+
+    use super::super::params::{expected, got};
+    use super::super::tables::{T_ARRAY, T_BOOLEAN, T_INTEGER, T_NUMBER, T_OBJECT, T_STRING};
+    use super::super::text::{fmt_limit, fmt_number, quote_list};
+    use crate::generated::request_schemas::SCHEMAS;
+
+    const N: usize = SCHEMAS.len();
+
+    /// One compiled validator per endpoint, built on first use (`None`: the schema did not
+    /// compile, which a test rules out).
+    static VALIDATORS: [OnceLock<Option<Validator>>; N] = [const { OnceLock::new() }; N];
+
+    pub(super) fn validator(endpoint: &str) -> Option<&'static Validator> {
+        let i = SCHEMAS.iter().position(|(path, _)| *path == endpoint)?;
+        VALIDATORS
+            .get(i)?
+            .get_or_init(|| {
+                let (_, text) = SCHEMAS.get(i)?;
+                let schema: Value = serde_json::from_str(text).ok()?;
+                jsonschema::options()
+                    .with_draft(jsonschema::Draft::Draft202012)
+                    .should_validate_formats(false)
+                    .build(&schema)
+                    .ok()
+            })
+            .as_ref()
+    }
+
+    /// A failure, worded.
+    pub(super) struct Found {
+        /// Sort key: the path with array indices zero-padded, so findings come in body order.
+        pub(super) key: String,
+        pub(super) certain: bool,
+        pub(super) code: &'static str,
+        pub(super) param: String,
+        pub(super) message: String,
+    }
+
+    /// The path of a JSON pointer in OpenAI's syntax (`messages[1].content[0]`), read against
+    /// the body so that an object key made of digits stays a key; and its sort key.
+    fn param_of(pointer: &str, body: &Value) -> (String, String, usize) {
+        let mut param = String::new();
+        let mut key = String::new();
+        let mut depth = 0;
+        let mut at = Some(body);
+        for raw in pointer.split('/').skip(1) {
+            let seg = raw.replace("~1", "/").replace("~0", "~");
+            depth += 1;
+            match at {
+                Some(Value::Array(items)) => {
+                    let i: usize = seg.parse().unwrap_or(0);
+                    param.push('[');
+                    param.push_str(&seg);
+                    param.push(']');
+                    key.push_str(&format!("/{i:08}"));
+                    at = items.get(i);
+                }
+                other => {
+                    if !param.is_empty() {
+                        param.push('.');
+                    }
+                    param.push_str(&seg);
+                    key.push('/');
+                    key.push_str(&seg);
+                    at = other.and_then(|v| v.get(&seg));
+                }
+            }
+        }
+        (param, key, depth)
+    }
+
+    fn bits(t: JsonType) -> u8 {
+        match t {
+            JsonType::Array => T_ARRAY,
+            JsonType::Boolean => T_BOOLEAN,
+            JsonType::Integer => T_INTEGER,
+            JsonType::Number => T_NUMBER | T_INTEGER,
+            JsonType::Object => T_OBJECT,
+            JsonType::String => T_STRING,
+            JsonType::Null => 0,
+        }
+    }
+
+    fn child(param: &str, key: &str) -> String {
+        if param.is_empty() {
+            String::from(key)
+        } else {
+            format!("{param}.{key}")
+        }
+    }
+
+    /// The value as OpenAI quotes it in `Invalid value: …`.
+    fn quoted(v: &Value) -> String {
+        match v {
+            Value::String(s) => format!("'{s}'"),
+            other => other.to_string(),
+        }
+    }
+
+    fn strings(options: &Value) -> Vec<&str> {
+        options
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default()
+    }
+
+    pub(super) fn translate(e: &ValidationError<'_>, body: &Value) -> Option<Found> {
+        let (param, key, depth) = param_of(e.instance_path().as_str(), body);
+        let instance: &Value = e.instance();
+        let found = |certain: bool, code: &'static str, param: String, message: String| Found {
+            key: key.clone(),
+            certain,
+            code,
+            param,
+            message,
+        };
+        let out = match e.kind() {
+            ValidationErrorKind::Type { kind } => {
+                let types = match kind {
+                    TypeKind::Single(t) => bits(*t),
+                    TypeKind::Multiple(set) => set.iter().map(bits).fold(0, |a, b| a | b),
+                };
+                let message = format!(
+                    "Invalid type for '{param}': expected {}, but got {} instead.",
+                    expected(types),
+                    got(instance)
+                );
+                found(true, "invalid_type", param, message)
+            }
+            ValidationErrorKind::Enum { options } => {
+                let list = strings(options);
+                if !instance.is_string() && !list.is_empty() {
+                    let message = format!(
+                        "Invalid type for '{param}': expected a string, but got {} instead.",
+                        got(instance)
+                    );
+                    found(true, "invalid_type", param, message)
+                } else {
+                    let message = format!(
+                        "Invalid value: {}. Supported values are: {}.",
+                        quoted(instance),
+                        quote_list(&list)
+                    );
+                    found(true, "invalid_value", param, message)
+                }
+            }
+            ValidationErrorKind::Constant { expected_value } => {
+                let list: Vec<&str> = expected_value.as_str().into_iter().collect();
+                let message = format!(
+                    "Invalid value: {}. Supported values are: {}.",
+                    quoted(instance),
+                    quote_list(&list)
+                );
+                found(true, "invalid_value", param, message)
+            }
+            ValidationErrorKind::Required { property } => {
+                let name = child(&param, property.as_str().unwrap_or_default());
+                let message = format!("Missing required parameter: '{name}'.");
+                return (depth >= 1).then(|| Found {
+                    key: format!("{key}/{}", property.as_str().unwrap_or_default()),
+                    certain: true,
+                    code: "missing_required_parameter",
+                    param: name,
+                    message,
+                });
+            }
+            ValidationErrorKind::AdditionalProperties { unexpected } => {
+                let name = child(&param, unexpected.first()?);
+                let message = format!("Unknown parameter: '{name}'.");
+                return (depth >= 1).then(|| Found {
+                    key: format!("{key}/{}", unexpected.first().map_or("", String::as_str)),
+                    certain: true,
+                    code: "unknown_parameter",
+                    param: name,
+                    message,
+                });
+            }
+            ValidationErrorKind::Not { .. } | ValidationErrorKind::FalseSchema => {
+                let message = format!(
+                    "Unknown parameter: '{param}'. OpenAI's API reference does not list it here; the API may reject it or ignore it."
+                );
+                found(false, "unknown_parameter", param, message)
+            }
+            ValidationErrorKind::MinItems { limit } => {
+                let len = instance.as_array().map_or(0, Vec::len);
+                if len == 0 {
+                    let message = format!(
+                        "Invalid '{param}': empty array. Expected an array with minimum length {limit}, but got an empty array instead."
+                    );
+                    found(true, "empty_array", param, message)
+                } else {
+                    let message = format!(
+                        "Invalid '{param}': array too short. Expected an array with minimum length {limit}, but got an array with length {len} instead."
+                    );
+                    found(true, "array_below_min_length", param, message)
+                }
+            }
+            ValidationErrorKind::MaxItems { limit } => {
+                let len = instance.as_array().map_or(0, Vec::len);
+                let message = format!(
+                    "Invalid '{param}': array too long. Expected an array with maximum length {limit}, but got an array with length {len} instead."
+                );
+                found(true, "array_above_max_length", param, message)
+            }
+            ValidationErrorKind::MaxLength { limit } => {
+                let len = instance.as_str().map_or(0, |s| s.chars().count());
+                let message = format!(
+                    "Invalid '{param}': string too long. Expected a string with maximum length {limit}, but got a string with length {len} instead."
+                );
+                found(true, "string_above_max_length", param, message)
+            }
+            ValidationErrorKind::MinLength { limit } => {
+                let len = instance.as_str().map_or(0, |s| s.chars().count());
+                let message = format!(
+                    "Invalid '{param}': string too short. Expected a string with minimum length {limit}, but got a string with length {len} instead."
+                );
+                found(true, "string_below_min_length", param, message)
+            }
+            ValidationErrorKind::Minimum { limit }
+            | ValidationErrorKind::ExclusiveMinimum { limit } => {
+                let kind = if limit.is_i64() || limit.is_u64() {
+                    "integer"
+                } else {
+                    "decimal"
+                };
+                let message = format!(
+                    "Invalid '{param}': {kind} below minimum value. Expected a value >= {}, but got {} instead.",
+                    limit.as_f64().map_or_else(|| limit.to_string(), fmt_limit),
+                    fmt_number(instance)
+                );
+                found(
+                    true,
+                    if kind == "integer" {
+                        "integer_below_min_value"
+                    } else {
+                        "decimal_below_min_value"
+                    },
+                    param,
+                    message,
+                )
+            }
+            ValidationErrorKind::Maximum { limit }
+            | ValidationErrorKind::ExclusiveMaximum { limit } => {
+                let kind = if limit.is_i64() || limit.is_u64() {
+                    "integer"
+                } else {
+                    "decimal"
+                };
+                let message = format!(
+                    "Invalid '{param}': {kind} above maximum value. Expected a value <= {}, but got {} instead.",
+                    limit.as_f64().map_or_else(|| limit.to_string(), fmt_limit),
+                    fmt_number(instance)
+                );
+                found(
+                    true,
+                    if kind == "integer" {
+                        "integer_above_max_value"
+                    } else {
+                        "decimal_above_max_value"
+                    },
+                    param,
+                    message,
+                )
+            }
+            ValidationErrorKind::Pattern { pattern } => {
+                let message = format!(
+                    "Invalid '{param}': string does not match pattern. Expected a string that matches the pattern '{pattern}'."
+                );
+                found(false, "invalid_value", param, message)
+            }
+            ValidationErrorKind::AnyOf { .. }
+            | ValidationErrorKind::OneOfNotValid { .. }
+            | ValidationErrorKind::OneOfMultipleValid { .. } => {
+                let message = format!(
+                    "'{param}' does not match the shapes OpenAI's API reference lists here; the API may reject it."
+                );
+                found(false, "invalid_value", param, message)
+            }
+            _ => return None,
+        };
+        // Top-level parameters are `params`'s.
+        (depth >= 2).then_some(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::covers;
+
+    #[test]
+    fn covers_is_by_path_segment() {
+        assert!(covers("messages[0]", "messages[0].content"));
+        assert!(covers("messages[0]", "messages[0]"));
+        assert!(covers("messages", "messages[3]"));
+        assert!(!covers("messages[1]", "messages[10]"));
+        assert!(!covers("tool", "tools[0]"));
+    }
+}
