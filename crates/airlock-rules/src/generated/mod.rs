@@ -13,4 +13,4 @@ pub(crate) mod models;
 pub(crate) mod structured;
 
 /// A hash of the rule data these tables were generated from (FNV-1a 64 over `rules/`).
-pub const DATA_VERSION: &str = "664b97308afea8c5";
+pub const DATA_VERSION: &str = "df461e790f48ff88";
