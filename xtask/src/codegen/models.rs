@@ -53,6 +53,28 @@ struct ModelRow {
 struct CapabilitiesFile {
     encoding: Vec<EncodingRow>,
     family: Vec<FamilyRow>,
+    #[serde(default)]
+    hosted_tool: Vec<HostedToolRow>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HostedToolRow {
+    #[serde(rename = "type")]
+    tool_type: String,
+    models: Vec<String>,
+    #[allow(dead_code)] // documentation in the data file
+    source: String,
+}
+
+/// A parameter a family refuses (`refused = [{ endpoint, param, report }]`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefusedRow {
+    endpoint: String,
+    param: String,
+    #[serde(default)]
+    report: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -95,6 +117,32 @@ struct FamilyRow {
     #[serde(default)]
     dimensions_rejected: bool,
     chat_max_completion_tokens: Option<u32>,
+    chat_refused: Option<String>,
+    #[serde(default)]
+    responses_refused: bool,
+    #[serde(default)]
+    refused: Vec<RefusedRow>,
+    #[serde(default)]
+    reasoning_contexts: Vec<String>,
+    #[serde(default)]
+    reasoning_modes: Vec<String>,
+    #[serde(default)]
+    verbosities: Vec<String>,
+    #[serde(default)]
+    tools_refused: Vec<String>,
+    #[serde(default)]
+    tools_unlisted: Vec<String>,
+    #[serde(default)]
+    deep_research: bool,
+    #[serde(default)]
+    chat_sampling_refused: bool,
+    #[serde(default)]
+    sampling_unless_effort_none: bool,
+    #[serde(default)]
+    default_effort_none: bool,
+    audio_input: Option<bool>,
+    #[serde(default)]
+    audio_required: bool,
     source: String,
 }
 
@@ -148,7 +196,7 @@ pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
     let mut out = String::from(HEADER);
     out.push_str(
         "//! Model data, from `rules/models.toml` and `rules/model_capabilities.toml`.\n\n\
-         use crate::validate::tables::{Encoding, Family, ModelInfo};\n\n\
+         use crate::validate::tables::{ChatRefusal, Encoding, Family, HostedTool, ModelInfo, Refused};\n\n\
          /// Token limits by exact model id, sorted by name.\n\
          pub(crate) static MODELS: &[ModelInfo] = &[\n",
     );
@@ -184,9 +232,27 @@ pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
         }
     }
     for f in families {
+        let chat_refused = match f.chat_refused.as_deref() {
+            None => "None".to_string(),
+            Some("responses_only") => "Some(ChatRefusal::ResponsesOnly)".to_string(),
+            Some("not_chat_model") => "Some(ChatRefusal::NotChatModel)".to_string(),
+            Some(other) => return Err(format!("{}: unknown chat_refused {other}", f.name)),
+        };
+        let mut refused = String::from("&[");
+        for r in &f.refused {
+            if !matches!(r.endpoint.as_str(), "chat" | "responses") {
+                return Err(format!("{}: refused endpoint {}", f.name, r.endpoint));
+            }
+            let _ = write!(
+                refused,
+                "Refused {{ endpoint: {:?}, param: {:?}, report: {} }}, ",
+                r.endpoint, r.param, r.report
+            );
+        }
+        refused.push(']');
         let _ = writeln!(
             out,
-            "    Family {{ name: {:?}, reasoning: {:?}, chat_max_tokens_rejected: {}, sampling_defaults_only: {}, logprobs_rejected: {}, stop_rejected: {}, system_role_rejected: {}, function_role_rejected: {}, reasoning_efforts: &{:?}, vision: {:?}, structured_outputs: {:?}, json_object: {:?}, image_sizes: &{:?}, image_qualities: &{:?}, image_max_n: {:?}, dimensions_max: {:?}, dimensions_rejected: {}, chat_max_completion_tokens: {:?}, source: {:?} }},",
+            "    Family {{ name: {:?}, reasoning: {:?}, chat_max_tokens_rejected: {}, sampling_defaults_only: {}, logprobs_rejected: {}, stop_rejected: {}, system_role_rejected: {}, function_role_rejected: {}, reasoning_efforts: &{:?}, vision: {:?}, structured_outputs: {:?}, json_object: {:?}, image_sizes: &{:?}, image_qualities: &{:?}, image_max_n: {:?}, dimensions_max: {:?}, dimensions_rejected: {}, chat_max_completion_tokens: {:?}, chat_refused: {chat_refused}, responses_refused: {}, refused: {refused}, reasoning_contexts: &{:?}, reasoning_modes: &{:?}, verbosities: &{:?}, tools_refused: &{:?}, tools_unlisted: &{:?}, deep_research: {}, chat_sampling_refused: {}, sampling_unless_effort_none: {}, default_effort_none: {}, audio_input: {:?}, audio_required: {}, source: {:?} }},",
             f.name,
             f.reasoning,
             f.chat_max_tokens_rejected,
@@ -205,7 +271,27 @@ pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
             f.dimensions_max,
             f.dimensions_rejected,
             f.chat_max_completion_tokens,
+            f.responses_refused,
+            f.reasoning_contexts,
+            f.reasoning_modes,
+            f.verbosities,
+            f.tools_refused,
+            f.tools_unlisted,
+            f.deep_research,
+            f.chat_sampling_refused,
+            f.sampling_unless_effort_none,
+            f.default_effort_none,
+            f.audio_input,
+            f.audio_required,
             f.source,
+        );
+    }
+    out.push_str("];\n\n/// Hosted tool types only some families serve.\npub(crate) static HOSTED_TOOLS: &[HostedTool] = &[\n");
+    for t in &caps.hosted_tool {
+        let _ = writeln!(
+            out,
+            "    HostedTool {{ tool_type: {:?}, models: &{:?} }},",
+            t.tool_type, t.models
         );
     }
     out.push_str("];\n");

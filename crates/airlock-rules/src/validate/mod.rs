@@ -102,10 +102,38 @@ pub const RULES: &[(&str, &str)] = &[
     ),
     (
         "model_sampling_params",
-        "temperature/top_p/penalties other than the default on a reasoning model",
+        "temperature/top_p/penalties other than the default on a reasoning model (GPT-5.1/5.2/5.5+: unless the reasoning effort is none); any sampling parameter on the search-preview models",
     ),
     ("model_logprobs", "logprobs on a reasoning model"),
-    ("model_stop", "stop on o3 and o4-mini"),
+    ("model_stop", "stop on o3, o4-mini and GPT-5 through 5.2"),
+    (
+        "model_endpoint",
+        "a model the endpoint does not serve (Responses-only and completion models on Chat Completions; search, audio and image models and o1-preview on Responses)",
+    ),
+    (
+        "model_parameter",
+        "a parameter the model refuses (reasoning.effort on gpt-5-chat-latest in Responses; warning: where the 400 is not known)",
+    ),
+    (
+        "model_reasoning_options",
+        "a reasoning.context or reasoning.mode value the model does not take",
+    ),
+    (
+        "model_verbosity",
+        "a text.verbosity value the model does not take (the codex models)",
+    ),
+    (
+        "model_hosted_tools",
+        "a hosted tool the model does not serve (computer_use_preview outside computer-use-preview, web search on gpt-4.1-nano, …); warning: tools the docs do not list, no 400 known",
+    ),
+    (
+        "model_deep_research_tools",
+        "a deep research model without web_search_preview, mcp or file_search",
+    ),
+    (
+        "model_audio",
+        "the audio-preview models without audio in or out; warning: audio input to a model without it",
+    ),
     (
         "model_system_role",
         "system/developer messages on o1-mini and o1-preview; function messages on o3",

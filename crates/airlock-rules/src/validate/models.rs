@@ -16,9 +16,9 @@ use alloc::vec::Vec;
 use serde_json::Value;
 
 use super::Ctx;
-use super::tables::{Family, ModelInfo, TokenEncoding};
+use super::tables::{ChatRefusal, Family, ModelInfo, TokenEncoding};
 use super::text::{fmt_number, quote_list};
-use crate::generated::models::{ENCODINGS, FAMILIES, MODELS};
+use crate::generated::models::{ENCODINGS, FAMILIES, HOSTED_TOOLS, MODELS};
 
 /// What the data knows about one model id.
 #[derive(Debug, Clone, Copy)]
@@ -116,6 +116,23 @@ const SAMPLING: &[(&str, f64)] = &[
 ];
 
 fn chat(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
+    if let Some(refusal) = f.chat_refused {
+        // OpenAI answers with the model alone; the other parameters are never judged.
+        let message = match refusal {
+            ChatRefusal::ResponsesOnly => {
+                "This model is only supported in v1/responses and not in v1/chat/completions."
+            }
+            ChatRefusal::NotChatModel => {
+                "This is not a chat model and thus not supported in the v1/chat/completions endpoint. Did you mean to use v1/completions?"
+            }
+        };
+        ctx.reject("model_endpoint", "", Some("model".into()), message.into());
+        return;
+    }
+    refused_params(ctx, f, obj, "chat");
+    if f.chat_sampling_refused {
+        chat_sampling_refused(ctx, obj);
+    }
     if f.chat_max_tokens_rejected && present(obj, "max_tokens").is_some() {
         ctx.reject(
             "model_max_tokens",
@@ -142,7 +159,7 @@ fn chat(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
             }
         }
     }
-    if f.sampling_defaults_only {
+    if f.sampling_defaults_only || reasoning_on(f, obj.get("reasoning_effort")) {
         // Reasoning models accept the default value itself (temperature: 1 passes).
         for (name, default) in SAMPLING {
             let Some(v) = present(obj, name) else {
@@ -238,7 +255,7 @@ fn chat(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
                 "Unrecognized request argument supplied: reasoning_effort".into(),
             );
         } else {
-            reasoning_effort(ctx, f, effort, "reasoning_effort");
+            reasoning_effort(ctx, f, effort, "reasoning_effort", None);
         }
     }
     if f.vision == Some(false) {
@@ -284,6 +301,140 @@ fn chat(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
             "Invalid parameter: 'response_format' of type 'json_object' is not supported with this model.".into(),
         );
     }
+    chat_audio(ctx, f, obj);
+}
+
+/// True when the request runs a reasoning effort other than `none` on a family that takes the
+/// sampling parameters only with effort `none` (GPT-5.1/5.2: an absent effort is `none`; GPT-5.5
+/// and later reason by default).
+fn reasoning_on(f: &Family, effort: Option<&Value>) -> bool {
+    if !f.sampling_unless_effort_none {
+        return false;
+    }
+    match effort.filter(|v| !v.is_null()).map(Value::as_str) {
+        None => !f.default_effort_none,
+        Some(Some(e)) => e != "none",
+        // Not a string: the endpoint's type rule speaks; no guess here.
+        Some(None) => false,
+    }
+}
+
+/// The value at a dotted path (`reasoning.effort`), when set and not null.
+fn at_path<'v>(obj: &'v serde_json::Map<String, Value>, path: &str) -> Option<&'v Value> {
+    let mut parts = path.split('.');
+    let mut cur = obj.get(parts.next()?)?;
+    for part in parts {
+        cur = cur.get(part)?;
+    }
+    (!cur.is_null()).then_some(cur)
+}
+
+/// Parameters the family refuses on this endpoint ("Unsupported parameter: 'P' is not supported
+/// with this model.", code `unsupported_parameter`).
+fn refused_params(
+    ctx: &mut Ctx<'_>,
+    f: &Family,
+    obj: &serde_json::Map<String, Value>,
+    endpoint: &str,
+) {
+    for r in f.refused.iter().filter(|r| r.endpoint == endpoint) {
+        if at_path(obj, r.param).is_none() {
+            continue;
+        }
+        let message = format!(
+            "Unsupported parameter: '{}' is not supported with this model.",
+            r.param
+        );
+        let param = Some(String::from(r.param));
+        if r.report {
+            ctx.warn("model_parameter", "unsupported_parameter", param, message);
+        } else {
+            ctx.reject("model_parameter", "unsupported_parameter", param, message);
+        }
+    }
+}
+
+/// The search-preview models refuse the sampling parameters whatever their value, all named in
+/// one message ("Model incompatible request arguments supplied: frequency_penalty,
+/// presence_penalty, temperature, top_p", param and code null: ChatGPTNextWeb/NextChat#6569).
+fn chat_sampling_refused(ctx: &mut Ctx<'_>, obj: &serde_json::Map<String, Value>) {
+    const NAMES: &[&str] = &[
+        "frequency_penalty",
+        "presence_penalty",
+        "temperature",
+        "top_p",
+    ];
+    let given: Vec<&str> = NAMES
+        .iter()
+        .copied()
+        .filter(|n| present(obj, n).is_some())
+        .collect();
+    if given.is_empty() {
+        return;
+    }
+    ctx.reject(
+        "model_sampling_params",
+        "",
+        None,
+        format!(
+            "Model incompatible request arguments supplied: {}",
+            given.join(", ")
+        ),
+    );
+}
+
+/// The first `input_audio` content part of a Chat request, as `messages[i].content[j]`.
+fn first_audio_part(obj: &serde_json::Map<String, Value>) -> Option<String> {
+    let messages = obj.get("messages")?.as_array()?;
+    messages.iter().enumerate().find_map(|(i, m)| {
+        let parts = m.get("content")?.as_array()?;
+        parts.iter().enumerate().find_map(|(j, p)| {
+            (p.get("type").and_then(Value::as_str) == Some("input_audio"))
+                .then(|| format!("messages[{i}].content[{j}]"))
+        })
+    })
+}
+
+/// Audio in and out of Chat Completions: the audio-preview models need audio somewhere
+/// (observed: "This model requires that either input content or output modality contain
+/// audio.", CherryHQ/cherry-studio#1179); audio input to a model without it is only a warning,
+/// because OpenAI's answer to it is not known.
+fn chat_audio(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
+    let audio_part = first_audio_part(obj);
+    if f.audio_required {
+        let wants_audio = obj
+            .get("modalities")
+            .and_then(Value::as_array)
+            .is_some_and(|m| m.iter().any(|x| x.as_str() == Some("audio")));
+        // An earlier assistant answer in audio (`audio: {id}`) or the `audio` output options
+        // count too: the lenient reading.
+        let audio_turn = obj
+            .get("messages")
+            .and_then(Value::as_array)
+            .is_some_and(|ms| {
+                ms.iter()
+                    .any(|m| m.get("audio").is_some_and(|a| !a.is_null()))
+            });
+        if !wants_audio && audio_part.is_none() && !audio_turn && present(obj, "audio").is_none() {
+            ctx.reject(
+                "model_audio",
+                "",
+                None,
+                "This model requires that either input content or output modality contain audio."
+                    .into(),
+            );
+        }
+    }
+    if let (Some(false), Some(param)) = (f.audio_input, audio_part) {
+        ctx.warn(
+            "model_audio",
+            "",
+            Some(param),
+            String::from(
+                "This model does not take audio input (OpenAI's model page lists text and image only); OpenAI's exact error is not known, so the request was not rejected.",
+            ),
+        );
+    }
 }
 
 fn model_id(obj: &serde_json::Map<String, Value>) -> &str {
@@ -304,14 +455,25 @@ fn first_image_part(obj: &serde_json::Map<String, Value>) -> Option<String> {
 }
 
 fn responses(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
-    if let Some(effort) = obj
-        .get("reasoning")
-        .and_then(|r| r.get("effort"))
-        .filter(|v| !v.is_null())
-    {
-        reasoning_effort(ctx, f, effort, "reasoning.effort");
+    let model = model_id(obj);
+    if f.responses_refused {
+        // Seen for the search-preview, audio and image models and o1-preview (param model, code
+        // model_not_found: Laisky/one-api#88, CherryHQ/cherry-studio#6170).
+        ctx.reject(
+            "model_endpoint",
+            "model_not_found",
+            Some("model".into()),
+            format!("The requested model '{model}' is not supported with the Responses API."),
+        );
+        return;
     }
-    if f.sampling_defaults_only {
+    refused_params(ctx, f, obj, "responses");
+    let effort = obj.get("reasoning").and_then(|r| r.get("effort"));
+    if let Some(effort) = effort.filter(|v| !v.is_null()) {
+        reasoning_effort(ctx, f, effort, "reasoning.effort", Some(model));
+    }
+    reasoning_options(ctx, f, obj, model);
+    if f.sampling_defaults_only || reasoning_on(f, effort) {
         // Responses answers a non-default value with "Unsupported parameter: 'temperature' is
         // not supported with this model." (param temperature, code null; seen for gpt-5 and
         // o-series through the Vercel AI SDK and litellm). Whether the default value itself
@@ -331,9 +493,130 @@ fn responses(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>
             }
         }
     }
+    hosted_tools(ctx, f, obj, model);
 }
 
-fn reasoning_effort(ctx: &mut Ctx<'_>, f: &Family, effort: &Value, param: &str) {
+/// The "Unsupported value" wording of the Responses API, which names the model
+/// ("Unsupported value: 'minimal' is not supported with the 'gpt-5.1' model. Supported values
+/// are: 'none', 'low', 'medium', and 'high'.", openai/openai-agents-python#2089).
+fn responses_value_message(value: &str, model: &str, supported: &[&str]) -> String {
+    format!(
+        "Unsupported value: '{value}' is not supported with the '{model}' model. Supported values are: {}.",
+        quote_list(supported)
+    )
+}
+
+/// `reasoning.context`, `reasoning.mode` and `text.verbosity` per model.
+fn reasoning_options(
+    ctx: &mut Ctx<'_>,
+    f: &Family,
+    obj: &serde_json::Map<String, Value>,
+    model: &str,
+) {
+    const CONTEXTS: &[&str] = &["auto", "current_turn", "all_turns"];
+    if let Some(v) = at_path(obj, "reasoning.context").and_then(Value::as_str) {
+        // Values outside the spec's enum are left to the schema rules.
+        if !f.reasoning_contexts.is_empty()
+            && CONTEXTS.contains(&v)
+            && !f.reasoning_contexts.contains(&v)
+        {
+            ctx.reject(
+                "model_reasoning_options",
+                "unsupported_value",
+                Some("reasoning.context".into()),
+                responses_value_message(v, model, f.reasoning_contexts),
+            );
+        }
+    }
+    if let Some(v) = at_path(obj, "reasoning.mode").and_then(Value::as_str) {
+        // The spec's enum is open; only the two values the probes tried are judged.
+        if !f.reasoning_modes.is_empty()
+            && matches!(v, "standard" | "pro")
+            && !f.reasoning_modes.contains(&v)
+        {
+            ctx.reject(
+                "model_reasoning_options",
+                "unsupported_value",
+                Some("reasoning.mode".into()),
+                "`reasoning.mode` is not supported with this model.".into(),
+            );
+        }
+    }
+    if let Some(v) = at_path(obj, "text.verbosity").and_then(Value::as_str) {
+        if !f.verbosities.is_empty()
+            && matches!(v, "low" | "medium" | "high")
+            && !f.verbosities.contains(&v)
+        {
+            ctx.reject(
+                "model_verbosity",
+                "unsupported_value",
+                Some("text.verbosity".into()),
+                responses_value_message(v, model, f.verbosities),
+            );
+        }
+    }
+}
+
+/// Tool types that give a deep research model a data source.
+fn is_data_source(tool_type: &str) -> bool {
+    tool_type.starts_with("web_search") || matches!(tool_type, "mcp" | "file_search")
+}
+
+/// Hosted tools per model in Responses ("Tool 'code_interpreter' is not supported with
+/// gpt-5.2-pro", param tools, code null), and the deep research models' data-source tool.
+fn hosted_tools(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>, model: &str) {
+    let tools: &[Value] = obj
+        .get("tools")
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice);
+    let types = || {
+        tools
+            .iter()
+            .filter_map(|t| t.get("type").and_then(Value::as_str))
+    };
+    let refused = types().find(|t| {
+        f.tools_refused.contains(t)
+            || HOSTED_TOOLS
+                .iter()
+                .any(|h| h.tool_type == *t && !h.models.iter().any(|m| falls_under(f.name, m)))
+    });
+    if let Some(t) = refused {
+        ctx.reject(
+            "model_hosted_tools",
+            "",
+            Some("tools".into()),
+            format!("Tool '{t}' is not supported with {model}."),
+        );
+    } else if let Some(t) = types().find(|t| f.tools_unlisted.contains(t)) {
+        ctx.warn(
+            "model_hosted_tools",
+            "",
+            Some("tools".into()),
+            format!(
+                "OpenAI's docs do not list the '{t}' tool for {model}; it may be refused (no 400 for it is known)."
+            ),
+        );
+    }
+    // A stored prompt may bring its own tools.
+    if f.deep_research && present(obj, "prompt").is_none() && !types().any(is_data_source) {
+        ctx.reject(
+            "model_deep_research_tools",
+            "",
+            Some("tools".into()),
+            "Deep research models require at least one of 'web_search_preview', 'mcp', or 'file_search' tools.".into(),
+        );
+    }
+}
+
+/// A reasoning effort the model does not take. `responses` is the model id when the request is
+/// a Responses one, whose 400 names the model instead of the parameter.
+fn reasoning_effort(
+    ctx: &mut Ctx<'_>,
+    f: &Family,
+    effort: &Value,
+    param: &str,
+    responses: Option<&str>,
+) {
     let Some(value) = effort.as_str() else { return };
     if f.reasoning == Some(false) {
         // Responses on gpt-4o / gpt-4.1: "Unsupported parameter: 'reasoning.effort' is not
@@ -355,14 +638,18 @@ fn reasoning_effort(ctx: &mut Ctx<'_>, f: &Family, effort: &Value, param: &str) 
     if !ALL.contains(&value) {
         return;
     }
+    let message = match responses {
+        Some(model) => responses_value_message(value, model, f.reasoning_efforts),
+        None => format!(
+            "Unsupported value: '{param}' does not support '{value}' with this model. Supported values are: {}.",
+            quote_list(f.reasoning_efforts)
+        ),
+    };
     ctx.reject(
         "model_reasoning_effort",
         "unsupported_value",
         Some(param.into()),
-        format!(
-            "Unsupported value: '{param}' does not support '{value}' with this model. Supported values are: {}.",
-            quote_list(f.reasoning_efforts)
-        ),
+        message,
     );
 }
 
@@ -485,12 +772,354 @@ mod tests {
     #[test]
     fn prefixes_stop_at_a_dash() {
         // gpt-5.1 is not gpt-5: its parameters differ (reasoning effort `none`, temperature).
-        assert!(family("gpt-5.1").is_none());
+        assert_eq!(family("gpt-5.1"), Some("gpt-5.1"));
+        assert_eq!(family("gpt-5.1-2025-11-13"), Some("gpt-5.1"));
+        assert_eq!(family("gpt-5.1-codex-max"), Some("gpt-5.1-codex-max"));
         assert!(family("gpt-4.1-mini").is_some_and(|f| f == "gpt-4.1-mini"));
         assert!(family("gpt-4ox").is_none());
         assert!(lookup("my-custom-model").is_none());
-        // Known to the catalog without a family: known, but no capability rules.
-        assert!(lookup("gpt-5.1").is_some_and(|k| k.info.is_some() && k.family.is_none()));
+    }
+
+    #[test]
+    fn every_catalog_model_has_a_family() {
+        // Every OpenAI model litellm's catalog lists resolves to a family, so each one is either
+        // judged by its facts or deliberately known with none.
+        let orphans: Vec<&str> = MODELS
+            .iter()
+            .map(|m| m.name)
+            .filter(|name| family(name).is_none())
+            .collect();
+        assert!(orphans.is_empty(), "models without a family: {orphans:?}");
+    }
+
+    fn verdict(endpoint: &str, body: &str) -> crate::validate::Verdict {
+        crate::validate::check(
+            endpoint,
+            body.as_bytes(),
+            &crate::validate::Config::default(),
+        )
+    }
+
+    fn first(v: &crate::validate::Verdict) -> (&str, Option<&str>, Option<&str>, &str) {
+        let f = &v.errors[0];
+        (
+            f.rule.as_str(),
+            f.error.code.as_deref(),
+            f.error.param.as_deref(),
+            f.error.message.as_str(),
+        )
+    }
+
+    const CHAT: &str = "/v1/chat/completions";
+    const RESPONSES: &str = "/v1/responses";
+
+    #[test]
+    fn endpoints_served() {
+        let v = verdict(
+            CHAT,
+            r#"{"model":"gpt-5-pro","messages":[{"role":"user","content":"hi"}],"temperature":0.2}"#,
+        );
+        assert_eq!(v.errors.len(), 1, "only the model is judged: {v:?}");
+        assert_eq!(
+            first(&v),
+            (
+                "model_endpoint",
+                None,
+                Some("model"),
+                "This model is only supported in v1/responses and not in v1/chat/completions."
+            )
+        );
+        let v = verdict(
+            RESPONSES,
+            r#"{"model":"gpt-4o-search-preview","input":"hi"}"#,
+        );
+        assert_eq!(
+            first(&v),
+            (
+                "model_endpoint",
+                Some("model_not_found"),
+                Some("model"),
+                "The requested model 'gpt-4o-search-preview' is not supported with the Responses API."
+            )
+        );
+        let v = verdict(
+            CHAT,
+            r#"{"model":"davinci-002","messages":[{"role":"user","content":"hi"}]}"#,
+        );
+        assert!(first(&v).3.starts_with("This is not a chat model"));
+        assert!(verdict(RESPONSES, r#"{"model":"gpt-5-pro","input":"hi"}"#).ok());
+        assert!(
+            verdict(
+                CHAT,
+                r#"{"model":"gpt-4o-search-preview","messages":[{"role":"user","content":"hi"}]}"#
+            )
+            .ok()
+        );
+    }
+
+    #[test]
+    fn responses_effort_names_the_model() {
+        let v = verdict(
+            RESPONSES,
+            r#"{"model":"gpt-5.1","input":"hi","reasoning":{"effort":"minimal"}}"#,
+        );
+        assert_eq!(
+            first(&v),
+            (
+                "model_reasoning_effort",
+                Some("unsupported_value"),
+                Some("reasoning.effort"),
+                "Unsupported value: 'minimal' is not supported with the 'gpt-5.1' model. Supported values are: 'none', 'low', 'medium', and 'high'."
+            )
+        );
+        for (model, bad, good) in [
+            ("gpt-5-pro", "medium", "high"),
+            ("gpt-5.1-codex-max", "none", "xhigh"),
+            ("gpt-5.2-chat-latest", "high", "medium"),
+            ("gpt-5.2-pro", "low", "xhigh"),
+            ("gpt-5.5", "max", "none"),
+        ] {
+            let body = |e: &str| {
+                format!(r#"{{"model":"{model}","input":"hi","reasoning":{{"effort":"{e}"}}}}"#)
+            };
+            assert!(!verdict(RESPONSES, &body(bad)).ok(), "{model} {bad}");
+            assert!(verdict(RESPONSES, &body(good)).ok(), "{model} {good}");
+        }
+    }
+
+    #[test]
+    fn reasoning_refused_on_gpt5_chat() {
+        let v = verdict(
+            RESPONSES,
+            r#"{"model":"gpt-5-chat-latest","input":"hi","reasoning":{"effort":"low"}}"#,
+        );
+        assert_eq!(
+            first(&v),
+            (
+                "model_parameter",
+                Some("unsupported_parameter"),
+                Some("reasoning.effort"),
+                "Unsupported parameter: 'reasoning.effort' is not supported with this model."
+            )
+        );
+        // Chat Completions: known, but the 400 is not: a warning.
+        let v = verdict(
+            CHAT,
+            r#"{"model":"gpt-5-chat-latest","messages":[{"role":"user","content":"hi"}],"reasoning_effort":"low"}"#,
+        );
+        assert!(v.ok());
+        assert!(v.warnings.iter().any(|w| w.rule == "model_parameter"));
+    }
+
+    #[test]
+    fn stop_on_gpt5_families() {
+        for model in [
+            "gpt-5",
+            "gpt-5-mini",
+            "gpt-5-nano-2025-08-07",
+            "gpt-5.1",
+            "gpt-5.2",
+        ] {
+            let v = verdict(
+                CHAT,
+                &format!(
+                    r#"{{"model":"{model}","messages":[{{"role":"user","content":"hi"}}],"stop":["END"]}}"#
+                ),
+            );
+            assert_eq!(first(&v).0, "model_stop", "{model}");
+        }
+        // Not known for gpt-5.5: it passes.
+        assert!(
+            verdict(
+                CHAT,
+                r#"{"model":"gpt-5.5","messages":[{"role":"user","content":"hi"}],"stop":["END"]}"#
+            )
+            .ok()
+        );
+    }
+
+    #[test]
+    fn sampling_follows_the_effort() {
+        // gpt-5.2: an absent effort is none, so temperature passes; with effort high it does not.
+        assert!(
+            verdict(
+                RESPONSES,
+                r#"{"model":"gpt-5.2","input":"hi","temperature":0.5}"#
+            )
+            .ok()
+        );
+        let v = verdict(
+            RESPONSES,
+            r#"{"model":"gpt-5.2","input":"hi","top_p":0.5,"reasoning":{"effort":"high"}}"#,
+        );
+        assert_eq!(first(&v).0, "model_sampling_params");
+        // gpt-5.5 reasons by default: temperature alone is refused, effort none lets it pass.
+        assert!(
+            !verdict(
+                RESPONSES,
+                r#"{"model":"gpt-5.5","input":"hi","temperature":0.5}"#
+            )
+            .ok()
+        );
+        assert!(verdict(
+            RESPONSES,
+            r#"{"model":"gpt-5.5","input":"hi","temperature":0.5,"reasoning":{"effort":"none"}}"#
+        )
+        .ok());
+        // The search-preview models refuse every sampling parameter, even at its default.
+        let v = verdict(
+            CHAT,
+            r#"{"model":"gpt-4o-search-preview","messages":[{"role":"user","content":"hi"}],"top_p":1,"temperature":0.3,"presence_penalty":0}"#,
+        );
+        assert_eq!(
+            first(&v).3,
+            "Model incompatible request arguments supplied: presence_penalty, temperature, top_p"
+        );
+    }
+
+    #[test]
+    fn reasoning_options_per_model() {
+        let v = verdict(
+            RESPONSES,
+            r#"{"model":"gpt-5.4","input":"hi","reasoning":{"mode":"pro"}}"#,
+        );
+        assert_eq!(
+            first(&v),
+            (
+                "model_reasoning_options",
+                Some("unsupported_value"),
+                Some("reasoning.mode"),
+                "`reasoning.mode` is not supported with this model."
+            )
+        );
+        assert!(
+            verdict(
+                RESPONSES,
+                r#"{"model":"gpt-5.4-pro","input":"hi","reasoning":{"mode":"pro"}}"#
+            )
+            .ok()
+        );
+        assert!(
+            verdict(
+                RESPONSES,
+                r#"{"model":"gpt-5.6-sol","input":"hi","reasoning":{"mode":"pro"}}"#
+            )
+            .ok()
+        );
+        let v = verdict(
+            RESPONSES,
+            r#"{"model":"gpt-5.2","input":"hi","reasoning":{"context":"all_turns"}}"#,
+        );
+        assert_eq!(first(&v).2, Some("reasoning.context"));
+        assert!(
+            verdict(
+                RESPONSES,
+                r#"{"model":"gpt-5.4","input":"hi","reasoning":{"context":"all_turns"}}"#
+            )
+            .ok()
+        );
+        let v = verdict(
+            RESPONSES,
+            r#"{"model":"gpt-5.1-codex-mini","input":"hi","text":{"verbosity":"low"}}"#,
+        );
+        assert_eq!(
+            first(&v),
+            (
+                "model_verbosity",
+                Some("unsupported_value"),
+                Some("text.verbosity"),
+                "Unsupported value: 'low' is not supported with the 'gpt-5.1-codex-mini' model. Supported values are: 'medium'."
+            )
+        );
+    }
+
+    #[test]
+    fn hosted_tools_per_model() {
+        let v = verdict(
+            RESPONSES,
+            r#"{"model":"gpt-4o","input":"hi","tools":[{"type":"computer_use_preview","display_width":1024,"display_height":768,"environment":"browser"}]}"#,
+        );
+        assert_eq!(
+            first(&v),
+            (
+                "model_hosted_tools",
+                None,
+                Some("tools"),
+                "Tool 'computer_use_preview' is not supported with gpt-4o."
+            )
+        );
+        assert!(verdict(
+            RESPONSES,
+            r#"{"model":"computer-use-preview-2025-03-11","input":"hi","truncation":"auto","tools":[{"type":"computer_use_preview","display_width":1024,"display_height":768,"environment":"browser"}]}"#
+        )
+        .ok());
+        // An unknown model is not judged.
+        assert!(verdict(
+            RESPONSES,
+            r#"{"model":"acme-1","input":"hi","tools":[{"type":"computer_use_preview","display_width":1024,"display_height":768,"environment":"browser"}]}"#
+        )
+        .ok());
+        assert!(
+            !verdict(
+                RESPONSES,
+                r#"{"model":"gpt-4.1-nano","input":"hi","tools":[{"type":"web_search_preview"}]}"#
+            )
+            .ok()
+        );
+        assert!(!verdict(RESPONSES, r#"{"model":"gpt-5.2-pro","input":"hi","tools":[{"type":"code_interpreter","container":{"type":"auto"}}]}"#).ok());
+        // file_search on gpt-4: the docs do not list it, no 400 is known: a warning only.
+        let v = verdict(
+            RESPONSES,
+            r#"{"model":"gpt-4","input":"hi","tools":[{"type":"file_search","vector_store_ids":["vs_1"]}]}"#,
+        );
+        assert!(v.ok() && v.warnings.iter().any(|w| w.rule == "model_hosted_tools"));
+    }
+
+    #[test]
+    fn deep_research_needs_a_data_source() {
+        let v = verdict(RESPONSES, r#"{"model":"o3-deep-research","input":"hi"}"#);
+        assert_eq!(first(&v).0, "model_deep_research_tools");
+        let v = verdict(
+            RESPONSES,
+            r#"{"model":"o4-mini-deep-research-2025-06-26","input":"hi","tools":[{"type":"code_interpreter","container":{"type":"auto"}}]}"#,
+        );
+        assert_eq!(first(&v).0, "model_deep_research_tools");
+        for tool in [
+            r#"{"type":"web_search_preview"}"#,
+            r#"{"type":"web_search"}"#,
+            r#"{"type":"file_search","vector_store_ids":["vs_1"]}"#,
+        ] {
+            let body = format!(r#"{{"model":"o3-deep-research","input":"hi","tools":[{tool}]}}"#);
+            assert!(verdict(RESPONSES, &body).ok(), "{tool}");
+        }
+    }
+
+    #[test]
+    fn audio_rules() {
+        let v = verdict(
+            CHAT,
+            r#"{"model":"gpt-4o-audio-preview","messages":[{"role":"user","content":"hi"}]}"#,
+        );
+        assert_eq!(first(&v).0, "model_audio");
+        assert!(verdict(
+            CHAT,
+            r#"{"model":"gpt-4o-audio-preview","modalities":["text","audio"],"audio":{"voice":"alloy","format":"wav"},"messages":[{"role":"user","content":"hi"}]}"#
+        )
+        .ok());
+        let audio = r#"[{"type":"text","text":"What is in this recording?"},{"type":"input_audio","input_audio":{"data":"UklGRg==","format":"wav"}}]"#;
+        assert!(verdict(
+            CHAT,
+            &format!(r#"{{"model":"gpt-4o-audio-preview","messages":[{{"role":"user","content":{audio}}}]}}"#)
+        )
+        .ok());
+        // Audio to gpt-4o: only a warning.
+        let v = verdict(
+            CHAT,
+            &format!(r#"{{"model":"gpt-4o","messages":[{{"role":"user","content":{audio}}}]}}"#),
+        );
+        assert!(v.ok(), "{v:?}");
+        let w = v.warnings.iter().find(|w| w.rule == "model_audio").unwrap();
+        assert_eq!(w.error.param.as_deref(), Some("messages[0].content[1]"));
     }
 
     #[test]

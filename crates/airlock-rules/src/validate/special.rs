@@ -103,10 +103,13 @@ fn responses_json_word(ctx: &mut Ctx<'_>, obj: &Map<String, Value>) {
     if stored {
         return;
     }
-    let input = obj.get("input").cloned().unwrap_or(Value::Null);
-    let instructions = obj.get("instructions").cloned().unwrap_or(Value::Null);
+    // Only the input messages count: the word in `instructions` alone is refused with this 400
+    // (a live 400 quoted in public code: "even when the system/`instructions` message already
+    // mentions JSON"; BigDawnGhost/wenyi#66: the system prompt is ignored). Tool definitions
+    // stay counted: the lenient reading, no 400 seen either way.
+    let in_input = obj.get("input").is_some_and(mentions_json);
     let in_tools = obj.get("tools").is_some_and(mentions_json);
-    if !mentions_json(&input) && !mentions_json(&instructions) && !in_tools {
+    if !in_input && !in_tools {
         ctx.reject(
             "json_object_needs_json",
             "",

@@ -110,6 +110,62 @@ pub(crate) struct Family {
     /// Chat Completions: the most completion tokens `max_tokens` / `max_completion_tokens` may
     /// ask for ("max_tokens is too large: …").
     pub(crate) chat_max_completion_tokens: Option<u32>,
+    /// Chat Completions does not serve the model, and how it says so.
+    pub(crate) chat_refused: Option<ChatRefusal>,
+    /// The Responses API does not serve the model.
+    pub(crate) responses_refused: bool,
+    /// Parameters refused with "Unsupported parameter: 'P' is not supported with this model.".
+    pub(crate) refused: &'static [Refused],
+    /// The accepted `reasoning.context` values (empty: not known).
+    pub(crate) reasoning_contexts: &'static [&'static str],
+    /// The accepted `reasoning.mode` values (empty: not known).
+    pub(crate) reasoning_modes: &'static [&'static str],
+    /// The accepted `text.verbosity` values (empty: not known).
+    pub(crate) verbosities: &'static [&'static str],
+    /// Hosted tool types the Responses API refuses for the model.
+    pub(crate) tools_refused: &'static [&'static str],
+    /// Hosted tool types OpenAI does not list for the model, no 400 seen (a warning).
+    pub(crate) tools_unlisted: &'static [&'static str],
+    /// Needs a data-source tool (web_search_preview, mcp or file_search).
+    pub(crate) deep_research: bool,
+    /// Chat Completions refuses the sampling parameters at any value.
+    pub(crate) chat_sampling_refused: bool,
+    /// Sampling parameters only at their defaults unless the reasoning effort is `none`.
+    pub(crate) sampling_unless_effort_none: bool,
+    /// An absent reasoning effort means `none`.
+    pub(crate) default_effort_none: bool,
+    /// Audio input accepted (`Some(false)`: a warning on audio input).
+    pub(crate) audio_input: Option<bool>,
+    /// Chat Completions needs audio in the input or the output modalities.
+    pub(crate) audio_required: bool,
     #[allow(dead_code)] // documentation carried into the tables
     pub(crate) source: &'static str,
+}
+
+/// How Chat Completions refuses a model it does not serve.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ChatRefusal {
+    /// "This model is only supported in v1/responses and not in v1/chat/completions."
+    ResponsesOnly,
+    /// "This is not a chat model and thus not supported in the v1/chat/completions endpoint. …"
+    NotChatModel,
+}
+
+/// A parameter a family refuses on one endpoint.
+#[derive(Debug)]
+pub(crate) struct Refused {
+    /// `chat` or `responses`.
+    pub(crate) endpoint: &'static str,
+    /// A dotted path (`reasoning.effort`).
+    pub(crate) param: &'static str,
+    /// Only a warning: the refusal is known, its 400 is not.
+    pub(crate) report: bool,
+}
+
+/// A hosted tool type only the listed families serve.
+#[derive(Debug)]
+pub(crate) struct HostedTool {
+    pub(crate) tool_type: &'static str,
+    /// Family names that serve it.
+    pub(crate) models: &'static [&'static str],
 }
