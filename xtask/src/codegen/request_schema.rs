@@ -890,7 +890,9 @@ struct Override {
     /// The `x-at` label of the node (see `rules/request_schemas/*.json`).
     at: String,
     /// `close`: unknown keys are rejected; `optional`: `property` is not required;
-    /// `open_enum`: values outside the enum only warn; `any`: anything is accepted here;
+    /// `open_enum`: values outside the enum only warn; `report_on_object`: a value outside the
+    /// enum is reported at the object holding it (OpenAI's `param` for a role-specific check);
+    /// `max_length`: strings longer than `limit` are rejected; `any`: anything is accepted here;
     /// `add_values`: `values` are accepted too; `allow`: the object takes `property` (any value)
     /// without a warning. `at = "*"` with a `property`: every object listing that property.
     action: String,
@@ -898,6 +900,9 @@ struct Override {
     property: Option<String>,
     #[serde(default)]
     values: Vec<String>,
+    /// `max_length`: the limit.
+    #[serde(default)]
+    limit: Option<u64>,
     /// Endpoints the override is limited to (file names); all when empty.
     #[serde(default)]
     endpoints: Vec<String>,
@@ -999,10 +1004,14 @@ fn apply(
                             }
                         }
                         "open_enum" => {
-                            if let Some(values) = m.remove("enum") {
-                                // One branch: a value outside fails as `anyOf`, a warning.
-                                m.insert("anyOf".into(), json!([{ "enum": values }]));
-                            }
+                            m.insert("x-airlock".into(), json!("warn"));
+                        }
+                        "report_on_object" => {
+                            m.insert("x-airlock".into(), json!("object"));
+                        }
+                        "max_length" => {
+                            let n = o.limit.ok_or("max_length needs limit")?;
+                            m.insert("maxLength".into(), json!(n));
                         }
                         "add_values" => {
                             if let Some(list) = m.get_mut("enum").and_then(Value::as_array_mut) {

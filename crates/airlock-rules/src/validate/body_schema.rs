@@ -39,7 +39,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &Value) {
     if !ctx.enabled("request_schema") && !ctx.enabled("request_schema_hint") {
         return;
     }
-    let Some(validator) = imp::validator(endpoint) else {
+    let Some((validator, doc)) = imp::validator(endpoint) else {
         return;
     };
     if validator.is_valid(body) {
@@ -47,7 +47,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &Value) {
     }
     let mut found: alloc::vec::Vec<imp::Found> = validator
         .iter_errors(body)
-        .filter_map(|e| imp::translate(&e, body))
+        .filter_map(|e| imp::translate(&e, body, doc))
         .collect();
     found.sort_by(|a, b| a.key.cmp(&b.key).then(b.certain.cmp(&a.certain)));
     let mut kept: alloc::vec::Vec<String> = alloc::vec::Vec::new();
@@ -120,20 +120,23 @@ mod imp {
 
     /// One compiled validator per endpoint, built on first use (`None`: the schema did not
     /// compile, which a test rules out).
-    static VALIDATORS: [OnceLock<Option<Validator>>; N] = [const { OnceLock::new() }; N];
+    static VALIDATORS: [OnceLock<Option<(Validator, Value)>>; N] = [const { OnceLock::new() }; N];
 
-    pub(super) fn validator(endpoint: &str) -> Option<&'static Validator> {
+    /// The compiled validator of an endpoint and its schema document (read for the `x-airlock`
+    /// notes of a failing node).
+    pub(super) fn validator(endpoint: &str) -> Option<&'static (Validator, Value)> {
         let i = SCHEMAS.iter().position(|(path, _)| *path == endpoint)?;
         VALIDATORS
             .get(i)?
             .get_or_init(|| {
                 let (_, text) = SCHEMAS.get(i)?;
                 let schema: Value = serde_json::from_str(text).ok()?;
-                jsonschema::options()
+                let validator = jsonschema::options()
                     .with_draft(jsonschema::Draft::Draft202012)
                     .should_validate_formats(false)
                     .build(&schema)
-                    .ok()
+                    .ok()?;
+                Some((validator, schema))
             })
             .as_ref()
     }
@@ -216,12 +219,27 @@ mod imp {
             .unwrap_or_default()
     }
 
-    pub(super) fn translate(e: &ValidationError<'_>, body: &Value) -> Option<Found> {
-        let (param, key, depth) = param_of(e.instance_path().as_str(), body);
+    /// The `x-airlock` note of the schema node whose keyword failed: `warn` (only a warning) or
+    /// `object` (OpenAI names the object, not the key: `input[2].output[0]`).
+    fn note<'d>(e: &ValidationError<'_>, doc: &'d Value) -> Option<&'d str> {
+        let path = e.schema_path().as_str();
+        let node = path.rsplit_once('/').map_or("", |(node, _)| node);
+        doc.pointer(node)?.get("x-airlock")?.as_str()
+    }
+
+    pub(super) fn translate(e: &ValidationError<'_>, body: &Value, doc: &Value) -> Option<Found> {
+        let (mut param, key, depth) = param_of(e.instance_path().as_str(), body);
+        let note = note(e, doc);
+        if note == Some("object") {
+            if let Some(cut) = param.rfind('.') {
+                param.truncate(cut);
+            }
+        }
+        let soft = note == Some("warn");
         let instance: &Value = e.instance();
         let found = |certain: bool, code: &'static str, param: String, message: String| Found {
             key: key.clone(),
-            certain,
+            certain: certain && !soft,
             code,
             param,
             message,
