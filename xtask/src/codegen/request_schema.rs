@@ -409,6 +409,11 @@ impl<'a> Lower<'a> {
         for (name, schema) in &view.props {
             let here = format!("{at}.{name}");
             let mut lowered = self.lower(schema, &here, depth + 1);
+            if let Some(m) = lowered.as_object_mut() {
+                if !m.is_empty() && !m.contains_key("$ref") && !m.contains_key("x-at") {
+                    m.insert("x-at".into(), json!(here));
+                }
+            }
             if !view.required.contains(name) {
                 lowered = nullable(lowered);
             }
