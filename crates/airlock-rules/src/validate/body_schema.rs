@@ -227,8 +227,20 @@ mod imp {
         doc.pointer(node)?.get("x-airlock")?.as_str()
     }
 
+    /// Within one object, the order OpenAI reports in: an unknown key first, then a bad `type`,
+    /// then the rest (by key).
+    fn ranked(key: &str, rank: char) -> String {
+        let (parent, own) = key.rsplit_once('/').unwrap_or(("", key));
+        format!("{parent}/{rank}{own}")
+    }
+
     pub(super) fn translate(e: &ValidationError<'_>, body: &Value, doc: &Value) -> Option<Found> {
-        let (mut param, key, depth) = param_of(e.instance_path().as_str(), body);
+        let (mut param, raw_key, depth) = param_of(e.instance_path().as_str(), body);
+        let key = if raw_key.ends_with("/type") {
+            ranked(&raw_key, '1')
+        } else {
+            ranked(&raw_key, '2')
+        };
         let note = note(e, doc);
         if note == Some("object") {
             if let Some(cut) = param.rfind('.') {
@@ -287,7 +299,7 @@ mod imp {
                 let name = child(&param, property.as_str().unwrap_or_default());
                 let message = format!("Missing required parameter: '{name}'.");
                 return (depth >= 1).then(|| Found {
-                    key: format!("{key}/{}", property.as_str().unwrap_or_default()),
+                    key: format!("{raw_key}/2{}", property.as_str().unwrap_or_default()),
                     certain: true,
                     code: "missing_required_parameter",
                     param: name,
@@ -298,7 +310,7 @@ mod imp {
                 let name = child(&param, unexpected.first()?);
                 let message = format!("Unknown parameter: '{name}'.");
                 return (depth >= 1).then(|| Found {
-                    key: format!("{key}/{}", unexpected.first().map_or("", String::as_str)),
+                    key: format!("{raw_key}/0{}", unexpected.first().map_or("", String::as_str)),
                     certain: true,
                     code: "unknown_parameter",
                     param: name,

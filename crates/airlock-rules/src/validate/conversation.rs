@@ -146,6 +146,7 @@ fn responses_shapes(ctx: &mut Ctx<'_>, body: &Value) {
     let Some(items) = body.get("input").and_then(Value::as_array) else {
         return;
     };
+    input_ids(ctx, items);
     for (i, item) in items.iter().enumerate() {
         if item.get("role").and_then(Value::as_str) != Some("assistant") {
             continue;
@@ -170,6 +171,54 @@ fn responses_shapes(ctx: &mut Ctx<'_>, body: &Value) {
                 return;
             }
         }
+    }
+}
+
+/// The prefix OpenAI requires of an input item's `id`, by item type. Seen refused: a message id
+/// from a reasoning item (mastra-ai/mastra#10815, "Expected an ID that begins with 'msg'"), a
+/// function call id minted by another provider or the Agents SDK's `__fake_id__` ("… with 'fc'",
+/// openai-agents 0.3.3 reports), a reasoning id `item_…` relayed by gateways ("… with 'rs'").
+fn id_prefix(item: &Value) -> Option<&'static str> {
+    match type_of(item) {
+        Some("message") => Some("msg"),
+        None if item.get("role").is_some() => Some("msg"),
+        Some("function_call") => Some("fc"),
+        Some("reasoning") => Some("rs"),
+        _ => None,
+    }
+}
+
+/// Responses input items: ids with the wrong prefix, and the same id twice
+/// (continuedev/continue#10723, earendil-works/pi#5149: "Duplicate item found with id …").
+fn input_ids(ctx: &mut Ctx<'_>, items: &[Value]) {
+    let mut seen: Vec<&str> = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let Some(id) = item.get("id").and_then(Value::as_str) else {
+            continue;
+        };
+        if let Some(prefix) = id_prefix(item) {
+            if !id.starts_with(prefix) {
+                ctx.reject(
+                    "input_item_ids",
+                    "",
+                    Some(format!("input[{i}].id")),
+                    format!("Invalid 'input[{i}].id': '{id}'. Expected an ID that begins with '{prefix}'."),
+                );
+                return;
+            }
+        }
+        if seen.contains(&id) {
+            ctx.reject(
+                "input_item_ids",
+                "",
+                Some(String::from("input")),
+                format!(
+                    "Duplicate item found with id {id}. Remove duplicate items from your input and try again."
+                ),
+            );
+            return;
+        }
+        seen.push(id);
     }
 }
 

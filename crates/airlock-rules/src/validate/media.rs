@@ -37,6 +37,20 @@ fn chat(ctx: &mut Ctx<'_>, body: &Value) {
         let Some(parts) = m.get("content").and_then(Value::as_array) else {
             continue;
         };
+        // OpenAI takes image parts from user messages only, and names the message
+        // (openai/openai-node#1030: an assistant turn; OpenHands#7700: a tool result).
+        let role = m.get("role").and_then(Value::as_str).unwrap_or("user");
+        if role != "user" && parts.iter().any(|p| type_of(p) == Some("image_url")) {
+            ctx.reject(
+                "image_role",
+                "",
+                Some(format!("messages[{i}]")),
+                format!(
+                    "Invalid 'messages[{i}]'. Image URLs are only allowed for messages with role 'user', but this message with role '{role}' contains an image URL."
+                ),
+            );
+            continue;
+        }
         for (j, part) in parts.iter().enumerate() {
             let at = format!("messages[{i}].content[{j}]");
             match type_of(part) {

@@ -85,6 +85,22 @@ pub const RULES: &[(&str, &str)] = &[
         "a string longer than the spec's maximum length",
     ),
     (
+        "function_parameters_root",
+        "a function's parameters (strict or not) whose root is not an object schema with properties",
+    ),
+    (
+        "input_item_ids",
+        "Responses input: an item id without its type's prefix (msg, fc, rs), or the same id twice",
+    ),
+    (
+        "image_role",
+        "Chat Completions: an image part in a message whose role is not user",
+    ),
+    (
+        "embeddings_empty_input",
+        "embeddings: an empty string as input",
+    ),
+    (
         "request_schema",
         "anywhere below the top level: a type, enum value, required key, length or bound the API's request schema (lowered from the OpenAPI spec, with rules/request_overrides.toml) does not allow, or a key in an object the overrides close",
     ),

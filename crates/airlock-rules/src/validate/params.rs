@@ -80,6 +80,8 @@ pub(super) fn check(ctx: &mut Ctx<'_>, ep: &'static Endpoint, obj: &Map<String, 
         let absent = match obj.get(p.name) {
             None => true,
             Some(Value::Null) => p.types & T_NULL == 0,
+            // `model: ""` is answered like no model at all (coleam00/ottomator-agents#11).
+            Some(Value::String(s)) => p.name == "model" && s.is_empty(),
             Some(_) => false,
         };
         if absent {

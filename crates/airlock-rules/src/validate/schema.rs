@@ -250,14 +250,17 @@ fn run(ctx: &mut Ctx<'_>, target: &Target<'_>, schema: &Value, fine_tuned: bool)
             return;
         }
     }
-    if !target.strict {
-        return;
-    }
     let Some(root) = schema.as_object() else {
         return;
     };
     if root.is_empty() {
         // `{}` (no parameters) may be normalised by the API; nothing certain to say.
+        return;
+    }
+    if !target.strict {
+        if target.kind == Kind::Function {
+            function_root(ctx, target, root);
+        }
         return;
     }
     let mut walk = Strict {
@@ -298,6 +301,45 @@ fn run(ctx: &mut Ctx<'_>, target: &Target<'_>, schema: &Value, fine_tuned: bool)
         let message = format!("{}{problem}.", target.prefix());
         ctx.reject("schema_limits", target.code(), param, message);
     }
+}
+
+/// A function's `parameters`, strict or not, must be an object schema with `properties` at its
+/// root: OpenAI refused a root without `type` (ComposioHQ/composio#1829, `strict: false` on the
+/// Responses API) and `{"type": "object"}` alone (evalstate/fast-agent#143, Chat Completions),
+/// quoting its validator. Nested free-form objects are fine; only the root is checked here.
+fn function_root(ctx: &mut Ctx<'_>, target: &Target<'_>, root: &Map<String, Value>) {
+    let problem = match root.get("type") {
+        Some(Value::String(t)) if t == "object" => {
+            if root.contains_key("properties") {
+                return;
+            }
+            String::from("In context=(), object schema missing properties")
+        }
+        Some(Value::Array(types)) if types.iter().any(|t| t == "object") => return,
+        // A root that is only a reference or a combination is not certain either way.
+        _ if root.contains_key("$ref")
+            || root.contains_key("anyOf")
+            || root.contains_key("oneOf")
+            || root.contains_key("allOf") =>
+        {
+            return;
+        }
+        other => {
+            let got = match other {
+                None => String::from("None"),
+                Some(Value::String(s)) => s.clone(),
+                Some(v) => py_repr(v),
+            };
+            format!("schema must be a JSON Schema of 'type: \"object\"', got 'type: \"{got}\"'")
+        }
+    };
+    let message = format!("{}{problem}.", target.prefix());
+    ctx.reject(
+        "function_parameters_root",
+        target.code(),
+        Some(target.param.clone()),
+        message,
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

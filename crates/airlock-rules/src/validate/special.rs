@@ -135,6 +135,21 @@ fn stream_options_without_stream(ctx: &mut Ctx<'_>, obj: &Map<String, Value>) {
 }
 
 fn embeddings_inputs(ctx: &mut Ctx<'_>, obj: &Map<String, Value>) {
+    // An empty string, alone or in a list, is refused in the API's oldest wording
+    // (lightdash/lightdash#18938, embedbase 2023): no code, no param.
+    let empty = match obj.get("input") {
+        Some(Value::String(s)) => s.is_empty(),
+        Some(Value::Array(items)) => items.iter().any(|x| x.as_str() == Some("")),
+        _ => false,
+    };
+    if empty {
+        ctx.reject(
+            "embeddings_empty_input",
+            "",
+            None,
+            "'$.input' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.".into(),
+        );
+    }
     let Some(items) = obj.get("input").and_then(Value::as_array) else {
         return;
     };

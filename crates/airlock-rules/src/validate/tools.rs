@@ -183,6 +183,19 @@ fn chat(ctx: &mut Ctx<'_>, body: &Value) {
         }
     }
 
+    // The legacy pair: `function_call` without `functions` (PlexPt/chatgpt-java#150).
+    if matches!(body.get("functions"), None | Some(Value::Null))
+        && body.get("function_call").is_some_and(|v| !v.is_null())
+    {
+        ctx.reject(
+            "tool_choice",
+            "",
+            Some(String::from("function_call")),
+            String::from(
+                "Invalid value for 'function_call': 'function_call' is only allowed when 'functions' are specified.",
+            ),
+        );
+    }
     let no_tools = matches!(body.get("tools"), None | Some(Value::Null));
     for key in ["tool_choice", "parallel_tool_calls"] {
         if no_tools && body.get(key).is_some_and(|v| !v.is_null()) {
