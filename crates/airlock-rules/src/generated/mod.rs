@@ -15,4 +15,4 @@ pub(crate) mod request_schemas;
 pub(crate) mod structured;
 
 /// A hash of the rule data these tables were generated from (FNV-1a 64 over `rules/`).
-pub const DATA_VERSION: &str = "df9dbf76ed87381f";
+pub const DATA_VERSION: &str = "de708a06191ea3cf";
