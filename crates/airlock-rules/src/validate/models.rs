@@ -696,7 +696,16 @@ fn images(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
         );
     }
     if let Some(size) = present(obj, "size").and_then(Value::as_str) {
-        if !f.image_sizes.is_empty() && !f.image_sizes.contains(&size) {
+        if !f.image_sizes.is_empty() && !f.image_sizes.contains(&size) && f.name == "dall-e-3" {
+            // dall-e-3 answers with its own code and no param (redevrx/chat_gpt_sdk#93: 256x256,
+            // code invalid_size, param null; coaidev/coai#280: 512x512, param null).
+            ctx.reject(
+                "model_image_params",
+                "invalid_size",
+                None,
+                "The size is not supported by this model.".into(),
+            );
+        } else if !f.image_sizes.is_empty() && !f.image_sizes.contains(&size) {
             ctx.reject(
                 "model_image_params",
                 "invalid_value",
@@ -741,10 +750,11 @@ fn embeddings(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value
         return;
     };
     if f.dimensions_rejected {
+        // param null, as OpenAI sends it (SciPhi-AI/R2R#768, sbintuitions/JMTEB#14).
         ctx.reject(
             "embeddings_dimensions",
             "",
-            Some("dimensions".into()),
+            None,
             "This model does not support specifying dimensions.".into(),
         );
         return;
