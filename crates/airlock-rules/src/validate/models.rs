@@ -244,6 +244,18 @@ fn chat(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
             }
         }
     }
+    if f.chat_effort_null_rejected && obj.get("reasoning_effort") == Some(&Value::Null) {
+        // gpt-5.1 refuses an explicit null (livekit/agents#3966); other models take it as unset.
+        ctx.reject(
+            "model_reasoning_effort",
+            "unsupported_value",
+            Some("reasoning_effort".into()),
+            format!(
+                "Unsupported value: 'reasoning_effort' does not support null with this model. Supported values are: {}.",
+                quote_list(f.reasoning_efforts)
+            ),
+        );
+    }
     if let Some(effort) = present(obj, "reasoning_effort") {
         if f.reasoning == Some(false) {
             // Observed on gpt-4o, gpt-4o-mini and gpt-4.1: a non-reasoning model does not know the
@@ -300,6 +312,24 @@ fn chat(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
             Some("response_format".into()),
             "Invalid parameter: 'response_format' of type 'json_object' is not supported with this model.".into(),
         );
+    }
+    if let Some(v) = present(obj, "verbosity").and_then(Value::as_str) {
+        // Values outside the spec's enum are left to the schema rules.
+        if !f.verbosities.is_empty()
+            && matches!(v, "low" | "medium" | "high")
+            && !f.verbosities.contains(&v)
+        {
+            // google-deepmind/concordia#164 (gpt-4o, param verbosity, code unsupported_value).
+            ctx.reject(
+                "model_verbosity",
+                "unsupported_value",
+                Some("verbosity".into()),
+                format!(
+                    "Unsupported value: 'verbosity' does not support '{v}' with this model. Supported values are: {}.",
+                    quote_list(f.verbosities)
+                ),
+            );
+        }
     }
     chat_audio(ctx, f, obj);
 }
@@ -666,7 +696,16 @@ fn images(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
         );
     }
     if let Some(size) = present(obj, "size").and_then(Value::as_str) {
-        if !f.image_sizes.is_empty() && !f.image_sizes.contains(&size) {
+        if !f.image_sizes.is_empty() && !f.image_sizes.contains(&size) && f.name == "dall-e-3" {
+            // dall-e-3 answers with its own code and no param (redevrx/chat_gpt_sdk#93: 256x256,
+            // code invalid_size, param null; coaidev/coai#280: 512x512, param null).
+            ctx.reject(
+                "model_image_params",
+                "invalid_size",
+                None,
+                "The size is not supported by this model.".into(),
+            );
+        } else if !f.image_sizes.is_empty() && !f.image_sizes.contains(&size) {
             ctx.reject(
                 "model_image_params",
                 "invalid_value",
@@ -711,10 +750,11 @@ fn embeddings(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value
         return;
     };
     if f.dimensions_rejected {
+        // param null, as OpenAI sends it (SciPhi-AI/R2R#768, sbintuitions/JMTEB#14).
         ctx.reject(
             "embeddings_dimensions",
             "",
-            Some("dimensions".into()),
+            None,
             "This model does not support specifying dimensions.".into(),
         );
         return;

@@ -138,6 +138,8 @@ pub(crate) struct Family {
     pub(crate) audio_input: Option<bool>,
     /// Chat Completions needs audio in the input or the output modalities.
     pub(crate) audio_required: bool,
+    /// Chat Completions refuses `reasoning_effort: null` ("… does not support null …").
+    pub(crate) chat_effort_null_rejected: bool,
     #[allow(dead_code)] // documentation carried into the tables
     pub(crate) source: &'static str,
 }
