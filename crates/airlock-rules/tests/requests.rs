@@ -129,11 +129,12 @@ fn real_rejected_match_openai() {
         serde_json::from_slice(&std::fs::read(root.join("EXPECTED.json")).unwrap()).unwrap();
     let cases = table.as_array().unwrap();
     assert!(
-        cases.len() >= 20,
+        cases.len() >= 130,
         "only {} real rejected cases",
         cases.len()
     );
     let mut failures = Vec::new();
+    let mut gaps = 0;
     for case in cases {
         let file = case["file"].as_str().unwrap();
         let endpoint = case["endpoint"].as_str().unwrap();
@@ -150,19 +151,79 @@ fn real_rejected_match_openai() {
             }
             continue;
         }
-        let Some(first) = v.errors.first() else {
-            failures.push(format!("{file}: not rejected"));
-            continue;
+        let matched = match v.errors.first() {
+            None => Err(String::from("not rejected")),
+            Some(first) => matches_openai(case, &first.error),
         };
-        let e = &first.error;
-        if e.code.as_deref() != case["code"].as_str()
-            || e.param.as_deref() != case["param"].as_str()
-            || message.is_some_and(|m| e.message != m)
-        {
-            failures.push(format!("{file}: {}", describe(&v)));
+        // A known gap says why Airlock cannot match this one (an answer of another era, an
+        // Azure-only limit…). It must still not match: a gap that closes is un-marked.
+        match (case.get("gap").and_then(Value::as_str), matched) {
+            (Some(_), Ok(())) => failures.push(format!(
+                "{file}: marked as a gap but now matches OpenAI: remove its \"gap\""
+            )),
+            (Some(_), Err(_)) => gaps += 1,
+            (None, Err(why)) => failures.push(format!("{file}: {why}: {}", describe(&v))),
+            (None, Ok(())) => {}
         }
     }
+    assert!(gaps * 5 <= cases.len(), "{gaps} gaps: more than a fifth");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// OpenAI's first error against Airlock's: the same `param` (`messages.[0]` = `messages[0]`),
+/// the same `code` where OpenAI's is known, and the same message form where the message is known
+/// (quoted values, numbers and the list of supported values may differ).
+fn matches_openai(case: &Value, e: &airlock_rules::validate::ApiError) -> Result<(), String> {
+    let norm = |p: Option<&str>| p.map(|p| p.replace(".[", "["));
+    let shown = case.get("param_shown").and_then(Value::as_bool) != Some(false);
+    if shown && norm(e.param.as_deref()) != norm(case["param"].as_str()) {
+        return Err(format!("param {:?}", e.param));
+    }
+    if let Some(code) = case["code"].as_str() {
+        if e.code.as_deref() != Some(code) {
+            return Err(format!("code {:?}", e.code));
+        }
+    }
+    if let Some(m) = case["message"].as_str() {
+        if form(&e.message) != form(m) {
+            return Err(format!(
+                "message form: {:?} vs {:?}",
+                form(&e.message),
+                form(m)
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A message's form: quoted values as `'_'`, digits as `0`, and nothing after "Supported values
+/// are:".
+fn form(message: &str) -> String {
+    let cut = message
+        .find("Supported values are:")
+        .map_or(message, |i| &message[..i]);
+    let mut out = String::new();
+    let mut quoted = false;
+    for c in cut.chars() {
+        match c {
+            '\'' if quoted => {
+                quoted = false;
+                out.push_str("_'");
+            }
+            '\'' => {
+                quoted = true;
+                out.push('\'');
+            }
+            _ if quoted => {}
+            c if c.is_ascii_digit() => {
+                if !out.ends_with('0') {
+                    out.push('0');
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[test]

@@ -409,10 +409,11 @@ impl<'a> Lower<'a> {
         for (name, schema) in &view.props {
             let here = format!("{at}.{name}");
             let mut lowered = self.lower(schema, &here, depth + 1);
-            if let Some(m) = lowered.as_object_mut() {
-                if !m.is_empty() && !m.contains_key("$ref") && !m.contains_key("x-at") {
-                    m.insert("x-at".into(), json!(here));
-                }
+            if let Some(m) = lowered
+                .as_object_mut()
+                .filter(|m| !m.is_empty() && !m.contains_key("$ref") && !m.contains_key("x-at"))
+            {
+                m.insert("x-at".into(), json!(here));
             }
             if !view.required.contains(name) {
                 lowered = nullable(lowered);
@@ -799,10 +800,11 @@ impl<'a> Lower<'a> {
     fn numbers(&mut self, bs: &[Value], t: &str) -> Value {
         if let [one] = bs {
             let target = self.target(one);
-            if let Some(m) = target.as_object() {
-                if m.get("enum").is_none() && m.get("const").is_none() {
-                    return copy_keys(m, t, &["minimum", "maximum"]);
-                }
+            if let Some(m) = target
+                .as_object()
+                .filter(|m| m.get("enum").is_none() && m.get("const").is_none())
+            {
+                return copy_keys(m, t, &["minimum", "maximum"]);
             }
         }
         json!({ "type": t })
@@ -897,7 +899,8 @@ struct Override {
     /// `close`: unknown keys are rejected; `optional`: `property` is not required;
     /// `open_enum`: values outside the enum only warn; `report_on_object`: a value outside the
     /// enum is reported at the object holding it (OpenAI's `param` for a role-specific check);
-    /// `max_length`: strings longer than `limit` are rejected; `any`: anything is accepted here;
+    /// `max_length`: strings longer than `limit` are rejected; `reject_unknown`: the top-level
+    /// name `property`, which the spec does not list, is refused (not only warned about); `any`: anything is accepted here;
     /// `add_values`: `values` are accepted too; `allow`: the object takes `property` (any value)
     /// without a warning. `at = "*"` with a `property`: every object listing that property.
     action: String,
@@ -905,6 +908,10 @@ struct Override {
     property: Option<String>,
     #[serde(default)]
     values: Vec<String>,
+    /// `reject_unknown`: which of OpenAI's two wordings the endpoint answers with
+    /// (`unknown_parameter` or `unrecognized_argument`).
+    #[serde(default)]
+    wording: Option<String>,
     /// `max_length`: the limit.
     #[serde(default)]
     limit: Option<u64>,
@@ -939,7 +946,8 @@ pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
     rs.push_str(
         "//! Whole-request JSON Schemas (draft 2020-12), lowered from OpenAI's OpenAPI spec by\n\
          //! `cargo xtask codegen` with `rules/request_overrides.toml` applied.\n\n\
-         /// (API path, schema) for each JSON endpoint.\n\
+         /// (API path, schema) for each JSON endpoint (only with the `jsonschema` feature).\n\
+         #[cfg(feature = \"jsonschema\")]\n\
          pub(crate) const SCHEMAS: &[(&str, &str)] = &[\n",
     );
     for (file, api_path, _) in ENDPOINTS {
@@ -958,6 +966,33 @@ pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
         rs.push_str(&format!(
             "    (\"{api_path}\", include_str!(\"request_schemas/{file}.json\")),\n"
         ));
+    }
+    rs.push_str("];\n");
+    rs.push_str(
+        "\n/// Top-level names each endpoint is known to refuse although they are not typos: (API path,\n\
+         /// name, true for \"Unknown parameter: 'x'.\" or false for \"Unrecognized request argument\n\
+         /// supplied: x\"). From `reject_unknown` overrides, each with its evidence.\n\
+         pub(crate) const UNKNOWN_REJECTED: &[(&str, &str, bool)] = &[\n",
+    );
+    for o in overrides
+        .overrides
+        .iter()
+        .filter(|o| o.action == "reject_unknown")
+    {
+        let name = o
+            .property
+            .as_deref()
+            .ok_or("reject_unknown needs property")?;
+        let modern = match o.wording.as_deref() {
+            Some("unknown_parameter") => true,
+            Some("unrecognized_argument") => false,
+            other => return Err(format!("reject_unknown {name}: wording {other:?}")),
+        };
+        for (file, api_path, _) in ENDPOINTS {
+            if o.endpoints.iter().any(|e| e == file) {
+                rs.push_str(&format!("    (\"{api_path}\", \"{name}\", {modern}),\n"));
+            }
+        }
     }
     rs.push_str("];\n");
     if let Some(i) = used.iter().position(|u| !u) {
@@ -1029,6 +1064,9 @@ fn apply(
                         }
                         "any" => {
                             m.clear();
+                        }
+                        "reject_unknown" => {
+                            // Collected below into `UNKNOWN_REJECTED`; the schema is unchanged.
                         }
                         "allow" => {
                             let p = o.property.as_deref().ok_or("allow needs property")?;

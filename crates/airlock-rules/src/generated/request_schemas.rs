@@ -2,7 +2,8 @@
 //! Whole-request JSON Schemas (draft 2020-12), lowered from OpenAI's OpenAPI spec by
 //! `cargo xtask codegen` with `rules/request_overrides.toml` applied.
 
-/// (API path, schema) for each JSON endpoint.
+/// (API path, schema) for each JSON endpoint (only with the `jsonschema` feature).
+#[cfg(feature = "jsonschema")]
 pub(crate) const SCHEMAS: &[(&str, &str)] = &[
     ("/v1/responses", include_str!("request_schemas/responses.json")),
     ("/v1/chat/completions", include_str!("request_schemas/chat_completions.json")),
@@ -13,4 +14,16 @@ pub(crate) const SCHEMAS: &[(&str, &str)] = &[
     ("/v1/completions", include_str!("request_schemas/completions.json")),
     ("/v1/moderations", include_str!("request_schemas/moderations.json")),
     ("/v1/responses/input_tokens", include_str!("request_schemas/responses_input_tokens.json")),
+];
+
+/// Top-level names each endpoint is known to refuse although they are not typos: (API path,
+/// name, true for "Unknown parameter: 'x'." or false for "Unrecognized request argument
+/// supplied: x"). From `reject_unknown` overrides, each with its evidence.
+pub(crate) const UNKNOWN_REJECTED: &[(&str, &str, bool)] = &[
+    ("/v1/chat/completions", "reasoning", true),
+    ("/v1/chat/completions", "thinking", false),
+    ("/v1/chat/completions", "num_keep", false),
+    ("/v1/chat/completions", "top_k", false),
+    ("/v1/chat/completions", "chat_template_kwargs", false),
+    ("/v1/chat/completions", "chat", false),
 ];

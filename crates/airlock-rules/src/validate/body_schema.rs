@@ -23,6 +23,7 @@
 //!
 //! Without the `jsonschema` feature (the no_std build) this check does not run.
 
+#[cfg(feature = "jsonschema")]
 use alloc::string::String;
 
 use serde_json::Value;
@@ -88,11 +89,13 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &Value) {
 pub(super) fn check(_ctx: &mut Ctx<'_>, _endpoint: &str, _body: &Value) {}
 
 /// `messages.[0].role` (an older wording of OpenAI's) as `messages[0].role`.
+#[cfg(feature = "jsonschema")]
 fn normalize(param: &str) -> String {
     param.replace(".[", "[")
 }
 
 /// True when a finding at `above` already covers `param`: the same place or a place above it.
+#[cfg(feature = "jsonschema")]
 fn covers(above: &str, param: &str) -> bool {
     match param.strip_prefix(above) {
         Some(rest) => rest.is_empty() || rest.starts_with('.') || rest.starts_with('['),
@@ -310,7 +313,10 @@ mod imp {
                 let name = child(&param, unexpected.first()?);
                 let message = format!("Unknown parameter: '{name}'.");
                 return (depth >= 1).then(|| Found {
-                    key: format!("{raw_key}/0{}", unexpected.first().map_or("", String::as_str)),
+                    key: format!(
+                        "{raw_key}/0{}",
+                        unexpected.first().map_or("", String::as_str)
+                    ),
                     certain: true,
                     code: "unknown_parameter",
                     param: name,
@@ -425,7 +431,7 @@ mod imp {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "jsonschema"))]
 mod tests {
     use super::covers;
 

@@ -199,7 +199,8 @@ fn url_rules(ctx: &mut Ctx<'_>, param: &str, url: &str) {
             "invalid_value",
             Some(String::from(param)),
             format!(
-                "Invalid '{param}'. Expected a base64-encoded data URL with an image MIME type (e.g. 'data:image/png;base64,aW1nIGJ5dGVzIGhlcmU='), but got a value without the 'data:' prefix."
+                // OpenAI's words (Alibaba-NLP/OmniSearch#3).
+                "Invalid image URL: '{param}'. Expected a base64-encoded data URL with an image MIME type (e.g. 'data:image/png;base64,aW1nIGJ5dGVzIGhlcmU='), but got a value without the 'data:' prefix."
             ),
         );
         return;

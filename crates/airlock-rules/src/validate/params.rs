@@ -27,6 +27,7 @@ use super::tables::{
 };
 use super::text::{edit_distance, fmt_limit, fmt_number, is_integral, quote_list};
 use crate::generated::endpoints::ENDPOINTS;
+use crate::generated::request_schemas::UNKNOWN_REJECTED;
 
 /// The endpoint table for an API path (`/v1/chat/completions`, also without `/v1`).
 pub(crate) fn endpoint(path: &str) -> Option<&'static Endpoint> {
@@ -134,6 +135,28 @@ fn moved(path: &str, name: &str) -> Option<&'static str> {
 }
 
 fn unknown(ctx: &mut Ctx<'_>, ep: &Endpoint, name: &str) {
+    // Names the endpoint is known to refuse although they are no typo of its own
+    // (`reject_unknown` in rules/request_overrides.toml, with the evidence).
+    if let Some((_, _, modern)) = UNKNOWN_REJECTED
+        .iter()
+        .find(|(path, n, _)| *path == ep.path && *n == name)
+    {
+        let (code, param, message) = if *modern {
+            (
+                "unknown_parameter",
+                Some(String::from(name)),
+                format!("Unknown parameter: '{name}'."),
+            )
+        } else {
+            (
+                "",
+                None,
+                format!("Unrecognized request argument supplied: {name}"),
+            )
+        };
+        ctx.reject("unknown_parameter", code, param, message);
+        return;
+    }
     if ep.path == "/v1/responses" && name == "reasoning_effort" {
         // OpenAI's own answer (OpenHands/software-agent-sdk#755, lobehub/lobehub#8116).
         ctx.reject(
