@@ -435,9 +435,9 @@ pub fn diagnose(evidence: &Evidence) -> Diagnosis {
         Delivery::Realtime
     } else if in_stream {
         Delivery::Stream
-    } else if job {
+    } else if job || (category == Category::BatchError && evidence.custom_id.is_none()) {
         Delivery::BatchJob
-    } else if in_batch {
+    } else if in_batch || category == Category::BatchError {
         Delivery::BatchLine
     } else if category == Category::ClientSide
         || (evidence.transport.is_some() && evidence.status.is_none())

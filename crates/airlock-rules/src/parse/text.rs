@@ -49,6 +49,9 @@ pub(crate) fn sse_events(text: &str, c: &mut Collector) -> Vec<SseLine> {
             // `data: {` alone opens a field of an object dump (axios `error.response.data`);
             // an SSE event's JSON is on its own line.
             .filter(|d| !matches!(d.trim(), "{" | "["))
+            // A Dart/Dio dump prints `data:{error: {message: …}}`: a map with bare keys, not
+            // an event's JSON, whose keys are quoted.
+            .filter(|d| !dart_map(d))
         {
             let start = at + (line.len() - t.len()) + 5 + (data.len() - data.trim_start().len());
             out.push(SseLine {
@@ -62,6 +65,19 @@ pub(crate) fn sse_events(text: &str, c: &mut Collector) -> Vec<SseLine> {
     }
     c.work += text.len();
     out
+}
+
+/// Whether a `data:` payload is a Dart map literal (`{error: {…`) rather than JSON.
+fn dart_map(payload: &str) -> bool {
+    let Some(rest) = payload.trim_start().strip_prefix('{') else {
+        return false;
+    };
+    let rest = rest.trim_start();
+    let key = rest
+        .bytes()
+        .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        .count();
+    rest.bytes().next().is_some_and(|b| b.is_ascii_alphabetic()) && rest[key..].starts_with(':')
 }
 
 /// Node/undici/curl error codes for failures without a response.
