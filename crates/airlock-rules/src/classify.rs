@@ -374,6 +374,15 @@ fn request_id_in(message: &str) -> Option<String> {
     (id.len() >= 8 && id.bytes().any(|b| b.is_ascii_digit())).then_some(id)
 }
 
+/// Whether the evidence is a response that failed (`status: failed`, `response.failed`), not an
+/// error event.
+fn failed_response(e: &Evidence) -> bool {
+    present(e.error_type.as_deref()).is_some_and(|t| t.eq_ignore_ascii_case("failed"))
+        || e.stream_event
+            .as_deref()
+            .is_some_and(|s| s == "response.failed" || s == "response.done")
+}
+
 /// Diagnoses what the readers found.
 ///
 /// Never fails: evidence that matches nothing known gets the `unrecognized` record (or the
@@ -404,8 +413,9 @@ pub fn diagnose(evidence: &Evidence) -> Diagnosis {
     let chosen = choose(&cands);
     let cause: &'static Rule = match chosen {
         Some(c) => c.rule,
-        // A Realtime error event refused one client event; nothing was cut.
-        None if evidence.realtime => rule_named("unrecognized"),
+        // A Realtime response that failed without showing why is the stream's failure (issue 13);
+        // any other unknown Realtime error event refused one client event.
+        None if evidence.realtime && !failed_response(evidence) => rule_named("unrecognized"),
         None if in_stream => rule_named("stream_error"),
         None if in_batch => rule_named(match evidence.batch_status.as_deref() {
             // Still running or done, yet named as a problem: some of its requests failed.
@@ -1126,6 +1136,15 @@ mod tests {
         let d = check(&e, Category::Conflict, RetryDecision::Yes);
         assert_eq!(d.delivery, Delivery::Realtime);
         assert_eq!(d.sdk, SdkNames::default(), "an event, not an exception");
+        // A failed Realtime response that hides its error is the stream's failure; an unknown
+        // Realtime error event refused one client event.
+        let mut e = ev(None, None, Some("failed"), None);
+        e.realtime = true;
+        let d = check(&e, Category::StreamError, RetryDecision::Yes);
+        assert_eq!(d.confidence, Confidence::Guess);
+        let mut e = ev(None, None, None, Some("Something nobody has seen before."));
+        e.realtime = true;
+        check(&e, Category::InvalidRequest, RetryDecision::AfterChange);
     }
 
     #[test]
