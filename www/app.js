@@ -63,7 +63,8 @@ function explainNow() {
   $("first-fix").textContent = d.first_fix;
   setFields($("fields"), [
     ["Code", d.code], ["Type", d.type], ["Param", d.param], ["Message", d.message],
-    ["Request ID", d.request_id], ["Category", d.category], ["Read as", d.format],
+    ["Request ID", d.request_id], ["Category", d.category], ["Arrived", a.arrived],
+    ["Confidence", d.confidence], ["Read as", d.format],
   ]);
   renderRateLimit(d);
   $("stream").hidden = !a.stream;

@@ -23,6 +23,7 @@ const LABELS = {
   server_error: "Server error", overloaded: "Overloaded", timeout: "Timeout",
   connection: "Connection failure", context_length: "Context length exceeded",
   content_policy: "Content policy", stream_error: "Error inside a stream", batch_error: "Batch error",
+  client_side: "Refused by the client library",
 };
 const ADVICE = { yes: /^Retry/, no: /^Don't retry: /, after_change: /^Change the request first/ };
 const FAKE_KEY = "sk-proj-Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2Ji1Hg0FeDcBa9876";

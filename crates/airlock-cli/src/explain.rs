@@ -8,7 +8,7 @@ use core::fmt::Write as _;
 use airlock_rules::ratelimit::LimitWindow;
 use airlock_rules::redact::redact;
 use airlock_rules::sse::{StreamKind, StreamState, StreamSummary};
-use airlock_rules::{Category, Diagnosis, Explanation, RetryDecision};
+use airlock_rules::{Category, Confidence, Diagnosis, Explanation, RetryDecision};
 use serde_json::{Value, json};
 
 use crate::input;
@@ -141,7 +141,8 @@ fn to_json_raw(e: &Explanation) -> Value {
     let Some(d) = &e.diagnosis else {
         return json!({
             "found": false,
-            "category": null, "status": null, "code": null, "type": null, "param": null,
+            "category": null, "delivery": null, "confidence": null,
+            "status": null, "code": null, "type": null, "param": null,
             "message": null, "request_id": null,
             "sdk": {"python": null, "node": null, "python_v0": null},
             "retry": {"decision": null, "after_ms": null},
@@ -153,6 +154,8 @@ fn to_json_raw(e: &Explanation) -> Value {
     json!({
         "found": true,
         "category": d.category.as_str(),
+        "delivery": d.delivery.as_str(),
+        "confidence": d.confidence.as_str(),
         "status": d.status,
         "code": d.code,
         "type": d.error_type,
@@ -192,6 +195,10 @@ fn to_text(e: &Explanation) -> String {
         let _ = writeln!(out, "First fix:     {f}");
     }
     let _ = writeln!(out, "Retry:         {}", retry_advice(d));
+    if let Some(a) = d.delivery.advice() {
+        let _ = writeln!(out, "Arrived:       {a}");
+    }
+    let _ = writeln!(out, "Confidence:    {}", confidence_words(d.confidence));
 
     let fields: [(&str, Option<String>); 6] = [
         ("status", d.status.map(|s| s.to_string())),
@@ -335,6 +342,14 @@ fn retry_advice(d: &Diagnosis) -> String {
     }
 }
 
+fn confidence_words(c: Confidence) -> &'static str {
+    match c {
+        Confidence::Certain => "certain (OpenAI's code, or two facts that agree)",
+        Confidence::Likely => "likely (one fact decided it: a wording, a status or a class name)",
+        _ => "guess (nothing known matched; the most likely reading of what was found)",
+    }
+}
+
 fn why_not(c: Category) -> &'static str {
     match c {
         Category::Quota => "add credits or raise the usage limit; waiting does not help",
@@ -454,6 +469,8 @@ mod tests {
         });
         for key in [
             "category",
+            "delivery",
+            "confidence",
             "status",
             "code",
             "type",

@@ -213,11 +213,35 @@ fn rate_limit_headers_are_decoded() {
 
 #[test]
 fn stream_error_is_found() {
+    // Issue 13: the category is the cause the stream showed; `delivery` says it came in a stream.
     let sse = "event: response.failed\ndata: {\"type\":\"response.failed\",\"sequence_number\":2,\"response\":{\"id\":\"resp_fake1\",\"object\":\"response\",\"status\":\"failed\",\"error\":{\"code\":\"server_error\",\"message\":\"An error occurred while processing your request.\"},\"output\":[]}}\n\n";
     let v = one_object(&airlock(&["explain", "--json"], sse));
-    assert_eq!(v["category"], "stream_error");
+    assert_eq!(v["category"], "server_error");
+    assert_eq!(v["delivery"], "stream");
+    assert_eq!(v["confidence"], "certain");
     assert_eq!(v["code"], "server_error");
     assert_eq!(v["retry"]["decision"], "yes");
+    let text = stdout(&airlock(&["explain"], sse));
+    assert!(
+        text.contains("Arrived:       arrived inside a stream, possibly after partial output: discard or mark the partial answer"),
+        "{text}"
+    );
+    // A failed response whose error the paste does not show: the stream is the cause.
+    let hidden = "event: response.failed\ndata: {\"type\":\"response.failed\",\"response\":{\"status\":\"failed\"}}\n\n";
+    let v = one_object(&airlock(&["explain", "--json"], hidden));
+    assert_eq!(v["category"], "stream_error");
+    assert_eq!(v["delivery"], "stream");
+}
+
+/// Issue 13: the client library's own refusal is `client_side`, not "no OpenAI error found".
+#[test]
+fn client_side_refusal_is_found() {
+    let paste = "TypeError: Completions.create() got an unexpected keyword argument 'max_completion_tokens'\n";
+    let v = one_object(&airlock(&["explain", "--json"], paste));
+    assert_eq!(v["category"], "client_side");
+    assert_eq!(v["delivery"], "client");
+    assert_eq!(v["retry"]["decision"], "after_change");
+    assert!(v["sdk"]["python"].is_null(), "not an API error class");
 }
 
 /// Issue 7: a pasted stream says where and how it ended, in text and under `stream` in JSON.

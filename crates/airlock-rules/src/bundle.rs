@@ -287,6 +287,8 @@ mod tests {
         let message = "Rate limit reached for gpt-4o in organization org-AbCdEfGhIjKlMnOpQrStUvWx on tokens per min (TPM): Limit 30000, Used 29000, Requested 2000. Please try again in 2s. Visit https://platform.openai.com/account/rate-limits to learn more.";
         Diagnosis {
             category: Category::RateLimit,
+            delivery: crate::Delivery::Response,
+            confidence: crate::Confidence::Certain,
             status: Some(429),
             code: Some("rate_limit_exceeded".into()),
             error_type: Some("tokens".into()),

@@ -38,15 +38,22 @@ pub enum Category {
     ContextLength,
     /// The safety system refused the prompt or output.
     ContentPolicy,
-    /// An error that arrived inside a streamed response.
+    /// A stream that broke or failed without showing why: cut, disconnected, undecodable, or a
+    /// failed response whose error the paste does not show. A cause shown inside a stream is its
+    /// own category; [`crate::Delivery`] says it arrived in a stream.
     StreamError,
-    /// A failed Batch job or Batch line.
+    /// A Batch cause: a job that expired, failed validation, hit the enqueued-token limit or was
+    /// cancelled, or an invalid input line. A request of a Batch job that failed for another cause
+    /// is that cause's category.
     BatchError,
+    /// The client library refused the call before anything was sent (an argument it does not know
+    /// or that is missing, an outdated package).
+    ClientSide,
 }
 
 impl Category {
     /// Every category, in the documented order.
-    pub const ALL: [Category; 16] = [
+    pub const ALL: [Category; 17] = [
         Category::InvalidRequest,
         Category::Authentication,
         Category::Permission,
@@ -63,6 +70,7 @@ impl Category {
         Category::ContentPolicy,
         Category::StreamError,
         Category::BatchError,
+        Category::ClientSide,
     ];
 
     /// The category's name as used in JSON output and in `rules/`.
@@ -84,6 +92,7 @@ impl Category {
             Category::ContentPolicy => "content_policy",
             Category::StreamError => "stream_error",
             Category::BatchError => "batch_error",
+            Category::ClientSide => "client_side",
         }
     }
 
@@ -110,7 +119,7 @@ impl Category {
             | Category::Timeout
             | Category::Connection
             | Category::StreamError => RetryDecision::Yes,
-            Category::BatchError => RetryDecision::AfterChange,
+            Category::BatchError | Category::ClientSide => RetryDecision::AfterChange,
         }
     }
 }

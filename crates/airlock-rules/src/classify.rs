@@ -17,15 +17,21 @@
 //!   transport wordings) that a stated status or a code should override.
 //!
 //! Among several wordings that match, the one with the highest precedence wins, then the longest.
+//! A class name is the weakest key: an SDK or a wrapper picks its class from the status or from a
+//! guess (LiteLLM's `ContentPolicyViolationError` around an invalid schema), so a class name
+//! counts only when no wording of precedence 0 or more matched.
 //!
-//! An error inside a stream is a `stream_error`, and one from a Batch job or line a `batch_error`,
-//! whatever the cause; the retry decision still follows the cause (a rate limit inside a stream
-//! is worth retrying, a bad parameter in a Batch line is not).
+//! The category is the **cause**, wherever the error arrived: a rate limit inside a stream is
+//! `rate_limit`, an `invalid_prompt` in a Batch line is `content_policy`. `stream_error` is left
+//! for a stream that broke or failed without showing why, `batch_error` for Batch causes (the
+//! records of `batch_stream.toml`). Where it arrived is [`Delivery`], and how sure the reading is
+//! [`Confidence`]: `certain` when OpenAI's code decided it or two keys agree on the category,
+//! `likely` when one key alone did, `guess` when nothing known matched.
 
 use alloc::format;
 use alloc::string::{String, ToString};
 
-use crate::diagnosis::{Diagnosis, RetryAdvice, SdkNames};
+use crate::diagnosis::{Confidence, Delivery, Diagnosis, RetryAdvice, SdkNames};
 use crate::evidence::{Evidence, Transport};
 use crate::generated::errors::{ERROR_RULES, STATUS_RULES};
 use crate::ratelimit::{self, LimitKind, RateLimitHeaders, RateLimitInfo};
@@ -131,6 +137,8 @@ fn numeric_status(code: Option<&str>) -> Option<u16> {
 fn status_in_text(text: &str) -> Option<u16> {
     let lower = text.to_ascii_lowercase();
     for marker in [
+        // Alamofire (Swift): `Response status code was unacceptable: 404.`
+        "status code was unacceptable",
         "status code",
         "status",
         "error code",
@@ -253,15 +261,19 @@ fn candidates(e: &Evidence, stated_status: Option<u16>) -> alloc::vec::Vec<Candi
         .into_iter()
         .flatten()
         .collect();
-    push(by_message(&texts), Via::Message);
+    let message_rule = by_message(&texts);
+    push(message_rule, Via::Message);
     // A stated status is more exact than an SDK class that covers several statuses
     // (`InternalServerError` for every 5xx, `InvalidRequestError` for 400/404/415).
     // A wrapper's class (LiteLLM's `ContextWindowExceededError`, guessed from wording) does not
-    // outrank the code OpenAI itself sent in the body it wraps.
+    // outrank the code OpenAI itself sent in the body it wraps, and a wording that names a
+    // cause beats the class an SDK or wrapper chose for it.
+    let named = message_rule.is_some_and(|r| r.precedence >= 0);
     let exception = present(e.exception.as_deref())
         .and_then(by_exception)
         .filter(|r| stated_status.is_none() || !is_status_record(r) || r.transport.is_some())
-        .filter(|r| code_rule.is_none() || is_status_record(r));
+        .filter(|r| code_rule.is_none() || is_status_record(r))
+        .filter(|r| !named || r.transport.is_some());
     push(exception, Via::Exception);
     push(e.transport.and_then(by_transport), Via::Transport);
     push(stated_status.and_then(by_status), Via::Status);
@@ -362,6 +374,15 @@ fn request_id_in(message: &str) -> Option<String> {
     (id.len() >= 8 && id.bytes().any(|b| b.is_ascii_digit())).then_some(id)
 }
 
+/// Whether the evidence is a response that failed (`status: failed`, `response.failed`), not an
+/// error event.
+fn failed_response(e: &Evidence) -> bool {
+    present(e.error_type.as_deref()).is_some_and(|t| t.eq_ignore_ascii_case("failed"))
+        || e.stream_event
+            .as_deref()
+            .is_some_and(|s| s == "response.failed" || s == "response.done")
+}
+
 /// Diagnoses what the readers found.
 ///
 /// Never fails: evidence that matches nothing known gets the `unrecognized` record (or the
@@ -380,7 +401,7 @@ fn request_id_in(message: &str) -> Option<String> {
 /// assert_eq!(d.sdk.python.as_deref(), Some("openai.RateLimitError"));
 /// ```
 pub fn diagnose(evidence: &Evidence) -> Diagnosis {
-    let in_stream = evidence.in_stream || evidence.stream_event.is_some();
+    let in_stream = evidence.in_stream || evidence.stream_event.is_some() || evidence.realtime;
     let in_batch = !in_stream
         && (evidence.in_batch || evidence.batch_status.is_some() || evidence.custom_id.is_some());
     let stated_status = evidence
@@ -392,6 +413,9 @@ pub fn diagnose(evidence: &Evidence) -> Diagnosis {
     let chosen = choose(&cands);
     let cause: &'static Rule = match chosen {
         Some(c) => c.rule,
+        // A Realtime response that failed without showing why is the stream's failure (issue 13);
+        // any other unknown Realtime error event refused one client event.
+        None if evidence.realtime && !failed_response(evidence) => rule_named("unrecognized"),
         None if in_stream => rule_named("stream_error"),
         None if in_batch => rule_named(match evidence.batch_status.as_deref() {
             // Still running or done, yet named as a problem: some of its requests failed.
@@ -403,14 +427,52 @@ pub fn diagnose(evidence: &Evidence) -> Diagnosis {
         None => rule_named("unrecognized"),
     };
 
-    let category = if in_stream {
+    // The category is the cause, wherever it arrived (the fallbacks above are the stream and
+    // Batch causes when none is shown).
+    // A connection lost mid-stream is the stream cut, not a connection never made.
+    let cut = in_stream && !evidence.realtime && cause.category == Category::Connection;
+    // A Batch object's own errors are the job's validation of its input lines: a Batch cause.
+    let job = in_batch && evidence.custom_id.is_none() && evidence.batch_status.is_some();
+    let category = if cut {
         Category::StreamError
-    } else if in_batch {
+    } else if job {
         Category::BatchError
     } else {
         cause.category
     };
     let decision = cause.retry;
+    let delivery = if evidence.realtime {
+        Delivery::Realtime
+    } else if in_stream {
+        Delivery::Stream
+    } else if job || (category == Category::BatchError && evidence.custom_id.is_none()) {
+        Delivery::BatchJob
+    } else if in_batch || category == Category::BatchError {
+        Delivery::BatchLine
+    } else if category == Category::ClientSide
+        || (evidence.transport.is_some() && evidence.status.is_none())
+        || (stated_status.is_none() && cause.transport.is_some())
+    {
+        Delivery::Client
+    } else {
+        Delivery::Response
+    };
+    let confidence = match chosen {
+        None => Confidence::Guess,
+        Some(c) if c.rule.name == "unrecognized" => Confidence::Guess,
+        Some(c) if c.via == Via::Code => Confidence::Certain,
+        Some(c) => {
+            let agreeing = cands
+                .iter()
+                .filter(|o| o.via != c.via && o.rule.category == c.rule.category)
+                .count();
+            if agreeing > 0 {
+                Confidence::Certain
+            } else {
+                Confidence::Likely
+            }
+        }
+    };
 
     // The status: stated, else the one the record usually comes with (not for stream errors,
     // which arrive inside a 200 response, and not from a range).
@@ -427,7 +489,11 @@ pub fn diagnose(evidence: &Evidence) -> Diagnosis {
         _ => None,
     };
     let transport = evidence.transport.or(cause.transport).or(implied);
-    let sdk = if in_stream || cause.category == Category::StreamError {
+    let sdk = if evidence.realtime || cause.category == Category::ClientSide {
+        // A Realtime error is an event, not an exception; a client-side refusal is the
+        // client's own exception, not one of the SDK's API error classes.
+        SdkNames::default()
+    } else if in_stream || cause.category == Category::StreamError {
         SdkNames {
             python: Some("openai.APIError".to_string()),
             node: Some("APIError".to_string()),
@@ -488,7 +554,12 @@ pub fn diagnose(evidence: &Evidence) -> Diagnosis {
     };
 
     let is_fallback = chosen.is_none();
-    let meaning = if in_stream && !is_fallback {
+    let meaning = if evidence.realtime && !is_fallback {
+        format!(
+            "The error arrived as an event of a Realtime session. {}",
+            cause.meaning
+        )
+    } else if in_stream && !is_fallback && cause.category != Category::StreamError {
         format!(
             "The error arrived inside a streamed response. {}",
             cause.meaning
@@ -508,6 +579,8 @@ pub fn diagnose(evidence: &Evidence) -> Diagnosis {
 
     Diagnosis {
         category,
+        delivery,
+        confidence,
         status,
         code,
         error_type: evidence.error_type.clone(),
@@ -1001,7 +1074,7 @@ mod tests {
     }
 
     #[test]
-    fn stream_errors_keep_the_cause() {
+    fn stream_errors_name_the_cause() {
         let mut e = ev(
             None,
             Some("rate_limit_exceeded"),
@@ -1010,7 +1083,13 @@ mod tests {
         );
         e.in_stream = true;
         e.stream_event = Some("error".into());
-        let d = check(&e, Category::StreamError, RetryDecision::Yes);
+        let d = check(&e, Category::RateLimit, RetryDecision::Yes);
+        assert_eq!(d.delivery, Delivery::Stream);
+        assert_eq!(
+            d.confidence,
+            Confidence::Certain,
+            "OpenAI's code decided it"
+        );
         assert_eq!(d.code.as_deref(), Some("rate_limit_exceeded"));
         assert_eq!(d.status, None, "a stream error came inside a 200");
         assert_eq!(d.sdk.python.as_deref(), Some("openai.APIError"));
@@ -1024,7 +1103,7 @@ mod tests {
             ),
         );
         e.stream_event = Some("response.failed".into());
-        let d = check(&e, Category::StreamError, RetryDecision::AfterChange);
+        let d = check(&e, Category::ContentPolicy, RetryDecision::AfterChange);
         assert_eq!(
             d.code.as_deref(),
             Some("invalid_prompt"),
@@ -1035,15 +1114,41 @@ mod tests {
         e.message = Some(
             "An error occurred while processing your request. You can retry your request.".into(),
         );
-        check(&e, Category::StreamError, RetryDecision::Yes);
+        check(&e, Category::ServerError, RetryDecision::Yes);
+        // No cause shown, or the stream cut: the stream is the cause.
         let mut e = Evidence::default();
         e.in_stream = true;
         let d = check(&e, Category::StreamError, RetryDecision::Yes);
         assert_eq!(d.rule, "stream_error");
+        assert_eq!(d.confidence, Confidence::Guess);
+        e.message = Some("peer closed connection without sending complete message body".into());
+        e.transport = Some(Transport::Connection);
+        let d = check(&e, Category::StreamError, RetryDecision::Yes);
+        assert_eq!(d.delivery, Delivery::Stream);
+        // A Realtime error event names its cause too, and a Realtime conflict is worth retrying.
+        let mut e = ev(
+            None,
+            Some("conversation_already_has_active_response"),
+            Some("invalid_request_error"),
+            Some("Conversation already has an active response"),
+        );
+        e.realtime = true;
+        let d = check(&e, Category::Conflict, RetryDecision::Yes);
+        assert_eq!(d.delivery, Delivery::Realtime);
+        assert_eq!(d.sdk, SdkNames::default(), "an event, not an exception");
+        // A failed Realtime response that hides its error is the stream's failure; an unknown
+        // Realtime error event refused one client event.
+        let mut e = ev(None, None, Some("failed"), None);
+        e.realtime = true;
+        let d = check(&e, Category::StreamError, RetryDecision::Yes);
+        assert_eq!(d.confidence, Confidence::Guess);
+        let mut e = ev(None, None, None, Some("Something nobody has seen before."));
+        e.realtime = true;
+        check(&e, Category::InvalidRequest, RetryDecision::AfterChange);
     }
 
     #[test]
-    fn batch_errors_keep_the_cause() {
+    fn batch_errors_only_for_batch_causes() {
         let mut e = ev(
             None,
             Some("batch_expired"),
@@ -1055,13 +1160,22 @@ mod tests {
         let mut e = ev(None, Some("duplicate_custom_id"), None, None);
         e.in_batch = true;
         check(&e, Category::BatchError, RetryDecision::AfterChange);
+        // A Batch line that failed for another cause is that cause.
         let mut e = ev(Some(429), Some("rate_limit_exceeded"), None, None);
         e.custom_id = Some("request-7".into());
-        let d = check(&e, Category::BatchError, RetryDecision::Yes);
+        let d = check(&e, Category::RateLimit, RetryDecision::Yes);
+        assert_eq!(d.delivery, Delivery::BatchLine);
         assert_eq!(d.sdk, SdkNames::default(), "no SDK raises for a Batch line");
+        let mut e = ev(Some(400), Some("invalid_prompt"), None, None);
+        e.custom_id = Some("request-8".into());
+        check(&e, Category::ContentPolicy, RetryDecision::AfterChange);
         let mut e = ev(Some(400), Some("missing_required_parameter"), None, None);
         e.in_batch = true;
-        check(&e, Category::BatchError, RetryDecision::AfterChange);
+        check(&e, Category::InvalidRequest, RetryDecision::AfterChange);
+        // A Batch object that failed validation of its lines is a Batch cause.
+        e.batch_status = Some("failed".into());
+        let d = check(&e, Category::BatchError, RetryDecision::AfterChange);
+        assert_eq!(d.delivery, Delivery::BatchJob);
         let mut e = Evidence::default();
         e.batch_status = Some("failed".into());
         check(&e, Category::BatchError, RetryDecision::AfterChange);
@@ -1223,7 +1337,7 @@ mod tests {
             (None, None, None, "Error communicating with OpenAI: HTTPSConnectionPool(host='api.openai.com', port=443): Max retries exceeded with url: /v1/chat/completions (Caused by NewConnectionError('Failed to establish a new connection: [Errno 111] Connection refused'))", Some("openai.error.APIConnectionError"), C::Connection, R::Yes),
             (None, None, None, "Error communicating with OpenAI: HTTPSConnectionPool(host='api.openai.com', port=443): Max retries exceeded with url: /v1/chat/completions (Caused by SSLError(SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate')))", Some("openai.error.APIConnectionError"), C::Connection, R::No),
             (None, None, None, "Request timed out: HTTPSConnectionPool(host='api.openai.com', port=443): Read timed out. (read timeout=600)", Some("openai.error.Timeout"), C::Timeout, R::Yes),
-            (None, None, None, "request to https://api.openai.com/v1/chat/completions failed, reason: connect ETIMEDOUT 104.18.7.192:443", Some("FetchError"), C::Timeout, R::Yes),
+            (None, None, None, "request to https://api.openai.com/v1/chat/completions failed, reason: connect ETIMEDOUT 104.18.7.192:443", Some("FetchError"), C::Connection, R::Yes),
             (None, None, None, "peer closed connection without sending complete message body (incomplete chunked read)", Some("httpx.RemoteProtocolError"), C::Connection, R::Yes),
             (None, None, None, "Post \"https://api.openai.com/v1/chat/completions\": context deadline exceeded", None, C::Timeout, R::Yes),
             (Some(404), None, Some("invalid_request_error"), "This is a chat model and not supported in the v1/completions endpoint. Did you mean to use v1/chat/completions?", None, C::NotFound, R::AfterChange),

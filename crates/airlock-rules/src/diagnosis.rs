@@ -16,6 +16,83 @@ pub struct SdkNames {
     pub python_v0: Option<String>,
 }
 
+/// Where the error arrived: which channel carried it to the client.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    /// An HTTP error response (or text copied from one).
+    Response,
+    /// Inside an event stream, possibly after partial output.
+    Stream,
+    /// An `error` event of a Realtime session.
+    Realtime,
+    /// One request of a Batch job (a line of its error or output file).
+    BatchLine,
+    /// A Batch job as a whole (the Batch object).
+    BatchJob,
+    /// Raised by the client itself with no answer from the API: an argument it refused, a
+    /// connection that failed, a wait it gave up on.
+    Client,
+}
+
+impl Delivery {
+    /// The name as used in JSON output.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Delivery::Response => "response",
+            Delivery::Stream => "stream",
+            Delivery::Realtime => "realtime",
+            Delivery::BatchLine => "batch_line",
+            Delivery::BatchJob => "batch_job",
+            Delivery::Client => "client",
+        }
+    }
+
+    /// What the client should do about the way it arrived, in words (`None` for a plain response).
+    pub const fn advice(self) -> Option<&'static str> {
+        match self {
+            Delivery::Response => None,
+            Delivery::Stream => Some(
+                "arrived inside a stream, possibly after partial output: discard or mark the partial answer",
+            ),
+            Delivery::Realtime => Some(
+                "arrived as an `error` event of a Realtime session: the session stays open, only that client event failed",
+            ),
+            Delivery::BatchLine => Some(
+                "one request of a Batch job failed: the other lines are unaffected; resubmit only the failed ones",
+            ),
+            Delivery::BatchJob => Some("the Batch job as a whole reports it"),
+            Delivery::Client => Some("raised by the client itself: no answer came from the API"),
+        }
+    }
+}
+
+/// How sure the reading is.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Confidence {
+    /// OpenAI's own error code decided it, or two independent facts (a code, type, status,
+    /// wording or class name) agree on the category.
+    Certain,
+    /// One fact alone decided it: a wording, a status, a class name or a network failure.
+    Likely,
+    /// Nothing known matched; the category is the most likely reading of what was found.
+    Guess,
+}
+
+impl Confidence {
+    /// The name as used in JSON output.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Certain => "certain",
+            Confidence::Likely => "likely",
+            Confidence::Guess => "guess",
+        }
+    }
+}
+
 /// Whether to retry, and after how long when known.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct RetryAdvice {
@@ -28,8 +105,12 @@ pub struct RetryAdvice {
 /// Everything Airlock can say about one error.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Diagnosis {
-    /// The one category this error falls in.
+    /// The one category this error falls in: its cause, wherever it arrived.
     pub category: Category,
+    /// Where it arrived (response, stream, Realtime session, Batch line or job, the client).
+    pub delivery: Delivery,
+    /// How sure the reading is.
+    pub confidence: Confidence,
     /// HTTP status, stated or inferred from the code, type or wording.
     pub status: Option<u16>,
     /// OpenAI's error `code`.

@@ -100,6 +100,8 @@ pub struct Evidence {
     pub in_stream: bool,
     /// The SSE event type that carried the error (`error`, `response.failed`, `response.incomplete`).
     pub stream_event: Option<String>,
+    /// True when the error is an `error` event of a Realtime session (WebSocket or WebRTC).
+    pub realtime: bool,
     /// True when the text is a Batch object or a Batch error/output line.
     pub in_batch: bool,
     /// The Batch object's `status` (`failed`, `expired`, …), when a Batch object was pasted.

@@ -38,7 +38,7 @@ pub mod validate;
 
 pub use category::{Category, RetryDecision};
 pub use classify::{NoResponse, diagnose, diagnose_no_response, diagnose_response};
-pub use diagnosis::{Diagnosis, Explanation, RetryAdvice, SdkNames};
+pub use diagnosis::{Confidence, Delivery, Diagnosis, Explanation, RetryAdvice, SdkNames};
 pub use evidence::{Evidence, Format, Transport};
 pub use ratelimit::{LimitKind, RateLimitHeaders, RateLimitInfo};
 

@@ -409,8 +409,8 @@ impl Default for Budget {
 /// # Example
 /// ```
 /// use airlock_rules::retry::{next_step, Budget, DelaySource, Step};
-/// # use airlock_rules::{Category, Diagnosis, Format, RetryAdvice, RetryDecision, SdkNames};
-/// # let d = Diagnosis { category: Category::RateLimit, status: Some(429), code: None, error_type: None, param: None, message: None, request_id: None, sdk: SdkNames::default(), retry: RetryAdvice { decision: RetryDecision::Yes, after_ms: None }, rate_limit: None, rate_limit_headers: None, meaning: String::new(), first_fix: String::new(), rule: String::new(), format: Format::Json };
+/// # use airlock_rules::{Category, Confidence, Delivery, Diagnosis, Format, RetryAdvice, RetryDecision, SdkNames};
+/// # let d = Diagnosis { category: Category::RateLimit, delivery: Delivery::Response, confidence: Confidence::Likely, status: Some(429), code: None, error_type: None, param: None, message: None, request_id: None, sdk: SdkNames::default(), retry: RetryAdvice { decision: RetryDecision::Yes, after_ms: None }, rate_limit: None, rate_limit_headers: None, meaning: String::new(), first_fix: String::new(), rule: String::new(), format: Format::Json };
 /// // `d` is a diagnosed 429.
 /// let step = next_step(&d, [("retry-after-ms", "1200")], &Budget::new(0, 2), 0.3);
 /// assert_eq!(step, Step::RetryAfter { ms: 1200, source: DelaySource::RetryAfterMs });
@@ -505,6 +505,8 @@ mod tests {
     fn diagnosis(category: Category, decision: RetryDecision, after_ms: Option<u64>) -> Diagnosis {
         Diagnosis {
             category,
+            delivery: crate::Delivery::Response,
+            confidence: crate::Confidence::Likely,
             status: None,
             code: None,
             error_type: None,

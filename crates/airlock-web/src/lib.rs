@@ -41,6 +41,8 @@ struct Analysis<'a> {
     label: Option<&'static str>,
     /// The retry advice in words.
     advice: Option<String>,
+    /// Where it arrived, in words (`None` for a plain HTTP error response).
+    arrived: Option<&'static str>,
     /// The full diagnosis.
     diagnosis: Option<&'a Diagnosis>,
     /// What could not be read.
@@ -54,7 +56,7 @@ struct Analysis<'a> {
 }
 
 /// Reads a paste and returns the page's view of it as JSON: `found`, `label`, `advice`,
-/// `diagnosis` (the rules crate's [`Diagnosis`]), `unread`, `secret` (the paste holds an
+/// `arrived` (where it arrived, in words), `diagnosis` (the rules crate's [`Diagnosis`]), `unread`, `secret` (the paste holds an
 /// unredacted key) and `bundle` (the support bundle, keys masked).
 ///
 /// `endpoint`, `model` and `time` fill the support bundle; empty strings mean unknown.
@@ -80,6 +82,7 @@ pub fn analyze_json(text: &str, endpoint: &str, model: &str, time: &str) -> Stri
         found: d.is_some(),
         label: d.map(|d| category_label(d.category)),
         advice: d.map(retry_advice),
+        arrived: d.and_then(|d| d.delivery.advice()),
         diagnosis: d,
         unread: &explanation.unread,
         secret: redact::contains_secret(text),
@@ -144,6 +147,7 @@ pub const fn category_label(category: Category) -> &'static str {
         Category::ContentPolicy => "Content policy",
         Category::StreamError => "Error inside a stream",
         Category::BatchError => "Batch error",
+        Category::ClientSide => "Refused by the client library",
         _ => "Error",
     }
 }
@@ -173,6 +177,9 @@ pub fn retry_advice(d: &Diagnosis) -> String {
                 Category::ContextLength => "shorten the input or lower the output limit",
                 Category::ContentPolicy => "rephrase the content the safety system refused",
                 Category::BatchError => "fix the job or line, then submit it again",
+                Category::ClientSide => {
+                    "upgrade the package that raised it, or fix the argument it names"
+                }
                 _ => "fix what the message names, then send it again",
             };
             format!("Change the request first: {what}")

@@ -20,7 +20,7 @@ pub const DATA_DIR: &str = "rules/errors";
 pub const OUTPUT: &str = "crates/airlock-rules/src/generated/errors.rs";
 
 /// The categories the rules crate knows (`Category::as_str`), in its order.
-const CATEGORIES: [&str; 16] = [
+const CATEGORIES: [&str; 17] = [
     "invalid_request",
     "authentication",
     "permission",
@@ -37,6 +37,7 @@ const CATEGORIES: [&str; 16] = [
     "content_policy",
     "stream_error",
     "batch_error",
+    "client_side",
 ];
 const RETRY: [&str; 3] = ["yes", "no", "after_change"];
 const TRANSPORTS: [&str; 2] = ["connection", "timeout"];

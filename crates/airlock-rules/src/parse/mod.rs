@@ -392,12 +392,30 @@ pub(crate) fn read_counting(text: &str) -> (Evidence, usize) {
     text::scan(text, &mut c);
     let work = c.work;
     let mut ev = c.finish();
+    ev.realtime = !ev.is_empty() && realtime_cue(text);
     if ev.is_empty() {
         ev.unread.push(
             "no OpenAI error, status, exception or network failure was recognised".to_owned(),
         );
     }
     (ev, work)
+}
+
+/// Whether the text comes from a Realtime session: it names the Realtime API or its S2S client,
+/// carries a Realtime event's `event_id`, or a code or wording only Realtime sends.
+fn realtime_cue(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    [
+        "realtime",
+        "s2s error",
+        "event_id",
+        "erroreventid",
+        "conversation_already_has_active_response",
+        "input_audio_buffer",
+        "input audio buffer",
+    ]
+    .iter()
+    .any(|cue| lower.contains(cue))
 }
 
 /// Reads an HTTP response the worker received: status, headers (any case) and body bytes.

@@ -187,8 +187,9 @@ fn python_remote_protocol_and_ssl() {
     );
     assert_eq!(e.transport, Some(Transport::Connection));
     assert_eq!(s(&e.exception), Some("ssl.SSLError"));
+    // A connect timeout made no connection (issue 13): `connection`, not `timeout`.
     let e = r("httpx.ConnectTimeout: timed out");
-    assert_eq!(e.transport, Some(Transport::Timeout));
+    assert_eq!(e.transport, Some(Transport::Connection));
     assert_eq!(s(&e.exception), Some("httpx.ConnectTimeout"));
 }
 

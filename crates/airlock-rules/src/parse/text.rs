@@ -49,6 +49,9 @@ pub(crate) fn sse_events(text: &str, c: &mut Collector) -> Vec<SseLine> {
             // `data: {` alone opens a field of an object dump (axios `error.response.data`);
             // an SSE event's JSON is on its own line.
             .filter(|d| !matches!(d.trim(), "{" | "["))
+            // A Dart/Dio dump prints `data:{error: {message: …}}`: a map with bare keys, not
+            // an event's JSON, whose keys are quoted.
+            .filter(|d| !dart_map(d))
         {
             let start = at + (line.len() - t.len()) + 5 + (data.len() - data.trim_start().len());
             out.push(SseLine {
@@ -62,6 +65,19 @@ pub(crate) fn sse_events(text: &str, c: &mut Collector) -> Vec<SseLine> {
     }
     c.work += text.len();
     out
+}
+
+/// Whether a `data:` payload is a Dart map literal (`{error: {…`) rather than JSON.
+fn dart_map(payload: &str) -> bool {
+    let Some(rest) = payload.trim_start().strip_prefix('{') else {
+        return false;
+    };
+    let rest = rest.trim_start();
+    let key = rest
+        .bytes()
+        .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        .count();
+    rest.bytes().next().is_some_and(|b| b.is_ascii_alphabetic()) && rest[key..].starts_with(':')
 }
 
 /// Node/undici/curl error codes for failures without a response.
@@ -210,6 +226,10 @@ fn name_transport(name: &str) -> Option<Transport> {
         return Some(k);
     }
     let l = last.to_ascii_lowercase();
+    if l.contains("connecttimeout") {
+        // httpx `ConnectTimeout`, Java `HttpConnectTimeoutException`: no connection was made.
+        return Some(Transport::Connection);
+    }
     if l.contains("timeout") || l == "taskcanceledexception" || l.contains("timedout") {
         // `GatewayTimeout` would be a status, not a missing response.
         if l.contains("gateway") {
@@ -781,7 +801,6 @@ const WORDING: &[(&str, Transport)] = &[
     ("curl: (52)", Transport::Connection),
     ("curl: (56)", Transport::Connection),
     ("unexpected eof", Transport::Connection),
-    ("handshake timeout", Transport::Timeout),
     ("i/o timeout", Transport::Timeout),
     ("awaiting headers", Transport::Timeout),
     ("timed out", Transport::Timeout),
@@ -792,11 +811,22 @@ const WORDING: &[(&str, Transport)] = &[
     ("timeout exceeded", Transport::Timeout),
     ("timeouterror", Transport::Timeout),
     ("readtimeout", Transport::Timeout),
-    ("connecttimeout", Transport::Timeout),
-    ("und_err_connect_timeout", Transport::Timeout),
     ("und_err_headers_timeout", Transport::Timeout),
     ("curl: (28)", Transport::Timeout),
     ("httpclient.timeout", Transport::Timeout),
+];
+
+/// Wordings of a connection that could not be opened in time: no connection was made, so they
+/// say `connection`, and they beat any other timeout wording of the same text (`connect
+/// ETIMEDOUT` holds `ETIMEDOUT`).
+const CONNECT_PHASE: &[&str] = &[
+    "connect etimedout",
+    "connection timeout after",
+    "connection timed out after",
+    "connect timeout",
+    "connecttimeout",
+    "connect_timeout",
+    "handshake timeout",
 ];
 
 /// Words that make plain prose worth reading as an error message.
@@ -839,6 +869,15 @@ const ERRORISH: &[&str] = &[
     "not allowed",
     "expired",
     "slow down",
+    // The client's own refusals: Python's TypeError for an unknown keyword, the SDK's
+    // `required_args`, the v0 CLI's file validators.
+    "unexpected keyword argument",
+    "validator",
+    "at capacity",
+    "no such",
+    "cannot find",
+    "does not support",
+    "unacceptable",
 ];
 
 fn node_frame(t: &str) -> bool {
@@ -1171,6 +1210,11 @@ fn whole_text(text: &str, lower: &str, c: &mut Collector) {
             c.transport(*kind, prio::WORDING, k);
         }
     }
+    for needle in CONNECT_PHASE {
+        if let Some(k) = lower.find(needle) {
+            c.transport(Transport::Connection, prio::WORDING + 1, k);
+        }
+    }
     // LangChain's pydantic error for a missing key (`Did not find openai_api_key, please add an
     // environment variable `OPENAI_API_KEY` …`): the client never sent a request without one.
     if let Some(k) = lower.find("did not find openai_api_key") {
@@ -1434,6 +1478,16 @@ fn html(text: &str, lower: &str, c: &mut Collector) {
 }
 
 /// When nothing structured was found, the prose itself is the message (if it reads like an error).
+/// Whether short prose holds a wording of the error taxonomy that says enough by itself (long
+/// patterns only: `No such File object`, `Selected model is at capacity`).
+fn known_wording(lower: &str) -> bool {
+    lower.len() <= 4000
+        && crate::generated::errors::ERROR_RULES
+            .iter()
+            .flat_map(|r| r.messages.iter())
+            .any(|m| m.len() >= 16 && lower.contains(m))
+}
+
 fn plain_text(text: &str, lower: &str, c: &mut Collector) {
     let t = text.trim_start();
     let document = t.starts_with('{')
@@ -1469,7 +1523,15 @@ fn plain_text(text: &str, lower: &str, c: &mut Collector) {
         // A JSON value without an error in it (a successful response) is not an error.
         return;
     }
-    if !ERRORISH.iter().any(|w| lower.contains(w)) {
+    // The Node SDK's `401 Invalid model key …` (or a proxy's `429 当前分组…`) copied alone: a
+    // status at the very start, then the message.
+    let tb = t.as_bytes();
+    let status_first = three_digits(tb).is_some_and(|s| (400..=599).contains(&s))
+        && tb.get(3) == Some(&b' ')
+        && tb
+            .get(4)
+            .is_some_and(|b| b.is_ascii_uppercase() || !b.is_ascii());
+    if !status_first && !ERRORISH.iter().any(|w| lower.contains(w)) && !known_wording(lower) {
         return;
     }
     let t = text.trim();
@@ -1493,7 +1555,9 @@ fn plain_text(text: &str, lower: &str, c: &mut Collector) {
     if let Some(s) = three_digits(mb) {
         if (400..=599).contains(&s)
             && mb.get(3) == Some(&b' ')
-            && mb.get(4).is_some_and(u8::is_ascii_uppercase)
+            && mb
+                .get(4)
+                .is_some_and(|b| b.is_ascii_uppercase() || !b.is_ascii())
         {
             c.status(s, prio::EXCEPTION, 0);
         }
