@@ -923,6 +923,15 @@ struct Override {
     /// The corpus file(s) that show it, relative to `tests/requests/`.
     #[serde(default)]
     evidence: Vec<String>,
+    /// The near-miss pair (checked by `crates/airlock-rules/tests/overrides.rs`, not here): a body
+    /// that passes because of the override, one next to it that is refused, and the refused one's
+    /// `param` (`(none)` for none).
+    #[allow(dead_code)]
+    near_accepted: String,
+    #[allow(dead_code)]
+    near_rejected: String,
+    #[allow(dead_code)]
+    near_param: String,
 }
 
 /// Stage 2: `rules/request_schemas/*.json` + overrides → the schemas the rules crate embeds.

@@ -335,7 +335,10 @@ mod imp {
                     let message = format!(
                         "Invalid '{param}': empty array. Expected an array with minimum length {limit}, but got an empty array instead."
                     );
-                    found(true, "empty_array", param, message)
+                    // The API does not enforce every `minItems: 1` of the spec (`stop: []`, an
+                    // assistant's `content: []` beside tool calls were answered 200); the empty
+                    // arrays it is known to refuse have their own rules.
+                    found(false, "empty_array", param, message)
                 } else {
                     let message = format!(
                         "Invalid '{param}': array too short. Expected an array with minimum length {limit}, but got an array with length {len} instead."
