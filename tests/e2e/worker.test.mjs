@@ -201,6 +201,47 @@ describe("pass-through mode", () => {
     assert.equal(w.logLines().length - before, 2, "one request per SDK: no retries");
   });
 
+  test("nested schema errors (issue 12): the whole body is checked, OpenAI's param path and code; upstream receives nothing", async () => {
+    upstream.script((rec, res) => reply(res, 200, completion()));
+    const cases = [
+      [{ model: "gpt-4o", messages: ["hi"] }, "invalid_type", "messages[0]", /^Invalid type for 'messages\[0\]': expected an object, but got a string instead\.$/],
+      [{ model: "gpt-4o", messages: [{ role: "user", content: [{ type: "pdf" }] }] }, "invalid_value", "messages[0].content[0].type", /^Invalid value: 'pdf'\. Supported values are: 'text', /],
+      [{ model: "gpt-4o", messages: [{ role: "user", content: [{ type: "file", file: { data: "x" } }] }] }, "unknown_parameter", "messages[0].content[0].file.data", /^Unknown parameter: 'messages\[0\]\.content\[0\]\.file\.data'\.$/],
+    ];
+    for (const [body, code, param, message] of cases) {
+      await assert.rejects(node(w).chat.completions.create(body), (e) => {
+        assert.ok(e instanceof OpenAI.BadRequestError, e.constructor.name);
+        assert.equal(e.code, code);
+        assert.equal(e.param, param);
+        assert.match(e.error.message, message);
+        assert.equal(e.headers.get("x-airlock-rule"), "request_schema");
+        return true;
+      });
+    }
+    const py = await python({ base_url: `${w.url}/v1`, call: "chat", params: cases[0][0] });
+    assert.equal(py.error, "BadRequestError");
+    assert.equal(py.param, "messages[0]");
+    // A Responses input item with a key OpenAI refuses, and one the spec does not list in a
+    // softly closed object: the first is answered, the second forwarded with a warning.
+    const rejected = await fetch(`${w.url}/v1/responses`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "gpt-5", input: [{ role: "user", content: "hi", metadata: { a: "b" } }] }),
+    });
+    assert.equal(rejected.status, 400);
+    assert.equal((await rejected.json()).error.param, "input[0].metadata");
+    assert.equal(upstream.requests.length, 0);
+    const warned = await fetch(`${w.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ ...chatBody, messages: [{ role: "user", content: "hi" }, { role: "assistant", content: null, tool_calls: [{ id: "call_1", type: "function", index: 0, function: { name: "f", arguments: "{}" } }] }, { role: "tool", tool_call_id: "call_1", content: "ok" }] }),
+    });
+    assert.equal(warned.status, 200);
+    assert.match(warned.headers.get("x-airlock-warnings") ?? "", /request_schema_hint/);
+    await warned.arrayBuffer();
+    assert.equal(upstream.requests.length, 1);
+  });
+
   test("insufficient_quota: the SDKs send exactly 1 request through Airlock, 3 without", async () => {
     upstream.script((rec, res) => replyError(res, errors.insufficientQuota));
     await assert.rejects(node(w).chat.completions.create(chatBody), (e) => e instanceof OpenAI.RateLimitError && e.code === "insufficient_quota");

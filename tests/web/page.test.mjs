@@ -282,6 +282,20 @@ test("check a request: a body the validators reject shows OpenAI's error body", 
   await close(page);
 });
 
+test("check a request: nested parts are checked against the request schema (jsonschema in wasm)", async () => {
+  const page = await open("check-nested");
+  await page.selectOption("#endpoint", "/v1/chat/completions");
+  await page.fill("#body", '{"model": "gpt-4o", "messages": [{"role": "user", "content": [{"type": "pdf"}]}]}');
+  await page.waitForFunction(() => document.getElementById("verdict").classList.contains("bad"));
+  const answer = JSON.parse(await page.textContent("#answer"));
+  assert.equal(answer.error.param, "messages[0].content[0].type");
+  assert.equal(answer.error.code, "invalid_value");
+  assert.match(answer.error.message, /^Invalid value: 'pdf'\. Supported values are: /);
+  await page.fill("#body", '{"model": "gpt-4o", "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]}');
+  await page.waitForFunction(() => document.getElementById("verdict").classList.contains("ok"));
+  await close(page);
+});
+
 test("works offline once loaded", async () => {
   const page = await open("offline");
   await page.context().setOffline(true);

@@ -896,7 +896,8 @@ struct Overrides {
 struct Override {
     /// The `x-at` label of the node (see `rules/request_schemas/*.json`).
     at: String,
-    /// `close`: unknown keys are rejected; `optional`: `property` is not required;
+    /// `close`: unknown keys are rejected; `close_deep`: in this object and every object under
+    /// it, through `$ref`s; `optional`: `property` is not required;
     /// `open_enum`: values outside the enum only warn; `report_on_object`: a value outside the
     /// enum is reported at the object holding it (OpenAI's `param` for a role-specific check);
     /// `max_length`: strings longer than `limit` are rejected; `reject_unknown`: the top-level
@@ -969,6 +970,7 @@ pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
         if let Some(m) = doc.as_object_mut() {
             m.remove("$comment");
         }
+        close_deep(&mut doc, &overrides.overrides, file, &mut used);
         apply(&mut doc, &overrides.overrides, file, &mut used)?;
         let text = serde_json::to_string(&doc).map_err(|e| e.to_string())?;
         outputs.push((PathBuf::from(format!("{GENERATED_DIR}/{file}.json")), text));
@@ -1015,6 +1017,100 @@ pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
         rs,
     ));
     Ok(outputs)
+}
+
+/// `close_deep`: every softly closed object under the labelled node, through `$ref`s, refuses
+/// unknown keys.
+fn close_deep(doc: &mut Value, overrides: &[Override], file: &str, used: &mut [bool]) {
+    for (i, o) in overrides.iter().enumerate() {
+        if o.action != "close_deep"
+            || !(o.endpoints.is_empty() || o.endpoints.iter().any(|e| e == file))
+        {
+            continue;
+        }
+        let mut pending: Vec<Value> = Vec::new();
+        find_labelled(doc, &o.at, &mut pending);
+        if pending.is_empty() {
+            continue;
+        }
+        used[i] = true;
+        // Collect the defs reached, then close every object in the nodes and the defs.
+        let mut defs: BTreeSet<String> = BTreeSet::new();
+        let mut stack = pending;
+        while let Some(node) = stack.pop() {
+            refs_in(&node, &mut |name| {
+                if defs.insert(name.to_string()) {
+                    if let Some(d) = doc.pointer(&format!("/$defs/{name}")) {
+                        stack.push(d.clone());
+                    }
+                }
+            });
+        }
+        set_closed_at(doc, &o.at);
+        for name in defs {
+            if let Some(d) = doc.pointer_mut(&format!("/$defs/{name}")) {
+                set_closed(d);
+            }
+        }
+    }
+}
+
+fn find_labelled(v: &Value, at: &str, out: &mut Vec<Value>) {
+    match v {
+        Value::Object(m) => {
+            if m.get("x-at").and_then(Value::as_str) == Some(at) {
+                out.push(v.clone());
+            }
+            m.values().for_each(|x| find_labelled(x, at, out));
+        }
+        Value::Array(a) => a.iter().for_each(|x| find_labelled(x, at, out)),
+        _ => {}
+    }
+}
+
+fn refs_in(v: &Value, f: &mut dyn FnMut(&str)) {
+    match v {
+        Value::Object(m) => {
+            if let Some(name) = m
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_prefix("#/$defs/"))
+            {
+                f(name);
+            }
+            m.values().for_each(|x| refs_in(x, f));
+        }
+        Value::Array(a) => a.iter().for_each(|x| refs_in(x, f)),
+        _ => {}
+    }
+}
+
+fn set_closed_at(v: &mut Value, at: &str) {
+    match v {
+        Value::Object(m) => {
+            if m.get("x-at").and_then(Value::as_str) == Some(at) {
+                set_closed(v);
+                return;
+            }
+            m.values_mut().for_each(|x| set_closed_at(x, at));
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| set_closed_at(x, at)),
+        _ => {}
+    }
+}
+
+/// Every softly closed object in `v` (not through `$ref`) refuses unknown keys.
+fn set_closed(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            if m.get("additionalProperties") == Some(&json!({ "not": {} })) {
+                m.insert("additionalProperties".into(), json!(false));
+            }
+            m.values_mut().for_each(set_closed);
+        }
+        Value::Array(a) => a.iter_mut().for_each(set_closed),
+        _ => {}
+    }
 }
 
 /// Applies the overrides to every labelled node, then drops the labels.
@@ -1073,6 +1169,9 @@ fn apply(
                         }
                         "any" => {
                             m.clear();
+                        }
+                        "close_deep" => {
+                            // Done before, by `close_deep`.
                         }
                         "reject_unknown" => {
                             // Collected below into `UNKNOWN_REJECTED`; the schema is unchanged.
