@@ -4,7 +4,9 @@
 //   node bench/worker/run.mjs <bundle-dir> <work-dir>
 //
 // <bundle-dir> is `wrangler deploy --dry-run --outdir` output (index.js and its .wasm); run by
-// `cargo xtask bench-worker`. Everything listens on 127.0.0.1. The load client keeps its
+// `cargo xtask bench-worker`. With BENCH_BASELINE=<another bundle dir> (an earlier build of Airlock)
+// that bundle runs as one more target in the same interleaved run, and the table gains the
+// difference "Airlock − baseline" (issue 12's cost budget: +0.05 ms p50 on the 2 KB body). Everything listens on 127.0.0.1. The load client keeps its
 // connections alive and records one sample per request actually made (no invented samples).
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -62,17 +64,25 @@ const capnpString = (s) => JSON.stringify(s);
 // `embed` paths are read relative to the config file.
 const embedPath = (file) => capnpString(path.relative(path.resolve(workDir), path.resolve(file)));
 
-function writeConfig(upstreamUrl, airlockPort, floorPort, uncheckedPort) {
-  fs.mkdirSync(workDir, { recursive: true });
+const baselineDir = process.env.BENCH_BASELINE || null;
+
+/** The workerd module list of a bundle directory. */
+function bundleModules(dir) {
   const modules = [];
-  const files = fs.readdirSync(bundleDir).sort();
+  const files = fs.readdirSync(dir).sort();
   const entry = files.find((f) => f === "index.js");
-  if (!entry) throw new Error(`${bundleDir} has no index.js`);
+  if (!entry) throw new Error(`${dir} has no index.js`);
   for (const f of [entry, ...files.filter((f) => f !== entry)]) {
-    const full = path.resolve(bundleDir, f);
+    const full = path.resolve(dir, f);
     if (f.endsWith(".js") || f.endsWith(".mjs")) modules.push(`(name = ${capnpString(f)}, esModule = embed ${embedPath(full)})`);
     else if (f.endsWith(".wasm")) modules.push(`(name = ${capnpString(f)}, wasm = embed ${embedPath(full)})`);
   }
+  return modules;
+}
+
+function writeConfig(upstreamUrl, airlockPort, floorPort, uncheckedPort, baselinePort) {
+  fs.mkdirSync(workDir, { recursive: true });
+  const modules = bundleModules(bundleDir);
   const floor = path.join(here, "floor.js");
   const vars = `bindings = [(name = "UPSTREAM_URL", text = ${capnpString(upstreamUrl)})]`;
   const config = `using Workerd = import "/workerd/workerd.capnp";
@@ -93,9 +103,15 @@ const config :Workerd.Config = (
       compatibilityDate = "2025-09-01",
       ${vars},
       globalOutbound = "loopback")),
-    (name = "loopback", network = (allow = ["local", "private", "public"])),
+${baselineDir ? `    (name = "baseline", worker = (
+      modules = [${bundleModules(baselineDir).join(", ")}],
+      compatibilityDate = "2025-09-01",
+      ${vars},
+      globalOutbound = "loopback")),
+` : ""}    (name = "loopback", network = (allow = ["local", "private", "public"])),
   ],
-  sockets = [
+  sockets = [${baselineDir ? `
+    (name = "baseline", address = "127.0.0.1:${baselinePort}", http = (), service = "baseline"),` : ""}
     (name = "airlock", address = "127.0.0.1:${airlockPort}", http = (), service = "airlock"),
     (name = "floor", address = "127.0.0.1:${floorPort}", http = (), service = "floor"),
     (name = "unchecked", address = "127.0.0.1:${uncheckedPort}", http = (), service = "unchecked"),
@@ -184,7 +200,8 @@ const upstreamPort = await startUpstream();
 const airlockPort = await freePort();
 const floorPort = await freePort();
 const uncheckedPort = await freePort();
-const config = writeConfig(`http://127.0.0.1:${upstreamPort}`, airlockPort, floorPort, uncheckedPort);
+const baselinePort = await freePort();
+const config = writeConfig(`http://127.0.0.1:${upstreamPort}`, airlockPort, floorPort, uncheckedPort, baselinePort);
 // The worker's log lines (console.log) are still written, to a discarded stdout, as in production
 // where Workers Logs collects them.
 const workerd = spawn(workerdBinary(), ["serve", config], { stdio: ["ignore", "ignore", "inherit"] });
@@ -192,10 +209,12 @@ children.push(workerd);
 await waitFor(`http://127.0.0.1:${airlockPort}/healthz`, workerd);
 await waitFor(`http://127.0.0.1:${floorPort}/`, workerd);
 await waitFor(`http://127.0.0.1:${uncheckedPort}/healthz`, workerd);
+if (baselineDir) await waitFor(`http://127.0.0.1:${baselinePort}/healthz`, workerd);
 
 // `unchecked` is Airlock with MAX_CHECK_BYTES=0: the body streams through unread and unchecked, so
 // the difference to `airlock` is the cost of reading and checking the request.
 const targets = { direct: upstreamPort, floor: floorPort, airlock: airlockPort, unchecked: uncheckedPort };
+if (baselineDir) targets.baseline = baselinePort;
 const rows = [];
 for (const [label, size] of [["2 KB", 2 * 1024], ["200 KB", 200 * 1024]]) {
   const body = chatBody(size);
@@ -248,5 +267,17 @@ for (const { label, conns, stats: s } of rows) {
   lines.push(
     `| ${label} | ${conns} | ${s.direct.p50.toFixed(2)} / ${s.direct.p99.toFixed(2)} | ${f(fp50)} / ${f(fp99)} | ${f(ap50)} / ${f(ap99)} | ${ratio(ap50, fp50)} / ${ratio(ap99, fp99)} | ${f(up50)} / ${f(up99)} | ${s.airlock.n} | ${check.toFixed(2)} |`,
   );
+}
+if (baselineDir) {
+  lines.push("", `Against the baseline bundle (${baselineDir}), same run:`, "",
+    "| body | conns | baseline added p50 / p99 (ms) | Airlock added p50 / p99 | Airlock − baseline p50 / p99 |",
+    "|---|---:|---:|---:|---:|");
+  for (const { label, conns, stats: s } of rows) {
+    const b50 = s.baseline.p50 - s.direct.p50;
+    const b99 = s.baseline.p99 - s.direct.p99;
+    const a50 = s.airlock.p50 - s.direct.p50;
+    const a99 = s.airlock.p99 - s.direct.p99;
+    lines.push(`| ${label} | ${conns} | ${f(b50)} / ${f(b99)} | ${f(a50)} / ${f(a99)} | ${f(a50 - b50)} / ${f(a99 - b99)} |`);
+  }
 }
 console.log(lines.join("\n"));

@@ -909,9 +909,10 @@ struct Override {
     property: Option<String>,
     #[serde(default)]
     values: Vec<String>,
-    /// `reject_unknown`: which of OpenAI's two wordings the endpoint answers with
-    /// (`unknown_parameter` or `unrecognized_argument`).
+    /// `reject_unknown`: the wording OpenAI was seen to answer with (`unknown_parameter` or
+    /// `unrecognized_argument`; documentation: the rules crate words it by model).
     #[serde(default)]
+    #[allow(dead_code)]
     wording: Option<String>,
     /// `max_length`: the limit.
     #[serde(default)]
@@ -981,27 +982,15 @@ pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
     rs.push_str("];\n");
     rs.push_str(
         "\n/// Top-level names each endpoint is known to refuse although they are not typos: (API path,\n\
-         /// name, true for \"Unknown parameter: 'x'.\" or false for \"Unrecognized request argument\n\
-         /// supplied: x\"). From `reject_unknown` overrides, each with its evidence.\n\
-         pub(crate) const UNKNOWN_REJECTED: &[(&str, &str, bool)] = &[\n",
+         /// name). From `reject_unknown` overrides, each with its evidence; the wording follows the\n\
+         /// model (`params::chat_legacy`).\n\
+         pub(crate) const UNKNOWN_REJECTED: &[(&str, &str)] = &[\n",
     );
-    for o in overrides
-        .overrides
-        .iter()
-        .filter(|o| o.action == "reject_unknown")
-    {
-        let name = o
-            .property
-            .as_deref()
-            .ok_or("reject_unknown needs property")?;
-        let modern = match o.wording.as_deref() {
-            Some("unknown_parameter") => true,
-            Some("unrecognized_argument") => false,
-            other => return Err(format!("reject_unknown {name}: wording {other:?}")),
-        };
+    for o in overrides.overrides.iter().filter(|o| o.action == "reject_unknown") {
+        let name = o.property.as_deref().ok_or("reject_unknown needs property")?;
         for (file, api_path, _) in ENDPOINTS {
             if o.endpoints.iter().any(|e| e == file) {
-                rs.push_str(&format!("    (\"{api_path}\", \"{name}\", {modern}),\n"));
+                rs.push_str(&format!("    (\"{api_path}\", \"{name}\"),\n"));
             }
         }
     }

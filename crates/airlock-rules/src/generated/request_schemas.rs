@@ -17,13 +17,13 @@ pub(crate) const SCHEMAS: &[(&str, &str)] = &[
 ];
 
 /// Top-level names each endpoint is known to refuse although they are not typos: (API path,
-/// name, true for "Unknown parameter: 'x'." or false for "Unrecognized request argument
-/// supplied: x"). From `reject_unknown` overrides, each with its evidence.
-pub(crate) const UNKNOWN_REJECTED: &[(&str, &str, bool)] = &[
-    ("/v1/chat/completions", "reasoning", true),
-    ("/v1/chat/completions", "thinking", false),
-    ("/v1/chat/completions", "num_keep", false),
-    ("/v1/chat/completions", "top_k", false),
-    ("/v1/chat/completions", "chat_template_kwargs", false),
-    ("/v1/chat/completions", "chat", false),
+/// name). From `reject_unknown` overrides, each with its evidence; the wording follows the
+/// model (`params::chat_legacy`).
+pub(crate) const UNKNOWN_REJECTED: &[(&str, &str)] = &[
+    ("/v1/chat/completions", "reasoning"),
+    ("/v1/chat/completions", "thinking"),
+    ("/v1/chat/completions", "num_keep"),
+    ("/v1/chat/completions", "top_k"),
+    ("/v1/chat/completions", "chat_template_kwargs"),
+    ("/v1/chat/completions", "chat"),
 ];

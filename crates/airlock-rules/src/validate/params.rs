@@ -55,13 +55,14 @@ fn enum_may_grow(path: &str, param: &str) -> bool {
 /// Runs the parameter rules on a parsed JSON object body.
 pub(super) fn check(ctx: &mut Ctx<'_>, ep: &'static Endpoint, obj: &Map<String, Value>) {
     let mut skipped = 0u64;
+    let model = obj.get("model").and_then(Value::as_str);
     for (name, value) in obj {
         match ep.param(name) {
             Some(p) => check_param(ctx, ep, p, value),
             // Past the findings bound, unknown names are not looked at (each costs a search
             // for the name meant).
             None if ctx.full() => skipped += 1,
-            None => unknown(ctx, ep, name),
+            None => unknown(ctx, ep, name, model),
         }
     }
     if skipped > 0 {
@@ -134,14 +135,32 @@ fn moved(path: &str, name: &str) -> Option<&'static str> {
     }
 }
 
-fn unknown(ctx: &mut Ctx<'_>, ep: &Endpoint, name: &str) {
+/// Chat Completions words an unknown top-level name two ways, by model: "Unrecognized request
+/// argument supplied: x" (no code, no param) for gpt-4o, gpt-4o-mini, gpt-4.1 (thinking,
+/// num_keep, top_k, reasoning_effort: six real 400s), "Unknown parameter: 'x'." for the reasoning
+/// models (o4-mini, gpt-5-mini: teabranch/open-responses-server#41, openai-php/client#645). An
+/// unknown model gets the older wording, as do Completions and Embeddings.
+fn chat_legacy(path: &str, model: Option<&str>) -> bool {
+    if !legacy_wording(path) {
+        return false;
+    }
+    if path != "/v1/chat/completions" {
+        return true;
+    }
+    !model
+        .and_then(super::models::lookup)
+        .and_then(|k| k.family)
+        .is_some_and(|f| f.reasoning == Some(true))
+}
+
+fn unknown(ctx: &mut Ctx<'_>, ep: &Endpoint, name: &str, model: Option<&str>) {
     // Names the endpoint is known to refuse although they are no typo of its own
     // (`reject_unknown` in rules/request_overrides.toml, with the evidence).
-    if let Some((_, _, modern)) = UNKNOWN_REJECTED
+    if UNKNOWN_REJECTED
         .iter()
-        .find(|(path, n, _)| *path == ep.path && *n == name)
+        .any(|(path, n)| *path == ep.path && *n == name)
     {
-        let (code, param, message) = if *modern {
+        let (code, param, message) = if !chat_legacy(ep.path, model) {
             (
                 "unknown_parameter",
                 Some(String::from(name)),
@@ -173,8 +192,42 @@ fn unknown(ctx: &mut Ctx<'_>, ep: &Endpoint, name: &str) {
         );
         return;
     }
+    // A parameter of the sibling API (Responses ↔ Chat Completions) is no brand-new name the spec
+    // lags behind: the spec knows it, elsewhere. Both APIs refuse it ("Unknown parameter:
+    // 'reasoning'." from Chat Completions, teabranch/open-responses-server#41; "Unknown parameter:
+    // 'response_format'." from Responses).
+    let sibling = match ep.path {
+        "/v1/chat/completions" => endpoint("/v1/responses"),
+        "/v1/responses" => endpoint("/v1/chat/completions"),
+        _ => None,
+    };
+    if sibling.is_some_and(|o| o.params.iter().any(|p| p.name == name)) {
+        let (code, param, message) = if chat_legacy(ep.path, model) {
+            (
+                "",
+                None,
+                format!("Unrecognized request argument supplied: {name}"),
+            )
+        } else {
+            (
+                "unknown_parameter",
+                Some(String::from(name)),
+                format!("Unknown parameter: '{name}'."),
+            )
+        };
+        ctx.reject("unknown_parameter", code, param, message);
+        if let Some(known) = moved(ep.path, name) {
+            ctx.warn(
+                "did_you_mean",
+                "did_you_mean",
+                Some(String::from(name)),
+                format!("Did you mean '{known}'?"),
+            );
+        }
+        return;
+    }
     let suggestion = moved(ep.path, name).or_else(|| suggest(ep, name));
-    let (code, param, message) = if legacy_wording(ep.path) {
+    let (code, param, message) = if chat_legacy(ep.path, model) {
         (
             "",
             None,
