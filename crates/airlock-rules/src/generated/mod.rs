@@ -15,4 +15,4 @@ pub(crate) mod request_schemas;
 pub(crate) mod structured;
 
 /// A hash of the rule data these tables were generated from (FNV-1a 64 over `rules/`).
-pub const DATA_VERSION: &str = "0597d824831eec5a";
+pub const DATA_VERSION: &str = "fb7b8b3fb84ff791";
