@@ -27,11 +27,7 @@ struct Override {
 }
 
 fn path_of(file: &str) -> String {
-    format!(
-        "/v1/{}",
-        file.replace('_', "/")
-            .replace("chat/completions", "chat/completions")
-    )
+    format!("/v1/{}", file.replace('_', "/"))
 }
 
 #[test]

@@ -986,8 +986,15 @@ pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
          /// model (`params::chat_legacy`).\n\
          pub(crate) const UNKNOWN_REJECTED: &[(&str, &str)] = &[\n",
     );
-    for o in overrides.overrides.iter().filter(|o| o.action == "reject_unknown") {
-        let name = o.property.as_deref().ok_or("reject_unknown needs property")?;
+    for o in overrides
+        .overrides
+        .iter()
+        .filter(|o| o.action == "reject_unknown")
+    {
+        let name = o
+            .property
+            .as_deref()
+            .ok_or("reject_unknown needs property")?;
         for (file, api_path, _) in ENDPOINTS {
             if o.endpoints.iter().any(|e| e == file) {
                 rs.push_str(&format!("    (\"{api_path}\", \"{name}\"),\n"));

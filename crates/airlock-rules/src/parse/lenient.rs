@@ -244,6 +244,10 @@ impl Reader<'_> {
                     self.i = close + 1;
                     return (out, StrEnd::Closed);
                 }
+                if self.b[self.i..].iter().all(u8::is_ascii_whitespace) {
+                    // The paste was cut inside the string: what came is all there is.
+                    return (out, StrEnd::Eof);
+                }
                 return (out, StrEnd::Newline);
             }
             // A backslash escape.

@@ -7,6 +7,7 @@ use alloc::vec::Vec;
 
 use super::lenient::parse_at;
 use super::{Body, Collector, prio};
+use crate::Category;
 use crate::evidence::Transport;
 
 /// A `data:` line of an SSE stream, with the `event:` name in effect.
@@ -448,6 +449,10 @@ const STATUS_PATTERNS: &[(&str, u8)] = &[
     ("status ", prio::WEAK),
     ("returned status ", prio::EXCEPTION),
     ("error ", prio::WEAK),
+    // A log level in brackets before the status (`[ERROR] 429 [object Object]`), and a status
+    // after `error:` (`peculiar error: 400`).
+    ("error] ", prio::WEAK),
+    ("error: ", prio::WEAK),
 ];
 
 const REASONS: &[&str] = &[
@@ -533,12 +538,15 @@ fn statuses(l: &str, at: usize, c: &mut Collector) {
             }
         }
     }
-    // `(429)` next to the word error or status.
-    if l.contains("error") || l.contains("status") {
-        for (k, _) in l.match_indices('(') {
-            if let Some(s) = three_digits(&lb[k + 1..]) {
-                if lb.get(k + 4) == Some(&b')') {
-                    c.status(s, prio::WEAK, at + k);
+    // `(429)` or `[429]` next to the word error, failed or status (R's `openai`: `OpenAI API
+    // request failed [429]:`).
+    if l.contains("error") || l.contains("status") || l.contains("failed") {
+        for (open, close) in [(b'(', b')'), (b'[', b']')] {
+            for (k, _) in l.match_indices(open as char) {
+                if let Some(s) = three_digits(&lb[k + 1..]) {
+                    if lb.get(k + 4) == Some(&close) {
+                        c.status(s, prio::WEAK, at + k);
+                    }
                 }
             }
         }
@@ -894,7 +902,8 @@ pub(crate) fn scan(text: &str, c: &mut Collector) {
     let mut dotnet: Option<(usize, Body, usize)> = None;
 
     // An exception named alone on a line (`Error`, then the message on the next line).
-    let mut pending_message: Option<u8> = None;
+    // Also one whose message ends with a colon: then the next line must read like an error.
+    let mut pending_message: Option<(u8, bool)> = None;
     for (at, line) in lines(text) {
         c.work += line.len() * 4;
         let l = &lower[at..at + line.len()];
@@ -902,8 +911,11 @@ pub(crate) fn scan(text: &str, c: &mut Collector) {
         let tl = l.trim();
 
         if !t.is_empty() {
-            if let Some(p) = pending_message.take() {
+            if let Some((p, introduces)) = pending_message.take() {
                 let frame = t.starts_with("at ")
+                    || (introduces
+                        && (!ERRORISH.iter().any(|w| tl.contains(w))
+                            || t.split(' ').next().is_some_and(|w| w.contains(['/', '\\']))))
                     || t.starts_with("File \"")
                     || t.starts_with("Traceback")
                     || t.starts_with('{')
@@ -1120,8 +1132,15 @@ pub(crate) fn scan(text: &str, c: &mut Collector) {
                 // `KeyError: 'amount'` says nothing about the API.
                 exception_message(msg, at + k, p.min(prio::EXCEPTION), c);
             }
-            if msg.trim().is_empty() && k == 0 && p > prio::WORDING && p < prio::EXCEPTION {
-                pending_message = Some(p);
+            // The message on the next line: an exception named alone, or one whose message only
+            // introduces it (`Error: OpenAI API request failed [429]:`, then the API's words).
+            let introduces = msg.trim_end().ends_with(':');
+            if (msg.trim().is_empty() || introduces)
+                && k == 0
+                && p > prio::WORDING
+                && p < prio::EXCEPTION
+            {
+                pending_message = Some((p, introduces));
             }
             if kind.is_some() && p < prio::EXCEPTION && !msg.trim().is_empty() {
                 // The underlying network error of `APIConnectionError: Connection error.`.
@@ -1488,6 +1507,16 @@ fn known_wording(lower: &str) -> bool {
             .any(|m| m.len() >= 16 && lower.contains(m))
 }
 
+/// Whether short text holds a long wording of a connection or timeout record.
+fn transport_wording(lower: &str) -> bool {
+    lower.len() <= 4000
+        && crate::generated::errors::ERROR_RULES
+            .iter()
+            .filter(|r| matches!(r.category, Category::Connection | Category::Timeout))
+            .flat_map(|r| r.messages.iter())
+            .any(|m| m.len() >= 16 && lower.contains(m))
+}
+
 fn plain_text(text: &str, lower: &str, c: &mut Collector) {
     let t = text.trim_start();
     let document = t.starts_with('{')
@@ -1519,7 +1548,14 @@ fn plain_text(text: &str, lower: &str, c: &mut Collector) {
         })
         .take(2)
         .count();
-    if c.has_structure() || (c.cues.json && document) || code_lines >= 2 || c.local_failure {
+    // A gateway's own JSON envelope whose text names a lost connection (Portkey's
+    // `{"status": 200, "body": {"html-message": "Network connection lost."}}`) is read as prose.
+    let transport_json = c.cues.json && document && !c.has_structure() && transport_wording(lower);
+    if c.has_structure()
+        || (c.cues.json && document && !transport_json)
+        || code_lines >= 2
+        || c.local_failure
+    {
         // A JSON value without an error in it (a successful response) is not an error.
         return;
     }

@@ -147,10 +147,10 @@ fn chat_legacy(path: &str, model: Option<&str>) -> bool {
     if path != "/v1/chat/completions" {
         return true;
     }
-    !model
+    model
         .and_then(super::models::lookup)
         .and_then(|k| k.family)
-        .is_some_and(|f| f.reasoning == Some(true))
+        .is_none_or(|f| f.reasoning != Some(true))
 }
 
 fn unknown(ctx: &mut Ctx<'_>, ep: &Endpoint, name: &str, model: Option<&str>) {
