@@ -40,6 +40,9 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &Value) {
     if !ctx.enabled("request_schema") && !ctx.enabled("request_schema_hint") {
         return;
     }
+    if plain_chat(endpoint, body) {
+        return;
+    }
     let Some((validator, doc)) = imp::validator(endpoint) else {
         return;
     };
@@ -87,6 +90,38 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &Value) {
 /// Without the `jsonschema` crate there is no whole-body check.
 #[cfg(not(feature = "jsonschema"))]
 pub(super) fn check(_ctx: &mut Ctx<'_>, _endpoint: &str, _body: &Value) {}
+
+/// True for the most common body of all, which the schema cannot fault below the top level: a
+/// Chat Completions request whose only nested value is `messages`, each message an object with
+/// only `role` (system, developer, user or assistant), a string `content` and a string `name`.
+/// Such a body skips the general validator (a few comparisons instead of a walk of the schema);
+/// `plain_chat_agrees_with_the_validator` checks the two agree on every corpus body.
+fn plain_chat(endpoint: &str, body: &Value) -> bool {
+    if endpoint != "/v1/chat/completions" {
+        return false;
+    }
+    let Some(obj) = body.as_object() else {
+        return false;
+    };
+    obj.iter().all(|(k, v)| match v {
+        Value::Object(_) => false,
+        Value::Array(messages) if k == "messages" => messages.iter().all(|m| {
+            m.as_object().is_some_and(|m| {
+                m.iter().all(|(k, v)| match k.as_str() {
+                    "role" => matches!(
+                        v.as_str(),
+                        Some("system" | "developer" | "user" | "assistant")
+                    ),
+                    "content" | "name" => v.is_string(),
+                    _ => false,
+                }) && m.contains_key("role")
+                    && m.contains_key("content")
+            })
+        }),
+        Value::Array(_) => false,
+        _ => true,
+    })
+}
 
 /// `messages.[0].role` (an older wording of OpenAI's) as `messages[0].role`.
 #[cfg(feature = "jsonschema")]
@@ -436,7 +471,55 @@ mod imp {
 
 #[cfg(all(test, feature = "jsonschema"))]
 mod tests {
-    use super::covers;
+    use super::{covers, plain_chat};
+
+    /// Every body of the request corpora that takes the plain-chat shortcut is one the validator
+    /// finds nothing wrong with below the top level.
+    #[test]
+    fn plain_chat_agrees_with_the_validator() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/requests");
+        let mut bodies: std::vec::Vec<std::path::PathBuf> = std::vec::Vec::new();
+        for dir in ["real_accepted/chat_completions", "real_rejected", "valid"] {
+            for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+                bodies.push(entry.unwrap().path());
+            }
+        }
+        let (validator, _) = super::imp::validator("/v1/chat/completions").unwrap();
+        let mut shortcut = 0;
+        for path in bodies
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        {
+            let text = std::fs::read_to_string(path).unwrap();
+            let Ok(body) = serde_json::from_str::<serde_json::Value>(&text) else {
+                continue;
+            };
+            if !plain_chat("/v1/chat/completions", &body) {
+                continue;
+            }
+            shortcut += 1;
+            let deep: std::vec::Vec<std::string::String> = validator
+                .iter_errors(&body)
+                .map(|e| std::string::String::from(e.instance_path().as_str()))
+                .filter(|p| p.matches('/').count() >= 2)
+                .collect();
+            assert!(deep.is_empty(), "{}: {deep:?}", path.display());
+        }
+        assert!(shortcut >= 20, "only {shortcut} bodies took the shortcut");
+        // And the shapes it must not take.
+        for text in [
+            r#"{"model":"gpt-4o","messages":["hi"]}"#,
+            r#"{"model":"gpt-4o","messages":[{"role":"tool","content":"x"}]}"#,
+            r#"{"model":"gpt-4o","messages":[{"role":"user","content":[{"type":"text","text":"x"}]}]}"#,
+            r#"{"model":"gpt-4o","messages":[{"role":"user","content":"x","extra":1}]}"#,
+            r#"{"model":"gpt-4o","messages":[{"role":"user"}]}"#,
+            r#"{"model":"gpt-4o","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_object"}}"#,
+            r#"{"model":"gpt-4o","messages":[{"role":"user","content":"x"}],"stop":["a"]}"#,
+        ] {
+            let body: serde_json::Value = serde_json::from_str(text).unwrap();
+            assert!(!plain_chat("/v1/chat/completions", &body), "{text}");
+        }
+    }
 
     #[test]
     fn covers_is_by_path_segment() {
