@@ -29,7 +29,11 @@ fn chat_body(target_bytes: usize) -> Vec<u8> {
 }
 
 fn bench(name: &str, body: &[u8]) {
-    let config = Config::default();
+    bench_with(name, body, &Config::default());
+}
+
+fn bench_with(name: &str, body: &[u8], config: &Config) {
+    let config = config.clone();
     let endpoint = "/v1/chat/completions";
     assert!(
         check(endpoint, body, &config).ok(),
@@ -58,4 +62,12 @@ fn bench(name: &str, body: &[u8]) {
 fn main() {
     bench("chat 2 KB", &chat_body(2 * 1024));
     bench("chat 200 KB", &chat_body(200 * 1024));
+    // The whole-body schema check's share (issue 12): the same bodies with it off. They carry a
+    // tool and `stream_options`, so they do not take the plain-chat shortcut.
+    let mut off = Config::default();
+    for rule in ["request_schema", "request_schema_hint"] {
+        off.rules.insert(rule.to_string(), airlock_rules::validate::Mode::Off);
+    }
+    bench_with("chat 2 KB, request schema off", &chat_body(2 * 1024), &off);
+    bench_with("chat 200 KB, request schema off", &chat_body(200 * 1024), &off);
 }
