@@ -66,8 +66,13 @@ fn main() {
     // tool and `stream_options`, so they do not take the plain-chat shortcut.
     let mut off = Config::default();
     for rule in ["request_schema", "request_schema_hint"] {
-        off.rules.insert(rule.to_string(), airlock_rules::validate::Mode::Off);
+        off.rules
+            .insert(rule.to_string(), airlock_rules::validate::Mode::Off);
     }
     bench_with("chat 2 KB, request schema off", &chat_body(2 * 1024), &off);
-    bench_with("chat 200 KB, request schema off", &chat_body(200 * 1024), &off);
+    bench_with(
+        "chat 200 KB, request schema off",
+        &chat_body(200 * 1024),
+        &off,
+    );
 }

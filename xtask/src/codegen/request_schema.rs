@@ -1035,10 +1035,11 @@ fn close_deep(doc: &mut Value, overrides: &[Override], file: &str, used: &mut [b
         let mut stack = pending;
         while let Some(node) = stack.pop() {
             refs_in(&node, &mut |name| {
-                if defs.insert(name.to_string()) {
-                    if let Some(d) = doc.pointer(&format!("/$defs/{name}")) {
-                        stack.push(d.clone());
-                    }
+                if let Some(d) = doc
+                    .pointer(&format!("/$defs/{name}"))
+                    .filter(|_| defs.insert(name.to_string()))
+                {
+                    stack.push(d.clone());
                 }
             });
         }

@@ -478,7 +478,7 @@ mod tests {
     #[test]
     fn plain_chat_agrees_with_the_validator() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/requests");
-        let mut bodies: std::vec::Vec<std::path::PathBuf> = std::vec::Vec::new();
+        let mut bodies: alloc::vec::Vec<std::path::PathBuf> = alloc::vec::Vec::new();
         for dir in ["real_accepted/chat_completions", "real_rejected", "valid"] {
             for entry in std::fs::read_dir(root.join(dir)).unwrap() {
                 bodies.push(entry.unwrap().path());
@@ -498,9 +498,9 @@ mod tests {
                 continue;
             }
             shortcut += 1;
-            let deep: std::vec::Vec<std::string::String> = validator
+            let deep: alloc::vec::Vec<alloc::string::String> = validator
                 .iter_errors(&body)
-                .map(|e| std::string::String::from(e.instance_path().as_str()))
+                .map(|e| alloc::string::String::from(e.instance_path().as_str()))
                 .filter(|p| p.matches('/').count() >= 2)
                 .collect();
             assert!(deep.is_empty(), "{}: {deep:?}", path.display());
