@@ -1188,6 +1188,8 @@ fn large_inputs_take_linear_work() {
     cases.push("{'a{".repeat(250_000));
     cases.push("{\"error\":{\"message\":\"x\"}\n".repeat(40_000));
     cases.push("Error: E".repeat(125_000));
+    // Values cut short by a syntax error, whose bytes are read a second time.
+    cases.push("[Error: a \"{\n \"e\": (1}, [x {y: ".repeat(30_000));
     cases.push("a".repeat(1_000_000));
     cases.push("HTTP/1.1 429 Too Many Requests\nx-request-id: req_123456789012\n".repeat(20_000));
     let mut deep = String::new();
@@ -1389,4 +1391,15 @@ fn exception_message_cut_by_a_line_break_goes_on() {
 fn a_log_tag_in_brackets_is_not_a_code() {
     let e = r("[app_server] Request failed: Error code: 429 - rate limited");
     assert_eq!(e.code, None);
+}
+
+#[test]
+fn a_body_quoted_without_escaping_inside_a_wrapper_is_read() {
+    // chatbot-ui: the wrapper's string ends at the body's first quote, and the array around it
+    // breaks on the body's text; the body itself is still read.
+    let e = r(
+        "[Error: OpenAI API returned an error. responseStatusText: \"Bad Request\", responseStatusCode: \"400\", responseMessage: \"{\n  \"error\": {\n    \"message\": \"This model's maximum context length is 4097 tokens. However, you requested 4120 tokens (3120 in the messages, 1000 in the completion).\",\n    \"type\": \"invalid_request_error\",\n    \"code\": \"context_length_exceeded\"\n  }\n}\n\"]",
+    );
+    assert_eq!(s(&e.code), Some("context_length_exceeded"));
+    assert_eq!(s(&e.error_type), Some("invalid_request_error"));
 }
