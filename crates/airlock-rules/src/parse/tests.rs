@@ -1403,3 +1403,40 @@ fn a_body_quoted_without_escaping_inside_a_wrapper_is_read() {
     assert_eq!(s(&e.code), Some("context_length_exceeded"));
     assert_eq!(s(&e.error_type), Some("invalid_request_error"));
 }
+
+#[test]
+fn a_transport_class_carried_by_a_wrapper_names_the_failure() {
+    let e = r(
+        "Caused by: java.lang.RuntimeException: java.net.SocketTimeoutException: timeout\n\tat io.reactivex.Single.blockingGet(Single.java:2870)",
+    );
+    assert_eq!(s(&e.exception), Some("java.net.SocketTimeoutException"));
+    assert_eq!(e.transport, Some(Transport::Timeout));
+    assert_eq!(s(&e.message), Some("timeout"));
+    // A timeout in the connect phase: no connection was made.
+    let e = r(
+        "java.lang.RuntimeException: java.net.SocketTimeoutException: Connect timed out\n\tat io.reactivex.Single.blockingGet(Single.java:2002)",
+    );
+    assert_eq!(e.transport, Some(Transport::Connection));
+    assert_eq!(s(&e.message), Some("Connect timed out"));
+}
+
+#[test]
+fn a_builtin_class_with_the_apis_words_is_read() {
+    let e = r(
+        "[WARNING][chat_gpt_bot.py:141] - [CHATGPT] Exception: We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly.)",
+    );
+    assert!(s(&e.message).is_some_and(|m| m.starts_with("We could not parse the JSON body")));
+}
+
+#[test]
+fn a_browser_console_status_and_a_body_cut_while_read() {
+    let e = r(
+        "api.openai.com/v1/chat/completions:1     Failed to load resource: the server responded with a status of 400 ()",
+    );
+    assert_eq!(e.status, Some(400));
+    let e = r(
+        "ERROR Turn execution failed: error decoding response body\nCaused by:\n0: error reading a body from connection\n1: Connection reset by peer (os error 54)",
+    );
+    assert!(e.in_stream);
+    assert_eq!(e.transport, Some(Transport::Connection));
+}
