@@ -273,7 +273,11 @@ fn candidates(e: &Evidence, stated_status: Option<u16>) -> alloc::vec::Vec<Candi
         .and_then(by_exception)
         .filter(|r| stated_status.is_none() || !is_status_record(r) || r.transport.is_some())
         .filter(|r| code_rule.is_none() || is_status_record(r))
-        .filter(|r| !named || r.transport.is_some());
+        .filter(|r| !named || r.transport.is_some())
+        // The readers read the class with its message: a timeout class whose message says the
+        // connect phase timed out (Java's `SocketTimeoutException: Connect timed out`) is a
+        // connection never made, not the timeout its name alone gives.
+        .filter(|r| r.transport.is_none() || e.transport.is_none() || r.transport == e.transport);
     push(exception, Via::Exception);
     push(e.transport.and_then(by_transport), Via::Transport);
     push(stated_status.and_then(by_status), Via::Status);
@@ -443,7 +447,8 @@ pub fn diagnose(evidence: &Evidence) -> Diagnosis {
     let decision = cause.retry;
     let delivery = if evidence.realtime {
         Delivery::Realtime
-    } else if in_stream {
+    } else if in_stream || category == Category::StreamError {
+        // A stream that broke is a stream, whether or not the paste shows its events.
         Delivery::Stream
     } else if job || (category == Category::BatchError && evidence.custom_id.is_none()) {
         Delivery::BatchJob
@@ -865,6 +870,32 @@ mod tests {
         );
         assert_eq!(d.sdk.node.as_deref(), Some("APIConnectionError"));
         assert_eq!(d.status, None);
+    }
+
+    #[test]
+    fn the_transport_read_with_the_message_beats_the_class_name() {
+        // `SocketTimeoutException: Connect timed out`: the readers say no connection was made.
+        let mut e = ev(None, None, None, Some("Connect timed out"));
+        e.exception = Some("java.net.SocketTimeoutException".into());
+        e.transport = Some(Transport::Connection);
+        let d = check(&e, Category::Connection, RetryDecision::Yes);
+        assert_eq!(d.delivery, Delivery::Client);
+        e.message = Some("timeout".into());
+        e.transport = Some(Transport::Timeout);
+        check(&e, Category::Timeout, RetryDecision::Yes);
+    }
+
+    #[test]
+    fn a_broken_stream_is_delivered_by_a_stream() {
+        // `Stream error: error decoding response body`, with no event shown.
+        let e = ev(
+            None,
+            None,
+            None,
+            Some("Stream error: error decoding response body"),
+        );
+        let d = check(&e, Category::StreamError, RetryDecision::Yes);
+        assert_eq!(d.delivery, Delivery::Stream);
     }
 
     #[test]

@@ -1188,6 +1188,8 @@ fn large_inputs_take_linear_work() {
     cases.push("{'a{".repeat(250_000));
     cases.push("{\"error\":{\"message\":\"x\"}\n".repeat(40_000));
     cases.push("Error: E".repeat(125_000));
+    // Values cut short by a syntax error, whose bytes are read a second time.
+    cases.push("[Error: a \"{\n \"e\": (1}, [x {y: ".repeat(30_000));
     cases.push("a".repeat(1_000_000));
     cases.push("HTTP/1.1 429 Too Many Requests\nx-request-id: req_123456789012\n".repeat(20_000));
     let mut deep = String::new();
@@ -1389,4 +1391,52 @@ fn exception_message_cut_by_a_line_break_goes_on() {
 fn a_log_tag_in_brackets_is_not_a_code() {
     let e = r("[app_server] Request failed: Error code: 429 - rate limited");
     assert_eq!(e.code, None);
+}
+
+#[test]
+fn a_body_quoted_without_escaping_inside_a_wrapper_is_read() {
+    // chatbot-ui: the wrapper's string ends at the body's first quote, and the array around it
+    // breaks on the body's text; the body itself is still read.
+    let e = r(
+        "[Error: OpenAI API returned an error. responseStatusText: \"Bad Request\", responseStatusCode: \"400\", responseMessage: \"{\n  \"error\": {\n    \"message\": \"This model's maximum context length is 4097 tokens. However, you requested 4120 tokens (3120 in the messages, 1000 in the completion).\",\n    \"type\": \"invalid_request_error\",\n    \"code\": \"context_length_exceeded\"\n  }\n}\n\"]",
+    );
+    assert_eq!(s(&e.code), Some("context_length_exceeded"));
+    assert_eq!(s(&e.error_type), Some("invalid_request_error"));
+}
+
+#[test]
+fn a_transport_class_carried_by_a_wrapper_names_the_failure() {
+    let e = r(
+        "Caused by: java.lang.RuntimeException: java.net.SocketTimeoutException: timeout\n\tat io.reactivex.Single.blockingGet(Single.java:2870)",
+    );
+    assert_eq!(s(&e.exception), Some("java.net.SocketTimeoutException"));
+    assert_eq!(e.transport, Some(Transport::Timeout));
+    assert_eq!(s(&e.message), Some("timeout"));
+    // A timeout in the connect phase: no connection was made.
+    let e = r(
+        "java.lang.RuntimeException: java.net.SocketTimeoutException: Connect timed out\n\tat io.reactivex.Single.blockingGet(Single.java:2002)",
+    );
+    assert_eq!(e.transport, Some(Transport::Connection));
+    assert_eq!(s(&e.message), Some("Connect timed out"));
+}
+
+#[test]
+fn a_builtin_class_with_the_apis_words_is_read() {
+    let e = r(
+        "[WARNING][chat_gpt_bot.py:141] - [CHATGPT] Exception: We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly.)",
+    );
+    assert!(s(&e.message).is_some_and(|m| m.starts_with("We could not parse the JSON body")));
+}
+
+#[test]
+fn a_browser_console_status_and_a_body_cut_while_read() {
+    let e = r(
+        "api.openai.com/v1/chat/completions:1     Failed to load resource: the server responded with a status of 400 ()",
+    );
+    assert_eq!(e.status, Some(400));
+    let e = r(
+        "ERROR Turn execution failed: error decoding response body\nCaused by:\n0: error reading a body from connection\n1: Connection reset by peer (os error 54)",
+    );
+    assert!(e.in_stream);
+    assert_eq!(e.transport, Some(Transport::Connection));
 }

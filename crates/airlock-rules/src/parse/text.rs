@@ -386,6 +386,7 @@ fn find_exceptions(line: &str) -> Vec<(usize, &str, &str)> {
         };
         let start = from + i;
         let mut tok = tok;
+        let mut msg = msg;
         let mut m = line.len() - msg.len();
         // Skip names that prefix the message. A generic wrapper takes the more specific class it
         // wraps: `litellm.BadRequestError: litellm.ContentPolicyViolationError: …` is a content
@@ -400,6 +401,16 @@ fn find_exceptions(line: &str) -> Vec<(usize, &str, &str)> {
                 && !inner_tok.contains("Exception")
             {
                 tok = inner_tok;
+            }
+            // A transport class a wrapper only carries (Java's `RuntimeException:
+            // java.net.SocketTimeoutException: timeout`) says what failed; an SDK class keeps its
+            // own name.
+            if name_transport(inner_tok).is_some()
+                && name_transport(tok).is_none()
+                && exception_prio(tok) < prio::EXCEPTION
+            {
+                tok = inner_tok;
+                msg = inner;
             }
             m = next;
         }
@@ -445,6 +456,8 @@ const STATUS_PATTERNS: &[(&str, u8)] = &[
     ("http ", prio::EXCEPTION),
     ("error code ", prio::HTTP),
     ("status code of ", prio::EXCEPTION),
+    // A browser console: `Failed to load resource: the server responded with a status of 400 ()`.
+    ("with a status of ", prio::HTTP),
     ("with status ", prio::EXCEPTION),
     ("status ", prio::WEAK),
     ("returned status ", prio::EXCEPTION),
@@ -786,6 +799,11 @@ const WORDING: &[(&str, Transport)] = &[
     ("remote end closed connection", Transport::Connection),
     ("broken pipe", Transport::Connection),
     ("und_err_socket", Transport::Connection),
+    // hyper (Rust): the connection failed while the body of a response was read.
+    (
+        "error reading a body from connection",
+        Transport::Connection,
+    ),
     (
         "eof occurred in violation of protocol",
         Transport::Connection,
@@ -832,10 +850,16 @@ const CONNECT_PHASE: &[&str] = &[
     "connection timeout after",
     "connection timed out after",
     "connect timeout",
+    "connect timed out",
     "connecttimeout",
     "connect_timeout",
     "handshake timeout",
 ];
+
+/// Whether (lowercased) text says the connect phase timed out.
+fn connect_phase(lower: &str) -> bool {
+    CONNECT_PHASE.iter().any(|w| lower.contains(w))
+}
 
 /// Words that make plain prose worth reading as an error message.
 const ERRORISH: &[&str] = &[
@@ -1118,16 +1142,22 @@ pub(crate) fn scan(text: &str, c: &mut Collector) {
                 // `Error: "    raise ValueError(`: someone's note before a pasted traceback.
                 continue;
             }
-            let kind = name_transport(name);
+            let mut kind = name_transport(name);
+            if kind == Some(Transport::Timeout) && connect_phase(&msg.to_ascii_lowercase()) {
+                // Java's `SocketTimeoutException: Connect timed out`: no connection was made.
+                kind = Some(Transport::Connection);
+            }
             if last_segment(name) == "SseException" {
                 c.stream_text();
             }
             c.exception(name, kind, exception_prio(name), at + k);
             let p = exception_prio(name);
+            let msg_lower = msg.to_ascii_lowercase();
+            // A built-in class carrying the API's own words (a bot's `[CHATGPT] Exception: We
+            // could not parse the JSON body of your request.`) is the API error.
             if p > prio::WORDING
-                || ERRORISH
-                    .iter()
-                    .any(|w| msg.to_ascii_lowercase().contains(w))
+                || ERRORISH.iter().any(|w| msg_lower.contains(w))
+                || known_wording(&msg_lower)
             {
                 // `KeyError: 'amount'` says nothing about the API.
                 exception_message(msg, at + k, p.min(prio::EXCEPTION), c);
@@ -1253,6 +1283,9 @@ fn whole_text(text: &str, lower: &str, c: &mut Collector) {
         "streaming.mjs",
         "streaming.js:",
         "/streaming.ts",
+        // hyper (Rust), under reqwest's `error decoding response body`: the response had started
+        // and its body was cut while it was being read.
+        "error reading a body from connection",
     ] {
         if lower.contains(needle) {
             c.stream_text();

@@ -69,6 +69,8 @@ fn unescape(s: &str) -> String {
 fn scan_inner(text: &str, base: usize, sse: &[SseLine], c: &mut Collector) {
     let b = text.as_bytes();
     let mut i = 0;
+    // The end of a value a syntax error cut short whose bytes are read again (see below).
+    let mut reread_until = 0;
     while i < b.len() {
         let Some(k) = b[i..].iter().position(|&x| matches!(x, b'{' | b'[' | b'(')) else {
             break;
@@ -149,7 +151,19 @@ fn scan_inner(text: &str, base: usize, sse: &[SseLine], c: &mut Collector) {
                         }
                     }
                 }
-                i = p.end.max(at + 1);
+                // A value cut short by a syntax error, with no error body in what was read, may
+                // hold one further in: an app's wrapper quoting a JSON body without escaping it
+                // (`[Error: … responseMessage: "{ "error": { … } }"]` ends its string at the
+                // body's first quote). Its bytes are read once more, for the values they hold;
+                // a value cut short inside them is not read again, so no byte is read more than
+                // twice.
+                let cut_short = !p.complete && p.end < b.len() && c.body_prio() == before;
+                i = if cut_short && at >= reread_until {
+                    reread_until = p.end;
+                    at + 1
+                } else {
+                    p.end.max(at + 1)
+                };
             }
             None => i = at + 1,
         }
