@@ -902,7 +902,8 @@ struct Override {
     /// enum is reported at the object holding it (OpenAI's `param` for a role-specific check);
     /// `max_length`: strings longer than `limit` are rejected; `reject_unknown`: the top-level
     /// name `property`, which the spec does not list, is refused (not only warned about); `any`: anything is accepted here;
-    /// `add_values`: `values` are accepted too; `allow`: the object takes `property` (any value)
+    /// `add_values`: `values` are accepted too; `also_string`: a plain string is accepted beside
+    /// the node's own shape; `allow`: the object takes `property` (any value)
     /// without a warning. `at = "*"` with a `property`: every object listing that property.
     action: String,
     #[serde(default)]
@@ -1166,6 +1167,11 @@ fn apply(
                         }
                         "any" => {
                             m.clear();
+                        }
+                        "also_string" => {
+                            let inner = Value::Object(core::mem::take(m));
+                            m.insert("if".into(), json!({ "type": "string" }));
+                            m.insert("else".into(), inner);
                         }
                         "close_deep" => {
                             // Done before, by `close_deep`.
