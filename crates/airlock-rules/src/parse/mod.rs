@@ -114,6 +114,8 @@ pub(crate) struct Collector {
     exception: Slot<(String, Option<Transport>)>,
     /// Transport failures named by wording or error codes (`ECONNRESET`, `socket hang up`).
     transport: Slot<Transport>,
+    /// A `ConnectTimeout` class appeared anywhere in an exception chain.
+    connect_timeout: bool,
     /// The message of the underlying network error, kept next to a generic SDK message.
     cause: Slot<String>,
     stream_event: Slot<String>,
@@ -183,6 +185,13 @@ impl Collector {
     }
 
     pub(crate) fn exception(&mut self, name: &str, kind: Option<Transport>, prio: u8, pos: usize) {
+        // A connect timeout anywhere in the chain (httpx/httpcore `ConnectTimeout` under the SDK's
+        // `APITimeoutError`) says no connection was made, whatever the outer class says.
+        if kind == Some(Transport::Connection)
+            && name.to_ascii_lowercase().contains("connecttimeout")
+        {
+            self.connect_timeout = true;
+        }
         self.exception.offer((name.to_owned(), kind), prio, pos);
     }
 
@@ -287,6 +296,9 @@ impl Collector {
         let mut transport = exception.as_ref().and_then(|e| e.1);
         if transport.is_none() {
             transport = self.transport.get();
+        }
+        if transport == Some(Transport::Timeout) && self.connect_timeout {
+            transport = Some(Transport::Connection);
         }
         let response_seen = status_prio >= prio::HTTP || body_prio >= prio::DUMP;
         if response_seen && exception.as_ref().and_then(|e| e.1).is_none() {

@@ -520,7 +520,8 @@ fn node_network_codes() {
     code: 'UND_ERR_CONNECT_TIMEOUT'
   }
 }"#);
-    assert_eq!(e.transport, Some(Transport::Timeout));
+    // Issue 13: a connect timeout means no connection was made.
+    assert_eq!(e.transport, Some(Transport::Connection));
     let e = r(
         "Error: read ECONNRESET\n    at TLSWrap.onStreamRead (node:internal/stream_base_commons:217:20) {\n  errno: -104,\n  code: 'ECONNRESET',\n  syscall: 'read'\n}",
     );
