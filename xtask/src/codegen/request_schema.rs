@@ -900,7 +900,8 @@ struct Override {
     /// it, through `$ref`s; `optional`: `property` is not required;
     /// `open_enum`: values outside the enum only warn; `report_on_object`: a value outside the
     /// enum is reported at the object holding it (OpenAI's `param` for a role-specific check);
-    /// `max_length`: strings longer than `limit` are rejected; `reject_unknown`: the top-level
+    /// `max_length`: strings longer than `limit` are rejected; `max_properties`: objects with
+    /// more than `limit` keys are rejected; `reject_unknown`: the top-level
     /// name `property`, which the spec does not list, is refused (not only warned about); `any`: anything is accepted here;
     /// `add_values`: `values` are accepted too; `also_string`: a plain string is accepted beside
     /// the node's own shape; `allow`: the object takes `property` (any value)
@@ -1155,6 +1156,10 @@ fn apply(
                         "max_length" => {
                             let n = o.limit.ok_or("max_length needs limit")?;
                             m.insert("maxLength".into(), json!(n));
+                        }
+                        "max_properties" => {
+                            let n = o.limit.ok_or("max_properties needs limit")?;
+                            m.insert("maxProperties".into(), json!(n));
                         }
                         "add_values" => {
                             if let Some(list) = m.get_mut("enum").and_then(Value::as_array_mut) {

@@ -389,6 +389,14 @@ mod imp {
                 );
                 found(true, "array_above_max_length", param, message)
             }
+            ValidationErrorKind::MaxProperties { limit } => {
+                // Top-level too (`metadata`): `params` does not count keys.
+                let n = instance.as_object().map_or(0, serde_json::Map::len);
+                let message = format!(
+                    "Invalid '{param}': too many properties. Expected an object with at most {limit} properties, but got an object with {n} properties instead."
+                );
+                return (depth >= 1).then(|| found(true, "object_above_max_properties", param, message));
+            }
             ValidationErrorKind::MaxLength { limit } => {
                 let len = instance.as_str().map_or(0, |s| s.chars().count());
                 let message = format!(

@@ -285,12 +285,28 @@ fn chat(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
         // gpt-4o-mini-search-preview, gpt-5-search-api). Recorded 400 for gpt-4o: pydantic/pydantic-ai
         // tests/models/cassettes/test_openai/test_openai_web_search_tool_model_not_supported.yaml.
         // Certain for the non-reasoning families; for the others only a warning.
-        let message = String::from("Web search options not supported with this model.");
+        // A reasoning model answers in the other wording: "Unknown parameter:
+        // 'web_search_options'." (pydantic/pydantic-ai#2822, gpt-5).
         let param = Some(String::from("web_search_options"));
-        if f.reasoning == Some(false) {
-            ctx.reject("model_web_search", "", param, message);
-        } else {
-            ctx.warn("model_web_search", "", param, message);
+        match f.reasoning {
+            Some(false) => ctx.reject(
+                "model_web_search",
+                "",
+                param,
+                String::from("Web search options not supported with this model."),
+            ),
+            Some(true) => ctx.reject(
+                "model_web_search",
+                "unknown_parameter",
+                param,
+                String::from("Unknown parameter: 'web_search_options'."),
+            ),
+            None => ctx.warn(
+                "model_web_search",
+                "",
+                param,
+                String::from("Web search options not supported with this model."),
+            ),
         }
     }
     let format_type = obj
@@ -694,6 +710,25 @@ fn images(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
             Some("response_format".into()),
             "Unknown parameter: 'response_format'.".into(),
         );
+    }
+    // dall-e-2 takes prompts of up to 1000 characters, in its own wording, no param
+    // (griptape-ai/ComfyUI-Griptape#164: a 1192-character prompt).
+    if f.name == "dall-e-2" {
+        if let Some(len) = obj
+            .get("prompt")
+            .and_then(Value::as_str)
+            .map(|p| p.chars().count())
+            .filter(|n| *n > 1000)
+        {
+            ctx.reject(
+                "model_image_params",
+                "",
+                None,
+                format!(
+                    "Prompt must be length 1000 or less. Your prompt length is {len}. Please reduce your prompt length."
+                ),
+            );
+        }
     }
     if let Some(size) = present(obj, "size").and_then(Value::as_str) {
         if !f.image_sizes.is_empty() && !f.image_sizes.contains(&size) && f.name == "dall-e-3" {

@@ -176,19 +176,21 @@ fn unknown(ctx: &mut Ctx<'_>, ep: &Endpoint, name: &str, model: Option<&str>) {
         ctx.reject("unknown_parameter", code, param, message);
         return;
     }
-    if ep.path == "/v1/responses" && name == "reasoning_effort" {
-        // OpenAI's own answer (OpenHands/software-agent-sdk#755, lobehub/lobehub#8116).
+    if let Some(known) = moved(ep.path, name).filter(|_| ep.path == "/v1/responses") {
+        // OpenAI's own answer for a Chat parameter that moved in the Responses API
+        // (`reasoning_effort`: OpenHands/software-agent-sdk#755, lobehub/lobehub#8116;
+        // `response_format`: mkht/PSOpenAI#44).
         ctx.reject(
             "unknown_parameter",
             "unsupported_parameter",
             None,
-            "Unsupported parameter: 'reasoning_effort'. In the Responses API, this parameter has moved to 'reasoning.effort'. Try again with the new parameter. See the API documentation for more information: https://platform.openai.com/docs/api-reference/responses/create.".into(),
+            format!("Unsupported parameter: '{name}'. In the Responses API, this parameter has moved to '{known}'. Try again with the new parameter. See the API documentation for more information: https://platform.openai.com/docs/api-reference/responses/create."),
         );
         ctx.warn(
             "did_you_mean",
             "did_you_mean",
             Some(String::from(name)),
-            String::from("Did you mean 'reasoning.effort'?"),
+            format!("Did you mean '{known}'?"),
         );
         return;
     }

@@ -107,6 +107,25 @@ fn chat(ctx: &mut Ctx<'_>, body: &Value) {
                 all_known = false;
                 continue;
             }
+            // A Responses hosted tool (`web_search_preview`, `file_search`…) sent to Chat
+            // Completions is read as a function without its definition (BerriAI/litellm#9914:
+            // "Invalid type for 'tools[0].function': expected a function definition, but got null
+            // instead.").
+            if !matches!(type_of(tool), Some("function" | "custom") | None)
+                && tool.get("function").is_none_or(Value::is_null)
+                && tool.get("custom").is_none_or(Value::is_null)
+            {
+                ctx.reject(
+                    "tool_shape",
+                    "invalid_type",
+                    Some(format!("tools[{i}].function")),
+                    format!(
+                        "Invalid type for 'tools[{i}].function': expected a function definition, but got null instead."
+                    ),
+                );
+                all_known = false;
+                continue;
+            }
             if type_of(tool) == Some("function") && tool.get("function").is_none_or(Value::is_null)
             {
                 // The Responses shape (`name` beside `type`) sent to Chat Completions.
