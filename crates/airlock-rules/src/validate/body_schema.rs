@@ -395,7 +395,8 @@ mod imp {
                 let message = format!(
                     "Invalid '{param}': too many properties. Expected an object with at most {limit} properties, but got an object with {n} properties instead."
                 );
-                return (depth >= 1).then(|| found(true, "object_above_max_properties", param, message));
+                return (depth >= 1)
+                    .then(|| found(true, "object_above_max_properties", param, message));
             }
             ValidationErrorKind::MaxLength { limit } => {
                 let len = instance.as_str().map_or(0, |s| s.chars().count());
