@@ -9,7 +9,8 @@
 //! - `cargo xtask bench-batch`: `airlock batch lint` on 100 MB files: time and peak memory.
 //! - `cargo xtask soak [--minutes N]`: the worker under a mixed load with upstream faults (not a test).
 //! - `cargo xtask setup`: installs the worker's tools, pinned (see `setup.rs`).
-//! - `cargo xtask build-worker`, `dev`, `e2e [name…]`, `bundle [outdir]`: the worker (see `worker.rs`).
+//! - `cargo xtask build-worker`, `dev [--port N]`, `dev-test`, `e2e [name…]`, `bundle [outdir]`: the
+//!   worker (see `worker.rs`).
 //! - `cargo xtask fuzz [target…] [--secs N]`: the libFuzzer targets under `fuzz/` (nightly; see
 //!   `fuzz.rs` and `fuzz/README.md`).
 
@@ -45,6 +46,7 @@ fn main() -> ExitCode {
         Some("setup") => setup::run().map(drop),
         Some("build-worker") => worker::build(),
         Some("dev") => worker::dev(&args[1..]),
+        Some("dev-test") => worker::dev_test(),
         Some("e2e") => worker::e2e(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("bundle") => {
@@ -52,7 +54,7 @@ fn main() -> ExitCode {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask <codegen [--check] | test | setup | dev [--port N] | build-worker | e2e [name…] | bundle [outdir] | fuzz [target…] [--secs N] | web | web-test | bench-tokens | bench-worker | bench-batch | soak [--minutes N] [--no-build] [--skip KIND,…]>"
+                "usage: cargo xtask <codegen [--check] | test | setup | dev [--port N] | dev-test | build-worker | e2e [name…] | bundle [outdir] | fuzz [target…] [--secs N] | web | web-test | bench-tokens | bench-worker | bench-batch | soak [--minutes N] [--no-build] [--skip KIND,…]>"
             );
             return ExitCode::from(2);
         }
@@ -71,7 +73,7 @@ fn needs(command: Option<&str>) -> prereq::Needs {
     let (node, python, chromium) = match command {
         Some("test") => (true, true, true),
         Some("setup" | "e2e") => (true, true, false),
-        Some("dev" | "bundle" | "soak" | "bench-worker") => (true, false, false),
+        Some("dev" | "dev-test" | "bundle" | "soak" | "bench-worker") => (true, false, false),
         Some("web-test") => (true, false, true),
         _ => (false, false, false),
     };
