@@ -263,12 +263,150 @@ pub fn dev(args: &[String]) -> Result<(), String> {
         }
     });
     let port_text = port.to_string();
-    wrangler(
-        &["dev", "--ip", "127.0.0.1", "--port", &port_text],
-        &tools,
-        &[(IF_CHANGED, "1")],
-        "wrangler dev exited",
-    )
+    let raw = std::env::var_os("AIRLOCK_DEV_RAW").is_some();
+    let mut child = Command::new(wrangler_bin())
+        .args(["dev", "--ip", "127.0.0.1", "--port", &port_text])
+        .envs(tools.env())
+        .envs(wrangler_env())
+        .env(IF_CHANGED, "1")
+        .current_dir(util::root())
+        // stdout stays the terminal (wrangler's colours and hotkeys); stderr is filtered.
+        .stderr(if raw {
+            std::process::Stdio::inherit()
+        } else {
+            std::process::Stdio::piped()
+        })
+        .spawn()
+        .map_err(|e| format!("could not run wrangler: {e}"))?;
+    if let Some(stderr) = child.stderr.take() {
+        std::thread::spawn(move || {
+            use std::io::{BufRead, Write};
+            let mut filter = UpstreamNoise::default();
+            let mut out = std::io::stderr();
+            for line in std::io::BufReader::new(stderr)
+                .split(b'\n')
+                .map_while(Result::ok)
+            {
+                for kept in filter.line(&String::from_utf8_lossy(&line)) {
+                    let _ = writeln!(out, "{kept}");
+                }
+            }
+        });
+    }
+    let status = child
+        .wait()
+        .map_err(|e| format!("could not wait for wrangler: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("wrangler dev exited: {status}"))
+    }
+}
+
+/// Turns workerd's dumps for an upstream it cannot reach into one calm line.
+///
+/// When the worker's `fetch` to the upstream fails (DNS, refused, unreachable), workerd logs the
+/// network exception with a stack of addresses, once per layer it passes (two to three times), and
+/// wrangler shows each as a red `✘ [ERROR]` block, followed by `Uncaught Error: internal error;
+/// reference = <id>` for the rejected promise, although the worker catches it and answers 502
+/// `upstream_unreachable` and logs its own JSON line. This drops those blocks (only those: a
+/// network exception from `kj/async-io`, and an `internal error` whose reference is one of their
+/// ids) and says once per distinct cause what happened. `AIRLOCK_DEV_RAW=1` shows them as they are.
+#[derive(Default)]
+struct UpstreamNoise {
+    /// Inside a dropped block (its stack and blank lines follow the `[ERROR]` line).
+    dropping: bool,
+    /// workerd's error ids of the dropped blocks (an `internal error` names one of them).
+    ids: Vec<String>,
+    /// The last cause said, so a repeated one is not said again.
+    said: Option<String>,
+}
+
+impl UpstreamNoise {
+    fn line(&mut self, line: &str) -> Vec<String> {
+        let plain = strip_ansi(line);
+        let text = plain.trim();
+        if let Some(rest) = text.strip_prefix("✘ [ERROR] ") {
+            if let Some(cause) = network_cause(rest) {
+                self.dropping = true;
+                if self.said.as_deref() == Some(cause.as_str()) {
+                    return vec![];
+                }
+                self.said = Some(cause.clone());
+                return vec![format!(
+                    "dev: the upstream is unreachable ({cause}); clients get 502 \
+                     upstream_unreachable, as the worker's log line says. workerd's own error dumps \
+                     for this are hidden (AIRLOCK_DEV_RAW=1 shows them); UPSTREAM_URL is in \
+                     wrangler.toml's [vars] or .dev.vars"
+                )];
+            }
+            if let Some(id) = rest
+                .strip_prefix("Uncaught Error: internal error; reference = ")
+                .map(str::trim)
+                && self.ids.iter().any(|known| known == id)
+            {
+                self.dropping = true;
+                return vec![];
+            }
+            self.dropping = false;
+            return vec![line.to_owned()];
+        }
+        if self.dropping && (text.is_empty() || text.starts_with("stack:")) {
+            if let Some((_, id)) = text.rsplit_once("wdErrId = ") {
+                self.ids.push(id.trim().to_owned());
+                if self.ids.len() > 64 {
+                    self.ids.remove(0);
+                }
+            }
+            return vec![];
+        }
+        self.dropping = false;
+        vec![line.to_owned()]
+    }
+}
+
+/// The cause of a workerd network exception (`e = kj/async-io…: failed: DNS lookup failed.;
+/// params.host = api.openai.com; …`), shortened: "DNS lookup failed for api.openai.com".
+fn network_cause(error: &str) -> Option<String> {
+    let rest = error.strip_prefix("e = kj/async-io")?;
+    let reason = rest
+        .split_once(": ")
+        .map_or(rest, |(_, r)| r)
+        .trim_start_matches("failed: ")
+        .trim_start_matches("disconnected: ");
+    let reason = reason
+        .split(';')
+        .next()
+        .unwrap_or(reason)
+        .trim_end_matches('.');
+    let host = error
+        .split_once("params.host = ")
+        .map(|(_, h)| h.split(';').next().unwrap_or(h).trim());
+    Some(match host {
+        Some(h) if !h.is_empty() => format!("{reason} for {h}"),
+        _ => reason.to_owned(),
+    })
+}
+
+/// `text` without ANSI colour sequences.
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // CSI: ESC [ parameters final-byte
+            if chars.next() == Some('[') {
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// `tests/dev/rebuild.test.mjs`: starts `cargo xtask dev` on a free port, edits a crate file, and
@@ -298,23 +436,20 @@ fn wait_healthz(port: u16, limit: Duration) -> bool {
     false
 }
 
-/// Runs `node_modules/.bin/wrangler ARGS` in the repository root with the pinned tools and the quiet,
-/// offline-friendly environment; `failure` names what went wrong when it exits non-zero.
-fn wrangler(
-    args: &[&str],
-    tools: &setup::Tools,
-    env: &[(&str, &str)],
-    failure: &str,
-) -> Result<(), String> {
-    let wrangler = util::root()
+fn wrangler_bin() -> PathBuf {
+    util::root()
         .join("node_modules")
         .join(".bin")
-        .join("wrangler");
-    let status = Command::new(wrangler)
+        .join("wrangler")
+}
+
+/// Runs `node_modules/.bin/wrangler ARGS` in the repository root with the pinned tools and the quiet,
+/// offline-friendly environment; `failure` names what went wrong when it exits non-zero.
+fn wrangler(args: &[&str], tools: &setup::Tools, failure: &str) -> Result<(), String> {
+    let status = Command::new(wrangler_bin())
         .args(args)
         .envs(tools.env())
         .envs(wrangler_env())
-        .envs(env.iter().copied())
         .current_dir(util::root())
         .status()
         .map_err(|e| format!("could not run wrangler: {e}"))?;
@@ -332,7 +467,6 @@ pub fn bundle(outdir: &str) -> Result<(), String> {
     wrangler(
         &["deploy", "--dry-run", "--outdir", outdir],
         &tools,
-        &[],
         "wrangler deploy --dry-run failed",
     )
 }
@@ -409,6 +543,62 @@ mod tests {
         ] {
             assert!(watched.iter().any(|w| w == input), "{input} is not watched");
         }
+    }
+
+    #[test]
+    fn an_unreachable_upstream_is_one_calm_line() {
+        // As `cargo xtask dev` printed it for one request with no DNS (ANSI colours stripped).
+        let red = |t: &str| {
+            format!(
+                "\u{1b}[31m✘ \u{1b}[41;31m[\u{1b}[41;97mERROR\u{1b}[41;31m]\u{1b}[0m \u{1b}[1m{t}\u{1b}[0m"
+            )
+        };
+        let dns = "e = kj/async-io-unix.c++:1298: failed: DNS lookup failed.; params.host = api.openai.com; params.service = ; gai_strerror(status) = Name or service not known";
+        let stack = |id: &str| {
+            format!(
+                "  stack: /x/workerd@51f50be /x/workerd@51f5bb0; sentryErrorContext = jsgInternalError; wdErrId = {id}"
+            )
+        };
+        let mut input = Vec::new();
+        for id in ["a1", "b2", "c3"] {
+            input.extend([
+                red(dns),
+                String::new(),
+                stack(id),
+                String::new(),
+                String::new(),
+            ]);
+        }
+        input.extend([
+            red("Uncaught Error: internal error; reference = b2 "),
+            String::new(),
+            String::new(),
+        ]);
+        let json = r#"{"status":502,"category":"connection"}"#;
+        input.push(json.to_owned());
+        input.push(red("Uncaught Error: internal error; reference = zz"));
+        let mut filter = UpstreamNoise::default();
+        let mut kept: Vec<String> = input.iter().flat_map(|l| filter.line(l)).collect();
+        assert_eq!(kept.len(), 3, "{kept:#?}");
+        assert!(kept[0].starts_with("dev: the upstream is unreachable (DNS lookup failed for api.openai.com); clients get 502"), "{}", kept[0]);
+        assert_eq!(kept[1], json);
+        // An internal error that is not one of the dropped ones is shown as it is.
+        assert!(kept[2].contains("reference = zz"));
+        // The same cause again says nothing new; another cause is said.
+        kept = [red(dns), stack("d4")]
+            .iter()
+            .flat_map(|l| filter.line(l))
+            .collect();
+        assert!(kept.is_empty(), "{kept:?}");
+        let refused =
+            "e = kj/async-io-unix.c++:1100: disconnected: connect(): Connection refused; fd = 12";
+        kept = filter.line(&red(refused));
+        assert_eq!(kept.len(), 1);
+        assert!(
+            kept[0].contains("(connect(): Connection refused)"),
+            "{}",
+            kept[0]
+        );
     }
 
     #[test]
