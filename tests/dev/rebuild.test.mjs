@@ -71,6 +71,8 @@ test("editing a crate file while cargo xtask dev runs rebuilds once", { timeout:
     const after = out.slice(mark);
     assert.equal(count(after, "build-worker: building"), 1, `rebuilds after one edit:\n${after}`);
     await until(() => healthy(port), 60_000, "/healthz answered after the rebuild", log);
+    // For the README's timings.
+    console.log(`start: ${out.match(/dev: \S+ answered .*/)?.[0]}; after the edit: ${after.match(/build-worker: built in \d+ s/)?.[0]}`);
   } finally {
     try {
       process.kill(-dev.pid, "SIGTERM");
