@@ -9,7 +9,8 @@
 //! - `cargo xtask bench-batch`: `airlock batch lint` on 100 MB files: time and peak memory.
 //! - `cargo xtask soak [--minutes N]`: the worker under a mixed load with upstream faults (not a test).
 //! - `cargo xtask setup`: installs the worker's tools, pinned (see `setup.rs`).
-//! - `cargo xtask build-worker`, `dev`, `e2e [name…]`, `bundle [outdir]`: the worker (see `worker.rs`).
+//! - `cargo xtask build-worker`, `dev [--port N]`, `dev-test`, `e2e [name…]`, `bundle [outdir]`: the
+//!   worker (see `worker.rs`).
 //! - `cargo xtask fuzz [target…] [--secs N]`: the libFuzzer targets under `fuzz/` (nightly; see
 //!   `fuzz.rs` and `fuzz/README.md`).
 
@@ -18,6 +19,7 @@ mod bench_batch;
 mod bench_worker;
 mod codegen;
 mod fuzz;
+mod prereq;
 mod setup;
 mod soak;
 mod util;
@@ -28,6 +30,10 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Err(e) = prereq::check(needs(args.first().map(String::as_str))) {
+        eprintln!("xtask: {e}");
+        return ExitCode::FAILURE;
+    }
     let result = match args.first().map(String::as_str) {
         Some("codegen") => codegen::run(args.iter().any(|a| a == "--check")),
         Some("test") => test(&args[1..]),
@@ -39,7 +45,8 @@ fn main() -> ExitCode {
         Some("soak") => soak::run(&args[1..]),
         Some("setup") => setup::run().map(drop),
         Some("build-worker") => worker::build(),
-        Some("dev") => worker::dev(),
+        Some("dev") => worker::dev(&args[1..]),
+        Some("dev-test") => worker::dev_test(),
         Some("e2e") => worker::e2e(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("bundle") => {
@@ -47,7 +54,7 @@ fn main() -> ExitCode {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask <codegen [--check] | test | setup | dev | build-worker | e2e [name…] | bundle [outdir] | fuzz [target…] [--secs N] | web | web-test | bench-tokens | bench-worker | bench-batch | soak [--minutes N] [--no-build] [--skip KIND,…]>"
+                "usage: cargo xtask <codegen [--check] | test | setup | dev [--port N] | dev-test | build-worker | e2e [name…] | bundle [outdir] | fuzz [target…] [--secs N] | web | web-test | bench-tokens | bench-worker | bench-batch | soak [--minutes N] [--no-build] [--skip KIND,…]>"
             );
             return ExitCode::from(2);
         }
@@ -58,6 +65,22 @@ fn main() -> ExitCode {
             eprintln!("xtask: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// What each command needs from the machine beyond Rust (checked up front by `prereq`).
+fn needs(command: Option<&str>) -> prereq::Needs {
+    let (node, python, chromium) = match command {
+        Some("test") => (true, true, true),
+        Some("setup" | "e2e") => (true, true, false),
+        Some("dev" | "dev-test" | "bundle" | "soak" | "bench-worker") => (true, false, false),
+        Some("web-test") => (true, false, true),
+        _ => (false, false, false),
+    };
+    prereq::Needs {
+        node,
+        python,
+        chromium,
     }
 }
 
@@ -120,29 +143,12 @@ fn test(_args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// The tokenizer against OpenAI's Python `tiktoken` (installed with pip when missing), on the
-/// generated corpus: `tests/tiktoken_compare.py`.
+/// The tokenizer against OpenAI's Python `tiktoken` (pinned in `tests/tiktoken-requirements.txt`,
+/// installed into Airlock's venv by `setup::python`), on the generated corpus:
+/// `tests/tiktoken_compare.py`.
 fn tiktoken_compare() -> Result<(), String> {
     use util::cmd;
-    let python = if std::process::Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_ok()
-    {
-        "python3"
-    } else {
-        "python"
-    };
-    let has_tiktoken = std::process::Command::new(python)
-        .args(["-c", "import tiktoken"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !has_tiktoken {
-        cmd(
-            python,
-            &["-m", "pip", "install", "--quiet", "tiktoken==0.14.0"],
-        )?;
-    }
+    let python = setup::python()?.display().to_string();
     cmd(
         "cargo",
         &[
@@ -161,7 +167,7 @@ fn tiktoken_compare() -> Result<(), String> {
         .unwrap_or_else(|| util::root().join("target"));
     let bin = target.join("release").join("examples").join("tokenize");
     cmd(
-        python,
+        &python,
         &["tests/tiktoken_compare.py", &bin.display().to_string()],
     )
 }

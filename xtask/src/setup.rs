@@ -6,7 +6,8 @@
 //! `$AIRLOCK_CACHE`, else `$XDG_CACHE_HOME/airlock`, else `$HOME/.cache/airlock`:
 //! - `cargo/bin/worker-build` (0.8.7) and `cargo/bin/wasm-bindgen` (exactly the `wasm-bindgen`
 //!   version in `Cargo.lock`), checked by `--version` before any reinstall;
-//! - `venv/` with the Python `openai` SDK pinned in `tests/e2e/requirements.txt`.
+//! - `venv/` with the Python `openai` SDK (`tests/e2e/requirements.txt`) and `tiktoken`
+//!   (`tests/tiktoken-requirements.txt`), pinned; nothing Python goes anywhere else.
 //!
 //! npm packages (wrangler, miniflare, binaryen's wasm-opt, the `openai` SDK, workerd) are pinned in
 //! the root `package.json` / `package-lock.json` and installed with `npm ci` into `node_modules/`
@@ -126,10 +127,18 @@ fn reports_version(program: &Path, version: &str) -> bool {
 }
 
 fn cargo_install(root: &Path, krate: &str, version: &str, locked: bool) -> Result<(), String> {
-    println!("setup: installing {krate} {version} (a few minutes, once per machine)");
+    println!(
+        "setup: building {krate} {version} from crates.io into {root} (about 6 minutes on 2 free \
+         cores, once per machine; quiet until done)",
+        root = root.display()
+    );
     let root = root.display().to_string();
+    // --quiet: cargo's notes here are expected and not the user's to act on (a yanked dependency
+    // inside the tool's own lock file, "add the install folder to your PATH": xtask calls the tools
+    // by path).
     let mut args = vec![
         "install",
+        "--quiet",
         krate,
         "--version",
         version,
@@ -176,73 +185,192 @@ pub fn lock_version(package: &str) -> Result<String, String> {
     }
 }
 
-/// `npm ci` when `node_modules` is missing or older than `package-lock.json`.
+/// `npm ci` when `node_modules/` does not hold what `package-lock.json` pins (compared by content,
+/// not by file times, so a fresh checkout of the same lock file does not reinstall).
 pub fn npm() -> Result<(), String> {
     let root = util::root();
-    let lock = root.join("package-lock.json");
-    let installed = root.join("node_modules").join(".package-lock.json");
-    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    let fresh = match (modified(&installed), modified(&lock)) {
-        (Some(i), Some(l)) => i >= l,
-        _ => false,
-    };
-    check_node()?;
-    if fresh {
+    let modules = root.join("node_modules");
+    if npm_fresh(
+        &root.join("package-lock.json"),
+        &modules.join(".package-lock.json"),
+    ) {
         return Ok(());
     }
-    util::cmd("npm", &["ci", "--no-audit", "--no-fund"])
-}
-
-fn check_node() -> Result<(), String> {
-    let out = Command::new("node")
-        .arg("--version")
-        .output()
-        .map_err(|e| format!("node is needed (>= 20): {e}"))?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let major: u32 = text
-        .trim()
-        .trim_start_matches('v')
-        .split('.')
-        .next()
-        .and_then(|m| m.parse().ok())
-        .unwrap_or(0);
-    if major < 20 {
-        return Err(format!("node >= 20 is needed, found {}", text.trim()));
+    if modules.is_symlink() {
+        return Err(format!(
+            "{} is a symlink and does not match package-lock.json; not running `npm ci` through \
+             it (that would replace the folder it points to). Install there, or remove the link",
+            modules.display()
+        ));
     }
-    Ok(())
+    println!(
+        "setup: installing the pinned npm packages (wrangler, miniflare, binaryen, workerd, \
+         openai) into node_modules/"
+    );
+    util::cmd("npm", &NPM_CI)
 }
 
-/// The venv's Python, with the SDK pinned in `tests/e2e/requirements.txt`.
+/// True when every package the lock file installs on every platform (not `optional`) is in npm's
+/// record of what it installed (`node_modules/.package-lock.json`) at the same version.
+fn npm_fresh(lock: &Path, installed: &Path) -> bool {
+    let read = |p: &Path| -> Option<serde_json::Value> {
+        serde_json::from_str(&std::fs::read_to_string(p).ok()?).ok()
+    };
+    let (Some(lock), Some(installed)) = (read(lock), read(installed)) else {
+        return false;
+    };
+    let (Some(wanted), Some(have)) = (
+        lock.get("packages").and_then(|p| p.as_object()),
+        installed.get("packages").and_then(|p| p.as_object()),
+    ) else {
+        return false;
+    };
+    wanted
+        .iter()
+        .filter(|(path, _)| !path.is_empty())
+        .filter(|(_, p)| p.get("optional") != Some(&serde_json::Value::Bool(true)))
+        .all(|(path, p)| {
+            have.get(path.as_str())
+                .is_some_and(|h| h.get("version") == p.get("version"))
+        })
+}
+
+/// `npm ci`, without the notices that are expected here: the update notifier, audit and funding
+/// summaries, and warnings such as Miniflare's EBADENGINE on Node 20 (`prereq` says that once).
+pub const NPM_CI: [&str; 6] = [
+    "ci",
+    "--no-audit",
+    "--no-fund",
+    "--no-update-notifier",
+    "--loglevel=error",
+    "--no-progress",
+];
+
+/// The files that pin what goes into the venv: the Python SDK for the end-to-end tests, and
+/// tiktoken for `tests/tiktoken_compare.py`.
+const REQUIREMENTS: [&str; 2] = [
+    "tests/e2e/requirements.txt",
+    "tests/tiktoken-requirements.txt",
+];
+
+/// The venv's Python, with every package pinned in [`REQUIREMENTS`] at its pinned version.
+/// Nothing Python is ever installed outside this venv (a Debian system Python refuses it anyway).
 pub fn python() -> Result<PathBuf, String> {
     let venv = cache_dir().join("venv");
     let python = venv.join("bin").join("python");
-    let requirements = util::root()
-        .join("tests")
-        .join("e2e")
-        .join("requirements.txt");
-    let wanted = std::fs::read_to_string(&requirements)
-        .map_err(|e| format!("{}: {e}", requirements.display()))?;
-    let pinned = wanted
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("openai=="))
-        .ok_or("tests/e2e/requirements.txt must pin openai==X")?
-        .trim()
-        .to_owned();
-    let current = Command::new(&python)
-        .args(["-c", "import openai; print(openai.__version__)"])
+    let mut pins = Vec::new();
+    for file in REQUIREMENTS {
+        let path = util::root().join(file);
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        pins.extend(pinned(&text));
+    }
+    if pins.is_empty() {
+        return Err(format!("{REQUIREMENTS:?} pin nothing (name==version)"));
+    }
+    // One quiet probe: the installed version of each pinned distribution (or a blank line).
+    let probe = format!(
+        "import importlib.metadata as m\nfor n in {names:?}:\n    try: print(m.version(n))\n    except Exception: print()",
+        names = pins.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>()
+    );
+    let installed: Vec<String> = Command::new(&python)
+        .args(["-c", &probe])
+        .stderr(std::process::Stdio::null())
         .output()
         .ok()
         .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
-    if current.as_deref() == Some(pinned.as_str()) {
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .map(|l| l.trim().to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let stale: Vec<String> = pins
+        .iter()
+        .enumerate()
+        .filter(|(i, (_, version))| installed.get(*i) != Some(version))
+        .map(|(_, (name, version))| format!("{name}=={version}"))
+        .collect();
+    if stale.is_empty() {
         return Ok(python);
     }
     if !python.exists() {
+        println!("setup: creating the Python venv {}", venv.display());
         let venv_text = venv.display().to_string();
         util::cmd("python3", &["-m", "venv", &venv_text])?;
     }
-    let req_text = requirements.display().to_string();
+    println!("setup: installing {} into the venv", stale.join(", "));
     let py = python.display().to_string();
-    util::cmd(&py, &["-m", "pip", "install", "-q", "-r", &req_text])?;
+    let mut args = vec![
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-input",
+        "--root-user-action=ignore",
+    ];
+    let paths: Vec<String> = REQUIREMENTS
+        .iter()
+        .map(|f| util::root().join(f).display().to_string())
+        .collect();
+    for p in &paths {
+        args.extend(["-r", p.as_str()]);
+    }
+    util::cmd(&py, &args)?;
     Ok(python)
+}
+
+/// The `name==version` lines of a requirements file (comments and blank lines skipped).
+fn pinned(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter_map(|l| l.split_once("=="))
+        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requirements_pin_the_sdk_and_tiktoken() {
+        let mut pins = Vec::new();
+        for file in REQUIREMENTS {
+            pins.extend(pinned(
+                &std::fs::read_to_string(util::root().join(file)).unwrap(),
+            ));
+        }
+        let names: Vec<&str> = pins.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["openai", "tiktoken"]);
+        assert_eq!(
+            pinned("# c\n\nx==1.2 # why\ny>=2\n"),
+            [("x".to_owned(), "1.2".to_owned())]
+        );
+    }
+
+    #[test]
+    fn npm_freshness_compares_versions_not_times() {
+        let dir = std::env::temp_dir().join(format!("xtask-npm-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let lock = dir.join("lock.json");
+        let have = dir.join("have.json");
+        std::fs::write(
+            &lock,
+            r#"{"packages":{"":{},"node_modules/a":{"version":"1"},"node_modules/b":{"version":"2","optional":true}}}"#,
+        )
+        .unwrap();
+        std::fs::write(&have, r#"{"packages":{"node_modules/a":{"version":"1"}}}"#).unwrap();
+        assert!(npm_fresh(&lock, &have));
+        std::fs::write(
+            &have,
+            r#"{"packages":{"node_modules/a":{"version":"0.9"}}}"#,
+        )
+        .unwrap();
+        assert!(!npm_fresh(&lock, &have));
+        assert!(!npm_fresh(&lock, &dir.join("missing.json")));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -16,7 +16,7 @@ use crate::util;
 const PACKAGE: &str = "airlock-web";
 const WASM_FILE: &str = "airlock_web.wasm";
 /// Debian's Chromium, the browser the tests drive.
-const CHROMIUM: &str = "/usr/bin/chromium";
+use crate::prereq::CHROMIUM;
 
 /// Builds `www/pkg/` (and `www/pkg/tokenizer/` when the rules crate has its tokenizer).
 pub fn build() -> Result<(), String> {
@@ -62,10 +62,9 @@ pub fn test() -> Result<(), String> {
     let dir = root.join("tests").join("web");
     let dir_text = dir.display().to_string();
     if !dir.join("node_modules").join("playwright-core").is_dir() {
-        util::cmd(
-            "npm",
-            &["ci", "--prefix", &dir_text, "--no-audit", "--no-fund"],
-        )?;
+        let mut args = crate::setup::NPM_CI.to_vec();
+        args.extend(["--prefix", &dir_text]);
+        util::cmd("npm", &args)?;
     }
     let mut files: Vec<String> = std::fs::read_dir(&dir)
         .map_err(|e| format!("{}: {e}", dir.display()))?
@@ -152,8 +151,9 @@ fn ensure_chromium() -> Result<(), String> {
     if Path::new(CHROMIUM).exists() {
         return Ok(());
     }
-    util::cmd("apt-get", &["update"])?;
-    util::cmd("apt-get", &["install", "-y", "chromium"])
+    println!("web: installing Debian's Chromium with apt-get (about 30 s)");
+    util::cmd("apt-get", &["-qq", "update"])?;
+    util::cmd("apt-get", &["-qq", "install", "-y", "chromium"])
 }
 
 fn write(path: &Path, text: &str) -> Result<(), String> {
