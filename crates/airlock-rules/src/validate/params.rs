@@ -154,28 +154,14 @@ fn chat_legacy(path: &str, model: Option<&str>) -> bool {
 }
 
 fn unknown(ctx: &mut Ctx<'_>, ep: &Endpoint, name: &str, model: Option<&str>) {
-    // Names the endpoint is known to refuse although they are no typo of its own
-    // (`reject_unknown` in rules/request_overrides.toml, with the evidence).
-    if UNKNOWN_REJECTED
-        .iter()
-        .any(|(path, n)| *path == ep.path && *n == name)
-    {
-        let (code, param, message) = if !chat_legacy(ep.path, model) {
-            (
-                "unknown_parameter",
-                Some(String::from(name)),
-                format!("Unknown parameter: '{name}'."),
-            )
-        } else {
-            (
-                "",
-                None,
-                format!("Unrecognized request argument supplied: {name}"),
-            )
-        };
-        ctx.reject("unknown_parameter", code, param, message);
-        return;
-    }
+    let did_you_mean = |ctx: &mut Ctx<'_>, known: &str| {
+        ctx.warn(
+            "did_you_mean",
+            "did_you_mean",
+            Some(String::from(name)),
+            format!("Did you mean '{known}'?"),
+        );
+    };
     if let Some(known) = moved(ep.path, name).filter(|_| ep.path == "/v1/responses") {
         // OpenAI's own answer for a Chat parameter that moved in the Responses API
         // (`reasoning_effort`: OpenHands/software-agent-sdk#755, lobehub/lobehub#8116;
@@ -186,49 +172,9 @@ fn unknown(ctx: &mut Ctx<'_>, ep: &Endpoint, name: &str, model: Option<&str>) {
             None,
             format!("Unsupported parameter: '{name}'. In the Responses API, this parameter has moved to '{known}'. Try again with the new parameter. See the API documentation for more information: https://platform.openai.com/docs/api-reference/responses/create."),
         );
-        ctx.warn(
-            "did_you_mean",
-            "did_you_mean",
-            Some(String::from(name)),
-            format!("Did you mean '{known}'?"),
-        );
+        did_you_mean(ctx, known);
         return;
     }
-    // A parameter of the sibling API (Responses ↔ Chat Completions) is no brand-new name the spec
-    // lags behind: the spec knows it, elsewhere. Both APIs refuse it ("Unknown parameter:
-    // 'reasoning'." from Chat Completions, teabranch/open-responses-server#41; "Unknown parameter:
-    // 'response_format'." from Responses).
-    let sibling = match ep.path {
-        "/v1/chat/completions" => endpoint("/v1/responses"),
-        "/v1/responses" => endpoint("/v1/chat/completions"),
-        _ => None,
-    };
-    if sibling.is_some_and(|o| o.params.iter().any(|p| p.name == name)) {
-        let (code, param, message) = if chat_legacy(ep.path, model) {
-            (
-                "",
-                None,
-                format!("Unrecognized request argument supplied: {name}"),
-            )
-        } else {
-            (
-                "unknown_parameter",
-                Some(String::from(name)),
-                format!("Unknown parameter: '{name}'."),
-            )
-        };
-        ctx.reject("unknown_parameter", code, param, message);
-        if let Some(known) = moved(ep.path, name) {
-            ctx.warn(
-                "did_you_mean",
-                "did_you_mean",
-                Some(String::from(name)),
-                format!("Did you mean '{known}'?"),
-            );
-        }
-        return;
-    }
-    let suggestion = moved(ep.path, name).or_else(|| suggest(ep, name));
     let (code, param, message) = if chat_legacy(ep.path, model) {
         (
             "",
@@ -242,24 +188,35 @@ fn unknown(ctx: &mut Ctx<'_>, ep: &Endpoint, name: &str, model: Option<&str>) {
             format!("Unknown parameter: '{name}'."),
         )
     };
-    match suggestion {
-        Some(known) if rejects_unknown(ep.path) => {
-            ctx.reject("unknown_parameter", code, param, message);
-            ctx.warn(
-                "did_you_mean",
-                "did_you_mean",
-                Some(String::from(name)),
-                format!("Did you mean '{known}'?"),
-            );
+    // Names the endpoint is known to refuse although they are no typo of its own: those of
+    // `reject_unknown` in rules/request_overrides.toml (with the evidence), and a parameter of
+    // the sibling API (Responses ↔ Chat Completions), which is no brand-new name the spec lags
+    // behind ("Unknown parameter: 'reasoning'." from Chat Completions,
+    // teabranch/open-responses-server#41).
+    let sibling = match ep.path {
+        "/v1/chat/completions" => endpoint("/v1/responses"),
+        "/v1/responses" => endpoint("/v1/chat/completions"),
+        _ => None,
+    };
+    let refused = UNKNOWN_REJECTED
+        .iter()
+        .any(|(path, n)| *path == ep.path && *n == name)
+        || sibling.is_some_and(|o| o.params.iter().any(|p| p.name == name));
+    if refused {
+        ctx.reject("unknown_parameter", code, param, message);
+        if let Some(known) = moved(ep.path, name) {
+            did_you_mean(ctx, known);
         }
+        return;
+    }
+    match moved(ep.path, name).or_else(|| suggest(ep, name)) {
         Some(known) => {
-            ctx.warn("unrecognized_parameter", code, param, message);
-            ctx.warn(
-                "did_you_mean",
-                "did_you_mean",
-                Some(String::from(name)),
-                format!("Did you mean '{known}'?"),
-            );
+            if rejects_unknown(ep.path) {
+                ctx.reject("unknown_parameter", code, param, message);
+            } else {
+                ctx.warn("unrecognized_parameter", code, param, message);
+            }
+            did_you_mean(ctx, known);
         }
         None => ctx.warn("unrecognized_parameter", code, param, message),
     }
