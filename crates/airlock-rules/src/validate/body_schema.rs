@@ -34,6 +34,10 @@ use super::Ctx;
 #[cfg(feature = "jsonschema")]
 const MAX_FINDINGS: usize = 20;
 
+/// The most validator failures read and worded for one body (the rest are not looked at).
+#[cfg(feature = "jsonschema")]
+const MAX_FAILURES_READ: usize = 256;
+
 /// Runs the check on a parsed body for `endpoint` (an API path such as `/v1/chat/completions`).
 #[cfg(feature = "jsonschema")]
 pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &Value) {
@@ -49,8 +53,11 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &Value) {
     if validator.is_valid(body) {
         return;
     }
+    // A body can fail in as many places as it has values (400k, `bounds::json_nodes`); the
+    // first failures the validator meets are enough to report, so the work stays bounded.
     let mut found: alloc::vec::Vec<imp::Found> = validator
         .iter_errors(body)
+        .take(MAX_FAILURES_READ)
         .filter_map(|e| imp::translate(&e, body, doc))
         .collect();
     found.sort_by(|a, b| a.key.cmp(&b.key).then(b.certain.cmp(&a.certain)));
@@ -529,6 +536,31 @@ mod tests {
             let body: serde_json::Value = serde_json::from_str(text).unwrap();
             assert!(!plain_chat("/v1/chat/completions", &body), "{text}");
         }
+    }
+
+    /// A body failing in 20 000 places: only its first failures are read (`MAX_FAILURES_READ`),
+    /// the first error reported is still the first in the body, and at most `MAX_FINDINGS` are
+    /// added.
+    #[test]
+    fn many_failures_are_bounded() {
+        let parts: alloc::vec::Vec<serde_json::Value> = (0..20_000)
+            .map(|_| serde_json::json!({"type": "pdf"}))
+            .collect();
+        let body = serde_json::json!({"model": "gpt-4o", "messages": [{"role": "user", "content": parts}]});
+        let v = crate::validate::check(
+            "/v1/chat/completions",
+            &serde_json::to_vec(&body).unwrap(),
+            &crate::validate::Config::default(),
+        );
+        assert_eq!(
+            v.errors.first().and_then(|e| e.error.param.as_deref()),
+            Some("messages[0].content[0].type")
+        );
+        assert!(
+            v.errors.len() <= super::MAX_FINDINGS + 1,
+            "{}",
+            v.errors.len()
+        );
     }
 
     #[test]
