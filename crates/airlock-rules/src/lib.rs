@@ -25,6 +25,7 @@ mod evidence;
 mod generated;
 mod parse;
 
+pub mod alert;
 pub mod batch;
 pub mod bundle;
 pub mod ratelimit;

@@ -12,6 +12,7 @@ mod vocab;
 
 use crate::util::{root, shared_data};
 
+mod alerts;
 mod batch_limits;
 mod endpoints;
 mod errors;
@@ -42,6 +43,7 @@ pub fn run(check: bool) -> Result<(), String> {
     }
     // Stage 2 generators (rules/ → Rust).
     let stage2 = [
+        alerts::generate()?,
         batch_limits::generate(shared_data().as_deref())?,
         endpoints::stage2(&outputs)?,
         models::stage2(&outputs)?,
