@@ -9,12 +9,22 @@ const root = path.resolve(here, "..", "..");
 /** The explainer page, served as the worker's static assets (built by `cargo xtask web`). */
 export const assetsDir = path.join(root, "www");
 /** As wrangler.toml's `[assets] run_worker_first`: these paths always reach the worker. */
-export const runWorkerFirst = ["/v1/*", "/healthz"];
+export const runWorkerFirst = ["/v1/*", "/healthz", "/airlock/*"];
 export const scriptPath =
   process.env.AIRLOCK_WORKER_SCRIPT ?? path.join(root, "crates", "airlock-worker", "build", "index.js");
 
-/** Starts the worker with `vars` as bindings; collects its console output lines in `logs`. */
-export async function startWorker(vars = {}) {
+/**
+ * Starts the worker with `vars` as bindings; collects its console output lines in `logs`.
+ *
+ * `options` (all optional; without them the worker starts exactly as before):
+ * - `durableObjects`: binding name -> class name of a Durable Object exported by the worker
+ *   (e.g. `{ MONITOR: "Monitor" }`);
+ * - `persist`: a directory for the Durable Objects' storage, kept across `dispose()` and a new
+ *   `startWorker` with the same directory (a restart);
+ * - `instances`: how many copies of the worker to run (default 1), each bound to the first
+ *   one's Durable Object namespaces; the extra ones are reached with `w.fetchAt(i, path, init)`.
+ */
+export async function startWorker(vars = {}, options = {}) {
   const logs = [];
   const collect = (stream) => {
     let buf = "";
@@ -27,7 +37,7 @@ export async function startWorker(vars = {}) {
       }
     });
   };
-  const mf = new Miniflare({
+  const worker = {
     modules: true,
     scriptPath,
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
@@ -39,6 +49,8 @@ export async function startWorker(vars = {}) {
       directory: assetsDir,
       routerConfig: { has_user_worker: true, static_routing: { user_worker: runWorkerFirst } },
     },
+  };
+  const shared = {
     cf: false,
     host: "127.0.0.1",
     port: 0,
@@ -46,7 +58,24 @@ export async function startWorker(vars = {}) {
       collect(stdout);
       collect(stderr);
     },
-  });
+  };
+  const instances = options.instances ?? 1;
+  const objects = options.durableObjects ?? {};
+  if (options.persist) shared.durableObjectsPersist = options.persist;
+  const config =
+    instances === 1 && !options.durableObjects
+      ? { ...worker, ...shared }
+      : {
+          ...shared,
+          workers: Array.from({ length: instances }, (_, i) => ({
+            ...worker,
+            name: i === 0 ? "airlock" : `airlock-${i}`,
+            durableObjects: Object.fromEntries(
+              Object.entries(objects).map(([binding, className]) => [binding, { className, scriptName: "airlock" }]),
+            ),
+          })),
+        };
+  const mf = new Miniflare(config);
   const url = (await mf.ready).toString().replace(/\/$/, "");
   return {
     mf,
@@ -64,6 +93,8 @@ export async function startWorker(vars = {}) {
           }
         })
         .filter(Boolean),
+    /** A request to worker instance `i` (0 is the one at `url`). */
+    fetchAt: async (i, pathname, init) => (await mf.getWorker(i === 0 ? "airlock" : `airlock-${i}`)).fetch(`http://airlock.test${pathname}`, init),
     dispose: () => mf.dispose(),
   };
 }

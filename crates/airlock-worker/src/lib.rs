@@ -30,6 +30,7 @@ mod forward;
 mod gateway;
 mod log;
 mod mask;
+mod monitor;
 mod route;
 mod settings;
 mod upload;
@@ -44,7 +45,7 @@ use crate::settings::Settings;
 
 /// The fetch event: one request in, one response out, one log line written.
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let url = req.url();
     let mut line = LogLine::start(&req, url.as_ref().ok());
     let origin = req.headers().get("origin").ok().flatten();
@@ -52,6 +53,14 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         Settings::from_lookup(|name| env.var(name).ok().map(|v| v.to_string()))
     });
     let (response, cors_origins) = match (&*parsed, url) {
+        (Ok(settings), Ok(url)) if url.path() == monitor::status::PATH => {
+            let response = match monitor::status::handle(&req, &env, settings).await {
+                Ok(Some(r)) => Ok(r),
+                Ok(None) => reject(&monitor::status::unauthorized(), &mut line),
+                Err(e) => Err(e),
+            };
+            (response, settings.cors_origins.as_slice())
+        }
         (Ok(settings), Ok(url)) => {
             let response = handle(req, &url, settings, origin.as_deref(), &mut line).await;
             (response, settings.cors_origins.as_slice())
@@ -91,6 +100,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         headers.set("vary", &cors::vary_with_origin(vary.as_deref()))?;
     }
     line.finish(response.status_code());
+    monitor::report(&env, &ctx, &line);
     Ok(response)
 }
 
