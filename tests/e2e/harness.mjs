@@ -17,8 +17,8 @@ export const scriptPath =
  * Starts the worker with `vars` as bindings; collects its console output lines in `logs`.
  *
  * `options` (all optional; without them the worker starts exactly as before):
- * - `durableObjects`: binding name -> class name of a Durable Object exported by the worker
- *   (e.g. `{ MONITOR: "Monitor" }`);
+ * - `durableObjects`: binding name -> class name of a Durable Object exported by the worker, or
+ *   Miniflare's options for it (e.g. `{ MONITOR: { className: "Monitor", useSQLite: true } }`);
  * - `persist`: a directory for the Durable Objects' storage, kept across `dispose()` and a new
  *   `startWorker` with the same directory (a restart);
  * - `instances`: how many copies of the worker to run (default 1), each bound to the first
@@ -71,7 +71,10 @@ export async function startWorker(vars = {}, options = {}) {
             ...worker,
             name: i === 0 ? "airlock" : `airlock-${i}`,
             durableObjects: Object.fromEntries(
-              Object.entries(objects).map(([binding, className]) => [binding, { className, scriptName: "airlock" }]),
+              Object.entries(objects).map(([binding, o]) => [
+                binding,
+                { ...(typeof o === "string" ? { className: o } : o), scriptName: "airlock" },
+              ]),
             ),
           })),
         };

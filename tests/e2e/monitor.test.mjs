@@ -63,11 +63,12 @@ after(async () => {
   await hook.close();
 });
 
+const MONITOR = { MONITOR: { className: "Monitor", useSQLite: true } };
 const monitorVars = () => ({ UPSTREAM_URL: upstream.url, MONITOR_FLUSH_MS: "20", ADMIN_TOKEN: ADMIN, ALERT_WEBHOOK_URL: hook.url });
 
 describe("alerts", () => {
   test("a quiet baseline with one 500 fires none", async () => {
-    const w = await startWorker(monitorVars(), { durableObjects: { MONITOR: "Monitor" } });
+    const w = await startWorker(monitorVars(), { durableObjects: MONITOR });
     try {
       hook.posts.length = 0;
       upstream.script((rec, res) => reply(res, 200, completion()));
@@ -87,7 +88,7 @@ describe("alerts", () => {
   });
 
   test("a burst of 500s and 429s fires exactly one alert per category per cooldown", async () => {
-    const w = await startWorker(monitorVars(), { durableObjects: { MONITOR: "Monitor" } });
+    const w = await startWorker(monitorVars(), { durableObjects: MONITOR });
     const get = (p, init) => fetch(`${w.url}${p}`, init);
     try {
       hook.posts.length = 0;
@@ -129,7 +130,7 @@ describe("alerts", () => {
 
 describe("counting", () => {
   test("two worker instances report into one Monitor", async () => {
-    const w = await startWorker(monitorVars(), { durableObjects: { MONITOR: "Monitor" }, instances: 2 });
+    const w = await startWorker(monitorVars(), { durableObjects: MONITOR, instances: 2 });
     try {
       upstream.script((rec, res) => reply(res, 200, completion()));
       for (let i = 0; i < 3; i++) assert.equal(await send((p, init) => w.fetchAt(0, p, init)), 200);
@@ -151,12 +152,12 @@ describe("counting", () => {
   test("counts survive the Monitor restarting", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "airlock-monitor-"));
     try {
-      let w = await startWorker(monitorVars(), { durableObjects: { MONITOR: "Monitor" }, persist: dir });
+      let w = await startWorker(monitorVars(), { durableObjects: MONITOR, persist: dir });
       upstream.script((rec, res) => replyError(res, errors.modelNotFound));
       for (let i = 0; i < 5; i++) assert.equal(await send((p, init) => fetch(`${w.url}${p}`, init)), 404);
       await statusWhen(w, (s) => total(s, "not_found") === 5);
       await w.dispose();
-      w = await startWorker(monitorVars(), { durableObjects: { MONITOR: "Monitor" }, persist: dir });
+      w = await startWorker(monitorVars(), { durableObjects: MONITOR, persist: dir });
       try {
         const s = await statusWhen(w, () => true);
         assert.equal(total(s, "not_found"), 5);
@@ -175,7 +176,7 @@ describe("GET /airlock/status", () => {
   before(async () => {
     w = await startWorker(
       { ...monitorVars(), OPENAI_API_KEY: "sk-real-operator-key-000000000000", AIRLOCK_GATEWAY_TOKENS: "gw-token-1" },
-      { durableObjects: { MONITOR: "Monitor" } },
+      { durableObjects: MONITOR },
     );
     upstream.script((rec, res) => reply(res, 200, completion()));
     await fetch(`${w.url}/v1/chat/completions`, {

@@ -76,10 +76,7 @@ impl Pending {
             if self.examples.len() < 32 || self.examples.contains_key(category) {
                 self.examples.insert(
                     cut(category),
-                    (
-                        cut(e.request_id),
-                        e.upstream_request_id.map(|u| cut(u)),
-                    ),
+                    (cut(e.request_id), e.upstream_request_id.map(|u| cut(u))),
                 );
             }
         }
@@ -101,10 +98,7 @@ impl Pending {
                 .into_iter()
                 .map(|((m, d, k), n)| (m, d.to_owned(), k, n))
                 .collect(),
-            examples: examples
-                .into_iter()
-                .map(|(c, (r, u))| (c, r, u))
-                .collect(),
+            examples: examples.into_iter().map(|(c, (r, u))| (c, r, u)).collect(),
         }
     }
 }
@@ -160,8 +154,17 @@ mod tests {
         }
         let b = p.take();
         assert!(b.counts.len() <= MAX_PENDING_KEYS + 3, "{}", b.counts.len());
-        assert!(b.counts.iter().all(|c| c.2.chars().count() <= MAX_KEY_CHARS));
-        let total: u64 = b.counts.iter().filter(|c| c.1 == "category").map(|c| c.3).sum();
+        assert!(
+            b.counts
+                .iter()
+                .all(|c| c.2.chars().count() <= MAX_KEY_CHARS)
+        );
+        let total: u64 = b
+            .counts
+            .iter()
+            .filter(|c| c.1 == "category")
+            .map(|c| c.3)
+            .sum();
         assert_eq!(total, 5000, "every request still counted");
     }
 }

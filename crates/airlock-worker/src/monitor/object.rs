@@ -205,7 +205,9 @@ impl Monitor {
                 vec![int(minute), int(minute), text(dim)],
             )?
             .to_array()?;
-        Ok(total.first().is_none_or(|t| (t.n as u64) < MAX_MODELS_PER_MINUTE))
+        Ok(total
+            .first()
+            .is_none_or(|t| (t.n as u64) < MAX_MODELS_PER_MINUTE))
     }
 
     /// A category's per-minute counts over its rule's window and the trailing hour.

@@ -88,7 +88,10 @@ mod tests {
             time: "2026-01-01T00:00:00Z".to_owned(),
         });
         let text = body["text"].as_str().unwrap();
-        assert!(text.starts_with("Airlock alert: server_error — 9 in the last 5 min"), "{text}");
+        assert!(
+            text.starts_with("Airlock alert: server_error — 9 in the last 5 min"),
+            "{text}"
+        );
         assert!(text.contains("gpt-4o-mini (9)") && text.contains(rule.first_fix()));
         assert_eq!(body["category"], "server_error");
         assert_eq!(body["count"], 9);
