@@ -76,7 +76,7 @@ impl Pending {
             if self.examples.len() < 32 || self.examples.contains_key(category) {
                 self.examples.insert(
                     cut(category),
-                    (cut(e.request_id), e.upstream_request_id.map(|u| cut(u))),
+                    (cut(e.request_id), e.upstream_request_id.map(cut)),
                 );
             }
         }

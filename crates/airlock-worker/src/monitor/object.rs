@@ -4,9 +4,9 @@
 //! Tables: `counts(minute, dim, key, n)` (dimensions in [`batch::DIMS`]), `alerts(category,
 //! fired_minute, fired_ms)`, `examples(category, request_id, upstream_request_id)`.
 
+use alloc::collections::BTreeMap;
 use core::cell::Cell;
 use core::pin::pin;
-use std::collections::BTreeMap;
 
 use airlock_rules::Category;
 use airlock_rules::alert::{self, Decision};
