@@ -80,7 +80,7 @@ function bundleModules(dir) {
   return modules;
 }
 
-function writeConfig(upstreamUrl, airlockPort, floorPort, uncheckedPort, baselinePort) {
+function writeConfig(upstreamUrl, airlockPort, floorPort, uncheckedPort, baselinePort, monitoredPort) {
   fs.mkdirSync(workDir, { recursive: true });
   const modules = bundleModules(bundleDir);
   const floor = path.join(here, "floor.js");
@@ -97,6 +97,13 @@ const config :Workerd.Config = (
       modules = [${modules.join(", ")}],
       compatibilityDate = "2025-09-01",
       bindings = [(name = "UPSTREAM_URL", text = ${capnpString(upstreamUrl)}), (name = "MAX_CHECK_BYTES", text = "0")],
+      globalOutbound = "loopback")),
+    (name = "monitored", worker = (
+      modules = [${modules.join(", ")}],
+      compatibilityDate = "2025-09-01",
+      bindings = [(name = "UPSTREAM_URL", text = ${capnpString(upstreamUrl)}), (name = "MONITOR", durableObjectNamespace = "Monitor")],
+      durableObjectNamespaces = [(className = "Monitor", uniqueKey = "airlock-bench-monitor", enableSql = true)],
+      durableObjectStorage = (inMemory = void),
       globalOutbound = "loopback")),
     (name = "floor", worker = (
       modules = [(name = "floor.js", esModule = embed ${embedPath(floor)})],
@@ -115,6 +122,7 @@ ${baselineDir ? `    (name = "baseline", worker = (
     (name = "airlock", address = "127.0.0.1:${airlockPort}", http = (), service = "airlock"),
     (name = "floor", address = "127.0.0.1:${floorPort}", http = (), service = "floor"),
     (name = "unchecked", address = "127.0.0.1:${uncheckedPort}", http = (), service = "unchecked"),
+    (name = "monitored", address = "127.0.0.1:${monitoredPort}", http = (), service = "monitored"),
   ],
 );
 `;
@@ -201,7 +209,10 @@ const airlockPort = await freePort();
 const floorPort = await freePort();
 const uncheckedPort = await freePort();
 const baselinePort = await freePort();
-const config = writeConfig(`http://127.0.0.1:${upstreamPort}`, airlockPort, floorPort, uncheckedPort, baselinePort);
+// `monitored` is Airlock with the Monitor bound (issue 16): the difference to `airlock` is the
+// cost of counting and reporting.
+const monitoredPort = await freePort();
+const config = writeConfig(`http://127.0.0.1:${upstreamPort}`, airlockPort, floorPort, uncheckedPort, baselinePort, monitoredPort);
 // The worker's log lines (console.log) are still written, to a discarded stdout, as in production
 // where Workers Logs collects them.
 const workerd = spawn(workerdBinary(), ["serve", config], { stdio: ["ignore", "ignore", "inherit"] });
@@ -213,7 +224,7 @@ if (baselineDir) await waitFor(`http://127.0.0.1:${baselinePort}/healthz`, worke
 
 // `unchecked` is Airlock with MAX_CHECK_BYTES=0: the body streams through unread and unchecked, so
 // the difference to `airlock` is the cost of reading and checking the request.
-const targets = { direct: upstreamPort, floor: floorPort, airlock: airlockPort, unchecked: uncheckedPort };
+const targets = { direct: upstreamPort, floor: floorPort, airlock: airlockPort, unchecked: uncheckedPort, monitored: monitoredPort };
 if (baselineDir) targets.baseline = baselinePort;
 const rows = [];
 for (const [label, size] of [["2 KB", 2 * 1024], ["200 KB", 200 * 1024]]) {
@@ -267,6 +278,16 @@ for (const { label, conns, stats: s } of rows) {
   lines.push(
     `| ${label} | ${conns} | ${s.direct.p50.toFixed(2)} / ${s.direct.p99.toFixed(2)} | ${f(fp50)} / ${f(fp99)} | ${f(ap50)} / ${f(ap99)} | ${ratio(ap50, fp50)} / ${ratio(ap99, fp99)} | ${f(up50)} / ${f(up99)} | ${s.airlock.n} | ${check.toFixed(2)} |`,
   );
+}
+lines.push("", "Monitor on (the `MONITOR` binding; counts reported after each response), same run:", "",
+  "| body | conns | Airlock added p50 / p99 (ms) | monitor on added p50 / p99 | monitor on − Airlock p50 / p99 |",
+  "|---|---:|---:|---:|---:|");
+for (const { label, conns, stats: s } of rows) {
+  const a50 = s.airlock.p50 - s.direct.p50;
+  const a99 = s.airlock.p99 - s.direct.p99;
+  const m50 = s.monitored.p50 - s.direct.p50;
+  const m99 = s.monitored.p99 - s.direct.p99;
+  lines.push(`| ${label} | ${conns} | ${f(a50)} / ${f(a99)} | ${f(m50)} / ${f(m99)} | ${f(m50 - a50)} / ${f(m99 - a99)} |`);
 }
 if (baselineDir) {
   lines.push("", `Against the baseline bundle (${baselineDir}), same run:`, "",
