@@ -31,6 +31,7 @@ pub mod ratelimit;
 pub mod redact;
 pub mod retry;
 pub mod sse;
+pub mod strict;
 #[cfg(feature = "tokenizer")]
 pub mod tokenizer;
 pub mod upload;

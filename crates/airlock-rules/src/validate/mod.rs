@@ -16,7 +16,7 @@ mod conversation;
 mod media;
 pub(crate) mod models;
 mod params;
-mod schema;
+pub(crate) mod schema;
 mod special;
 pub(crate) mod tables;
 mod text;
