@@ -10,7 +10,7 @@
 //! siblings taking priority, and walked again. [`openai_walk`] is exactly that, and
 //! `tests/strict.rs` compares it with the Python function's output on every test type.
 //!
-//! [`make_strict`] adds three steps before that walk, for what `schemars` writes and pydantic
+//! [`make_strict`] adds these steps before that walk, for what `schemars` writes and pydantic
 //! does not, each of which only removes something OpenAI's walk would leave to fail:
 //! - `oneOf` becomes `anyOf` (schemars writes `oneOf` for serde's externally, internally and
 //!   adjacently tagged enums, whose variants exclude each other through their tag, so both accept
@@ -18,6 +18,10 @@
 //!   `oneOf`, leaving its objects open);
 //! - the numeric `format`s schemars writes (`int32`, `uint8`, `double`, …) are dropped from
 //!   `integer` and `number` schemas (annotations only, not among the guide's formats);
+//! - a `$ref` beside `properties` (schemars' internally tagged newtype variant) is merged with
+//!   the properties it points to (openai-python's shallow merge would lose them);
+//! - a closed object without `properties` (a struct without fields) gets `properties: {}`, as
+//!   pydantic writes it;
 //! - the root's `$schema` is dropped.
 //!
 //! Then the result goes through Airlock's own strict lint (`strict_schema`, `schema_limits`,
@@ -131,19 +135,34 @@ pub fn make_strict_value(mut schema: Value) -> Result<Value, Findings> {
     if let Some(root) = schema.as_object_mut() {
         root.remove("$schema");
     }
-    prepare(&mut schema, 0);
+    let root = schema.clone();
+    prepare(&mut schema, &root, 0);
     let schema = openai_walk(schema)?;
     let found = lint(&schema);
     if found.ok() { Ok(schema) } else { Err(found) }
 }
 
-/// `oneOf` → `anyOf` and schemars' numeric formats dropped, everywhere.
-fn prepare(schema: &mut Value, depth: usize) {
+/// `oneOf` → `anyOf`, schemars' numeric formats dropped, and a `$ref` beside `properties`
+/// merged, everywhere.
+fn prepare(schema: &mut Value, root: &Value, depth: usize) {
     let Some(map) = schema.as_object_mut() else {
         return;
     };
     if depth > MAX_STRICT_DEPTH {
         return;
+    }
+    merge_ref_properties(map, root);
+    // An object without properties (a struct without fields) gets an empty `properties`, as
+    // pydantic writes it: the lint warns that an object without `properties` may be refused.
+    if map.get("type").and_then(Value::as_str) == Some("object")
+        && !map.contains_key("properties")
+        && !map.contains_key("patternProperties")
+        && !map.contains_key("$ref")
+        && map
+            .get("additionalProperties")
+            .is_none_or(|a| *a == Value::Bool(false))
+    {
+        map.insert(String::from("properties"), Value::Object(Map::new()));
     }
     if !map.contains_key("anyOf") {
         if let Some(one_of) = map.remove("oneOf") {
@@ -167,19 +186,62 @@ fn prepare(schema: &mut Value, depth: usize) {
             "properties" | "$defs" | "definitions" | "patternProperties" => {
                 if let Some(children) = v.as_object_mut() {
                     for child in children.values_mut() {
-                        prepare(child, depth + 1);
+                        prepare(child, root, depth + 1);
                     }
                 }
             }
             "anyOf" | "allOf" | "oneOf" | "prefixItems" => {
                 if let Some(list) = v.as_array_mut() {
                     for child in list {
-                        prepare(child, depth + 1);
+                        prepare(child, root, depth + 1);
                     }
                 }
             }
-            "items" | "additionalProperties" | "not" => prepare(v, depth + 1),
+            "items" | "additionalProperties" | "not" => prepare(v, root, depth + 1),
             _ => {}
+        }
+    }
+}
+
+/// schemars writes an internally tagged newtype variant as the tag's `properties` beside a `$ref`
+/// to the variant's struct (both apply, in JSON Schema 2020-12). openai-python's unravelling of a
+/// `$ref` with siblings is a shallow merge in which the siblings' `properties` replace the
+/// struct's, losing its fields; so here the two `properties` (and `required`) are joined first.
+fn merge_ref_properties(map: &mut Map<String, Value>, root: &Value) {
+    if !map.contains_key("properties") {
+        return;
+    }
+    let Some(reference) = map.get("$ref").and_then(Value::as_str) else {
+        return;
+    };
+    let Ok(target) = resolve(root, reference) else {
+        return;
+    };
+    let Some(Value::Object(theirs)) = target.get("properties") else {
+        return;
+    };
+    let theirs = theirs.clone();
+    let their_required = target.get("required").cloned();
+    map.remove("$ref");
+    for (k, v) in target {
+        if k != "properties" && k != "required" {
+            map.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
+    if let Some(Value::Object(ours)) = map.get_mut("properties") {
+        for (k, v) in theirs {
+            ours.entry(k).or_insert(v);
+        }
+    }
+    if let Some(Value::Array(extra)) = their_required {
+        if let Some(Value::Array(required)) = map.get_mut("required") {
+            for r in extra {
+                if !required.contains(&r) {
+                    required.push(r);
+                }
+            }
+        } else {
+            map.insert(String::from("required"), Value::Array(extra));
         }
     }
 }
