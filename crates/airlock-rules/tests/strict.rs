@@ -12,6 +12,7 @@
 //!   (titles, descriptions, `$ref` against inlined, `type: [T, "null"]` against `anyOf`), and
 //!   Airlock's strict lint must pass exactly when `strict_schema` succeeds.
 #![allow(dead_code, missing_docs)]
+#![allow(clippy::std_instead_of_alloc, clippy::std_instead_of_core)]
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
