@@ -45,6 +45,8 @@ mod parse;
 
 pub mod batch;
 pub mod bundle;
+#[cfg(feature = "jsonschema")]
+pub mod output;
 pub mod ratelimit;
 pub mod redact;
 pub mod retry;
