@@ -97,7 +97,8 @@ impl OutputReport {
         }
     }
 
-    fn unchecked(reason: &'static str) -> Self {
+    /// An `unchecked` report with `reason`.
+    pub fn unchecked(reason: &'static str) -> Self {
         OutputReport {
             reason: Some(reason),
             ..OutputReport::new(Status::Unchecked)

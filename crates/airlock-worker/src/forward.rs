@@ -78,6 +78,8 @@ pub async fn proxy(
     // Body: a `/v1/*` body that may be JSON is read up to the cap, whatever its framing
     // (content-length or chunked) and content type, and checked; everything else streams through.
     let mut uploading: Option<upload::Upload> = None;
+    // What the request asked the answer to follow (issue 17; checked in report mode, output.rs).
+    let mut expect = None;
     let content_length = req
         .headers()
         .get("content-length")?
@@ -115,6 +117,7 @@ pub async fn proxy(
                             if let Some(rejection) = check(url, &bytes, json, settings, line) {
                                 return rejection;
                             }
+                            expect = crate::output::expectation(url.path(), &bytes);
                         }
                         Body::Bytes(js_bytes(&bytes))
                     }
@@ -194,7 +197,7 @@ pub async fn proxy(
                 line.stream = crate::watch::is_event_stream(
                     resp.headers().get("content-type").ok().flatten().as_deref(),
                 );
-                return pass_through(resp, line, settings);
+                return crate::output::answer(resp, line, settings, expect).await;
             }
             Ok(resp) => {
                 line.upstream_request_id = resp.headers().get("x-request-id").ok().flatten();
@@ -510,7 +513,13 @@ fn copied_headers(
 /// read into Rust and written back one by one (same result as [`copied_headers`] with
 /// `keep_length`, fewer crossings of the JS boundary). In gateway mode they go through
 /// [`copied_headers`], so the operator's secrets are masked.
-fn pass_through(resp: web_sys::Response, line: &LogLine, settings: &Settings) -> Result<Response> {
+/// `expect`: what the request asked an event stream's output to follow (checked at its end).
+pub(crate) fn pass_through(
+    resp: web_sys::Response,
+    line: &LogLine,
+    settings: &Settings,
+    expect: Option<airlock_rules::output::Expectation>,
+) -> Result<Response> {
     let masker = gateway_masker(settings);
     let headers = if masker.is_some() {
         copied_headers(&entries(&resp.headers()), true, masker.as_ref())?
@@ -543,6 +552,7 @@ fn pass_through(resp: web_sys::Response, line: &LogLine, settings: &Settings) ->
             stream,
             line.request_id.clone(),
             settings.idle_timeout_ms,
+            expect,
         ))?,
         Some(stream) => match body::guarded(&stream, line.request_id.clone()) {
             Some(piped) => builder.stream(piped),

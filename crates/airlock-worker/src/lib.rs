@@ -30,6 +30,7 @@ mod forward;
 mod gateway;
 mod log;
 mod mask;
+mod output;
 mod route;
 mod settings;
 mod upload;

@@ -75,6 +75,16 @@ pub struct LogLine {
     /// The answer is an event stream: a second line, `"event":"stream_end"` with the same
     /// `request_id`, follows when it ends, with its final state (see `watch.rs`).
     pub stream: bool,
+    /// The answer checked against the request's schemas (`output.rs`): `valid`, `invalid`,
+    /// `truncated`, `refused`, `unchecked`; on a stream, in its `stream_end` line instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<&'static str>,
+    /// Where the first failure is (response path and JSON pointer; never a value).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_path: Option<String>,
+    /// The failing keyword, or why it was not checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_keyword: Option<String>,
     #[serde(skip)]
     started_ms: f64,
 }
@@ -106,6 +116,9 @@ impl LogLine {
             upstream_body: None,
             upstream_status: None,
             stream: false,
+            output: None,
+            output_path: None,
+            output_keyword: None,
             started_ms: js_sys::Date::now(),
         }
     }
