@@ -247,6 +247,30 @@ for (const [label, size] of [["2 KB", 2 * 1024], ["200 KB", 200 * 1024]]) {
     );
   }
 }
+// Issue 17: a 2 KB request with a strict json_schema format, whose answer Airlock validates
+// (x-airlock-output), against the same 2 KB of text without the format (not validated); both
+// through Airlock, interleaved. The difference is the schema's request lint plus the answer's
+// check: an upper bound of the output check alone.
+const STRICT = { type: "object", properties: { city: { type: "string" }, population: { type: ["integer", "null"] }, tags: { type: "array", items: { type: "string" } } }, required: ["city", "population", "tags"], additionalProperties: false };
+const plain2k = JSON.parse(chatBody(2 * 1024 - 300));
+const structuredBodies = {
+  plain: JSON.stringify(plain2k),
+  strict: JSON.stringify({ ...plain2k, response_format: { type: "json_schema", json_schema: { name: "city", strict: true, schema: STRICT } } }),
+};
+const outputRow = {};
+{
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const got = { plain: [], strict: [] };
+  for (const k of Object.keys(got)) await batch(agent, airlockPort, structuredBodies[k], 1, 50);
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const k of shuffle(Object.keys(got))) got[k].push(...(await batch(agent, airlockPort, structuredBodies[k], 1, PER_BATCH[1])).samples);
+  }
+  agent.destroy();
+  for (const [k, samples] of Object.entries(got)) {
+    const sorted = [...samples].sort((a, b) => a - b);
+    outputRow[k] = { n: samples.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+  }
+}
 stopAll();
 
 const f = (x) => (x >= 0 ? "+" : "") + x.toFixed(2);
@@ -280,4 +304,9 @@ if (baselineDir) {
     lines.push(`| ${label} | ${conns} | ${f(b50)} / ${f(b99)} | ${f(a50)} / ${f(a99)} | ${f(a50 - b50)} / ${f(a99 - b99)} |`);
   }
 }
+lines.push("", "Structured output (issue 17), through Airlock, 1 connection, same run:", "",
+  "| request | p50 / p99 (ms) | strict − plain p50 / p99 |", "|---|---:|---:|",
+  `| 2 KB, no format | ${outputRow.plain.p50.toFixed(3)} / ${outputRow.plain.p99.toFixed(3)} | |`,
+  `| 2 KB, strict json_schema, answer validated | ${outputRow.strict.p50.toFixed(3)} / ${outputRow.strict.p99.toFixed(3)} | ${f(outputRow.strict.p50 - outputRow.plain.p50)} / ${f(outputRow.strict.p99 - outputRow.plain.p99)} |`,
+  "", `load average: ${fs.readFileSync("/proc/loadavg", "utf8").trim()}`);
 console.log(lines.join("\n"));

@@ -11,16 +11,26 @@ const answer = JSON.stringify({
   usage: { prompt_tokens: 9, completion_tokens: 9, total_tokens: 18 },
 });
 
+// For a request that asks for a json_schema format (issue 17's row): an answer that follows it.
+const structured = JSON.stringify({
+  ...JSON.parse(answer),
+  choices: [{ index: 0, message: { role: "assistant", content: JSON.stringify({ city: "Oslo", population: 709000, tags: ["capital", "port"] }), refusal: null }, finish_reason: "stop" }],
+});
+
 const server = http.createServer((req, res) => {
-  req.on("data", () => {});
+  let schema = false;
+  req.on("data", (d) => {
+    if (!schema && d.includes("json_schema")) schema = true;
+  });
   req.on("end", () => {
+    const body = schema ? structured : answer;
     res.writeHead(200, {
       "content-type": "application/json",
-      "content-length": Buffer.byteLength(answer),
+      "content-length": Buffer.byteLength(body),
       "x-request-id": "req_bench",
       "openai-processing-ms": "1",
     });
-    res.end(answer);
+    res.end(body);
   });
 });
 server.keepAliveTimeout = 60_000;

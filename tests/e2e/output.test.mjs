@@ -120,3 +120,23 @@ describe("answers checked against what was asked", () => {
     assert.equal(response.headers.get("x-airlock-output"), expectedHeader(c));
   });
 });
+
+// Issue 17: one meta-schema verdict everywhere. The same body as the CLI's
+// jsonschema_crate_meta_check and the page's test: forwarded, with the warning named.
+test("the jsonschema meta-schema check warns in the worker as in the CLI and the page", async () => {
+  upstream.script((rec, res) => {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ object: "chat.completion", choices: [] }));
+  });
+  const res = await fetch(`${w.url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: "Bearer sk-x" },
+    body: JSON.stringify({
+      model: "gpt-4o", messages: [{ role: "user", content: "hi" }],
+      tools: [{ type: "function", function: { name: "f", parameters: { type: "object", properties: { a: { type: "string", uniqueItems: "yes" } } } } }],
+    }),
+  });
+  await res.arrayBuffer();
+  assert.equal(res.status, 200, "forwarded, not rejected");
+  assert.match(res.headers.get("x-airlock-warnings") ?? "", /json_schema_valid/);
+});
