@@ -129,3 +129,35 @@ fn output_size_bound() {
     let r = s.finish(&e);
     assert_eq!((r.status, r.reason), (Status::Unchecked, Some("too_large")));
 }
+
+/// Where the time of a strict-schema request goes (not an assertion: run with `--ignored
+/// --nocapture` to print; tests never assert on time).
+#[test]
+#[ignore]
+fn cost_split() {
+    let case = &cases()[0];
+    let request = serde_json::to_vec(&case["request"]).unwrap();
+    let answer = serde_json::to_vec(&case["response"]).unwrap();
+    let mut plain = case["request"].clone();
+    plain.as_object_mut().unwrap().remove("response_format");
+    let plain = serde_json::to_vec(&plain).unwrap();
+    let config = airlock_rules::validate::Config::default();
+    let time = |label: &str, f: &dyn Fn()| {
+        f();
+        let t = std::time::Instant::now();
+        for _ in 0..200 {
+            f();
+        }
+        eprintln!("{label}: {:?} each", t.elapsed() / 200);
+    };
+    time("request check, plain", &|| {
+        airlock_rules::validate::check("/v1/chat/completions", &plain, &config);
+    });
+    time("request check, strict format", &|| {
+        airlock_rules::validate::check("/v1/chat/completions", &request, &config);
+    });
+    time("output check (expectation + answer)", &|| {
+        let e = Expectation::from_request_bytes("/v1/chat/completions", &request).unwrap();
+        e.check_bytes(&answer);
+    });
+}
