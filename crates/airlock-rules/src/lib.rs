@@ -27,6 +27,7 @@ mod parse;
 
 pub mod batch;
 pub mod bundle;
+pub mod pace;
 pub mod ratelimit;
 pub mod redact;
 pub mod retry;
