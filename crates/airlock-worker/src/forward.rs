@@ -14,7 +14,7 @@ use crate::log::LogLine;
 use crate::mask::Masker;
 use crate::route::{self, Route};
 use crate::settings::Settings;
-use crate::{body, errors, gateway, method_has_body, reject, upload};
+use crate::{body, errors, gateway, method_has_body, pacer, reject, upload};
 
 /// The request body as it will be sent upstream.
 enum Body {
@@ -78,6 +78,8 @@ pub async fn proxy(
     // Body: a `/v1/*` body that may be JSON is read up to the cap, whatever its framing
     // (content-length or chunked) and content type, and checked; everything else streams through.
     let mut uploading: Option<upload::Upload> = None;
+    // Pacing (issue 15): the pacer's admission of this request, when it is paced.
+    let mut ticket: Option<pacer::Ticket> = None;
     let content_length = req
         .headers()
         .get("content-length")?
@@ -114,6 +116,14 @@ pub async fn proxy(
                         if json || route::may_be_json_text(&bytes) {
                             if let Some(rejection) = check(url, &bytes, json, settings, line) {
                                 return rejection;
+                            }
+                        }
+                        if let Some(pace) = &settings.pacing {
+                            match pacer::turn(asking(&headers, settings, &bytes), pace, line).await
+                            {
+                                pacer::Turn::Go(t) => ticket = Some(t),
+                                pacer::Turn::Refused(response) => return response,
+                                pacer::Turn::Unpaced => {}
                             }
                         }
                         Body::Bytes(js_bytes(&bytes))
@@ -190,6 +200,7 @@ pub async fn proxy(
         }
         match sent {
             Ok(resp) if resp.status() < 400 => {
+                pacer::observe_success(ticket.as_ref(), &resp.headers());
                 line.upstream_request_id = resp.headers().get("x-request-id").ok().flatten();
                 line.stream = crate::watch::is_event_stream(
                     resp.headers().get("content-type").ok().flatten().as_deref(),
@@ -229,6 +240,7 @@ pub async fn proxy(
                     .map(|(k, v)| (k.as_str(), v.as_str()))
                     .collect();
                 let d = diagnose_response(status, &refs, &bytes);
+                pacer::observe_error(ticket.as_ref(), &d, &refs);
                 line.category = Some(d.category.as_str().to_owned());
                 line.retry = Some(d.retry.decision.as_str());
                 let added = route::error_headers(&d, &resp_headers);
@@ -308,6 +320,22 @@ pub async fn proxy(
                 };
             }
         }
+    }
+}
+
+/// What the pacer needs from a checked request: the key and headers as they go upstream.
+fn asking<'a>(
+    headers: &'a [(String, String)],
+    settings: &'a Settings,
+    body: &'a [u8],
+) -> pacer::Asking<'a> {
+    pacer::Asking {
+        key: gateway::bearer(header(headers, "authorization")).unwrap_or(""),
+        secret: settings.fingerprint_secret.as_ref().map(|s| s.0.as_str()),
+        organization: header(headers, "openai-organization"),
+        project: header(headers, "openai-project"),
+        priority: header(headers, "x-airlock-priority"),
+        body,
     }
 }
 

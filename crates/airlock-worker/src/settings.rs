@@ -65,6 +65,8 @@ pub struct Settings {
     pub gateway: Option<Gateway>,
     /// `LOG_PROMPTS`: add the prompt text (keys redacted) to the log line. Off unless `true`.
     pub log_prompts: bool,
+    /// `PACING = "on"` and the `PACE_*` bounds (issue 15; `crate::pacer`). `None`: off.
+    pub pacing: Option<airlock_rules::pace::PaceSettings>,
 }
 
 /// A secret setting: never shown by `Debug`.
@@ -140,6 +142,7 @@ impl Settings {
             project: get("OPENAI_PROJECT"),
             gateway,
             log_prompts: get("LOG_PROMPTS").is_some_and(|v| is_true(&v)),
+            pacing: crate::pacer::settings(get),
         })
     }
 }

@@ -1,0 +1,142 @@
+//! The `Pacer` Durable Object: one per lane (`pace::lane_key`), holding the lane's learned limits
+//! and queue. All the arithmetic is the rules crate's `pace::Lane`; here are only the protocol
+//! (JSON over the stub's `fetch`) and the SQLite row that keeps what was learned across restarts.
+//!
+//! Protocol (`POST`, JSON bodies; only the worker's own stubs reach it):
+//! - `/admit` `{cost, priority, waited_ms, settings}` → a `pace::Decision`;
+//! - `/claim` the same plus `ticket`: `go` when the reserved slot is known, otherwise the request
+//!   is admitted afresh (the pacer restarted, or the slot lapsed);
+//! - `/observe` `{ticket, observation}` → 204: what an upstream answer taught.
+
+use core::cell::RefCell;
+
+use airlock_rules::pace::{Cost, Lane, Observation, PaceSettings, Priority};
+use serde::{Deserialize, Serialize};
+use worker::{DurableObject, Env, Request, Response, Result, State, durable_object};
+
+/// A request to the pacer.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Call {
+    /// The request's cost.
+    #[serde(default)]
+    pub cost: Cost,
+    /// Its priority.
+    #[serde(default)]
+    pub priority: Priority,
+    /// How long it already waited (ms).
+    #[serde(default)]
+    pub waited_ms: u64,
+    /// The caller's bounds.
+    #[serde(default)]
+    pub settings: Option<PaceSettings>,
+    /// A reserved slot (`/claim`) or an admitted request (`/observe`).
+    #[serde(default)]
+    pub ticket: u64,
+    /// What an answer taught (`/observe`).
+    #[serde(default)]
+    pub observation: Option<Observation>,
+}
+
+/// One lane's pacer.
+#[durable_object(fetch)]
+pub struct Pacer {
+    state: State,
+    lane: RefCell<Option<Lane>>,
+}
+
+impl core::fmt::Debug for Pacer {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Pacer")
+    }
+}
+
+impl DurableObject for Pacer {
+    fn new(state: State, _env: Env) -> Self {
+        Pacer {
+            state,
+            lane: RefCell::new(None),
+        }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let path = req.path();
+        let call: Call = match req.json().await {
+            Ok(call) => call,
+            Err(_) => return Response::error("bad pacer call", 400),
+        };
+        let now = js_sys::Date::now() as u64;
+        let settings = call.settings.unwrap_or_default();
+        let mut slot = self.lane.borrow_mut();
+        let lane = slot.get_or_insert_with(|| self.load());
+        let (decision, changed) = match path.as_str() {
+            "/admit" => (
+                Some(lane.admit(call.cost, call.priority, call.waited_ms, now, &settings)),
+                true,
+            ),
+            "/claim" => {
+                let claimed = lane.claim(call.ticket, now).unwrap_or_else(|| {
+                    lane.admit(call.cost, call.priority, call.waited_ms, now, &settings)
+                });
+                (Some(claimed), true)
+            }
+            "/observe" => {
+                if let Some(obs) = &call.observation {
+                    lane.observe(call.ticket, obs, now);
+                }
+                (None, call.observation.is_some())
+            }
+            _ => return Response::error("unknown pacer call", 404),
+        };
+        if changed {
+            self.save(lane);
+        }
+        drop(slot);
+        match decision {
+            Some(d) => Response::from_json(&d),
+            None => Ok(Response::empty()?.with_status(204)),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Row {
+    state: String,
+}
+
+impl Pacer {
+    /// What was learned before this instance started (empty for a new lane, or storage lost).
+    fn load(&self) -> Lane {
+        let sql = self.state.storage().sql();
+        let read = sql
+            .exec(
+                "CREATE TABLE IF NOT EXISTS lane (id INTEGER PRIMARY KEY, state TEXT NOT NULL)",
+                None,
+            )
+            .and_then(|_| sql.exec("SELECT state FROM lane WHERE id = 1", None))
+            .and_then(|cursor| cursor.to_array::<Row>());
+        match read {
+            Ok(rows) => rows
+                .first()
+                .and_then(|row| serde_json::from_str(&row.state).ok())
+                .unwrap_or_default(),
+            Err(e) => {
+                worker::console_error!("airlock pacer: cannot read its storage: {e}");
+                Lane::default()
+            }
+        }
+    }
+
+    /// Keeps what was learned (the windows; the queue lives in memory only: the levels count it).
+    fn save(&self, lane: &Lane) {
+        let Ok(text) = serde_json::to_string(lane) else {
+            return;
+        };
+        let sql = self.state.storage().sql();
+        if let Err(e) = sql.exec(
+            "INSERT OR REPLACE INTO lane (id, state) VALUES (1, ?)",
+            vec![text.into()],
+        ) {
+            worker::console_error!("airlock pacer: cannot write its storage: {e}");
+        }
+    }
+}
