@@ -80,7 +80,7 @@ function bundleModules(dir) {
   return modules;
 }
 
-function writeConfig(upstreamUrl, airlockPort, floorPort, uncheckedPort, baselinePort) {
+function writeConfig(upstreamUrl, airlockPort, floorPort, uncheckedPort, baselinePort, pacedPort) {
   fs.mkdirSync(workDir, { recursive: true });
   const modules = bundleModules(bundleDir);
   const floor = path.join(here, "floor.js");
@@ -97,6 +97,13 @@ const config :Workerd.Config = (
       modules = [${modules.join(", ")}],
       compatibilityDate = "2025-09-01",
       bindings = [(name = "UPSTREAM_URL", text = ${capnpString(upstreamUrl)}), (name = "MAX_CHECK_BYTES", text = "0")],
+      globalOutbound = "loopback")),
+    (name = "paced", worker = (
+      modules = [${modules.join(", ")}],
+      compatibilityDate = "2025-09-01",
+      bindings = [(name = "UPSTREAM_URL", text = ${capnpString(upstreamUrl)}), (name = "PACING", text = "on"), (name = "PACER", durableObjectNamespace = (className = "Pacer"))],
+      durableObjectNamespaces = [(className = "Pacer", uniqueKey = "airlock-bench-pacer", enableSql = true)],
+      durableObjectStorage = (inMemory = void),
       globalOutbound = "loopback")),
     (name = "floor", worker = (
       modules = [(name = "floor.js", esModule = embed ${embedPath(floor)})],
@@ -115,6 +122,7 @@ ${baselineDir ? `    (name = "baseline", worker = (
     (name = "airlock", address = "127.0.0.1:${airlockPort}", http = (), service = "airlock"),
     (name = "floor", address = "127.0.0.1:${floorPort}", http = (), service = "floor"),
     (name = "unchecked", address = "127.0.0.1:${uncheckedPort}", http = (), service = "unchecked"),
+    (name = "paced", address = "127.0.0.1:${pacedPort}", http = (), service = "paced"),
   ],
 );
 `;
@@ -201,7 +209,8 @@ const airlockPort = await freePort();
 const floorPort = await freePort();
 const uncheckedPort = await freePort();
 const baselinePort = await freePort();
-const config = writeConfig(`http://127.0.0.1:${upstreamPort}`, airlockPort, floorPort, uncheckedPort, baselinePort);
+const pacedPort = await freePort();
+const config = writeConfig(`http://127.0.0.1:${upstreamPort}`, airlockPort, floorPort, uncheckedPort, baselinePort, pacedPort);
 // The worker's log lines (console.log) are still written, to a discarded stdout, as in production
 // where Workers Logs collects them.
 const workerd = spawn(workerdBinary(), ["serve", config], { stdio: ["ignore", "ignore", "inherit"] });
@@ -210,10 +219,13 @@ await waitFor(`http://127.0.0.1:${airlockPort}/healthz`, workerd);
 await waitFor(`http://127.0.0.1:${floorPort}/`, workerd);
 await waitFor(`http://127.0.0.1:${uncheckedPort}/healthz`, workerd);
 if (baselineDir) await waitFor(`http://127.0.0.1:${baselinePort}/healthz`, workerd);
+await waitFor(`http://127.0.0.1:${pacedPort}/healthz`, workerd);
 
 // `unchecked` is Airlock with MAX_CHECK_BYTES=0: the body streams through unread and unchecked, so
 // the difference to `airlock` is the cost of reading and checking the request.
-const targets = { direct: upstreamPort, floor: floorPort, airlock: airlockPort, unchecked: uncheckedPort };
+// `paced` is Airlock with PACING=on (issue 15): each request asks its lane's pacer Durable Object
+// (in-memory storage here) for its turn; the bench upstream's x-ratelimit-* headers leave room.
+const targets = { direct: upstreamPort, floor: floorPort, airlock: airlockPort, unchecked: uncheckedPort, paced: pacedPort };
 if (baselineDir) targets.baseline = baselinePort;
 const rows = [];
 for (const [label, size] of [["2 KB", 2 * 1024], ["200 KB", 200 * 1024]]) {
@@ -251,8 +263,8 @@ stopAll();
 
 const f = (x) => (x >= 0 ? "+" : "") + x.toFixed(2);
 const lines = [
-  "| body | conns | direct p50 / p99 (ms) | floor added p50 / p99 | Airlock added p50 / p99 | ratio to floor p50 / p99 | Airlock unchecked added p50 / p99 | req/target | check |",
-  "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+  "| body | conns | direct p50 / p99 (ms) | floor added p50 / p99 | Airlock added p50 / p99 | ratio to floor p50 / p99 | Airlock unchecked added p50 / p99 | pacing on − off p50 / p99 | req/target | check |",
+  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
 ];
 for (const { label, conns, stats: s } of rows) {
   const fp50 = s.floor.p50 - s.direct.p50;
@@ -265,7 +277,7 @@ for (const { label, conns, stats: s } of rows) {
   // The check farthest from 1 among the targets (≈ 1: every connection was busy all the time).
   const check = Object.values(s).map((x) => x.check).sort((a, b) => Math.abs(b - 1) - Math.abs(a - 1))[0];
   lines.push(
-    `| ${label} | ${conns} | ${s.direct.p50.toFixed(2)} / ${s.direct.p99.toFixed(2)} | ${f(fp50)} / ${f(fp99)} | ${f(ap50)} / ${f(ap99)} | ${ratio(ap50, fp50)} / ${ratio(ap99, fp99)} | ${f(up50)} / ${f(up99)} | ${s.airlock.n} | ${check.toFixed(2)} |`,
+    `| ${label} | ${conns} | ${s.direct.p50.toFixed(2)} / ${s.direct.p99.toFixed(2)} | ${f(fp50)} / ${f(fp99)} | ${f(ap50)} / ${f(ap99)} | ${ratio(ap50, fp50)} / ${ratio(ap99, fp99)} | ${f(up50)} / ${f(up99)} | ${f(s.paced.p50 - s.airlock.p50)} / ${f(s.paced.p99 - s.airlock.p99)} | ${s.airlock.n} | ${check.toFixed(2)} |`,
   );
 }
 if (baselineDir) {
