@@ -101,6 +101,7 @@ const config :Workerd.Config = (
     (name = "paced", worker = (
       modules = [${modules.join(", ")}],
       compatibilityDate = "2025-09-01",
+      compatibilityFlags = ["enable_request_signal"],
       bindings = [(name = "UPSTREAM_URL", text = ${capnpString(upstreamUrl)}), (name = "PACING", text = "on"), (name = "PACER", durableObjectNamespace = (className = "Pacer"))],
       durableObjectNamespaces = [(className = "Pacer", uniqueKey = "airlock-bench-pacer", enableSql = true)],
       durableObjectStorage = (inMemory = void),

@@ -57,7 +57,8 @@ export async function startWorker(vars = {}, opts = {}) {
       collect(stdout);
       collect(stderr);
     },
-    ...(opts.pacer ? { durableObjects: pacerBinding() } : {}),
+    // As wrangler.toml: `enable_request_signal` lets a queued request see its client leave.
+    ...(opts.pacer ? { durableObjects: pacerBinding(), compatibilityFlags: ["enable_request_signal"] } : {}),
     ...(opts.persist ? { durableObjectsPersist: opts.persist } : {}),
   });
   const url = (await mf.ready).toString().replace(/\/$/, "");
@@ -103,6 +104,7 @@ export async function startWorkers(varsList, opts = {}) {
       scriptPath,
       modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
       compatibilityDate: "2025-09-01",
+      compatibilityFlags: ["enable_request_signal"],
       bindings: vars,
       cf: false,
       durableObjects: pacerBinding(i === 0 ? undefined : names[0]),

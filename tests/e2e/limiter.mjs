@@ -30,16 +30,19 @@ export function limiterTokens(body) {
 
 /**
  * A handler for `startFakeUpstream().script(...)`: answers chat completions within `rpm` / `tpm`,
- * after `latencyMs`; `initial` sets the buckets' starting levels (full by default). `stats` counts what it did: `ok`, `limited` (429s sent, by family), and the
+ * after `latencyMs`; `initial` sets the buckets' levels at the first request (full by default). `stats` counts what it did: `ok`, `limited` (429s sent, by family), and the
  * arrival times.
  */
 export function openaiLimiter({ rpm, tpm, latencyMs = 5, initial = {}, now = () => performance.now() }) {
   const buckets = {
-    requests: { limit: rpm, level: initial.requests ?? rpm, at: now() },
-    tokens: { limit: tpm, level: initial.tokens ?? tpm, at: now() },
+    requests: { limit: rpm, level: initial.requests ?? rpm, at: null },
+    tokens: { limit: tpm, level: initial.tokens ?? tpm, at: null },
   };
   const stats = { ok: 0, limited: { requests: 0, tokens: 0 }, arrivals: [] };
+  // The buckets start at the first request (not when the limiter is made: a worker's start-up
+  // would otherwise refill them first).
   const refill = (b, t) => {
+    b.at ??= t;
     b.level = Math.min(b.limit, b.level + ((t - b.at) * b.limit) / 60_000);
     b.at = t;
   };

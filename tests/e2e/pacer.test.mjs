@@ -140,7 +140,8 @@ describe("pacing on", () => {
   });
 
   test("background requests use only the capacity above the reserve; interactive ones never wait for them", async () => {
-    // 60 RPM, 40 left; reserve 50% = 30: background may take 9 after the warm-up, interactive all.
+    // 60 RPM, 40 left; reserve 50% = 30: background may take at most 9 after the warm-up,
+    // interactive requests all the rest.
     const limiter = openaiLimiter({ rpm: 60, tpm: 1_000_000, initial: { requests: 40 } });
     upstream.script(limiter.handler);
     const w = await startWorker(vars({ PACE_RESERVE_PERCENT: "50", PACE_MAX_WAIT_MS: "1000" }), { pacer: true });
@@ -150,8 +151,9 @@ describe("pacing on", () => {
       const background = await Promise.all(
         Array.from({ length: 12 }, (_, i) => post(w.url, key, chat(`bg ${i}`), { "x-airlock-priority": "background" })),
       );
+      // At most the 9 above the reserve (fewer when the warm-up's lease holds some of them).
       const bgStraight = background.filter((r) => r.status === 200 && r.queued === 0).length;
-      assert.ok(bgStraight <= 10 && bgStraight >= 8, `background straight through: ${bgStraight}`);
+      assert.ok(bgStraight <= 9 && bgStraight >= 1, `background straight through: ${bgStraight}`);
       assert.ok(background.some((r) => r.status === 429 || r.queued > 0), "background met the reserve");
       const refusedBg = background.find((r) => r.status === 429);
       if (refusedBg) assert.match(refusedBg.json.error.message, /PACE_RESERVE_PERCENT/);
@@ -202,12 +204,13 @@ describe("pacing on", () => {
       const first = await startWorker(vars(), { pacer: true, persist: dir });
       assert.equal((await post(first.url, key)).status, 200); // learns: 0 left
       await first.dispose();
-      // Restart, same storage: the very first burst is already paced.
+      // Restart, same storage: the very first burst is already paced (a pacer that had lost what
+      // it learned would send all 8 at once; the upstream has refilled only what the restart took).
       const again = await startWorker(vars(), { pacer: true, persist: dir });
       try {
-        const burst = await Promise.all(Array.from({ length: 3 }, (_, i) => post(again.url, key, chat(`r ${i}`))));
-        assert.deepEqual(burst.map((r) => r.status), [200, 200, 200]);
-        assert.ok(burst.every((r) => r.queued > 0), "paced from what was stored");
+        const burst = await Promise.all(Array.from({ length: 8 }, (_, i) => post(again.url, key, chat(`r ${i}`))));
+        assert.deepEqual(burst.map((r) => r.status), burst.map(() => 200));
+        assert.ok(burst.some((r) => r.queued > 0), "paced from what was stored");
         assert.equal(upstream429s(limiter), 0);
       } finally {
         await again.dispose();

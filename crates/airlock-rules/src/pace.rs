@@ -52,6 +52,12 @@ pub const CLAIM_GRACE_MS: u64 = 1_000;
 pub const INFLIGHT_TTL_MS: u64 = 600_000;
 /// Bound on the requests a lane remembers as in flight.
 pub const MAX_INFLIGHT: usize = 10_000;
+/// How long an isolate may spend a lease ([`Lane::lease`]).
+pub const LEASE_TTL_MS: u64 = 1_000;
+/// A lease is at most this fraction (1/n) of what is free in each family.
+pub const LEASE_SHARE: u64 = 8;
+/// Bound on the leases a lane has out at once.
+pub const MAX_LEASES: usize = 256;
 /// Bound on a priority header's length; a longer one is ignored.
 pub const MAX_PRIORITY_HEADER: usize = 32;
 /// The fastest refill believed: a limit's full size per minute (OpenAI's shortest window).
@@ -402,6 +408,34 @@ pub enum Decision {
     },
 }
 
+/// Capacity the pacer hands to one isolate to spend on its own for [`LEASE_TTL_MS`], so a request
+/// with room in its lane does not pay a Durable Object round trip (ARCHITECTURE.md, "Pacing").
+/// Counted as spent in the lane when granted; what the isolate does not spend is lost to the
+/// lane until the upstream's headers show it again (a conservative error, bounded by
+/// [`LEASE_SHARE`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    /// Requests the isolate may send.
+    pub requests: u64,
+    /// Tokens (as the limiter counts them) those requests may cost together.
+    pub tokens: u64,
+    /// How long from now it may be spent.
+    pub ttl_ms: u64,
+}
+
+impl Lease {
+    /// Spends `cost` from the lease when it holds enough; false (and unchanged) when not.
+    pub fn spend(&mut self, cost: Cost) -> bool {
+        if self.requests >= cost.requests && self.tokens >= cost.tokens {
+            self.requests -= cost.requests;
+            self.tokens -= cost.tokens;
+            true
+        } else {
+            false
+        }
+    }
+}
+
 /// A request the lane has counted: queued (at = its slot) or in flight (at = when it went).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct Held {
@@ -425,6 +459,9 @@ pub struct Lane {
     /// Requests sent and not yet reported (not persisted).
     #[serde(skip)]
     inflight: Vec<Held>,
+    /// Leases out (at = their expiry; not persisted).
+    #[serde(skip)]
+    leases: Vec<Held>,
 }
 
 impl Lane {
@@ -471,6 +508,7 @@ impl Lane {
         }
         self.inflight
             .retain(|h| h.at.saturating_add(INFLIGHT_TTL_MS) >= now);
+        self.leases.retain(|h| h.at >= now);
     }
 
     fn refund(&mut self, cost: Cost) {
@@ -568,6 +606,44 @@ impl Lane {
         }
     }
 
+    /// A lease for the isolate that was just admitted a request of `cost`: when every family is
+    /// learned, nothing is queued, and 1/[`LEASE_SHARE`] of what is free in each family holds at
+    /// least two such requests. Interactive requests only spend leases (background ones always
+    /// ask the pacer, which applies the reserve). `None` otherwise: the next request asks again.
+    pub fn lease(&mut self, cost: Cost, now: u64) -> Option<Lease> {
+        if !self.queued.is_empty() || self.leases.len() >= MAX_LEASES {
+            return None;
+        }
+        let (Some(r), Some(t)) = (self.requests, self.tokens) else {
+            return None;
+        };
+        let share = |w: &Window| u64::try_from(w.level.max(0) / SCALE).unwrap_or(0) / LEASE_SHARE;
+        let lease = Lease {
+            requests: share(&r),
+            tokens: share(&t),
+            ttl_ms: LEASE_TTL_MS,
+        };
+        let twice = Cost {
+            requests: cost.requests.saturating_mul(2).max(1),
+            tokens: cost.tokens.saturating_mul(2),
+        };
+        if lease.requests < twice.requests || lease.tokens < twice.tokens {
+            return None;
+        }
+        let granted = Cost {
+            requests: lease.requests,
+            tokens: lease.tokens,
+        };
+        self.spend(granted);
+        let ticket = self.ticket();
+        self.leases.push(Held {
+            ticket,
+            cost: granted,
+            at: now.saturating_add(LEASE_TTL_MS),
+        });
+        Some(lease)
+    }
+
     /// Claims a reserved slot: `Go` when `ticket` is queued here; `None` when the lane does not
     /// know it (it lapsed, or the pacer restarted): the caller admits the request afresh.
     pub fn claim(&mut self, ticket: u64, now: u64) -> Option<Decision> {
@@ -603,6 +679,7 @@ impl Lane {
                 .inflight
                 .iter()
                 .chain(self.queued.iter())
+                .chain(self.leases.iter())
                 .map(|h| family_cost(family, h.cost).min(r.limit))
                 .fold(0u64, u64::saturating_add);
             let limit = r.limit.min(MAX_LIMIT);
@@ -640,6 +717,7 @@ impl Lane {
             .inflight
             .iter()
             .chain(self.queued.iter())
+            .chain(self.leases.iter())
             .map(|h| family_cost(hit.family, h.cost))
             .fold(0u64, u64::saturating_add);
         let slot = match hit.family {
@@ -1087,6 +1165,65 @@ mod tests {
         assert!(matches!(d, Decision::Refuse { .. }), "{d:?}");
         let w = lane.requests.unwrap();
         assert_eq!(w.limit, MAX_LIMIT);
+    }
+
+    #[test]
+    fn leases_only_with_ample_room_and_are_counted_until_they_expire() {
+        let mut lane = Lane::default();
+        // Unlearned: no lease (the first answers must teach the lane).
+        assert_eq!(lane.lease(ONE, 0), None);
+        let both = Observation {
+            requests: Some(Reading {
+                limit: 1_000,
+                remaining: 800,
+                reset_ms: Some(12_000),
+            }),
+            tokens: Some(Reading {
+                limit: 100_000,
+                remaining: 80_000,
+                reset_ms: Some(12_000),
+            }),
+            hit: None,
+        };
+        lane.observe(0, &both, 0);
+        let lease = lane.lease(ONE, 0).unwrap();
+        assert_eq!(
+            (lease.requests, lease.tokens, lease.ttl_ms),
+            (100, 10_000, LEASE_TTL_MS)
+        );
+        assert_eq!(lane.requests.unwrap().level, 700 * SCALE);
+        // A report while the lease is out counts it as owed: never an over-estimate.
+        lane.observe(0, &both, 1);
+        assert_eq!(lane.requests.unwrap().level, 700 * SCALE);
+        // Expired: no longer owed.
+        lane.observe(0, &both, LEASE_TTL_MS + 2);
+        assert_eq!(lane.requests.unwrap().level, 800 * SCALE);
+        // Little room: no lease.
+        let low = Observation {
+            requests: Some(Reading {
+                limit: 1_000,
+                remaining: 10,
+                reset_ms: Some(59_000),
+            }),
+            ..both
+        };
+        lane.observe(0, &low, LEASE_TTL_MS + 3);
+        assert_eq!(lane.lease(ONE, LEASE_TTL_MS + 3), None);
+        let mut l = Lease {
+            requests: 1,
+            tokens: 150,
+            ttl_ms: 1,
+        };
+        assert!(l.spend(ONE));
+        assert!(!l.spend(ONE));
+        assert_eq!(
+            l,
+            Lease {
+                requests: 0,
+                tokens: 50,
+                ttl_ms: 1
+            }
+        );
     }
 
     #[test]

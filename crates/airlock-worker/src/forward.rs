@@ -119,7 +119,13 @@ pub async fn proxy(
                             }
                         }
                         if let Some(pace) = &settings.pacing {
-                            match pacer::turn(asking(&headers, settings, &bytes), pace, line).await
+                            let signal = Some(req.inner().signal());
+                            match pacer::turn(
+                                asking(&headers, settings, &bytes, signal),
+                                pace,
+                                line,
+                            )
+                            .await
                             {
                                 pacer::Turn::Go(t) => ticket = Some(t),
                                 pacer::Turn::Refused(response) => return response,
@@ -328,6 +334,7 @@ fn asking<'a>(
     headers: &'a [(String, String)],
     settings: &'a Settings,
     body: &'a [u8],
+    signal: Option<web_sys::AbortSignal>,
 ) -> pacer::Asking<'a> {
     pacer::Asking {
         key: gateway::bearer(header(headers, "authorization")).unwrap_or(""),
@@ -336,6 +343,7 @@ fn asking<'a>(
         project: header(headers, "openai-project"),
         priority: header(headers, "x-airlock-priority"),
         body,
+        signal,
     }
 }
 

@@ -18,7 +18,7 @@ use core::cell::RefCell;
 use core::future::Future;
 use core::pin::Pin;
 
-use airlock_rules::pace::{self, Decision, Family, Observation, PaceSettings, Priority};
+use airlock_rules::pace::{self, Decision, Family, Lease, Observation, PaceSettings, Priority};
 use airlock_rules::{Category, Diagnosis, RetryDecision};
 use worker::{Context, Env, Headers, Method, ObjectNamespace, Request, RequestInit, Response};
 
@@ -53,8 +53,15 @@ pub fn settings(get: impl Fn(&str) -> Option<String>) -> Option<PaceSettings> {
 /// A report waiting to be handed to `waitUntil`.
 type Report = Pin<Box<dyn Future<Output = ()>>>;
 
+/// Bound on the lanes whose lease one isolate keeps.
+pub const MAX_LEASED_LANES: usize = 64;
+/// Longest single sleep while queued: how often a waiting request checks whether its client left.
+pub const DISCONNECT_POLL_MS: u64 = 100;
+
 #[derive(Default)]
 struct Pending {
+    /// This isolate's leases: lane, what is left, when it expires (ms since the epoch).
+    leases: Vec<(String, Lease, f64)>,
     /// The pacer namespace of this isolate's `env`, when pacing is on.
     namespace: Option<ObjectNamespace>,
     /// Per request ID: how long it waited, and its report.
@@ -128,6 +135,8 @@ pub struct Asking<'a> {
     pub priority: Option<&'a str>,
     /// The body.
     pub body: &'a [u8],
+    /// The incoming request's signal (`enable_request_signal`): aborted when the client left.
+    pub signal: Option<web_sys::AbortSignal>,
 }
 
 /// Asks the lane's pacer for this request's turn, waiting in its queue when it says so.
@@ -150,6 +159,15 @@ pub async fn turn(asking: Asking<'_>, settings: &PaceSettings, line: &mut LogLin
     );
     let priority = pace::priority(asking.priority);
     let started = js_sys::Date::now();
+    // The fast path: room left in this isolate's lease for the lane, no Durable Object call.
+    if priority == Priority::Interactive && spend_lease(&lane, facts.cost, started) {
+        return Turn::Go(Ticket {
+            lane,
+            ticket: 0,
+            request_id: line.request_id.clone(),
+        });
+    }
+    let mut queued = false;
     let mut call = object::Call {
         cost: facts.cost,
         priority,
@@ -160,7 +178,12 @@ pub async fn turn(asking: Asking<'_>, settings: &PaceSettings, line: &mut LogLin
     for _ in 0..MAX_CALLS {
         call.waited_ms = (js_sys::Date::now() - started).max(0.0) as u64;
         let decision = match ask(&namespace, &lane, path, &call).await {
-            Ok(d) => d,
+            Ok(answer) => {
+                if let Some(lease) = answer.lease {
+                    keep_lease(&lane, lease);
+                }
+                answer.decision
+            }
             Err(e) => {
                 worker::console_error!("airlock: pacer unreachable, request sent unpaced: {e}");
                 return Turn::Unpaced;
@@ -169,7 +192,11 @@ pub async fn turn(asking: Asking<'_>, settings: &PaceSettings, line: &mut LogLin
         match decision {
             Decision::Go { ticket } => {
                 let waited = (js_sys::Date::now() - started).max(0.0) as u64;
-                note(&line.request_id, waited, None);
+                note(
+                    &line.request_id,
+                    if queued { waited.max(1) } else { 0 },
+                    None,
+                );
                 return Turn::Go(Ticket {
                     lane,
                     ticket,
@@ -177,12 +204,18 @@ pub async fn turn(asking: Asking<'_>, settings: &PaceSettings, line: &mut LogLin
                 });
             }
             Decision::Wait { ticket, wait_ms } => {
-                crate::body::delay(wait_ms).await;
+                queued = true;
+                if !sleep(wait_ms, asking.signal.as_ref()).await {
+                    return gone(line);
+                }
                 call.ticket = ticket;
                 path = "/claim";
             }
             Decision::Later { wait_ms } => {
-                crate::body::delay(wait_ms.max(1)).await;
+                queued = true;
+                if !sleep(wait_ms.max(1), asking.signal.as_ref()).await {
+                    return gone(line);
+                }
                 path = "/admit";
             }
             Decision::Refuse {
@@ -191,7 +224,11 @@ pub async fn turn(asking: Asking<'_>, settings: &PaceSettings, line: &mut LogLin
                 queue_full,
             } => {
                 let waited = (js_sys::Date::now() - started).max(0.0) as u64;
-                note(&line.request_id, waited, None);
+                note(
+                    &line.request_id,
+                    if queued { waited.max(1) } else { 0 },
+                    None,
+                );
                 return Turn::Refused(refusal(
                     family,
                     queue_full,
@@ -206,17 +243,77 @@ pub async fn turn(asking: Asking<'_>, settings: &PaceSettings, line: &mut LogLin
     Turn::Unpaced
 }
 
-fn note(request_id: &str, waited: u64, report: Option<Report>) {
+/// Sleeps `ms` in steps of at most [`DISCONNECT_POLL_MS`]; false as soon as the client left (its
+/// slot is then never claimed and lapses back to the lane).
+async fn sleep(ms: u64, signal: Option<&web_sys::AbortSignal>) -> bool {
+    let end = js_sys::Date::now() + ms as f64;
+    loop {
+        if signal.is_some_and(web_sys::AbortSignal::aborted) {
+            return false;
+        }
+        let left = end - js_sys::Date::now();
+        if left <= 0.0 {
+            return true;
+        }
+        crate::body::delay((left as u64).clamp(1, DISCONNECT_POLL_MS)).await;
+    }
+}
+
+/// The answer for a client that left while queued (nobody reads it; the log line says so).
+fn gone(line: &mut LogLine) -> Turn {
+    let reject = Reject {
+        status: 499,
+        error: ApiError {
+            message:
+                "The client closed the request while it waited in Airlock's queue; it was not sent."
+                    .to_owned(),
+            error_type: "invalid_request_error",
+            param: None,
+            code: Some("client_closed_request"),
+        },
+        category: Category::ClientSide.as_str(),
+        retry: RetryDecision::Yes,
+        rule: None,
+    };
+    line.category = Some(reject.category.to_owned());
+    line.rule = Some("pacer".to_owned());
+    Turn::Refused(errors::response(&reject, &line.request_id))
+}
+
+/// Spends `cost` from this isolate's lease for `lane`, when it has one with room.
+fn spend_lease(lane: &str, cost: pace::Cost, now: f64) -> bool {
     PENDING.with_borrow_mut(|p| {
-        match p.requests.iter_mut().find(|(id, _, _)| id == request_id) {
+        p.leases.retain(|(_, _, until)| *until > now);
+        p.leases
+            .iter_mut()
+            .find(|(l, _, _)| l == lane)
+            .is_some_and(|(_, lease, _)| lease.spend(cost))
+    })
+}
+
+/// Keeps a lease the pacer granted (replacing this isolate's earlier one for the lane).
+fn keep_lease(lane: &str, lease: Lease) {
+    let until = js_sys::Date::now() + lease.ttl_ms as f64;
+    PENDING.with_borrow_mut(|p| {
+        p.leases.retain(|(l, _, _)| l != lane);
+        if p.leases.len() >= MAX_LEASED_LANES {
+            p.leases.remove(0);
+        }
+        p.leases.push((lane.to_owned(), lease, until));
+    });
+}
+
+fn note(request_id: &str, waited: u64, report: Option<Report>) {
+    PENDING.with_borrow_mut(
+        |p| match p.requests.iter_mut().find(|(id, _, _)| id == request_id) {
             Some(entry) => {
                 if report.is_some() {
                     entry.2 = report;
                 }
             }
             None => p.requests.push((request_id.to_owned(), waited, report)),
-        }
-    });
+        },
+    );
 }
 
 /// One call to the lane's pacer.
@@ -225,9 +322,9 @@ async fn ask(
     lane: &str,
     path: &str,
     call: &object::Call,
-) -> worker::Result<Decision> {
+) -> worker::Result<object::Answer> {
     let mut response = send(namespace, lane, path, call).await?;
-    response.json::<Decision>().await
+    response.json::<object::Answer>().await
 }
 
 async fn send(
@@ -271,7 +368,9 @@ fn refusal(
         )
     };
     let background = match priority {
-        Priority::Background => " Background requests use only the capacity above the reserve (PACE_RESERVE_PERCENT).",
+        Priority::Background => {
+            " Background requests use only the capacity above the reserve (PACE_RESERVE_PERCENT)."
+        }
         Priority::Interactive => "",
     };
     let seconds = retry_after_ms.div_ceil(100) as f64 / 10.0;
@@ -383,6 +482,9 @@ mod tests {
             ("PACE_RESERVE_PERCENT", "250"),
         ]))
         .unwrap();
-        assert_eq!((s.max_wait_ms, s.max_queue, s.reserve_percent), (5000, 7, 100));
+        assert_eq!(
+            (s.max_wait_ms, s.max_queue, s.reserve_percent),
+            (5000, 7, 100)
+        );
     }
 }

@@ -10,7 +10,7 @@
 
 use core::cell::RefCell;
 
-use airlock_rules::pace::{Cost, Lane, Observation, PaceSettings, Priority};
+use airlock_rules::pace::{Cost, Decision, Lane, Lease, Observation, PaceSettings, Priority};
 use serde::{Deserialize, Serialize};
 use worker::{DurableObject, Env, Request, Response, Result, State, durable_object};
 
@@ -35,6 +35,18 @@ pub struct Call {
     /// What an answer taught (`/observe`).
     #[serde(default)]
     pub observation: Option<Observation>,
+}
+
+/// The pacer's answer: the decision, and with an interactive `go` maybe a lease for the caller's
+/// isolate.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Answer {
+    /// The decision.
+    #[serde(flatten)]
+    pub decision: Decision,
+    /// Capacity the isolate may spend on its own (`pace::Lane::lease`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<Lease>,
 }
 
 /// One lane's pacer.
@@ -69,10 +81,10 @@ impl DurableObject for Pacer {
         let mut slot = self.lane.borrow_mut();
         let lane = slot.get_or_insert_with(|| self.load());
         let (decision, changed) = match path.as_str() {
-            "/admit" => (
-                Some(lane.admit(call.cost, call.priority, call.waited_ms, now, &settings)),
-                true,
-            ),
+            "/admit" => {
+                let d = lane.admit(call.cost, call.priority, call.waited_ms, now, &settings);
+                (Some(d), true)
+            }
             "/claim" => {
                 let claimed = lane.claim(call.ticket, now).unwrap_or_else(|| {
                     lane.admit(call.cost, call.priority, call.waited_ms, now, &settings)
@@ -87,12 +99,19 @@ impl DurableObject for Pacer {
             }
             _ => return Response::error("unknown pacer call", 404),
         };
+        let answer = decision.map(|decision| {
+            let lease = match (decision, call.priority) {
+                (Decision::Go { .. }, Priority::Interactive) => lane.lease(call.cost, now),
+                _ => None,
+            };
+            Answer { decision, lease }
+        });
         if changed {
             self.save(lane);
         }
         drop(slot);
-        match decision {
-            Some(d) => Response::from_json(&d),
+        match answer {
+            Some(a) => Response::from_json(&a),
             None => Ok(Response::empty()?.with_status(204)),
         }
     }
