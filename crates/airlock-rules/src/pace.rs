@@ -317,6 +317,10 @@ pub struct Observation {
     /// A 429 for a rate limit: which family, its limit when the message says, and how long it
     /// says to wait.
     pub hit: Option<Hit>,
+    /// When the answer came (ms since the epoch, the worker's clock): reports can arrive out of
+    /// order, and an older answer's `remaining` may only lower the level, never raise it.
+    #[serde(default)]
+    pub answered_at: u64,
 }
 
 /// A rate-limit 429.
@@ -371,6 +375,7 @@ impl Observation {
             requests,
             tokens,
             hit,
+            answered_at: 0,
         }
     }
 }
@@ -453,6 +458,9 @@ pub struct Lane {
     pub tokens: Option<Window>,
     /// Next ticket number.
     pub next_ticket: u64,
+    /// The newest answer whose headers set the levels (`Observation::answered_at`).
+    #[serde(default)]
+    pub answered_at: u64,
     /// Queued requests, in slot order (not persisted: the level already counts them).
     #[serde(skip)]
     queued: Vec<Held>,
@@ -668,6 +676,8 @@ impl Lane {
         if let Some(at) = self.inflight.iter().position(|h| h.ticket == ticket) {
             self.inflight.remove(at);
         }
+        let stale = obs.answered_at < self.answered_at;
+        self.answered_at = self.answered_at.max(obs.answered_at);
         for (family, reading) in [
             (Family::Requests, obs.requests),
             (Family::Tokens, obs.tokens),
@@ -696,16 +706,20 @@ impl Lane {
             let level = (r.remaining.min(limit) as i64)
                 .saturating_sub(owed as i64)
                 .saturating_mul(SCALE);
-            let w = Window {
+            let slot = match family {
+                Family::Requests => &mut self.requests,
+                Family::Tokens => &mut self.tokens,
+            };
+            let level = match slot {
+                Some(current) if stale => level.min(current.level),
+                _ => level,
+            };
+            *slot = Some(Window {
                 limit,
                 rate,
                 level,
                 at: now,
-            };
-            match family {
-                Family::Requests => self.requests = Some(w),
-                Family::Tokens => self.tokens = Some(w),
-            }
+            });
         }
         if let Some(hit) = obs.hit {
             self.hit(hit, now);
@@ -1025,6 +1039,22 @@ mod tests {
     }
 
     #[test]
+    fn an_older_answer_reported_late_only_lowers_the_level() {
+        let mut lane = Lane::default();
+        let at = |remaining, answered_at| Observation {
+            answered_at,
+            ..learned(100, remaining, 30_000)
+        };
+        lane.observe(0, &at(50, 200), 0);
+        lane.observe(0, &at(80, 100), 0);
+        assert_eq!(lane.requests.unwrap().level, 50 * SCALE);
+        lane.observe(0, &at(20, 150), 0);
+        assert_eq!(lane.requests.unwrap().level, 20 * SCALE);
+        lane.observe(0, &at(90, 300), 0);
+        assert_eq!(lane.requests.unwrap().level, 90 * SCALE);
+    }
+
+    #[test]
     fn a_429_holds_the_family_for_the_time_it_names() {
         let s = PaceSettings::default();
         let mut lane = Lane::default();
@@ -1159,6 +1189,7 @@ mod tests {
                 per_day: true,
                 after_ms: Some(u64::MAX),
             }),
+            answered_at: u64::MAX,
         };
         lane.observe(0, &obs, u64::MAX - 5);
         let d = lane.admit(ONE, Priority::Interactive, u64::MAX, u64::MAX, &s);
@@ -1184,6 +1215,7 @@ mod tests {
                 reset_ms: Some(12_000),
             }),
             hit: None,
+            answered_at: 0,
         };
         lane.observe(0, &both, 0);
         let lease = lane.lease(ONE, 0).unwrap();

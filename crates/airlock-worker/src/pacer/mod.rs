@@ -435,7 +435,8 @@ pub fn observe_error(ticket: Option<&Ticket>, d: &Diagnosis, headers: &[(&str, &
 }
 
 /// Queues the report for `waitUntil` ([`finish`]).
-fn report(ticket: &Ticket, observation: Observation) {
+fn report(ticket: &Ticket, mut observation: Observation) {
+    observation.answered_at = js_sys::Date::now() as u64;
     let Some(namespace) = PENDING.with_borrow(|p| p.namespace.clone()) else {
         return;
     };
