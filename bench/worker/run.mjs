@@ -84,6 +84,10 @@ function writeConfig(upstreamUrl, airlockPort, floorPort, uncheckedPort, baselin
   fs.mkdirSync(workDir, { recursive: true });
   const modules = bundleModules(bundleDir);
   const floor = path.join(here, "floor.js");
+  // The paced target's pacer storage (SQLite needs a disk; a fresh one per run).
+  const pacerDir = path.resolve(workDir, "pacer-storage");
+  fs.rmSync(pacerDir, { recursive: true, force: true });
+  fs.mkdirSync(pacerDir, { recursive: true });
   const vars = `bindings = [(name = "UPSTREAM_URL", text = ${capnpString(upstreamUrl)})]`;
   const config = `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
@@ -104,7 +108,7 @@ const config :Workerd.Config = (
       compatibilityFlags = ["enable_request_signal"],
       bindings = [(name = "UPSTREAM_URL", text = ${capnpString(upstreamUrl)}), (name = "PACING", text = "on"), (name = "PACER", durableObjectNamespace = (className = "Pacer"))],
       durableObjectNamespaces = [(className = "Pacer", uniqueKey = "airlock-bench-pacer", enableSql = true)],
-      durableObjectStorage = (inMemory = void),
+      durableObjectStorage = (localDisk = "pacer-disk"),
       globalOutbound = "loopback")),
     (name = "floor", worker = (
       modules = [(name = "floor.js", esModule = embed ${embedPath(floor)})],
@@ -116,7 +120,8 @@ ${baselineDir ? `    (name = "baseline", worker = (
       compatibilityDate = "2025-09-01",
       ${vars},
       globalOutbound = "loopback")),
-` : ""}    (name = "loopback", network = (allow = ["local", "private", "public"])),
+` : ""}    (name = "pacer-disk", disk = (path = ${capnpString(pacerDir)}, writable = true)),
+    (name = "loopback", network = (allow = ["local", "private", "public"])),
   ],
   sockets = [${baselineDir ? `
     (name = "baseline", address = "127.0.0.1:${baselinePort}", http = (), service = "baseline"),` : ""}

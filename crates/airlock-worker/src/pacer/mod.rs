@@ -58,8 +58,14 @@ pub const MAX_LEASED_LANES: usize = 64;
 /// Longest single sleep while queued: how often a waiting request checks whether its client left.
 pub const DISCONNECT_POLL_MS: u64 = 100;
 
+/// On the fast path (room in the lane), one isolate reports a lane's headers at most this often;
+/// a 429, little room left, or a request the pacer admitted itself is always reported.
+pub const REPORT_EVERY_MS: f64 = 250.0;
+
 #[derive(Default)]
 struct Pending {
+    /// Per lane: when this isolate last reported (ms since the epoch).
+    reported: Vec<(String, f64)>,
     /// This isolate's leases: lane, what is left, when it expires (ms since the epoch).
     leases: Vec<(String, Lease, f64)>,
     /// The pacer namespace of this isolate's `env`, when pacing is on.
@@ -434,9 +440,40 @@ pub fn observe_error(ticket: Option<&Ticket>, d: &Diagnosis, headers: &[(&str, &
     report(ticket, Observation::from_answer(decoded.as_ref(), hit));
 }
 
+/// Whether this answer is worth a pacer call: always for a request the pacer admitted itself (its
+/// in-flight entry must clear), a 429, or a family with less than a quarter left; otherwise once
+/// per [`REPORT_EVERY_MS`] per lane and isolate.
+fn worth_reporting(ticket: &Ticket, observation: &Observation, now: f64) -> bool {
+    let low = [observation.requests, observation.tokens]
+        .iter()
+        .flatten()
+        .any(|r| r.remaining.saturating_mul(4) < r.limit);
+    let must = ticket.ticket != 0 || observation.hit.is_some() || low;
+    PENDING.with_borrow_mut(|p| {
+        let last = p
+            .reported
+            .iter()
+            .find(|(lane, _)| *lane == ticket.lane)
+            .map(|(_, at)| *at);
+        if !must && last.is_some_and(|at| now - at < REPORT_EVERY_MS) {
+            return false;
+        }
+        p.reported.retain(|(lane, _)| *lane != ticket.lane);
+        if p.reported.len() >= MAX_LEASED_LANES {
+            p.reported.remove(0);
+        }
+        p.reported.push((ticket.lane.clone(), now));
+        true
+    })
+}
+
 /// Queues the report for `waitUntil` ([`finish`]).
 fn report(ticket: &Ticket, mut observation: Observation) {
-    observation.answered_at = js_sys::Date::now() as u64;
+    let now = js_sys::Date::now();
+    if !worth_reporting(ticket, &observation, now) {
+        return;
+    }
+    observation.answered_at = now as u64;
     let Some(namespace) = PENDING.with_borrow(|p| p.namespace.clone()) else {
         return;
     };

@@ -8,7 +8,7 @@
 //!   is admitted afresh (the pacer restarted, or the slot lapsed);
 //! - `/observe` `{ticket, observation}` → 204: what an upstream answer taught.
 
-use core::cell::RefCell;
+use core::cell::{Cell, RefCell};
 
 use airlock_rules::pace::{Cost, Decision, Lane, Lease, Observation, PaceSettings, Priority};
 use serde::{Deserialize, Serialize};
@@ -54,7 +54,14 @@ pub struct Answer {
 pub struct Pacer {
     state: State,
     lane: RefCell<Option<Lane>>,
+    /// When the lane was last written to storage (ms).
+    saved_at: Cell<u64>,
 }
+
+/// The learned windows are written at most this often (and at once when first learned, or on a
+/// 429): a SQLite write per report was the pacer's main cost under load, and a restart loses at
+/// most this much learning, which the next answer's headers give back.
+pub const SAVE_EVERY_MS: u64 = 1_000;
 
 impl core::fmt::Debug for Pacer {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -67,6 +74,7 @@ impl DurableObject for Pacer {
         Pacer {
             state,
             lane: RefCell::new(None),
+            saved_at: Cell::new(0),
         }
     }
 
@@ -79,23 +87,28 @@ impl DurableObject for Pacer {
         let now = js_sys::Date::now() as u64;
         let settings = call.settings.unwrap_or_default();
         let mut slot = self.lane.borrow_mut();
-        let lane = slot.get_or_insert_with(|| self.load());
+        let lane = slot.get_or_insert_with(|| self.load(now));
         let (decision, changed) = match path.as_str() {
             "/admit" => {
                 let d = lane.admit(call.cost, call.priority, call.waited_ms, now, &settings);
-                (Some(d), true)
+                (Some(d), false)
             }
             "/claim" => {
                 let claimed = lane.claim(call.ticket, now).unwrap_or_else(|| {
                     lane.admit(call.cost, call.priority, call.waited_ms, now, &settings)
                 });
-                (Some(claimed), true)
+                (Some(claimed), false)
             }
             "/observe" => {
+                let unlearned = lane.requests.is_none() && lane.tokens.is_none();
+                let mut urgent = false;
                 if let Some(obs) = &call.observation {
                     lane.observe(call.ticket, obs, now);
+                    urgent = obs.hit.is_some()
+                        || (unlearned && (lane.requests.is_some() || lane.tokens.is_some()));
                 }
-                (None, call.observation.is_some())
+                let due = now.saturating_sub(self.saved_at.get()) >= SAVE_EVERY_MS;
+                (None, call.observation.is_some() && (urgent || due))
             }
             _ => return Response::error("unknown pacer call", 404),
         };
@@ -108,6 +121,7 @@ impl DurableObject for Pacer {
         });
         if changed {
             self.save(lane);
+            self.saved_at.set(now);
         }
         drop(slot);
         match answer {
@@ -124,7 +138,14 @@ struct Row {
 
 impl Pacer {
     /// What was learned before this instance started (empty for a new lane, or storage lost).
-    fn load(&self) -> Lane {
+    fn load(&self, now: u64) -> Lane {
+        let mut lane = self.read();
+        // Tickets from before a restart must never match a new reservation.
+        lane.next_ticket = lane.next_ticket.max(now.saturating_mul(1_000));
+        lane
+    }
+
+    fn read(&self) -> Lane {
         let sql = self.state.storage().sql();
         let read = sql
             .exec(
