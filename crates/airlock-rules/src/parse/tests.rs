@@ -1441,3 +1441,14 @@ fn a_browser_console_status_and_a_body_cut_while_read() {
     assert!(e.in_stream);
     assert_eq!(e.transport, Some(Transport::Connection));
 }
+
+#[test]
+fn a_class_opened_by_a_markdown_code_span_is_read() {
+    let e = r(
+        "Error while waiting\n`java.net.SocketTimeoutException: timeout\n\tat okhttp3.internal.http2.Http2Stream.takeHeaders(Http2Stream.java:154)",
+    );
+    assert_eq!(s(&e.exception), Some("java.net.SocketTimeoutException"));
+    assert_eq!(e.transport, Some(Transport::Timeout));
+    let e = r("**openai.RateLimitError: Error code: 429**");
+    assert_eq!(s(&e.exception), Some("openai.RateLimitError"));
+}

@@ -333,7 +333,9 @@ fn find_exception(line: &str) -> Option<(usize, &str, &str)> {
     while i < b.len() {
         let c = b[i];
         let boundary =
-            i == first_non_space || matches!(b[i - 1], b' ' | b'\t' | b'[' | b'(' | b'>' | b'|');
+            // A Markdown code span or emphasis opens it in a paste (`` `java.net.SocketTimeoutException: timeout ``).
+            i == first_non_space
+                || matches!(b[i - 1], b' ' | b'\t' | b'[' | b'(' | b'>' | b'|' | b'`' | b'*');
         if !(c.is_ascii_alphabetic() || c == b'_') || !boundary {
             i += 1;
             continue;
