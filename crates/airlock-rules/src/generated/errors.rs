@@ -1781,6 +1781,8 @@ pub(crate) static ERROR_RULES: &[Rule] = &[
             "content filter",
             "content_filter",
             "filtered due to the prompt",
+            "sensitivecontentdetected",
+            "new_sensitive",
         ],
         exceptions: &["ContentFilterFinishReasonError"],
         python: None,

@@ -15,4 +15,4 @@ pub(crate) mod request_schemas;
 pub(crate) mod structured;
 
 /// A hash of the rule data these tables were generated from (FNV-1a 64 over `rules/`).
-pub const DATA_VERSION: &str = "01346185f048d41e";
+pub const DATA_VERSION: &str = "ad39b4615bf2da06";
