@@ -128,7 +128,7 @@ pub const RULES: &[(&str, &str)] = &[
     ),
     (
         "model_parameter",
-        "a parameter the model refuses (reasoning.effort on gpt-5-chat-latest in Responses; warning: where the 400 is not known)",
+        "a parameter the model refuses (reasoning.effort on gpt-5-chat-latest in Responses; encrypted reasoning asked of GPT-4o and older; warning: where the 400 is not known)",
     ),
     (
         "model_reasoning_options",
