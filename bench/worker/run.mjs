@@ -211,13 +211,29 @@ function cpuMicros(child) {
   return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
+/**
+ * `request`, made again (at most twice) when a kept-alive socket was closed under it (the server
+ * closed an idle connection as the request went out): counted as resets, not as a sample.
+ */
+let resets = 0;
+async function retried(agent, port, body) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await request(agent, port, body);
+    } catch (e) {
+      if (attempt >= 2 || !(e.code === "ECONNRESET" || /socket hang up/.test(String(e)))) throw e;
+      resets++;
+    }
+  }
+}
+
 /** `conns` loops on `conns` kept-alive sockets, `n` requests each. */
 async function batch(agent, port, body, conns, n) {
   const samples = [];
   const t0 = process.hrtime.bigint();
   await Promise.all(
     Array.from({ length: conns }, async () => {
-      for (let i = 0; i < n; i++) samples.push(await request(agent, port, body));
+      for (let i = 0; i < n; i++) samples.push(await retried(agent, port, body));
     }),
   );
   const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
@@ -378,7 +394,7 @@ const f = (x) => (x >= 0 ? "+" : "") + x.toFixed(2);
 const ratio = (a, b) => (b > 0.005 ? (a / b).toFixed(2) + "×" : "n/a");
 const us = (key) => (cpu[key] ? Math.round(cpu[key].us / cpu[key].n) : NaN);
 const lines = [
-  `Load average (1, 5, 15 min) at the start: ${loadStart}; at the end: ${loadEnd}. ${ROUNDS} interleaved rounds.${portkey ? "" : " Portkey: not found, skipped."}`,
+  `Load average (1, 5, 15 min) at the start: ${loadStart}; at the end: ${loadEnd}. ${ROUNDS} interleaved rounds.${resets ? ` ${resets} requests made again after a kept-alive socket was closed under them.` : ""}${portkey ? "" : " Portkey: not found, skipped."}`,
   "",
   `| body | conns | direct p50 / p99 (ms) | floor added p50 / p99 | Airlock added p50 / p99 | Airlock ÷ floor p50 |${portkey ? " Portkey added p50 / p99 | Airlock − Portkey p50 |" : ""} Airlock unchecked added p50 / p99 | req/target | check | load (1 min) |`,
   `|---|---:|---:|---:|---:|---:|${portkey ? "---:|---:|" : ""}---:|---:|---:|---:|`,
