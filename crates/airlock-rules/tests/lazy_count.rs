@@ -58,7 +58,6 @@ fn same_decision_with(endpoint: &str, body: &[u8], base: &Config, what: &str) ->
             // Estimated: the rest of the report is the exact path's.
             assert_eq!(l.output, e.output);
             assert_eq!(l.context_window, e.context_window);
-            assert_eq!(l.bytes_tokenized, 0);
         }
     } else {
         assert_eq!(exact.tokens.is_some(), lazy.tokens.is_some(), "{what}");
@@ -68,6 +67,12 @@ fn same_decision_with(endpoint: &str, body: &[u8], base: &Config, what: &str) ->
 
 fn same_decision(endpoint: &str, body: &[u8], what: &str) -> Option<Counted> {
     same_decision_with(endpoint, body, &Config::default(), what)
+}
+
+/// Bytes the lazy path tokenized (0: none, the bound alone decided).
+fn tokenized(endpoint: &str, body: &[u8]) -> u64 {
+    let v = check(endpoint, body, &config(TokenCount::Lazy));
+    v.tokens.map_or(0, |t| t.bytes_tokenized)
 }
 
 fn corpus_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -135,60 +140,56 @@ fn chat(model: &str, content: &str, extra: Value) -> Vec<u8> {
 
 #[test]
 fn one_byte_past_the_bound_counts_exactly() {
+    const CHAT: &str = "/v1/chat/completions";
     // gpt-4o: 128,000 tokens. The most a one-message chat holds: its text's bytes + "user" (4) +
-    // 3 framing + 3 priming.
+    // 3 framing + 3 priming. At the bound nothing is tokenized; one byte more, and the text is
+    // tokenized (until the rest surely fits).
     let fits = 128_000 - 10;
-    let c = same_decision(
-        "/v1/chat/completions",
-        &chat("gpt-4o", &text(fits), json!({})),
-        "at",
-    );
-    assert_eq!(c, Some(Counted::Estimate));
-    let c = same_decision(
-        "/v1/chat/completions",
-        &chat("gpt-4o", &text(fits + 1), json!({})),
-        "over",
-    );
-    assert_eq!(c, Some(Counted::Exact));
+    let at = chat("gpt-4o", &text(fits), json!({}));
+    assert_eq!(same_decision(CHAT, &at, "at"), Some(Counted::Estimate));
+    assert_eq!(tokenized(CHAT, &at), 0);
+    let over = chat("gpt-4o", &text(fits + 1), json!({}));
+    assert_eq!(same_decision(CHAT, &over, "over"), Some(Counted::Estimate));
+    assert!(tokenized(CHAT, &over) > 0);
     // The requested output shares the window.
     let body = chat("gpt-4o", &text(fits - 100), json!({"max_tokens": 100}));
     assert_eq!(
-        same_decision("/v1/chat/completions", &body, "out at"),
+        same_decision(CHAT, &body, "out at"),
         Some(Counted::Estimate)
     );
+    assert_eq!(tokenized(CHAT, &body), 0);
     let body = chat("gpt-4o", &text(fits - 100), json!({"max_tokens": 101}));
-    assert_eq!(
-        same_decision("/v1/chat/completions", &body, "out over"),
-        Some(Counted::Exact)
-    );
+    same_decision(CHAT, &body, "out over");
+    assert!(tokenized(CHAT, &body) > 0);
     // gpt-5: the input has its own limit (272,000); the output does not share it.
     let body = chat(
         "gpt-5",
         &text(272_000 - 10),
         json!({"max_completion_tokens": 100_000}),
     );
-    assert_eq!(
-        same_decision("/v1/chat/completions", &body, "gpt-5"),
-        Some(Counted::Estimate)
-    );
+    assert_eq!(same_decision(CHAT, &body, "gpt-5"), Some(Counted::Estimate));
+    assert_eq!(tokenized(CHAT, &body), 0);
     let body = chat("gpt-5", &text(272_000 - 9), json!({}));
-    assert_eq!(
-        same_decision("/v1/chat/completions", &body, "gpt-5 over"),
-        Some(Counted::Exact)
-    );
+    same_decision(CHAT, &body, "gpt-5 over");
+    assert!(tokenized(CHAT, &body) > 0);
 }
 
 #[test]
 fn multibyte_text_is_bounded_by_its_bytes() {
+    const CHAT: &str = "/v1/chat/completions";
     // "é" is 2 bytes; a CJK character 3; an emoji 4: each at most that many tokens.
     for unit in ["é", "漢", "🙂", "a\u{301}"] {
         let n = (128_000 - 10) / unit.len();
-        let s = unit.repeat(n);
-        let c = same_decision("/v1/chat/completions", &chat("gpt-4o", &s, json!({})), unit);
-        assert_eq!(c, Some(Counted::Estimate), "{unit}");
-        let s = unit.repeat(n + 1);
-        let c = same_decision("/v1/chat/completions", &chat("gpt-4o", &s, json!({})), unit);
-        assert_eq!(c, Some(Counted::Exact), "{unit}");
+        let body = chat("gpt-4o", &unit.repeat(n), json!({}));
+        assert_eq!(
+            same_decision(CHAT, &body, unit),
+            Some(Counted::Estimate),
+            "{unit}"
+        );
+        assert_eq!(tokenized(CHAT, &body), 0, "{unit}");
+        let body = chat("gpt-4o", &unit.repeat(n + 1), json!({}));
+        same_decision(CHAT, &body, unit);
+        assert!(tokenized(CHAT, &body) > 0, "{unit}");
     }
 }
 
@@ -346,4 +347,53 @@ fn the_estimate_is_openais_rate_limiter_rule() {
         .tokens
         .unwrap();
     assert_eq!(t.counted, Counted::Exact);
+}
+
+#[test]
+fn a_text_longer_than_the_window_is_counted_only_until_the_rest_surely_fits() {
+    // 635,000 bytes, 127,000 tokens: over at a token a byte, within once counted in part.
+    let body = chat("gpt-4o", &" word".repeat(127_000), json!({}));
+    let c = same_decision("/v1/chat/completions", &body, "127,000 words");
+    assert_eq!(c, Some(Counted::Estimate));
+    // At the window's edge: "user" 1 token, 3 framing, 3 priming.
+    for words in [127_993usize, 127_994, 127_995] {
+        let body = chat("gpt-4o", &" word".repeat(words), json!({}));
+        let c = same_decision("/v1/chat/completions", &body, &format!("{words} words"));
+        assert_eq!(c == Some(Counted::Estimate), words <= 127_993, "{words}");
+    }
+    // With requested output and several messages, and on Responses.
+    let body = serde_json::to_vec(
+        &json!({"model": "gpt-4o", "max_tokens": 1_000, "messages": [
+        {"role": "system", "content": " word".repeat(60_000)},
+        {"role": "user", "content": " word".repeat(60_000)}]}),
+    )
+    .unwrap();
+    assert_eq!(
+        same_decision("/v1/chat/completions", &body, "two"),
+        Some(Counted::Estimate)
+    );
+    let body =
+        serde_json::to_vec(&json!({"model": "gpt-4o", "input": " word".repeat(127_990)})).unwrap();
+    same_decision("/v1/responses", &body, "responses");
+    // Text that saves little (digits: three a token; random letters) decides late or never.
+    let digits = "1234567890".repeat(30_000);
+    same_decision(
+        "/v1/chat/completions",
+        &chat("gpt-4o", &digits, json!({})),
+        "digits",
+    );
+    let mut x = 7u64;
+    let letters: String = (0..400_000)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (b'a' + (x >> 59) as u8 % 26) as char
+        })
+        .collect();
+    same_decision(
+        "/v1/chat/completions",
+        &chat("gpt-4o", &letters, json!({})),
+        "letters",
+    );
 }

@@ -119,9 +119,14 @@ pub struct RequestTokens {
     /// How many more tokens than `exact + estimated` the text not tokenized may hold (each of
     /// its tokens is at least one byte); 0 when everything was tokenized.
     pub more_at_most: u64,
-    /// Characters of the text read, counted only by [`upper_bound`] (for [`rate_limit_estimate`]).
+    /// Characters of the text read, counted only by [`upper_bound`] and [`upper_bound_within`]
+    /// (for [`rate_limit_estimate`]).
     #[serde(skip)]
     pub chars: u64,
+    /// [`upper_bound_within`]: the tokens to save (bytes minus tokens of the text counted)
+    /// before the rest is bounded by its bytes, and those saved so far.
+    #[serde(skip)]
+    saving: Option<(u64, u64)>,
     #[serde(skip)]
     budget_left: Option<usize>,
 }
@@ -164,6 +169,21 @@ impl RequestTokens {
             self.chars += count_chars(s);
             return s.len() as u64;
         };
+        if let Some((need, saved)) = self.saving {
+            // Count only until enough is saved; the rest of this text, and every text after,
+            // at a token a byte.
+            self.chars += count_chars(s);
+            if saved >= need {
+                return s.len() as u64;
+            }
+            let left = self.budget_left.unwrap_or(usize::MAX);
+            let want = usize::try_from(need - saved).unwrap_or(usize::MAX);
+            let c = t.count_until(s, left, want);
+            self.budget_left = self.budget_left.map(|l| l - c.cost);
+            self.bytes_tokenized += c.bytes as u64;
+            self.saving = Some((need, saved + (c.bytes - c.tokens) as u64));
+            return (c.tokens + (s.len() - c.bytes)) as u64;
+        }
         let Some(left) = self.budget_left else {
             let n = t.count(s) as u64;
             self.bytes_tokenized += s.len() as u64;
@@ -241,6 +261,40 @@ pub fn upper_bound(api: Api, body: &Value) -> RequestTokens {
     count_in(None, api, body, usize::MAX)
 }
 
+/// [`upper_bound`], tightened by counting texts in request order (within `budget`, as
+/// [`count_request_within`]) only until the tokens they saved against their bytes bring the bound
+/// down by `need`; the rest is bounded by its bytes. Still an upper bound of what
+/// [`count_request`] reports (every part adds the counts of its texts with a positive weight, so
+/// a text counted exactly lowers the total by exactly what it saves): when it fits, the request
+/// certainly does ([`certainly_fits`]). For a text longer than the window, the exact count is
+/// then only needed for the part that decides.
+///
+/// # Example
+/// ```
+/// use airlock_rules::tokenizer::{Encoding, Tokenizer};
+/// use airlock_rules::tokenizer::request::{upper_bound_within, Api};
+/// let t = Tokenizer::new(Encoding::O200kBase);
+/// let body = serde_json::json!({"input": " word".repeat(1000)}); // 5,000 bytes, 1,000 tokens
+/// let most = upper_bound_within(&t, Api::Responses, &body, usize::MAX, 2_000);
+/// assert!(most.total() <= 5_000 + 6 - 2_000);
+/// assert!(most.bytes_tokenized < 5_000);
+/// ```
+pub fn upper_bound_within(
+    t: &Tokenizer,
+    api: Api,
+    body: &Value,
+    budget: usize,
+    need: u64,
+) -> RequestTokens {
+    let mut n = RequestTokens {
+        budget_left: (budget != usize::MAX).then_some(budget),
+        saving: Some((need, 0)),
+        ..RequestTokens::default()
+    };
+    fill(&mut n, Some(t), api, body);
+    n
+}
+
 /// Characters per token in OpenAI's rate limiter's estimate ([`rate_limit_estimate`]).
 pub const RATE_LIMIT_CHARS_PER_TOKEN: u64 = 4;
 
@@ -303,18 +357,24 @@ fn count_in(t: Option<&Tokenizer>, api: Api, body: &Value, budget: usize) -> Req
         budget_left: (budget != usize::MAX).then_some(budget),
         ..RequestTokens::default()
     };
+    fill(&mut n, t, api, body);
+    n
+}
+
+/// Counts the parts of `body` into `n`.
+fn fill(n: &mut RequestTokens, t: Option<&Tokenizer>, api: Api, body: &Value) {
     let model = body.get("model").and_then(Value::as_str).unwrap_or("");
     match api {
         Api::ChatCompletions => {
             if let Some(messages) = body.get("messages").and_then(Value::as_array) {
                 for (i, m) in messages.iter().enumerate() {
-                    message(t, model, &mut n, &format!("messages[{i}]"), m);
+                    message(t, model, n, &format!("messages[{i}]"), m);
                 }
                 n.add("messages (reply priming)".into(), REPLY_PRIMING, false);
             }
             let tools = body.get("tools").or_else(|| body.get("functions"));
             if let Some(tools) = tools.and_then(Value::as_array) {
-                let est = tool_definitions_in(&mut n, t, model, tools);
+                let est = tool_definitions_in(n, t, model, tools);
                 n.add("tools".into(), est, false);
             }
         }
@@ -330,14 +390,14 @@ fn count_in(t: Option<&Tokenizer>, api: Api, body: &Value, budget: usize) -> Req
                 }
                 Some(Value::Array(items)) => {
                     for (i, item) in items.iter().enumerate() {
-                        message(t, model, &mut n, &format!("input[{i}]"), item);
+                        message(t, model, n, &format!("input[{i}]"), item);
                     }
                 }
                 _ => {}
             }
             n.add("input (reply priming)".into(), REPLY_PRIMING, false);
             if let Some(tools) = body.get("tools").and_then(Value::as_array) {
-                let est = tool_definitions_in(&mut n, t, model, tools);
+                let est = tool_definitions_in(n, t, model, tools);
                 n.add("tools".into(), est, false);
             }
         }
@@ -370,7 +430,6 @@ fn count_in(t: Option<&Tokenizer>, api: Api, body: &Value, budget: usize) -> Req
             _ => {}
         },
     }
-    n
 }
 
 /// One Chat Completions message or Responses input item.

@@ -41,6 +41,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &Value) {
         return;
     };
     let limits = Limits::for_model(model);
+    let max_cost = usize::try_from(ctx.config.bounds.tokenize_cost).unwrap_or(usize::MAX);
     if ctx.config.token_count == TokenCount::Lazy {
         // Count exactly only where the verdict can depend on it.
         let most = request::upper_bound(api, body);
@@ -48,8 +49,28 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &Value) {
             estimated(ctx, api, model, encoding, limits, &most, body);
             return;
         }
+        // Over at a token a byte: count texts in order only until the rest surely fits. If it
+        // never does (the request may be over), the exact count below decides, as it would
+        // have without this pass (at most twice the tokenizing bound in all).
+        if let Some(l) = limits.filter(|_| api != Api::Embeddings) {
+            let out = if l.output_in_window {
+                request::requested_output(body)
+                    .map(|o| o.0)
+                    .or(l.default_output)
+                    .unwrap_or(0)
+            } else {
+                0
+            };
+            let need = (most.total() + out).saturating_sub(l.context_window);
+            let tight = with_tokenizer(encoding, |t| {
+                request::upper_bound_within(t, api, body, max_cost, need)
+            });
+            if request::certainly_fits(&tight, api, body, &l) {
+                estimated(ctx, api, model, encoding, limits, &tight, body);
+                return;
+            }
+        }
     }
-    let max_cost = usize::try_from(ctx.config.bounds.tokenize_cost).unwrap_or(usize::MAX);
     let (input, verdict, uncertain) = with_tokenizer(encoding, |t| match &limits {
         Some(l) => {
             let b = request::budget_within(t, api, body, l, max_cost);
@@ -142,7 +163,7 @@ fn estimated(
         context_window: limits.map(|l| l.context_window),
         output_in_window: limits.is_none_or(|l| l.output_in_window),
         max_output: limits.and_then(|l| l.max_output),
-        bytes_tokenized: 0,
+        bytes_tokenized: most.bytes_tokenized,
         bytes_not_tokenized: 0,
         counted: Counted::Estimate,
     };
