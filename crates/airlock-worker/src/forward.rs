@@ -346,6 +346,7 @@ fn check(
         .tokens
         .as_ref()
         .map(|t| t.input_exact + t.input_estimated);
+    line.tokens_counted = verdict.tokens.as_ref().map(|t| t.counted.as_str());
     line.note_prompt(settings, bytes);
     let finding = verdict.errors.first()?;
     Some(reject(&errors::rule_rejection(finding), line))

@@ -15,4 +15,4 @@ pub(crate) mod request_schemas;
 pub(crate) mod structured;
 
 /// A hash of the rule data these tables were generated from (FNV-1a 64 over `rules/`).
-pub const DATA_VERSION: &str = "ce5e01a306b53d61";
+pub const DATA_VERSION: &str = "75d541ecfdc4c732";
