@@ -815,6 +815,69 @@ pub fn stream_body(
     Ok(out.into_bytes())
 }
 
+/// What the official SDKs do with a failure, for `airlock simulate --list`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ClientSees {
+    /// The status the client gets (`None`: none, the client gives up first, or a 200 stream).
+    pub status: Option<u16>,
+    /// The Python SDK's exception, from the taxonomy (`None`: it raises nothing).
+    pub python: Option<String>,
+    /// The Node SDK's exception.
+    pub node: Option<String>,
+    /// Whether the SDKs retry it by themselves (statuses 408, 409, 429 and 5xx, connection
+    /// errors and timeouts, unless `x-should-retry: false` says otherwise; never a stream that
+    /// already began).
+    pub retried: bool,
+}
+
+/// What the SDKs do with `failure`: the exception the taxonomy names for the answer the worker
+/// sends (its status record, or the no-response record for a stall that outlasts the client's
+/// timeout), and whether they retry it.
+pub fn client_sees(failure: &'static Failure) -> ClientSees {
+    let from = |d: crate::Diagnosis, status: Option<u16>| ClientSees {
+        status,
+        retried: d.retry.decision == crate::RetryDecision::Yes,
+        python: d.sdk.python,
+        node: d.sdk.node,
+    };
+    match failure.kind {
+        Kind::Response { status, .. } => {
+            let spec = Spec {
+                failure,
+                after: None,
+                events: DEFAULT_EVENTS,
+                ms: failure.default_ms.unwrap_or(0),
+            };
+            let h = headers(&spec, "req_simulate");
+            let refs: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            from(
+                crate::diagnose_response(status, &refs, &body(&spec)),
+                Some(status),
+            )
+        }
+        Kind::Stall => from(
+            crate::diagnose_no_response(crate::NoResponse::Timeout),
+            None,
+        ),
+        Kind::Connection => from(crate::diagnose_response(502, &[], b""), Some(502)),
+        // A stream error is raised as the base `APIError` (a data object with `error`: both
+        // SDKs' streaming code). Responses' own `error` and `response.failed` events are
+        // yielded as events, not raised.
+        Kind::Stream(StreamEnd::Failed) => ClientSees {
+            status: Some(200),
+            python: None,
+            node: None,
+            retried: false,
+        },
+        Kind::Stream(_) => ClientSees {
+            status: Some(200),
+            python: Some(String::from("openai.APIError")),
+            node: Some(String::from("APIError")),
+            retried: false,
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -970,6 +1033,35 @@ mod tests {
             message.contains("rate_limit, rate_limit_tokens, quota"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn what_the_sdks_raise() {
+        let sees = |name: &str| client_sees(find(name).unwrap());
+        let r = sees("rate_limit");
+        assert_eq!(
+            (r.python.as_deref(), r.retried),
+            (Some("openai.RateLimitError"), true)
+        );
+        let q = sees("quota");
+        assert_eq!(
+            (q.python.as_deref(), q.retried),
+            (Some("openai.RateLimitError"), false)
+        );
+        assert_eq!(
+            sees("timeout").python.as_deref(),
+            Some("openai.APITimeoutError")
+        );
+        assert_eq!(
+            sees("connection").node.as_deref(),
+            Some("InternalServerError")
+        );
+        assert_eq!(sees("not_found").node.as_deref(), Some("NotFoundError"));
+        assert_eq!(
+            sees("permission").python.as_deref(),
+            Some("openai.PermissionDeniedError")
+        );
+        assert!(sees("conflict").retried && !sees("context_length").retried);
     }
 
     #[test]
