@@ -30,6 +30,7 @@ pub mod bundle;
 pub mod ratelimit;
 pub mod redact;
 pub mod retry;
+pub mod simulate;
 pub mod sse;
 #[cfg(feature = "tokenizer")]
 pub mod tokenizer;

@@ -32,6 +32,7 @@ mod log;
 mod mask;
 mod route;
 mod settings;
+mod simulate;
 mod upload;
 mod watch;
 

@@ -65,6 +65,9 @@ pub struct Settings {
     pub gateway: Option<Gateway>,
     /// `LOG_PROMPTS`: add the prompt text (keys redacted) to the log line. Off unless `true`.
     pub log_prompts: bool,
+    /// `SIMULATE`: `on` answers requests carrying `x-airlock-simulate` with the named failure
+    /// (see `simulate.rs`). Off unless `on` (or `true`).
+    pub simulate: bool,
 }
 
 /// A secret setting: never shown by `Debug`.
@@ -143,6 +146,7 @@ impl Settings {
             project: get("OPENAI_PROJECT"),
             gateway,
             log_prompts: get("LOG_PROMPTS").is_some_and(|v| is_true(&v)),
+            simulate: get("SIMULATE").is_some_and(|v| is_true(&v)),
         })
     }
 }
@@ -275,6 +279,15 @@ mod tests {
         assert_eq!(exact.rules.default, Mode::Report);
         let lazy = settings(&[("EXACT_TOKEN_COUNT", "false")]).unwrap();
         assert_eq!(lazy.rules.token_count, TokenCount::Lazy);
+    }
+
+    #[test]
+    fn simulate_is_off_unless_on() {
+        assert!(!settings(&[]).unwrap().simulate);
+        assert!(settings(&[("SIMULATE", "on")]).unwrap().simulate);
+        assert!(settings(&[("SIMULATE", " ON ")]).unwrap().simulate);
+        assert!(!settings(&[("SIMULATE", "off")]).unwrap().simulate);
+        assert!(!settings(&[("SIMULATE", "maybe")]).unwrap().simulate);
     }
 
     #[test]
