@@ -31,6 +31,7 @@ pub mod pace;
 pub mod ratelimit;
 pub mod redact;
 pub mod retry;
+pub mod simulate;
 pub mod sse;
 #[cfg(feature = "tokenizer")]
 pub mod tokenizer;

@@ -59,6 +59,12 @@ pub async fn proxy(
         }
         set_header(&mut headers, "authorization", format!("Bearer {}", gw.key));
     }
+    // Simulate mode: after the gateway check, so in gateway mode only a valid token gets here.
+    if settings.simulate && route == Route::Api {
+        if let Some(answer) = crate::simulate::intercept(&mut headers, url, settings, line).await {
+            return answer;
+        }
+    }
     // In gateway mode the operator's key speaks for the operator's organization and project
     // only: a client's own `OpenAI-Organization` / `OpenAI-Project` never travel with it.
     let operator_owned = settings.gateway.is_some();
@@ -382,6 +388,7 @@ fn check(
         .tokens
         .as_ref()
         .map(|t| t.input_exact + t.input_estimated);
+    line.tokens_counted = verdict.tokens.as_ref().map(|t| t.counted.as_str());
     line.note_prompt(settings, bytes);
     let finding = verdict.errors.first()?;
     Some(reject(&errors::rule_rejection(finding), line))

@@ -33,6 +33,7 @@ mod mask;
 mod pacer;
 mod route;
 mod settings;
+mod simulate;
 mod upload;
 mod watch;
 
