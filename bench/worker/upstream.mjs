@@ -29,6 +29,13 @@ const server = http.createServer((req, res) => {
       "content-length": Buffer.byteLength(body),
       "x-request-id": "req_bench",
       "openai-processing-ms": "1",
+      // Ample room, as OpenAI states it on every answer: the paced target's pacer learns it.
+      "x-ratelimit-limit-requests": "1000000",
+      "x-ratelimit-remaining-requests": "999999",
+      "x-ratelimit-reset-requests": "6ms",
+      "x-ratelimit-limit-tokens": "1000000000",
+      "x-ratelimit-remaining-tokens": "999990000",
+      "x-ratelimit-reset-tokens": "1ms",
     });
     res.end(body);
   });

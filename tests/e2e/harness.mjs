@@ -13,8 +13,19 @@ export const runWorkerFirst = ["/v1/*", "/healthz"];
 export const scriptPath =
   process.env.AIRLOCK_WORKER_SCRIPT ?? path.join(root, "crates", "airlock-worker", "build", "index.js");
 
-/** Starts the worker with `vars` as bindings; collects its console output lines in `logs`. */
-export async function startWorker(vars = {}) {
+/**
+ * The pacer Durable Object binding as wrangler.toml declares it (`PACER`, class `Pacer`, SQLite
+ * storage). `scriptName` binds to the class of another worker of the same Miniflare instance.
+ */
+export const pacerBinding = (scriptName) => ({ PACER: { className: "Pacer", useSQLite: true, ...(scriptName ? { scriptName } : {}) } });
+
+/**
+ * Starts the worker with `vars` as bindings; collects its console output lines in `logs`.
+ * `opts` (all optional, so existing callers are unchanged): `pacer: true` binds the pacer
+ * Durable Object; `persist: dir` keeps Durable Object storage in `dir` (a restart with the same
+ * dir keeps what the pacer learned).
+ */
+export async function startWorker(vars = {}, opts = {}) {
   const logs = [];
   const collect = (stream) => {
     let buf = "";
@@ -46,6 +57,9 @@ export async function startWorker(vars = {}) {
       collect(stdout);
       collect(stderr);
     },
+    // As wrangler.toml: `enable_request_signal` lets a queued request see its client leave.
+    ...(opts.pacer ? { durableObjects: pacerBinding(), compatibilityFlags: ["enable_request_signal"] } : {}),
+    ...(opts.persist ? { durableObjectsPersist: opts.persist } : {}),
   });
   const url = (await mf.ready).toString().replace(/\/$/, "");
   return {
@@ -66,6 +80,41 @@ export async function startWorker(vars = {}) {
         .filter(Boolean),
     dispose: () => mf.dispose(),
   };
+}
+
+/**
+ * Starts `varsList.length` instances of the worker (separate isolates, separate wasm memory) in one
+ * Miniflare, every one bound to the first one's pacer Durable Object namespace: the set-up that
+ * shows the pacer's budget is shared across isolates. No static assets (API only). `opts.persist`
+ * as for `startWorker`. Resolves to `{ mf, urls, logs, dispose }`.
+ */
+export async function startWorkers(varsList, opts = {}) {
+  const logs = [];
+  const names = varsList.map((_, i) => `airlock-${i}`);
+  const mf = new Miniflare({
+    host: "127.0.0.1",
+    port: 0,
+    handleRuntimeStdio: (stdout, stderr) => {
+      for (const stream of [stdout, stderr]) stream.on("data", (d) => logs.push(...d.toString().split("\n").filter(Boolean)));
+    },
+    ...(opts.persist ? { durableObjectsPersist: opts.persist } : {}),
+    workers: varsList.map((vars, i) => ({
+      name: names[i],
+      modules: true,
+      scriptPath,
+      modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
+      compatibilityDate: "2025-09-01",
+      compatibilityFlags: ["enable_request_signal"],
+      bindings: vars,
+      cf: false,
+      durableObjects: pacerBinding(i === 0 ? undefined : names[0]),
+      unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+    })),
+  });
+  await mf.ready;
+  const urls = [];
+  for (const name of names) urls.push((await mf.unsafeGetDirectURL(name)).toString().replace(/\/$/, ""));
+  return { mf, urls, logs, dispose: () => mf.dispose() };
 }
 
 /** Runs tests/e2e/py_client.py with a JSON job; resolves to its JSON answer. */

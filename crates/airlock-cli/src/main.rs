@@ -9,6 +9,7 @@ mod check_output;
 mod count;
 mod explain;
 mod input;
+mod simulate;
 mod support;
 
 use std::process::ExitCode;
@@ -23,6 +24,7 @@ commands:
   batch <lint|explain|join> …     Batch files
   support-bundle [FILE|-]         a sanitized text for OpenAI support
   redact [FILE|-]                 mask API keys and tokens in text
+  simulate --list [--json]        the failures the worker's simulate mode sends
 ";
 
 fn main() -> ExitCode {
@@ -39,6 +41,7 @@ fn main() -> ExitCode {
         "batch" => batch::run(rest),
         "support-bundle" => support::run_bundle(rest),
         "redact" => support::run_redact(rest),
+        "simulate" => simulate::run(rest),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
             0

@@ -47,9 +47,11 @@ pub mod batch;
 pub mod bundle;
 #[cfg(feature = "jsonschema")]
 pub mod output;
+pub mod pace;
 pub mod ratelimit;
 pub mod redact;
 pub mod retry;
+pub mod simulate;
 pub mod sse;
 pub mod strict;
 #[cfg(feature = "tokenizer")]

@@ -31,8 +31,10 @@ mod gateway;
 mod log;
 mod mask;
 mod output;
+mod pacer;
 mod route;
 mod settings;
+mod simulate;
 mod upload;
 mod watch;
 
@@ -45,7 +47,7 @@ use crate::settings::Settings;
 
 /// The fetch event: one request in, one response out, one log line written.
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let url = req.url();
     let mut line = LogLine::start(&req, url.as_ref().ok());
     let origin = req.headers().get("origin").ok().flatten();
@@ -54,6 +56,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     });
     let (response, cors_origins) = match (&*parsed, url) {
         (Ok(settings), Ok(url)) => {
+            pacer::bind(&env, settings.pacing.is_some());
             let response = handle(req, &url, settings, origin.as_deref(), &mut line).await;
             (response, settings.cors_origins.as_slice())
         }
@@ -78,6 +81,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     };
     let headers = response.headers_mut();
     headers.set("x-airlock-request-id", &line.request_id)?;
+    pacer::finish(&ctx, &line.request_id, headers);
     if let Some(bound) = line.partial {
         headers.set("x-airlock-checked", &format!("partial; bound={bound}"))?;
     }

@@ -53,6 +53,11 @@ pub struct LogLine {
     /// the body was checked and the model's encoding is known; at least this many when `partial`
     /// is `tokenize_cost`.
     pub tokens: Option<u64>,
+    /// How `tokens` was found: `exact` (tokenized), or `estimate` (OpenAI's rate-limiter
+    /// estimate, where the context-length verdict did not depend on the exact count; see
+    /// `EXACT_TOKEN_COUNT`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokens_counted: Option<&'static str>,
     /// The bound that left the body partly checked or unchecked (`max_check_bytes`, and the
     /// rules' `validate::bounds`: `json_nodes`, `tokenize_cost`, …); also sent as
     /// `x-airlock-checked: partial; bound=…`.
@@ -112,6 +117,7 @@ impl LogLine {
             prompt: None,
             partial: None,
             tokens: None,
+            tokens_counted: None,
             warnings: Vec::new(),
             upstream_body: None,
             upstream_status: None,

@@ -15,4 +15,4 @@ pub(crate) mod request_schemas;
 pub(crate) mod structured;
 
 /// A hash of the rule data these tables were generated from (FNV-1a 64 over `rules/`).
-pub const DATA_VERSION: &str = "47d8ec8593e6b000";
+pub const DATA_VERSION: &str = "51292f13defe8b5b";
