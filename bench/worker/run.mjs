@@ -8,6 +8,16 @@
 // that bundle runs as one more target in the same interleaved run, and the table gains the
 // difference "Airlock − baseline" (issue 12's cost budget: +0.05 ms p50 on the 2 KB body). Everything listens on 127.0.0.1. The load client keeps its
 // connections alive and records one sample per request actually made (no invented samples).
+//
+// Peers and extra rows (issue 14): the Portkey AI gateway's Workers bundle, read from
+// `../shared/bench/portkey-gateway/index.js` (the repository's parent folder; skipped, saying so,
+// where absent; BENCH_PORTKEY=<dir> points elsewhere), runs as one more target of the same
+// interleaved run. workerd's CPU time per request is read from /proc around every batch (only one
+// target is busy at a time). Then, after the latency run: cold start to the first 200 (a fresh
+// `workerd serve` with one worker, spawn → first 200 to a 2 KB chat request, COLD_RUNS times per
+// target, interleaved), and the CPU of a 128,000-token chat request's pre-flight (Airlock minus
+// Airlock unchecked on the same ~0.6 MB body, which carries a tool so the whole-body schema check
+// runs). Prints Markdown ready for the README, with the load average at the start and the end.
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
@@ -65,6 +75,57 @@ const capnpString = (s) => JSON.stringify(s);
 const embedPath = (file) => capnpString(path.relative(path.resolve(workDir), path.resolve(file)));
 
 const baselineDir = process.env.BENCH_BASELINE || null;
+// The Portkey gateway peer (a third-party bundle, never copied into the repository).
+const portkeyDir = process.env.BENCH_PORTKEY || path.resolve(root, "..", "shared", "bench", "portkey-gateway");
+const portkey = fs.existsSync(path.join(portkeyDir, "index.js")) ? path.join(portkeyDir, "index.js") : null;
+if (!portkey) console.error(`bench-worker: Portkey gateway bundle not found at ${portkeyDir}/index.js: its column is skipped`);
+const loadavg = () => fs.readFileSync("/proc/loadavg", "utf8").trim().split(" ").slice(0, 3).join(" ");
+const loadStart = loadavg();
+
+/** Service definitions, by target (capnp text); `upstreamUrl` is the fake upstream. */
+function serviceDefs(upstreamUrl) {
+  const vars = `bindings = [(name = "UPSTREAM_URL", text = ${capnpString(upstreamUrl)})]`;
+  const modules = bundleModules(bundleDir).join(", ");
+  const defs = {
+    airlock: `(name = "airlock", worker = (modules = [${modules}], compatibilityDate = "2025-09-01", ${vars}, globalOutbound = "loopback"))`,
+    unchecked: `(name = "unchecked", worker = (modules = [${modules}], compatibilityDate = "2025-09-01", bindings = [(name = "UPSTREAM_URL", text = ${capnpString(upstreamUrl)}), (name = "MAX_CHECK_BYTES", text = "0")], globalOutbound = "loopback"))`,
+    floor: `(name = "floor", worker = (modules = [(name = "floor.js", esModule = embed ${embedPath(path.join(here, "floor.js"))})], compatibilityDate = "2025-09-01", ${vars}, globalOutbound = "loopback"))`,
+  };
+  // `monitored` is Airlock with the Monitor bound (issue 16): the difference to `airlock` is the
+  // cost of counting and reporting.
+  defs.monitored = `(name = "monitored", worker = (modules = [${modules}], compatibilityDate = "2025-09-01", bindings = [(name = "UPSTREAM_URL", text = ${capnpString(upstreamUrl)}), (name = "MONITOR", durableObjectNamespace = "Monitor")], durableObjectNamespaces = [(className = "Monitor", uniqueKey = "airlock-bench-monitor", enableSql = true)], durableObjectStorage = (inMemory = void), globalOutbound = "loopback"))`;
+  // `paced` is Airlock with PACING=on (issue 15): each request asks its lane's pacer Durable Object
+  // (SQLite storage on a fresh disk folder) for its turn; the bench upstream's x-ratelimit-* headers
+  // leave room, so this measures the fast path.
+  defs.paced = `(name = "paced", worker = (modules = [${modules}], compatibilityDate = "2025-09-01", compatibilityFlags = ["enable_request_signal"], bindings = [(name = "UPSTREAM_URL", text = ${capnpString(upstreamUrl)}), (name = "PACING", text = "on"), (name = "PACER", durableObjectNamespace = (className = "Pacer"))], durableObjectNamespaces = [(className = "Pacer", uniqueKey = "airlock-bench-pacer", enableSql = true)], durableObjectStorage = (localDisk = "pacer-disk"), globalOutbound = "loopback"))`;
+  if (baselineDir) {
+    defs.baseline = `(name = "baseline", worker = (modules = [${bundleModules(baselineDir).join(", ")}], compatibilityDate = "2025-09-01", ${vars}, globalOutbound = "loopback"))`;
+  }
+  if (portkey) {
+    // Portkey's own settings (its wrangler.toml): see ../shared/bench/portkey-gateway/README.md.
+    defs.portkey = `(name = "portkey", worker = (modules = [(name = "index.js", esModule = embed ${embedPath(portkey)})], compatibilityDate = "2024-12-05", compatibilityFlags = ["nodejs_compat"], bindings = [(name = "ENVIRONMENT", text = "dev"), (name = "CUSTOM_HEADERS_TO_IGNORE", json = "[]")], globalOutbound = "loopback"))`;
+  }
+  return defs;
+}
+
+/** A workerd config serving `ports` (target → port) with the services of `defs`. */
+function writeServices(file, defs, ports) {
+  fs.mkdirSync(workDir, { recursive: true });
+  const services = Object.keys(ports).map((t) => defs[t]);
+  if (ports.paced) {
+    // The paced target's pacer storage (SQLite needs a disk; a fresh one per config).
+    const pacerDir = path.resolve(workDir, `pacer-storage-${path.basename(file, ".capnp")}`);
+    fs.rmSync(pacerDir, { recursive: true, force: true });
+    fs.mkdirSync(pacerDir, { recursive: true });
+    services.push(`(name = "pacer-disk", disk = (path = ${capnpString(pacerDir)}, writable = true))`);
+  }
+  services.push(`(name = "loopback", network = (allow = ["local", "private", "public"]))`);
+  const sockets = Object.entries(ports).map(([t, p]) => `(name = ${capnpString(t)}, address = "127.0.0.1:${p}", http = (), service = ${capnpString(t)})`);
+  const text = `using Workerd = import "/workerd/workerd.capnp";\nconst config :Workerd.Config = (services = [${services.join(", ")}], sockets = [${sockets.join(", ")}]);\n`;
+  const full = path.join(workDir, file);
+  fs.writeFileSync(full, text);
+  return full;
+}
 
 /** The workerd module list of a bundle directory. */
 function bundleModules(dir) {
@@ -78,57 +139,6 @@ function bundleModules(dir) {
     else if (f.endsWith(".wasm")) modules.push(`(name = ${capnpString(f)}, wasm = embed ${embedPath(full)})`);
   }
   return modules;
-}
-
-function writeConfig(upstreamUrl, airlockPort, floorPort, uncheckedPort, baselinePort, monitoredPort) {
-  fs.mkdirSync(workDir, { recursive: true });
-  const modules = bundleModules(bundleDir);
-  const floor = path.join(here, "floor.js");
-  const vars = `bindings = [(name = "UPSTREAM_URL", text = ${capnpString(upstreamUrl)})]`;
-  const config = `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [
-    (name = "airlock", worker = (
-      modules = [${modules.join(", ")}],
-      compatibilityDate = "2025-09-01",
-      ${vars},
-      globalOutbound = "loopback")),
-    (name = "unchecked", worker = (
-      modules = [${modules.join(", ")}],
-      compatibilityDate = "2025-09-01",
-      bindings = [(name = "UPSTREAM_URL", text = ${capnpString(upstreamUrl)}), (name = "MAX_CHECK_BYTES", text = "0")],
-      globalOutbound = "loopback")),
-    (name = "monitored", worker = (
-      modules = [${modules.join(", ")}],
-      compatibilityDate = "2025-09-01",
-      bindings = [(name = "UPSTREAM_URL", text = ${capnpString(upstreamUrl)}), (name = "MONITOR", durableObjectNamespace = "Monitor")],
-      durableObjectNamespaces = [(className = "Monitor", uniqueKey = "airlock-bench-monitor", enableSql = true)],
-      durableObjectStorage = (inMemory = void),
-      globalOutbound = "loopback")),
-    (name = "floor", worker = (
-      modules = [(name = "floor.js", esModule = embed ${embedPath(floor)})],
-      compatibilityDate = "2025-09-01",
-      ${vars},
-      globalOutbound = "loopback")),
-${baselineDir ? `    (name = "baseline", worker = (
-      modules = [${bundleModules(baselineDir).join(", ")}],
-      compatibilityDate = "2025-09-01",
-      ${vars},
-      globalOutbound = "loopback")),
-` : ""}    (name = "loopback", network = (allow = ["local", "private", "public"])),
-  ],
-  sockets = [${baselineDir ? `
-    (name = "baseline", address = "127.0.0.1:${baselinePort}", http = (), service = "baseline"),` : ""}
-    (name = "airlock", address = "127.0.0.1:${airlockPort}", http = (), service = "airlock"),
-    (name = "floor", address = "127.0.0.1:${floorPort}", http = (), service = "floor"),
-    (name = "unchecked", address = "127.0.0.1:${uncheckedPort}", http = (), service = "unchecked"),
-    (name = "monitored", address = "127.0.0.1:${monitoredPort}", http = (), service = "monitored"),
-  ],
-);
-`;
-  const file = path.join(workDir, "bench.capnp");
-  fs.writeFileSync(file, config);
-  return file;
 }
 
 async function waitFor(url, child) {
@@ -152,8 +162,36 @@ function chatBody(bytes) {
   return JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "system", content: "Be brief." }, { role: "user", content: text }] });
 }
 
+
+// Common English words, each one o200k_base (and cl100k_base) token with its leading space, so a
+// text of k of them is k tokens (checked by `airlock count` when this was written).
+const WORDS = ("the of and to in is that for it with as was on be by this are from at or have an they which one you were all we can her has there been if more when will would who so no time people year way day man thing woman life child world school state family student group country problem hand part place case week company system program question work government number night point home water room mother area money story fact month lot right study book eye job word business issue side kind head house service friend father power hour game line end member law car city community name president team minute idea body information back parent face others level office door health person art war history party result change morning reason research girl guy moment air teacher force education").split(" ");
+
+/**
+ * A chat request of `messages` messages of `words` one-token words each, for gpt-4o, with a tool
+ * (so the whole-body schema check runs, not the plain-chat shortcut): `messages × (words + 1)`
+ * tokens of text (each role is one token) plus the estimated framing.
+ */
+function longChatBody(messages, words) {
+  let x = 12345;
+  const next = () => ((x = (x * 1103515245 + 12345) % 2147483648), x);
+  const text = () => Array.from({ length: words }, () => " " + WORDS[next() % WORDS.length]).join("");
+  const tool = { type: "function", function: { name: "get_weather", description: "Get the current weather for a city", parameters: { type: "object", properties: { location: { type: "string" } }, required: ["location"] } } };
+  return JSON.stringify({
+    model: "gpt-4o",
+    messages: Array.from({ length: messages }, (_, i) => ({ role: i % 2 ? "assistant" : "user", content: text() })),
+    tools: [tool],
+  });
+}
+const LONG_MESSAGES = 126;
+const LONG_WORDS = 1000;
+const LONG_TOKENS = LONG_MESSAGES * (LONG_WORDS + 1);
+
+/** Headers each target needs besides the request's own (Portkey is told where to forward). */
+let extraHeaders = {};
+
 /** One keep-alive request; resolves to its latency in ms (request written → response fully read). */
-function request(agent, port, body) {
+function request(agent, port, body, extra = extraHeaders[port] ?? {}) {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
     const req = http.request(
@@ -163,12 +201,15 @@ function request(agent, port, body) {
         method: "POST",
         path: "/v1/chat/completions",
         agent,
-        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body), authorization: "Bearer sk-bench-not-a-real-key" },
+        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body), authorization: "Bearer sk-bench-not-a-real-key", ...extra },
       },
       (res) => {
-        res.on("data", () => {});
+        let text = "";
+        res.on("data", (d) => {
+          if (res.statusCode !== 200 && text.length < 400) text += d;
+        });
         res.on("end", () => {
-          if (res.statusCode !== 200) reject(new Error(`status ${res.statusCode} from port ${port}`));
+          if (res.statusCode !== 200) reject(new Error(`status ${res.statusCode} from port ${port}: ${text.slice(0, 400)}`));
           else resolve(Number(process.hrtime.bigint() - t0) / 1e6);
         });
       },
@@ -178,13 +219,35 @@ function request(agent, port, body) {
   });
 }
 
+/** workerd's user + system CPU time so far, in µs (clock ticks of 10 ms). */
+function cpuMicros(child) {
+  const fields = fs.readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+/**
+ * `request`, made again (at most twice) when a kept-alive socket was closed under it (the server
+ * closed an idle connection as the request went out): counted as resets, not as a sample.
+ */
+let resets = 0;
+async function retried(agent, port, body) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await request(agent, port, body);
+    } catch (e) {
+      if (attempt >= 2 || !(e.code === "ECONNRESET" || /socket hang up/.test(String(e)))) throw e;
+      resets++;
+    }
+  }
+}
+
 /** `conns` loops on `conns` kept-alive sockets, `n` requests each. */
 async function batch(agent, port, body, conns, n) {
   const samples = [];
   const t0 = process.hrtime.bigint();
   await Promise.all(
     Array.from({ length: conns }, async () => {
-      for (let i = 0; i < n; i++) samples.push(await request(agent, port, body));
+      for (let i = 0; i < n; i++) samples.push(await retried(agent, port, body));
     }),
   );
   const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
@@ -204,28 +267,39 @@ function shuffle(a) {
   return a;
 }
 
+const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+
 const upstreamPort = await startUpstream();
-const airlockPort = await freePort();
-const floorPort = await freePort();
-const uncheckedPort = await freePort();
-const baselinePort = await freePort();
-// `monitored` is Airlock with the Monitor bound (issue 16): the difference to `airlock` is the
-// cost of counting and reporting.
-const monitoredPort = await freePort();
-const config = writeConfig(`http://127.0.0.1:${upstreamPort}`, airlockPort, floorPort, uncheckedPort, baselinePort, monitoredPort);
+const upstreamUrl = `http://127.0.0.1:${upstreamPort}`;
+const defs = serviceDefs(upstreamUrl);
+const ports = {};
+for (const t of Object.keys(defs)) ports[t] = await freePort();
+const portkeyHeaders = { "x-portkey-provider": "openai", "x-portkey-custom-host": `${upstreamUrl}/v1` };
+if (portkey) extraHeaders[ports.portkey] = portkeyHeaders;
+const config = writeServices("bench.capnp", defs, ports);
 // The worker's log lines (console.log) are still written, to a discarded stdout, as in production
 // where Workers Logs collects them.
 const workerd = spawn(workerdBinary(), ["serve", config], { stdio: ["ignore", "ignore", "inherit"] });
 children.push(workerd);
-await waitFor(`http://127.0.0.1:${airlockPort}/healthz`, workerd);
-await waitFor(`http://127.0.0.1:${floorPort}/`, workerd);
-await waitFor(`http://127.0.0.1:${uncheckedPort}/healthz`, workerd);
-if (baselineDir) await waitFor(`http://127.0.0.1:${baselinePort}/healthz`, workerd);
+for (const [t, port] of Object.entries(ports)) {
+  if (t === "portkey") {
+    // Portkey has no health route: one real request.
+    for (let i = 0; ; i++) {
+      try {
+        await request(undefined, port, chatBody(2048));
+        break;
+      } catch (e) {
+        if (workerd.exitCode !== null || i > 100) throw e;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  } else await waitFor(`http://127.0.0.1:${port}/${t === "floor" ? "" : "healthz"}`, workerd);
+}
 
 // `unchecked` is Airlock with MAX_CHECK_BYTES=0: the body streams through unread and unchecked, so
 // the difference to `airlock` is the cost of reading and checking the request.
-const targets = { direct: upstreamPort, floor: floorPort, airlock: airlockPort, unchecked: uncheckedPort, monitored: monitoredPort };
-if (baselineDir) targets.baseline = baselinePort;
+const targets = { direct: upstreamPort, ...ports };
+const cpu = {}; // `${size label}:${target}` → { us, n }
 const rows = [];
 for (const [label, size] of [["2 KB", 2 * 1024], ["200 KB", 200 * 1024]]) {
   const body = chatBody(size);
@@ -237,7 +311,12 @@ for (const [label, size] of [["2 KB", 2 * 1024], ["200 KB", 200 * 1024]]) {
     for (const t of Object.keys(targets)) await batch(agents[t], targets[t], body, conns, Math.max(3, Math.round(n / 4)));
     for (let r = 0; r < ROUNDS; r++) {
       for (const t of shuffle(Object.keys(targets))) {
+        const c0 = cpuMicros(workerd);
         const { samples, wallMs } = await batch(agents[t], targets[t], body, conns, n);
+        const key = `${label}:${t}`;
+        cpu[key] ??= { us: 0, n: 0 };
+        cpu[key].us += cpuMicros(workerd) - c0;
+        cpu[key].n += samples.length;
         results[t].samples.push(...samples);
         results[t].wallMs += wallMs;
       }
@@ -250,45 +329,160 @@ for (const [label, size] of [["2 KB", 2 * 1024], ["200 KB", 200 * 1024]]) {
       const rps = samples.length / (wallMs / 1000);
       stats[t] = { n: samples.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99), mean, rps, check: (mean / 1000) * rps / conns };
     }
-    rows.push({ label, conns, stats });
+    rows.push({ label, conns, stats, load: loadavg() });
     const s = stats;
     console.error(
-      `${label} c=${conns}: n=${s.airlock.n}/target; direct p50 ${s.direct.p50.toFixed(3)} p99 ${s.direct.p99.toFixed(3)} ms; ` +
-        `check (mean×rps÷conns) direct ${s.direct.check.toFixed(2)} floor ${s.floor.check.toFixed(2)} airlock ${s.airlock.check.toFixed(2)} unchecked ${s.unchecked.check.toFixed(2)}`,
+      `${label} c=${conns}: n=${s.airlock.n}/target; direct p50 ${s.direct.p50.toFixed(3)} ms; added p50 ` +
+        Object.keys(ports).map((t) => `${t} ${(s[t].p50 - s.direct.p50).toFixed(3)}`).join(", ") + `; load ${loadavg()}`,
     );
   }
 }
+
+// Issue 17: a 2 KB request with a strict json_schema format, whose answer Airlock validates
+// (x-airlock-output), against the same 2 KB of text without the format (not validated); both
+// through Airlock, interleaved. The difference is the schema's request lint plus the answer's
+// check: an upper bound of the output check alone.
+const STRICT = { type: "object", properties: { city: { type: "string" }, population: { type: ["integer", "null"] }, tags: { type: "array", items: { type: "string" } } }, required: ["city", "population", "tags"], additionalProperties: false };
+const plain2k = JSON.parse(chatBody(2 * 1024 - 300));
+const structuredBodies = {
+  plain: JSON.stringify(plain2k),
+  strict: JSON.stringify({ ...plain2k, response_format: { type: "json_schema", json_schema: { name: "city", strict: true, schema: STRICT } } }),
+};
+const outputRow = {};
+{
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const got = { plain: [], strict: [] };
+  for (const k of Object.keys(got)) await batch(agent, ports.airlock, structuredBodies[k], 1, 50);
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const k of shuffle(Object.keys(got))) got[k].push(...(await batch(agent, ports.airlock, structuredBodies[k], 1, PER_BATCH[1])).samples);
+  }
+  agent.destroy();
+  for (const [k, samples] of Object.entries(got)) {
+    const sorted = [...samples].sort((a, b) => a - b);
+    outputRow[k] = { n: samples.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+  }
+}
+
+// The 128k-token pre-flight: workerd CPU per request of Airlock and Airlock unchecked on the same
+// long body, interleaved; the difference is reading and checking it.
+const longBody = longChatBody(LONG_MESSAGES, LONG_WORDS);
+const LONG_N = Number(process.env.BENCH_LONG_N ?? 10);
+const longCpu = { airlock: [], unchecked: [] };
+{
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  for (const t of Object.keys(longCpu)) await batch(agent, ports[t], longBody, 1, 3);
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const t of shuffle(Object.keys(longCpu))) {
+      const c0 = cpuMicros(workerd);
+      await batch(agent, ports[t], longBody, 1, LONG_N);
+      longCpu[t].push((cpuMicros(workerd) - c0) / LONG_N);
+    }
+  }
+  agent.destroy();
+}
+const longLoad = loadavg();
+workerd.kill("SIGTERM");
+await new Promise((r) => (workerd.exitCode !== null ? r() : workerd.once("exit", r)));
+
+// Cold start: a fresh workerd per sample, serving one worker; spawn → first 200 to a 2 KB chat
+// request (the config already written; connection refused is retried every millisecond).
+const COLD_RUNS = Number(process.env.COLD_RUNS ?? 5);
+// `healthz` is Airlock answering GET /healthz (no body, no check): the start-up alone.
+const coldTargets = ["floor", "airlock", "healthz", ...(portkey ? ["portkey"] : [])];
+const cold = Object.fromEntries(coldTargets.map((t) => [t, []]));
+{
+  const body = chatBody(2048);
+  for (let r = 0; r < COLD_RUNS; r++) {
+    for (const t of shuffle([...coldTargets])) {
+      const port = await freePort();
+      const service = t === "healthz" ? "airlock" : t;
+      const file = writeServices(`cold-${t}.capnp`, defs, { [service]: port });
+      const extra = t === "portkey" ? portkeyHeaders : {};
+      const t0 = process.hrtime.bigint();
+      const child = spawn(workerdBinary(), ["serve", file], { stdio: ["ignore", "ignore", "inherit"] });
+      children.push(child);
+      for (;;) {
+        if (child.exitCode !== null) throw new Error(`workerd (cold ${t}) exited ${child.exitCode}`);
+        try {
+          if (t === "healthz") {
+            const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+            await res.arrayBuffer();
+            if (res.status !== 200) throw new Error(`cold healthz: status ${res.status}`);
+          } else await request(undefined, port, body, extra);
+          break;
+        } catch (e) {
+          if (!/ECONNREFUSED|ECONNRESET|socket hang up|fetch failed/.test(String(e) + String(e.cause ?? ""))) throw e;
+          await new Promise((res) => setTimeout(res, 1));
+        }
+        if (Number(process.hrtime.bigint() - t0) / 1e6 > 20_000) throw new Error(`cold ${t}: no 200 within 20 s`);
+      }
+      cold[t].push(Number(process.hrtime.bigint() - t0) / 1e6);
+      child.kill("SIGTERM");
+      await new Promise((res) => (child.exitCode !== null ? res() : child.once("exit", res)));
+    }
+  }
+}
+// The wasm's size (workerd compiles it at start-up; Node 20's V8 cannot compile it by itself: it
+// uses exception references).
+const wasmFile = fs.readdirSync(bundleDir).find((f) => f.endsWith(".wasm"));
+const wasmInfo = wasmFile ? `Worker wasm: ${(fs.statSync(path.join(bundleDir, wasmFile)).size / 1e6).toFixed(2)} MB.` : "";
 stopAll();
+const loadEnd = loadavg();
 
 const f = (x) => (x >= 0 ? "+" : "") + x.toFixed(2);
+const ratio = (a, b) => (b > 0.005 ? (a / b).toFixed(2) + "×" : "n/a");
+const us = (key) => (cpu[key] ? Math.round(cpu[key].us / cpu[key].n) : NaN);
 const lines = [
-  "| body | conns | direct p50 / p99 (ms) | floor added p50 / p99 | Airlock added p50 / p99 | ratio to floor p50 / p99 | Airlock unchecked added p50 / p99 | req/target | check |",
-  "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+  `Load average (1, 5, 15 min) at the start: ${loadStart}; at the end: ${loadEnd}. ${ROUNDS} interleaved rounds.${resets ? ` ${resets} requests made again after a kept-alive socket was closed under them.` : ""}${portkey ? "" : " Portkey: not found, skipped."}`,
+  "",
+  `| body | conns | direct p50 / p99 (ms) | floor added p50 / p99 | Airlock added p50 / p99 | Airlock ÷ floor p50 |${portkey ? " Portkey added p50 / p99 | Airlock − Portkey p50 |" : ""} Airlock unchecked added p50 / p99 | pacing on − off p50 / p99 | req/target | check | load (1 min) |`,
+  `|---|---:|---:|---:|---:|---:|${portkey ? "---:|---:|" : ""}---:|---:|---:|---:|---:|`,
 ];
-for (const { label, conns, stats: s } of rows) {
-  const fp50 = s.floor.p50 - s.direct.p50;
-  const fp99 = s.floor.p99 - s.direct.p99;
-  const ap50 = s.airlock.p50 - s.direct.p50;
-  const ap99 = s.airlock.p99 - s.direct.p99;
-  const up50 = s.unchecked.p50 - s.direct.p50;
-  const up99 = s.unchecked.p99 - s.direct.p99;
-  const ratio = (a, b) => (b > 0.005 ? (a / b).toFixed(2) + "×" : "n/a");
-  // The check farthest from 1 among the targets (≈ 1: every connection was busy all the time).
+for (const { label, conns, stats: s, load } of rows) {
+  const add = (t, p) => s[t][p] - s.direct[p];
   const check = Object.values(s).map((x) => x.check).sort((a, b) => Math.abs(b - 1) - Math.abs(a - 1))[0];
+  const pk = portkey ? ` ${f(add("portkey", "p50"))} / ${f(add("portkey", "p99"))} | ${f(add("airlock", "p50") - add("portkey", "p50"))} |` : "";
   lines.push(
-    `| ${label} | ${conns} | ${s.direct.p50.toFixed(2)} / ${s.direct.p99.toFixed(2)} | ${f(fp50)} / ${f(fp99)} | ${f(ap50)} / ${f(ap99)} | ${ratio(ap50, fp50)} / ${ratio(ap99, fp99)} | ${f(up50)} / ${f(up99)} | ${s.airlock.n} | ${check.toFixed(2)} |`,
+    `| ${label} | ${conns} | ${s.direct.p50.toFixed(2)} / ${s.direct.p99.toFixed(2)} | ${f(add("floor", "p50"))} / ${f(add("floor", "p99"))} | ${f(add("airlock", "p50"))} / ${f(add("airlock", "p99"))} | ${ratio(add("airlock", "p50"), add("floor", "p50"))} |${pk} ${f(add("unchecked", "p50"))} / ${f(add("unchecked", "p99"))} | ${f(s.paced.p50 - s.airlock.p50)} / ${f(s.paced.p99 - s.airlock.p99)} | ${s.airlock.n} | ${check.toFixed(2)} | ${load.split(" ")[0]} |`,
   );
 }
-lines.push("", "Monitor on (the `MONITOR` binding; counts reported after each response), same run:", "",
-  "| body | conns | Airlock added p50 / p99 (ms) | monitor on added p50 / p99 | monitor on − Airlock p50 / p99 |",
-  "|---|---:|---:|---:|---:|");
-for (const { label, conns, stats: s } of rows) {
-  const a50 = s.airlock.p50 - s.direct.p50;
-  const a99 = s.airlock.p99 - s.direct.p99;
-  const m50 = s.monitored.p50 - s.direct.p50;
-  const m99 = s.monitored.p99 - s.direct.p99;
-  lines.push(`| ${label} | ${conns} | ${f(a50)} / ${f(a99)} | ${f(m50)} / ${f(m99)} | ${f(m50 - a50)} / ${f(m99 - a99)} |`);
-}
+const cpuTargets = ["floor", "airlock", "unchecked", ...(portkey ? ["portkey"] : []), ...(baselineDir ? ["baseline"] : [])];
+const names = { floor: "JS floor", airlock: "Airlock", unchecked: "Airlock unchecked", portkey: "Portkey", baseline: "baseline", healthz: "Airlock, GET /healthz (start-up only)" };
+lines.push("", "workerd CPU per request (µs; both connection counts, all rounds):", "", "| target | 2 KB | 200 KB |", "|---|---:|---:|");
+for (const t of cpuTargets) lines.push(`| ${names[t]} | ${us(`2 KB:${t}`)} | ${us(`200 KB:${t}`)} |`);
+const coldMed = Object.fromEntries(coldTargets.map((t) => [t, median(cold[t])]));
+lines.push("", `Cold start, spawn of a fresh workerd → first 200 to a 2 KB chat request (ms; median of ${COLD_RUNS}, interleaved; load ${loadEnd.split(" ")[0]}):`, "", "| target | median | all |", "|---|---:|---|");
+for (const t of coldTargets) lines.push(`| ${names[t]} | ${coldMed[t].toFixed(1)} | ${cold[t].map((x) => x.toFixed(0)).join(", ")} |`);
+if (wasmInfo) lines.push("", wasmInfo);
+const longA = median(longCpu.airlock);
+const longU = median(longCpu.unchecked);
+const pre = (longA - longU) / 1000;
+lines.push(
+  "",
+  `${LONG_TOKENS.toLocaleString("en")}-token chat request (gpt-4o, ${LONG_MESSAGES} messages, a tool: the whole-body schema check runs; ${(Buffer.byteLength(longBody) / 1e6).toFixed(2)} MB), workerd CPU per request, median of ${ROUNDS} rounds of ${LONG_N} (load ${longLoad.split(" ")[0]}):`,
+  "",
+  "| Airlock | Airlock unchecked | pre-flight (difference) |",
+  "|---:|---:|---:|",
+  `| ${(longA / 1000).toFixed(2)} ms | ${(longU / 1000).toFixed(2)} ms | ${pre.toFixed(2)} ms |`,
+);
+// The aims of issue 14, as this run measured them.
+const aim = (ok) => (ok ? "met" : "**not met**");
+lines.push("", "Aims (issue 14), this run:", "");
+if (portkey) {
+  const gaps = rows.map(({ label, conns, stats: s }) => {
+    const d = s.airlock.p50 - s.portkey.p50;
+    return `${label} × ${conns}: ${f(d)} ms`;
+  });
+  const below = rows.every(({ stats: s }) => s.airlock.p50 < s.portkey.p50);
+  lines.push(`- Airlock's added p50 below Portkey's in every cell: ${aim(below)} (Airlock − Portkey: ${gaps.join("; ")})`);
+  const cpuBelow = ["2 KB", "200 KB"].every((l) => us(`${l}:airlock`) < us(`${l}:portkey`));
+  lines.push(`- CPU per request below Portkey's at both sizes: ${aim(cpuBelow)} (Airlock ${us("2 KB:airlock")} / ${us("200 KB:airlock")} µs, Portkey ${us("2 KB:portkey")} / ${us("200 KB:portkey")} µs)`);
+} else lines.push("- Portkey aims: not measured (bundle absent)");
+const first = rows.find((r) => r.label === "2 KB" && r.conns === 1).stats;
+const r1 = (first.airlock.p50 - first.direct.p50) / (first.floor.p50 - first.direct.p50);
+lines.push(`- At most 1.5× the floor at 2 KB × 1: ${aim(r1 <= 1.5)} (${r1.toFixed(2)}×)`);
+lines.push(`- Cold start to first 200 under 50 ms: ${aim(coldMed.airlock < 50)} (${coldMed.airlock.toFixed(1)} ms; floor ${coldMed.floor.toFixed(1)} ms)`);
+lines.push(`- The 128k-token pre-flight under 5 ms CPU: ${aim(pre < 5)} (${pre.toFixed(2)} ms)`);
 if (baselineDir) {
   lines.push("", `Against the baseline bundle (${baselineDir}), same run:`, "",
     "| body | conns | baseline added p50 / p99 (ms) | Airlock added p50 / p99 | Airlock − baseline p50 / p99 |",
@@ -301,4 +495,19 @@ if (baselineDir) {
     lines.push(`| ${label} | ${conns} | ${f(b50)} / ${f(b99)} | ${f(a50)} / ${f(a99)} | ${f(a50 - b50)} / ${f(a99 - b99)} |`);
   }
 }
+lines.push("", "Monitor on (the `MONITOR` binding; counts reported after each response), same run:", "",
+  "| body | conns | Airlock added p50 / p99 (ms) | monitor on added p50 / p99 | monitor on − Airlock p50 / p99 |",
+  "|---|---:|---:|---:|---:|");
+for (const { label, conns, stats: s } of rows) {
+  const a50 = s.airlock.p50 - s.direct.p50;
+  const a99 = s.airlock.p99 - s.direct.p99;
+  const m50 = s.monitored.p50 - s.direct.p50;
+  const m99 = s.monitored.p99 - s.direct.p99;
+  lines.push(`| ${label} | ${conns} | ${f(a50)} / ${f(a99)} | ${f(m50)} / ${f(m99)} | ${f(m50 - a50)} / ${f(m99 - a99)} |`);
+}
+lines.push("", "Structured output (issue 17), through Airlock, 1 connection, same run:", "",
+  "| request | p50 / p99 (ms) | strict − plain p50 / p99 |", "|---|---:|---:|",
+  `| 2 KB, no format | ${outputRow.plain.p50.toFixed(3)} / ${outputRow.plain.p99.toFixed(3)} | |`,
+  `| 2 KB, strict json_schema, answer validated | ${outputRow.strict.p50.toFixed(3)} / ${outputRow.strict.p99.toFixed(3)} | ${f(outputRow.strict.p50 - outputRow.plain.p50)} / ${f(outputRow.strict.p99 - outputRow.plain.p99)} |`);
 console.log(lines.join("\n"));
+process.exit(0);

@@ -685,7 +685,8 @@ pub fn redact(data: &[u8]) {
     );
 }
 
-/// Rate-limit and retry headers with any values: never panics; a decoded delay is consistent.
+/// Rate-limit and retry headers with any values: never panics; a decoded delay is consistent; an
+/// `x-airlock-simulate` value parses within its bounds.
 pub fn headers(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let mut pairs: Vec<(String, String)> = Vec::new();
@@ -725,4 +726,18 @@ pub fn headers(data: &[u8]) {
         .map(|(a, b)| (a.as_str(), b.as_str()))
         .collect();
     let _ = airlock_rules::diagnose_response(429, &refs, data);
+    // `x-airlock-simulate` values (simulate mode): parsed within their bounds, answers built.
+    use airlock_rules::simulate;
+    for value in core::iter::once(text.as_ref()).chain(pairs.iter().map(|(_, v)| v.as_str())) {
+        if let Ok(spec) = simulate::parse(value) {
+            assert!(value.len() <= simulate::MAX_HEADER_BYTES);
+            assert!(spec.after.is_none_or(|k| k <= simulate::MAX_AFTER));
+            assert!(spec.events <= simulate::MAX_EVENTS && spec.ms <= simulate::MAX_MS);
+            let _ = simulate::body(&spec);
+            let _ = simulate::headers(&spec, "req_fuzz");
+            for api in [simulate::StreamApi::Chat, simulate::StreamApi::Responses] {
+                let _ = simulate::stream_body(&spec, api, "fuzz", 0, "cut");
+            }
+        }
+    }
 }

@@ -14,9 +14,16 @@ export const scriptPath =
   process.env.AIRLOCK_WORKER_SCRIPT ?? path.join(root, "crates", "airlock-worker", "build", "index.js");
 
 /**
+ * The pacer Durable Object binding as wrangler.toml declares it (`PACER`, class `Pacer`, SQLite
+ * storage). `scriptName` binds to the class of another worker of the same Miniflare instance.
+ */
+export const pacerBinding = (scriptName) => ({ PACER: { className: "Pacer", useSQLite: true, ...(scriptName ? { scriptName } : {}) } });
+
+/**
  * Starts the worker with `vars` as bindings; collects its console output lines in `logs`.
  *
  * `options` (all optional; without them the worker starts exactly as before):
+ * - `pacer: true`: binds the pacer Durable Object as wrangler.toml does (with `enable_request_signal`);
  * - `durableObjects`: binding name -> class name of a Durable Object exported by the worker, or
  *   Miniflare's options for it (e.g. `{ MONITOR: { className: "Monitor", useSQLite: true } }`);
  * - `persist`: a directory for the Durable Objects' storage, kept across `dispose()` and a new
@@ -60,11 +67,13 @@ export async function startWorker(vars = {}, options = {}) {
     },
   };
   const instances = options.instances ?? 1;
-  const objects = options.durableObjects ?? {};
+  const objects = { ...(options.pacer ? pacerBinding() : {}), ...(options.durableObjects ?? {}) };
+  // As wrangler.toml: `enable_request_signal` lets a queued request see its client leave.
+  if (options.pacer) worker.compatibilityFlags = ["enable_request_signal"];
   if (options.persist) shared.durableObjectsPersist = options.persist;
   const config =
     instances === 1 && !options.durableObjects
-      ? { ...worker, ...shared }
+      ? { ...worker, ...shared, ...(options.pacer ? { durableObjects: pacerBinding() } : {}) }
       : {
           ...shared,
           workers: Array.from({ length: instances }, (_, i) => ({
@@ -100,6 +109,41 @@ export async function startWorker(vars = {}, options = {}) {
     fetchAt: async (i, pathname, init) => (await mf.getWorker(i === 0 ? "airlock" : `airlock-${i}`)).fetch(`http://airlock.test${pathname}`, init),
     dispose: () => mf.dispose(),
   };
+}
+
+/**
+ * Starts `varsList.length` instances of the worker (separate isolates, separate wasm memory) in one
+ * Miniflare, every one bound to the first one's pacer Durable Object namespace: the set-up that
+ * shows the pacer's budget is shared across isolates. No static assets (API only). `opts.persist`
+ * as for `startWorker`. Resolves to `{ mf, urls, logs, dispose }`.
+ */
+export async function startWorkers(varsList, opts = {}) {
+  const logs = [];
+  const names = varsList.map((_, i) => `airlock-${i}`);
+  const mf = new Miniflare({
+    host: "127.0.0.1",
+    port: 0,
+    handleRuntimeStdio: (stdout, stderr) => {
+      for (const stream of [stdout, stderr]) stream.on("data", (d) => logs.push(...d.toString().split("\n").filter(Boolean)));
+    },
+    ...(opts.persist ? { durableObjectsPersist: opts.persist } : {}),
+    workers: varsList.map((vars, i) => ({
+      name: names[i],
+      modules: true,
+      scriptPath,
+      modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
+      compatibilityDate: "2025-09-01",
+      compatibilityFlags: ["enable_request_signal"],
+      bindings: vars,
+      cf: false,
+      durableObjects: pacerBinding(i === 0 ? undefined : names[0]),
+      unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+    })),
+  });
+  await mf.ready;
+  const urls = [];
+  for (const name of names) urls.push((await mf.unsafeGetDirectURL(name)).toString().replace(/\/$/, ""));
+  return { mf, urls, logs, dispose: () => mf.dispose() };
 }
 
 /** Runs tests/e2e/py_client.py with a JSON job; resolves to its JSON answer. */

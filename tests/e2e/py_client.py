@@ -37,6 +37,23 @@ def main() -> None:
             p = job["params"]
             f = client.files.create(file=("b.jsonl", p["text"].encode()), purpose=p["purpose"])
             out["id"] = f.id
+        elif job["call"] == "chat_many":
+            # `count` chat completions one after another (pacing e2e and bench-burst): each
+            # outcome, with the retries the SDK made on its own (x-stainless-retry-count).
+            out["results"] = []
+            for _ in range(job.get("count", 1)):
+                start = time.monotonic()
+                try:
+                    raw = client.chat.completions.with_raw_response.create(**job["params"])
+                    raw.parse()
+                    out["results"].append({"ok": True, "ms": (time.monotonic() - start) * 1000,
+                                           "retries": int(raw.retries_taken)})
+                except openai.APIStatusError as e:
+                    out["results"].append({"ok": False, "status": e.status_code, "code": e.code,
+                                           "ms": (time.monotonic() - start) * 1000})
+                except openai.APIError as e:
+                    out["results"].append({"ok": False, "error": type(e).__name__,
+                                           "ms": (time.monotonic() - start) * 1000})
         else:
             resp = client.chat.completions.create(**job["params"])
             out["content"] = resp.choices[0].message.content

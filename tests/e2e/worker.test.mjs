@@ -552,6 +552,37 @@ describe("gateway mode", () => {
     const chat = w.logLines().find((l) => l.path === "/v1/chat/completions" && l.status === 200);
     assert.ok(chat, "a log line for the chat request");
     assert.ok(Number.isInteger(chat.tokens) && chat.tokens > 0, `token estimate logged: ${chat.tokens}`);
+    // A short request cannot be over the window: not tokenized, OpenAI's rate-limiter estimate
+    // ("user" + "Say hello": 13 characters, ceil(13 / 4) = 4).
+    assert.equal(chat.tokens_counted, "estimate");
+    assert.equal(chat.tokens, 4);
+  });
+});
+
+describe("EXACT_TOKEN_COUNT=true", () => {
+  let w;
+  before(async () => {
+    w = await startWorker({ UPSTREAM_URL: upstream.url, EXACT_TOKEN_COUNT: "true" });
+  });
+  after(async () => {
+    await w.dispose();
+  });
+
+  test("every checked request is counted exactly, and the log line says so", async () => {
+    upstream.script((rec, res) => reply(res, 200, completion()));
+    const res = await fetch(`${w.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: "Bearer sk-test", "content-type": "application/json" },
+      body: JSON.stringify(chatBody),
+    });
+    assert.equal(res.status, 200);
+    await res.arrayBuffer();
+    await sleep(100);
+    const chat = w.logLines().find((l) => l.path === "/v1/chat/completions" && l.status === 200);
+    assert.ok(chat, "a log line for the chat request");
+    assert.equal(chat.tokens_counted, "exact");
+    // "user", "Say", " hello" exactly; 3 framing and 3 priming the reply, estimated.
+    assert.equal(chat.tokens, 9);
   });
 });
 

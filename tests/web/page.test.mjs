@@ -429,3 +429,18 @@ test("no request left the page's origin", () => {
     assert.ok(p === "/" || fs.existsSync(path.join(www, p)), `requested a file that does not exist: ${p}`);
   }
 });
+
+// Issue 17: the same meta-schema verdict as the CLI (crates/airlock-cli/tests/budget.rs,
+// jsonschema_crate_meta_check) and the worker (tests/e2e/output.test.mjs): a function schema
+// only the `jsonschema` crate finds invalid is a warning, never a rejection.
+test("check a request: the jsonschema meta-schema check warns, as in the CLI and the worker", async () => {
+  const page = await open("check-meta");
+  await page.selectOption("#endpoint", "/v1/chat/completions");
+  await page.fill("#body", JSON.stringify({
+    model: "gpt-4o", messages: [{ role: "user", content: "hi" }],
+    tools: [{ type: "function", function: { name: "f", parameters: { type: "object", properties: { a: { type: "string", uniqueItems: "yes" } } } } }],
+  }));
+  await page.waitForFunction(() => /json_schema_valid/.test(document.getElementById("warnings").textContent));
+  assert.match(await page.textContent("#verdict"), /OpenAI would accept this request/);
+  await close(page);
+});

@@ -3,7 +3,10 @@
 //! Bundles the worker as it would deploy (`wrangler deploy --dry-run --outdir`), then runs
 //! `bench/worker/run.mjs`: the bundle and a minimal JavaScript pass-through worker (the floor) under
 //! bare `workerd serve`, a fake upstream on 127.0.0.1, and a keep-alive Node load client, in one
-//! interleaved run. Prints a Markdown table (the README's "Benchmarks" section).
+//! interleaved run, with the Portkey AI gateway as a peer when `../shared/bench/portkey-gateway/`
+//! holds its bundle (skipped, saying so, otherwise); then workerd's CPU per request, the cold start
+//! to the first 200 and the 126k-token pre-flight. Prints Markdown with the load average, ready
+//! for the README's "Worker latency" section.
 
 use std::process::Command;
 

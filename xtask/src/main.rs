@@ -6,6 +6,7 @@
 //! - `cargo xtask web`: build the page's wasm into `www/pkg/`; `cargo xtask web-test`: browser tests.
 //! - `cargo xtask bench-tokens`: the tokenizer benchmark (not a test).
 //! - `cargo xtask bench-worker`: the worker's added latency under bare workerd (not a test).
+//! - `cargo xtask bench-burst`: a burst of SDK clients against a rate-limited upstream, pacing off and on (not a test).
 //! - `cargo xtask bench-batch`: `airlock batch lint` on 100 MB files: time and peak memory.
 //! - `cargo xtask soak [--minutes N]`: the worker under a mixed load with upstream faults (not a test).
 //! - `cargo xtask setup`: installs the worker's tools, pinned (see `setup.rs`).
@@ -16,6 +17,7 @@
 
 mod bench;
 mod bench_batch;
+mod bench_burst;
 mod bench_worker;
 mod codegen;
 mod fuzz;
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         Some("bench-tokens") => bench::bench_tokens(),
         Some("bench-worker") => bench_worker::run(),
         Some("bench-batch") => bench_batch::run(),
+        Some("bench-burst") => bench_burst::run(),
         Some("soak") => soak::run(&args[1..]),
         Some("setup") => setup::run().map(drop),
         Some("build-worker") => worker::build(),
@@ -54,7 +57,7 @@ fn main() -> ExitCode {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask <codegen [--check] | test | setup | dev [--port N] | dev-test | build-worker | e2e [name…] | bundle [outdir] | fuzz [target…] [--secs N] | web | web-test | bench-tokens | bench-worker | bench-batch | soak [--minutes N] [--no-build] [--skip KIND,…]>"
+                "usage: cargo xtask <codegen [--check] | test | setup | dev [--port N] | dev-test | build-worker | e2e [name…] | bundle [outdir] | fuzz [target…] [--secs N] | web | web-test | bench-tokens | bench-worker | bench-batch | bench-burst | soak [--minutes N] [--no-build] [--skip KIND,…]>"
             );
             return ExitCode::from(2);
         }
@@ -72,7 +75,7 @@ fn main() -> ExitCode {
 fn needs(command: Option<&str>) -> prereq::Needs {
     let (node, python, chromium) = match command {
         Some("test") => (true, true, true),
-        Some("setup" | "e2e") => (true, true, false),
+        Some("setup" | "e2e" | "bench-burst") => (true, true, false),
         Some("dev" | "dev-test" | "bundle" | "soak" | "bench-worker") => (true, false, false),
         Some("web-test") => (true, false, true),
         _ => (false, false, false),

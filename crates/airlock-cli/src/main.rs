@@ -5,9 +5,11 @@
 
 mod batch;
 mod check;
+mod check_output;
 mod count;
 mod explain;
 mod input;
+mod simulate;
 mod support;
 
 use std::process::ExitCode;
@@ -18,9 +20,11 @@ commands:
   explain [FILE|-] [--json]       diagnose a pasted OpenAI error
   check [FILE|-] --endpoint E     check a request body before sending it
   count [FILE|-] [--model M]      count tokens exactly (--endpoint E for a request body)
+  check-output REQUEST RESPONSE   check a model's answer against the request's schemas
   batch <lint|explain|join> …     Batch files
   support-bundle [FILE|-]         a sanitized text for OpenAI support
   redact [FILE|-]                 mask API keys and tokens in text
+  simulate --list [--json]        the failures the worker's simulate mode sends
 ";
 
 fn main() -> ExitCode {
@@ -33,9 +37,11 @@ fn main() -> ExitCode {
         "explain" => explain::run(rest),
         "check" => check::run(rest),
         "count" => count::run(rest),
+        "check-output" => check_output::run(rest),
         "batch" => batch::run(rest),
         "support-bundle" => support::run_bundle(rest),
         "redact" => support::run_redact(rest),
+        "simulate" => simulate::run(rest),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
             0

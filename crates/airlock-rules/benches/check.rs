@@ -1,6 +1,7 @@
 //! `cargo bench -p airlock-rules --bench check`: time `validate::check` on a typical 2 KB chat
-//! request and a 200 KB one (a long conversation). A plain timing loop, not a test: it prints the
-//! mean time per check and asserts nothing about speed.
+//! request, a 200 KB one (a long conversation) and a 126k-token one like the worker bench's. A
+//! plain timing loop, not a test: it prints the mean time per check and asserts nothing about
+//! speed.
 
 use core::hint::black_box;
 use std::time::Instant;
@@ -26,6 +27,29 @@ fn chat_body(target_bytes: usize) -> Vec<u8> {
         }
     }
     serde_json::to_vec(&body).unwrap()
+}
+
+/// A 126,126-token chat request built as the worker bench builds its own (`bench/worker/run.mjs`,
+/// `longChatBody`: the same words and sizes, another word order): 126 messages of 1,000 one-token words each, for gpt-4o (window 128,000), with a tool, so the
+/// whole-body schema check runs and the count decides whether it fits.
+fn long_chat_body() -> Vec<u8> {
+    const WORDS: &str = "the of and to in is that for it with as was on be by this are from at or have an they which one you were all we can her has there been if more when will would who so no time people year way day man thing woman life child world school state family student group country problem hand part place case week company system program question work government number night point home water room mother area money story fact month lot right study book eye job word business issue side kind head house service friend father power hour game line end member law car city community name president team minute idea body information back parent face others level office door health person art war history party result change morning reason research girl guy moment air teacher force education";
+    let words: Vec<&str> = WORDS.split(' ').collect();
+    let mut x: u64 = 12345;
+    let messages: Vec<serde_json::Value> = (0..126)
+        .map(|i| {
+            let mut text = String::new();
+            for _ in 0..1000 {
+                x = (x * 1103515245 + 12345) % 2147483648;
+                text.push(' ');
+                text.push_str(words[(x % words.len() as u64) as usize]);
+            }
+            json!({"role": if i % 2 == 1 { "assistant" } else { "user" }, "content": text})
+        })
+        .collect();
+    let tool = json!({"type": "function", "function": {"name": "get_weather", "description": "Get the current weather for a city",
+        "parameters": {"type": "object", "properties": {"location": {"type": "string"}}, "required": ["location"]}}});
+    serde_json::to_vec(&json!({"model": "gpt-4o", "messages": messages, "tools": [tool]})).unwrap()
 }
 
 fn bench(name: &str, body: &[u8]) {
@@ -60,6 +84,15 @@ fn bench_with(name: &str, body: &[u8], config: &Config) {
 }
 
 fn main() {
+    // The 128k-token pre-flight (issue 14): counted only as far as the verdict needs (the
+    // worker's default) and always exactly (`EXACT_TOKEN_COUNT=true`).
+    let long = long_chat_body();
+    let lazy = Config {
+        token_count: airlock_rules::validate::TokenCount::Lazy,
+        ..Config::default()
+    };
+    bench_with("chat 126k tokens, lazy count", &long, &lazy);
+    bench("chat 126k tokens, exact count", &long);
     bench("chat 2 KB", &chat_body(2 * 1024));
     bench("chat 200 KB", &chat_body(200 * 1024));
     // The whole-body schema check's share (issue 12): the same bodies with it off. They carry a

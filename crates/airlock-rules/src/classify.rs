@@ -145,6 +145,8 @@ fn status_in_text(text: &str) -> Option<u16> {
         "http/1.1",
         "http/2",
         "http",
+        // A client that names the status after the word (gpt4free: `Response 502: <html>`).
+        "response",
     ] {
         let mut from = 0;
         while let Some(i) = lower[from..].find(marker) {
@@ -157,6 +159,41 @@ fn status_in_text(text: &str) -> Option<u16> {
                 && (400..=599).contains(&status)
             {
                 return Some(status);
+            }
+        }
+    }
+    None
+}
+
+/// A known code written as `code: …` or `error=…` in prose or a log line (`HTTP 400
+/// invalid_request_error, param: previous_response_id, code: previous_response_not_found`,
+/// `(error=unsupported_country)`), for readers that kept only the message. Only multi-word codes
+/// count, so a plain word after `Error:` (`Error: failed to …`) is never taken for one.
+fn code_in_text(text: &str) -> Option<&'static Rule> {
+    let lower = text.to_ascii_lowercase();
+    let b = lower.as_bytes();
+    for key in ["code", "error"] {
+        let mut from = 0;
+        while let Some(i) = lower[from..].find(key) {
+            let start = from + i;
+            from = start + key.len();
+            // The key is a word of its own: not the end of `status_code` or `errcode`.
+            if start > 0 && (b[start - 1].is_ascii_alphanumeric() || b[start - 1] == b'_') {
+                continue;
+            }
+            let rest = lower[from..].trim_start_matches([' ', '"', '\'']);
+            let Some(rest) = rest.strip_prefix([':', '=']) else {
+                continue;
+            };
+            let rest = rest.trim_start_matches([' ', '"', '\'', '`']);
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            let token = &rest[..end];
+            if token.contains('_')
+                && let Some(rule) = by_code(token)
+            {
+                return Some(rule);
             }
         }
     }
@@ -251,7 +288,12 @@ fn candidates(e: &Evidence, stated_status: Option<u16>) -> alloc::vec::Vec<Candi
     };
     let code = present(e.code.as_deref())
         .or_else(|| present(e.batch_status.as_deref()).filter(|_| e.code.is_none()));
-    let code_rule = code.and_then(by_code);
+    let code_rule = code.and_then(by_code).or_else(|| {
+        e.code
+            .is_none()
+            .then(|| e.message.as_deref().and_then(code_in_text))
+            .flatten()
+    });
     push(code_rule, Via::Code);
     push(
         present(e.error_type.as_deref()).and_then(by_type),
@@ -1326,6 +1368,58 @@ mod tests {
         );
         assert_eq!(status_in_text("status 4290"), None);
         assert_eq!(status_in_text("no numbers here"), None);
+        assert_eq!(status_in_text("Response 502: <html>"), Some(502));
+        assert_eq!(status_in_text("the response 200 came"), None);
+    }
+
+    #[test]
+    fn a_code_written_as_key_and_value_in_prose() {
+        let e = ev(
+            Some(400),
+            None,
+            None,
+            Some(
+                "HTTP 400 invalid_request_error, param: previous_response_id, code: previous_response_not_found",
+            ),
+        );
+        let d = check(&e, Category::NotFound, RetryDecision::AfterChange);
+        assert_eq!(d.rule, "previous_response_not_found");
+        assert_eq!(
+            code_in_text("access_denied (error=unsupported_country)").map(|r| r.name),
+            Some("unsupported_country_region_territory")
+        );
+        // A plain word after `Error:` is never a code, nor is the end of `status_code`.
+        assert!(code_in_text("Error: failed to connect").is_none());
+        assert!(code_in_text("status_code=rate_limit_exceeded").is_none());
+        assert!(code_in_text("error code: 400").is_none());
+        // A code the body itself sent is never replaced by one written in the message.
+        let e = ev(
+            None,
+            Some("rate_limit_exceeded"),
+            None,
+            Some("code: previous_response_not_found"),
+        );
+        check(&e, Category::RateLimit, RetryDecision::Yes);
+    }
+
+    #[test]
+    fn a_failure_the_message_names_beats_a_relayed_status() {
+        let e = ev(
+            Some(502),
+            None,
+            None,
+            Some("Error 502 with provider x: Remote protocol error"),
+        );
+        check(&e, Category::Connection, RetryDecision::Yes);
+        let e = ev(
+            Some(400),
+            None,
+            None,
+            Some(
+                "Something went wrong: Retry failed after 4 tries. Retry settings can be adjusted in ClientOptions.Retry",
+            ),
+        );
+        check(&e, Category::Connection, RetryDecision::Yes);
     }
 
     #[test]

@@ -11,6 +11,24 @@
 //! assert_eq!(d.category, Category::Quota);
 //! assert_eq!(d.retry.decision, RetryDecision::No);
 //! ```
+//!
+//! With the `schemars` feature, a Rust type becomes a schema OpenAI's strict Structured Outputs
+//! accept ([`strict`]), or the reason it cannot:
+//!
+//! ```
+//! # #[cfg(feature = "schemars")] {
+//! #[derive(schemars::JsonSchema)]
+//! struct Answer { city: String, population: Option<u64> }
+//!
+//! let schema = airlock_rules::strict::strict_schema::<Answer>().unwrap();
+//! assert_eq!(schema.get("required"), Some(&serde_json::json!(["city", "population"])));
+//!
+//! #[derive(schemars::JsonSchema)]
+//! struct Scores { by_name: std::collections::HashMap<String, u32> }
+//! let why = airlock_rules::strict::strict_schema::<Scores>().unwrap_err();
+//! assert!(why.to_string().contains("'additionalProperties' is required to be supplied and to be false"));
+//! # }
+//! ```
 #![no_std]
 #![deny(missing_docs)]
 
@@ -28,10 +46,15 @@ mod parse;
 pub mod alert;
 pub mod batch;
 pub mod bundle;
+#[cfg(feature = "jsonschema")]
+pub mod output;
+pub mod pace;
 pub mod ratelimit;
 pub mod redact;
 pub mod retry;
+pub mod simulate;
 pub mod sse;
+pub mod strict;
 #[cfg(feature = "tokenizer")]
 pub mod tokenizer;
 pub mod upload;

@@ -187,7 +187,7 @@ pub fn fingerprint_keyed(key: &str, secret: Option<&str>) -> String {
 }
 
 /// HMAC-SHA-256 (RFC 2104).
-fn hmac_sha256(secret: &[u8], message: &[u8]) -> [u8; 32] {
+pub(crate) fn hmac_sha256(secret: &[u8], message: &[u8]) -> [u8; 32] {
     let mut block = [0u8; 64];
     if secret.len() > 64 {
         block[..32].copy_from_slice(&sha256(secret));
@@ -204,7 +204,7 @@ fn hmac_sha256(secret: &[u8], message: &[u8]) -> [u8; 32] {
     sha256(&outer)
 }
 
-fn push_hex(out: &mut String, b: u8) {
+pub(crate) fn push_hex(out: &mut String, b: u8) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push(char::from(HEX[usize::from(b >> 4)]));
     out.push(char::from(HEX[usize::from(b & 15)]));
@@ -594,7 +594,7 @@ const K: [u32; 64] = [
 ];
 
 /// The SHA-256 digest of `data`.
-fn sha256(data: &[u8]) -> [u8; 32] {
+pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
     let mut h: [u32; 8] = [
         0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab,
         0x5be0cd19,

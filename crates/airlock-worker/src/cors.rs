@@ -1,7 +1,7 @@
 //! CORS for the origins named in `CORS_ALLOW_ORIGINS` (exact origins, or `*`).
 
 /// Headers a browser app may read from Airlock's responses.
-pub const EXPOSE: &str = "x-request-id, x-airlock-request-id, x-airlock-category, x-airlock-retry, x-airlock-rule, x-airlock-checked, x-airlock-warnings, x-should-retry, retry-after, retry-after-ms, openai-organization, openai-processing-ms, openai-version, x-ratelimit-limit-requests, x-ratelimit-limit-tokens, x-ratelimit-remaining-requests, x-ratelimit-remaining-tokens, x-ratelimit-reset-requests, x-ratelimit-reset-tokens";
+pub const EXPOSE: &str = "x-request-id, x-airlock-request-id, x-airlock-category, x-airlock-retry, x-airlock-rule, x-airlock-checked, x-airlock-warnings, x-airlock-output, x-should-retry, retry-after, retry-after-ms, openai-organization, openai-processing-ms, openai-version, x-ratelimit-limit-requests, x-ratelimit-limit-tokens, x-ratelimit-remaining-requests, x-ratelimit-remaining-tokens, x-ratelimit-reset-requests, x-ratelimit-reset-tokens";
 
 /// True when `origin` may call the worker.
 pub fn allowed(origin: Option<&str>, allow: &[String]) -> bool {

@@ -224,6 +224,22 @@ pub fn error_body_lost(
     }
 }
 
+/// Simulate mode: an `x-airlock-simulate` value Airlock cannot act on (400, never forwarded).
+pub fn simulate_refused(message: String) -> Reject<'static> {
+    Reject {
+        status: 400,
+        error: ApiError {
+            message,
+            error_type: "invalid_request_error",
+            param: Some("x-airlock-simulate"),
+            code: Some("invalid_simulate"),
+        },
+        category: "invalid_request",
+        retry: RetryDecision::AfterChange,
+        rule: Some("simulate"),
+    }
+}
+
 /// The worker's own settings are wrong (for example `UPSTREAM_URL`): 500, said plainly.
 pub fn misconfigured(why: String) -> Reject<'static> {
     Reject {

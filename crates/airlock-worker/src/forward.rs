@@ -14,7 +14,7 @@ use crate::log::LogLine;
 use crate::mask::Masker;
 use crate::route::{self, Route};
 use crate::settings::Settings;
-use crate::{body, errors, gateway, method_has_body, reject, upload};
+use crate::{body, errors, gateway, method_has_body, pacer, reject, upload};
 
 /// The request body as it will be sent upstream.
 enum Body {
@@ -59,6 +59,12 @@ pub async fn proxy(
         }
         set_header(&mut headers, "authorization", format!("Bearer {}", gw.key));
     }
+    // Simulate mode: after the gateway check, so in gateway mode only a valid token gets here.
+    if settings.simulate && route == Route::Api {
+        if let Some(answer) = crate::simulate::intercept(&mut headers, url, settings, line).await {
+            return answer;
+        }
+    }
     // In gateway mode the operator's key speaks for the operator's organization and project
     // only: a client's own `OpenAI-Organization` / `OpenAI-Project` never travel with it.
     let operator_owned = settings.gateway.is_some();
@@ -78,6 +84,10 @@ pub async fn proxy(
     // Body: a `/v1/*` body that may be JSON is read up to the cap, whatever its framing
     // (content-length or chunked) and content type, and checked; everything else streams through.
     let mut uploading: Option<upload::Upload> = None;
+    // What the request asked the answer to follow (issue 17; checked in report mode, output.rs).
+    let mut expect = None;
+    // Pacing (issue 15): the pacer's admission of this request, when it is paced.
+    let mut ticket: Option<pacer::Ticket> = None;
     let content_length = req
         .headers()
         .get("content-length")?
@@ -114,6 +124,23 @@ pub async fn proxy(
                         if json || route::may_be_json_text(&bytes) {
                             if let Some(rejection) = check(url, &bytes, json, settings, line) {
                                 return rejection;
+                            }
+                            if settings.output_check {
+                                expect = crate::output::expectation(url.path(), &bytes);
+                            }
+                        }
+                        if let Some(pace) = &settings.pacing {
+                            let signal = Some(req.inner().signal());
+                            match pacer::turn(
+                                asking(&headers, settings, &bytes, signal),
+                                pace,
+                                line,
+                            )
+                            .await
+                            {
+                                pacer::Turn::Go(t) => ticket = Some(t),
+                                pacer::Turn::Refused(response) => return response,
+                                pacer::Turn::Unpaced => {}
                             }
                         }
                         Body::Bytes(js_bytes(&bytes))
@@ -190,11 +217,12 @@ pub async fn proxy(
         }
         match sent {
             Ok(resp) if resp.status() < 400 => {
+                pacer::observe_success(ticket.as_ref(), &resp.headers());
                 line.upstream_request_id = resp.headers().get("x-request-id").ok().flatten();
                 line.stream = crate::watch::is_event_stream(
                     resp.headers().get("content-type").ok().flatten().as_deref(),
                 );
-                return pass_through(resp, line, settings);
+                return crate::output::answer(resp, line, settings, expect).await;
             }
             Ok(resp) => {
                 line.upstream_request_id = resp.headers().get("x-request-id").ok().flatten();
@@ -229,6 +257,7 @@ pub async fn proxy(
                     .map(|(k, v)| (k.as_str(), v.as_str()))
                     .collect();
                 let d = diagnose_response(status, &refs, &bytes);
+                pacer::observe_error(ticket.as_ref(), &d, &refs);
                 line.category = Some(d.category.as_str().to_owned());
                 line.retry = Some(d.retry.decision.as_str());
                 let added = route::error_headers(&d, &resp_headers);
@@ -311,6 +340,24 @@ pub async fn proxy(
     }
 }
 
+/// What the pacer needs from a checked request: the key and headers as they go upstream.
+fn asking<'a>(
+    headers: &'a [(String, String)],
+    settings: &'a Settings,
+    body: &'a [u8],
+    signal: Option<web_sys::AbortSignal>,
+) -> pacer::Asking<'a> {
+    pacer::Asking {
+        key: gateway::bearer(header(headers, "authorization")).unwrap_or(""),
+        secret: settings.fingerprint_secret.as_ref().map(|s| s.0.as_str()),
+        organization: header(headers, "openai-organization"),
+        project: header(headers, "openai-project"),
+        priority: header(headers, "x-airlock-priority"),
+        body,
+        signal,
+    }
+}
+
 /// `bytes` copied into the runtime's memory.
 fn js_bytes(bytes: &[u8]) -> js_sys::Uint8Array {
     js_sys::Uint8Array::from(bytes)
@@ -346,6 +393,7 @@ fn check(
         .tokens
         .as_ref()
         .map(|t| t.input_exact + t.input_estimated);
+    line.tokens_counted = verdict.tokens.as_ref().map(|t| t.counted.as_str());
     line.note_prompt(settings, bytes);
     let finding = verdict.errors.first()?;
     Some(reject(&errors::rule_rejection(finding), line))
@@ -510,7 +558,13 @@ fn copied_headers(
 /// read into Rust and written back one by one (same result as [`copied_headers`] with
 /// `keep_length`, fewer crossings of the JS boundary). In gateway mode they go through
 /// [`copied_headers`], so the operator's secrets are masked.
-fn pass_through(resp: web_sys::Response, line: &LogLine, settings: &Settings) -> Result<Response> {
+/// `expect`: what the request asked an event stream's output to follow (checked at its end).
+pub(crate) fn pass_through(
+    resp: web_sys::Response,
+    line: &LogLine,
+    settings: &Settings,
+    expect: Option<airlock_rules::output::Expectation>,
+) -> Result<Response> {
     let masker = gateway_masker(settings);
     let headers = if masker.is_some() {
         copied_headers(&entries(&resp.headers()), true, masker.as_ref())?
@@ -543,6 +597,7 @@ fn pass_through(resp: web_sys::Response, line: &LogLine, settings: &Settings) ->
             stream,
             line.request_id.clone(),
             settings.idle_timeout_ms,
+            expect,
         ))?,
         Some(stream) => match body::guarded(&stream, line.request_id.clone()) {
             Some(piped) => builder.stream(piped),

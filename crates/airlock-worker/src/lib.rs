@@ -31,8 +31,11 @@ mod gateway;
 mod log;
 mod mask;
 mod monitor;
+mod output;
+mod pacer;
 mod route;
 mod settings;
+mod simulate;
 mod upload;
 mod watch;
 
@@ -62,6 +65,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
             (response, settings.cors_origins.as_slice())
         }
         (Ok(settings), Ok(url)) => {
+            pacer::bind(&env, settings.pacing.is_some());
             let response = handle(req, &url, settings, origin.as_deref(), &mut line).await;
             (response, settings.cors_origins.as_slice())
         }
@@ -86,6 +90,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     };
     let headers = response.headers_mut();
     headers.set("x-airlock-request-id", &line.request_id)?;
+    pacer::finish(&ctx, &line.request_id, headers);
     if let Some(bound) = line.partial {
         headers.set("x-airlock-checked", &format!("partial; bound={bound}"))?;
     }

@@ -53,6 +53,11 @@ pub struct LogLine {
     /// the body was checked and the model's encoding is known; at least this many when `partial`
     /// is `tokenize_cost`.
     pub tokens: Option<u64>,
+    /// How `tokens` was found: `exact` (tokenized), or `estimate` (OpenAI's rate-limiter
+    /// estimate, where the context-length verdict did not depend on the exact count; see
+    /// `EXACT_TOKEN_COUNT`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokens_counted: Option<&'static str>,
     /// The bound that left the body partly checked or unchecked (`max_check_bytes`, and the
     /// rules' `validate::bounds`: `json_nodes`, `tokenize_cost`, …); also sent as
     /// `x-airlock-checked: partial; bound=…`.
@@ -75,6 +80,16 @@ pub struct LogLine {
     /// The answer is an event stream: a second line, `"event":"stream_end"` with the same
     /// `request_id`, follows when it ends, with its final state (see `watch.rs`).
     pub stream: bool,
+    /// The answer checked against the request's schemas (`output.rs`): `valid`, `invalid`,
+    /// `truncated`, `refused`, `unchecked`; on a stream, in its `stream_end` line instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<&'static str>,
+    /// Where the first failure is (response path and JSON pointer; never a value).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_path: Option<String>,
+    /// The failing keyword, or why it was not checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_keyword: Option<String>,
     #[serde(skip)]
     started_ms: f64,
 }
@@ -102,10 +117,14 @@ impl LogLine {
             prompt: None,
             partial: None,
             tokens: None,
+            tokens_counted: None,
             warnings: Vec::new(),
             upstream_body: None,
             upstream_status: None,
             stream: false,
+            output: None,
+            output_path: None,
+            output_keyword: None,
             started_ms: js_sys::Date::now(),
         }
     }

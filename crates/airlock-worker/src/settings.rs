@@ -7,7 +7,7 @@
 use alloc::rc::Rc;
 use core::cell::RefCell;
 
-use airlock_rules::validate::{Config, Mode};
+use airlock_rules::validate::{Config, Mode, TokenCount};
 use wasm_bindgen::JsValue;
 
 /// Where requests go when nothing is configured.
@@ -65,6 +65,14 @@ pub struct Settings {
     pub gateway: Option<Gateway>,
     /// `LOG_PROMPTS`: add the prompt text (keys redacted) to the log line. Off unless `true`.
     pub log_prompts: bool,
+    /// `PACING = "on"` and the `PACE_*` bounds (issue 15; `crate::pacer`). `None`: off.
+    pub pacing: Option<airlock_rules::pace::PaceSettings>,
+    /// `SIMULATE`: `on` answers requests carrying `x-airlock-simulate` with the named failure
+    /// (see `simulate.rs`). Off unless `on` (or `true`).
+    pub simulate: bool,
+    /// `OUTPUT_CHECK`: `report` (the default) checks a non-streamed answer against the schema the
+    /// request asked for and says so in `x-airlock-output`; `off` leaves answers unread (issue 17).
+    pub output_check: bool,
 }
 
 /// A secret setting: never shown by `Debug`.
@@ -131,15 +139,22 @@ impl Settings {
             ),
             edge_retries: u32::try_from(number("EDGE_RETRIES", 0)).unwrap_or(0).min(5),
             retry_deadline_ms: number("EDGE_RETRY_DEADLINE_MS", DEFAULT_RETRY_DEADLINE_MS),
-            rules: rule_config(
-                get("RULES_MODE").as_deref(),
-                get("RULE_MODES").as_deref().unwrap_or(""),
-            ),
+            rules: Config {
+                token_count: token_count(get("EXACT_TOKEN_COUNT").as_deref()),
+                ..rule_config(
+                    get("RULES_MODE").as_deref(),
+                    get("RULE_MODES").as_deref().unwrap_or(""),
+                )
+            },
             cors_origins: split_list(get("CORS_ALLOW_ORIGINS").as_deref().unwrap_or("")),
             organization: get("OPENAI_ORGANIZATION"),
             project: get("OPENAI_PROJECT"),
             gateway,
             log_prompts: get("LOG_PROMPTS").is_some_and(|v| is_true(&v)),
+            pacing: crate::pacer::settings(get),
+            simulate: get("SIMULATE").is_some_and(|v| is_true(&v)),
+            output_check: !get("OUTPUT_CHECK")
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("off")),
         })
     }
 }
@@ -211,6 +226,17 @@ fn parse_mode(text: &str) -> Option<Mode> {
     }
 }
 
+/// `EXACT_TOKEN_COUNT`: `true` counts every checked request's tokens exactly (for exact usage in
+/// the log); otherwise only where the context-length verdict depends on it, and the log line's
+/// `tokens` is OpenAI's rate-limiter estimate elsewhere (`tokens_counted` says which).
+fn token_count(value: Option<&str>) -> TokenCount {
+    if value.is_some_and(is_true) {
+        TokenCount::Exact
+    } else {
+        TokenCount::Lazy
+    }
+}
+
 /// `RULES_MODE` (`enforce`, `report`, `off`) and `RULE_MODES` (`rule=mode,rule=mode`).
 /// Unknown modes are ignored, so a typo never turns a rule on harder than asked.
 fn rule_config(default: Option<&str>, per_rule: &str) -> Config {
@@ -251,6 +277,36 @@ mod tests {
         assert!(s.gateway.is_none());
         assert_eq!(s.rules.default, Mode::Enforce);
         assert!(!s.log_prompts);
+    }
+
+    #[test]
+    fn tokens_are_counted_where_the_verdict_needs_it_unless_asked() {
+        assert_eq!(settings(&[]).unwrap().rules.token_count, TokenCount::Lazy);
+        let exact = settings(&[("EXACT_TOKEN_COUNT", "true"), ("RULES_MODE", "report")]).unwrap();
+        assert_eq!(exact.rules.token_count, TokenCount::Exact);
+        assert_eq!(exact.rules.default, Mode::Report);
+        let lazy = settings(&[("EXACT_TOKEN_COUNT", "false")]).unwrap();
+        assert_eq!(lazy.rules.token_count, TokenCount::Lazy);
+    }
+
+    #[test]
+    fn output_check_is_on_unless_off() {
+        assert!(settings(&[]).unwrap().output_check);
+        assert!(
+            settings(&[("OUTPUT_CHECK", "report")])
+                .unwrap()
+                .output_check
+        );
+        assert!(!settings(&[("OUTPUT_CHECK", " OFF ")]).unwrap().output_check);
+    }
+
+    #[test]
+    fn simulate_is_off_unless_on() {
+        assert!(!settings(&[]).unwrap().simulate);
+        assert!(settings(&[("SIMULATE", "on")]).unwrap().simulate);
+        assert!(settings(&[("SIMULATE", " ON ")]).unwrap().simulate);
+        assert!(!settings(&[("SIMULATE", "off")]).unwrap().simulate);
+        assert!(!settings(&[("SIMULATE", "maybe")]).unwrap().simulate);
     }
 
     #[test]

@@ -21,6 +21,7 @@
 //! logged as `cut` but passed on as sent: that was the upstream's choice (an OpenAI-compatible
 //! server that omits `[DONE]` is valid traffic).
 
+use airlock_rules::output::{Expectation, OutputReport, StreamOutput};
 use airlock_rules::sse::{StreamError, StreamState, StreamWatch};
 use core::pin::pin;
 
@@ -72,6 +73,14 @@ struct StreamEnd<'a> {
     /// No chunk came for `UPSTREAM_IDLE_TIMEOUT_MS`: ended like a drop.
     upstream_stalled: bool,
     duration_ms: f64,
+    /// The assembled output checked against the request's schemas (`output.rs`): a stream
+    /// cannot get the `x-airlock-output` header once its body has started, so it is logged here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output_path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output_keyword: Option<String>,
 }
 
 /// The watcher and what the log needs; logs once, at the end or when dropped.
@@ -82,6 +91,8 @@ struct Watcher {
     logged: bool,
     /// The upstream went silent for the idle timeout (handled as a drop).
     stalled: bool,
+    /// The output assembled for the check, when the request asked for a schema.
+    output: Option<(Expectation, StreamOutput)>,
 }
 
 impl Watcher {
@@ -100,6 +111,14 @@ impl Watcher {
             StreamState::Incomplete { reason } => (None, reason.as_deref()),
             _ => (None, None),
         };
+        // Only a stream that ended is judged: a dropped or cancelled one has no whole output.
+        let report = match &mut self.output {
+            Some((expect, assembled)) if !client_closed && !upstream_dropped => {
+                Some(assembled.finish(expect))
+            }
+            Some(_) => Some(OutputReport::unchecked("cut")),
+            None => None,
+        };
         let line = StreamEnd {
             event: "stream_end",
             request_id: &self.request_id,
@@ -116,6 +135,15 @@ impl Watcher {
             client_closed,
             upstream_stalled: self.stalled,
             duration_ms: js_sys::Date::now() - self.started_ms,
+            output: report.as_ref().map(|r| r.status.as_str()),
+            output_path: report.as_ref().and_then(|r| {
+                r.path
+                    .as_ref()
+                    .map(|p| p.chars().take(crate::log::MAX_LOG_FIELD_CHARS).collect())
+            }),
+            output_keyword: report
+                .as_ref()
+                .and_then(|r| r.keyword.clone().or_else(|| r.reason.map(str::to_owned))),
         };
         match serde_json::to_string(&line) {
             Ok(text) => worker::console_log!("{text}"),
@@ -139,6 +167,7 @@ pub fn watched(
     body: web_sys::ReadableStream,
     request_id: String,
     idle_ms: u64,
+    expect: Option<Expectation>,
 ) -> impl Stream<Item = worker::Result<Vec<u8>>> + 'static {
     let upstream = Box::pin(ByteStream::from(body));
     let watcher = Watcher {
@@ -147,6 +176,7 @@ pub fn watched(
         started_ms: js_sys::Date::now(),
         logged: false,
         stalled: false,
+        output: expect.map(|e| (e, StreamOutput::new())),
     };
     futures_util::stream::unfold(Some((upstream, watcher)), move |state| async move {
         let (mut upstream, mut watcher) = state?;
@@ -162,6 +192,9 @@ pub fn watched(
         match next {
             Some(Ok(chunk)) => {
                 watcher.watch.push(&chunk);
+                if let Some((_, assembled)) = &mut watcher.output {
+                    assembled.push(&chunk);
+                }
                 Some((Ok(chunk), Some((upstream, watcher))))
             }
             Some(Err(e)) => {

@@ -17,4 +17,4 @@ pub(crate) mod request_schemas;
 pub(crate) mod structured;
 
 /// A hash of the rule data these tables were generated from (FNV-1a 64 over `rules/`).
-pub const DATA_VERSION: &str = "a68d77f524ec6c00";
+pub const DATA_VERSION: &str = "a96cccca6149a6b3";

@@ -1441,3 +1441,33 @@ fn a_browser_console_status_and_a_body_cut_while_read() {
     assert!(e.in_stream);
     assert_eq!(e.transport, Some(Transport::Connection));
 }
+
+#[test]
+fn a_class_opened_by_a_markdown_code_span_is_read() {
+    let e = r(
+        "Error while waiting\n`java.net.SocketTimeoutException: timeout\n\tat okhttp3.internal.http2.Http2Stream.takeHeaders(Http2Stream.java:154)",
+    );
+    assert_eq!(s(&e.exception), Some("java.net.SocketTimeoutException"));
+    assert_eq!(e.transport, Some(Transport::Timeout));
+    let e = r("**openai.RateLimitError: Error code: 429**");
+    assert_eq!(s(&e.exception), Some("openai.RateLimitError"));
+}
+
+#[test]
+fn a_network_error_shown_only_as_its_repr_is_the_cause() {
+    let text = "\u{2502} \u{2502}   waiter = <Future finished exception=SSLCertVerificationError(1, '[SSL:   \u{2502} \u{2502}\n\u{2502} \u{2502}   CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get  \u{2502} \u{2502}\n\u{2502} \u{2502}   local issuer certificate (_ssl.c:1002)')>   \u{2502} \u{2502}\n\nAPIConnectionError: Error communicating with OpenAI";
+    let e = r(text);
+    let m = s(&e.message).unwrap_or("");
+    assert!(m.contains("certificate verify failed"), "{m}");
+    // A repr of a class that is not a network error adds nothing.
+    let e =
+        r("value = ValueError('certificate verify failed')\nAPIConnectionError: Connection error.");
+    assert!(!s(&e.message).unwrap_or("").contains("certificate"));
+}
+
+#[test]
+fn a_requests_response_repr_states_its_status() {
+    let e = r("\u{2502} \u{2502}        response = <Response [429]>     \u{2502} \u{2502}");
+    assert_eq!(e.status, Some(429));
+    assert_eq!(r("resp = <Response [200]>").status, None);
+}

@@ -298,6 +298,33 @@ fn exception_prio(name: &str) -> u8 {
     }
 }
 
+/// The arguments of a repr that starts after its `(`, up to the matching `)` and at most 600
+/// characters, with a rich traceback's box borders and line breaks folded into single spaces.
+fn repr_args(s: &str) -> String {
+    let mut out = String::new();
+    let mut depth = 1u32;
+    for ch in s.chars().take(600) {
+        match ch {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    break;
+                }
+            }
+            _ => {}
+        }
+        if ch.is_whitespace() || ch == '\u{2502}' {
+            if !out.is_empty() && !out.ends_with(' ') {
+                out.push(' ');
+            }
+        } else {
+            out.push(ch);
+        }
+    }
+    out.trim_end().to_owned()
+}
+
 fn exceptionish(tok: &str) -> bool {
     let last = last_segment(tok);
     let Some(first) = last.bytes().next() else {
@@ -333,7 +360,9 @@ fn find_exception(line: &str) -> Option<(usize, &str, &str)> {
     while i < b.len() {
         let c = b[i];
         let boundary =
-            i == first_non_space || matches!(b[i - 1], b' ' | b'\t' | b'[' | b'(' | b'>' | b'|');
+            // A Markdown code span or emphasis opens it in a paste (`` `java.net.SocketTimeoutException: timeout ``).
+            i == first_non_space
+                || matches!(b[i - 1], b' ' | b'\t' | b'[' | b'(' | b'>' | b'|' | b'`' | b'*');
         if !(c.is_ascii_alphabetic() || c == b'_') || !boundary {
             i += 1;
             continue;
@@ -466,6 +495,8 @@ const STATUS_PATTERNS: &[(&str, u8)] = &[
     // after `error:` (`peculiar error: 400`).
     ("error] ", prio::WEAK),
     ("error: ", prio::WEAK),
+    // Python `requests`: a response shown only as its repr (`response = <Response [429]>`).
+    ("<response [", prio::HTTP),
 ];
 
 const REASONS: &[&str] = &[
@@ -1120,6 +1151,30 @@ pub(crate) fn scan(text: &str, c: &mut Collector) {
             let name = &rest[..end];
             if exceptionish(name) {
                 c.exception(name, name_transport(name), exception_prio(name), at + k);
+            }
+        }
+        // A network error shown only as its repr (`exception=SSLCertVerificationError(1, '[SSL:
+        // CERTIFICATE_VERIFY_FAILED] …')`, maybe spread over the lines of a rich traceback's
+        // locals box): its arguments are the cause a bare `Connection error.` hides.
+        for (k, _) in line.match_indices('(').take(8) {
+            let before = &line[..k];
+            let start = before
+                .char_indices()
+                .rev()
+                .find(|&(_, ch)| !(ch.is_ascii_alphanumeric() || ch == '.' || ch == '_'))
+                .map_or(0, |(i, ch)| i + ch.len_utf8());
+            let name = &before[start..];
+            // Not a call in quoted source (`raise APIConnectionError(request=request)`): a
+            // transport class below the SDK's, whose arguments hold a quoted message.
+            if exceptionish(name)
+                && name_transport(name).is_some()
+                && exception_prio(name) < prio::EXCEPTION
+                && !line.trim_start().starts_with("raise ")
+            {
+                let args = repr_args(text.get(at + k + 1..).unwrap_or(""));
+                if args.contains(['\'', '"']) {
+                    c.cause(&args, at + k);
+                }
             }
         }
         for (k, name, msg) in find_exceptions(line) {

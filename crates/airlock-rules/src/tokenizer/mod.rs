@@ -176,6 +176,21 @@ impl Tokenizer {
     /// assert_eq!(t.count_within("Hello world", usize::MAX).tokens, 2);
     /// ```
     pub fn count_within(&self, text: &str, budget: usize) -> Counted {
+        self.count_until(text, budget, usize::MAX)
+    }
+
+    /// [`Tokenizer::count_within`] that also stops, at a piece boundary, as soon as the prefix
+    /// counted has `enough` fewer tokens than bytes (`bytes - tokens >= enough`): the
+    /// context-length rule counts only until the text left, at a token a byte, surely fits.
+    ///
+    /// # Example
+    /// ```
+    /// use airlock_rules::tokenizer::{Encoding, Tokenizer};
+    /// let t = Tokenizer::new(Encoding::O200kBase);
+    /// let c = t.count_until(&" word".repeat(100), usize::MAX, 10);
+    /// assert_eq!((c.tokens, c.bytes), (3, 15)); // 15 bytes in 3 tokens: 12 saved
+    /// ```
+    pub fn count_until(&self, text: &str, budget: usize, enough: usize) -> Counted {
         let mut counted = Counted::default();
         // In eighths of a byte.
         let budget = budget.saturating_mul(8);
@@ -198,6 +213,9 @@ impl Tokenizer {
                 };
                 spent = spent.saturating_add(cost);
                 counted.bytes = e;
+                if counted.bytes - n >= enough {
+                    break;
+                }
             }
             counted.tokens = n;
             counted.cost = spent.div_ceil(8);

@@ -119,8 +119,21 @@ pub struct RequestTokens {
     /// How many more tokens than `exact + estimated` the text not tokenized may hold (each of
     /// its tokens is at least one byte); 0 when everything was tokenized.
     pub more_at_most: u64,
+    /// Characters of the text read, counted only by [`upper_bound`] and [`upper_bound_within`]
+    /// (for [`rate_limit_estimate`]).
+    #[serde(skip)]
+    pub chars: u64,
+    /// [`upper_bound_within`]: the tokens to save (bytes minus tokens of the text counted)
+    /// before the rest is bounded by its bytes, and those saved so far.
+    #[serde(skip)]
+    saving: Option<(u64, u64)>,
     #[serde(skip)]
     budget_left: Option<usize>,
+}
+
+/// Characters in `s` (UTF-8 lead bytes).
+fn count_chars(s: &str) -> u64 {
+    s.bytes().filter(|b| (*b as i8) >= -0x40).count() as u64
 }
 
 impl RequestTokens {
@@ -142,14 +155,35 @@ impl RequestTokens {
         });
     }
 
-    fn text(&mut self, t: &Tokenizer, param: String, s: &str) {
+    fn text(&mut self, t: Option<&Tokenizer>, param: String, s: &str) {
         let n = self.count(t, s);
         self.add(param, n, true);
     }
 
     /// The tokens of `s` within what is left of the budget: exact when it fits, else a lower
     /// bound (see [`RequestTokens::bytes_not_tokenized`]).
-    fn count(&mut self, t: &Tokenizer, s: &str) -> u64 {
+    fn count(&mut self, t: Option<&Tokenizer>, s: &str) -> u64 {
+        let Some(t) = t else {
+            // Not tokenized: its bytes, the most tokens it can hold (every token of a byte-level
+            // BPE is at least one byte), and its characters, for the rate limiter's estimate.
+            self.chars += count_chars(s);
+            return s.len() as u64;
+        };
+        if let Some((need, saved)) = self.saving {
+            // Count only until enough is saved; the rest of this text, and every text after,
+            // at a token a byte.
+            self.chars += count_chars(s);
+            if saved >= need {
+                return s.len() as u64;
+            }
+            let left = self.budget_left.unwrap_or(usize::MAX);
+            let want = usize::try_from(need - saved).unwrap_or(usize::MAX);
+            let c = t.count_until(s, left, want);
+            self.budget_left = self.budget_left.map(|l| l - c.cost);
+            self.bytes_tokenized += c.bytes as u64;
+            self.saving = Some((need, saved + (c.bytes - c.tokens) as u64));
+            return (c.tokens + (s.len() - c.bytes)) as u64;
+        }
         let Some(left) = self.budget_left else {
             let n = t.count(s) as u64;
             self.bytes_tokenized += s.len() as u64;
@@ -203,22 +237,144 @@ pub fn count_request(t: &Tokenizer, api: Api, body: &Value) -> RequestTokens {
 /// assert_eq!(n.more_at_most, 135 - 2); // …and at most 135
 /// ```
 pub fn count_request_within(t: &Tokenizer, api: Api, body: &Value, budget: usize) -> RequestTokens {
+    count_in(Some(t), api, body, budget)
+}
+
+/// The most input tokens `body` can hold, without tokenizing: [`count_request`] with every text
+/// counted as its length in bytes (every token of a byte-level BPE, `o200k_base` and
+/// `cl100k_base` alike, is at least one byte, so a text of B bytes has at most B tokens), and
+/// the estimated parts (framing, tools, images, token arrays) as [`count_request`] estimates
+/// them from those numbers. Every part is at least the one [`count_request`] reports: the
+/// estimates only ever add the counts of their texts. [`RequestTokens::chars`] holds the
+/// characters of the texts, for [`rate_limit_estimate`].
+///
+/// # Example
+/// ```
+/// use airlock_rules::tokenizer::request::{upper_bound, Api};
+/// let body = serde_json::json!({"messages": [{"role": "user", "content": "Hello world"}]});
+/// let most = upper_bound(Api::ChatCompletions, &body);
+/// assert_eq!(most.exact, 4 + 11); // "user" and "Hello world", a token a byte at most
+/// assert_eq!(most.total(), 15 + 3 + 3);
+/// assert_eq!(most.chars, 15);
+/// ```
+pub fn upper_bound(api: Api, body: &Value) -> RequestTokens {
+    count_in(None, api, body, usize::MAX)
+}
+
+/// [`upper_bound`], tightened by counting texts in request order (within `budget`, as
+/// [`count_request_within`]) only until the tokens they saved against their bytes bring the bound
+/// down by `need`; the rest is bounded by its bytes. Still an upper bound of what
+/// [`count_request`] reports (every part adds the counts of its texts with a positive weight, so
+/// a text counted exactly lowers the total by exactly what it saves): when it fits, the request
+/// certainly does ([`certainly_fits`]). For a text longer than the window, the exact count is
+/// then only needed for the part that decides.
+///
+/// # Example
+/// ```
+/// use airlock_rules::tokenizer::{Encoding, Tokenizer};
+/// use airlock_rules::tokenizer::request::{upper_bound_within, Api};
+/// let t = Tokenizer::new(Encoding::O200kBase);
+/// let body = serde_json::json!({"input": " word".repeat(1000)}); // 5,000 bytes, 1,000 tokens
+/// let most = upper_bound_within(&t, Api::Responses, &body, usize::MAX, 2_000);
+/// assert!(most.total() <= 5_000 + 6 - 2_000);
+/// assert!(most.bytes_tokenized < 5_000);
+/// ```
+pub fn upper_bound_within(
+    t: &Tokenizer,
+    api: Api,
+    body: &Value,
+    budget: usize,
+    need: u64,
+) -> RequestTokens {
+    let mut n = RequestTokens {
+        budget_left: (budget != usize::MAX).then_some(budget),
+        saving: Some((need, 0)),
+        ..RequestTokens::default()
+    };
+    fill(&mut n, Some(t), api, body);
+    n
+}
+
+/// Characters per token in OpenAI's rate limiter's estimate ([`rate_limit_estimate`]).
+pub const RATE_LIMIT_CHARS_PER_TOKEN: u64 = 4;
+
+/// OpenAI's own estimate of what a request costs against its token rate limit: "Your rate limit
+/// is calculated as the maximum of `max_tokens` and the estimated number of tokens based on the
+/// character count of your request" (OpenAI's rate limits guide, "Reduce the `max_tokens` to match
+/// the size of your completions"; see `rules/README.md`), with the guide's rule of thumb of about
+/// four characters a token: `max(output, ceil(chars / 4))`. `chars` is the characters of the text
+/// the model reads ([`upper_bound`]'s [`RequestTokens::chars`]); `output` the requested output.
+///
+/// # Example
+/// ```
+/// use airlock_rules::tokenizer::request::rate_limit_estimate;
+/// assert_eq!(rate_limit_estimate(2000, None), 500);
+/// assert_eq!(rate_limit_estimate(2001, Some(100)), 501);
+/// assert_eq!(rate_limit_estimate(2000, Some(4096)), 4096);
+/// ```
+pub fn rate_limit_estimate(chars: u64, output: Option<u64>) -> u64 {
+    chars
+        .div_ceil(RATE_LIMIT_CHARS_PER_TOKEN)
+        .max(output.unwrap_or(0))
+}
+
+/// True when the request certainly fits `limits` whatever its exact token count: the most it can
+/// hold ([`upper_bound`]), plus the requested output where it shares the window, is within the
+/// window (embeddings: every input within the per-input limit, and all of them within
+/// [`EMBEDDINGS_MAX_TOKENS_PER_REQUEST`]). Then [`budget`] finds neither an error nor a warning,
+/// and [`budget_within`] nothing uncertain, so the exact count can be skipped. Conservative: it
+/// may say `false` for a request that fits, never `true` for one that does not.
+///
+/// # Example
+/// ```
+/// use airlock_rules::tokenizer::request::{certainly_fits, upper_bound, Api, Limits};
+/// let body = serde_json::json!({"messages": [{"role": "user", "content": "Hello world"}], "max_tokens": 100});
+/// let most = upper_bound(Api::ChatCompletions, &body);
+/// assert!(certainly_fits(&most, Api::ChatCompletions, &body, &Limits::new(121)));
+/// assert!(!certainly_fits(&most, Api::ChatCompletions, &body, &Limits::new(120)));
+/// ```
+pub fn certainly_fits(most: &RequestTokens, api: Api, body: &Value, limits: &Limits) -> bool {
+    let window = limits.context_window;
+    if api == Api::Embeddings {
+        return most.per_input.iter().all(|&n| n <= window)
+            && most.exact <= EMBEDDINGS_MAX_TOKENS_PER_REQUEST;
+    }
+    let out = requested_output(body)
+        .map(|o| o.0)
+        .or(limits.default_output)
+        .unwrap_or(0);
+    let input = most.total();
+    if limits.output_in_window {
+        input.checked_add(out).is_some_and(|n| n <= window)
+    } else {
+        input <= window
+    }
+}
+
+/// [`count_request_within`], with `t` or (`None`) every text counted as its bytes.
+fn count_in(t: Option<&Tokenizer>, api: Api, body: &Value, budget: usize) -> RequestTokens {
     let mut n = RequestTokens {
         budget_left: (budget != usize::MAX).then_some(budget),
         ..RequestTokens::default()
     };
+    fill(&mut n, t, api, body);
+    n
+}
+
+/// Counts the parts of `body` into `n`.
+fn fill(n: &mut RequestTokens, t: Option<&Tokenizer>, api: Api, body: &Value) {
     let model = body.get("model").and_then(Value::as_str).unwrap_or("");
     match api {
         Api::ChatCompletions => {
             if let Some(messages) = body.get("messages").and_then(Value::as_array) {
                 for (i, m) in messages.iter().enumerate() {
-                    message(t, model, &mut n, &format!("messages[{i}]"), m);
+                    message(t, model, n, &format!("messages[{i}]"), m);
                 }
                 n.add("messages (reply priming)".into(), REPLY_PRIMING, false);
             }
             let tools = body.get("tools").or_else(|| body.get("functions"));
             if let Some(tools) = tools.and_then(Value::as_array) {
-                let est = tool_definitions_in(&mut n, t, model, tools);
+                let est = tool_definitions_in(n, t, model, tools);
                 n.add("tools".into(), est, false);
             }
         }
@@ -234,14 +390,14 @@ pub fn count_request_within(t: &Tokenizer, api: Api, body: &Value, budget: usize
                 }
                 Some(Value::Array(items)) => {
                     for (i, item) in items.iter().enumerate() {
-                        message(t, model, &mut n, &format!("input[{i}]"), item);
+                        message(t, model, n, &format!("input[{i}]"), item);
                     }
                 }
                 _ => {}
             }
             n.add("input (reply priming)".into(), REPLY_PRIMING, false);
             if let Some(tools) = body.get("tools").and_then(Value::as_array) {
-                let est = tool_definitions_in(&mut n, t, model, tools);
+                let est = tool_definitions_in(n, t, model, tools);
                 n.add("tools".into(), est, false);
             }
         }
@@ -274,11 +430,10 @@ pub fn count_request_within(t: &Tokenizer, api: Api, body: &Value, budget: usize
             _ => {}
         },
     }
-    n
 }
 
 /// One Chat Completions message or Responses input item.
-fn message(t: &Tokenizer, model: &str, n: &mut RequestTokens, at: &str, m: &Value) {
+fn message(t: Option<&Tokenizer>, model: &str, n: &mut RequestTokens, at: &str, m: &Value) {
     let Some(obj) = m.as_object() else {
         if let Some(s) = m.as_str() {
             n.text(t, at.to_string(), s);
@@ -333,7 +488,7 @@ fn message(t: &Tokenizer, model: &str, n: &mut RequestTokens, at: &str, m: &Valu
 }
 
 /// One part of a message's `content` array.
-fn content_part(t: &Tokenizer, model: &str, n: &mut RequestTokens, at: &str, p: &Value) {
+fn content_part(t: Option<&Tokenizer>, model: &str, n: &mut RequestTokens, at: &str, p: &Value) {
     let kind = p.get("type").and_then(Value::as_str).unwrap_or("");
     match kind {
         "text" | "input_text" | "output_text" | "refusal" => {
@@ -371,11 +526,16 @@ fn content_part(t: &Tokenizer, model: &str, n: &mut RequestTokens, at: &str, p: 
 
 /// The cookbook's estimate for tool (function) definitions, "How to count tokens with tiktoken".
 pub fn tool_definitions(t: &Tokenizer, model: &str, tools: &[Value]) -> u64 {
-    tool_definitions_in(&mut RequestTokens::default(), t, model, tools)
+    tool_definitions_in(&mut RequestTokens::default(), Some(t), model, tools)
 }
 
 /// [`tool_definitions`], counting within the budget of `n`.
-fn tool_definitions_in(n: &mut RequestTokens, t: &Tokenizer, model: &str, tools: &[Value]) -> u64 {
+fn tool_definitions_in(
+    n: &mut RequestTokens,
+    t: Option<&Tokenizer>,
+    model: &str,
+    tools: &[Value],
+) -> u64 {
     let older = model.starts_with("gpt-3.5")
         || (model.starts_with("gpt-4")
             && !model.starts_with("gpt-4o")
@@ -819,7 +979,12 @@ pub fn budget_within(
                 "max_tokens_per_request",
             ));
         }
-        b.uncertain = b.input.partial() && b.error.is_none();
+        // Certain either way when even the most the untokenized text can hold fits.
+        let most = b.input.more_at_most;
+        let per_input = b.input.per_input.iter().max().copied().unwrap_or(0);
+        let may_be_over =
+            per_input + most > window || total + most > EMBEDDINGS_MAX_TOKENS_PER_REQUEST;
+        b.uncertain = b.input.partial() && b.error.is_none() && may_be_over;
         return b;
     }
     let requested = requested_output(body);

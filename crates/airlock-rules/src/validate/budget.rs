@@ -10,7 +10,7 @@ use alloc::string::String;
 
 use serde_json::Value;
 
-use super::{Ctx, TokenReport};
+use super::{Counted, Ctx, TokenCount, TokenReport};
 use crate::tokenizer::request::{self, Api, Limits};
 use crate::tokenizer::{Encoding, Tokenizer};
 
@@ -42,6 +42,35 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &Value) {
     };
     let limits = Limits::for_model(model);
     let max_cost = usize::try_from(ctx.config.bounds.tokenize_cost).unwrap_or(usize::MAX);
+    if ctx.config.token_count == TokenCount::Lazy {
+        // Count exactly only where the verdict can depend on it.
+        let most = request::upper_bound(api, body);
+        if limits.is_none_or(|l| request::certainly_fits(&most, api, body, &l)) {
+            estimated(ctx, api, model, encoding, limits, &most, body);
+            return;
+        }
+        // Over at a token a byte: count texts in order only until the rest surely fits. If it
+        // never does (the request may be over), the exact count below decides, as it would
+        // have without this pass (at most twice the tokenizing bound in all).
+        if let Some(l) = limits.filter(|_| api != Api::Embeddings) {
+            let out = if l.output_in_window {
+                request::requested_output(body)
+                    .map(|o| o.0)
+                    .or(l.default_output)
+                    .unwrap_or(0)
+            } else {
+                0
+            };
+            let need = (most.total() + out).saturating_sub(l.context_window);
+            let tight = with_tokenizer(encoding, |t| {
+                request::upper_bound_within(t, api, body, max_cost, need)
+            });
+            if request::certainly_fits(&tight, api, body, &l) {
+                estimated(ctx, api, model, encoding, limits, &tight, body);
+                return;
+            }
+        }
+    }
     let (input, verdict, uncertain) = with_tokenizer(encoding, |t| match &limits {
         Some(l) => {
             let b = request::budget_within(t, api, body, l, max_cost);
@@ -72,6 +101,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &Value) {
         max_output: limits.and_then(|l| l.max_output),
         bytes_tokenized: tokenized,
         bytes_not_tokenized: not_tokenized,
+        counted: Counted::Exact,
     };
     if uncertain {
         let limit = ctx.config.bounds.tokenize_cost;
@@ -100,6 +130,44 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &Value) {
                 over_message(&report, l.context_window),
             );
         }
+        max_output(ctx, api, model, &report);
+    }
+    ctx.verdict.tokens = Some(report);
+}
+
+/// A request whose verdict does not depend on its exact count ([`TokenCount::Lazy`]): no
+/// tokenizing, OpenAI's rate-limiter estimate in the report, and the one check that does not need
+/// the input (the requested output against the model's maximum).
+fn estimated(
+    ctx: &mut Ctx<'_>,
+    api: Api,
+    model: &str,
+    encoding: Encoding,
+    limits: Option<Limits>,
+    most: &request::RequestTokens,
+    body: &Value,
+) {
+    let output = if api == Api::Embeddings {
+        None
+    } else {
+        request::requested_output(body)
+    };
+    let report = TokenReport {
+        encoding: String::from(encoding.as_str()),
+        input_exact: 0,
+        input_estimated: request::rate_limit_estimate(most.chars, output.as_ref().map(|o| o.0)),
+        per_input: alloc::vec::Vec::new(),
+        uncounted: most.uncounted.clone(),
+        output: output.as_ref().map(|o| o.0),
+        output_param: output.as_ref().map(|o| o.1.clone()),
+        context_window: limits.map(|l| l.context_window),
+        output_in_window: limits.is_none_or(|l| l.output_in_window),
+        max_output: limits.and_then(|l| l.max_output),
+        bytes_tokenized: most.bytes_tokenized,
+        bytes_not_tokenized: 0,
+        counted: Counted::Estimate,
+    };
+    if limits.is_some() {
         max_output(ctx, api, model, &report);
     }
     ctx.verdict.tokens = Some(report);

@@ -274,7 +274,23 @@ fn chat(ctx: &mut Ctx<'_>, body: &Value) {
     };
     let mut open: Option<Open<'_>> = None;
     for (n, m) in messages.iter().enumerate() {
-        match m.get("role").and_then(Value::as_str) {
+        let role = m.get("role").and_then(Value::as_str);
+        if role == Some("tool") && m.get("tool_call_id").is_none_or(Value::is_null) {
+            // The message's own shape is judged before the pairing: a tool answer without its
+            // id is "Missing parameter 'tool_call_id': messages with role 'tool' must have a
+            // 'tool_call_id'." even where the call before it is then left unanswered
+            // (vercel/ai#2177: param messages.[3].tool_call_id, code null; MadcowD/ell#325).
+            ctx.reject(
+                RULE,
+                "",
+                Some(format!("messages.[{n}].tool_call_id")),
+                String::from(
+                    "Missing parameter 'tool_call_id': messages with role 'tool' must have a 'tool_call_id'.",
+                ),
+            );
+            return;
+        }
+        match role {
             Some("tool") => match open.as_mut() {
                 None => {
                     ctx.reject(

@@ -29,6 +29,19 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &serde_json::Value)
     }
 }
 
+/// Whether a Chat image part may carry `image_url` as a bare URL string. Only the retired
+/// vision-preview models were recorded taking one (dd-trace-py, 2023-11-27,
+/// gpt-4-1106-vision-preview, answered 200); gpt-4o and gpt-4o-mini answer it with "Invalid type
+/// for 'messages[1].content[1].image_url': expected an object, but got a string instead."
+/// (if-ai/ComfyUI-IF_AI_tools#101, openai/openai-python#1635, param and code invalid_type
+/// quoted, 2024-08). The refusal is the request schema's, not a model's, so every other model,
+/// known or not, is held to the object.
+fn takes_plain_image_url(body: &Value) -> bool {
+    body.get("model")
+        .and_then(Value::as_str)
+        .is_some_and(|m| m.starts_with("gpt-4") && m.contains("vision-preview"))
+}
+
 fn chat(ctx: &mut Ctx<'_>, body: &Value) {
     let Some(messages) = body.get("messages").and_then(Value::as_array) else {
         return;
@@ -55,6 +68,21 @@ fn chat(ctx: &mut Ctx<'_>, body: &Value) {
             let at = format!("messages[{i}].content[{j}]");
             match type_of(part) {
                 Some("image_url") => {
+                    if part.get("image_url").is_some_and(Value::is_string)
+                        && !takes_plain_image_url(body)
+                    {
+                        // The spec's object, which the schema's `also_string` override relaxes
+                        // for the retired vision-preview models only (see below).
+                        ctx.reject(
+                            "request_schema",
+                            "invalid_type",
+                            Some(format!("{at}.image_url")),
+                            format!(
+                                "Invalid type for '{at}.image_url': expected an object, but got a string instead."
+                            ),
+                        );
+                        continue;
+                    }
                     let Some(image) = part.get("image_url").filter(|v| v.is_object()) else {
                         continue;
                     };
@@ -104,6 +132,23 @@ fn responses(ctx: &mut Ctx<'_>, body: &Value) {
         return;
     };
     for (i, item) in items.iter().enumerate() {
+        // A computer call's output is a screenshot object, which OpenAI names by what it is
+        // ("Invalid type for 'input[0].output': expected a computer call output, but got a
+        // string instead.", browserbase/stagehand-python#149, computer-use-preview).
+        if type_of(item) == Some("computer_call_output") {
+            if let Some(output) = item.get("output").filter(|o| !o.is_object()) {
+                ctx.reject(
+                    "request_schema",
+                    "invalid_type",
+                    Some(format!("input[{i}].output")),
+                    format!(
+                        "Invalid type for 'input[{i}].output': expected a computer call output, but got {} instead.",
+                        super::params::got(output)
+                    ),
+                );
+                continue;
+            }
+        }
         // Message content, and tool outputs that carry content parts.
         for key in ["content", "output"] {
             let Some(parts) = item.get(key).and_then(Value::as_array) else {
@@ -370,5 +415,129 @@ mod tests {
         );
         assert_eq!(sniff("iVBO"), Sniff::TooShort);
         assert_eq!(sniff("%%%%%%%%%%%%%%%%"), Sniff::Malformed);
+    }
+
+    fn first_error(
+        endpoint: &str,
+        body: &str,
+    ) -> Option<(String, Option<String>, Option<String>, String)> {
+        let v = crate::validate::check(
+            endpoint,
+            body.as_bytes(),
+            &crate::validate::Config::default(),
+        );
+        v.errors.first().map(|f| {
+            (
+                f.rule.clone(),
+                f.error.code.clone(),
+                f.error.param.clone(),
+                f.error.message.clone(),
+            )
+        })
+    }
+
+    const CHAT: &str = "/v1/chat/completions";
+
+    #[test]
+    fn plain_string_image_url_only_for_the_vision_previews() {
+        let body = |model: &str| {
+            alloc::format!(
+                r#"{{"model":"{model}","messages":[{{"role":"user","content":[{{"type":"text","text":"what is it?"}},{{"type":"image_url","image_url":"https://example.com/a.png"}}]}}]}}"#
+            )
+        };
+        for model in ["gpt-4o", "gpt-4o-mini", "gpt-5", "some-future-model"] {
+            let (rule, code, param, message) = first_error(CHAT, &body(model)).unwrap();
+            assert_eq!(rule, "request_schema");
+            assert_eq!(code.as_deref(), Some("invalid_type"));
+            assert_eq!(param.as_deref(), Some("messages[0].content[1].image_url"));
+            assert_eq!(
+                message,
+                "Invalid type for 'messages[0].content[1].image_url': expected an object, but got a string instead."
+            );
+        }
+        // The near miss: the recorded 200 of 2023, and the object form.
+        assert!(first_error(CHAT, &body("gpt-4-1106-vision-preview")).is_none());
+        assert!(first_error(
+            CHAT,
+            r#"{"model":"gpt-4o","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://example.com/a.png"}}]}]}"#
+        )
+        .is_none());
+    }
+
+    #[test]
+    fn computer_call_output_is_an_object() {
+        let body = |output: &str| {
+            alloc::format!(
+                r#"{{"model":"computer-use-preview","truncation":"auto","tools":[{{"type":"computer_use_preview","display_width":1024,"display_height":768,"environment":"browser"}}],"previous_response_id":"resp_1","input":[{{"type":"computer_call_output","call_id":"call_1","output":{output}}}]}}"#
+            )
+        };
+        let (rule, code, param, message) =
+            first_error("/v1/responses", &body(r#""Clicked.""#)).unwrap();
+        assert_eq!(
+            (rule.as_str(), code.as_deref(), param.as_deref()),
+            (
+                "request_schema",
+                Some("invalid_type"),
+                Some("input[0].output")
+            )
+        );
+        assert_eq!(
+            message,
+            "Invalid type for 'input[0].output': expected a computer call output, but got a string instead."
+        );
+        assert!(first_error(
+            "/v1/responses",
+            &body(r#"{"type":"computer_screenshot","image_url":"data:image/png;base64,iVBORw0KGgo="}"#)
+        )
+        .is_none());
+    }
+
+    #[test]
+    fn logit_bias_keys_are_token_ids() {
+        let body = |bias: &str| {
+            alloc::format!(
+                r#"{{"model":"gpt-4o","messages":[{{"role":"user","content":"hi"}}],"logit_bias":{bias}}}"#
+            )
+        };
+        let (rule, code, param, message) = first_error(CHAT, &body(r#"{"AI":10}"#)).unwrap();
+        assert_eq!(
+            (rule.as_str(), code, param.as_deref()),
+            ("invalid_value", None, Some("logit_bias"))
+        );
+        assert_eq!(
+            message,
+            "Invalid key in 'logit_bias': AI. You should only be submitting non-negative integers."
+        );
+        assert!(first_error(CHAT, &body(r#"{"-1":5}"#)).is_some());
+        // The near miss: token ids, and the empty map.
+        assert!(first_error(CHAT, &body(r#"{"50256":-100,"2435":-100}"#)).is_none());
+        assert!(first_error(CHAT, &body("{}")).is_none());
+        // Legacy completions: the key is reported before the other parameters (go-openai#129).
+        let (_, _, param, _) = first_error(
+            "/v1/completions",
+            r#"{"model":"davinci-002","prompt":"x","logprobs":30,"logit_bias":{" You":6}}"#,
+        )
+        .unwrap();
+        assert_eq!(param.as_deref(), Some("logit_bias"));
+    }
+
+    #[test]
+    fn a_tool_answer_without_its_id_is_named_before_the_pairing() {
+        let (rule, _, param, message) = first_error(
+            CHAT,
+            r#"{"model":"gpt-4o","messages":[{"role":"user","content":"q"},{"role":"assistant","content":"","tool_calls":[{"id":"call_1","type":"function","function":{"name":"f","arguments":"{}"}}]},{"role":"tool","content":"r"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(rule, "tool_call_pairing");
+        assert_eq!(param.as_deref(), Some("messages.[2].tool_call_id"));
+        assert_eq!(
+            message,
+            "Missing parameter 'tool_call_id': messages with role 'tool' must have a 'tool_call_id'."
+        );
+        assert!(first_error(
+            CHAT,
+            r#"{"model":"gpt-4o","messages":[{"role":"user","content":"q"},{"role":"assistant","content":"","tool_calls":[{"id":"call_1","type":"function","function":{"name":"f","arguments":"{}"}}]},{"role":"tool","tool_call_id":"call_1","content":"r"}]}"#
+        )
+        .is_none());
     }
 }

@@ -16,7 +16,7 @@ mod conversation;
 mod media;
 pub(crate) mod models;
 mod params;
-mod schema;
+pub(crate) mod schema;
 mod special;
 pub(crate) mod tables;
 mod text;
@@ -128,7 +128,7 @@ pub const RULES: &[(&str, &str)] = &[
     ),
     (
         "model_parameter",
-        "a parameter the model refuses (reasoning.effort on gpt-5-chat-latest in Responses; warning: where the 400 is not known)",
+        "a parameter the model refuses (reasoning.effort on gpt-5-chat-latest in Responses; encrypted reasoning asked of GPT-4o and older; warning: where the 400 is not known)",
     ),
     (
         "model_reasoning_options",
@@ -292,6 +292,47 @@ pub struct Config {
     /// What one check may cost ([`bounds`]); the `check_bounds` rule's mode only silences its
     /// warning, the bounds always hold.
     pub bounds: bounds::Bounds,
+    /// When the `context_length` rule counts tokens exactly ([`TokenCount`]).
+    pub token_count: TokenCount,
+}
+
+/// When the `context_length` rule counts a request's tokens exactly.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenCount {
+    /// Always (the CLI's and the page's default: they show the count).
+    #[default]
+    Exact,
+    /// Only where the verdict depends on it: a request whose most possible tokens (a token a
+    /// byte, [`upper_bound`](crate::tokenizer::request::upper_bound)) fit the window is not
+    /// tokenized, and its report carries OpenAI's rate-limiter estimate instead
+    /// ([`TokenReport::counted`] is [`Counted::Estimate`]). The verdict's errors and warnings are
+    /// those of [`TokenCount::Exact`]. The worker's default.
+    Lazy,
+}
+
+/// How the input tokens of a [`TokenReport`] were found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Counted {
+    /// Counted with the tokenizer (text exact, framing, tools and images estimated).
+    #[default]
+    Exact,
+    /// Not tokenized: OpenAI's rate-limiter estimate (`max(requested output, ceil(characters /
+    /// 4))`, [`rate_limit_estimate`](crate::tokenizer::request::rate_limit_estimate)), in
+    /// `input_estimated`.
+    Estimate,
+}
+
+impl Counted {
+    /// `exact` or `estimate`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Counted::Exact => "exact",
+            Counted::Estimate => "estimate",
+        }
+    }
 }
 
 impl Config {
@@ -377,6 +418,9 @@ pub struct TokenReport {
     /// `input_estimated` are lower bounds ("at least").
     #[serde(skip_serializing_if = "is_zero")]
     pub bytes_not_tokenized: u64,
+    /// How the input tokens were found: exactly, or (with [`TokenCount::Lazy`], where the
+    /// verdict did not depend on it) OpenAI's rate-limiter estimate.
+    pub counted: Counted,
 }
 
 fn is_zero(n: &u64) -> bool {

@@ -318,7 +318,8 @@ fn chat(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
             "model_structured_outputs",
             "",
             Some("response_format".into()),
-            "Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model.".into(),
+            // The full wording, as quoted in web-infra-dev/midscene#259 and atcelen/IDesign#7.
+            "Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model. Learn more about supported models at the Structured Outputs guide: https://platform.openai.com/docs/guides/structured-outputs".into(),
         );
     }
     if format_type == Some("json_object") && f.json_object == Some(false) {
@@ -443,7 +444,8 @@ fn first_audio_part(obj: &serde_json::Map<String, Value>) -> Option<String> {
 
 /// Audio in and out of Chat Completions: the audio-preview models need audio somewhere
 /// (observed: "This model requires that either input content or output modality contain
-/// audio.", CherryHQ/cherry-studio#1179); audio input to a model without it is only a warning,
+/// audio.", CherryHQ/cherry-studio#1179; OpenAI's error object, relayed by OpenRouter in
+/// truefoundry/models#822, carries param `model` and code `invalid_value`); audio input to a model without it is only a warning,
 /// because OpenAI's answer to it is not known.
 fn chat_audio(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
     let audio_part = first_audio_part(obj);
@@ -464,8 +466,8 @@ fn chat_audio(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value
         if !wants_audio && audio_part.is_none() && !audio_turn && present(obj, "audio").is_none() {
             ctx.reject(
                 "model_audio",
-                "",
-                None,
+                "invalid_value",
+                Some("model".into()),
                 "This model requires that either input content or output modality contain audio."
                     .into(),
             );
@@ -514,6 +516,7 @@ fn responses(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>
         return;
     }
     refused_params(ctx, f, obj, "responses");
+    encrypted_reasoning(ctx, f, obj);
     let effort = obj.get("reasoning").and_then(|r| r.get("effort"));
     if let Some(effort) = effort.filter(|v| !v.is_null()) {
         reasoning_effort(ctx, f, effort, "reasoning.effort", Some(model));
@@ -540,6 +543,32 @@ fn responses(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>
         }
     }
     hosted_tools(ctx, f, obj, model);
+}
+
+/// Encrypted reasoning asked of a model that does not reason (the families marked
+/// `reasoning = false`: GPT-4o, GPT-4.1 and older): "Encrypted content is not supported with
+/// this model." (NousResearch/hermes-agent#24234: gpt-4o and gpt-4o-mini answer an
+/// `include: ["reasoning.encrypted_content"]` with it; the param is not quoted, `include` is
+/// the field that asks). Every recorded 200 with that include is for a reasoning model.
+fn encrypted_reasoning(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
+    if f.reasoning != Some(false) {
+        return;
+    }
+    let asks = obj
+        .get("include")
+        .and_then(Value::as_array)
+        .is_some_and(|a| {
+            a.iter()
+                .any(|x| x.as_str() == Some("reasoning.encrypted_content"))
+        });
+    if asks {
+        ctx.reject(
+            "model_parameter",
+            "",
+            Some("include".into()),
+            "Encrypted content is not supported with this model.".into(),
+        );
+    }
 }
 
 /// The "Unsupported value" wording of the Responses API, which names the model
@@ -1172,12 +1201,44 @@ mod tests {
     }
 
     #[test]
+    fn encrypted_reasoning_only_for_reasoning_models() {
+        let body = |model: &str| {
+            format!(
+                r#"{{"model":"{model}","input":"hi","store":false,"include":["reasoning.encrypted_content"]}}"#
+            )
+        };
+        let v = verdict(RESPONSES, &body("gpt-4o"));
+        assert_eq!(
+            first(&v),
+            (
+                "model_parameter",
+                None,
+                Some("include"),
+                "Encrypted content is not supported with this model."
+            )
+        );
+        assert!(verdict(RESPONSES, &body("gpt-4o-mini")).errors.len() == 1);
+        // The near miss: the same body for a reasoning model, and gpt-4o without the include.
+        assert!(verdict(RESPONSES, &body("o4-mini")).ok());
+        assert!(verdict(RESPONSES, &body("gpt-5")).ok());
+        assert!(
+            verdict(
+                RESPONSES,
+                r#"{"model":"gpt-4o","input":"hi","include":["message.output_text.logprobs"]}"#
+            )
+            .ok()
+        );
+    }
+
+    #[test]
     fn audio_rules() {
         let v = verdict(
             CHAT,
             r#"{"model":"gpt-4o-audio-preview","messages":[{"role":"user","content":"hi"}]}"#,
         );
         assert_eq!(first(&v).0, "model_audio");
+        assert_eq!(first(&v).1, Some("invalid_value"));
+        assert_eq!(first(&v).2, Some("model"));
         assert!(verdict(
             CHAT,
             r#"{"model":"gpt-4o-audio-preview","modalities":["text","audio"],"audio":{"voice":"alloy","format":"wav"},"messages":[{"role":"user","content":"hi"}]}"#

@@ -271,6 +271,27 @@ fn kinds(v: &Value) -> u8 {
     }
 }
 
+/// `logit_bias` maps token ids, written as strings of digits, to a bias; a key that is not one
+/// (a word, a negative number) is refused on Chat Completions and legacy completions alike with
+/// "Invalid key in 'logit_bias': AI. You should only be submitting non-negative integers."
+/// (param logit_bias, code null: OkGoDoIt/OpenAI-API-dotnet#163; the same wording for the key
+/// " You" on /v1/completions, sashabaranov/go-openai#129). True when it reported one.
+fn logit_bias_key(ctx: &mut Ctx<'_>, v: &Value) -> bool {
+    let Some(key) = v.as_object().and_then(|o| {
+        o.keys()
+            .find(|k| k.is_empty() || !k.bytes().all(|b| b.is_ascii_digit()))
+    }) else {
+        return false;
+    };
+    ctx.reject(
+        "invalid_value",
+        "",
+        Some("logit_bias".into()),
+        format!("Invalid key in 'logit_bias': {key}. You should only be submitting non-negative integers."),
+    );
+    true
+}
+
 pub(super) fn got(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -347,6 +368,9 @@ fn check_param(ctx: &mut Ctx<'_>, ep: &Endpoint, p: &Param, v: &Value) {
                 got(v)
             ),
         );
+        return;
+    }
+    if p.name == "logit_bias" && logit_bias_key(ctx, v) {
         return;
     }
     match v {

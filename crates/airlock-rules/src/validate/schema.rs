@@ -184,6 +184,20 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &serde_json::Value)
     }
 }
 
+/// Runs this module's rules on one schema as if it were sent as a strict Responses
+/// `text.format` named `name` (param `text.format.schema`): what [`crate::strict`] checks its
+/// output with, so a schema it returns and the request check never disagree.
+pub(crate) fn lint_strict(ctx: &mut Ctx<'_>, name: &str, schema: &Value) {
+    let target = Target {
+        kind: Kind::ResponseFormat,
+        name,
+        param: String::from("text.format.schema"),
+        strict: true,
+        code: "invalid_json_schema",
+    };
+    run(ctx, &target, schema, false);
+}
+
 /// `key` is required in `parent`: OpenAI's `missing_required_parameter`.
 fn missing(ctx: &mut Ctx<'_>, parent: &Value, key: &str, param: &str) {
     if parent.get(key).is_none_or(Value::is_null) {

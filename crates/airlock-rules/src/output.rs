@@ -1,0 +1,672 @@
+//! Answers checked against what was asked (issue 17): a model's output — Chat Completions message
+//! content and tool-call arguments, Responses output items — against the request's
+//! `json_schema` format and function `parameters`, with the `jsonschema` crate.
+//!
+//! A pure function of the request and the response JSON: [`check_output`] (or, with the request
+//! read once, [`Expectation::check`]) says `valid`, `invalid` (with the first failing place),
+//! `truncated` (`finish_reason: "length"`, Responses `status: "incomplete"`), `refused` (a
+//! `refusal`), or `unchecked` (over [`MAX_OUTPUT_CHECK_BYTES`], not JSON, or a schema the
+//! validator cannot compile). Truncation and refusal are named as such, never as `invalid`.
+//! A stream is checked on its assembled output at the end ([`StreamOutput`]).
+//!
+//! The place is a path into the response (`choices[0].message.content`, `output[1].arguments`)
+//! followed by the JSON pointer inside the parsed output (`/age`), and the failing keyword
+//! (`type`, `required`): never a value, since values are the model's words.
+
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use serde_json::Value;
+
+use crate::sse::{Item, SseParser};
+
+/// The largest response body (or assembled stream output) checked, in bytes; a larger one is
+/// `unchecked` (reason `too_large`), never judged. Also the most a [`StreamOutput`] holds.
+pub const MAX_OUTPUT_CHECK_BYTES: usize = 1024 * 1024;
+
+/// The largest request body read for its schemas, in bytes (the worker's `MAX_CHECK_BYTES`
+/// default); a larger one has no [`Expectation`].
+pub const MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
+
+/// The verdict on one answer.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Every output follows its schema.
+    Valid,
+    /// An output does not follow its schema (or is not JSON, or calls a function not given).
+    Invalid,
+    /// The output was cut (`finish_reason: "length"`, Responses `incomplete`).
+    Truncated,
+    /// The model refused (`refusal`).
+    Refused,
+    /// Not judged: see [`OutputReport::reason`].
+    Unchecked,
+}
+
+impl Status {
+    /// The name used in the `x-airlock-output` header, the log and the CLI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Valid => "valid",
+            Status::Invalid => "invalid",
+            Status::Truncated => "truncated",
+            Status::Refused => "refused",
+            Status::Unchecked => "unchecked",
+        }
+    }
+}
+
+/// What [`check_output`] found.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct OutputReport {
+    /// The verdict.
+    pub status: Status,
+    /// Where the first failure is: the output's place in the response and the JSON pointer
+    /// inside it (`choices[0].message.content/age`); for `truncated` and `refused`, the place of
+    /// the output.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// The failing JSON Schema keyword (`type`, `required`, `additionalProperties`), or `json`
+    /// (not JSON), `tool` (a function the request did not give).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keyword: Option<String>,
+    /// The validator's message. It may quote the model's output: the CLI prints it, the worker
+    /// never logs it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Why it is `unchecked`: `too_large`, `not_json`, `schema`, `no_output`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+    /// How many outputs were validated.
+    pub checked: u32,
+}
+
+impl OutputReport {
+    fn new(status: Status) -> Self {
+        OutputReport {
+            status,
+            path: None,
+            keyword: None,
+            message: None,
+            reason: None,
+            checked: 0,
+        }
+    }
+
+    /// An `unchecked` report with `reason`.
+    pub fn unchecked(reason: &'static str) -> Self {
+        OutputReport {
+            reason: Some(reason),
+            ..OutputReport::new(Status::Unchecked)
+        }
+    }
+
+    /// The `x-airlock-output` header value: the status, then `; path=…` or `; reason=…`.
+    /// ASCII only: other bytes of the path are percent-encoded.
+    pub fn header_value(&self) -> String {
+        let mut out = String::from(self.status.as_str());
+        if let Some(path) = &self.path {
+            out.push_str("; path=");
+            for b in path.bytes() {
+                if b.is_ascii_graphic() && b != b'%' && b != b';' && b != b',' {
+                    out.push(char::from(b));
+                } else {
+                    out.push_str(&format!("%{b:02X}"));
+                }
+            }
+        }
+        if let Some(k) = &self.keyword {
+            out.push_str("; keyword=");
+            out.push_str(k);
+        }
+        if let Some(r) = self.reason {
+            out.push_str("; reason=");
+            out.push_str(r);
+        }
+        out
+    }
+}
+
+/// Which API a request and its answer belong to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Api {
+    /// `/v1/chat/completions`.
+    Chat,
+    /// `/v1/responses`.
+    Responses,
+}
+
+/// What a request asked for: its output schema and its functions' parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expectation {
+    api: Api,
+    format: Option<Value>,
+    tools: BTreeMap<String, Value>,
+}
+
+impl Expectation {
+    /// What `request` (a body sent to `endpoint`) asked for, or `None` when it asked for neither
+    /// a `json_schema` format nor gave function tools with `parameters`.
+    pub fn from_request(endpoint: &str, request: &Value) -> Option<Expectation> {
+        let path = endpoint.split('?').next().unwrap_or("");
+        let api = if path.ends_with("/chat/completions") {
+            Api::Chat
+        } else if path.ends_with("/responses") {
+            Api::Responses
+        } else {
+            return None;
+        };
+        Self::read(api, request)
+    }
+
+    /// [`Expectation::from_request`] on the body's bytes; a body over [`MAX_REQUEST_BYTES`], not
+    /// JSON, or without `"json_schema"` or `"parameters"` in it is not parsed.
+    pub fn from_request_bytes(endpoint: &str, body: &[u8]) -> Option<Expectation> {
+        if body.len() > MAX_REQUEST_BYTES
+            || !(contains(body, b"json_schema") || contains(body, b"\"parameters\""))
+        {
+            return None;
+        }
+        let value: Value = serde_json::from_slice(body).ok()?;
+        Self::from_request(endpoint, &value)
+    }
+
+    fn read(api: Api, request: &Value) -> Option<Expectation> {
+        let format = match api {
+            Api::Chat => request
+                .get("response_format")
+                .filter(|f| f.get("type").and_then(Value::as_str) == Some("json_schema"))
+                .and_then(|f| f.get("json_schema"))
+                .and_then(|j| j.get("schema")),
+            Api::Responses => request
+                .get("text")
+                .and_then(|t| t.get("format"))
+                .filter(|f| f.get("type").and_then(Value::as_str) == Some("json_schema"))
+                .and_then(|f| f.get("schema")),
+        }
+        .filter(|s| s.is_object() || s.is_boolean())
+        .cloned();
+        let mut tools = BTreeMap::new();
+        for tool in request
+            .get("tools")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if tool.get("type").and_then(Value::as_str) != Some("function") {
+                continue;
+            }
+            let f = match api {
+                Api::Chat => tool.get("function"),
+                Api::Responses => Some(tool),
+            };
+            let Some(f) = f else { continue };
+            if let (Some(name), Some(params)) =
+                (f.get("name").and_then(Value::as_str), f.get("parameters"))
+            {
+                if params.is_object() {
+                    tools.insert(String::from(name), params.clone());
+                }
+            }
+        }
+        (format.is_some() || !tools.is_empty()).then_some(Expectation { api, format, tools })
+    }
+
+    /// The API the request was for.
+    pub fn api(&self) -> Api {
+        self.api
+    }
+
+    /// [`Expectation::check`] on the response's bytes, within [`MAX_OUTPUT_CHECK_BYTES`].
+    pub fn check_bytes(&self, response: &[u8]) -> OutputReport {
+        if response.len() > MAX_OUTPUT_CHECK_BYTES {
+            return OutputReport::unchecked("too_large");
+        }
+        match serde_json::from_slice::<Value>(response) {
+            Ok(v) => self.check(&v),
+            Err(_) => OutputReport::unchecked("not_json"),
+        }
+    }
+
+    /// The model's outputs in `response` against what was asked.
+    pub fn check(&self, response: &Value) -> OutputReport {
+        let mut run = Run {
+            expectation: self,
+            compiled: BTreeMap::new(),
+            report: OutputReport::new(Status::Valid),
+        };
+        match self.api {
+            Api::Chat => run.chat(response),
+            Api::Responses => run.responses(response),
+        }
+        run.report
+    }
+}
+
+/// The output of `response` against what `request` asked (the API is told by the response's
+/// `object`: `chat.completion` or `response`; otherwise by the request: `messages` is Chat).
+/// A request that asked for nothing gives `unchecked` with reason `nothing_asked`.
+///
+/// # Example
+/// ```
+/// use serde_json::json;
+/// use airlock_rules::output::{check_output, Status};
+/// let request = json!({"model": "gpt-4o", "messages": [], "response_format": {"type": "json_schema",
+///     "json_schema": {"name": "a", "strict": true, "schema": {"type": "object",
+///     "properties": {"n": {"type": "integer"}}, "required": ["n"], "additionalProperties": false}}}});
+/// let answer = |content: &str| json!({"object": "chat.completion", "choices": [{"index": 0,
+///     "finish_reason": "stop", "message": {"role": "assistant", "content": content}}]});
+/// assert_eq!(check_output(&request, &answer(r#"{"n": 1}"#)).status, Status::Valid);
+/// let bad = check_output(&request, &answer(r#"{"n": "one"}"#));
+/// assert_eq!(bad.status, Status::Invalid);
+/// assert_eq!(bad.path.as_deref(), Some("choices[0].message.content/n"));
+/// ```
+pub fn check_output(request: &Value, response: &Value) -> OutputReport {
+    let api = match response.get("object").and_then(Value::as_str) {
+        Some("chat.completion") => Api::Chat,
+        Some("response") => Api::Responses,
+        _ if request.get("messages").is_some() => Api::Chat,
+        _ => Api::Responses,
+    };
+    match Expectation::read(api, request) {
+        Some(e) => e.check(response),
+        None => OutputReport::unchecked("nothing_asked"),
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+struct Run<'a> {
+    expectation: &'a Expectation,
+    /// Validators compiled for this answer, by tool name ("" for the format).
+    compiled: BTreeMap<String, Option<jsonschema::Validator>>,
+    report: OutputReport,
+}
+
+impl Run<'_> {
+    fn done(&self) -> bool {
+        self.report.status != Status::Valid
+    }
+
+    fn set(
+        &mut self,
+        status: Status,
+        path: String,
+        keyword: Option<&str>,
+        message: Option<String>,
+    ) {
+        if self.done() {
+            return;
+        }
+        self.report.status = status;
+        self.report.path = Some(path);
+        self.report.keyword = keyword.map(String::from);
+        self.report.message = message;
+    }
+
+    /// Validates the JSON text `text` at `path` against the format (`tool: None`) or a tool.
+    fn text(&mut self, path: String, text: &str, tool: Option<&str>) {
+        if self.done() {
+            return;
+        }
+        let key = String::from(tool.unwrap_or(""));
+        let schema = match tool {
+            None => self.expectation.format.as_ref(),
+            Some(name) => match self.expectation.tools.get(name) {
+                Some(s) => Some(s),
+                None => {
+                    let at = path
+                        .rsplit_once('.')
+                        .map_or(path.clone(), |(p, _)| p.to_string());
+                    self.set(
+                        Status::Invalid,
+                        format!("{at}.name"),
+                        Some("tool"),
+                        Some(format!(
+                            "the request gave no function named '{name}' with parameters"
+                        )),
+                    );
+                    return;
+                }
+            },
+        };
+        let Some(schema) = schema else { return };
+        let instance: Value = match serde_json::from_str(text) {
+            Ok(v) => v,
+            Err(e) => {
+                self.set(
+                    Status::Invalid,
+                    path,
+                    Some("json"),
+                    Some(format!("not JSON: {e}")),
+                );
+                return;
+            }
+        };
+        let validator = self
+            .compiled
+            .entry(key)
+            .or_insert_with(|| jsonschema::validator_for(schema).ok());
+        let Some(validator) = validator else {
+            if !self.done() {
+                self.report = OutputReport::unchecked("schema");
+            }
+            return;
+        };
+        self.report.checked += 1;
+        if let Err(e) = validator.validate(&instance) {
+            let full = format!("{path}{}", e.instance_path().as_str());
+            let keyword = String::from(e.kind().keyword());
+            let message = e.to_string();
+            self.set(Status::Invalid, full, Some(&keyword), Some(message));
+        }
+    }
+
+    fn chat(&mut self, response: &Value) {
+        let Some(choices) = response.get("choices").and_then(Value::as_array) else {
+            self.report = OutputReport::unchecked("no_output");
+            return;
+        };
+        // Truncation and refusal first: they name the answer whatever its bytes.
+        for (i, choice) in choices.iter().enumerate() {
+            let message = choice.get("message");
+            if message
+                .and_then(|m| m.get("refusal"))
+                .is_some_and(|r| r.as_str().is_some_and(|s| !s.is_empty()))
+            {
+                self.set(
+                    Status::Refused,
+                    format!("choices[{i}].message.refusal"),
+                    None,
+                    None,
+                );
+            }
+            if choice.get("finish_reason").and_then(Value::as_str) == Some("length") {
+                self.set(
+                    Status::Truncated,
+                    format!("choices[{i}].finish_reason"),
+                    None,
+                    None,
+                );
+            }
+        }
+        for (i, choice) in choices.iter().enumerate() {
+            let Some(message) = choice.get("message") else {
+                continue;
+            };
+            let calls = message.get("tool_calls").and_then(Value::as_array);
+            if let Some(content) = message.get("content").and_then(Value::as_str) {
+                if self.expectation.format.is_some() {
+                    self.text(format!("choices[{i}].message.content"), content, None);
+                }
+            } else if self.expectation.format.is_some() && calls.is_none_or(|c| c.is_empty()) {
+                self.set(
+                    Status::Invalid,
+                    format!("choices[{i}].message.content"),
+                    Some("json"),
+                    Some(String::from("no content")),
+                );
+            }
+            for (j, call) in calls.into_iter().flatten().enumerate() {
+                let Some(f) = call.get("function") else {
+                    continue;
+                };
+                let name = f.get("name").and_then(Value::as_str).unwrap_or("");
+                let args = f.get("arguments").and_then(Value::as_str).unwrap_or("");
+                self.text(
+                    format!("choices[{i}].message.tool_calls[{j}].function.arguments"),
+                    args,
+                    Some(name),
+                );
+            }
+        }
+    }
+
+    fn responses(&mut self, response: &Value) {
+        let Some(output) = response.get("output").and_then(Value::as_array) else {
+            self.report = OutputReport::unchecked("no_output");
+            return;
+        };
+        for (i, item) in output.iter().enumerate() {
+            if item.get("type").and_then(Value::as_str) != Some("message") {
+                continue;
+            }
+            for (j, part) in item
+                .get("content")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                if part.get("type").and_then(Value::as_str) == Some("refusal") {
+                    self.set(
+                        Status::Refused,
+                        format!("output[{i}].content[{j}]"),
+                        None,
+                        None,
+                    );
+                }
+            }
+        }
+        if response.get("status").and_then(Value::as_str) == Some("incomplete") {
+            self.set(Status::Truncated, String::from("status"), None, None);
+        }
+        for (i, item) in output.iter().enumerate() {
+            match item.get("type").and_then(Value::as_str) {
+                Some("message") if self.expectation.format.is_some() => {
+                    for (j, part) in item
+                        .get("content")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .enumerate()
+                    {
+                        if part.get("type").and_then(Value::as_str) == Some("output_text") {
+                            let text = part.get("text").and_then(Value::as_str).unwrap_or("");
+                            self.text(format!("output[{i}].content[{j}].text"), text, None);
+                        }
+                    }
+                }
+                Some("function_call") => {
+                    let name = item.get("name").and_then(Value::as_str).unwrap_or("");
+                    let args = item.get("arguments").and_then(Value::as_str).unwrap_or("");
+                    self.text(format!("output[{i}].arguments"), args, Some(name));
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// A stream's output assembled as it passes, to be checked at its end: Chat Completions deltas
+/// (content, refusal and tool-call arguments by index, per choice, with the finish reason) are
+/// joined into a `chat.completion`; for Responses, the terminal event's `response` object is
+/// kept. Holds at most [`MAX_OUTPUT_CHECK_BYTES`] of output; past that the stream is `unchecked`
+/// (`too_large`) and nothing more is held.
+#[derive(Debug)]
+pub struct StreamOutput {
+    parser: SseParser,
+    choices: BTreeMap<u64, ChoiceParts>,
+    final_response: Option<Value>,
+    held: usize,
+    over: bool,
+}
+
+#[derive(Debug, Default)]
+struct ChoiceParts {
+    content: Option<String>,
+    refusal: Option<String>,
+    finish_reason: Option<String>,
+    /// By index: name and arguments.
+    calls: BTreeMap<u64, (String, String)>,
+}
+
+impl Default for StreamOutput {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl StreamOutput {
+    /// An empty assembler.
+    pub fn new() -> Self {
+        StreamOutput {
+            parser: SseParser::with_limits(crate::sse::Limits {
+                max_line: MAX_OUTPUT_CHECK_BYTES,
+                max_data: MAX_OUTPUT_CHECK_BYTES,
+            }),
+            choices: BTreeMap::new(),
+            final_response: None,
+            held: 0,
+            over: false,
+        }
+    }
+
+    /// Feeds the next chunk of the stream's bytes (cut anywhere).
+    pub fn push(&mut self, chunk: &[u8]) {
+        if self.over {
+            return;
+        }
+        let mut events = Vec::new();
+        self.parser.push_with(chunk, &mut |item| match item {
+            Item::Event(e) => events.push(e.data),
+            _ => events.push(String::new()),
+        });
+        for data in events {
+            self.event(&data);
+        }
+    }
+
+    fn grow(&mut self, by: usize) -> bool {
+        self.held += by;
+        if self.held > MAX_OUTPUT_CHECK_BYTES {
+            self.over = true;
+            self.choices.clear();
+            self.final_response = None;
+        }
+        !self.over
+    }
+
+    fn event(&mut self, data: &str) {
+        if self.over || data.is_empty() || data == "[DONE]" {
+            if data.is_empty() && !self.over {
+                // An event or line over the parser's limits: the output cannot be whole.
+                self.over = self.parser.bytes() > MAX_OUTPUT_CHECK_BYTES as u64;
+            }
+            return;
+        }
+        let Ok(v) = serde_json::from_str::<Value>(data) else {
+            return;
+        };
+        if let Some(kind) = v.get("type").and_then(Value::as_str) {
+            if matches!(
+                kind,
+                "response.completed" | "response.incomplete" | "response.failed"
+            ) && self.grow(data.len())
+            {
+                self.final_response = v.get("response").cloned();
+            }
+            return;
+        }
+        let Some(choices) = v.get("choices").and_then(Value::as_array) else {
+            return;
+        };
+        for choice in choices {
+            let index = choice.get("index").and_then(Value::as_u64).unwrap_or(0);
+            let delta = choice.get("delta");
+            let mut added = 0;
+            let parts = self.choices.entry(index).or_default();
+            if let Some(r) = choice.get("finish_reason").and_then(Value::as_str) {
+                parts.finish_reason = Some(String::from(r));
+            }
+            if let Some(d) = delta {
+                if let Some(c) = d.get("content").and_then(Value::as_str) {
+                    parts.content.get_or_insert_with(String::new).push_str(c);
+                    added += c.len();
+                }
+                if let Some(c) = d.get("refusal").and_then(Value::as_str) {
+                    parts.refusal.get_or_insert_with(String::new).push_str(c);
+                    added += c.len();
+                }
+                for call in d
+                    .get("tool_calls")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    let k = call.get("index").and_then(Value::as_u64).unwrap_or(0);
+                    let entry = parts.calls.entry(k).or_default();
+                    if let Some(f) = call.get("function") {
+                        if let Some(n) = f.get("name").and_then(Value::as_str) {
+                            entry.0.push_str(n);
+                            added += n.len();
+                        }
+                        if let Some(a) = f.get("arguments").and_then(Value::as_str) {
+                            entry.1.push_str(a);
+                            added += a.len();
+                        }
+                    }
+                }
+            }
+            if !self.grow(added) {
+                return;
+            }
+        }
+    }
+
+    /// The assembled answer, as the non-streamed API would have sent it.
+    pub fn assembled(&self) -> Option<Value> {
+        if let Some(r) = &self.final_response {
+            return Some(r.clone());
+        }
+        if self.choices.is_empty() {
+            return None;
+        }
+        let choices: Vec<Value> = self
+            .choices
+            .iter()
+            .map(|(i, p)| {
+                let calls: Vec<Value> = p
+                    .calls
+                    .values()
+                    .map(|(n, a)| {
+                        serde_json::json!({"type": "function", "function": {"name": n, "arguments": a}})
+                    })
+                    .collect();
+                serde_json::json!({
+                    "index": i,
+                    "finish_reason": p.finish_reason,
+                    "message": {
+                        "role": "assistant",
+                        "content": p.content,
+                        "refusal": p.refusal,
+                        "tool_calls": if calls.is_empty() { Value::Null } else { Value::Array(calls) },
+                    }
+                })
+            })
+            .collect();
+        Some(serde_json::json!({"object": "chat.completion", "choices": choices}))
+    }
+
+    /// Checks the assembled output against `expectation` (call when the stream has ended).
+    pub fn finish(&mut self, expectation: &Expectation) -> OutputReport {
+        for item in self.parser.finish() {
+            if let Item::Event(e) = item {
+                self.event(&e.data);
+            }
+        }
+        if self.over {
+            return OutputReport::unchecked("too_large");
+        }
+        match self.assembled() {
+            Some(v) => expectation.check(&v),
+            None => OutputReport::unchecked("no_output"),
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! Answers checked against what was asked (issue 17): every case of `tests/output/cases.json`
+//! (Chat Completions and Responses, format and tools, valid / invalid / truncated / refused,
+//! streamed and not) through `output::check_output` and `output::StreamOutput`; the streams fed
+//! in chunks cut at every byte; and the size bound.
+#![allow(clippy::std_instead_of_alloc, clippy::std_instead_of_core)]
+
+use std::path::PathBuf;
+
+use airlock_rules::output::{
+    Expectation, MAX_OUTPUT_CHECK_BYTES, OutputReport, Status, StreamOutput, check_output,
+};
+use serde_json::{Value, json};
+
+fn cases() -> Vec<Value> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/output/cases.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn stream_report(e: &Expectation, text: &str, chunk: usize) -> OutputReport {
+    let mut s = StreamOutput::new();
+    for part in text.as_bytes().chunks(chunk) {
+        s.push(part);
+    }
+    s.finish(e)
+}
+
+#[test]
+fn every_case() {
+    let cases = cases();
+    assert_eq!(cases.len(), 30);
+    for case in &cases {
+        let name = case["name"].as_str().unwrap();
+        let endpoint = case["endpoint"].as_str().unwrap();
+        let request = &case["request"];
+        let e = Expectation::from_request(endpoint, request).expect(name);
+        let report = if case["stream"] == json!(true) {
+            let text = case["response"].as_str().unwrap();
+            let whole = stream_report(&e, text, usize::MAX);
+            for chunk in [1, 3, 64] {
+                assert_eq!(
+                    stream_report(&e, text, chunk),
+                    whole,
+                    "{name}: chunks of {chunk}"
+                );
+            }
+            whole
+        } else {
+            let bytes = serde_json::to_vec(&case["response"]).unwrap();
+            let r = e.check_bytes(&bytes);
+            assert_eq!(check_output(request, &case["response"]), r, "{name}");
+            r
+        };
+        assert_eq!(report.status.as_str(), case["status"], "{name}: {report:?}");
+        assert_eq!(report.path.as_deref(), case["path"].as_str(), "{name}");
+        assert_eq!(
+            report.keyword.as_deref(),
+            case["keyword"].as_str(),
+            "{name}"
+        );
+        if report.status == Status::Valid {
+            assert!(report.checked >= 1, "{name}: something was validated");
+        }
+    }
+}
+
+#[test]
+fn nothing_asked_is_not_an_expectation() {
+    let plain = json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]});
+    assert!(Expectation::from_request("/v1/chat/completions", &plain).is_none());
+    assert!(
+        Expectation::from_request_bytes("/v1/chat/completions", plain.to_string().as_bytes())
+            .is_none()
+    );
+    let object =
+        json!({"model": "gpt-4o", "messages": [], "response_format": {"type": "json_object"}});
+    assert!(Expectation::from_request("/v1/chat/completions", &object).is_none());
+    assert!(Expectation::from_request("/v1/embeddings", &object).is_none());
+}
+
+#[test]
+fn header_value_is_ascii() {
+    let case = &cases()[2]; // chat format: invalid
+    let e = Expectation::from_request("/v1/chat/completions", &case["request"]).unwrap();
+    let r = e.check(&case["response"]);
+    assert_eq!(
+        r.header_value(),
+        "invalid; path=choices[0].message.content/population; keyword=type"
+    );
+    let mut odd = r.clone();
+    odd.path = Some(String::from("choices[0].message.content/größe; x"));
+    assert_eq!(
+        odd.header_value(),
+        "invalid; path=choices[0].message.content/gr%C3%B6%C3%9Fe%3B%20x; keyword=type"
+    );
+}
+
+/// An answer over the bound is not judged: `unchecked`, reason `too_large`, at one byte over;
+/// at the bound it is judged.
+#[test]
+fn output_size_bound() {
+    let case = &cases()[0]; // chat format: valid
+    let e = Expectation::from_request("/v1/chat/completions", &case["request"]).unwrap();
+    let mut answer = case["response"].clone();
+    let base = serde_json::to_vec(&answer).unwrap().len();
+    answer["id"] = json!("x".repeat(MAX_OUTPUT_CHECK_BYTES - base - 100));
+    let mut bytes = serde_json::to_vec(&answer).unwrap();
+    // Pad with spaces to exactly the bound, then one over.
+    while bytes.len() < MAX_OUTPUT_CHECK_BYTES {
+        bytes.push(b' ');
+    }
+    bytes.truncate(MAX_OUTPUT_CHECK_BYTES);
+    let at_bound = e.check_bytes(&bytes);
+    assert_ne!(at_bound.status, Status::Unchecked, "{at_bound:?}");
+    bytes.push(b' ');
+    let over = e.check_bytes(&bytes);
+    assert_eq!(
+        (over.status, over.reason),
+        (Status::Unchecked, Some("too_large"))
+    );
+
+    // A stream whose output grows past the bound stops holding it.
+    let mut s = StreamOutput::new();
+    let piece = "x".repeat(64 * 1024);
+    let event = json!({"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": piece}}]});
+    let line = format!("data: {event}\n\n");
+    for _ in 0..(MAX_OUTPUT_CHECK_BYTES / piece.len() + 1) {
+        s.push(line.as_bytes());
+    }
+    let r = s.finish(&e);
+    assert_eq!((r.status, r.reason), (Status::Unchecked, Some("too_large")));
+}
+
+/// Where the time of a strict-schema request goes (not an assertion: run with `--ignored
+/// --nocapture` to print; tests never assert on time).
+#[test]
+#[ignore]
+fn cost_split() {
+    let case = &cases()[0];
+    let request = serde_json::to_vec(&case["request"]).unwrap();
+    let answer = serde_json::to_vec(&case["response"]).unwrap();
+    let mut plain = case["request"].clone();
+    plain.as_object_mut().unwrap().remove("response_format");
+    let plain = serde_json::to_vec(&plain).unwrap();
+    let config = airlock_rules::validate::Config::default();
+    let time = |label: &str, f: &dyn Fn()| {
+        f();
+        let t = std::time::Instant::now();
+        for _ in 0..200 {
+            f();
+        }
+        eprintln!("{label}: {:?} each", t.elapsed() / 200);
+    };
+    time("request check, plain", &|| {
+        airlock_rules::validate::check("/v1/chat/completions", &plain, &config);
+    });
+    time("request check, strict format", &|| {
+        airlock_rules::validate::check("/v1/chat/completions", &request, &config);
+    });
+    time("output check (expectation + answer)", &|| {
+        let e = Expectation::from_request_bytes("/v1/chat/completions", &request).unwrap();
+        e.check_bytes(&answer);
+    });
+}
