@@ -129,6 +129,8 @@ struct FamilyRow {
     #[serde(default)]
     verbosities: Vec<String>,
     #[serde(default)]
+    reasoning_summaries: Vec<String>,
+    #[serde(default)]
     tools_refused: Vec<String>,
     #[serde(default)]
     tools_unlisted: Vec<String>,
@@ -254,7 +256,7 @@ pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
         refused.push(']');
         let _ = writeln!(
             out,
-            "    Family {{ name: {:?}, reasoning: {:?}, chat_max_tokens_rejected: {}, sampling_defaults_only: {}, logprobs_rejected: {}, stop_rejected: {}, system_role_rejected: {}, function_role_rejected: {}, reasoning_efforts: &{:?}, vision: {:?}, structured_outputs: {:?}, json_object: {:?}, image_sizes: &{:?}, image_qualities: &{:?}, image_max_n: {:?}, dimensions_max: {:?}, dimensions_rejected: {}, chat_max_completion_tokens: {:?}, chat_refused: {chat_refused}, responses_refused: {}, refused: {refused}, reasoning_contexts: &{:?}, reasoning_modes: &{:?}, verbosities: &{:?}, tools_refused: &{:?}, tools_unlisted: &{:?}, deep_research: {}, chat_sampling_refused: {}, sampling_unless_effort_none: {}, default_effort_none: {}, audio_input: {:?}, audio_required: {}, chat_effort_null_rejected: {}, source: {:?} }},",
+            "    Family {{ name: {:?}, reasoning: {:?}, chat_max_tokens_rejected: {}, sampling_defaults_only: {}, logprobs_rejected: {}, stop_rejected: {}, system_role_rejected: {}, function_role_rejected: {}, reasoning_efforts: &{:?}, vision: {:?}, structured_outputs: {:?}, json_object: {:?}, image_sizes: &{:?}, image_qualities: &{:?}, image_max_n: {:?}, dimensions_max: {:?}, dimensions_rejected: {}, chat_max_completion_tokens: {:?}, chat_refused: {chat_refused}, responses_refused: {}, refused: {refused}, reasoning_contexts: &{:?}, reasoning_modes: &{:?}, verbosities: &{:?}, reasoning_summaries: &{:?}, tools_refused: &{:?}, tools_unlisted: &{:?}, deep_research: {}, chat_sampling_refused: {}, sampling_unless_effort_none: {}, default_effort_none: {}, audio_input: {:?}, audio_required: {}, chat_effort_null_rejected: {}, source: {:?} }},",
             f.name,
             f.reasoning,
             f.chat_max_tokens_rejected,
@@ -277,6 +279,7 @@ pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
             f.reasoning_contexts,
             f.reasoning_modes,
             f.verbosities,
+            f.reasoning_summaries,
             f.tools_refused,
             f.tools_unlisted,
             f.deep_research,

@@ -76,6 +76,44 @@ pub(super) fn check_name(ctx: &mut Ctx<'_>, rule: &str, param: &str, name: Optio
     }
 }
 
+/// Checks a tool's function name. OpenAI has answered a bad tool name with two patterns:
+/// `^[a-zA-Z0-9_-]+$`, refusing a dotted MCP tool name on gpt-4o-mini
+/// (xinnan-tech/xiaozhi-esp32-server#1466; also brekkylab/ailoy#109, nanbingxyz/5ire#33), and
+/// `^[a-zA-Z0-9_\\.-]+$` on o4-mini (danishjsheikh/swagger-mcp#13, 2025-06), which allows dots.
+/// So a name whose only other characters are dots is refused for the non-reasoning families the
+/// data knows and only a warning for reasoning models and models the data does not know.
+/// Everything else is [`check_name`].
+pub(super) fn check_tool_name(
+    ctx: &mut Ctx<'_>,
+    rule: &str,
+    param: &str,
+    name: Option<&Value>,
+    model: Option<&str>,
+) {
+    let dotted = name.and_then(Value::as_str).is_some_and(|n| {
+        n.len() <= MAX_NAME_LENGTH
+            && n.contains('.')
+            && n.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+    });
+    let dots_refused = model
+        .and_then(super::models::lookup)
+        .and_then(|k| k.family)
+        .is_some_and(|f| f.reasoning != Some(true));
+    if dotted && !dots_refused {
+        ctx.warn(
+            rule,
+            "invalid_value",
+            Some(String::from(param)),
+            format!(
+                "Invalid '{param}': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'. (OpenAI has also answered with the pattern '^[a-zA-Z0-9_\\.-]+$', which allows dots, for a reasoning model, so this name may be accepted.)"
+            ),
+        );
+        return;
+    }
+    check_name(ctx, rule, param, name);
+}
+
 /// Renders a JSON value the way Python's `repr` prints the decoded value, cut at about 200
 /// characters.
 pub(super) fn py_repr(v: &Value) -> String {

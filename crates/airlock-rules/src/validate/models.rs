@@ -403,7 +403,9 @@ fn refused_params(
 
 /// The search-preview models refuse the sampling parameters whatever their value, all named in
 /// one message ("Model incompatible request arguments supplied: frequency_penalty,
-/// presence_penalty, temperature, top_p", param and code null: ChatGPTNextWeb/NextChat#6569).
+/// presence_penalty, temperature, top_p", param and code null: ChatGPTNextWeb/NextChat#6569);
+/// one name alone takes the singular ("Model incompatible request argument supplied:
+/// temperature", raycast/extensions#18038).
 fn chat_sampling_refused(ctx: &mut Ctx<'_>, obj: &serde_json::Map<String, Value>) {
     const NAMES: &[&str] = &[
         "frequency_penalty",
@@ -424,7 +426,12 @@ fn chat_sampling_refused(ctx: &mut Ctx<'_>, obj: &serde_json::Map<String, Value>
         "",
         None,
         format!(
-            "Model incompatible request arguments supplied: {}",
+            "Model incompatible request {} supplied: {}",
+            if given.len() == 1 {
+                "argument"
+            } else {
+                "arguments"
+            },
             given.join(", ")
         ),
     );
@@ -581,7 +588,7 @@ fn responses_value_message(value: &str, model: &str, supported: &[&str]) -> Stri
     )
 }
 
-/// `reasoning.context`, `reasoning.mode` and `text.verbosity` per model.
+/// `reasoning.context`, `reasoning.mode`, the reasoning summary and `text.verbosity` per model.
 fn reasoning_options(
     ctx: &mut Ctx<'_>,
     f: &Family,
@@ -615,6 +622,26 @@ fn reasoning_options(
                 Some("reasoning.mode".into()),
                 "`reasoning.mode` is not supported with this model.".into(),
             );
+        }
+    }
+    // The summary values per model ("Unsupported value: 'detailed' is not supported with the
+    // 'computer-use-preview-2025-03-11' model. Supported values are: 'concise'.", param
+    // reasoning.generate_summary: openai/openai-cua-sample-app#37).
+    const SUMMARIES: &[&str] = &["auto", "concise", "detailed"];
+    for param in ["reasoning.summary", "reasoning.generate_summary"] {
+        if let Some(v) = at_path(obj, param).and_then(Value::as_str) {
+            if !f.reasoning_summaries.is_empty()
+                && SUMMARIES.contains(&v)
+                && !f.reasoning_summaries.contains(&v)
+            {
+                ctx.reject(
+                    "model_reasoning_options",
+                    "unsupported_value",
+                    Some(param.into()),
+                    responses_value_message(v, model, f.reasoning_summaries),
+                );
+                return;
+            }
         }
     }
     if let Some(v) = at_path(obj, "text.verbosity").and_then(Value::as_str) {
@@ -1080,6 +1107,15 @@ mod tests {
         assert_eq!(
             first(&v).3,
             "Model incompatible request arguments supplied: presence_penalty, temperature, top_p"
+        );
+        // One refused name alone is in the singular (raycast/extensions#18038).
+        let v = verdict(
+            CHAT,
+            r#"{"model":"gpt-4o-mini-search-preview","messages":[{"role":"user","content":"hi"}],"temperature":1}"#,
+        );
+        assert_eq!(
+            first(&v).3,
+            "Model incompatible request argument supplied: temperature"
         );
     }
 

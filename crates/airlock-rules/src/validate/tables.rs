@@ -122,6 +122,8 @@ pub(crate) struct Family {
     pub(crate) reasoning_modes: &'static [&'static str],
     /// The accepted `text.verbosity` values (empty: not known).
     pub(crate) verbosities: &'static [&'static str],
+    /// The accepted `reasoning.summary` / `reasoning.generate_summary` values (empty: not known).
+    pub(crate) reasoning_summaries: &'static [&'static str],
     /// Hosted tool types the Responses API refuses for the model.
     pub(crate) tools_refused: &'static [&'static str],
     /// Hosted tool types OpenAI does not list for the model, no 400 seen (a warning).

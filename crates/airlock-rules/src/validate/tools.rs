@@ -3,6 +3,9 @@
 //! Rules:
 //! - `tool_names`: function names match `^[a-zA-Z0-9_-]+$` and have at most 64 characters
 //!   (Chat `tools[i].function.name` and legacy `functions[i].name`; Responses `tools[i].name`).
+//!   A tool name whose only other characters are dots is refused for the known non-reasoning
+//!   families (gpt-4o-mini did) and only a warning otherwise: OpenAI has also answered with the
+//!   pattern `^[a-zA-Z0-9_\.-]+$` on o4-mini (danishjsheikh/swagger-mcp#13).
 //! - `tool_count`: at most 128 tools, and 128 `tool_calls` in one assistant message, in Chat
 //!   Completions (a warning in Responses, whose limit is not documented).
 //! - `tool_choice`: Chat refuses `tool_choice` and `parallel_tool_calls` without `tools`; a
@@ -22,7 +25,7 @@ use alloc::vec::Vec;
 use serde_json::Value;
 
 use super::Ctx;
-use super::common::{Api, api, check_name, type_of};
+use super::common::{Api, api, check_name, check_tool_name, type_of};
 use crate::generated::structured::MAX_TOOLS;
 
 /// Chat Completions tool types.
@@ -145,11 +148,12 @@ fn chat(ctx: &mut Ctx<'_>, body: &Value) {
                                 format!("Missing required parameter: '{param}'."),
                             );
                         }
-                        check_name(
+                        check_tool_name(
                             ctx,
                             "tool_names",
                             &format!("tools[{i}].function.name"),
                             f.get("name"),
+                            body.get("model").and_then(Value::as_str),
                         );
                         if let Some(n) = f.get("name").and_then(Value::as_str) {
                             names.push(n);
@@ -282,11 +286,12 @@ fn responses(ctx: &mut Ctx<'_>, body: &Value) {
         }
         match type_of(tool) {
             Some("function") => {
-                check_name(
+                check_tool_name(
                     ctx,
                     "tool_names",
                     &format!("tools[{i}].name"),
                     tool.get("name"),
+                    body.get("model").and_then(Value::as_str),
                 );
                 if let Some(n) = tool.get("name").and_then(Value::as_str) {
                     names.push(n);
