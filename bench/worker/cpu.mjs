@@ -8,7 +8,8 @@
 //
 // DIR holds a built worker (`index.js` and its `.wasm`, e.g. a copy of crates/airlock-worker/build
 // after `cargo xtask build-worker`, or `wrangler deploy --dry-run --outdir` output); `=unchecked`
-// runs it with MAX_CHECK_BYTES=0. Env: N (requests per round, 1000), ROUNDS (8), SIZE (2048).
+// runs it with MAX_CHECK_BYTES=0. Env: N (requests per round, 1000), ROUNDS (8), SIZE (2048),
+// STRICT=1 (the body asks for a strict json_schema format, and the answer is validated).
 // PROFILE=NAME (with `node --experimental-websocket` on Node 20) instead records a V8 CPU profile
 // of NAME through workerd's inspector into <work-dir>/NAME.cpuprofile; its numbers are inflated by
 // the profiler, so read it for proportions only.
@@ -104,13 +105,21 @@ function cpuMicros() {
 }
 
 const sentence = "The quick brown fox jumps over the lazy dog while the committee reviews quarterly figures. ";
-const body = JSON.stringify({
+const plainBody = {
   model: "gpt-4o-mini",
   messages: [
     { role: "system", content: "Be brief." },
     { role: "user", content: sentence.repeat(Math.ceil(SIZE / sentence.length)).slice(0, SIZE - 120) },
   ],
-});
+};
+// STRICT=1 (issue 17): the same body with bench-worker's strict json_schema format, so the fake
+// upstream answers with a structured output that the worker validates (x-airlock-output).
+const STRICT_SCHEMA = { type: "object", properties: { city: { type: "string" }, population: { type: ["integer", "null"] }, tags: { type: "array", items: { type: "string" } } }, required: ["city", "population", "tags"], additionalProperties: false };
+const body = JSON.stringify(
+  process.env.STRICT === "1"
+    ? { ...plainBody, response_format: { type: "json_schema", json_schema: { name: "city", strict: true, schema: STRICT_SCHEMA } } }
+    : plainBody,
+);
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 function request(port) {
   return new Promise((resolve, reject) => {

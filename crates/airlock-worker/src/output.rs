@@ -19,7 +19,7 @@
 //! carries it: only the place (response path and JSON pointer, from the schema's own names) and
 //! the keyword.
 
-use std::cell::RefCell;
+use core::cell::RefCell;
 
 use airlock_rules::output::{
     Expectation, MAX_OUTPUT_CHECK_BYTES, OutputReport, StreamOutput, ValidatorCache,
