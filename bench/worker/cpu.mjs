@@ -4,11 +4,11 @@
 // workerd's CPU time per request (from /proc, so the machine's other load matters less than it
 // does for latency) and its p50 latency, both next to the floor's from the same run.
 //
-//   node bench/worker/cpu.mjs <work-dir> NAME=DIR[=unchecked] ...
+//   node bench/worker/cpu.mjs <work-dir> NAME=DIR[=unchecked|=output_off] ...
 //
 // DIR holds a built worker (`index.js` and its `.wasm`, e.g. a copy of crates/airlock-worker/build
 // after `cargo xtask build-worker`, or `wrangler deploy --dry-run --outdir` output); `=unchecked`
-// runs it with MAX_CHECK_BYTES=0. Env: N (requests per round, 1000), ROUNDS (8), SIZE (2048),
+// runs it with MAX_CHECK_BYTES=0, `=output_off` with OUTPUT_CHECK=off (answers not read). Env: N (requests per round, 1000), ROUNDS (8), SIZE (2048),
 // STRICT=1 (the body asks for a strict json_schema format, and the answer is validated).
 // PROFILE=NAME (with `node --experimental-websocket` on Node 20) instead records a V8 CPU profile
 // of NAME through workerd's inspector into <work-dir>/NAME.cpuprofile; its numbers are inflated by
@@ -28,12 +28,12 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "..", "..");
 const [workDir, ...specs] = process.argv.slice(2);
 if (!workDir || specs.length === 0) {
-  console.error("usage: node bench/worker/cpu.mjs <work-dir> NAME=DIR[=unchecked] ...");
+  console.error("usage: node bench/worker/cpu.mjs <work-dir> NAME=DIR[=unchecked|=output_off] ...");
   process.exit(2);
 }
 const targets = specs.map((s) => {
   const [name, dir, mode] = s.split("=");
-  return { name, dir, unchecked: mode === "unchecked" };
+  return { name, dir, unchecked: mode === "unchecked", outputOff: mode === "output_off" };
 });
 const N = Number(process.env.N ?? 1000);
 const ROUNDS = Number(process.env.ROUNDS ?? 8);
@@ -80,7 +80,7 @@ const service = (name, mods, extra = "") =>
   `bindings = [(name = "UPSTREAM_URL", text = ${capnp(upstream)})${extra}], globalOutbound = "loopback"))`;
 const services = [
   service("floor", `(name = "floor.js", esModule = embed ${embed(path.join(here, "floor.js"))})`),
-  ...targets.map((t) => service(t.name, modules(t.dir), t.unchecked ? `, (name = "MAX_CHECK_BYTES", text = "0")` : "")),
+  ...targets.map((t) => service(t.name, modules(t.dir), t.unchecked ? `, (name = "MAX_CHECK_BYTES", text = "0")` : t.outputOff ? `, (name = "OUTPUT_CHECK", text = "off")` : "")),
   `(name = "loopback", network = (allow = ["local", "private", "public"]))`,
 ];
 const sockets = Object.entries(ports).map(([n, p]) => `(name = ${capnp(n)}, address = "127.0.0.1:${p}", http = (), service = ${capnp(n)})`);
