@@ -4,11 +4,12 @@
 // workerd's CPU time per request (from /proc, so the machine's other load matters less than it
 // does for latency) and its p50 latency, both next to the floor's from the same run.
 //
-//   node bench/worker/cpu.mjs <work-dir> NAME=DIR[=unchecked] ...
+//   node bench/worker/cpu.mjs <work-dir> NAME=DIR[=unchecked|=output_off] ...
 //
 // DIR holds a built worker (`index.js` and its `.wasm`, e.g. a copy of crates/airlock-worker/build
 // after `cargo xtask build-worker`, or `wrangler deploy --dry-run --outdir` output); `=unchecked`
-// runs it with MAX_CHECK_BYTES=0. Env: N (requests per round, 1000), ROUNDS (8), SIZE (2048).
+// runs it with MAX_CHECK_BYTES=0, `=output_off` with OUTPUT_CHECK=off (answers not read). Env: N (requests per round, 1000), ROUNDS (8), SIZE (2048),
+// STRICT=1 (the body asks for a strict json_schema format, and the answer is validated).
 // PROFILE=NAME (with `node --experimental-websocket` on Node 20) instead records a V8 CPU profile
 // of NAME through workerd's inspector into <work-dir>/NAME.cpuprofile; its numbers are inflated by
 // the profiler, so read it for proportions only.
@@ -27,12 +28,12 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "..", "..");
 const [workDir, ...specs] = process.argv.slice(2);
 if (!workDir || specs.length === 0) {
-  console.error("usage: node bench/worker/cpu.mjs <work-dir> NAME=DIR[=unchecked] ...");
+  console.error("usage: node bench/worker/cpu.mjs <work-dir> NAME=DIR[=unchecked|=output_off] ...");
   process.exit(2);
 }
 const targets = specs.map((s) => {
   const [name, dir, mode] = s.split("=");
-  return { name, dir, unchecked: mode === "unchecked" };
+  return { name, dir, unchecked: mode === "unchecked", outputOff: mode === "output_off" };
 });
 const N = Number(process.env.N ?? 1000);
 const ROUNDS = Number(process.env.ROUNDS ?? 8);
@@ -79,7 +80,7 @@ const service = (name, mods, extra = "") =>
   `bindings = [(name = "UPSTREAM_URL", text = ${capnp(upstream)})${extra}], globalOutbound = "loopback"))`;
 const services = [
   service("floor", `(name = "floor.js", esModule = embed ${embed(path.join(here, "floor.js"))})`),
-  ...targets.map((t) => service(t.name, modules(t.dir), t.unchecked ? `, (name = "MAX_CHECK_BYTES", text = "0")` : "")),
+  ...targets.map((t) => service(t.name, modules(t.dir), t.unchecked ? `, (name = "MAX_CHECK_BYTES", text = "0")` : t.outputOff ? `, (name = "OUTPUT_CHECK", text = "off")` : "")),
   `(name = "loopback", network = (allow = ["local", "private", "public"]))`,
 ];
 const sockets = Object.entries(ports).map(([n, p]) => `(name = ${capnp(n)}, address = "127.0.0.1:${p}", http = (), service = ${capnp(n)})`);
@@ -104,13 +105,21 @@ function cpuMicros() {
 }
 
 const sentence = "The quick brown fox jumps over the lazy dog while the committee reviews quarterly figures. ";
-const body = JSON.stringify({
+const plainBody = {
   model: "gpt-4o-mini",
   messages: [
     { role: "system", content: "Be brief." },
     { role: "user", content: sentence.repeat(Math.ceil(SIZE / sentence.length)).slice(0, SIZE - 120) },
   ],
-});
+};
+// STRICT=1 (issue 17): the same body with bench-worker's strict json_schema format, so the fake
+// upstream answers with a structured output that the worker validates (x-airlock-output).
+const STRICT_SCHEMA = { type: "object", properties: { city: { type: "string" }, population: { type: ["integer", "null"] }, tags: { type: "array", items: { type: "string" } } }, required: ["city", "population", "tags"], additionalProperties: false };
+const body = JSON.stringify(
+  process.env.STRICT === "1"
+    ? { ...plainBody, response_format: { type: "json_schema", json_schema: { name: "city", strict: true, schema: STRICT_SCHEMA } } }
+    : plainBody,
+);
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 function request(port) {
   return new Promise((resolve, reject) => {

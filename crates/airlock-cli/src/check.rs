@@ -112,29 +112,27 @@ pub fn run(args: &[String]) -> u8 {
     if verdict.ok() { 0 } else { 1 }
 }
 
-fn finding_json(f: &Finding) -> serde_json::Value {
-    serde_json::json!({
-        "message": f.error.message,
-        "type": f.error.error_type,
-        "param": f.error.param,
-        "code": f.error.code,
-        "rule": f.rule,
-    })
+fn finding_json(f: &Finding) -> crate::report::CheckFinding {
+    crate::report::CheckFinding {
+        message: f.error.message.clone(),
+        error_type: f.error.error_type.clone(),
+        param: f.error.param.clone(),
+        code: f.error.code.clone(),
+        rule: f.rule.clone(),
+    }
 }
 
 fn to_json(v: &Verdict) -> String {
-    let mut out = serde_json::json!({
-        "ok": v.ok(),
-        "endpoint": v.endpoint,
-        "model": v.model,
-        "errors": v.errors.iter().map(finding_json).collect::<Vec<_>>(),
-        "warnings": v.warnings.iter().map(finding_json).collect::<Vec<_>>(),
-        "tokens": v.tokens,
-    });
-    if let Some(b) = &v.partly_checked {
-        out["partly_checked"] = serde_json::json!(b);
-    }
-    serde_json::to_string_pretty(&out).unwrap_or_default()
+    let report = crate::report::CheckReport {
+        ok: v.ok(),
+        endpoint: v.endpoint.clone(),
+        model: v.model.clone(),
+        errors: v.errors.iter().map(finding_json).collect(),
+        warnings: v.warnings.iter().map(finding_json).collect(),
+        tokens: v.tokens.clone(),
+        partly_checked: v.partly_checked,
+    };
+    crate::report::to_json(&report, true)
 }
 
 fn to_text(v: &Verdict) -> String {

@@ -12,7 +12,6 @@
 
 use airlock_rules::tokenizer::request::{Api, Limits, budget, count_request};
 use airlock_rules::tokenizer::{Encoding, Tokenizer};
-use serde_json::json;
 
 use crate::input::read_bytes;
 
@@ -107,11 +106,13 @@ fn text(o: &Opts, bytes: &[u8]) -> u8 {
     };
     let ids = Tokenizer::shared(enc).encode_bytes(bytes);
     if o.json {
-        let mut v = json!({"tokens": ids.len(), "encoding": enc.as_str(), "bytes": bytes.len()});
-        if o.ids {
-            v["ids"] = json!(ids);
-        }
-        println!("{v}");
+        let v = crate::report::CountText {
+            tokens: ids.len(),
+            encoding: enc.as_str().to_owned(),
+            bytes: bytes.len(),
+            ids: o.ids.then(|| ids.clone()),
+        };
+        println!("{}", crate::report::to_json(&v, false));
     } else if o.ids {
         let s: Vec<String> = ids.iter().map(u32::to_string).collect();
         println!("{}", s.join(" "));
@@ -159,31 +160,26 @@ fn request(o: &Opts, endpoint: &str, bytes: &[u8]) -> u8 {
     };
     let verdict = limits.map(|l| budget(t, api, &body, &l));
     if o.json {
-        let mut v = json!({
-            "tokens": counted.total(),
-            "encoding": enc.as_str(),
-            "exact": counted.exact,
-            "estimated": counted.estimated,
-            "parts": counted.parts,
-        });
-        if !counted.per_input.is_empty() {
-            v["per_input"] = json!(counted.per_input);
-        }
-        if !counted.uncounted.is_empty() {
-            v["uncounted"] = json!(counted.uncounted);
-        }
-        if let Some(b) = &verdict {
-            v["context_window"] = json!(b.context_window);
-            v["max_output"] = json!(limits.and_then(|l| l.max_output));
-            v["output"] = json!(
-                b.output
-                    .as_ref()
-                    .map(|(n, p)| json!({"tokens": n, "param": p}))
-            );
-            v["error"] = json!(b.error);
-            v["warning"] = json!(b.warning);
-        }
-        println!("{v}");
+        let v = crate::report::CountRequest {
+            tokens: counted.total(),
+            encoding: enc.as_str().to_owned(),
+            exact: counted.exact,
+            estimated: counted.estimated,
+            parts: counted.parts.clone(),
+            per_input: (!counted.per_input.is_empty()).then(|| counted.per_input.clone()),
+            uncounted: (!counted.uncounted.is_empty()).then(|| counted.uncounted.clone()),
+            budget: verdict.as_ref().map(|b| crate::report::CountBudget {
+                context_window: b.context_window,
+                max_output: limits.and_then(|l| l.max_output),
+                output: b.output.as_ref().map(|(n, p)| crate::report::OutputAsked {
+                    tokens: *n,
+                    param: p.clone(),
+                }),
+                error: b.error.clone(),
+                warning: b.warning.clone(),
+            }),
+        };
+        println!("{}", crate::report::to_json(&v, false));
     } else {
         println!(
             "{} tokens ({enc}): {} exact, {} estimated",

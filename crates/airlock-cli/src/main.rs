@@ -9,6 +9,7 @@ mod check_output;
 mod count;
 mod explain;
 mod input;
+mod report;
 mod simulate;
 mod support;
 
@@ -25,6 +26,7 @@ commands:
   support-bundle [FILE|-]         a sanitized text for OpenAI support
   redact [FILE|-]                 mask API keys and tokens in text
   simulate --list [--json]        the failures the worker's simulate mode sends
+  schemas [NAME]                  the JSON Schemas of the --json outputs
 ";
 
 fn main() -> ExitCode {
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         "support-bundle" => support::run_bundle(rest),
         "redact" => support::run_redact(rest),
         "simulate" => simulate::run(rest),
+        "schemas" => report::run(rest),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
             0

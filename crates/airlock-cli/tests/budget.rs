@@ -25,7 +25,7 @@ fn check_json(body: &str) -> (Option<i32>, Value) {
         &["check", "--endpoint", "/v1/chat/completions", "--json"],
         body,
     );
-    let v = serde_json::from_slice(&o.stdout).expect("JSON verdict");
+    let v = common::json_output(&o, "check");
     (o.status.code(), v)
 }
 
@@ -106,7 +106,7 @@ fn count_uses_the_model_limits() {
         &body,
     );
     assert_eq!(o.status.code(), Some(1));
-    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let v: Value = common::json_output(&o, "count-request");
     assert_eq!(v["context_window"], 128_000);
     assert_eq!(v["error"]["code"], "context_length_exceeded");
     // --model overrides the body's model: gpt-4.1 holds a million tokens.
@@ -122,7 +122,7 @@ fn count_uses_the_model_limits() {
         &body,
     );
     assert_eq!(o.status.code(), Some(0));
-    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let v: Value = common::json_output(&o, "count-request");
     assert_eq!(v["context_window"], 1_047_576);
     assert!(v["error"].is_null());
     // A model without known limits is only counted.
@@ -206,6 +206,6 @@ fn check_says_at_least_when_the_tokenizing_bound_left_text_uncounted() {
         &["count", "--endpoint", "/v1/chat/completions", "--json"],
         &body,
     );
-    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let v: Value = common::json_output(&o, "count-request");
     assert!(v["exact"].as_u64().unwrap() > 500_000, "{v}");
 }

@@ -59,6 +59,8 @@ pub mod strict;
 pub mod tokenizer;
 pub mod upload;
 pub mod validate;
+#[cfg(feature = "jsonschema")]
+mod validator_cache;
 
 pub use category::{Category, RetryDecision};
 pub use classify::{NoResponse, diagnose, diagnose_no_response, diagnose_response};

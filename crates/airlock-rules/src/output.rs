@@ -21,6 +21,9 @@ use alloc::vec::Vec;
 use serde_json::Value;
 
 use crate::sse::{Item, SseParser};
+pub use crate::validator_cache::{
+    Compiled, MAX_CACHED_SCHEMA_BYTES, MAX_CACHED_VALIDATORS, ValidatorCache,
+};
 
 /// The largest response body (or assembled stream output) checked, in bytes; a larger one is
 /// `unchecked` (reason `too_large`), never judged. Also the most a [`StreamOutput`] holds.
@@ -223,20 +226,32 @@ impl Expectation {
 
     /// [`Expectation::check`] on the response's bytes, within [`MAX_OUTPUT_CHECK_BYTES`].
     pub fn check_bytes(&self, response: &[u8]) -> OutputReport {
+        self.check_bytes_cached(response, &mut ValidatorCache::new())
+    }
+
+    /// [`Expectation::check_bytes`] with validators taken from (and kept in) `cache`.
+    pub fn check_bytes_cached(&self, response: &[u8], cache: &mut ValidatorCache) -> OutputReport {
         if response.len() > MAX_OUTPUT_CHECK_BYTES {
             return OutputReport::unchecked("too_large");
         }
         match serde_json::from_slice::<Value>(response) {
-            Ok(v) => self.check(&v),
+            Ok(v) => self.check_cached(&v, cache),
             Err(_) => OutputReport::unchecked("not_json"),
         }
     }
 
     /// The model's outputs in `response` against what was asked.
     pub fn check(&self, response: &Value) -> OutputReport {
+        self.check_cached(response, &mut ValidatorCache::new())
+    }
+
+    /// [`Expectation::check`] with validators taken from (and kept in) `cache`: the same verdict,
+    /// without compiling a schema seen before.
+    pub fn check_cached(&self, response: &Value, cache: &mut ValidatorCache) -> OutputReport {
         let mut run = Run {
             expectation: self,
             compiled: BTreeMap::new(),
+            cache,
             report: OutputReport::new(Status::Valid),
         };
         match self.api {
@@ -284,8 +299,9 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 
 struct Run<'a> {
     expectation: &'a Expectation,
-    /// Validators compiled for this answer, by tool name ("" for the format).
-    compiled: BTreeMap<String, Option<jsonschema::Validator>>,
+    /// Validators used for this answer, by tool name ("" for the format).
+    compiled: BTreeMap<String, Compiled>,
+    cache: &'a mut ValidatorCache,
     report: OutputReport,
 }
 
@@ -349,10 +365,11 @@ impl Run<'_> {
                 return;
             }
         };
+        let cache = &mut *self.cache;
         let validator = self
             .compiled
             .entry(key)
-            .or_insert_with(|| jsonschema::validator_for(schema).ok());
+            .or_insert_with(|| cache.get(schema));
         let Some(validator) = validator else {
             if !self.done() {
                 self.report = OutputReport::unchecked("schema");
@@ -656,6 +673,15 @@ impl StreamOutput {
 
     /// Checks the assembled output against `expectation` (call when the stream has ended).
     pub fn finish(&mut self, expectation: &Expectation) -> OutputReport {
+        self.finish_cached(expectation, &mut ValidatorCache::new())
+    }
+
+    /// [`StreamOutput::finish`] with validators taken from (and kept in) `cache`.
+    pub fn finish_cached(
+        &mut self,
+        expectation: &Expectation,
+        cache: &mut ValidatorCache,
+    ) -> OutputReport {
         for item in self.parser.finish() {
             if let Item::Event(e) = item {
                 self.event(&e.data);
@@ -665,7 +691,7 @@ impl StreamOutput {
             return OutputReport::unchecked("too_large");
         }
         match self.assembled() {
-            Some(v) => expectation.check(&v),
+            Some(v) => expectation.check_cached(&v, cache),
             None => OutputReport::unchecked("no_output"),
         }
     }

@@ -7,7 +7,8 @@
 use std::path::PathBuf;
 
 use airlock_rules::output::{
-    Expectation, MAX_OUTPUT_CHECK_BYTES, OutputReport, Status, StreamOutput, check_output,
+    Expectation, MAX_OUTPUT_CHECK_BYTES, OutputReport, Status, StreamOutput, ValidatorCache,
+    check_output,
 };
 use serde_json::{Value, json};
 
@@ -160,4 +161,43 @@ fn cost_split() {
         let e = Expectation::from_request_bytes("/v1/chat/completions", &request).unwrap();
         e.check_bytes(&answer);
     });
+    let cache = std::cell::RefCell::new(ValidatorCache::new());
+    time("output check, validator cached", &|| {
+        let e = Expectation::from_request_bytes("/v1/chat/completions", &request).unwrap();
+        e.check_bytes_cached(&answer, &mut cache.borrow_mut());
+    });
+}
+
+/// One cache shared by every case, each run twice (so the second run of every schema is a hit,
+/// and schemas of different cases meet in one cache): the same verdicts as a fresh compile.
+#[test]
+fn cached_validators_give_the_same_verdicts() {
+    let cases = cases();
+    let mut cache = ValidatorCache::new();
+    for round in 0..2 {
+        for case in &cases {
+            let name = case["name"].as_str().unwrap();
+            let e = Expectation::from_request(case["endpoint"].as_str().unwrap(), &case["request"])
+                .expect(name);
+            let (fresh, cached) = if case["stream"] == json!(true) {
+                let text = case["response"].as_str().unwrap();
+                let mut s = StreamOutput::new();
+                s.push(text.as_bytes());
+                (
+                    stream_report(&e, text, usize::MAX),
+                    s.finish_cached(&e, &mut cache),
+                )
+            } else {
+                let bytes = serde_json::to_vec(&case["response"]).unwrap();
+                (
+                    e.check_bytes(&bytes),
+                    e.check_bytes_cached(&bytes, &mut cache),
+                )
+            };
+            assert_eq!(fresh, cached, "{name}, round {round}");
+        }
+    }
+    let (hits, compiles) = cache.stats();
+    assert!(compiles >= 1 && hits >= compiles, "{:?}", cache.stats());
+    assert_eq!(cache.len() as u64, compiles, "every schema compiled once");
 }

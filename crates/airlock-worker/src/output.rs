@@ -19,7 +19,11 @@
 //! carries it: only the place (response path and JSON pointer, from the schema's own names) and
 //! the keyword.
 
-use airlock_rules::output::{Expectation, MAX_OUTPUT_CHECK_BYTES, OutputReport};
+use core::cell::RefCell;
+
+use airlock_rules::output::{
+    Expectation, MAX_OUTPUT_CHECK_BYTES, OutputReport, StreamOutput, ValidatorCache,
+};
 use wasm_bindgen::JsCast;
 use worker::{Response, Result};
 
@@ -29,6 +33,30 @@ use crate::settings::Settings;
 
 /// The header that carries the verdict on a non-streamed answer.
 pub const HEADER: &str = "x-airlock-output";
+
+thread_local! {
+    /// This isolate's compiled validators (bounded by the rules crate's `MAX_CACHED_VALIDATORS`
+    /// and `MAX_CACHED_SCHEMA_BYTES`): a schema seen before is not compiled again.
+    static CACHE: RefCell<ValidatorCache> = RefCell::new(ValidatorCache::new());
+}
+
+/// `f` with this isolate's validator cache; a fresh one if it is somehow in use (no panic path).
+fn with_cache<R>(f: impl FnOnce(&mut ValidatorCache) -> R) -> R {
+    CACHE.with(|c| match c.try_borrow_mut() {
+        Ok(mut cache) => f(&mut cache),
+        Err(_) => f(&mut ValidatorCache::new()),
+    })
+}
+
+/// The whole JSON answer's bytes checked with this isolate's validators.
+pub fn check_bytes(expect: &Expectation, bytes: &[u8]) -> OutputReport {
+    with_cache(|cache| expect.check_bytes_cached(bytes, cache))
+}
+
+/// A stream's assembled output checked with this isolate's validators.
+pub fn finish_stream(expect: &Expectation, assembled: &mut StreamOutput) -> OutputReport {
+    with_cache(|cache| assembled.finish_cached(expect, cache))
+}
 
 /// What a checked request body asked for, if anything (bounded by the rules crate's
 /// `MAX_REQUEST_BYTES`; a body without `json_schema` or `"parameters"` is not parsed again).
@@ -79,7 +107,7 @@ pub async fn answer(
     let mut whole = None;
     let (report, stream) = match prefix.end {
         body::PrefixEnd::Complete => {
-            let report = expect.check_bytes(&prefix.bytes);
+            let report = check_bytes(&expect, &prefix.bytes);
             whole = Some(prefix.bytes);
             (report, None)
         }

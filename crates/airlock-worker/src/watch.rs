@@ -114,7 +114,7 @@ impl Watcher {
         // Only a stream that ended is judged: a dropped or cancelled one has no whole output.
         let report = match &mut self.output {
             Some((expect, assembled)) if !client_closed && !upstream_dropped => {
-                Some(assembled.finish(expect))
+                Some(crate::output::finish_stream(expect, assembled))
             }
             Some(_) => Some(OutputReport::unchecked("cut")),
             None => None,

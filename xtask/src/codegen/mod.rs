@@ -3,7 +3,8 @@
 //! Two stages, each a list of (path, contents) that is written, or compared with `--check`:
 //! 1. `../shared/data` → compact rule data under `rules/` (skipped, with a message, when
 //!    `../shared` is absent: users of the repository do not have it);
-//! 2. `rules/` → `crates/airlock-rules/src/generated/*.rs`.
+//! 2. `rules/` → `crates/airlock-rules/src/generated/*.rs`;
+//! 3. the CLI's output types → `schemas/*.json` (`own_schemas.rs`).
 
 use std::path::{Path, PathBuf};
 
@@ -17,6 +18,7 @@ mod batch_limits;
 mod endpoints;
 mod errors;
 mod models;
+mod own_schemas;
 mod request_schema;
 mod structured;
 
@@ -54,6 +56,8 @@ pub fn run(check: bool) -> Result<(), String> {
     ];
     outputs.extend(stage2.into_iter().flatten());
     outputs.extend(generated_mod(&outputs)?);
+    // Stage 3: the JSON Schemas of Airlock's own outputs, from the CLI's typed structs.
+    outputs.extend(own_schemas::generate()?);
     write_or_check(&outputs, check)
 }
 

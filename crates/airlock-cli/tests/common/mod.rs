@@ -33,3 +33,27 @@ pub fn airlock(args: &[&str], stdin: &str) -> Output {
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
+
+/// Standard output parsed as JSON and validated against the committed schema
+/// `schemas/{schema}.json` (issue 17): the test fails when the CLI prints what its schema does
+/// not describe.
+pub fn json_output(o: &Output, schema: &str) -> serde_json::Value {
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON output");
+    if let Err(e) = schema_validator(schema).validate(&v) {
+        panic!(
+            "output does not match schemas/{schema}.json at {}: {e}",
+            e.instance_path()
+        );
+    }
+    v
+}
+
+/// The committed schema `schemas/{name}.json`, compiled.
+pub fn schema_validator(name: &str) -> jsonschema::Validator {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../schemas")
+        .join(format!("{name}.json"));
+    let text = std::fs::read_to_string(&path).expect("committed schema");
+    let schema: serde_json::Value = serde_json::from_str(&text).expect("schema is JSON");
+    jsonschema::validator_for(&schema).expect("schema compiles")
+}

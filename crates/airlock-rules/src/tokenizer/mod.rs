@@ -19,6 +19,7 @@ mod queue;
 pub mod request;
 mod unicode;
 mod vocab;
+mod vocab_file;
 
 use alloc::borrow::Cow;
 use alloc::string::String;
@@ -79,11 +80,16 @@ impl Encoding {
         })
     }
 
-    fn data(self) -> &'static [u8] {
-        match self {
+    /// The plain (`ATK1`) vocabulary, decoded from the committed `ATK2` file.
+    ///
+    /// # Panics
+    /// When the committed file is not well formed (codegen checks that it decodes).
+    fn data(self) -> Vec<u8> {
+        let coded: &[u8] = match self {
             Encoding::O200kBase => include_bytes!("../generated/tokenizer/o200k_base.bin"),
             Encoding::Cl100kBase => include_bytes!("../generated/tokenizer/cl100k_base.bin"),
-        }
+        };
+        vocab_file::decode(coded).expect("bad vocabulary file")
     }
 }
 

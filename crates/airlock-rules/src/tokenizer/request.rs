@@ -86,6 +86,7 @@ impl Api {
 }
 
 /// One counted part of a request.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Part {
     /// Where it is, as OpenAI names params (`messages[0].content`, `tools`, `input[2]`).

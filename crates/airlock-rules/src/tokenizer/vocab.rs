@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 
 /// Token bytes → rank, over a compact vocabulary file (see `xtask/src/codegen/vocab.rs`).
 pub(crate) struct Vocab {
-    data: &'static [u8],
+    data: Vec<u8>,
     /// Start of each token's bytes in `data` (its length is the byte before).
     starts: Vec<u32>,
     /// Open addressing, keyed by the token's bytes (the first 8 inline); `len == 0` is empty.
@@ -115,7 +115,7 @@ impl Vocab {
     /// # Panics
     /// When `data` is not a well-formed compact vocabulary (it is generated and committed, so
     /// this is a build problem, caught by the tests).
-    pub(crate) fn new(data: &'static [u8]) -> Vocab {
+    pub(crate) fn new(data: Vec<u8>) -> Vocab {
         assert!(
             data.len() >= 8 && &data[..4] == b"ATK1",
             "bad vocabulary file"
@@ -184,9 +184,9 @@ impl Vocab {
 
     /// The bytes of token `rank`.
     #[inline]
-    pub(crate) fn token(&self, rank: u32) -> &'static [u8] {
+    pub(crate) fn token(&self, rank: u32) -> &[u8] {
         let start = self.starts[rank as usize] as usize;
-        let data: &'static [u8] = self.data;
+        let data: &[u8] = &self.data;
         &data[start..start + data[start - 1] as usize]
     }
 

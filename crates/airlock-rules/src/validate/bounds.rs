@@ -90,6 +90,7 @@ impl Default for Bounds {
 }
 
 /// The bound a check reached, which left the request partly checked.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Bound {
     /// `json_nodes`, `json_keys`, `json_depth`, `json_memory`, `tokenize_cost` or `findings`.

@@ -312,6 +312,7 @@ pub enum TokenCount {
 }
 
 /// How the input tokens of a [`TokenReport`] were found.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -343,6 +344,7 @@ impl Config {
 }
 
 /// An error in OpenAI's shape: `{message, type, param, code}`.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct ApiError {
     /// The message, in OpenAI's wording where it has one.
@@ -387,6 +389,7 @@ pub struct Verdict {
 }
 
 /// The token numbers of one request, as the `context_length` rule saw them.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct TokenReport {
     /// The encoding counted with (`o200k_base`, `cl100k_base`).

@@ -1,0 +1,231 @@
+//! Compiled output validators kept between answers (issue 17's cost aim).
+//!
+//! Compiling a `jsonschema` validator is most of what checking an answer costs (about 50 µs on
+//! the host for a small strict schema, against a few µs to validate), and clients send the same
+//! few schemas again and again. A [`ValidatorCache`] keeps compiled validators keyed by the
+//! schema's exact text (its compact serialization, found by a 64-bit FNV-1a hash and then
+//! compared in full, so two schemas never share a validator by a hash collision).
+//!
+//! What a stranger controls is bounded: at most [`MAX_CACHED_VALIDATORS`] entries and at most
+//! [`MAX_CACHED_SCHEMA_BYTES`] of schema text in all; the least recently used entry is dropped
+//! first, and a schema larger than the whole byte bound is compiled for its answer and not kept.
+//! A schema that does not compile is remembered as such (it costs its text, not a validator).
+//!
+//! The cache is plain data with no I/O and no global state: the worker keeps one per isolate,
+//! the CLI none (it checks one answer).
+
+use alloc::rc::Rc;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use serde_json::Value;
+
+/// The most compiled validators one cache keeps.
+pub const MAX_CACHED_VALIDATORS: usize = 64;
+
+/// The most schema text (compact JSON bytes, summed over the entries) one cache keeps; a single
+/// schema larger than this is never kept.
+pub const MAX_CACHED_SCHEMA_BYTES: usize = 512 * 1024;
+
+/// A compiled validator, or `None` when the schema did not compile.
+pub type Compiled = Option<Rc<jsonschema::Validator>>;
+
+struct Entry {
+    hash: u64,
+    key: String,
+    compiled: Compiled,
+    last_used: u64,
+}
+
+/// Compiled validators by schema, bounded as the module doc says.
+#[derive(Default)]
+pub struct ValidatorCache {
+    entries: Vec<Entry>,
+    bytes: usize,
+    tick: u64,
+    hits: u64,
+    compiles: u64,
+}
+
+impl core::fmt::Debug for ValidatorCache {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ValidatorCache")
+            .field("entries", &self.entries.len())
+            .field("bytes", &self.bytes)
+            .field("hits", &self.hits)
+            .field("compiles", &self.compiles)
+            .finish()
+    }
+}
+
+impl ValidatorCache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many validators are kept.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether nothing is kept.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The schema text kept, in bytes (at most [`MAX_CACHED_SCHEMA_BYTES`]).
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Lookups answered from the cache, and validators compiled, since it was made.
+    pub fn stats(&self) -> (u64, u64) {
+        (self.hits, self.compiles)
+    }
+
+    /// The validator for `schema`: the kept one, or a newly compiled one (kept within the
+    /// bounds, dropping the least recently used entries to make room).
+    pub fn get(&mut self, schema: &Value) -> Compiled {
+        let key = serde_json::to_string(schema).unwrap_or_default();
+        let hash = fnv1a(key.as_bytes());
+        self.tick += 1;
+        if let Some(e) = self
+            .entries
+            .iter_mut()
+            .find(|e| e.hash == hash && e.key == key)
+        {
+            e.last_used = self.tick;
+            self.hits += 1;
+            return e.compiled.clone();
+        }
+        self.compiles += 1;
+        let compiled = jsonschema::validator_for(schema).ok().map(Rc::new);
+        if key.len() > MAX_CACHED_SCHEMA_BYTES {
+            return compiled;
+        }
+        while !self.entries.is_empty()
+            && (self.entries.len() >= MAX_CACHED_VALIDATORS
+                || self.bytes + key.len() > MAX_CACHED_SCHEMA_BYTES)
+        {
+            self.evict_oldest();
+        }
+        self.bytes += key.len();
+        self.entries.push(Entry {
+            hash,
+            key,
+            compiled: compiled.clone(),
+            last_used: self.tick,
+        });
+        compiled
+    }
+
+    fn evict_oldest(&mut self) {
+        let Some((i, _)) = self
+            .entries
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, e)| e.last_used)
+        else {
+            return;
+        };
+        let e = self.entries.swap_remove(i);
+        self.bytes -= e.key.len();
+    }
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn schema(n: usize) -> Value {
+        json!({"type": "object", "properties": {"n": {"type": "integer", "maximum": n}}})
+    }
+
+    #[test]
+    fn the_same_schema_is_compiled_once() {
+        let mut c = ValidatorCache::new();
+        let a = c.get(&schema(1)).unwrap();
+        let b = c.get(&schema(1)).unwrap();
+        assert!(Rc::ptr_eq(&a, &b));
+        assert_eq!(c.stats(), (1, 1));
+        assert!(a.is_valid(&json!({"n": 1})));
+        assert!(!a.is_valid(&json!({"n": 2})));
+        // A different schema gets its own validator.
+        let other = c.get(&schema(2)).unwrap();
+        assert!(other.is_valid(&json!({"n": 2})));
+        assert_eq!(c.len(), 2);
+    }
+
+    #[test]
+    fn a_schema_that_does_not_compile_is_remembered_as_such() {
+        let mut c = ValidatorCache::new();
+        let bad = json!({"type": "no-such-type"});
+        assert!(c.get(&bad).is_none());
+        assert!(c.get(&bad).is_none());
+        assert_eq!(c.stats(), (1, 1));
+    }
+
+    #[test]
+    fn count_bound_drops_the_least_recently_used() {
+        let mut c = ValidatorCache::new();
+        for n in 0..MAX_CACHED_VALIDATORS {
+            c.get(&schema(n));
+        }
+        assert_eq!(c.len(), MAX_CACHED_VALIDATORS);
+        // Touch schema 0, so schema 1 is now the oldest.
+        c.get(&schema(0));
+        c.get(&schema(MAX_CACHED_VALIDATORS));
+        assert_eq!(c.len(), MAX_CACHED_VALIDATORS);
+        let (hits, compiles) = c.stats();
+        c.get(&schema(0));
+        assert_eq!(c.stats(), (hits + 1, compiles), "schema 0 was kept");
+        c.get(&schema(1));
+        assert_eq!(c.stats(), (hits + 1, compiles + 1), "schema 1 was dropped");
+        assert_eq!(c.len(), MAX_CACHED_VALIDATORS);
+    }
+
+    /// A schema whose compact text is exactly `len` bytes.
+    fn schema_of_len(tag: usize, len: usize) -> Value {
+        let title = alloc::format!("t{tag}");
+        let base = serde_json::to_string(&json!({"description": "", "title": title})).unwrap();
+        let pad = len - base.len();
+        let v = json!({"description": "x".repeat(pad), "title": title});
+        assert_eq!(serde_json::to_string(&v).unwrap().len(), len);
+        v
+    }
+
+    #[test]
+    fn byte_bound_holds_at_the_bound() {
+        let mut c = ValidatorCache::new();
+        // One schema of exactly the bound is kept; the next one pushes it out.
+        let whole = schema_of_len(1, MAX_CACHED_SCHEMA_BYTES);
+        assert!(c.get(&whole).is_some());
+        assert_eq!((c.len(), c.bytes()), (1, MAX_CACHED_SCHEMA_BYTES));
+        let small = schema_of_len(2, 1000);
+        c.get(&small);
+        assert_eq!((c.len(), c.bytes()), (1, 1000));
+        // One byte over the bound: compiled and used, never kept.
+        let over = schema_of_len(3, MAX_CACHED_SCHEMA_BYTES + 1);
+        assert!(c.get(&over).is_some());
+        assert_eq!((c.len(), c.bytes()), (1, 1000));
+        // Halves fill it exactly; a third entry evicts the oldest.
+        let mut c = ValidatorCache::new();
+        c.get(&schema_of_len(4, MAX_CACHED_SCHEMA_BYTES / 2));
+        c.get(&schema_of_len(5, MAX_CACHED_SCHEMA_BYTES / 2));
+        assert_eq!((c.len(), c.bytes()), (2, MAX_CACHED_SCHEMA_BYTES));
+        c.get(&schema_of_len(6, 10_000));
+        assert_eq!(c.len(), 2);
+        assert!(c.bytes() <= MAX_CACHED_SCHEMA_BYTES);
+    }
+}
