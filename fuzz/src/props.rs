@@ -690,22 +690,21 @@ pub fn redact(data: &[u8]) {
 pub fn headers(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let mut pairs: Vec<(String, String)> = Vec::new();
-    const NAMES: [&str; 10] = [
-        "x-ratelimit-limit-requests",
-        "x-ratelimit-remaining-requests",
-        "x-ratelimit-reset-requests",
-        "x-ratelimit-limit-tokens",
-        "x-ratelimit-remaining-tokens",
-        "x-ratelimit-reset-tokens",
+    const OTHERS: [&str; 4] = [
         "retry-after",
         "retry-after-ms",
         "X-RateLimit-Reset-Tokens-Usage-Based",
         "x-ratelimit-limit-tokens_usage_based",
     ];
+    let names: Vec<&str> = airlock_rules::ratelimit::HEADER_NAMES
+        .iter()
+        .chain(OTHERS.iter())
+        .copied()
+        .collect();
     for (i, line) in text.split('\n').enumerate() {
         match line.split_once(':') {
             Some((n, v)) if !n.is_empty() && n.len() < 40 => pairs.push((n.into(), v.into())),
-            _ => pairs.push((NAMES[i % NAMES.len()].into(), line.into())),
+            _ => pairs.push((names[i % names.len()].into(), line.into())),
         }
     }
     let _ = airlock_rules::ratelimit::decode_headers(

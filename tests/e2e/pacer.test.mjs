@@ -51,7 +51,13 @@ async function post(base, key, body = chat(), headers = {}, signal) {
 const upstream429s = (limiter) => limiter.stats.limited.requests + limiter.stats.limited.tokens;
 
 describe("pacing on", () => {
-  test("two worker instances share one lane's budget: a burst from Node SDK, Python SDK and raw clients gets no 429", { todo: "flaky: failed on a quiet machine (load 1, 2026-12-06) after passing twice under load; runs and reports, does not fail the suite until fixed" }, async () => {
+  // Was flaky (about 1 run in 4 on a quiet machine): the four requests that went at once were
+  // answered within a millisecond and reported in any order, and a report saying "3 left" that
+  // arrived after the one saying "0 left" lifted the pacer's level; two queued slots came early
+  // and the upstream refused them. Fixed in the pacer (pace::Lane::observe counts requests
+  // answered after the reporting one was sent as owed; host test
+  // answers_reported_out_of_order_never_lift_the_level).
+  test("two worker instances share one lane's budget: a burst from Node SDK, Python SDK and raw clients gets no 429", async () => {
     // 120 RPM (2 per second), 4 left: the burst of 24 must be spread over about 10 s.
     const limiter = openaiLimiter({ rpm: 120, tpm: 1_000_000, initial: { requests: 5 } });
     upstream.script(limiter.handler);
@@ -74,8 +80,10 @@ describe("pacing on", () => {
         })),
       );
       const results = await Promise.all(jobs);
+      const t0 = limiter.stats.arrivals[0];
+      const seen = () => `upstream arrivals (ms after the first): ${limiter.stats.arrivals.map((t) => Math.round(t - t0)).join(" ")}`;
       assert.deepEqual(results.filter((r) => !r.ok), [], "every client succeeded without retrying");
-      assert.equal(upstream429s(limiter), 0, "the upstream never had to refuse");
+      assert.equal(upstream429s(limiter), 0, `the upstream never had to refuse; ${seen()}`);
       assert.equal(limiter.stats.ok, 25);
       assert.ok(results.some((r) => r.queued > 0), "requests waited in the pacer's queue");
     } finally {
@@ -139,7 +147,12 @@ describe("pacing on", () => {
     }
   });
 
-  test("background requests use only the capacity above the reserve; interactive ones never wait for them", { todo: "flaky: failed on a quiet machine (load 1, 2026-12-06) after passing twice under load; runs and reports, does not fail the suite until fixed" }, async () => {
+  // Was flaky (about 1 run in 4 on a quiet machine): the twenty interactive requests all asked
+  // the pacer before the first lease came back, and each got a lease of its own that replaced the
+  // last in the isolate, stranding about 10 of the 30 until they expired; the last requests then
+  // queued. Fixed in the pacer (one lease out per isolate at a time; host test
+  // one_isolate_holds_one_lease_at_a_time).
+  test("background requests use only the capacity above the reserve; interactive ones never wait for them", async () => {
     // 60 RPM, 40 left; reserve 50% = 30: background may take at most 9 after the warm-up,
     // interactive requests all the rest.
     const limiter = openaiLimiter({ rpm: 60, tpm: 1_000_000, initial: { requests: 40 } });
@@ -161,7 +174,7 @@ describe("pacing on", () => {
       assert.deepEqual(
         interactive.map((r) => r.status === 200 && r.queued === 0),
         interactive.map(() => true),
-        "the reserve is there for interactive requests",
+        `the reserve is there for interactive requests: ${JSON.stringify(interactive.map((r) => [r.status, r.queued]))}, background ${JSON.stringify(background.map((r) => [r.status, r.queued]))}`,
       );
       assert.equal(upstream429s(limiter), 0);
     } finally {
@@ -170,9 +183,13 @@ describe("pacing on", () => {
   });
 
   // Skipped here, not passing: local workerd (Miniflare, and its direct sockets too) never aborts
-  // `request.signal` when the client disconnects, even with `enable_request_signal` (checked with
-  // a ten-line JavaScript worker: the signal stays un-aborted and the handler runs on), so the
-  // worker cannot see the client leave and the queued request is sent at its slot. The lapse of an
+  // `request.signal` when the client disconnects *before the worker has answered*, even with
+  // `enable_request_signal`, and nothing else tells the handler either: tests/e2e/disconnect-probe.mjs
+  // (a ten-line JavaScript worker) shows the waiting handler run to its end with the signal never
+  // aborted, while a handler that has already returned a streamed response does get the signal's
+  // abort event (not its stream's cancel()). A queued request has no response yet (200 or 429 is
+  // not known), so neither way is usable; the worker cannot see the client leave and sends the
+  // queued request at its slot. Re-run the probe when workerd is bumped. The lapse of an
   // unclaimed slot (the pacer's side) is host-tested in the rules crate
   // (`claimed_slots_go_and_lapsed_slots_are_given_back`).
   const disconnectSkip =

@@ -58,6 +58,14 @@ pub const LEASE_TTL_MS: u64 = 1_000;
 pub const LEASE_SHARE: u64 = 8;
 /// Bound on the leases a lane has out at once.
 pub const MAX_LEASES: usize = 256;
+/// An answer's `remaining` may not count a request another answer already reported: every
+/// request answered no earlier than this long before the reporting request was *sent* is counted
+/// as owed (the clocks of two isolates may differ by this much; issue 15's shared-budget flake).
+pub const SETTLE_MARGIN_MS: u64 = 50;
+/// How long (by answer time, behind the newest answer) a reported request is remembered for that.
+pub const SETTLED_KEEP_MS: u64 = 60_000;
+/// Bound on the reported requests a lane remembers for that (the oldest is forgotten first).
+pub const MAX_SETTLED: usize = 4_096;
 /// Bound on a priority header's length; a longer one is ignored.
 pub const MAX_PRIORITY_HEADER: usize = 32;
 /// The fastest refill believed: a limit's full size per minute (OpenAI's shortest window).
@@ -321,6 +329,11 @@ pub struct Observation {
     /// order, and an older answer's `remaining` may only lower the level, never raise it.
     #[serde(default)]
     pub answered_at: u64,
+    /// When the request this answer belongs to was sent (ms since the epoch, the worker's clock);
+    /// 0 when unknown. The answer's `remaining` cannot have counted a request answered before
+    /// this, and may not have counted any answered after it ([`SETTLE_MARGIN_MS`]).
+    #[serde(default)]
+    pub sent_at: u64,
 }
 
 /// A rate-limit 429.
@@ -376,6 +389,7 @@ impl Observation {
             tokens,
             hit,
             answered_at: 0,
+            sent_at: 0,
         }
     }
 }
@@ -426,6 +440,10 @@ pub struct Lease {
     pub tokens: u64,
     /// How long from now it may be spent.
     pub ttl_ms: u64,
+    /// Names the lease in the pacer's books: an isolate that asks again says which lease it is
+    /// done with ([`Lane::lease`]).
+    #[serde(default)]
+    pub ticket: u64,
 }
 
 impl Lease {
@@ -447,6 +465,9 @@ struct Held {
     ticket: u64,
     cost: Cost,
     at: u64,
+    /// For a lease: the isolate holding it (0 when unknown).
+    #[serde(default)]
+    holder: u64,
 }
 
 /// One lane's learned limits and books.
@@ -470,6 +491,10 @@ pub struct Lane {
     /// Leases out (at = their expiry; not persisted).
     #[serde(skip)]
     leases: Vec<Held>,
+    /// Requests reported lately: when their answer came (worker's clock) and their cost (not
+    /// persisted). See [`Lane::observe`].
+    #[serde(skip)]
+    settled: Vec<(u64, Cost)>,
 }
 
 impl Lane {
@@ -559,6 +584,7 @@ impl Lane {
             ticket,
             cost,
             at: now,
+            holder: 0,
         });
         ticket
     }
@@ -607,6 +633,7 @@ impl Lane {
                     ticket,
                     cost,
                     at: now.saturating_add(wait),
+                    holder: 0,
                 });
                 Decision::Wait {
                     ticket,
@@ -616,22 +643,36 @@ impl Lane {
         }
     }
 
-    /// A lease for the isolate that was just admitted a request of `cost`: when every family is
-    /// learned, nothing is queued, and 1/[`LEASE_SHARE`] of what is free in each family holds at
-    /// least two such requests. Interactive requests only spend leases (background ones always
-    /// ask the pacer, which applies the reserve). `None` otherwise: the next request asks again.
-    pub fn lease(&mut self, cost: Cost, now: u64) -> Option<Lease> {
+    /// A lease for the isolate `holder` that was just admitted a request of `cost`: when every
+    /// family is learned, nothing is queued, 1/[`LEASE_SHARE`] of what is free in each family
+    /// holds at least two such requests, and `holder` has no other lease out but the one it says
+    /// it is `done` with (its ticket; 0 for none). So concurrent requests of one isolate, which all
+    /// ask before the first lease comes back, get one lease between them, not one each (each
+    /// would replace the last in the isolate and strand the lane's capacity until it expired:
+    /// issue 15's background-reserve flake). A `holder` of 0 (unknown) gets no such check.
+    /// Interactive requests only spend leases (background ones always ask the pacer, which
+    /// applies the reserve). `None` otherwise: the next request asks again.
+    pub fn lease(&mut self, cost: Cost, now: u64, holder: u64, done: u64) -> Option<Lease> {
         if !self.queued.is_empty() || self.leases.len() >= MAX_LEASES {
+            return None;
+        }
+        if holder != 0
+            && self
+                .leases
+                .iter()
+                .any(|h| h.holder == holder && h.ticket != done && h.at >= now)
+        {
             return None;
         }
         let (Some(r), Some(t)) = (self.requests, self.tokens) else {
             return None;
         };
         let share = |w: &Window| u64::try_from(w.level.max(0) / SCALE).unwrap_or(0) / LEASE_SHARE;
-        let lease = Lease {
+        let mut lease = Lease {
             requests: share(&r),
             tokens: share(&t),
             ttl_ms: LEASE_TTL_MS,
+            ticket: 0,
         };
         let twice = Cost {
             requests: cost.requests.saturating_mul(2).max(1),
@@ -650,7 +691,9 @@ impl Lane {
             ticket,
             cost: granted,
             at: now.saturating_add(LEASE_TTL_MS),
+            holder,
         });
+        lease.ticket = ticket;
         Some(lease)
     }
 
@@ -670,16 +713,30 @@ impl Lane {
     /// Learns from the answer to the request `ticket` (0 when there was none).
     ///
     /// The level becomes what the upstream says remains, less what Airlock counted and the
-    /// upstream may not have yet (in flight and queued): an under-estimate when some in-flight
-    /// requests were already counted, never an over-estimate. A 429 then holds the family empty
-    /// for as long as the message says.
+    /// upstream may not have yet: in flight, queued, leased, and the requests already reported
+    /// whose answer came after this request was sent (less [`SETTLE_MARGIN_MS`]): answers reach
+    /// the pacer in any order, and one counted before them at the upstream may be reported after
+    /// them (with more `remaining`). An under-estimate when some of those were already counted,
+    /// never an over-estimate. A 429 then holds the family empty for as long as the message says.
     pub fn observe(&mut self, ticket: u64, obs: &Observation, now: u64) {
         self.sweep(now);
-        if let Some(at) = self.inflight.iter().position(|h| h.ticket == ticket) {
-            self.inflight.remove(at);
-        }
+        let reported = self
+            .inflight
+            .iter()
+            .position(|h| h.ticket == ticket)
+            .map(|at| self.inflight.remove(at));
         let stale = obs.answered_at < self.answered_at;
         self.answered_at = self.answered_at.max(obs.answered_at);
+        let newest = self.answered_at;
+        self.settled
+            .retain(|(at, _)| at.saturating_add(SETTLED_KEEP_MS) >= newest);
+        let sent_at = obs.sent_at;
+        let settled: Vec<Cost> = self
+            .settled
+            .iter()
+            .filter(|(at, _)| at.saturating_add(SETTLE_MARGIN_MS) >= sent_at)
+            .map(|(_, cost)| *cost)
+            .collect();
         for (family, reading) in [
             (Family::Requests, obs.requests),
             (Family::Tokens, obs.tokens),
@@ -692,7 +749,9 @@ impl Lane {
                 .iter()
                 .chain(self.queued.iter())
                 .chain(self.leases.iter())
-                .map(|h| family_cost(family, h.cost).min(r.limit))
+                .map(|h| h.cost)
+                .chain(settled.iter().copied())
+                .map(|cost| family_cost(family, cost).min(r.limit))
                 .fold(0u64, u64::saturating_add);
             let limit = r.limit.min(MAX_LIMIT);
             let cap = (limit as i64).saturating_mul(SCALE);
@@ -725,6 +784,12 @@ impl Lane {
         }
         if let Some(hit) = obs.hit {
             self.hit(hit, now);
+        }
+        if let Some(held) = reported {
+            if self.settled.len() >= MAX_SETTLED {
+                self.settled.remove(0);
+            }
+            self.settled.push((obs.answered_at, held.cost));
         }
     }
 
@@ -1028,16 +1093,130 @@ mod tests {
             .map(|_| go(lane.admit(ONE, Priority::Interactive, 0, 0, &s)))
             .collect();
         // The first answer: 10 of 100 remain; 4 more are in flight and may not be counted.
-        lane.observe(tickets[0], &learned(100, 10, 54_000), 0);
+        let sent_at_0 = |answered_at| Observation {
+            answered_at,
+            sent_at: 0,
+            ..learned(100, 10, 54_000)
+        };
+        lane.observe(tickets[0], &sent_at_0(10), 0);
         let w = lane.requests.unwrap();
         assert_eq!(w.level, 6 * SCALE);
         // 90 used, full again in 54 s: 1/600 per ms, capped at the per-minute rate 100/60000.
         assert_eq!(w.rate, 100 * SCALE / 60_000);
+        // The other four say the same; all five were sent together, so none of these answers
+        // can show whether the others were counted: the level stays low.
         for t in &tickets[1..] {
-            lane.observe(*t, &learned(100, 10, 54_000), 1);
+            lane.observe(*t, &sent_at_0(10), 1);
         }
         assert_eq!(lane.in_flight(), 0);
-        assert_eq!(lane.requests.unwrap().level, 10 * SCALE);
+        assert_eq!(lane.requests.unwrap().level, 6 * SCALE);
+        // A request sent after those answers came was counted after them: its answer is the truth.
+        let t = go(lane.admit(ONE, Priority::Interactive, 0, 2, &s));
+        let later = Observation {
+            answered_at: 200,
+            sent_at: 100,
+            ..learned(100, 9, 54_000)
+        };
+        lane.observe(t, &later, 3);
+        assert_eq!(lane.requests.unwrap().level, 9 * SCALE);
+    }
+
+    /// Issue 15, "two worker instances share one lane's budget" (failed about 1 run in 4 on a quiet
+    /// machine): four requests go at once, each counted by the upstream in turn (3, 2, 1, 0 left),
+    /// answered within the same millisecond, and reported in reverse order. The old rule (a
+    /// report not older than the newest sets the level) let the report saying 3 left, arriving
+    /// last, lift the level by the two already reported: two queued slots came early, and the
+    /// upstream refused them.
+    #[test]
+    fn answers_reported_out_of_order_never_lift_the_level() {
+        let s = PaceSettings::default();
+        let mut lane = Lane::default();
+        let t0 = go(lane.admit(ONE, Priority::Interactive, 0, 0, &s));
+        lane.observe(t0, &learned(120, 4, 58_000), 0);
+        let go4: Vec<u64> = (0..4)
+            .map(|_| go(lane.admit(ONE, Priority::Interactive, 0, 1, &s)))
+            .collect();
+        for _ in 0..20 {
+            assert!(matches!(
+                lane.admit(ONE, Priority::Interactive, 0, 1, &s),
+                Decision::Wait { .. }
+            ));
+        }
+        // What the upstream holds after the four: 0 left, 20 owed to the queue.
+        let truth = -20 * SCALE;
+        for (i, remaining) in [(3usize, 0u64), (2, 1), (1, 2), (0, 3)] {
+            let obs = Observation {
+                answered_at: 1_006,
+                sent_at: 1_001,
+                ..learned(120, remaining, 58_000)
+            };
+            lane.observe(go4[i], &obs, 2);
+            let level = lane.requests.unwrap().level;
+            assert!(
+                level <= truth,
+                "report {i} ({remaining} left): {level} > {truth}"
+            );
+        }
+        // A different isolate's clock a few ms behind changes nothing.
+        let t = go4[0];
+        let skewed = Observation {
+            answered_at: 1_004,
+            sent_at: 1_000,
+            ..learned(120, 3, 58_000)
+        };
+        lane.observe(t, &skewed, 2);
+        assert!(lane.requests.unwrap().level <= truth);
+    }
+
+    /// Issue 15, "background requests use only the capacity above the reserve" (failed about 1 run
+    /// in 4 on a quiet machine): twenty interactive requests from one isolate all ask at once.
+    /// Each used to come back with a fresh lease that replaced the last in the isolate, stranding
+    /// 3 + 3 + 2 + 2 of 30 until the leases expired; the last requests then had to queue.
+    #[test]
+    fn one_isolate_holds_one_lease_at_a_time() {
+        let s = PaceSettings::default();
+        let mut lane = Lane::default();
+        let both = |remaining| Observation {
+            requests: Some(Reading {
+                limit: 60,
+                remaining,
+                reset_ms: Some(30_000),
+            }),
+            tokens: Some(Reading {
+                limit: 1_000_000,
+                remaining: 1_000_000,
+                reset_ms: Some(0),
+            }),
+            ..Observation::default()
+        };
+        lane.observe(0, &both(30), 1);
+        let isolate = 77;
+        let mut leased = 0;
+        for n in 0..20 {
+            go(lane.admit(ONE, Priority::Interactive, 0, 1, &s));
+            if let Some(l) = lane.lease(ONE, 1, isolate, 0) {
+                leased += l.requests;
+                assert_eq!(n, 0, "only the first of the concurrent asks gets a lease");
+            }
+        }
+        assert_eq!(leased, 3);
+        assert_eq!(lane.requests.unwrap().level, 7 * SCALE);
+        // Once the isolate says it is done with its lease, it may get the next one.
+        let first = lane.leases[0].ticket;
+        go(lane.admit(ONE, Priority::Interactive, 0, 2, &s));
+        assert_eq!(lane.lease(ONE, 2, isolate, 0), None);
+        let _ = lane.lease(ONE, 2, isolate, first);
+        assert_eq!(
+            lane.leases.len(),
+            1,
+            "6 free: 1/8 of it is no lease; none was given"
+        );
+        // Another isolate is not held back by this one's lease.
+        lane.observe(0, &both(60), 3);
+        let next = lane.lease(ONE, 3, isolate + 1, 0).unwrap();
+        assert!(next.ticket != first && next.requests > 0);
+        assert!(lane.lease(ONE, 3, isolate, first).is_some());
+        assert!(lane.lease(ONE, 3, isolate, first).is_none());
     }
 
     #[test]
@@ -1192,6 +1371,7 @@ mod tests {
                 after_ms: Some(u64::MAX),
             }),
             answered_at: u64::MAX,
+            sent_at: u64::MAX,
         };
         lane.observe(0, &obs, u64::MAX - 5);
         let d = lane.admit(ONE, Priority::Interactive, u64::MAX, u64::MAX, &s);
@@ -1204,7 +1384,7 @@ mod tests {
     fn leases_only_with_ample_room_and_are_counted_until_they_expire() {
         let mut lane = Lane::default();
         // Unlearned: no lease (the first answers must teach the lane).
-        assert_eq!(lane.lease(ONE, 0), None);
+        assert_eq!(lane.lease(ONE, 0, 0, 0), None);
         let both = Observation {
             requests: Some(Reading {
                 limit: 1_000,
@@ -1218,9 +1398,10 @@ mod tests {
             }),
             hit: None,
             answered_at: 0,
+            sent_at: 0,
         };
         lane.observe(0, &both, 0);
-        let lease = lane.lease(ONE, 0).unwrap();
+        let lease = lane.lease(ONE, 0, 0, 0).unwrap();
         assert_eq!(
             (lease.requests, lease.tokens, lease.ttl_ms),
             (100, 10_000, LEASE_TTL_MS)
@@ -1242,11 +1423,12 @@ mod tests {
             ..both
         };
         lane.observe(0, &low, LEASE_TTL_MS + 3);
-        assert_eq!(lane.lease(ONE, LEASE_TTL_MS + 3), None);
+        assert_eq!(lane.lease(ONE, LEASE_TTL_MS + 3, 0, 0), None);
         let mut l = Lease {
             requests: 1,
             tokens: 150,
             ttl_ms: 1,
+            ticket: 0,
         };
         assert!(l.spend(ONE));
         assert!(!l.spend(ONE));
@@ -1255,7 +1437,8 @@ mod tests {
             Lease {
                 requests: 0,
                 tokens: 50,
-                ttl_ms: 1
+                ttl_ms: 1,
+                ticket: 0,
             }
         );
     }
@@ -1268,6 +1451,7 @@ mod tests {
             ticket: 9,
             cost: ONE,
             at: 0,
+            holder: 0,
         });
         let text = serde_json::to_string(&lane).unwrap();
         let back: Lane = serde_json::from_str(&text).unwrap();

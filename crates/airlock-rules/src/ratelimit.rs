@@ -2,6 +2,18 @@
 
 use alloc::string::String;
 
+/// The six `x-ratelimit-*` headers OpenAI sends with every answer, the ones [`decode_headers`]
+/// reads for the requests and tokens families (one list, so a caller that reads headers one by one
+/// and the fuzz targets ask for the same names).
+pub const HEADER_NAMES: [&str; 6] = [
+    "x-ratelimit-limit-requests",
+    "x-ratelimit-remaining-requests",
+    "x-ratelimit-reset-requests",
+    "x-ratelimit-limit-tokens",
+    "x-ratelimit-remaining-tokens",
+    "x-ratelimit-reset-tokens",
+];
+
 /// Which rate limit was hit.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

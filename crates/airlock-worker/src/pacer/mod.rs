@@ -64,9 +64,13 @@ pub const REPORT_EVERY_MS: f64 = 250.0;
 
 #[derive(Default)]
 struct Pending {
+    /// Names this isolate to the pacers (random, never 0), so each grants it one lease at a time.
+    isolate: u64,
     /// Per lane: when this isolate last reported (ms since the epoch).
     reported: Vec<(String, f64)>,
-    /// This isolate's leases: lane, what is left, when it expires (ms since the epoch).
+    /// This isolate's leases: lane, what is left, when it expires (ms since the epoch). An
+    /// expired or spent lease stays until the next replaces it: its ticket tells the pacer which
+    /// lease this isolate is done with.
     leases: Vec<(String, Lease, f64)>,
     /// The pacer namespace of this isolate's `env`, when pacing is on.
     namespace: Option<ObjectNamespace>,
@@ -115,6 +119,9 @@ pub struct Ticket {
     lane: String,
     ticket: u64,
     request_id: String,
+    /// When it was admitted, just before it is sent (ms since the epoch): its answer's
+    /// `remaining` cannot count anything answered before this (`Observation::sent_at`).
+    sent_at: f64,
 }
 
 /// The outcome of asking for a turn.
@@ -171,22 +178,38 @@ pub async fn turn(asking: Asking<'_>, settings: &PaceSettings, line: &mut LogLin
             lane,
             ticket: 0,
             request_id: line.request_id.clone(),
+            sent_at: started,
         });
     }
     let mut queued = false;
+    let (isolate, lease_done) = PENDING.with_borrow_mut(|p| {
+        if p.isolate == 0 {
+            // 53 random bits; `| 1` keeps it from being 0 (0 means "unknown" to the pacer).
+            p.isolate = (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64 | 1;
+        }
+        let done = p
+            .leases
+            .iter()
+            .find(|(l, _, _)| *l == lane)
+            .map_or(0, |(_, lease, _)| lease.ticket);
+        (p.isolate, done)
+    });
     let mut call = object::Call {
         cost: facts.cost,
         priority,
         settings: Some(*settings),
+        isolate,
+        lease_done,
         ..object::Call::default()
     };
     let mut path = "/admit";
     for _ in 0..MAX_CALLS {
-        call.waited_ms = (js_sys::Date::now() - started).max(0.0) as u64;
+        let asked_at = js_sys::Date::now();
+        call.waited_ms = (asked_at - started).max(0.0) as u64;
         let decision = match ask(&namespace, &lane, path, &call).await {
             Ok(answer) => {
                 if let Some(lease) = answer.lease {
-                    keep_lease(&lane, lease);
+                    keep_lease(&lane, lease, asked_at);
                 }
                 answer.decision
             }
@@ -207,6 +230,7 @@ pub async fn turn(asking: Asking<'_>, settings: &PaceSettings, line: &mut LogLin
                     lane,
                     ticket,
                     request_id: line.request_id.clone(),
+                    sent_at: js_sys::Date::now(),
                 });
             }
             Decision::Wait { ticket, wait_ms } => {
@@ -289,17 +313,19 @@ fn gone(line: &mut LogLine) -> Turn {
 /// Spends `cost` from this isolate's lease for `lane`, when it has one with room.
 fn spend_lease(lane: &str, cost: pace::Cost, now: f64) -> bool {
     PENDING.with_borrow_mut(|p| {
-        p.leases.retain(|(_, _, until)| *until > now);
         p.leases
             .iter_mut()
             .find(|(l, _, _)| l == lane)
-            .is_some_and(|(_, lease, _)| lease.spend(cost))
+            .is_some_and(|(_, lease, until)| *until > now && lease.spend(cost))
     })
 }
 
-/// Keeps a lease the pacer granted (replacing this isolate's earlier one for the lane).
-fn keep_lease(lane: &str, lease: Lease) {
-    let until = js_sys::Date::now() + lease.ttl_ms as f64;
+/// Keeps a lease the pacer granted (replacing this isolate's earlier one for the lane). It is
+/// spent only until `asked_at` (before the pacer's clock read its grant) plus 9/10 of its
+/// lifetime, so it always ends here before the pacer stops counting it as owed (the pacer may
+/// run on another machine, whose clock may differ by a little).
+fn keep_lease(lane: &str, lease: Lease, asked_at: f64) {
+    let until = asked_at + lease.ttl_ms.saturating_sub(lease.ttl_ms / 10) as f64;
     PENDING.with_borrow_mut(|p| {
         p.leases.retain(|(l, _, _)| l != lane);
         if p.leases.len() >= MAX_LEASED_LANES {
@@ -410,15 +436,7 @@ fn refusal(
 /// The six `x-ratelimit-*` headers of a success, read one by one (no copy of every header).
 pub fn observe_success(ticket: Option<&Ticket>, headers: &web_sys::Headers) {
     let Some(ticket) = ticket else { return };
-    let names = [
-        "x-ratelimit-limit-requests",
-        "x-ratelimit-remaining-requests",
-        "x-ratelimit-reset-requests",
-        "x-ratelimit-limit-tokens",
-        "x-ratelimit-remaining-tokens",
-        "x-ratelimit-reset-tokens",
-    ];
-    let found: Vec<(&str, String)> = names
+    let found: Vec<(&str, String)> = airlock_rules::ratelimit::HEADER_NAMES
         .iter()
         .filter_map(|n| headers.get(n).ok().flatten().map(|v| (*n, v)))
         .collect();
@@ -474,6 +492,7 @@ fn report(ticket: &Ticket, mut observation: Observation) {
         return;
     }
     observation.answered_at = now as u64;
+    observation.sent_at = ticket.sent_at as u64;
     let Some(namespace) = PENDING.with_borrow(|p| p.namespace.clone()) else {
         return;
     };

@@ -35,6 +35,12 @@ pub struct Call {
     /// What an answer taught (`/observe`).
     #[serde(default)]
     pub observation: Option<Observation>,
+    /// The calling isolate (random; 0 when unknown): one lease out per isolate at a time.
+    #[serde(default)]
+    pub isolate: u64,
+    /// The lease (its ticket) the calling isolate is done with: spent, expired, or too small.
+    #[serde(default)]
+    pub lease_done: u64,
 }
 
 /// The pacer's answer: the decision, and with an interactive `go` maybe a lease for the caller's
@@ -114,7 +120,9 @@ impl DurableObject for Pacer {
         };
         let answer = decision.map(|decision| {
             let lease = match (decision, call.priority) {
-                (Decision::Go { .. }, Priority::Interactive) => lane.lease(call.cost, now),
+                (Decision::Go { .. }, Priority::Interactive) => {
+                    lane.lease(call.cost, now, call.isolate, call.lease_done)
+                }
                 _ => None,
             };
             Answer { decision, lease }
@@ -140,6 +148,23 @@ impl Pacer {
     /// What was learned before this instance started (empty for a new lane, or storage lost).
     fn load(&self, now: u64) -> Lane {
         let mut lane = self.read();
+        if lane.requests.is_some() || lane.tokens.is_some() {
+            // Says a restart kept what was learned (no key, no lane name: only the limits).
+            let family = |w: Option<airlock_rules::pace::Window>| match w {
+                Some(w) => format!(
+                    "{{\"limit\":{},\"level\":{},\"at\":{}}}",
+                    w.limit,
+                    w.level / airlock_rules::pace::SCALE,
+                    w.at
+                ),
+                None => "null".to_owned(),
+            };
+            worker::console_log!(
+                "{{\"pacer\":\"restored from storage\",\"requests\":{},\"tokens\":{}}}",
+                family(lane.requests),
+                family(lane.tokens)
+            );
+        }
         // Tickets from before a restart must never match a new reservation.
         lane.next_ticket = lane.next_ticket.max(now.saturating_mul(1_000));
         lane
