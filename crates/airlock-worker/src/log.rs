@@ -80,6 +80,10 @@ pub struct LogLine {
     /// The answer is an event stream: a second line, `"event":"stream_end"` with the same
     /// `request_id`, follows when it ends, with its final state (see `watch.rs`).
     pub stream: bool,
+    /// Simulate mode answered (`x-airlock-simulate`), not the upstream: the Monitor counts it
+    /// apart and never alerts on it.
+    #[serde(skip_serializing_if = "core::ops::Not::not")]
+    pub simulated: bool,
     /// The answer checked against the request's schemas (`output.rs`): `valid`, `invalid`,
     /// `truncated`, `refused`, `unchecked`; on a stream, in its `stream_end` line instead.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -122,6 +126,7 @@ impl LogLine {
             upstream_body: None,
             upstream_status: None,
             stream: false,
+            simulated: false,
             output: None,
             output_path: None,
             output_keyword: None,
