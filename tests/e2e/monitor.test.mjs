@@ -149,6 +149,34 @@ describe("counting", () => {
     }
   });
 
+  test("the upstream's statuses and Airlock's own are counted apart", async () => {
+    const w = await startWorker(monitorVars(), { durableObjects: MONITOR });
+    const get = (p, init) => fetch(`${w.url}${p}`, init);
+    try {
+      upstream.script((rec, res) => replyError(res, errors.invalidKey));
+      assert.equal(await send(get), 401);
+      assert.equal(await send(get), 401);
+      const before = upstream.requests.length;
+      // A body Airlock itself rejects (no messages): its 400 never reached the upstream.
+      const rejected = await get("/v1/chat/completions", {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: "Bearer sk-test" },
+        body: JSON.stringify({ model: "gpt-4o-mini" }),
+      });
+      await rejected.arrayBuffer();
+      assert.equal(rejected.status, 400);
+      assert.equal(upstream.requests.length, before);
+      const byKey = (s, dim, key) => (s.totals_24h[dim] ?? []).find((c) => c.key === key)?.count ?? 0;
+      const s = await statusWhen(w, (s) => byKey(s, "status", "401") === 2 && byKey(s, "status", "400") === 1);
+      assert.equal(byKey(s, "upstream_status", "401"), 2);
+      assert.equal(byKey(s, "airlock_status", "401"), 0);
+      assert.equal(byKey(s, "airlock_status", "400"), 1);
+      assert.equal(byKey(s, "upstream_status", "400"), 0);
+    } finally {
+      await w.dispose();
+    }
+  });
+
   test("counts survive the Monitor restarting", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "airlock-monitor-"));
     try {

@@ -84,6 +84,10 @@ pub struct LogLine {
     /// apart and never alerts on it.
     #[serde(skip_serializing_if = "core::ops::Not::not")]
     pub simulated: bool,
+    /// The response sent is the upstream's (its status relayed), not one Airlock made itself
+    /// (a rejection, a refusal, its own error): the Monitor counts the two statuses apart.
+    #[serde(skip)]
+    pub upstream_answered: bool,
     /// The answer checked against the request's schemas (`output.rs`): `valid`, `invalid`,
     /// `truncated`, `refused`, `unchecked`; on a stream, in its `stream_end` line instead.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -127,6 +131,7 @@ impl LogLine {
             upstream_status: None,
             stream: false,
             simulated: false,
+            upstream_answered: false,
             output: None,
             output_path: None,
             output_keyword: None,

@@ -7,8 +7,10 @@ use serde::{Deserialize, Serialize};
 
 /// The dimensions counted, besides the total. `stream`: how each watched stream ended
 /// (`stream.rs`); `simulated`: simulate mode's answers, by category, counted only there (never in
-/// `category`, so they never fire an alert).
-pub const DIMS: [&str; 7] = [
+/// `category`, so they never fire an alert). `status` is what the client got; the same status
+/// is counted again under `upstream_status` when the upstream's answer was relayed, or
+/// `airlock_status` when Airlock answered itself (a rejection, a refusal, its own error).
+pub const DIMS: [&str; 9] = [
     "category",
     "rule",
     "model",
@@ -16,6 +18,8 @@ pub const DIMS: [&str; 7] = [
     "cat_model",
     "stream",
     "simulated",
+    "upstream_status",
+    "airlock_status",
 ];
 
 /// A key (a model name, a rule name) is cut to this many characters: the model is what a
@@ -48,6 +52,8 @@ pub struct Event<'a> {
     pub upstream_request_id: Option<&'a str>,
     /// A simulate-mode answer (`x-airlock-simulate`), not the upstream's.
     pub simulated: bool,
+    /// The upstream's answer was relayed (else Airlock answered itself).
+    pub upstream_answered: bool,
 }
 
 /// One watched stream's end (`stream.rs`).
@@ -101,6 +107,14 @@ impl Pending {
             ("category", cut(category)),
             ("model", model.clone()),
             ("status", e.status.to_string()),
+            (
+                if e.upstream_answered {
+                    "upstream_status"
+                } else {
+                    "airlock_status"
+                },
+                e.status.to_string(),
+            ),
         ];
         if let Some(rule) = e.rule {
             keys.push(("rule", cut(rule)));
@@ -173,6 +187,7 @@ mod tests {
             request_id: "req_airlock_1",
             upstream_request_id: None,
             simulated: false,
+            upstream_answered: true,
         }
     }
 
@@ -194,6 +209,8 @@ mod tests {
         assert_eq!(get("category", "server_error"), Some(1));
         assert_eq!(get("model", "gpt-4o"), Some(3));
         assert_eq!(get("status", "500"), Some(1));
+        assert_eq!(get("upstream_status", "500"), Some(1));
+        assert_eq!(get("airlock_status", "500"), None);
         assert_eq!(get("cat_model", "server_error\tgpt-4o"), Some(1));
         assert_eq!(b.examples.len(), 1);
     }
@@ -230,6 +247,25 @@ mod tests {
             .iter()
             .find(|(m, dd, kk, _)| *m == minute && dd == d && kk == k)
             .map(|c| c.3)
+    }
+
+    #[test]
+    fn airlock_and_upstream_statuses_are_counted_apart() {
+        let mut p = Pending::default();
+        p.add(&Event {
+            status: 400,
+            rule: Some("unknown_parameter"),
+            upstream_answered: false,
+            ..event(Some("invalid_request"), "gpt-4o")
+        });
+        p.add(&Event {
+            status: 400,
+            ..event(Some("invalid_request"), "gpt-4o")
+        });
+        let b = p.take();
+        assert_eq!(get(&b, 7, "status", "400"), Some(2));
+        assert_eq!(get(&b, 7, "airlock_status", "400"), Some(1));
+        assert_eq!(get(&b, 7, "upstream_status", "400"), Some(1));
     }
 
     #[test]

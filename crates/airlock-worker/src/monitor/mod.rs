@@ -130,6 +130,7 @@ pub fn report(env: &Env, ctx: &Context, line: &LogLine) {
             request_id: &line.request_id,
             upstream_request_id: line.upstream_request_id.as_deref(),
             simulated: line.simulated,
+            upstream_answered: line.upstream_answered,
         });
     });
     if line.stream {
