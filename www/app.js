@@ -271,6 +271,192 @@ async function copy(field, message) {
   $("status").textContent = message;
 }
 
+
+// ---------- Traffic (issue 16): the worker's Monitor, for its operator ----------
+// Nothing is asked of the server until the visitor gives a token and presses the button. The
+// token lives only in `trafficToken` (this tab's memory): never in storage, the URL or a log.
+// The charts are inline SVG drawn here (no charting library: the smallest one is tens of kB,
+// more than this whole view).
+
+let trafficToken = "";
+let categories = []; // the rules' categories: name, label, meaning, first_fix, alert
+
+const SVG = "http://www.w3.org/2000/svg";
+
+/** A small bar chart of `counts` (oldest first) as inline SVG, with its text equivalent. */
+function barChart(counts, ok, label) {
+  const svg = document.createElementNS(SVG, "svg");
+  const w = counts.length * 4;
+  svg.setAttribute("viewBox", `0 0 ${w} 36`);
+  svg.setAttribute("preserveAspectRatio", "none");
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", label);
+  const max = Math.max(1, ...counts);
+  counts.forEach((n, i) => {
+    if (!n) return;
+    const h = Math.max(2, Math.round((n / max) * 34));
+    const r = document.createElementNS(SVG, "rect");
+    r.setAttribute("x", String(i * 4 + 0.5));
+    r.setAttribute("y", String(36 - h));
+    r.setAttribute("width", "3");
+    r.setAttribute("height", String(h));
+    r.setAttribute("class", ok ? "bar ok" : "bar");
+    svg.append(r);
+  });
+  return svg;
+}
+
+const sum = (a) => (a || []).reduce((x, y) => x + y, 0);
+
+function trafficMessage(text) {
+  $("traffic-status").textContent = text;
+}
+
+function renderTraffic(s) {
+  const hour = s.hour?.categories || {};
+  const day = s.day?.categories || {};
+  const alerts = new Map((s.alerts || []).map((a) => [a.category, a]));
+  const info = new Map(categories.map((c) => [c.name, c]));
+  const names = ["ok", ...categories.map((c) => c.name)]
+    .filter((n) => sum(day[n]) > 0 || sum(hour[n]) > 0 || ["firing", "cooling"].includes(alerts.get(n)?.state));
+  const charts = $("traffic-charts");
+  charts.replaceChildren();
+  const tbody = $("traffic-table").tBodies[0];
+  tbody.replaceChildren();
+  if (names.length) {
+    for (const t of ["Category", "Last hour (per minute, now at the right)", "Last 24 h (per hour)"]) {
+      const h = document.createElement("div");
+      h.className = "head";
+      h.setAttribute("aria-hidden", "true");
+      h.textContent = t;
+      charts.append(h);
+    }
+  }
+  for (const name of names) {
+    const c = info.get(name);
+    const label = name === "ok" ? "Succeeded" : c?.label || name;
+    const hourCounts = hour[name] || new Array(60).fill(0);
+    const dayCounts = day[name] || new Array(24).fill(0);
+    const cell = document.createElement("div");
+    cell.className = "name";
+    cell.textContent = label;
+    const small = document.createElement("small");
+    small.textContent = `${name}: ${number(sum(hourCounts))} / ${number(sum(dayCounts))}`;
+    cell.append(small);
+    charts.append(cell,
+      barChart(hourCounts, name === "ok", `${label}: ${sum(hourCounts)} in the last hour, at most ${Math.max(0, ...hourCounts)} in one minute`),
+      barChart(dayCounts, name === "ok", `${label}: ${sum(dayCounts)} in the last 24 hours, at most ${Math.max(0, ...dayCounts)} in one hour`));
+    const a = alerts.get(name);
+    const tr = document.createElement("tr");
+    tr.dataset.category = name;
+    const th = document.createElement("th");
+    th.scope = "row";
+    th.textContent = `${label} (${name})`;
+    tr.append(th);
+    const alertText = !a ? "" : a.state === "quiet" ? `quiet (${a.recent} in ${a.window_minutes} min)`
+      : `${a.state}${a.last_fired ? ", fired " + new Date(a.last_fired).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short" }) : ""}`;
+    for (const v of [number(sum(hourCounts)), number(sum(dayCounts)), alertText,
+      name === "ok" ? "Answered without an error." : c?.meaning || "", name === "ok" ? "" : c?.first_fix || ""]) {
+      const td = document.createElement("td");
+      td.textContent = v;
+      tr.append(td);
+    }
+    tbody.append(tr);
+  }
+  const hot = (s.alerts || []).filter((a) => a.state === "firing" || a.state === "cooling");
+  const alertsLine = $("traffic-alerts");
+  alertsLine.replaceChildren();
+  if (!hot.length) alertsLine.textContent = "Alerts: none firing or cooling down.";
+  else {
+    alertsLine.append("Alerts: ");
+    hot.forEach((a, i) => {
+      const span = document.createElement("span");
+      span.className = a.state;
+      span.textContent = `${info.get(a.category)?.label || a.category} ${a.state === "cooling" ? "fired, cooling down" : "firing"}`;
+      alertsLine.append(...(i ? ["; ", span] : [span]));
+    });
+  }
+  const totals = s.totals_24h || {};
+  const list = (items) => items.map((x) => `${x.key} ${number(x.count)}`).join(", ");
+  const streams = (totals.stream || []).filter((x) => x.count > 0);
+  $("traffic-streams").textContent = streams.length ? `Streams ended (24 h): ${list(streams)}.` : "";
+  const simulated = (totals.simulated || []).filter((x) => x.count > 0);
+  $("traffic-simulated").textContent = simulated.length
+    ? `Simulated answers (24 h; x-airlock-simulate, not in the counts above, never alerted on): ${list(simulated)}.` : "";
+  $("traffic-time").textContent = s.now ? `As of ${new Date(s.now).toLocaleString([], { hourCycle: "h23", timeZoneName: "short" })}.` : "";
+  $("traffic-view").hidden = false;
+  trafficMessage(names.length ? `Traffic of this worker: ${names.length} categor${names.length === 1 ? "y" : "ies"} seen in the last 24 hours.`
+    : "Nothing counted in the last 24 hours.");
+}
+
+function hideTraffic() {
+  $("traffic-view").hidden = true;
+  $("traffic-charts").replaceChildren();
+  $("traffic-table").tBodies[0].replaceChildren();
+  for (const id of ["traffic-alerts", "traffic-streams", "traffic-simulated", "traffic-time"]) $(id).textContent = "";
+}
+
+async function loadTraffic() {
+  const token = trafficToken;
+  if (!token) {
+    hideTraffic();
+    trafficMessage("Enter the worker's ADMIN_TOKEN or a gateway token first.");
+    return;
+  }
+  trafficMessage("Loading traffic…");
+  let res;
+  try {
+    res = await fetch("/airlock/status", {
+      headers: { authorization: `Bearer ${token}` }, cache: "no-store", credentials: "omit", redirect: "error", referrerPolicy: "no-referrer",
+    });
+  } catch {
+    hideTraffic();
+    trafficMessage("Traffic is unavailable: the worker could not be reached (offline?). Explaining errors still works.");
+    return;
+  }
+  if (res.status === 401) {
+    hideTraffic();
+    trafficToken = "";
+    trafficMessage("Traffic is unavailable: the token was not accepted (HTTP 401). Use the worker's ADMIN_TOKEN or a gateway token.");
+    return;
+  }
+  let s = null;
+  try {
+    if (res.ok && /json/.test(res.headers.get("content-type") || "")) s = await res.json();
+  } catch {
+    s = null;
+  }
+  if (!s) {
+    hideTraffic();
+    trafficMessage(`Traffic is unavailable: this page is not served by an Airlock worker (HTTP ${res.status} for /airlock/status).`);
+    return;
+  }
+  if (s.monitor === "unbound") {
+    hideTraffic();
+    trafficMessage("Traffic is unavailable: this worker has no MONITOR Durable Object bound, so nothing is counted.");
+    return;
+  }
+  renderTraffic(s);
+}
+
+function startTraffic() {
+  categories = JSON.parse(airlock.categories());
+  $("traffic-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    // An empty field refreshes with the token already given.
+    const typed = $("traffic-token").value.trim();
+    if (typed) trafficToken = typed;
+    $("traffic-token").value = "";
+    loadTraffic();
+  });
+  $("traffic-forget").addEventListener("click", () => {
+    trafficToken = "";
+    $("traffic-token").value = "";
+    hideTraffic();
+    trafficMessage("Token forgotten.");
+  });
+}
+
 // ---------- Start ----------
 
 async function start() {
@@ -303,6 +489,7 @@ async function start() {
   $("make-link").addEventListener("click", makeLink);
   $("copy-bundle").addEventListener("click", () => copy($("bundle"), "Support bundle copied (keys masked)."));
   window.addEventListener("hashchange", restore);
+  startTraffic();
   restore();
   document.body.dataset.ready = "true";
 }

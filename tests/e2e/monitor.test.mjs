@@ -7,7 +7,7 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 
-import { completion, errors, reply, replyError, sleep, startFakeUpstream } from "./fake-upstream.mjs";
+import { completion, errors, reply, replyError, sleep, sse, sseThenDrop, startFakeUpstream, streamChunk } from "./fake-upstream.mjs";
 import { startWorker } from "./harness.mjs";
 
 const ADMIN = "admin-token-for-tests-0123456789";
@@ -149,6 +149,34 @@ describe("counting", () => {
     }
   });
 
+  test("the upstream's statuses and Airlock's own are counted apart", async () => {
+    const w = await startWorker(monitorVars(), { durableObjects: MONITOR });
+    const get = (p, init) => fetch(`${w.url}${p}`, init);
+    try {
+      upstream.script((rec, res) => replyError(res, errors.invalidKey));
+      assert.equal(await send(get), 401);
+      assert.equal(await send(get), 401);
+      const before = upstream.requests.length;
+      // A body Airlock itself rejects (no messages): its 400 never reached the upstream.
+      const rejected = await get("/v1/chat/completions", {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: "Bearer sk-test" },
+        body: JSON.stringify({ model: "gpt-4o-mini" }),
+      });
+      await rejected.arrayBuffer();
+      assert.equal(rejected.status, 400);
+      assert.equal(upstream.requests.length, before);
+      const byKey = (s, dim, key) => (s.totals_24h[dim] ?? []).find((c) => c.key === key)?.count ?? 0;
+      const s = await statusWhen(w, (s) => byKey(s, "status", "401") === 2 && byKey(s, "status", "400") === 1);
+      assert.equal(byKey(s, "upstream_status", "401"), 2);
+      assert.equal(byKey(s, "airlock_status", "401"), 0);
+      assert.equal(byKey(s, "airlock_status", "400"), 1);
+      assert.equal(byKey(s, "upstream_status", "400"), 0);
+    } finally {
+      await w.dispose();
+    }
+  });
+
   test("counts survive the Monitor restarting", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "airlock-monitor-"));
     try {
@@ -167,6 +195,126 @@ describe("counting", () => {
       }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+// Stream outcomes (issue 16): a stream that fails after its 200 leaves `ok` for its failure's
+// category, so a burst of cut streams fires the stream_error alert.
+describe("stream outcomes", () => {
+  const streamChat = JSON.stringify({ model: "gpt-4o-mini", stream: true, messages: [{ role: "user", content: "hi" }] });
+  const stream = (get) => get("/v1/chat/completions", {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: "Bearer sk-test" },
+    body: streamChat,
+  }).then(async (r) => ({ status: r.status, text: await r.text() }));
+  const byKey = (s, dim, key) => (s.totals_24h[dim] ?? []).find((c) => c.key === key)?.count ?? 0;
+  const chunk = (i) => `data: ${JSON.stringify(streamChunk(`part ${i} `, i))}\n\n`;
+
+  test("cut streams are counted as stream_error, not ok, and a burst fires the stream_error alert once", async () => {
+    const w = await startWorker(monitorVars(), { durableObjects: MONITOR });
+    const get = (p, init) => fetch(`${w.url}${p}`, init);
+    try {
+      hook.posts.length = 0;
+      upstream.script((rec, res) => sse(res, [streamChunk("Hello", 0), streamChunk(" there", 1)], 5));
+      for (let i = 0; i < 2; i++) {
+        const r = await stream(get);
+        assert.equal(r.status, 200);
+        assert.match(r.text, /data: \[DONE\]/);
+      }
+      upstream.script((rec, res) => sseThenDrop(res, [chunk(0), chunk(1)], 10));
+      for (let i = 0; i < 6; i++) {
+        const r = await stream(get);
+        assert.equal(r.status, 200, "the cut came after the 200");
+        assert.match(r.text, /stream_interrupted/);
+      }
+      const s = await statusWhen(w, (s) => byKey(s, "stream", "cut") === 6 && byKey(s, "stream", "completed") === 2);
+      assert.equal(total(s, "stream_error"), 6);
+      assert.equal(total(s, "ok"), 2, "the failed streams left ok");
+      assert.equal(byKey(s, "status", "200"), 8, "the client got 8 responses of 200");
+      assert.equal(byKey(s, "model", "gpt-4o-mini"), 8, "8 requests");
+      assert.equal(s.hour.categories.stream_error.reduce((a, b) => a + b, 0), 6);
+      assert.equal(s.hour.categories.ok.reduce((a, b) => a + b, 0), 2);
+      await sleep(300);
+      const fired = hook.posts.map((p) => p.body.category);
+      assert.deepEqual(fired, ["stream_error"], JSON.stringify(fired));
+      const alert = hook.posts[0].body;
+      assert.ok(alert.count >= 5, JSON.stringify(alert));
+      assert.match(alert.example_request_id, /^req_airlock_[0-9a-f]{24}$/);
+      assert.equal(alert.top_models[0].model, "gpt-4o-mini");
+      // A second burst within the cooldown: no second alert.
+      for (let i = 0; i < 6; i++) assert.equal((await stream(get)).status, 200);
+      await statusWhen(w, (s) => byKey(s, "stream", "cut") === 12);
+      await sleep(300);
+      assert.deepEqual(hook.posts.map((p) => p.body.category), ["stream_error"]);
+      assert.equal((await statusWhen(w, () => true)).alerts.find((a) => a.category === "stream_error").state, "cooling");
+    } finally {
+      await w.dispose();
+    }
+  });
+
+  test("an error event inside a stream is counted as the cause it names", async () => {
+    const w = await startWorker(monitorVars(), { durableObjects: MONITOR });
+    const get = (p, init) => fetch(`${w.url}${p}`, init);
+    try {
+      const failure = { error: errors.serverError.body.error };
+      upstream.script(async (rec, res) => {
+        res.writeHead(200, { "content-type": "text/event-stream", "x-request-id": "req_stream_error" });
+        res.write(chunk(0));
+        await sleep(5);
+        res.end(`data: ${JSON.stringify(failure)}\n\n`);
+      });
+      for (let i = 0; i < 2; i++) assert.equal((await stream(get)).status, 200);
+      const s = await statusWhen(w, (s) => byKey(s, "stream", "failed") === 2);
+      assert.equal(total(s, "server_error"), 2);
+      assert.equal(total(s, "stream_error"), 0);
+      assert.equal(total(s, "ok"), 0);
+    } finally {
+      await w.dispose();
+    }
+  });
+});
+
+// Simulate mode's answers (issue 16): counted apart, in the `simulated` dimension, never in the
+// categories the alerts judge.
+describe("simulated answers", () => {
+  test("are counted apart and never fire an alert", async () => {
+    const w = await startWorker({ ...monitorVars(), SIMULATE: "on" }, { durableObjects: MONITOR });
+    const get = (p, init) => fetch(`${w.url}${p}`, init);
+    const simulated = (name) => get("/v1/chat/completions", {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: "Bearer sk-test", "x-airlock-simulate": name },
+      body: chat,
+    }).then(async (r) => { await r.arrayBuffer(); return r.status; });
+    try {
+      hook.posts.length = 0;
+      upstream.script((rec, res) => reply(res, 200, completion()));
+      // Enough for the rate_limit and server_error rules, were they counted (min 10 and 5).
+      for (let i = 0; i < 12; i++) assert.equal(await simulated("rate_limit"), 429);
+      for (let i = 0; i < 8; i++) assert.equal(await simulated("server_error"), 500);
+      // `after=1` with no SDK attempt header fails every time; with attempt 1 it passes through
+      // to the upstream: a real answer, counted as one.
+      const passed = await get("/v1/chat/completions", {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: "Bearer sk-test", "x-airlock-simulate": "rate_limit;after=1", "x-stainless-retry-count": "1" },
+        body: chat,
+      });
+      await passed.arrayBuffer();
+      assert.equal(passed.status, 200);
+      const sim = (s, key) => (s.totals_24h.simulated ?? []).find((c) => c.key === key)?.count ?? 0;
+      const s = await statusWhen(w, (s) => sim(s, "rate_limit") === 12 && sim(s, "server_error") === 8 && total(s, "ok") === 1);
+      assert.equal(total(s, "rate_limit"), 0);
+      assert.equal(total(s, "server_error"), 0);
+      assert.equal((s.totals_24h.status ?? []).find((c) => c.key === "429"), undefined, "no 429 status counted");
+      assert.equal(s.alerts.find((a) => a.category === "rate_limit").state, "quiet");
+      await sleep(300);
+      assert.deepEqual(hook.posts, [], "no alert");
+      assert.ok(!w.logLines().some((l) => l.event === "alert"));
+      const lines = w.logLines().filter((l) => l.path === "/v1/chat/completions" && l.status === 429);
+      assert.equal(lines.length, 12);
+      assert.ok(lines.every((l) => l.simulated === true), "the log line says it was simulated");
+    } finally {
+      await w.dispose();
     }
   });
 });

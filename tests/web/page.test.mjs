@@ -323,9 +323,9 @@ test("keyboard: focus order follows the page and focus is visible", async () => 
     order.push(f);
   }
   const keys = order.map((o) => o.key);
-  const expected = ["Skip to the paste box", "Explain an error", "Check a request", "paste",
+  const expected = ["Skip to the paste box", "Explain an error", "Check a request", "Traffic", "paste",
     "quota", "rate", "key", "region", "context", "schema", "overloaded", "stream", "batch",
-    "make-link", "link", "endpoint", "body"];
+    "make-link", "link", "endpoint", "body", "traffic-token", "traffic-show", "traffic-forget"];
   assert.deepEqual(keys.slice(0, expected.length), expected);
   assert.deepEqual(order.filter((o) => !o.outline).map((o) => o.key), [], "every focused control shows an outline");
   // The examples work from the keyboard.
@@ -419,12 +419,34 @@ test("screenshots: desktop, phone, dark", async () => {
   }
 });
 
+// Issue 16: served without a worker (this plain file server), the Traffic view asks
+// /airlock/status only when the visitor gives a token, then says it is unavailable.
+test("Traffic without a worker: nothing asked until a token is given, then 'unavailable'", async () => {
+  const page = await open("traffic-no-worker");
+  assert.ok(!requests.some(([l, u]) => l === "traffic-no-worker" && u.includes("/airlock/")), "no request on load");
+  assert.match(await page.textContent("#traffic-status"), /^Not loaded/);
+  await page.fill("#traffic-token", "some-token");
+  await page.click("#traffic-show");
+  await page.waitForFunction(() => /unavailable/.test(document.getElementById("traffic-status").textContent));
+  assert.match(await page.textContent("#traffic-status"), /not served by an Airlock worker \(HTTP 404/);
+  assert.equal(await page.isHidden("#traffic-view"), true);
+  // The browser notes the 404 in its console; nothing else went wrong.
+  page.consoleErrors = page.consoleErrors.filter((e) => !/404/.test(e));
+  // Explaining still works.
+  await page.click("button[data-example=quota]");
+  await page.waitForFunction(() => !document.getElementById("result").hidden);
+  await close(page);
+});
+
 test("no request left the page's origin", () => {
   assert.ok(requests.length > 0);
   const outside = requests.filter(([, u]) => !u.startsWith(origin + "/") && !u.startsWith("data:"));
   assert.deepEqual(outside, []);
   // Only the page's own files: nothing but these paths was ever asked for.
-  const paths = new Set(requests.map(([, u]) => new URL(u).pathname));
+  // (The Traffic view's own request, made only when a token was given, is the one exception.)
+  const paths = new Set(requests
+    .filter(([label, u]) => !(label === "traffic-no-worker" && new URL(u).pathname === "/airlock/status"))
+    .map(([, u]) => new URL(u).pathname));
   for (const p of paths) {
     assert.ok(p === "/" || fs.existsSync(path.join(www, p)), `requested a file that does not exist: ${p}`);
   }

@@ -128,6 +128,31 @@ pub fn check_json(endpoint: &str, body: &str) -> String {
     serde_json::to_string(&checked).unwrap_or_else(|_| String::from("{\"ok\":true}"))
 }
 
+/// Every category of the rules, in their order, for the page's Traffic view (issue 16): `name`,
+/// `label` (the headline label), `meaning` and `first_fix` (from the record its alert rule
+/// names, as the Monitor's alerts carry them), and `alert` (how its alert fires).
+///
+/// ```
+/// let v: serde_json::Value = serde_json::from_str(&airlock_web::categories_json()).unwrap();
+/// assert_eq!(v.as_array().unwrap().len(), 17);
+/// assert_eq!(v[0]["name"], "invalid_request");
+/// ```
+pub fn categories_json() -> String {
+    let list: Vec<serde_json::Value> = airlock_rules::alert::rules()
+        .iter()
+        .map(|rule| {
+            serde_json::json!({
+                "name": rule.category.as_str(),
+                "label": category_label(rule.category),
+                "meaning": rule.meaning(),
+                "first_fix": rule.first_fix(),
+                "alert": rule.fire.as_str(),
+            })
+        })
+        .collect();
+    serde_json::to_string(&list).unwrap_or_else(|_| String::from("[]"))
+}
+
 /// The category as a headline label.
 pub const fn category_label(category: Category) -> &'static str {
     match category {
@@ -245,6 +270,12 @@ pub fn endpoints() -> String {
 pub fn duration(ms: f64) -> String {
     // Saturating float-to-int: negative and NaN become 0.
     format_duration(ms as u64)
+}
+
+/// See [`categories_json`].
+#[wasm_bindgen]
+pub fn categories() -> String {
+    categories_json()
 }
 
 /// The version of the rule data compiled in.

@@ -185,6 +185,8 @@ pub async fn proxy(
     let mut body = Some(body);
     loop {
         line.attempts += 1;
+        // Issue 16: whose status the client gets (set again below when the upstream answers).
+        line.upstream_answered = false;
         let this_body = match body.take() {
             Some(Body::Bytes(b)) => {
                 body = Some(Body::Bytes(b.clone()));
@@ -217,6 +219,7 @@ pub async fn proxy(
         }
         match sent {
             Ok(resp) if resp.status() < 400 => {
+                line.upstream_answered = true;
                 pacer::observe_success(ticket.as_ref(), &resp.headers());
                 line.upstream_request_id = resp.headers().get("x-request-id").ok().flatten();
                 line.stream = crate::watch::is_event_stream(
@@ -225,6 +228,7 @@ pub async fn proxy(
                 return crate::output::answer(resp, line, settings, expect).await;
             }
             Ok(resp) => {
+                line.upstream_answered = true;
                 line.upstream_request_id = resp.headers().get("x-request-id").ok().flatten();
                 let status = resp.status();
                 let resp_headers = entries(&resp.headers());

@@ -174,6 +174,7 @@ fn reject(reject: &Reject<'_>, line: &mut LogLine) -> Result<Response> {
     line.category = Some(reject.category.to_owned());
     line.retry = Some(reject.retry.as_str());
     line.rule = reject.rule.map(str::to_owned);
+    line.upstream_answered = false;
     errors::response(reject, &line.request_id)
 }
 

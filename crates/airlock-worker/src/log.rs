@@ -80,6 +80,14 @@ pub struct LogLine {
     /// The answer is an event stream: a second line, `"event":"stream_end"` with the same
     /// `request_id`, follows when it ends, with its final state (see `watch.rs`).
     pub stream: bool,
+    /// Simulate mode answered (`x-airlock-simulate`), not the upstream: the Monitor counts it
+    /// apart and never alerts on it.
+    #[serde(skip_serializing_if = "core::ops::Not::not")]
+    pub simulated: bool,
+    /// The response sent is the upstream's (its status relayed), not one Airlock made itself
+    /// (a rejection, a refusal, its own error): the Monitor counts the two statuses apart.
+    #[serde(skip)]
+    pub upstream_answered: bool,
     /// The answer checked against the request's schemas (`output.rs`): `valid`, `invalid`,
     /// `truncated`, `refused`, `unchecked`; on a stream, in its `stream_end` line instead.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -122,6 +130,8 @@ impl LogLine {
             upstream_body: None,
             upstream_status: None,
             stream: false,
+            simulated: false,
+            upstream_answered: false,
             output: None,
             output_path: None,
             output_keyword: None,

@@ -86,6 +86,7 @@ pub async fn intercept(
     if !fails {
         return None;
     }
+    line.simulated = true;
     Some(answer(&spec, url, settings, line).await)
 }
 

@@ -6,7 +6,8 @@
 //! own body stream would be.
 //!
 //! When the stream ends, one `stream_end` log line is written with the same `request_id` as the
-//! request's line (which was written when the response headers went out, so its `latency_ms` stays
+//! request's line, and its outcome goes to the Monitor (`monitor::stream_ended`: a failure after
+//! the 200 is counted under its category) (which was written when the response headers went out, so its `latency_ms` stays
 //! the time to first byte): the final state (`completed`, `failed` with the error, `incomplete`
 //! with the reason, `cut` with the last event seen), events, bytes and duration.
 //!
@@ -149,6 +150,16 @@ impl Watcher {
             Ok(text) => worker::console_log!("{text}"),
             Err(e) => worker::console_error!("airlock: stream_end log failed: {e}"),
         }
+        crate::monitor::stream_ended(
+            &self.request_id,
+            &crate::monitor::stream::Ended {
+                kind: self.watch.kind(),
+                state: &state,
+                upstream_dropped: upstream_dropped || self.stalled,
+                client_closed,
+                finish_reason: self.watch.finish_reason(),
+            },
+        );
     }
 }
 
@@ -170,6 +181,8 @@ pub fn watched(
     expect: Option<Expectation>,
 ) -> impl Stream<Item = worker::Result<Vec<u8>>> + 'static {
     let upstream = Box::pin(ByteStream::from(body));
+    // The Monitor counts how it ends (issue 16), once the request's own line is reported.
+    crate::monitor::stream_opened(&request_id);
     let watcher = Watcher {
         watch: StreamWatch::new(),
         request_id,

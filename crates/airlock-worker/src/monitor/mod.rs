@@ -15,10 +15,13 @@ pub mod batch;
 pub mod object;
 pub mod payload;
 pub mod status;
+pub mod stream;
 
+use alloc::collections::BTreeMap;
 use core::cell::{Cell, RefCell};
 
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
+use worker::worker_sys::Context as JsContext;
 use worker::{AnalyticsEngineDataPointBuilder, Context, Env};
 
 use crate::log::LogLine;
@@ -33,6 +36,9 @@ pub const OBJECT_NAME: &str = "airlock";
 const STALE_FLUSH_MS: f64 = 25_000.0;
 /// Default wait before a flush, in milliseconds (`MONITOR_FLUSH_MS`).
 pub const DEFAULT_FLUSH_MS: u64 = 1000;
+/// At most this many streams of one isolate are awaited for their outcome; the ends of more
+/// (open at once) are only logged (`stream_end`), not counted.
+pub const MAX_OPEN_STREAMS: usize = 4096;
 
 thread_local! {
     static PENDING: RefCell<batch::Pending> = RefCell::new(batch::Pending::default());
@@ -41,6 +47,21 @@ thread_local! {
     static FLUSHING: Cell<f64> = const { Cell::new(0.0) };
     /// The `env` last seen and whether it has the bindings (read once per `env` object).
     static BOUND: RefCell<Option<(JsValue, Bindings)>> = const { RefCell::new(None) };
+    /// The watched streams of this isolate, by request ID: opened by the watcher
+    /// ([`stream_opened`]), given what counting needs by [`report`] (the request's own line),
+    /// taken at the stream's end ([`stream_ended`]; the watcher always ends, if only by drop).
+    static OPEN_STREAMS: RefCell<BTreeMap<String, Option<OpenStream>>> = const { RefCell::new(BTreeMap::new()) };
+}
+
+/// What a stream's end needs to be counted: the request's `env`, its execution context (for
+/// `waitUntil`), and the fields of its log line.
+struct OpenStream {
+    env: Env,
+    ctx: JsContext,
+    flush_ms: u64,
+    request_minute: u64,
+    model: Option<String>,
+    upstream_request_id: Option<String>,
 }
 
 #[derive(Clone)]
@@ -98,25 +119,82 @@ pub fn report(env: &Env, ctx: &Context, line: &LogLine) {
     if !b.monitor {
         return;
     }
+    let minute = now_minute();
     PENDING.with_borrow_mut(|p| {
         p.add(&batch::Event {
-            minute: now_minute(),
+            minute,
             category: line.category.as_deref(),
             rule: line.rule.as_deref(),
             model: line.model.as_deref(),
             status: line.status,
             request_id: &line.request_id,
             upstream_request_id: line.upstream_request_id.as_deref(),
+            simulated: line.simulated,
+            upstream_answered: line.upstream_answered,
         });
     });
+    if line.stream {
+        OPEN_STREAMS.with_borrow_mut(|open| {
+            if let Some(slot) = open.get_mut(&line.request_id) {
+                *slot = Some(OpenStream {
+                    env: env.clone(),
+                    ctx: AsRef::<JsValue>::as_ref(ctx.as_ref())
+                        .clone()
+                        .unchecked_into(),
+                    flush_ms: b.flush_ms,
+                    request_minute: minute,
+                    model: line.model.clone(),
+                    upstream_request_id: line.upstream_request_id.clone(),
+                });
+            }
+        });
+    }
+    schedule_flush(env, ctx.as_ref(), b.flush_ms);
+}
+
+/// A watcher started on the stream of `request_id` (`watch.rs`): its end will be counted once
+/// [`report`] has seen the request (false: too many open streams; it will not be).
+pub fn stream_opened(request_id: &str) -> bool {
+    OPEN_STREAMS.with_borrow_mut(|open| {
+        if open.len() >= MAX_OPEN_STREAMS {
+            return false;
+        }
+        open.insert(request_id.to_owned(), None);
+        true
+    })
+}
+
+/// The stream of `request_id` ended: counts its outcome (`stream.rs`) and starts a flush if none
+/// is under way. Nothing when the Monitor is not bound or the stream was not opened.
+pub fn stream_ended(request_id: &str, ended: &stream::Ended<'_>) {
+    let Some(Some(open)) = OPEN_STREAMS.with_borrow_mut(|o| o.remove(request_id)) else {
+        return;
+    };
+    let outcome = stream::outcome(ended);
+    PENDING.with_borrow_mut(|p| {
+        p.add_stream(&batch::StreamEvent {
+            minute: now_minute(),
+            request_minute: open.request_minute,
+            outcome,
+            model: open.model.as_deref(),
+            request_id,
+            upstream_request_id: open.upstream_request_id.as_deref(),
+        });
+    });
+    schedule_flush(&open.env, &open.ctx, open.flush_ms);
+}
+
+/// Starts a flush through `waitUntil` unless one is under way: it waits `flush_ms`, then sends
+/// everything pending, until nothing is.
+fn schedule_flush(env: &Env, ctx: &JsContext, flush_ms: u64) {
     let now = js_sys::Date::now();
     if now - FLUSHING.get() < STALE_FLUSH_MS {
         return;
     }
     FLUSHING.set(now);
     let env = env.clone();
-    ctx.wait_until(async move {
-        crate::body::delay(b.flush_ms).await;
+    let flush = async move {
+        crate::body::delay(flush_ms).await;
         loop {
             let batch = PENDING.with_borrow_mut(batch::Pending::take);
             if batch.counts.is_empty() {
@@ -130,7 +208,14 @@ pub fn report(env: &Env, ctx: &Context, line: &LogLine) {
             }
         }
         FLUSHING.set(0.0);
-    });
+        Ok::<JsValue, JsValue>(JsValue::UNDEFINED)
+    };
+    // `Context::wait_until` would panic if the runtime refused (the event over); this cannot.
+    let promise = js_sys::futures::future_to_promise(flush);
+    if let Err(e) = ctx.wait_until(&promise) {
+        FLUSHING.set(0.0);
+        worker::console_error!("airlock: monitor flush not scheduled: {e:?}");
+    }
 }
 
 /// Flushes what this isolate holds now (the status view does, so it shows its own last requests).
@@ -167,7 +252,7 @@ async fn send(env: &Env, batch: &batch::Batch) -> worker::Result<()> {
 }
 
 /// One Analytics Engine data point: index the category; blobs category, model, path, rule,
-/// request ID; doubles status, latency (ms), input tokens.
+/// request ID, `simulated` (or empty); doubles status, latency (ms), input tokens.
 fn write_data_point(dataset: &worker::AnalyticsEngineDataset, line: &LogLine) {
     let category = line.category.as_deref().unwrap_or(batch::OK);
     let point = AnalyticsEngineDataPointBuilder::new()
@@ -177,6 +262,7 @@ fn write_data_point(dataset: &worker::AnalyticsEngineDataset, line: &LogLine) {
         .add_blob(line.path.as_str())
         .add_blob(line.rule.as_deref().unwrap_or(""))
         .add_blob(line.request_id.as_str())
+        .add_blob(if line.simulated { "simulated" } else { "" })
         .add_double(f64::from(line.status))
         .add_double(line.latency_ms)
         .add_double(line.tokens.unwrap_or(0) as f64)

@@ -147,6 +147,17 @@ impl Monitor {
                     _ => "(other)".to_owned(),
                 };
             }
+            if n < 0 {
+                // A take-back (a stream that failed after its 200 leaves `ok`): never below 0.
+                sql.exec(
+                    "UPDATE counts SET n = MAX(n - ?, 0) WHERE minute = ? AND dim = ? AND key = ?",
+                    vec![int(n.unsigned_abs()), int(minute), text(dim), text(&key)],
+                )?;
+                continue;
+            }
+            if n == 0 {
+                continue;
+            }
             if dim == "category" {
                 if let Some(c) = Category::from_name(&key).filter(|c| !seen.contains(c)) {
                     seen.push(c);
@@ -155,7 +166,12 @@ impl Monitor {
             sql.exec(
                 "INSERT INTO counts (minute, dim, key, n) VALUES (?, ?, ?, ?) \
                  ON CONFLICT (minute, dim, key) DO UPDATE SET n = n + excluded.n",
-                vec![int(minute), text(dim), SqlStorageValue::String(key), int(n)],
+                vec![
+                    int(minute),
+                    text(dim),
+                    SqlStorageValue::String(key),
+                    int(n.unsigned_abs()),
+                ],
             )?;
         }
         for (category, request_id, upstream) in batch.examples.into_iter().take(32) {
