@@ -3,7 +3,8 @@
 //! # How a rule is chosen
 //! The evidence is matched against the tables generated from `rules/errors/*.toml`, one key at a
 //! time, in this order: the exact error `code`, the error `type`, the message wording
-//! (case-insensitive substrings of the message or an HTML page title), the exception class name,
+//! (case-insensitive substrings of the message or an HTML page title; a phrase of several words
+//! must start a word, see `holds`), the exception class name,
 //! the transport (no response), and the HTTP status (exact, then a range such as 5xx). Each key
 //! yields at most one candidate rule. The chosen rule is the candidate with the highest
 //! `precedence`; among equals, the earliest key wins. Precedence is what lets the more specific
