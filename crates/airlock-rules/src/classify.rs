@@ -3,7 +3,8 @@
 //! # How a rule is chosen
 //! The evidence is matched against the tables generated from `rules/errors/*.toml`, one key at a
 //! time, in this order: the exact error `code`, the error `type`, the message wording
-//! (case-insensitive substrings of the message or an HTML page title), the exception class name,
+//! (case-insensitive substrings of the message or an HTML page title; a phrase of several words
+//! must start a word, see `holds`), the exception class name,
 //! the transport (no response), and the HTTP status (exact, then a range such as 5xx). Each key
 //! yields at most one candidate rule. The chosen rule is the candidate with the highest
 //! `precedence`; among equals, the earliest key wins. Precedence is what lets the more specific
@@ -212,13 +213,33 @@ fn by_type(error_type: &str) -> Option<&'static Rule> {
         .find(|r| r.types.iter().any(|t| t.eq_ignore_ascii_case(error_type)))
 }
 
+/// Whether the (lowercased) `text` holds `pattern`. A phrase (a pattern of several words) must
+/// start a word: "stream error" is not in "upstream error". Two exceptions keep what pastes do to
+/// words: a phrase glued to an ID whose space was lost (`proj_…0123456indoes not have access`:
+/// the word before it holds a digit or an underscore) still counts, and a single token
+/// (`econnreset`, `sslerror`) may sit inside a longer name (`ClientSSLError`), as class names are
+/// written.
+fn holds(text: &str, pattern: &str) -> bool {
+    if !pattern.contains(' ') || !pattern.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return text.contains(pattern);
+    }
+    text.match_indices(pattern).any(|(k, _)| {
+        let word = &text[..k];
+        let glued = word
+            .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .next()
+            .unwrap_or("");
+        glued.is_empty() || glued.bytes().any(|b| b.is_ascii_digit() || b == b'_')
+    })
+}
+
 /// The best wording match over the given texts: highest precedence, then the longest pattern.
 fn by_message(texts: &[&str]) -> Option<&'static Rule> {
     let lowered: alloc::vec::Vec<String> = texts.iter().map(|t| t.to_lowercase()).collect();
     let mut best: Option<(&'static Rule, i8, usize)> = None;
     for rule in ERROR_RULES {
         for pattern in rule.messages {
-            if !lowered.iter().any(|t| t.contains(pattern)) {
+            if !lowered.iter().any(|t| holds(t, pattern)) {
                 continue;
             }
             let better = match best {
@@ -521,11 +542,16 @@ pub fn diagnose(evidence: &Evidence) -> Diagnosis {
         }
     };
 
-    // The status: stated, else the one the record usually comes with (not for stream errors,
-    // which arrive inside a 200 response, and not from a range).
+    // The status: stated, else the one an SDK class stands for (v0's `RateLimitError` was raised
+    // for a 429 whatever its message said), else the one the record usually comes with (not for
+    // stream errors, which arrive inside a 200 response, and not from a range).
+    let class_status = present(evidence.exception.as_deref())
+        .and_then(by_exception)
+        .filter(|r| is_status_record(r) && r.status_max.is_none() && r.transport.is_none())
+        .and_then(|r| r.status);
     let status = stated_status.or_else(|| {
         (!in_stream && cause.status_max.is_none())
-            .then_some(cause.status)
+            .then(|| class_status.or(cause.status))
             .flatten()
     });
 
@@ -855,9 +881,21 @@ mod tests {
             RetryDecision::Yes,
         );
         assert_eq!(d.status, Some(500));
-        // A stated 503 is more exact than the generic server_error wording.
+        // OpenAI's own sentence for a server failure names the cause, whatever status came
+        // with it (issue 13: a message that plainly names a cause beats the status); a generic
+        // wording does not.
         check(
             &ev(Some(503), None, Some("server_error"), Some(had_error)),
+            Category::ServerError,
+            RetryDecision::Yes,
+        );
+        check(
+            &ev(
+                Some(503),
+                None,
+                Some("server_error"),
+                Some("Something went wrong"),
+            ),
             Category::Overloaded,
             RetryDecision::Yes,
         );
@@ -1499,5 +1537,77 @@ mod tests {
                 d.rule
             );
         }
+    }
+
+    #[test]
+    fn a_phrase_starts_a_word_unless_glued_to_an_id() {
+        assert!(holds("stream error: unexpected eof", "stream error"));
+        assert!(holds("x (stream error)", "stream error"));
+        // "upstream error" is not "stream error".
+        assert!(!holds("do request failed: upstream error", "stream error"));
+        // An ID that lost its space before the phrase still lets it count.
+        assert!(holds(
+            "project proj_fake0123456indoes not have access to model",
+            "does not have access to model"
+        ));
+        // A single token may sit inside a class name.
+        assert!(holds("aiohttp.clientsslerror", "sslerror"));
+    }
+
+    #[test]
+    fn a_named_cause_beats_the_class_but_the_class_keeps_its_status() {
+        let mut e = ev(
+            None,
+            None,
+            None,
+            Some("The server had an error while processing your request. Sorry about that!"),
+        );
+        e.exception = Some("openai.error.RateLimitError".into());
+        let d = check(&e, Category::ServerError, RetryDecision::Yes);
+        assert_eq!(d.status, Some(429));
+    }
+
+    #[test]
+    fn a_gateway_naming_its_failed_upstream_call_is_a_connection_failure() {
+        let d = check(
+            &ev(Some(503), None, None, Some("fetch failed")),
+            Category::Connection,
+            RetryDecision::Yes,
+        );
+        assert_eq!(d.status, Some(503));
+        check(
+            &ev(
+                None,
+                None,
+                None,
+                Some("do request failed: upstream error: do request failed"),
+            ),
+            Category::Connection,
+            RetryDecision::Yes,
+        );
+    }
+
+    #[test]
+    fn an_unknown_code_with_the_authentication_type_is_authentication() {
+        check(
+            &ev(
+                Some(401),
+                Some("api_key_required"),
+                Some("authentication_error"),
+                Some("API key required"),
+            ),
+            Category::Authentication,
+            RetryDecision::No,
+        );
+        check(
+            &ev(
+                None,
+                Some("api_key_required"),
+                Some("authentication_error"),
+                Some("API key required"),
+            ),
+            Category::Authentication,
+            RetryDecision::No,
+        );
     }
 }

@@ -1471,3 +1471,38 @@ fn a_requests_response_repr_states_its_status() {
     assert_eq!(e.status, Some(429));
     assert_eq!(r("resp = <Response [200]>").status, None);
 }
+
+#[test]
+fn an_okhttp_response_states_its_status() {
+    let e = r(
+        "java.io.IOException: Unexpected response code: Response{protocol=h2, code=400, message=, url=https://example.com/v1/chat/completions}",
+    );
+    assert_eq!(e.status, Some(400));
+    // A `code=` outside OkHttp's response is not read as a status by this reader.
+    assert_eq!(r("Response{protocol=h2, code=20015}").status, None);
+}
+
+#[test]
+fn a_status_before_its_body_at_a_line_start_is_the_status() {
+    let e = r(
+        r#"401 {"error":{"message":"API key required","type":"authentication_error","code":"api_key_required"}}"#,
+    );
+    assert_eq!(e.status, Some(401));
+    assert_eq!(s(&e.message), Some("API key required"));
+    // Not a status: a number that is not an HTTP error status, or one inside a sentence.
+    assert_eq!(r(r#"200 {"id":"chatcmpl-1"}"#).status, None);
+    assert_ne!(
+        r(r#"we saw 401 {"error":{"message":"x","type":"y"}} twice"#).status,
+        Some(401),
+        "only at the start of a line"
+    );
+}
+
+#[test]
+fn portkey_html_message_is_the_message() {
+    let e = r(
+        "openai.InternalServerError: Error code: 503 - {'html-message': 'fetch failed', 'provider': 'openai'}",
+    );
+    assert_eq!(e.status, Some(503));
+    assert_eq!(s(&e.message), Some("fetch failed"));
+}

@@ -574,6 +574,25 @@ fn statuses(l: &str, at: usize, c: &mut Collector) {
             }
         }
     }
+    // OkHttp's response as Java prints it (`java.io.IOException: Unexpected response code:
+    // Response{protocol=h2, code=400, message=, url=…}`).
+    if let Some(r) = l.find("response{protocol=") {
+        if let Some(k) = l[r..].find(", code=") {
+            let at_code = r + k + ", code=".len();
+            if let Some(s) = three_digits(&lb[at_code..]) {
+                c.status(s, prio::HTTP, at + at_code);
+            }
+        }
+    }
+    // A status, then the body it came with, at the start of a line (`401 {"error":{…}}`, as a
+    // CLI prints an OpenAI-compatible server's answer).
+    let lead = l.trim_start_matches([' ', '`', '>']);
+    let lead_at = l.len() - lead.len();
+    if lead.as_bytes().get(3..5) == Some(b" {") {
+        if let Some(s) = three_digits(lead.as_bytes()).filter(|s| (400..=599).contains(s)) {
+            c.status(s, prio::HTTP, at + lead_at);
+        }
+    }
     // openai-node's `429 status code (no body)`.
     for (k, _) in l.match_indices(" status code (no body)") {
         if k >= 3 && word_start(lb, k - 3) {

@@ -534,6 +534,21 @@ fn absorb_obj(
             c.body(body_of(m), prio::DUMP, pos);
         }
     }
+    if !found && !system_error && !m.contains_key("message") {
+        // Portkey's own errors carry their text as `html-message` (`{'html-message': 'fetch
+        // failed', 'provider': 'openai'}` with its 503).
+        if let Some(h) = str_of(m, "html-message").filter(|h| !h.trim().is_empty()) {
+            found = true;
+            c.body(
+                Body {
+                    message: Some(h.into()),
+                    ..Body::default()
+                },
+                prio::DUMP,
+                pos,
+            );
+        }
+    }
     if !found && m.len() <= 3 {
         // Proxies and gateways: `{"detail": "Not Found"}`.
         if let Some(d) = str_of(m, "detail") {
