@@ -172,7 +172,7 @@ pub fn problems(needs: Needs, found: &Found) -> (Vec<String>, Vec<String>) {
 pub fn check(needs: Needs) -> Result<(), String> {
     let (missing, notes) = problems(needs, &probe(needs));
     for note in &notes {
-        println!("prerequisites: {note}");
+        eprintln!("prerequisites: {note}");
     }
     if missing.is_empty() {
         return Ok(());

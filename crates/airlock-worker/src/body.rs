@@ -308,7 +308,8 @@ pub fn readable(
 }
 
 /// An upstream success body that is not an event stream, passed on by the runtime's own pipe
-/// (no copy through Rust) into a new stream the client reads. When the pipe fails (the upstream
+/// (no copy through Rust; workerd's native `IdentityTransformStream`, so no JavaScript per chunk
+/// either, see [`crate::plumbing::identity_pipe`]) into a new stream the client reads. When the pipe fails (the upstream
 /// reset mid-body) the client's stream fails too, so the client sees an incomplete body instead of
 /// a clean short one, and a `body_end` line logs the cut. `None`: the runtime refused the pipe
 /// (the body is then passed on as it is).
@@ -316,8 +317,8 @@ pub fn guarded(
     body: &web_sys::ReadableStream,
     request_id: String,
 ) -> Option<web_sys::ReadableStream> {
-    let pipe = web_sys::TransformStream::new().ok()?;
-    let done = body.pipe_to(&pipe.writable());
+    let (writable, readable) = crate::plumbing::identity_pipe()?;
+    let done = body.pipe_to(&writable);
     js_sys::futures::spawn_local(async move {
         if let Err(e) = JsFuture::from(done).await {
             let why = describe(&e);
@@ -334,5 +335,5 @@ pub fn guarded(
             }
         }
     });
-    Some(pipe.readable())
+    Some(readable)
 }

@@ -436,32 +436,25 @@ fn set_header(headers: &mut Vec<(String, String)>, name: &str, value: String) {
 }
 
 /// Every header name in `headers` (lowercase, sorted), read in one string: a header name cannot
-/// hold a comma. Four crossings of the JS boundary however many headers there are, where the
-/// entries iterator costs five per header plus two strings.
+/// hold a comma. One crossing of the JS boundary however many headers there are
+/// ([`crate::plumbing::header_names`]).
 fn header_names(headers: &web_sys::Headers) -> String {
-    js_sys::Array::from(&headers.keys()).join(",").into()
+    crate::plumbing::header_names(headers)
 }
 
 /// The request headers that travel upstream ([`route::forwardable_request_header`]), as
-/// `entries()` lists them; only the forwarded ones' values are read. (A name the runtime lists
-/// twice, only ever `set-cookie`, is read once, its values joined as `get` joins them.)
+/// `entries()` lists them, read in one crossing ([`crate::plumbing::header_pairs`]). (A name the
+/// runtime lists twice, only ever `set-cookie`, is read once, its values joined as `get` joins them.)
 fn forwardable_request_headers(headers: &web_sys::Headers) -> Vec<(String, String)> {
-    let names = header_names(headers);
-    let listed = route::connection_listed(headers.get("connection").ok().flatten().as_deref());
-    let mut out: Vec<(String, String)> = Vec::new();
-    for name in names.split(',') {
-        if name.is_empty()
-            || !route::forwardable_request_header(name)
-            || listed.iter().any(|l| l == name)
-            || out.last().is_some_and(|(last, _)| last == name)
-        {
-            continue;
-        }
-        if let Ok(Some(value)) = headers.get(name) {
-            out.push((name.to_owned(), value));
-        }
-    }
-    out
+    let pairs = crate::plumbing::header_pairs(headers);
+    let connection = crate::plumbing::split_pairs(&pairs).find(|(name, _)| *name == "connection");
+    let listed = route::connection_listed(connection.map(|(_, value)| value));
+    crate::plumbing::split_pairs(&pairs)
+        .filter(|(name, _)| {
+            route::forwardable_request_header(name) && !listed.iter().any(|l| l.as_str() == *name)
+        })
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .collect()
 }
 
 fn entries(headers: &web_sys::Headers) -> Vec<(String, String)> {

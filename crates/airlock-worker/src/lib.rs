@@ -33,6 +33,7 @@ mod mask;
 mod monitor;
 mod output;
 mod pacer;
+mod plumbing;
 mod route;
 mod settings;
 mod simulate;

@@ -105,10 +105,10 @@ pub struct LogLine {
 impl LogLine {
     /// Starts the line for `req` (its URL as parsed once by the caller), with a fresh request ID.
     pub fn start(req: &Request, url: Option<&url::Url>) -> LogLine {
-        let now = js_sys::Date::new_0();
+        let now = js_sys::Date::now();
         let path = url.map(|u| u.path().to_owned()).unwrap_or_default();
         LogLine {
-            time: String::from(now.to_iso_string()),
+            time: crate::plumbing::iso_time(now),
             request_id: new_request_id(),
             upstream_request_id: None,
             method: req.method().to_string(),
@@ -135,7 +135,7 @@ impl LogLine {
             output: None,
             output_path: None,
             output_keyword: None,
-            started_ms: js_sys::Date::now(),
+            started_ms: now,
         }
     }
 

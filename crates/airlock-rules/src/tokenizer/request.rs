@@ -130,6 +130,9 @@ pub struct RequestTokens {
     saving: Option<(u64, u64)>,
     #[serde(skip)]
     budget_left: Option<usize>,
+    /// [`upper_bound_within`]: bytes of text bounded by their length instead of tokenized.
+    #[serde(skip)]
+    bytes_bounded: u64,
 }
 
 /// Characters in `s` (UTF-8 lead bytes).
@@ -175,6 +178,7 @@ impl RequestTokens {
             // at a token a byte.
             self.chars += count_chars(s);
             if saved >= need {
+                self.bytes_bounded += s.len() as u64;
                 return s.len() as u64;
             }
             let left = self.budget_left.unwrap_or(usize::MAX);
@@ -183,6 +187,7 @@ impl RequestTokens {
             self.budget_left = self.budget_left.map(|l| l - c.cost);
             self.bytes_tokenized += c.bytes as u64;
             self.saving = Some((need, saved + (c.bytes - c.tokens) as u64));
+            self.bytes_bounded += (s.len() - c.bytes) as u64;
             return (c.tokens + (s.len() - c.bytes)) as u64;
         }
         let Some(left) = self.budget_left else {
@@ -203,6 +208,20 @@ impl RequestTokens {
     /// True when some text was not tokenized (the counts are lower bounds).
     pub fn partial(&self) -> bool {
         self.bytes_not_tokenized > 0
+    }
+
+    /// What [`count_request_within`] would report for the same request, when this is an
+    /// [`upper_bound_within`] that tokenized every text (it never saved enough to stop, nor ran
+    /// out of budget): then its counts are the exact ones, and counting again would only repeat
+    /// the work. `None` otherwise.
+    pub fn into_exact(mut self) -> Option<RequestTokens> {
+        if self.saving.is_none() || self.bytes_bounded > 0 || self.bytes_not_tokenized > 0 {
+            return None;
+        }
+        self.saving = None;
+        self.budget_left = None;
+        self.chars = 0;
+        Some(self)
     }
 }
 
@@ -946,7 +965,17 @@ pub fn budget_within(
     limits: &Limits,
     max_cost: usize,
 ) -> Budget {
-    let input = count_request_within(t, api, body, max_cost);
+    budget_of(
+        count_request_within(t, api, body, max_cost),
+        api,
+        body,
+        limits,
+    )
+}
+
+/// [`budget_within`] of a request whose tokens were already counted (`input`, as
+/// [`count_request_within`] or [`RequestTokens::into_exact`] reports them).
+pub fn budget_of(input: RequestTokens, api: Api, body: &Value, limits: &Limits) -> Budget {
     let window = limits.context_window;
     let param = api.input_param();
     let mut b = Budget {
@@ -1040,6 +1069,43 @@ pub fn budget_within(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lazy_pass_that_tokenized_everything_is_the_exact_count() {
+        use crate::tokenizer::Encoding;
+        let t = Tokenizer::new(Encoding::O200kBase);
+        let body = serde_json::json!({"model": "gpt-4o", "messages": [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": " word".repeat(300)},
+            {"role": "assistant", "content": "héllo wörld 12345 ".repeat(40), "name": "bot"},
+        ]});
+        let exact = count_request_within(&t, Api::ChatCompletions, &body, usize::MAX);
+        // Never saves enough: every text tokenized, and the counts are the exact ones.
+        let lazy = upper_bound_within(&t, Api::ChatCompletions, &body, usize::MAX, u64::MAX);
+        assert_eq!(lazy.clone().into_exact(), Some(exact.clone()));
+        let limits = Limits::new(500);
+        let (a, b) = (
+            budget_of(
+                lazy.into_exact().unwrap(),
+                Api::ChatCompletions,
+                &body,
+                &limits,
+            ),
+            budget_within(&t, Api::ChatCompletions, &body, &limits, usize::MAX),
+        );
+        assert_eq!(
+            (a.input, a.error, a.warning, a.uncertain),
+            (b.input, b.error, b.warning, b.uncertain)
+        );
+        // Stopped early (enough saved) or out of budget: not exact, so not offered as such.
+        let stopped = upper_bound_within(&t, Api::ChatCompletions, &body, usize::MAX, 100);
+        assert!(stopped.bytes_tokenized < exact.bytes_tokenized);
+        assert_eq!(stopped.into_exact(), None);
+        let poor = upper_bound_within(&t, Api::ChatCompletions, &body, 50, u64::MAX);
+        assert_eq!(poor.into_exact(), None);
+        // Counted without the saving pass: never taken for it.
+        assert_eq!(exact.into_exact(), None);
+    }
 
     #[test]
     fn tiles_follow_the_documented_examples() {

@@ -42,6 +42,8 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &Value) {
     };
     let limits = Limits::for_model(model);
     let max_cost = usize::try_from(ctx.config.bounds.tokenize_cost).unwrap_or(usize::MAX);
+    // The lazy pass's counts when it tokenized every text: the exact ones, not counted twice.
+    let mut counted = None;
     if ctx.config.token_count == TokenCount::Lazy {
         // Count exactly only where the verdict can depend on it.
         let most = request::upper_bound(api, body);
@@ -69,11 +71,15 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &Value) {
                 estimated(ctx, api, model, encoding, limits, &tight, body);
                 return;
             }
+            counted = tight.into_exact();
         }
     }
     let (input, verdict, uncertain) = with_tokenizer(encoding, |t| match &limits {
         Some(l) => {
-            let b = request::budget_within(t, api, body, l, max_cost);
+            let b = match counted {
+                Some(input) => request::budget_of(input, api, body, l),
+                None => request::budget_within(t, api, body, l, max_cost),
+            };
             (b.input, Some((b.error, b.warning)), b.uncertain)
         }
         None => (
