@@ -4,7 +4,7 @@
 Usage: tiktoken_compare.py TOKENIZE_BIN
 
 TOKENIZE_BIN is the `tokenize` example of airlock-rules (it writes the generated corpus and
-prints Airlock's token IDs). The `.tiktoken` vocabularies are rebuilt from Airlock's own compact
+prints Airlock's token IDs). The `.tiktoken` vocabularies are rebuilt from Airlock's own compact (`ATK2`)
 files (crates/airlock-rules/src/generated/tokenizer/*.bin), and tiktoken loads them offline from
 TIKTOKEN_CACHE_DIR, where each file is named by the sha1 hex of its download URL. tiktoken checks
 the sha256 of a cached vocabulary against OpenAI's, so this also proves the compact files hold the
@@ -25,18 +25,30 @@ ENCODINGS = ["o200k_base", "cl100k_base"]
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def atk2_tokens(data):
+    """The tokens of an `ATK2` file in rank order (the format is described in
+    xtask/src/codegen/vocab.rs: prefix ranks as three byte planes, suffix lengths, suffixes)."""
+    assert data[:4] == b"ATK2"
+    n = int.from_bytes(data[4:8], "little")
+    hi, mid, lo = data[8:8 + n], data[8 + n:8 + 2 * n], data[8 + 2 * n:8 + 3 * n]
+    lens = data[8 + 3 * n:8 + 4 * n]
+    pos = 8 + 4 * n
+    tokens = []
+    for r in range(n):
+        x = (hi[r] << 16) | (mid[r] << 8) | lo[r]
+        prefix = tokens[x - 1] if x else b""
+        suffix = data[pos:pos + lens[r]]
+        pos += lens[r]
+        tokens.append(prefix + suffix)
+    assert pos == len(data)
+    return tokens
+
+
 def tiktoken_file(name):
-    """The `.tiktoken` text of a compact vocabulary (magic, u32 count, length-prefixed tokens)."""
+    """The `.tiktoken` text of a committed compact vocabulary."""
     with open(os.path.join(ROOT, "crates/airlock-rules/src/generated/tokenizer", name + ".bin"), "rb") as f:
         data = f.read()
-    assert data[:4] == b"ATK1"
-    count = int.from_bytes(data[4:8], "little")
-    lines, pos = [], 8
-    for rank in range(count):
-        n = data[pos]
-        lines.append(base64.b64encode(data[pos + 1:pos + 1 + n]) + b" " + str(rank).encode())
-        pos += 1 + n
-    assert pos == len(data)
+    lines = [base64.b64encode(t) + b" " + str(rank).encode() for rank, t in enumerate(atk2_tokens(data))]
     return b"\n".join(lines) + b"\n"
 
 
