@@ -343,7 +343,19 @@ fn candidates(e: &Evidence, stated_status: Option<u16>) -> alloc::vec::Vec<Candi
         .filter(|r| r.transport.is_none() || e.transport.is_none() || r.transport == e.transport);
     push(exception, Via::Exception);
     push(e.transport.and_then(by_transport), Via::Transport);
-    push(stated_status.and_then(by_status), Via::Status);
+    // A 404 answered by an HTML page (an edge server's, not OpenAI's JSON error) says the path
+    // does not exist there: the URL must change, where a JSON 404 may be an object that is gone.
+    let html_404 = stated_status == Some(404)
+        && e.html_title.is_some()
+        && e.message.is_none()
+        && e.code.is_none()
+        && e.error_type.is_none();
+    let status_rule = if html_404 {
+        Some(rule_named("route_not_found"))
+    } else {
+        stated_status.and_then(by_status)
+    };
+    push(status_rule, Via::Status);
     out
 }
 
@@ -518,6 +530,9 @@ pub fn diagnose(evidence: &Evidence) -> Diagnosis {
     } else if in_batch || category == Category::BatchError {
         Delivery::BatchLine
     } else if category == Category::ClientSide
+        // A `client_…` record is a client library's own refusal, whatever its category (no
+        // key to build the client with): nothing was sent.
+        || (cause.name.starts_with("client_") && stated_status.is_none())
         || (evidence.transport.is_some() && evidence.status.is_none())
         || (stated_status.is_none() && cause.transport.is_some())
     {

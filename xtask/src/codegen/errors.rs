@@ -42,12 +42,13 @@ const CATEGORIES: [&str; 17] = [
 const RETRY: [&str; 3] = ["yes", "no", "after_change"];
 const TRANSPORTS: [&str; 2] = ["connection", "timeout"];
 /// Records the classifier looks up by name; they must exist.
-const REQUIRED_NAMES: [&str; 5] = [
+const REQUIRED_NAMES: [&str; 6] = [
     "unrecognized",
     "stream_error",
     "batch_failed",
     "transport_connection",
     "transport_timeout",
+    "route_not_found",
 ];
 
 /// One data file.

@@ -122,6 +122,8 @@ pub(crate) struct Collector {
     batch_status: Slot<String>,
     custom_id: Slot<String>,
     html_title: Slot<String>,
+    /// The line holding the longest long wording of the taxonomy (see `text::wording_line`).
+    wording_line: Slot<String>,
     headers: Vec<(String, String)>,
     in_stream: bool,
     in_batch: bool,
@@ -237,6 +239,10 @@ impl Collector {
         }
     }
 
+    pub(crate) fn wording_line(&mut self, line: &str, pos: usize) {
+        self.wording_line.offer(line.to_owned(), prio::WORDING, pos);
+    }
+
     pub(crate) fn html_title(&mut self, t: &str, pos: usize) {
         let t = t.trim();
         if !t.is_empty() {
@@ -287,6 +293,18 @@ impl Collector {
         }
         if ev.message.is_none() {
             ev.message = message_alt;
+        }
+        // The API's own words on a line of their own, beside a message that says nothing the
+        // taxonomy knows (a client's `Request failed with status code 404`, an app's label), and
+        // no code or type from a body to outrank them: the message is both.
+        if let (Some(line), Some(m)) = (self.wording_line.get(), ev.message.as_ref()) {
+            if ev.code.is_none()
+                && ev.error_type.is_none()
+                && !m.contains(line.as_str())
+                && !text::known_wording(&m.to_ascii_lowercase())
+            {
+                ev.message = Some(format!("{m} {line}"));
+            }
         }
         ev.status = self.status.get();
         ev.request_id = self.request_id.get();

@@ -1506,3 +1506,58 @@ fn portkey_html_message_is_the_message() {
     assert_eq!(e.status, Some(503));
     assert_eq!(s(&e.message), Some("fetch failed"));
 }
+
+#[test]
+fn the_apis_words_on_their_own_line_join_a_generic_client_message() {
+    let e = r("Error: Request failed with status code 404\n\
+         This is not a chat model and thus not supported in the v1/chat/completions endpoint. Did you mean to use v1/completions?");
+    assert_eq!(e.status, Some(404));
+    let m = e.message.as_deref().unwrap();
+    assert!(m.starts_with("Request failed with status code 404"), "{m}");
+    assert!(m.contains("not a chat model and thus not supported"), "{m}");
+    // A message that already says something the taxonomy knows is kept as it is.
+    let e = r(
+        "Error: You exceeded your current quota, please check your plan and billing details.\n\
+         Rate limit reached for gpt-4 in organization org-x on tokens per min.",
+    );
+    assert!(!e.message.as_deref().unwrap().contains("Rate limit"));
+    // So is a body's message next to its code: the code outranks any line of prose.
+    let e = r(
+        "{\"error\": {\"message\": \"Invalid value\", \"code\": \"invalid_value\"}}\nThis model's maximum context length is 8192 tokens.",
+    );
+    assert_eq!(s(&e.message), Some("Invalid value"));
+    // Past the bound, no line is looked for (and the work stays linear).
+    let long = alloc::format!(
+        "Error: Request failed with status code 404\n{}\nThis is not a chat model and thus not supported",
+        "x".repeat(20_001)
+    );
+    assert_eq!(
+        s(&r(&long).message),
+        Some("Request failed with status code 404")
+    );
+}
+
+#[test]
+fn an_error_object_trimmed_to_a_known_code_and_a_status_is_a_body() {
+    let e = r(
+        "the API returns a hard failure:\n\n{\n  \"code\": \"content_filter\",\n  \"status\": 400\n}",
+    );
+    assert_eq!(s(&e.code), Some("content_filter"));
+    assert_eq!(e.status, Some(400));
+    // A code the taxonomy does not know does not make two keys an error.
+    assert_eq!(r(r#"{"code": "ok_done", "status": 400}"#).code, None);
+}
+
+#[test]
+fn a_local_failure_whose_message_is_a_known_client_refusal_is_read() {
+    let e = r(
+        "ImportError: cannot import name 'OpenAI' from 'openai' (/usr/lib/python3/site-packages/openai/__init__.py)",
+    );
+    assert!(
+        e.message
+            .as_deref()
+            .is_some_and(|m| m.starts_with("cannot import name 'OpenAI'"))
+    );
+    // Any other import failure stays a local failure: no API error.
+    assert!(r("ImportError: cannot import name 'foo' from 'bar'").is_empty());
+}

@@ -1207,8 +1207,12 @@ pub(crate) fn scan(text: &str, c: &mut Collector) {
                 }
                 None => msg,
             };
-            if NOT_API_NAMES.contains(&last_segment(name)) {
+            if NOT_API_NAMES.contains(&last_segment(name))
+                && !known_wording(&msg.to_ascii_lowercase())
+            {
                 // A local failure (an import, a parser, a validator): no request was answered.
+                // Unless its message is a client refusal the taxonomy knows (`ImportError: cannot
+                // import name 'OpenAI' from 'openai'`: the installed package is the wrong one).
                 c.local_failure = true;
                 continue;
             }
@@ -1448,6 +1452,7 @@ fn whole_text(text: &str, lower: &str, c: &mut Collector) {
         }
     }
 
+    wording_line(text, lower, c);
     html(text, lower, c);
     plain_text(text, lower, c);
     // Read after the prose, so that neither stops it from being the message.
@@ -1606,12 +1611,47 @@ fn html(text: &str, lower: &str, c: &mut Collector) {
 /// When nothing structured was found, the prose itself is the message (if it reads like an error).
 /// Whether short prose holds a wording of the error taxonomy that says enough by itself (long
 /// patterns only: `No such File object`, `Selected model is at capacity`).
-fn known_wording(lower: &str) -> bool {
+pub(crate) fn known_wording(lower: &str) -> bool {
     lower.len() <= 4000
         && crate::generated::errors::ERROR_RULES
             .iter()
             .flat_map(|r| r.messages.iter())
             .any(|m| m.len() >= 16 && lower.contains(m))
+}
+
+/// The line that holds the longest long wording of the taxonomy, kept apart: a client's generic
+/// line (`Error: Request failed with status code 404`) is often the message the readers find,
+/// and the API's own words follow on a line of their own (`This is not a chat model and thus not
+/// supported …`). `finish` joins them when the message found says nothing the taxonomy knows.
+fn wording_line(text: &str, lower: &str, c: &mut Collector) {
+    if lower.len() > 20_000 {
+        return;
+    }
+    let long = || {
+        crate::generated::errors::ERROR_RULES
+            .iter()
+            .flat_map(|r| r.messages.iter())
+            .filter(|m| m.len() >= 16)
+    };
+    c.work += lower.len() * long().count().min(64);
+    let Some((k, _)) = long()
+        .filter_map(|m| lower.find(*m).map(|k| (k, *m)))
+        .max_by_key(|(k, m)| (m.len(), core::cmp::Reverse(*k)))
+    else {
+        return;
+    };
+    let start = lower[..k].rfind('\n').map_or(0, |n| n + 1);
+    let end = lower[k..].find('\n').map_or(lower.len(), |n| k + n);
+    let mut line = text[start..end].trim();
+    if line.len() > 2000 {
+        // A long line (a one-line log): the wording and what follows it.
+        let mut e = (k - start + 2000).min(end - start);
+        while !text.is_char_boundary(start + e) {
+            e -= 1;
+        }
+        line = text[k..start + e].trim();
+    }
+    c.wording_line(line, k);
 }
 
 /// Whether short text holds a long wording of a connection or timeout record.
@@ -1658,8 +1698,11 @@ fn plain_text(text: &str, lower: &str, c: &mut Collector) {
     // A gateway's own JSON envelope whose text names a lost connection (Portkey's
     // `{"status": 200, "body": {"html-message": "Network connection lost."}}`) is read as prose.
     let transport_json = c.cues.json && document && !c.has_structure() && transport_wording(lower);
+    // A map no reader could take as an error body (a Clojure map's `:message Input tokens
+    // exceed …`) whose text holds a long wording of the taxonomy is read as prose too.
+    let wording_json = c.cues.json && document && !c.has_structure() && known_wording(lower);
     if c.has_structure()
-        || (c.cues.json && document && !transport_json)
+        || (c.cues.json && document && !transport_json && !wording_json)
         || code_lines >= 2
         || c.local_failure
     {

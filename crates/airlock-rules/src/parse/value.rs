@@ -529,7 +529,15 @@ fn absorb_obj(
             .filter(|c| c.len() > 2 && c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
         let shaped = m.contains_key("param")
             && (m.contains_key("type") || m.contains_key("status") || m.contains_key("innererror"));
-        if code.is_some() && shaped {
+        // Trimmed further to its code and status (`{"code": "content_filter", "status": 400}`):
+        // only a code the taxonomy knows makes two keys an error.
+        let trimmed = m.contains_key("status")
+            && code.is_some_and(|c| {
+                crate::generated::errors::ERROR_RULES
+                    .iter()
+                    .any(|r| r.codes.contains(&c))
+            });
+        if code.is_some() && (shaped || trimmed) {
             found = true;
             c.body(body_of(m), prio::DUMP, pos);
         }
