@@ -17,4 +17,4 @@ pub(crate) mod request_schemas;
 pub(crate) mod structured;
 
 /// A hash of the rule data these tables were generated from (FNV-1a 64 over `rules/`).
-pub const DATA_VERSION: &str = "8ee9621a35bb64b8";
+pub const DATA_VERSION: &str = "cb0ac7b4e9395abd";
