@@ -12,8 +12,15 @@ fn words(n: usize) -> String {
     " word".repeat(n)
 }
 
+/// A Chat body with `text` as user messages of at most 1,000,000 bytes each (OpenAI refuses a
+/// message content over 1,048,576 characters, gptscript-ai/clio#41). The texts here are ASCII.
 fn chat(model: &str, text: &str, max_tokens: Option<u64>) -> String {
-    let mut body = json!({"model": model, "messages": [{"role": "user", "content": text}]});
+    let messages: Vec<Value> = text
+        .as_bytes()
+        .chunks(1_000_000)
+        .map(|c| json!({"role": "user", "content": core::str::from_utf8(c).unwrap()}))
+        .collect();
+    let mut body = json!({"model": model, "messages": messages});
     if let Some(n) = max_tokens {
         body["max_tokens"] = json!(n);
     }

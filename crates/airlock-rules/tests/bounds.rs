@@ -187,7 +187,7 @@ fn the_bounds_are_settings() {
 #[cfg(feature = "tokenizer")]
 mod tokenizing {
     use airlock_rules::validate::bounds::MAX_TOKENIZE_COST;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use super::*;
 
@@ -216,6 +216,22 @@ mod tokenizing {
             .into_bytes()
     }
 
+    /// The text as user messages of at most 1,000,000 bytes each: OpenAI refuses a message
+    /// content over 1,048,576 characters (gptscript-ai/clio#41), so a bigger text is sent as
+    /// several messages. The text is ASCII, so the cuts fall on character boundaries.
+    fn chat_parts(model: &str, text: &str) -> (Vec<u8>, u64) {
+        let parts: Vec<Value> = text
+            .as_bytes()
+            .chunks(1_000_000)
+            .map(|c| json!({"role": "user", "content": core::str::from_utf8(c).unwrap()}))
+            .collect();
+        let n = parts.len() as u64;
+        let body = json!({"model": model, "messages": parts})
+            .to_string()
+            .into_bytes();
+        (body, n)
+    }
+
     fn context_error(v: &Verdict) -> bool {
         v.errors.iter().any(|f| f.rule == "context_length")
     }
@@ -223,7 +239,8 @@ mod tokenizing {
     #[test]
     fn nine_megabytes_over_a_128k_window_is_still_rejected_without_tokenizing_it_all() {
         let text = random_words(9_000_000);
-        let v = check(CHAT, &chat("gpt-4o", &text), &Config::default());
+        let (body, messages) = chat_parts("gpt-4o", &text);
+        let v = check(CHAT, &body, &Config::default());
         assert!(context_error(&v), "{:?}", v.warnings);
         let t = v.tokens.clone().unwrap();
         // A byte costs at least 1/8, so at most 8 × the bound is ever tokenized; random words
@@ -236,12 +253,30 @@ mod tokenizing {
         );
         assert_eq!(
             t.bytes_tokenized + t.bytes_not_tokenized,
-            text.len() as u64 + 4
-        ); // + "user"
+            text.len() as u64 + 4 * messages
+        ); // + "user" per message
         assert!(t.input_exact > 128_000);
         assert!(v.partial().is_none(), "the verdict is certain");
         let e = &v.errors[0].error;
         assert!(e.message.contains("resulted in at least "), "{}", e.message);
+    }
+
+    #[test]
+    fn a_message_content_over_one_mebichar_is_refused_at_the_bound() {
+        // OpenAI's bound on a message's string content is 1,048,576 characters
+        // (gptscript-ai/clio#41): the bound itself passes the schema, one more is refused.
+        let at = "x".repeat(1_048_576);
+        let v = check(CHAT, &chat("gpt-4.1", &at), &Config::default());
+        assert!(
+            !v.errors.iter().any(|e| e.rule == "request_schema"),
+            "{:?}",
+            v.errors
+        );
+        let over = "x".repeat(1_048_577);
+        let v = check(CHAT, &chat("gpt-4.1", &over), &Config::default());
+        let e = &v.errors[0].error;
+        assert_eq!(e.param.as_deref(), Some("messages[0].content"));
+        assert_eq!(e.code.as_deref(), Some("string_above_max_length"));
     }
 
     #[test]
@@ -258,7 +293,8 @@ mod tokenizing {
     fn an_uncertain_text_passes_partly_checked() {
         // 1.5 MB for gpt-4.1: the part tokenized is far under the window, the rest may not fit.
         let text = random_words(1_500_000);
-        let v = check(CHAT, &chat("gpt-4.1", &text), &Config::default());
+        let (body, _) = chat_parts("gpt-4.1", &text);
+        let v = check(CHAT, &body, &Config::default());
         assert!(v.ok(), "{:?}", v.errors);
         assert_partial(&v, "tokenize_cost", "partly_checked");
         let b = v.partial().unwrap();

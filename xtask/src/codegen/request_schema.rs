@@ -905,16 +905,19 @@ struct Override {
     /// name `property`, which the spec does not list, is refused (not only warned about); `any`: anything is accepted here;
     /// `add_values`: `values` are accepted too; `also_string`: a plain string is accepted beside
     /// the node's own shape; `allow`: the object takes `property` (any value)
-    /// without a warning. `at = "*"` with a `property`: every object listing that property.
+    /// without a warning; `response_only`: `property` is dropped from the object (a response-side
+    /// field the spec reuses for input, refused as an unknown parameter). `at = "*"` with a
+    /// `property`: every object listing that property.
     action: String,
     #[serde(default)]
     property: Option<String>,
     #[serde(default)]
     values: Vec<String>,
     /// `reject_unknown`: the wording OpenAI was seen to answer with (`unknown_parameter` or
-    /// `unrecognized_argument`; documentation: the rules crate words it by model).
+    /// `unrecognized_argument`). `unknown_parameter` is carried into `UNKNOWN_REJECTED` (the
+    /// rules crate then answers in that form for every model); otherwise the wording follows
+    /// the model.
     #[serde(default)]
-    #[allow(dead_code)]
     wording: Option<String>,
     /// `max_length`: the limit.
     #[serde(default)]
@@ -936,6 +939,11 @@ struct Override {
     near_rejected: String,
     #[allow(dead_code)]
     near_param: String,
+    /// For a length bound too long to write out: `[a, b]` puts `a` (near_accepted) and `b`
+    /// (near_rejected) copies of `x` where the near-miss bodies say `%PAD%`.
+    #[serde(default)]
+    #[allow(dead_code)]
+    near_pad: Option<[u64; 2]>,
 }
 
 /// Stage 2: `rules/request_schemas/*.json` + overrides → the schemas the rules crate embeds.
@@ -984,9 +992,10 @@ pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
     rs.push_str("];\n");
     rs.push_str(
         "\n/// Top-level names each endpoint is known to refuse although they are not typos: (API path,\n\
-         /// name). From `reject_unknown` overrides, each with its evidence; the wording follows the\n\
+         /// name, answered \"Unknown parameter: 'x'.\" whatever the model). From `reject_unknown`\n\
+         /// overrides, each with its evidence; when the last field is false the wording follows the\n\
          /// model (`params::chat_legacy`).\n\
-         pub(crate) const UNKNOWN_REJECTED: &[(&str, &str)] = &[\n",
+         pub(crate) const UNKNOWN_REJECTED: &[(&str, &str, bool)] = &[\n",
     );
     for o in overrides
         .overrides
@@ -999,7 +1008,8 @@ pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
             .ok_or("reject_unknown needs property")?;
         for (file, api_path, _) in ENDPOINTS {
             if o.endpoints.iter().any(|e| e == file) {
-                rs.push_str(&format!("    (\"{api_path}\", \"{name}\"),\n"));
+                let new_form = o.wording.as_deref() == Some("unknown_parameter");
+                rs.push_str(&format!("    (\"{api_path}\", \"{name}\", {new_form}),\n"));
             }
         }
     }
@@ -1183,6 +1193,21 @@ fn apply(
                         }
                         "reject_unknown" => {
                             // Collected below into `UNKNOWN_REJECTED`; the schema is unchanged.
+                        }
+                        "response_only" => {
+                            // A property of the response-side shape the spec reuses for input:
+                            // dropped, so the closed object answers "Unknown parameter".
+                            let p = o
+                                .property
+                                .as_deref()
+                                .ok_or("response_only needs property")?;
+                            if let Some(ps) = m.get_mut("properties").and_then(Value::as_object_mut)
+                            {
+                                ps.remove(p);
+                            }
+                            if let Some(req) = m.get_mut("required").and_then(Value::as_array_mut) {
+                                req.retain(|r| r.as_str() != Some(p));
+                            }
                         }
                         "allow" => {
                             let p = o.property.as_deref().ok_or("allow needs property")?;

@@ -105,6 +105,9 @@ pub(super) fn check(_ctx: &mut Ctx<'_>, _endpoint: &str, _body: &Value) {}
 /// `plain_chat_agrees_with_the_validator` checks the two agree on every corpus body.
 #[cfg(feature = "jsonschema")]
 fn plain_chat(endpoint: &str, body: &Value) -> bool {
+    /// OpenAI's bound on a message's string content (gptscript-ai/clio#41), as in the
+    /// `max_length` overrides of rules/request_overrides.toml.
+    const CONTENT_MAX_CHARS: usize = 1_048_576;
     if endpoint != "/v1/chat/completions" {
         return false;
     }
@@ -120,7 +123,10 @@ fn plain_chat(endpoint: &str, body: &Value) -> bool {
                         v.as_str(),
                         Some("system" | "developer" | "user" | "assistant")
                     ),
-                    "content" | "name" => v.is_string(),
+                    "name" => v.is_string(),
+                    // A content of more bytes than OpenAI's 1 048 576-character bound may be too
+                    // long (`max_length` overrides): the validator counts its characters.
+                    "content" => v.as_str().is_some_and(|s| s.len() <= CONTENT_MAX_CHARS),
                     _ => false,
                 }) && m.contains_key("role")
                     && m.contains_key("content")

@@ -37,7 +37,9 @@ const ROLES: &[&str] = &[
 /// message without `content`, a message `content` that is an object, number or boolean
 /// ("Invalid type for 'messages[0].content': expected one of a string or array of objects, but
 /// got an object instead."), and an assistant message with `tool_calls: []` ("Invalid
-/// 'messages[1].tool_calls': empty array. …"). Only the first is reported, as OpenAI does.
+/// 'messages[1].tool_calls': empty array. …"), and an assistant message whose `content` is null
+/// with nothing else said ("Invalid value for 'content': expected a string, got null."). Only the
+/// first is reported, as OpenAI does.
 pub(super) fn shapes(ctx: &mut Ctx<'_>, endpoint: &str, body: &Value) {
     if !ctx.enabled("message_shape") {
         return;
@@ -100,6 +102,23 @@ pub(super) fn shapes(ctx: &mut Ctx<'_>, endpoint: &str, body: &Value) {
                 "missing_required_parameter",
                 Some(param.clone()),
                 format!("Missing required parameter: '{param}'."),
+            );
+            return;
+        }
+        // An assistant turn that says nothing: `content: null` with no tool call, function call,
+        // audio or refusal beside it. OpenAI (2026): "Invalid value for 'content': expected a
+        // string, got null." (vercel/ai#13744). `null` beside a tool call stays "not set".
+        if role == Some("assistant")
+            && m.get("content").is_some_and(Value::is_null)
+            && ["tool_calls", "function_call", "audio", "refusal"]
+                .iter()
+                .all(|k| m.get(*k).is_none_or(Value::is_null))
+        {
+            ctx.reject(
+                "message_shape",
+                "",
+                Some(format!("messages[{i}].content")),
+                "Invalid value for 'content': expected a string, got null.".into(),
             );
             return;
         }

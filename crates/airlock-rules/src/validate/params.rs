@@ -198,12 +198,24 @@ fn unknown(ctx: &mut Ctx<'_>, ep: &Endpoint, name: &str, model: Option<&str>) {
         "/v1/responses" => endpoint("/v1/chat/completions"),
         _ => None,
     };
-    let refused = UNKNOWN_REJECTED
+    let listed = UNKNOWN_REJECTED
         .iter()
-        .any(|(path, n)| *path == ep.path && *n == name)
-        || sibling.is_some_and(|o| o.params.iter().any(|p| p.name == name));
+        .find(|(path, n, _)| *path == ep.path && *n == name);
+    let refused =
+        listed.is_some() || sibling.is_some_and(|o| o.params.iter().any(|p| p.name == name));
     if refused {
-        ctx.reject("unknown_parameter", code, param, message);
+        // A name OpenAI was seen to answer in the newer form ("Unknown parameter: 'extra_body'."
+        // on gpt-4.1, spring-projects/spring-ai#5197) is worded so for every model.
+        if listed.is_some_and(|(_, _, new_form)| *new_form) {
+            ctx.reject(
+                "unknown_parameter",
+                "unknown_parameter",
+                Some(String::from(name)),
+                format!("Unknown parameter: '{name}'."),
+            );
+        } else {
+            ctx.reject("unknown_parameter", code, param, message);
+        }
         if let Some(known) = moved(ep.path, name) {
             did_you_mean(ctx, known);
         }
