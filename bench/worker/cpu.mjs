@@ -4,11 +4,15 @@
 // workerd's CPU time per request (from /proc, so the machine's other load matters less than it
 // does for latency) and its p50 latency, both next to the floor's from the same run.
 //
-//   node bench/worker/cpu.mjs <work-dir> NAME=DIR[=unchecked|=output_off] ...
+//   node bench/worker/cpu.mjs <work-dir> NAME=DIR[=MODE[+MODE…]] ...
 //
 // DIR holds a built worker (`index.js` and its `.wasm`, e.g. a copy of crates/airlock-worker/build
-// after `cargo xtask build-worker`, or `wrangler deploy --dry-run --outdir` output); `=unchecked`
-// runs it with MAX_CHECK_BYTES=0, `=output_off` with OUTPUT_CHECK=off (answers not read). Env: N (requests per round, 1000), ROUNDS (8), SIZE (2048),
+// after `cargo xtask build-worker`, or `wrangler deploy --dry-run --outdir` output); MODEs:
+// `unchecked` runs it with MAX_CHECK_BYTES=0, `output_off` with OUTPUT_CHECK=off (answers not
+// read); issue 17's split of a strict request's cost: `schema_off` (RULE_MODES: the whole-body
+// request schema off), `lints_off` (the schema lints off), `count_off` (context_length off), and
+// `strict` / `plain` (this target gets the strict-format body, or the plain one, whatever STRICT
+// says). Env: N (requests per round, 1000), ROUNDS (8), SIZE (2048),
 // STRICT=1 (the body asks for a strict json_schema format, and the answer is validated).
 // PROFILE=NAME (with `node --experimental-websocket` on Node 20) instead records a V8 CPU profile
 // of NAME through workerd's inspector into <work-dir>/NAME.cpuprofile; its numbers are inflated by
@@ -31,9 +35,21 @@ if (!workDir || specs.length === 0) {
   console.error("usage: node bench/worker/cpu.mjs <work-dir> NAME=DIR[=unchecked|=output_off] ...");
   process.exit(2);
 }
+const RULE_OFF = {
+  schema_off: ["request_schema", "request_schema_hint"],
+  lints_off: ["json_schema_valid", "strict_schema", "schema_limits", "schema_array_items"],
+  count_off: ["context_length"],
+};
 const targets = specs.map((s) => {
-  const [name, dir, mode] = s.split("=");
-  return { name, dir, unchecked: mode === "unchecked", outputOff: mode === "output_off" };
+  const [name, dir, mode = ""] = s.split("=");
+  const modes = mode.split("+").filter(Boolean);
+  const off = modes.flatMap((m) => RULE_OFF[m] ?? []);
+  const vars = [];
+  if (modes.includes("unchecked")) vars.push(["MAX_CHECK_BYTES", "0"]);
+  if (modes.includes("output_off")) vars.push(["OUTPUT_CHECK", "off"]);
+  if (off.length) vars.push(["RULE_MODES", off.map((r) => `${r}=off`).join(",")]);
+  const strict = modes.includes("strict") || (process.env.STRICT === "1" && !modes.includes("plain"));
+  return { name, dir, vars, strict };
 });
 const N = Number(process.env.N ?? 1000);
 const ROUNDS = Number(process.env.ROUNDS ?? 8);
@@ -80,7 +96,7 @@ const service = (name, mods, extra = "") =>
   `bindings = [(name = "UPSTREAM_URL", text = ${capnp(upstream)})${extra}], globalOutbound = "loopback"))`;
 const services = [
   service("floor", `(name = "floor.js", esModule = embed ${embed(path.join(here, "floor.js"))})`),
-  ...targets.map((t) => service(t.name, modules(t.dir), t.unchecked ? `, (name = "MAX_CHECK_BYTES", text = "0")` : t.outputOff ? `, (name = "OUTPUT_CHECK", text = "off")` : "")),
+  ...targets.map((t) => service(t.name, modules(t.dir), t.vars.map(([k, v]) => `, (name = ${capnp(k)}, text = ${capnp(v)})`).join(""))),
   `(name = "loopback", network = (allow = ["local", "private", "public"]))`,
 ];
 const sockets = Object.entries(ports).map(([n, p]) => `(name = ${capnp(n)}, address = "127.0.0.1:${p}", http = (), service = ${capnp(n)})`);
@@ -115,13 +131,13 @@ const plainBody = {
 // STRICT=1 (issue 17): the same body with bench-worker's strict json_schema format, so the fake
 // upstream answers with a structured output that the worker validates (x-airlock-output).
 const STRICT_SCHEMA = { type: "object", properties: { city: { type: "string" }, population: { type: ["integer", "null"] }, tags: { type: "array", items: { type: "string" } } }, required: ["city", "population", "tags"], additionalProperties: false };
-const body = JSON.stringify(
-  process.env.STRICT === "1"
-    ? { ...plainBody, response_format: { type: "json_schema", json_schema: { name: "city", strict: true, schema: STRICT_SCHEMA } } }
-    : plainBody,
-);
+const strictBody = JSON.stringify({ ...plainBody, response_format: { type: "json_schema", json_schema: { name: "city", strict: true, schema: STRICT_SCHEMA } } });
+const bodies = { floor: process.env.STRICT === "1" ? strictBody : JSON.stringify(plainBody) };
+for (const t of targets) bodies[t.name] = t.strict ? strictBody : JSON.stringify(plainBody);
+const bodyOf = Object.fromEntries(Object.entries(ports).map(([n, p]) => [p, bodies[n]]));
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 function request(port) {
+  const body = bodyOf[port];
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
     const headers = { "content-type": "application/json", "content-length": Buffer.byteLength(body), authorization: "Bearer sk-bench-not-a-real-key" };

@@ -2,6 +2,11 @@
 //! request, a 200 KB one (a long conversation) and a 126k-token one like the worker bench's. A
 //! plain timing loop, not a test: it prints the mean time per check and asserts nothing about
 //! speed.
+//!
+//! Issue 17's rows: the worker bench's 2 KB strict-schema request (`bench/worker/run.mjs`,
+//! `structuredBodies.strict`) against the same text with no format (`structuredBodies.plain`),
+//! and the strict request's cost split into its parts (parse, whole-body request schema, strict
+//! lint, token count, the answer's check), each measured as the check with that part off.
 
 use core::hint::black_box;
 use std::time::Instant;
@@ -52,6 +57,154 @@ fn long_chat_body() -> Vec<u8> {
     serde_json::to_vec(&json!({"model": "gpt-4o", "messages": messages, "tools": [tool]})).unwrap()
 }
 
+/// The worker bench's 2 KB chat text (`chatBody(2048 - 300)` in `bench/worker/run.mjs`): the
+/// same sentence repeated, a system and a user message, for gpt-4o-mini.
+fn bench_worker_plain() -> serde_json::Value {
+    let sentence = "The quick brown fox jumps over the lazy dog while the committee reviews quarterly figures. ";
+    let bytes = 2 * 1024 - 300;
+    let text: String = sentence
+        .repeat(bytes / sentence.len() + 1)
+        .chars()
+        .take(bytes - 120)
+        .collect();
+    json!({"model": "gpt-4o-mini", "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": text}]})
+}
+
+/// `bench_worker_plain` with the worker bench's strict `json_schema` format.
+fn bench_worker_strict() -> serde_json::Value {
+    let mut body = bench_worker_plain();
+    body["response_format"] = json!({"type": "json_schema", "json_schema": {"name": "city", "strict": true, "schema": {
+        "type": "object", "properties": {"city": {"type": "string"}, "population": {"type": ["integer", "null"]}, "tags": {"type": "array", "items": {"type": "string"}}},
+        "required": ["city", "population", "tags"], "additionalProperties": false}}});
+    body
+}
+
+/// Mean µs of `f` over about a second, after a warm-up.
+fn time(mut f: impl FnMut()) -> (u32, f64) {
+    let start = Instant::now();
+    let mut n = 0u32;
+    while start.elapsed().as_millis() < 200 {
+        f();
+        n += 1;
+    }
+    let iterations = (n * 5).max(10);
+    let start = Instant::now();
+    for _ in 0..iterations {
+        f();
+    }
+    (
+        iterations,
+        start.elapsed().as_secs_f64() * 1e6 / f64::from(iterations),
+    )
+}
+
+fn with_off(rules: &[&str]) -> Config {
+    let mut config = Config {
+        token_count: airlock_rules::validate::TokenCount::Lazy,
+        ..Config::default()
+    };
+    for rule in rules {
+        config
+            .rules
+            .insert((*rule).to_string(), airlock_rules::validate::Mode::Off);
+    }
+    config
+}
+
+/// Issue 17: the strict 2 KB request's pre-flight, whole and in parts, with the worker's
+/// configuration (lazy count), against the same request without the format.
+fn strict_2k() {
+    let endpoint = "/v1/chat/completions";
+    let plain = serde_json::to_vec(&bench_worker_plain()).unwrap();
+    let strict = serde_json::to_vec(&bench_worker_strict()).unwrap();
+    let answer = serde_json::to_vec(&json!({"id": "chatcmpl-bench", "object": "chat.completion", "created": 1700000000, "model": "gpt-4o-mini-2024-07-18",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "{\"city\":\"Oslo\",\"population\":709000,\"tags\":[\"capital\",\"port\"]}", "refusal": null}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 9, "completion_tokens": 9, "total_tokens": 18}})).unwrap();
+    let worker = with_off(&[]);
+    assert!(check(endpoint, &strict, &worker).ok());
+    let row = |name: &str, (n, us): (u32, f64)| {
+        println!("strict 2 KB | {name}: {n} iterations, {us:.2} µs")
+    };
+    let strict_us = time(|| {
+        black_box(check(endpoint, black_box(&strict), &worker));
+    });
+    let plain_us = time(|| {
+        black_box(check(endpoint, black_box(&plain), &worker));
+    });
+    row(
+        &format!("plain ({} bytes), whole check", plain.len()),
+        plain_us,
+    );
+    row(
+        &format!("strict ({} bytes), whole check", strict.len()),
+        strict_us,
+    );
+    row(
+        "strict, parse only (serde_json::Value)",
+        time(|| {
+            black_box(serde_json::from_slice::<serde_json::Value>(black_box(&strict)).unwrap());
+        }),
+    );
+    for (name, rules) in [
+        (
+            "strict, request schema off",
+            &["request_schema", "request_schema_hint"][..],
+        ),
+        (
+            "strict, schema lints off",
+            &[
+                "json_schema_valid",
+                "strict_schema",
+                "schema_limits",
+                "schema_array_items",
+            ][..],
+        ),
+        ("strict, context_length off", &["context_length"][..]),
+        (
+            "strict, request schema and schema lints off",
+            &[
+                "request_schema",
+                "request_schema_hint",
+                "json_schema_valid",
+                "strict_schema",
+                "schema_limits",
+                "schema_array_items",
+            ][..],
+        ),
+    ] {
+        let config = with_off(rules);
+        row(
+            name,
+            time(|| {
+                black_box(check(endpoint, black_box(&strict), &config));
+            }),
+        );
+    }
+    // The answer's side, as the worker does it: the request read again for its schemas, then the
+    // answer parsed and validated with the isolate's cache (warm after the first call).
+    let mut cache = airlock_rules::output::ValidatorCache::new();
+    row(
+        "answer: Expectation::from_request_bytes",
+        time(|| {
+            black_box(airlock_rules::output::Expectation::from_request_bytes(
+                endpoint,
+                black_box(&strict),
+            ));
+        }),
+    );
+    let expect = airlock_rules::output::Expectation::from_request_bytes(endpoint, &strict).unwrap();
+    assert_eq!(
+        expect.check_bytes_cached(&answer, &mut cache).status,
+        airlock_rules::output::Status::Valid
+    );
+    row(
+        "answer: check_bytes_cached (warm cache)",
+        time(|| {
+            black_box(expect.check_bytes_cached(black_box(&answer), &mut cache));
+        }),
+    );
+}
+
 fn bench(name: &str, body: &[u8]) {
     bench_with(name, body, &Config::default());
 }
@@ -84,6 +237,11 @@ fn bench_with(name: &str, body: &[u8], config: &Config) {
 }
 
 fn main() {
+    if std::env::args().any(|a| a == "strict") {
+        strict_2k();
+        return;
+    }
+    strict_2k();
     // The 128k-token pre-flight (issue 14): counted only as far as the verdict needs (the
     // worker's default) and always exactly (`EXACT_TOKEN_COUNT=true`).
     let long = long_chat_body();

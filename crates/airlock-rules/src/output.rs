@@ -174,7 +174,32 @@ impl Expectation {
         {
             return None;
         }
-        let value: Value = serde_json::from_slice(body).ok()?;
+        // Only the values an expectation reads are built: the messages, most of a request, are
+        // skipped by the parser, not copied (issue 17: the worker reads every checked body here
+        // a second time). A body this cannot read (not an object, a key given twice) is read
+        // whole, as before.
+        #[derive(serde::Deserialize)]
+        struct Asked {
+            response_format: Option<Value>,
+            text: Option<Value>,
+            tools: Option<Value>,
+        }
+        let value = match serde_json::from_slice::<Asked>(body) {
+            Ok(asked) => {
+                let mut map = serde_json::Map::new();
+                for (key, v) in [
+                    ("response_format", asked.response_format),
+                    ("text", asked.text),
+                    ("tools", asked.tools),
+                ] {
+                    if let Some(v) = v {
+                        map.insert(String::from(key), v);
+                    }
+                }
+                Value::Object(map)
+            }
+            Err(_) => serde_json::from_slice(body).ok()?,
+        };
         Self::from_request(endpoint, &value)
     }
 
@@ -293,8 +318,21 @@ pub fn check_output(request: &Value, response: &Value) -> OutputReport {
     }
 }
 
+/// True when `needle` occurs in `haystack`: a scan for its first byte, then a comparison (the
+/// worker asks this of every checked body, twice).
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
+    let Some((&first, rest)) = needle.split_first() else {
+        return true;
+    };
+    let mut at = haystack;
+    while let Some(i) = at.iter().position(|&b| b == first) {
+        let after = at.get(i + 1..).unwrap_or_default();
+        if after.starts_with(rest) {
+            return true;
+        }
+        at = after;
+    }
+    false
 }
 
 struct Run<'a> {
@@ -693,6 +731,26 @@ impl StreamOutput {
         match self.assembled() {
             Some(v) => expectation.check_cached(&v, cache),
             None => OutputReport::unchecked("no_output"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn contains_finds_a_needle_anywhere() {
+        for (h, n, want) in [
+            (&b"abc"[..], &b"abc"[..], true),
+            (b"xxabc", b"abc", true),
+            (b"ababc", b"abc", true),
+            (b"abab", b"abc", false),
+            (b"ab", b"abc", false),
+            (b"", b"a", false),
+            (b"\"parameters\":", b"\"parameters\"", true),
+            (b"\"parameters:", b"\"parameters\"", false),
+        ] {
+            assert_eq!(super::contains(h, n), want, "{h:?} {n:?}");
+            assert_eq!(h.windows(n.len()).any(|w| w == n), want, "{h:?} {n:?}");
         }
     }
 }

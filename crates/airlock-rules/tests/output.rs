@@ -201,3 +201,55 @@ fn cached_validators_give_the_same_verdicts() {
     assert!(compiles >= 1 && hits >= compiles, "{:?}", cache.stats());
     assert_eq!(cache.len() as u64, compiles, "every schema compiled once");
 }
+
+/// `from_request_bytes` builds only the values it reads (issue 17's cost): the same expectation
+/// as the whole body parsed, on every case's request, on the request corpora's bodies, and on
+/// bodies the partial read refuses (a key given twice, not an object).
+#[test]
+fn reading_the_request_in_part_gives_the_same_expectation() {
+    let mut bodies: Vec<(String, Vec<u8>)> = cases()
+        .iter()
+        .map(|c| {
+            let endpoint = c["endpoint"].as_str().unwrap().to_string();
+            (endpoint, serde_json::to_vec(&c["request"]).unwrap())
+        })
+        .collect();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/requests");
+    let mut dirs = vec![root];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "json") {
+                let bytes = std::fs::read(&path).unwrap();
+                for endpoint in ["/v1/chat/completions", "/v1/responses"] {
+                    bodies.push((endpoint.to_string(), bytes.clone()));
+                }
+            }
+        }
+    }
+    let format =
+        r#"{"type": "json_schema", "json_schema": {"name": "a", "schema": {"type": "object"}}}"#;
+    for text in [
+        format!(r#"{{"messages": [], "response_format": {format}, "response_format": null}}"#),
+        format!(r#"{{"response_format": null, "messages": [], "response_format": {format}}}"#),
+        format!(r#"[{{"response_format": {format}}}]"#),
+        format!(r#"{{"tools": null, "response_format": {format}}}"#),
+        r#"{"tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}], "tools": []}"#.to_string(),
+    ] {
+        for endpoint in ["/v1/chat/completions", "/v1/responses"] {
+            bodies.push((endpoint.to_string(), text.clone().into_bytes()));
+        }
+    }
+    let mut asked = 0;
+    for (endpoint, bytes) in &bodies {
+        let whole = serde_json::from_slice::<Value>(bytes)
+            .ok()
+            .and_then(|v| Expectation::from_request(endpoint, &v));
+        let part = Expectation::from_request_bytes(endpoint, bytes);
+        asked += usize::from(whole.is_some());
+        assert_eq!(part, whole, "{endpoint} {}", String::from_utf8_lossy(bytes));
+    }
+    assert!(asked >= 100, "only {asked} bodies asked for something");
+}

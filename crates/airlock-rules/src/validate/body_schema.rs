@@ -44,22 +44,19 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &Value) {
     if !ctx.enabled("request_schema") && !ctx.enabled("request_schema_hint") {
         return;
     }
-    if plain_chat(endpoint, body) {
-        return;
-    }
+    let narrowed;
+    let body = match narrow(endpoint, body) {
+        Narrow::Nothing => return,
+        Narrow::Whole => body,
+        Narrow::Only(rest) => {
+            narrowed = rest;
+            &narrowed
+        }
+    };
     let Some((validator, doc)) = imp::validator(endpoint) else {
         return;
     };
-    if validator.is_valid(body) {
-        return;
-    }
-    // A body can fail in as many places as it has values (400k, `bounds::json_nodes`); the
-    // first failures the validator meets are enough to report, so the work stays bounded.
-    let mut found: alloc::vec::Vec<imp::Found> = validator
-        .iter_errors(body)
-        .take(MAX_FAILURES_READ)
-        .filter_map(|e| imp::translate(&e, body, doc))
-        .collect();
+    let mut found = imp::failures(validator, doc, body);
     found.sort_by(|a, b| a.key.cmp(&b.key).then(b.certain.cmp(&a.certain)));
     let mut kept: alloc::vec::Vec<String> = alloc::vec::Vec::new();
     let mut added = 0;
@@ -98,43 +95,99 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &Value) {
 #[cfg(not(feature = "jsonschema"))]
 pub(super) fn check(_ctx: &mut Ctx<'_>, _endpoint: &str, _body: &Value) {}
 
-/// True for the most common body of all, which the schema cannot fault below the top level: a
-/// Chat Completions request whose only nested value is `messages`, each message an object with
-/// only `role` (system, developer, user or assistant), a string `content` and a string `name`.
-/// Such a body skips the general validator (a few comparisons instead of a walk of the schema);
-/// `plain_chat_agrees_with_the_validator` checks the two agree on every corpus body.
+/// OpenAI's bound on a message's string content (gptscript-ai/clio#41), as in the `max_length`
+/// overrides of rules/request_overrides.toml.
 #[cfg(feature = "jsonschema")]
-fn plain_chat(endpoint: &str, body: &Value) -> bool {
-    /// OpenAI's bound on a message's string content (gptscript-ai/clio#41), as in the
-    /// `max_length` overrides of rules/request_overrides.toml.
-    const CONTENT_MAX_CHARS: usize = 1_048_576;
+const CONTENT_MAX_CHARS: usize = 1_048_576;
+
+/// What of a body the validator needs to see.
+#[cfg(feature = "jsonschema")]
+enum Narrow {
+    /// Nothing: the schema cannot fault it below the top level.
+    Nothing,
+    /// The whole body.
+    Whole,
+    /// Only this stand-in: the body with its plain `messages` replaced by one plain message.
+    Only(Value),
+}
+
+/// For a Chat Completions body whose `messages` are all plain (each an object with only `role`:
+/// system, developer, user or assistant, a string `content` and a string `name`), the
+/// validator walks only the rest:
+/// - nothing, when no other top-level value is an object or an array (the most common body of
+///   all; [`plain_chat`]);
+/// - otherwise (a `response_format`, `tools`, `stop` list…) a stand-in: the body's other values
+///   and one plain message (issue 17: a strict 2 KB request spent most of its schema check
+///   walking its messages).
+///
+/// The findings are the same: the chat request schema's root has no keyword that relates its
+/// properties (only `type`, `required` and a closed `additionalProperties`, checked by
+/// `narrowing_keeps_the_root_plain`), nothing is reported at the top level, and a plain message
+/// has no failure below it (`plain_chat_agrees_with_the_validator`); so each top-level value's
+/// failures are its own, and the messages have none. `narrowed_agrees_with_the_whole_body`
+/// compares the two on every corpus body.
+#[cfg(feature = "jsonschema")]
+fn narrow(endpoint: &str, body: &Value) -> Narrow {
     if endpoint != "/v1/chat/completions" {
-        return false;
+        return Narrow::Whole;
     }
     let Some(obj) = body.as_object() else {
-        return false;
+        return Narrow::Whole;
     };
-    obj.iter().all(|(k, v)| match v {
-        Value::Object(_) => false,
-        Value::Array(messages) if k == "messages" => messages.iter().all(|m| {
-            m.as_object().is_some_and(|m| {
-                m.iter().all(|(k, v)| match k.as_str() {
-                    "role" => matches!(
-                        v.as_str(),
-                        Some("system" | "developer" | "user" | "assistant")
-                    ),
-                    "name" => v.is_string(),
-                    // A content of more bytes than OpenAI's 1 048 576-character bound may be too
-                    // long (`max_length` overrides): the validator counts its characters.
-                    "content" => v.as_str().is_some_and(|s| s.len() <= CONTENT_MAX_CHARS),
-                    _ => false,
-                }) && m.contains_key("role")
-                    && m.contains_key("content")
-            })
-        }),
-        Value::Array(_) => false,
-        _ => true,
+    let Some(Value::Array(messages)) = obj.get("messages") else {
+        return Narrow::Whole;
+    };
+    if !messages.iter().all(plain_message) {
+        return Narrow::Whole;
+    }
+    let nested = |(k, v): (&alloc::string::String, &Value)| {
+        k != "messages" && matches!(v, Value::Object(_) | Value::Array(_))
+    };
+    if !obj.iter().any(nested) {
+        return Narrow::Nothing;
+    }
+    let mut rest = serde_json::Map::new();
+    for (k, v) in obj {
+        if k == "messages" {
+            rest.insert(
+                k.clone(),
+                serde_json::json!([{"role": "user", "content": ""}]),
+            );
+        } else {
+            rest.insert(k.clone(), v.clone());
+        }
+    }
+    Narrow::Only(Value::Object(rest))
+}
+
+/// One plain Chat message: an object with only `role` (system, developer, user or assistant), a
+/// string `content` of at most [`CONTENT_MAX_CHARS`] bytes and a string `name`.
+#[cfg(feature = "jsonschema")]
+fn plain_message(m: &Value) -> bool {
+    m.as_object().is_some_and(|m| {
+        m.iter().all(|(k, v)| match k.as_str() {
+            "role" => matches!(
+                v.as_str(),
+                Some("system" | "developer" | "user" | "assistant")
+            ),
+            "name" => v.is_string(),
+            // A content of more bytes than OpenAI's 1 048 576-character bound may be too long
+            // (`max_length` overrides): the validator counts its characters.
+            "content" => v.as_str().is_some_and(|s| s.len() <= CONTENT_MAX_CHARS),
+            _ => false,
+        }) && m.contains_key("role")
+            && m.contains_key("content")
     })
+}
+
+/// True for the most common body of all, which the schema cannot fault below the top level: a
+/// Chat Completions request whose only nested value is `messages`, each message plain
+/// ([`plain_message`]). Such a body skips the general validator (a few comparisons instead of a
+/// walk of the schema); `plain_chat_agrees_with_the_validator` checks the two agree on every
+/// corpus body.
+#[cfg(all(test, feature = "jsonschema"))]
+fn plain_chat(endpoint: &str, body: &Value) -> bool {
+    matches!(narrow(endpoint, body), Narrow::Nothing)
 }
 
 /// `messages.[0].role` (an older wording of OpenAI's) as `messages[0].role`.
@@ -191,6 +244,21 @@ mod imp {
                 Some((validator, schema))
             })
             .as_ref()
+    }
+
+    /// The first failures of `body` ([`MAX_FAILURES_READ`](super::MAX_FAILURES_READ)), worded;
+    /// none for a valid body.
+    pub(super) fn failures(validator: &Validator, doc: &Value, body: &Value) -> Vec<Found> {
+        if validator.is_valid(body) {
+            return Vec::new();
+        }
+        // A body can fail in as many places as it has values (400k, `bounds::json_nodes`); the
+        // first failures the validator meets are enough to report, so the work stays bounded.
+        validator
+            .iter_errors(body)
+            .take(super::MAX_FAILURES_READ)
+            .filter_map(|e| translate(&e, body, doc))
+            .collect()
     }
 
     /// A failure, worded.
@@ -542,6 +610,88 @@ mod tests {
             let body: serde_json::Value = serde_json::from_str(text).unwrap();
             assert!(!plain_chat("/v1/chat/completions", &body), "{text}");
         }
+    }
+
+    /// The chat request schema's root relates none of its properties to another: the
+    /// condition under which `narrow` may leave the messages out.
+    #[test]
+    fn narrowing_keeps_the_root_plain() {
+        let (_, doc) = super::imp::validator("/v1/chat/completions").unwrap();
+        let name = doc["$ref"].as_str().unwrap().rsplit('/').next().unwrap();
+        let root = doc["$defs"][name].as_object().unwrap();
+        for key in root.keys() {
+            assert!(
+                matches!(
+                    key.as_str(),
+                    "type" | "required" | "additionalProperties" | "properties"
+                ),
+                "the chat schema's root has '{key}': narrow() is no longer sound"
+            );
+        }
+        assert!(root["additionalProperties"].is_object() || root["additionalProperties"] == false);
+    }
+
+    /// Every corpus body that `narrow` cuts down, and bodies made to fail inside a
+    /// `response_format`, `tools` or `stop`, get the same findings from the stand-in as from the
+    /// whole body.
+    #[test]
+    fn narrowed_agrees_with_the_whole_body() {
+        use super::{Narrow, narrow};
+        let chat = "/v1/chat/completions";
+        let (validator, doc) = super::imp::validator(chat).unwrap();
+        let summary = |body: &serde_json::Value| {
+            let mut found: alloc::vec::Vec<_> = super::imp::failures(validator, doc, body)
+                .into_iter()
+                .map(|f| (f.key, f.certain, f.code, f.param, f.message))
+                .collect();
+            found.sort();
+            found
+        };
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/requests");
+        let mut bodies: alloc::vec::Vec<serde_json::Value> = alloc::vec::Vec::new();
+        let mut dirs = alloc::vec![root];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "json") {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    if let Ok(body) = serde_json::from_str(&text) {
+                        bodies.push(body);
+                    }
+                }
+            }
+        }
+        let plain = serde_json::json!([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi", "name": "a"}]);
+        for extra in [
+            serde_json::json!({"response_format": {"type": "json_schema", "json_schema": {"name": "x", "strict": "yes", "schema": {"type": "object"}, "extra": 1}}}),
+            serde_json::json!({"response_format": {"type": "json_schema"}}),
+            serde_json::json!({"response_format": {"type": "json_schema", "json_schema": {"schema": []}}}),
+            serde_json::json!({"response_format": {"type": "json_object", "schema": {}}}),
+            serde_json::json!({"response_format": {"type": "xml"}}),
+            serde_json::json!({"tools": [{"type": "function", "function": {"name": 3, "parameters": "none"}}, {"type": "nope"}], "tool_choice": {"type": "function"}}),
+            serde_json::json!({"stop": ["a", 1], "stream_options": {"include_usage": "yes"}, "metadata": {"k": 1}}),
+            serde_json::json!({"logit_bias": {"50256": "x"}, "modalities": ["text", "smell"], "unknown_thing": {"a": [1]}}),
+        ] {
+            let mut body = serde_json::json!({"model": "gpt-4o", "messages": plain});
+            for (k, v) in extra.as_object().unwrap() {
+                body[k] = v.clone();
+            }
+            bodies.push(body);
+        }
+        let (mut narrowed, mut failing) = (0, 0);
+        for body in &bodies {
+            let Narrow::Only(rest) = narrow(chat, body) else {
+                continue;
+            };
+            narrowed += 1;
+            let whole = summary(body);
+            failing += usize::from(!whole.is_empty());
+            assert_eq!(summary(&rest), whole, "{body}");
+        }
+        assert!(narrowed >= 20, "only {narrowed} bodies were narrowed");
+        assert!(failing >= 8, "only {failing} narrowed bodies had findings");
     }
 
     /// A body failing in 20 000 places: only its first failures are read (`MAX_FAILURES_READ`),
