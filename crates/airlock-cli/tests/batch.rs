@@ -48,7 +48,7 @@ fn lint_reads_stdin_and_prints_json() {
     let text = std::fs::read_to_string(data("bad_chat.jsonl")).unwrap();
     let o = airlock(&["batch", "lint", "-", "--json"], &text);
     assert_eq!(o.status.code(), Some(1));
-    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let v = common::json_output(&o, "batch-lint");
     assert_eq!(v["ok"], false);
     assert_eq!(v["requests"], 11);
     assert_eq!(v["bytes"], text.len());
@@ -190,7 +190,7 @@ fn a_100_mb_file_lints_in_one_pass() {
     let o = airlock(&["batch", "lint", s(&path), "--json"], "");
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(o.status.code(), Some(1));
-    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let v = common::json_output(&o, "batch-lint");
     assert_eq!(v["requests"], 50_000);
     assert_eq!(v["bytes"], 100_000_000u64);
     assert_eq!(v["errors_total"], 1, "{v}");
@@ -206,7 +206,7 @@ fn a_generated_file_lints_line_by_line() {
     let size = generate(&path, 500, 2_000);
     let o = airlock(&["batch", "lint", s(&path), "--json"], "");
     let _ = std::fs::remove_dir_all(&dir);
-    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let v = common::json_output(&o, "batch-lint");
     assert_eq!(v["bytes"], size);
     assert_eq!(v["errors_total"], 1, "{v}");
     assert_eq!(v["errors"][0]["line"], 500);

@@ -26,6 +26,8 @@ use serde_json::Value;
 use crate::validate::{self, Config};
 
 /// The Batch API's file limits, with where they come from.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schemars", schemars(deny_unknown_fields))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Limits {
     /// The most requests (lines) in one input file.
@@ -70,6 +72,8 @@ pub const ENDPOINTS_SOURCE: &str = "openai-openapi.yaml@f85dbe223d40e1a31cba812a
 
 /// One problem found in a Batch input file, in the shape of OpenAI's `BatchError`
 /// (`code`, `message`, `param`, `line`).
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schemars", schemars(deny_unknown_fields))]
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct LineError {
     /// The 1-based line number, or `None` for a file-wide problem.

@@ -6,6 +6,8 @@ use alloc::vec::Vec;
 use crate::{Category, Format, RateLimitHeaders, RateLimitInfo, RetryDecision};
 
 /// The exception class names the official SDKs raise for an error.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schemars", schemars(deny_unknown_fields))]
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct SdkNames {
     /// The Python SDK (v1+) class, e.g. `openai.RateLimitError`.
@@ -18,6 +20,7 @@ pub struct SdkNames {
 
 /// Where the error arrived: which channel carried it to the client.
 #[non_exhaustive]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Delivery {
@@ -70,6 +73,7 @@ impl Delivery {
 
 /// How sure the reading is.
 #[non_exhaustive]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Confidence {
