@@ -7,7 +7,7 @@
 //! were, byte for byte. Each schema is closed (`additionalProperties: false`) where the type is
 //! the CLI's own, so a key added without its type fails the CLI's tests.
 
-use airlock_rules::batch::{Limits, LineError};
+use airlock_rules::batch::{BatchExplanation, JoinRow, Limits, LineError};
 use airlock_rules::ratelimit::{RateLimitHeaders, RateLimitInfo};
 use airlock_rules::sse::StreamSummary;
 use airlock_rules::tokenizer::request::Part;
@@ -232,6 +232,8 @@ pub const SCHEMAS: &[&str] = &[
     "count-request",
     "explain",
     "batch-lint",
+    "batch-explain",
+    "batch-join",
     "log-line",
 ];
 
@@ -250,6 +252,9 @@ pub fn schema(name: &str) -> Option<String> {
         "count-request" => generator().into_root_schema_for::<CountRequest>(),
         "explain" => generator().into_root_schema_for::<ExplainReport>(),
         "batch-lint" => generator().into_root_schema_for::<BatchLintReport>(),
+        // One line each (`null` when nothing was found).
+        "batch-explain" => generator().into_root_schema_for::<Option<BatchExplanation>>(),
+        "batch-join" => generator().into_root_schema_for::<JoinRow>(),
         // The worker's log lines: their types live in the rules crate, which the worker shares.
         "log-line" => generator().into_root_schema_for::<airlock_rules::log_line::LogLine<'_>>(),
         _ => return None,

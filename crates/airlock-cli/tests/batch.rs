@@ -70,7 +70,7 @@ fn explain_a_batch_object_and_result_lines() {
         &["batch", "explain", "--json", &data("batch_expired.json")],
         "",
     );
-    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let v = common::json_output(&o, "batch-explain");
     assert_eq!(v["kind"], "batch");
     assert_eq!(v["status"], "expired");
     assert_eq!(v["request_counts"]["failed"], 40);
@@ -78,10 +78,7 @@ fn explain_a_batch_object_and_result_lines() {
     let errors = std::fs::read_to_string(data("errors.jsonl")).unwrap();
     let o = airlock(&["batch", "explain", "--json"], &errors);
     assert_eq!(o.status.code(), Some(0));
-    let lines: Vec<serde_json::Value> = stdout(&o)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = common::json_lines_output(&o, "batch-explain");
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[0]["kind"], "line");
     assert_eq!(lines[0]["line"]["error"]["code"], "batch_expired");
@@ -104,10 +101,7 @@ fn join_prints_one_line_per_custom_id() {
         "",
     );
     assert_eq!(o.status.code(), Some(1));
-    let rows: Vec<serde_json::Value> = stdout(&o)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows = common::json_lines_output(&o, "batch-join");
     let ids: Vec<&str> = rows
         .iter()
         .map(|r| r["custom_id"].as_str().unwrap())

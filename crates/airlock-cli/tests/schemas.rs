@@ -19,6 +19,8 @@ fn committed_schemas_are_the_cli_s() {
             "count-request",
             "explain",
             "batch-lint",
+            "batch-explain",
+            "batch-join",
             "log-line"
         ]
     );
@@ -197,4 +199,38 @@ fn log_line_schema_accepts_each_kind_and_rejects_the_rest() {
     assert!(!log.is_valid(&with(&body_end, "direction", Some(json!("sideways")))));
     assert!(!log.is_valid(&with(&pacer, "pacer", Some(json!("restored")))));
     assert!(!log.is_valid(&json!({"message": "hello"})));
+}
+
+/// `batch explain --json` and `batch join --json` (JSON Lines): real outputs are valid, and the
+/// schemas reject a wrong kind or state, an undeclared key, a missing key.
+#[test]
+fn batch_explain_and_join_schemas_reject_what_they_do_not_describe() {
+    let none = airlock(&["batch", "explain", "--json"], "nothing here\n");
+    assert_eq!(json_output(&none, "batch-explain"), json!(null));
+    let object = json!({"id": "batch_1", "object": "batch", "endpoint": "/v1/chat/completions",
+        "status": "failed", "errors": {"object": "list", "data": [{"code": "duplicate_custom_id",
+        "message": "The custom_id for this request is a duplicate of another request.",
+        "param": "custom_id", "line": 3}]}, "request_counts": {"total": 3, "completed": 0, "failed": 0}})
+    .to_string();
+    let good = json_output(
+        &airlock(&["batch", "explain", "--json"], &object),
+        "batch-explain",
+    );
+    assert_eq!(good["kind"], "batch", "{good}");
+    let explain = schema_validator("batch-explain");
+    assert!(!explain.is_valid(&with(&good, "kind", Some(json!("bogus")))));
+    assert!(!explain.is_valid(&with(&good, "surprise", Some(json!(1)))));
+    assert!(!explain.is_valid(&with(&good, "errors", None)));
+    let mut item = good.clone();
+    item["errors"][0]["line"] = json!("three");
+    assert!(!explain.is_valid(&item));
+
+    let join = schema_validator("batch-join");
+    let row = json!({"custom_id": "a", "line": 1, "state": "failed", "status_code": 400,
+        "code": "invalid_value", "message": "no"});
+    assert!(join.is_valid(&row));
+    assert!(join.is_valid(&json!({"custom_id": "b", "line": null, "state": "missing"})));
+    assert!(!join.is_valid(&with(&row, "state", Some(json!("lost")))));
+    assert!(!join.is_valid(&with(&row, "custom_id", None)));
+    assert!(!join.is_valid(&with(&row, "line", Some(json!("one")))));
 }

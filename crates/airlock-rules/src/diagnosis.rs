@@ -98,6 +98,8 @@ impl Confidence {
 }
 
 /// Whether to retry, and after how long when known.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schemars", schemars(deny_unknown_fields))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct RetryAdvice {
     /// Retry, don't, or only after changing the request.
@@ -107,6 +109,8 @@ pub struct RetryAdvice {
 }
 
 /// Everything Airlock can say about one error.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schemars", schemars(deny_unknown_fields))]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Diagnosis {
     /// The one category this error falls in: its cause, wherever it arrived.
