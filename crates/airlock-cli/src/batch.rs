@@ -146,17 +146,18 @@ fn lint(path: &str, endpoint: Option<&str>, json: bool) -> Result<u8, String> {
     }
     let ok = state.errors() == 0;
     if json {
-        let v = serde_json::json!({
-            "ok": ok,
-            "requests": state.requests(),
-            "bytes": state.bytes(),
-            "endpoint": state.endpoint(),
-            "model": state.model(),
-            "errors_total": state.errors(),
-            "lines_with_errors": state.lines_with_errors(),
-            "errors": kept,
-            "limits": batch::LIMITS,
-        });
+        let report = crate::report::BatchLintReport {
+            ok,
+            requests: state.requests(),
+            bytes: state.bytes(),
+            endpoint: state.endpoint().map(str::to_owned),
+            model: state.model().map(str::to_owned),
+            errors_total: state.errors(),
+            lines_with_errors: state.lines_with_errors(),
+            errors: kept,
+            limits: batch::LIMITS,
+        };
+        let v = crate::report::to_json(&report, false);
         let _ = writeln!(out, "{v}");
     } else if ok {
         let _ = writeln!(

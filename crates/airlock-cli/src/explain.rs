@@ -9,9 +9,10 @@ use airlock_rules::ratelimit::LimitWindow;
 use airlock_rules::redact::redact;
 use airlock_rules::sse::{StreamKind, StreamState, StreamSummary};
 use airlock_rules::{Category, Confidence, Diagnosis, Explanation, RetryDecision};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::input;
+use crate::report::{ExplainReport, ExplainRetry, ExplainSdk};
 
 const USAGE: &str = "usage: airlock explain [FILE|-] [--json]
 
@@ -89,11 +90,7 @@ pub fn run(args: &[String]) -> u8 {
             .map(|e| airlock_rules::diagnose(&e));
     }
     if opts.json {
-        let mut v = to_json(&explanation);
-        v["stream"] = stream.as_ref().map_or(Value::Null, |s| {
-            serde_json::to_value(s).unwrap_or(Value::Null)
-        });
-        println!("{v}");
+        println!("{}", to_json(&explanation, stream.as_ref()));
     } else {
         print!("{}", to_text(&explanation));
         if let Some(s) = &stream {
@@ -129,52 +126,71 @@ fn scrub(v: &mut Value) {
     }
 }
 
-/// The one JSON object `--json` prints. Every key is always present; unknown values are `null`.
-/// Strings taken from the paste are redacted.
-fn to_json(e: &Explanation) -> Value {
-    let mut v = to_json_raw(e);
+/// The one JSON object `--json` prints ([`ExplainReport`], `schemas/explain.json`), with the
+/// stream summary when the paste is a stream. Every key is always present; unknown values are
+/// `null`. Strings taken from the paste are redacted.
+fn to_json(e: &Explanation, stream: Option<&StreamSummary>) -> Value {
+    let mut v = serde_json::to_value(report(e, stream)).unwrap_or(Value::Null);
     scrub(&mut v);
     v
 }
 
-fn to_json_raw(e: &Explanation) -> Value {
+fn report(e: &Explanation, stream: Option<&StreamSummary>) -> ExplainReport {
+    let stream = stream.cloned();
     let Some(d) = &e.diagnosis else {
-        return json!({
-            "found": false,
-            "category": null, "delivery": null, "confidence": null,
-            "status": null, "code": null, "type": null, "param": null,
-            "message": null, "request_id": null,
-            "sdk": {"python": null, "node": null, "python_v0": null},
-            "retry": {"decision": null, "after_ms": null},
-            "rate_limit": null, "rate_limit_headers": null,
-            "meaning": null, "first_fix": null, "rule": null, "format": null,
-            "unread": e.unread,
-        });
+        return ExplainReport {
+            found: false,
+            category: None,
+            delivery: None,
+            confidence: None,
+            status: None,
+            code: None,
+            error_type: None,
+            param: None,
+            message: None,
+            request_id: None,
+            sdk: ExplainSdk::default(),
+            retry: ExplainRetry::default(),
+            rate_limit: None,
+            rate_limit_headers: None,
+            meaning: None,
+            first_fix: None,
+            rule: None,
+            format: None,
+            unread: e.unread.clone(),
+            stream,
+        };
     };
-    json!({
-        "found": true,
-        "category": d.category.as_str(),
-        "delivery": d.delivery.as_str(),
-        "confidence": d.confidence.as_str(),
-        "status": d.status,
-        "code": d.code,
-        "type": d.error_type,
-        "param": d.param,
-        "message": d.message,
-        "request_id": d.request_id,
-        "sdk": {"python": d.sdk.python, "node": d.sdk.node, "python_v0": d.sdk.python_v0},
-        "retry": {"decision": d.retry.decision.as_str(), "after_ms": d.retry.after_ms},
-        "rate_limit": d.rate_limit.as_ref().map(|r| serde_json::to_value(r).unwrap_or(Value::Null)),
-        "rate_limit_headers": d
-            .rate_limit_headers
-            .as_ref()
-            .map(|h| serde_json::to_value(h).unwrap_or(Value::Null)),
-        "meaning": known(&d.meaning),
-        "first_fix": known(&d.first_fix),
-        "rule": known(&d.rule),
-        "format": d.format.as_str(),
-        "unread": e.unread,
-    })
+    let known = |s: &str| known(s).map(str::to_owned);
+    ExplainReport {
+        found: true,
+        category: Some(d.category),
+        delivery: Some(d.delivery),
+        confidence: Some(d.confidence),
+        status: d.status,
+        code: d.code.clone(),
+        error_type: d.error_type.clone(),
+        param: d.param.clone(),
+        message: d.message.clone(),
+        request_id: d.request_id.clone(),
+        sdk: ExplainSdk {
+            python: d.sdk.python.clone(),
+            node: d.sdk.node.clone(),
+            python_v0: d.sdk.python_v0.clone(),
+        },
+        retry: ExplainRetry {
+            decision: Some(d.retry.decision),
+            after_ms: d.retry.after_ms,
+        },
+        rate_limit: d.rate_limit.clone(),
+        rate_limit_headers: d.rate_limit_headers.clone(),
+        meaning: known(&d.meaning),
+        first_fix: known(&d.first_fix),
+        rule: known(&d.rule),
+        format: Some(d.format),
+        unread: e.unread.clone(),
+        stream,
+    }
 }
 
 /// The readable report.
@@ -463,10 +479,13 @@ mod tests {
 
     #[test]
     fn json_has_every_key_when_nothing_found() {
-        let v = to_json(&Explanation {
-            diagnosis: None,
-            unread: vec![],
-        });
+        let v = to_json(
+            &Explanation {
+                diagnosis: None,
+                unread: vec![],
+            },
+            None,
+        );
         for key in [
             "category",
             "delivery",
@@ -504,11 +523,11 @@ mod tests {
             d.message
         );
         let text = to_text(&e);
-        let json = to_json(&e).to_string();
+        let json = to_json(&e, None).to_string();
         for out in [&text, &json] {
             assert!(!out.contains("Ab12Cd34Ef56Gh78"), "{out}");
             assert!(out.contains("sk-proj-***WXYZ"), "{out}");
         }
-        assert_eq!(to_json(&e)["code"], "invalid_api_key");
+        assert_eq!(to_json(&e, None)["code"], "invalid_api_key");
     }
 }

@@ -26,7 +26,8 @@ commands:
   support-bundle [FILE|-]         a sanitized text for OpenAI support
   redact [FILE|-]                 mask API keys and tokens in text
   simulate --list [--json]        the failures the worker's simulate mode sends
-  schemas [NAME]                  the JSON Schemas of the --json outputs
+  schemas [NAME]                  the JSON Schemas of the --json outputs and the worker's log
+  schemas validate SCHEMA [FILE]  check JSON lines (a log, --json outputs) against a schema
 ";
 
 fn main() -> ExitCode {

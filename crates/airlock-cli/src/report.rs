@@ -7,8 +7,12 @@
 //! were, byte for byte. Each schema is closed (`additionalProperties: false`) where the type is
 //! the CLI's own, so a key added without its type fails the CLI's tests.
 
+use airlock_rules::batch::{BatchExplanation, JoinRow, Limits, LineError};
+use airlock_rules::ratelimit::{RateLimitHeaders, RateLimitInfo};
+use airlock_rules::sse::StreamSummary;
 use airlock_rules::tokenizer::request::Part;
 use airlock_rules::validate::{ApiError, TokenReport, bounds::Bound};
+use airlock_rules::{Category, Confidence, Delivery, Format, RetryDecision};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -116,6 +120,101 @@ pub struct CheckFinding {
     pub rule: String,
 }
 
+/// `airlock explain --json`: what a pasted error means. Every key is always present; what is not
+/// known is `null`. Strings taken from the paste are redacted (keys masked) after serializing.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ExplainReport {
+    /// Whether an OpenAI error was found (exit status 0) or not (1).
+    pub found: bool,
+    /// The one category the error falls in: its cause, wherever it arrived.
+    pub category: Option<Category>,
+    /// Where it arrived (response, stream, Realtime session, Batch line or job, the client).
+    pub delivery: Option<Delivery>,
+    /// How sure the reading is.
+    pub confidence: Option<Confidence>,
+    /// HTTP status, stated or inferred.
+    pub status: Option<u16>,
+    /// OpenAI's error `code`.
+    pub code: Option<String>,
+    /// OpenAI's error `type`.
+    #[serde(rename = "type")]
+    pub error_type: Option<String>,
+    /// OpenAI's error `param`.
+    pub param: Option<String>,
+    /// The error message as sent (keys masked).
+    pub message: Option<String>,
+    /// The request ID, for support.
+    pub request_id: Option<String>,
+    /// The exception classes the official SDKs raise for it.
+    pub sdk: ExplainSdk,
+    /// Retry or not, and when.
+    pub retry: ExplainRetry,
+    /// For rate limits: which limit was hit, with the numbers from the message.
+    pub rate_limit: Option<RateLimitInfo>,
+    /// The decoded `x-ratelimit-*` headers, when any were present.
+    pub rate_limit_headers: Option<RateLimitHeaders>,
+    /// What the error means, in plain words.
+    pub meaning: Option<String>,
+    /// The first thing to try.
+    pub first_fix: Option<String>,
+    /// The name of the rule record that matched (`rules/errors.toml`).
+    pub rule: Option<String>,
+    /// The shape the error was found in.
+    pub format: Option<Format>,
+    /// What could not be read.
+    pub unread: Vec<String>,
+    /// When the paste is an event stream: its shape, how it ended and where.
+    pub stream: Option<StreamSummary>,
+}
+
+/// The SDK classes of [`ExplainReport`] (each `null` when nothing was found).
+#[derive(Debug, Default, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ExplainSdk {
+    /// The Python SDK (v1+) class, e.g. `openai.RateLimitError`.
+    pub python: Option<String>,
+    /// The Node SDK class, e.g. `RateLimitError`.
+    pub node: Option<String>,
+    /// The legacy v0 Python class, e.g. `openai.error.RateLimitError`.
+    pub python_v0: Option<String>,
+}
+
+/// The retry advice of [`ExplainReport`] (each `null` when nothing was found).
+#[derive(Debug, Default, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ExplainRetry {
+    /// Retry, don't, or only after changing the request.
+    pub decision: Option<RetryDecision>,
+    /// How long to wait before retrying, in milliseconds, when the error says.
+    pub after_ms: Option<u64>,
+}
+
+/// `airlock batch lint FILE --json`: the lint report of a Batch input file.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct BatchLintReport {
+    /// True when no problem was found (exit status 0).
+    pub ok: bool,
+    /// Requests (lines) read.
+    pub requests: u64,
+    /// Bytes read.
+    pub bytes: u64,
+    /// The endpoint the lines target (given with `--endpoint`, or the first line's `url`).
+    pub endpoint: Option<String>,
+    /// The model of the lines (a Batch may hold only one).
+    pub model: Option<String>,
+    /// Problems found in all.
+    pub errors_total: u64,
+    /// Lines with at least one problem.
+    pub lines_with_errors: u64,
+    /// The problems, in OpenAI's `BatchError` shape; at most the first 1000 of the lines, then
+    /// every file-wide one (`errors_total` counts them all).
+    pub errors: Vec<LineError>,
+    /// The Batch limits checked against, with their source.
+    pub limits: Limits,
+}
+
 /// `value` as JSON text with sorted keys (`pretty` or compact), as the CLI printed it before.
 pub fn to_json<T: Serialize>(value: &T, pretty: bool) -> String {
     let v = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
@@ -127,7 +226,16 @@ pub fn to_json<T: Serialize>(value: &T, pretty: bool) -> String {
 }
 
 /// The outputs that have a schema, by the name of their file under `schemas/`.
-pub const SCHEMAS: &[&str] = &["check", "count-text", "count-request"];
+pub const SCHEMAS: &[&str] = &[
+    "check",
+    "count-text",
+    "count-request",
+    "explain",
+    "batch-lint",
+    "batch-explain",
+    "batch-join",
+    "log-line",
+];
 
 /// The JSON Schema of the output named `name` (see [`SCHEMAS`]), as pretty JSON with a final
 /// newline.
@@ -142,12 +250,20 @@ pub fn schema(name: &str) -> Option<String> {
         "check" => generator().into_root_schema_for::<CheckReport>(),
         "count-text" => generator().into_root_schema_for::<CountText>(),
         "count-request" => generator().into_root_schema_for::<CountRequest>(),
+        "explain" => generator().into_root_schema_for::<ExplainReport>(),
+        "batch-lint" => generator().into_root_schema_for::<BatchLintReport>(),
+        // One line each (`null` when nothing was found).
+        "batch-explain" => generator().into_root_schema_for::<Option<BatchExplanation>>(),
+        "batch-join" => generator().into_root_schema_for::<JoinRow>(),
+        // The worker's log lines: their types live in the rules crate, which the worker shares.
+        "log-line" => generator().into_root_schema_for::<airlock_rules::log_line::LogLine<'_>>(),
         _ => return None,
     };
     serde_json::to_string_pretty(&s).ok().map(|t| t + "\n")
 }
 
-/// `airlock schemas [NAME]`: lists the names, or prints one schema.
+/// `airlock schemas [NAME]`: lists the names, or prints one schema;
+/// `airlock schemas validate SCHEMA [FILE|-]`: checks JSON Lines against a schema.
 pub fn run(args: &[String]) -> u8 {
     match args {
         [] => {
@@ -156,6 +272,14 @@ pub fn run(args: &[String]) -> u8 {
             }
             0
         }
+        [cmd, rest @ ..] if cmd == "validate" => match rest {
+            [schema] => validate(schema, None),
+            [schema, file] => validate(schema, Some(file)),
+            _ => {
+                eprintln!("{USAGE}");
+                2
+            }
+        },
         [name] => match schema(name) {
             Some(s) => {
                 print!("{s}");
@@ -170,8 +294,70 @@ pub fn run(args: &[String]) -> u8 {
             }
         },
         _ => {
-            eprintln!("usage: airlock schemas [NAME]");
+            eprintln!("{USAGE}");
             2
         }
     }
+}
+
+const USAGE: &str = "usage: airlock schemas [NAME]
+       airlock schemas validate SCHEMA [FILE|-]   (SCHEMA: a NAME or a schema file)
+
+`validate` reads JSON Lines (one JSON value per line; blank lines and lines that do not start
+with `{` are skipped, so a raw log works) and checks each against the schema.
+exit status: 0 every line valid, 1 some line invalid or not JSON, 2 usage problem";
+
+/// Validates each JSON line of `file` (standard input for `None` or `-`) against `schema` (a
+/// name of [`SCHEMAS`] or a path to a schema file). Prints one line per failure and a summary.
+fn validate(schema_arg: &str, file: Option<&str>) -> u8 {
+    let text = match schema(schema_arg) {
+        Some(t) => t,
+        None => match std::fs::read_to_string(schema_arg) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!(
+                    "airlock schemas: `{schema_arg}` is neither a schema name nor a readable file: {e}"
+                );
+                return 2;
+            }
+        },
+    };
+    let validator = match serde_json::from_str::<serde_json::Value>(&text)
+        .map_err(|e| e.to_string())
+        .and_then(|v| jsonschema::validator_for(&v).map_err(|e| e.to_string()))
+    {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("airlock schemas: `{schema_arg}` is not a JSON Schema: {e}");
+            return 2;
+        }
+    };
+    let input = match crate::input::read_text(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("airlock schemas: {e}");
+            return 2;
+        }
+    };
+    let (mut valid, mut invalid) = (0u64, 0u64);
+    for (n, line) in input.lines().enumerate() {
+        // A raw log: text before the JSON (a timestamp, a level) is skipped, as are plain lines.
+        let Some(at) = line.find('{') else { continue };
+        let line_no = n + 1;
+        match serde_json::from_str::<serde_json::Value>(&line[at..]) {
+            Ok(v) => match validator.validate(&v) {
+                Ok(()) => valid += 1,
+                Err(e) => {
+                    invalid += 1;
+                    println!("line {line_no}: at `{}`: {e}", e.instance_path());
+                }
+            },
+            Err(e) => {
+                invalid += 1;
+                println!("line {line_no}: not JSON: {e}");
+            }
+        }
+    }
+    println!("{valid} valid, {invalid} invalid");
+    u8::from(invalid > 0)
 }

@@ -48,7 +48,7 @@ fn lint_reads_stdin_and_prints_json() {
     let text = std::fs::read_to_string(data("bad_chat.jsonl")).unwrap();
     let o = airlock(&["batch", "lint", "-", "--json"], &text);
     assert_eq!(o.status.code(), Some(1));
-    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let v = common::json_output(&o, "batch-lint");
     assert_eq!(v["ok"], false);
     assert_eq!(v["requests"], 11);
     assert_eq!(v["bytes"], text.len());
@@ -70,7 +70,7 @@ fn explain_a_batch_object_and_result_lines() {
         &["batch", "explain", "--json", &data("batch_expired.json")],
         "",
     );
-    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let v = common::json_output(&o, "batch-explain");
     assert_eq!(v["kind"], "batch");
     assert_eq!(v["status"], "expired");
     assert_eq!(v["request_counts"]["failed"], 40);
@@ -78,10 +78,7 @@ fn explain_a_batch_object_and_result_lines() {
     let errors = std::fs::read_to_string(data("errors.jsonl")).unwrap();
     let o = airlock(&["batch", "explain", "--json"], &errors);
     assert_eq!(o.status.code(), Some(0));
-    let lines: Vec<serde_json::Value> = stdout(&o)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = common::json_lines_output(&o, "batch-explain");
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[0]["kind"], "line");
     assert_eq!(lines[0]["line"]["error"]["code"], "batch_expired");
@@ -104,10 +101,7 @@ fn join_prints_one_line_per_custom_id() {
         "",
     );
     assert_eq!(o.status.code(), Some(1));
-    let rows: Vec<serde_json::Value> = stdout(&o)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows = common::json_lines_output(&o, "batch-join");
     let ids: Vec<&str> = rows
         .iter()
         .map(|r| r["custom_id"].as_str().unwrap())
@@ -190,7 +184,7 @@ fn a_100_mb_file_lints_in_one_pass() {
     let o = airlock(&["batch", "lint", s(&path), "--json"], "");
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(o.status.code(), Some(1));
-    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let v = common::json_output(&o, "batch-lint");
     assert_eq!(v["requests"], 50_000);
     assert_eq!(v["bytes"], 100_000_000u64);
     assert_eq!(v["errors_total"], 1, "{v}");
@@ -206,7 +200,7 @@ fn a_generated_file_lints_line_by_line() {
     let size = generate(&path, 500, 2_000);
     let o = airlock(&["batch", "lint", s(&path), "--json"], "");
     let _ = std::fs::remove_dir_all(&dir);
-    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let v = common::json_output(&o, "batch-lint");
     assert_eq!(v["bytes"], size);
     assert_eq!(v["errors_total"], 1, "{v}");
     assert_eq!(v["errors"][0]["line"], 500);

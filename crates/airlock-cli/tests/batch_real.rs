@@ -95,7 +95,7 @@ fn json_has_retry_per_error() {
         "",
     );
     assert_eq!(o.status.code(), Some(0));
-    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let v = common::json_output(&o, "batch-explain");
     let errors = v["errors"].as_array().unwrap();
     assert_eq!(errors.len(), 4);
     for (i, e) in errors.iter().enumerate() {

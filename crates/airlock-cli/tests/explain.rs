@@ -26,14 +26,14 @@ fn code(o: &Output) -> i32 {
     o.status.code().expect("exited normally")
 }
 
-/// Parses stdout as exactly one JSON object.
+/// Parses stdout as exactly one JSON object, valid against `schemas/explain.json`.
 fn one_object(o: &Output) -> Value {
     let text = stdout(o);
     let v: Value = serde_json::from_str(text.trim()).unwrap_or_else(|e| {
         panic!("--json output is not one JSON value ({e}):\n{text}");
     });
     assert!(v.is_object(), "--json output is not an object: {v}");
-    v
+    common::json_output(o, "explain")
 }
 
 fn temp_file(name: &str, contents: &str) -> std::path::PathBuf {
@@ -249,7 +249,7 @@ fn client_side_refusal_is_found() {
 fn pasted_stream_says_where_it_failed() {
     let failed = "event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":0}\n\nevent: error\ndata: {\"type\":\"error\",\"code\":\"server_error\",\"message\":\"boom\",\"param\":null,\"sequence_number\":1}\n\n";
     let o = airlock(&["explain", "--json"], failed);
-    let v: Value = serde_json::from_str(&stdout(&o)).expect("json");
+    let v = one_object(&o);
     assert_eq!(v["stream"]["state"]["state"], "failed");
     assert_eq!(v["stream"]["at_event"], 2);
     assert_eq!(v["stream"]["state"]["error"]["code"], "server_error");
@@ -258,14 +258,13 @@ fn pasted_stream_says_where_it_failed() {
 
     let cut = "data: {\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\ndata: {\"object\":\"chat.comp";
     let o = airlock(&["explain", "--json"], cut);
-    let v: Value = serde_json::from_str(&stdout(&o)).expect("json");
+    let v = one_object(&o);
     assert_eq!(v["stream"]["state"]["state"], "cut");
     assert_eq!(v["stream"]["last_event"], "chunk");
     assert_eq!(v["found"], true, "a cut stream is diagnosed");
     let text = stdout(&airlock(&["explain"], cut));
     assert!(text.contains("data: [DONE] never arrived"), "{text}");
 
-    let v: Value =
-        serde_json::from_str(&stdout(&airlock(&["explain", "--json"], SUCCESS))).unwrap();
+    let v = one_object(&airlock(&["explain", "--json"], SUCCESS));
     assert!(v["stream"].is_null());
 }

@@ -11,7 +11,19 @@ use serde_json::json;
 fn committed_schemas_are_the_cli_s() {
     let names = stdout(&airlock(&["schemas"], ""));
     let names: Vec<&str> = names.lines().collect();
-    assert_eq!(names, ["check", "count-text", "count-request"]);
+    assert_eq!(
+        names,
+        [
+            "check",
+            "count-text",
+            "count-request",
+            "explain",
+            "batch-lint",
+            "batch-explain",
+            "batch-join",
+            "log-line"
+        ]
+    );
     for name in names {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../schemas")
@@ -70,4 +82,155 @@ fn schemas_reject_what_they_do_not_describe() {
     assert!(!check.is_valid(&missing));
     let text = schema_validator("count-text");
     assert!(!text.is_valid(&json!({"tokens": 1, "encoding": "o200k_base"})));
+}
+
+/// A value with one key changed, added or removed.
+fn with(v: &serde_json::Value, key: &str, value: Option<serde_json::Value>) -> serde_json::Value {
+    let mut v = v.clone();
+    let map = v.as_object_mut().expect("an object");
+    match value {
+        Some(x) => map.insert(key.to_owned(), x),
+        None => map.remove(key),
+    };
+    v
+}
+
+/// `explain --json`: a real output is valid; a wrong type, an undeclared key, a missing key, a
+/// category that is not one of the 17 are not.
+#[test]
+fn explain_schema_rejects_what_it_does_not_describe() {
+    let paste = r#"{"error": {"message": "Rate limit reached for gpt-4o in organization org-FAKE on tokens per min (TPM): Limit 30000, Used 29000, Requested 2000. Please try again in 6s.", "type": "tokens", "param": null, "code": "rate_limit_exceeded"}}"#;
+    let good = json_output(&airlock(&["explain", "--json"], paste), "explain");
+    assert_eq!(good["rate_limit"]["kind"], "TPM", "{good}");
+    let explain = schema_validator("explain");
+    assert!(!explain.is_valid(&with(&good, "found", Some(json!("yes")))));
+    assert!(!explain.is_valid(&with(&good, "surprise", Some(json!(1)))));
+    assert!(!explain.is_valid(&with(&good, "unread", None)));
+    assert!(!explain.is_valid(&with(&good, "category", Some(json!("weather")))));
+    let mut nested = good.clone();
+    nested["rate_limit"]["surprise"] = json!(1);
+    assert!(
+        !explain.is_valid(&nested),
+        "nested rules types are closed too"
+    );
+    let none = json_output(
+        &airlock(&["explain", "--json"], "nothing here\n"),
+        "explain",
+    );
+    assert_eq!(none["found"], false);
+    let stream = "data: {\"object\":\"chat.completion.chunk\",\"choices\":[]}\n\ndata: {\"obj";
+    let cut = json_output(&airlock(&["explain", "--json"], stream), "explain");
+    assert_eq!(cut["stream"]["state"]["state"], "cut");
+    let mut bad_state = cut.clone();
+    bad_state["stream"]["state"]["state"] = json!("exploded");
+    assert!(!explain.is_valid(&bad_state));
+}
+
+/// `batch lint --json`: a real report (with errors) is valid; the schema rejects the rest.
+#[test]
+fn batch_lint_schema_rejects_what_it_does_not_describe() {
+    let lines = concat!(
+        "{\"custom_id\":\"a\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\",\"body\":{\"model\":\"gpt-4o\",\"messages\":[]}}\n",
+        "{\"custom_id\":\"a\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\",\"body\":{\"model\":\"gpt-4o\",\"messages\":[]}}\n",
+        "not json\n"
+    );
+    let o = airlock(&["batch", "lint", "-", "--json"], lines);
+    assert_eq!(o.status.code(), Some(1));
+    let good = json_output(&o, "batch-lint");
+    assert!(good["errors_total"].as_u64().unwrap() >= 2, "{good}");
+    let lint = schema_validator("batch-lint");
+    assert!(!lint.is_valid(&with(&good, "requests", Some(json!(-1)))));
+    assert!(!lint.is_valid(&with(&good, "surprise", Some(json!(1)))));
+    assert!(!lint.is_valid(&with(&good, "limits", None)));
+    let mut error_extra = good.clone();
+    error_extra["errors"][0]["surprise"] = json!(1);
+    assert!(!lint.is_valid(&error_extra));
+    let mut error_missing = good.clone();
+    error_missing["errors"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("code");
+    assert!(!lint.is_valid(&error_missing));
+}
+
+/// `schemas/log-line.json`: one line of each kind, as the worker writes them (the e2e test
+/// `tests/e2e/log-line.test.mjs` validates lines captured from workerd); wrong ones fail.
+#[test]
+fn log_line_schema_accepts_each_kind_and_rejects_the_rest() {
+    let log = schema_validator("log-line");
+    let request = json!({"time":"2026-12-06T07:00:00.000Z","request_id":"req_airlock_0123456789abcdef01234567",
+        "upstream_request_id":"req_up","method":"POST","path":"/v1/chat/completions","model":"gpt-4o",
+        "status":200,"category":null,"retry":null,"rule":null,"checked":true,"attempts":1,
+        "latency_ms":3.5,"key_fingerprint":"sk-…abcd#1234","tokens":12,"tokens_counted":"estimate",
+        "stream":false,"output":"valid"});
+    let stream_end = json!({"event":"stream_end","request_id":"req_airlock_0","kind":"responses",
+        "state":"failed","error":{"code":"server_error","message":"boom","param":null,"type":null,
+        "sequence_number":3,"event":"error"},"last_event":"error","finish_reason":null,"events":4,
+        "bytes":900,"upstream_dropped":false,"appended_error":false,"client_closed":false,
+        "upstream_stalled":false,"duration_ms":12.0});
+    let body_end = json!({"event":"body_end","request_id":"r","direction":"response","state":"cut","bytes":10,"error":"reset"});
+    let upload_end = json!({"event":"upload_end","request_id":"r","state":"passed","bytes":10,
+        "forwarded_bytes":10,"requests":1,"errors":0,"streamed":true,"upstream_aborted":false,"duration_ms":1.0});
+    let simulate = json!({"event":"simulate","request_id":"r","name":"rate_limit","attempt":0,"after":null,"action":"fail"});
+    let alert = json!({"event":"alert","category":"server_error","count":5,"baseline_hour":0,"window_minutes":5,"webhook":"unset"});
+    let pacer = json!({"pacer":"restored from storage","requests":{"limit":10,"level":-1,"at":5},"tokens":null});
+    for line in [
+        &request,
+        &stream_end,
+        &body_end,
+        &upload_end,
+        &simulate,
+        &alert,
+        &pacer,
+    ] {
+        if let Err(e) = log.validate(line) {
+            panic!("{line}: {e} at {}", e.instance_path());
+        }
+    }
+    // Wrong type, undeclared key, missing key, for the request line and an event line.
+    assert!(!log.is_valid(&with(&request, "status", Some(json!("200")))));
+    assert!(!log.is_valid(&with(&request, "surprise", Some(json!(1)))));
+    assert!(!log.is_valid(&with(&request, "checked", None)));
+    assert!(!log.is_valid(&with(&request, "event", Some(json!("stream_end")))));
+    assert!(!log.is_valid(&with(&stream_end, "events", Some(json!(-1)))));
+    assert!(!log.is_valid(&with(&stream_end, "surprise", Some(json!(1)))));
+    assert!(!log.is_valid(&with(&stream_end, "state", None)));
+    assert!(!log.is_valid(&with(&stream_end, "event", Some(json!("stream_ended")))));
+    assert!(!log.is_valid(&with(&body_end, "direction", Some(json!("sideways")))));
+    assert!(!log.is_valid(&with(&pacer, "pacer", Some(json!("restored")))));
+    assert!(!log.is_valid(&json!({"message": "hello"})));
+}
+
+/// `batch explain --json` and `batch join --json` (JSON Lines): real outputs are valid, and the
+/// schemas reject a wrong kind or state, an undeclared key, a missing key.
+#[test]
+fn batch_explain_and_join_schemas_reject_what_they_do_not_describe() {
+    let none = airlock(&["batch", "explain", "--json"], "nothing here\n");
+    assert_eq!(json_output(&none, "batch-explain"), json!(null));
+    let object = json!({"id": "batch_1", "object": "batch", "endpoint": "/v1/chat/completions",
+        "status": "failed", "errors": {"object": "list", "data": [{"code": "duplicate_custom_id",
+        "message": "The custom_id for this request is a duplicate of another request.",
+        "param": "custom_id", "line": 3}]}, "request_counts": {"total": 3, "completed": 0, "failed": 0}})
+    .to_string();
+    let good = json_output(
+        &airlock(&["batch", "explain", "--json"], &object),
+        "batch-explain",
+    );
+    assert_eq!(good["kind"], "batch", "{good}");
+    let explain = schema_validator("batch-explain");
+    assert!(!explain.is_valid(&with(&good, "kind", Some(json!("bogus")))));
+    assert!(!explain.is_valid(&with(&good, "surprise", Some(json!(1)))));
+    assert!(!explain.is_valid(&with(&good, "errors", None)));
+    let mut item = good.clone();
+    item["errors"][0]["line"] = json!("three");
+    assert!(!explain.is_valid(&item));
+
+    let join = schema_validator("batch-join");
+    let row = json!({"custom_id": "a", "line": 1, "state": "failed", "status_code": 400,
+        "code": "invalid_value", "message": "no"});
+    assert!(join.is_valid(&row));
+    assert!(join.is_valid(&json!({"custom_id": "b", "line": null, "state": "missing"})));
+    assert!(!join.is_valid(&with(&row, "state", Some(json!("lost")))));
+    assert!(!join.is_valid(&with(&row, "custom_id", None)));
+    assert!(!join.is_valid(&with(&row, "line", Some(json!("one")))));
 }

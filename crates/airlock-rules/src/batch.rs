@@ -26,6 +26,8 @@ use serde_json::Value;
 use crate::validate::{self, Config};
 
 /// The Batch API's file limits, with where they come from.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schemars", schemars(deny_unknown_fields))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Limits {
     /// The most requests (lines) in one input file.
@@ -70,6 +72,8 @@ pub const ENDPOINTS_SOURCE: &str = "openai-openapi.yaml@f85dbe223d40e1a31cba812a
 
 /// One problem found in a Batch input file, in the shape of OpenAI's `BatchError`
 /// (`code`, `message`, `param`, `line`).
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schemars", schemars(deny_unknown_fields))]
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct LineError {
     /// The 1-based line number, or `None` for a file-wide problem.
@@ -915,6 +919,8 @@ pub fn code_meaning(code: &str) -> Option<(&'static str, &'static str)> {
 }
 
 /// One error of a Batch object's `errors.data`, with its meaning.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schemars", schemars(deny_unknown_fields))]
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct BatchErrorItem {
     /// The error's `code`.
@@ -935,6 +941,8 @@ pub struct BatchErrorItem {
 }
 
 /// `request_counts` of a Batch object.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schemars", schemars(deny_unknown_fields))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct RequestCounts {
     /// Total requests.
@@ -946,6 +954,8 @@ pub struct RequestCounts {
 }
 
 /// A result line (output or error file), read.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schemars", schemars(deny_unknown_fields))]
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ResultLine {
     /// The `custom_id`.
@@ -963,6 +973,8 @@ pub struct ResultLine {
 
 /// What `airlock batch explain` read.
 #[non_exhaustive]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schemars", schemars(deny_unknown_fields))]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum BatchExplanation {
@@ -1260,6 +1272,7 @@ pub fn explain_batch(text: &str) -> Option<BatchExplanation> {
 
 /// The final state of one request, after joining the input with the output and error files.
 #[non_exhaustive]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case", tag = "state")]
 pub enum JoinState {
@@ -1282,6 +1295,7 @@ pub enum JoinState {
 }
 
 /// One row of the join: a `custom_id`, its input line, and its final state.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct JoinRow {
     /// The `custom_id`.

@@ -5,6 +5,7 @@ use core::fmt;
 /// What kind of failure a diagnosis is. Exactly one applies; the more specific wins
 /// (`context_length` and `content_policy` over `invalid_request`, `quota` over `rate_limit`, …).
 #[non_exhaustive]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
@@ -132,6 +133,7 @@ impl fmt::Display for Category {
 
 /// Whether sending the same request again can succeed.
 #[non_exhaustive]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RetryDecision {

@@ -6,6 +6,8 @@ use alloc::vec::Vec;
 use crate::{Category, Format, RateLimitHeaders, RateLimitInfo, RetryDecision};
 
 /// The exception class names the official SDKs raise for an error.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schemars", schemars(deny_unknown_fields))]
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct SdkNames {
     /// The Python SDK (v1+) class, e.g. `openai.RateLimitError`.
@@ -18,6 +20,7 @@ pub struct SdkNames {
 
 /// Where the error arrived: which channel carried it to the client.
 #[non_exhaustive]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Delivery {
@@ -70,6 +73,7 @@ impl Delivery {
 
 /// How sure the reading is.
 #[non_exhaustive]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Confidence {
@@ -94,6 +98,8 @@ impl Confidence {
 }
 
 /// Whether to retry, and after how long when known.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schemars", schemars(deny_unknown_fields))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct RetryAdvice {
     /// Retry, don't, or only after changing the request.
@@ -103,6 +109,8 @@ pub struct RetryAdvice {
 }
 
 /// Everything Airlock can say about one error.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schemars", schemars(deny_unknown_fields))]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Diagnosis {
     /// The one category this error falls in: its cause, wherever it arrived.

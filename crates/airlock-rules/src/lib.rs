@@ -46,6 +46,7 @@ mod parse;
 pub mod alert;
 pub mod batch;
 pub mod bundle;
+pub mod log_line;
 #[cfg(feature = "jsonschema")]
 pub mod output;
 pub mod pace;

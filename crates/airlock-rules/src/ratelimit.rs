@@ -16,6 +16,7 @@ pub const HEADER_NAMES: [&str; 6] = [
 
 /// Which rate limit was hit.
 #[non_exhaustive]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum LimitKind {
     /// Requests per minute.
@@ -49,6 +50,8 @@ impl LimitKind {
 }
 
 /// What a rate-limit message says about the limit that was hit.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schemars", schemars(deny_unknown_fields))]
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct RateLimitInfo {
     /// Which limit, when the message or headers say.
@@ -68,6 +71,8 @@ pub struct RateLimitInfo {
 }
 
 /// One decoded limit family from the `x-ratelimit-*` headers.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schemars", schemars(deny_unknown_fields))]
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct LimitWindow {
     /// `x-ratelimit-limit-*`.
@@ -81,6 +86,8 @@ pub struct LimitWindow {
 }
 
 /// The decoded `x-ratelimit-*` headers.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schemars", schemars(deny_unknown_fields))]
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct RateLimitHeaders {
     /// The requests family (`…-requests`).

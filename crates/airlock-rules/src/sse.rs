@@ -331,6 +331,7 @@ impl SseParser {
 
 /// Which OpenAI stream shape was seen.
 #[non_exhaustive]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StreamKind {
@@ -355,6 +356,8 @@ impl StreamKind {
 }
 
 /// An error that arrived inside a stream, in OpenAI's fields.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schemars", schemars(deny_unknown_fields))]
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct StreamError {
     /// The error's `code`.
@@ -374,6 +377,8 @@ pub struct StreamError {
 
 /// How a stream ended.
 #[non_exhaustive]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schemars", schemars(deny_unknown_fields))]
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case", tag = "state")]
 pub enum StreamState {
@@ -941,6 +946,8 @@ pub fn interrupted_event(kind: StreamKind, message: &str, sequence_number: Optio
 }
 
 /// What a pasted stream shows: its shape, how it ended, and where.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schemars", schemars(deny_unknown_fields))]
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct StreamSummary {
     /// Chat Completions, Responses, or unknown.

@@ -19,7 +19,6 @@ use core::time::Duration;
 use futures_util::future::{Either, select};
 use futures_util::{Stream, stream};
 use js_sys::futures::JsFuture;
-use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
 use worker::Delay;
 
@@ -171,29 +170,9 @@ pub async fn read_prefix(
     }
 }
 
-/// Where a relayed body goes, for its `body_end` log line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Direction {
-    /// An upstream answer on its way to the client.
-    Response,
-    /// A client's body on its way upstream.
-    Request,
-}
-
-/// The `body_end` log line: written only when a relayed body did not end cleanly.
-#[derive(Serialize)]
-struct BodyEnd<'a> {
-    event: &'static str,
-    request_id: &'a str,
-    direction: Direction,
-    /// `cut` (a read error) or `stalled` (the idle timer).
-    state: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    bytes: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<&'a str>,
-}
+/// Where a relayed body goes, for its `body_end` log line (a type of the rules crate's
+/// `log_line`, with the line itself).
+pub use airlock_rules::log_line::{BodyEnd, Direction};
 
 /// What [`relay`] needs besides the bytes.
 #[derive(Debug)]

@@ -199,8 +199,9 @@ pub async fn proxy(
         // (a success is returned at once, below).
         let replayable = !matches!(this_body, Body::Stream(_));
         let max_retries = if replayable { settings.edge_retries } else { 0 };
+        let retries_made = line.attempts - 1;
         let budget = |elapsed: f64| {
-            Budget::new(line.attempts - 1, max_retries)
+            Budget::new(retries_made, max_retries)
                 .with_deadline(elapsed as u64, Some(settings.retry_deadline_ms))
                 .with_now(js_sys::Date::now() as u64)
         };

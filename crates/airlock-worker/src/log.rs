@@ -5,7 +5,7 @@
 //! Never logged: keys, gateway tokens, query strings, and prompt text unless `LOG_PROMPTS` is
 //! `true` (then the prompt is logged with keys and the gateway's secrets masked).
 
-use serde::Serialize;
+use airlock_rules::log_line::RequestLine;
 use serde_json::Value;
 use worker::Request;
 
@@ -18,88 +18,29 @@ const MAX_PROMPT_CHARS: usize = 4000;
 /// upstream's request ID) is cut after this many characters, after its keys are masked.
 pub const MAX_LOG_FIELD_CHARS: usize = 256;
 
-/// What one request's log line says.
-#[derive(Debug, Serialize)]
+/// One request's log line: the rules crate's [`RequestLine`] (the JSON written, whose schema is
+/// `schemas/log-line.json`), plus what the worker keeps beside it. Its fields are reached through
+/// `Deref` (`line.status`, `line.model`, …).
+#[derive(Debug)]
 pub struct LogLine {
-    /// When the request arrived (ISO 8601).
-    pub time: String,
-    /// Airlock's request ID (`x-airlock-request-id`; `x-request-id` on the worker's own errors).
-    pub request_id: String,
-    /// The upstream's `x-request-id`, when it answered.
-    pub upstream_request_id: Option<String>,
-    /// HTTP method.
-    pub method: String,
-    /// The normalised path, without the query.
-    pub path: String,
-    /// The model named in the body, when the rules read it.
-    pub model: Option<String>,
-    /// The status sent to the client.
-    pub status: u16,
-    /// The error category (the rules' diagnosis, or the worker's own error).
-    pub category: Option<String>,
-    /// The retry decision.
-    pub retry: Option<&'static str>,
-    /// The rule that rejected the request.
-    pub rule: Option<String>,
-    /// Whether the body was checked by the rules (false: not JSON, too large, no length).
-    pub checked: bool,
-    /// Upstream attempts made (more than 1 only with edge retries).
-    pub attempts: u32,
-    /// Milliseconds until the response headers were ready.
-    pub latency_ms: f64,
-    /// Fingerprint of the client's key or gateway token.
-    pub key_fingerprint: Option<String>,
-    /// Input tokens the rules counted (exact text plus estimated framing, tools and images), when
-    /// the body was checked and the model's encoding is known; at least this many when `partial`
-    /// is `tokenize_cost`.
-    pub tokens: Option<u64>,
-    /// How `tokens` was found: `exact` (tokenized), or `estimate` (OpenAI's rate-limiter
-    /// estimate, where the context-length verdict did not depend on the exact count; see
-    /// `EXACT_TOKEN_COUNT`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tokens_counted: Option<&'static str>,
-    /// The bound that left the body partly checked or unchecked (`max_check_bytes`, and the
-    /// rules' `validate::bounds`: `json_nodes`, `tokenize_cost`, …); also sent as
-    /// `x-airlock-checked: partial; bound=…`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub partial: Option<&'static str>,
-    /// The prompt text, keys masked; only with `LOG_PROMPTS=true`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub prompt: Option<String>,
-    /// The rules that warned (or would have rejected, in report mode), by name, in order, each
-    /// once; also sent as `x-airlock-warnings` ([`warnings_header`]).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
-    /// How an upstream error body was read when it was not simply whole: `streamed` (longer than
-    /// the diagnosis prefix, passed on as a stream), `stalled`, `cut`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub upstream_body: Option<&'static str>,
-    /// An upstream status that is not a final HTTP status (answered as a failed connection).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub upstream_status: Option<u16>,
-    /// The answer is an event stream: a second line, `"event":"stream_end"` with the same
-    /// `request_id`, follows when it ends, with its final state (see `watch.rs`).
-    pub stream: bool,
-    /// Simulate mode answered (`x-airlock-simulate`), not the upstream: the Monitor counts it
-    /// apart and never alerts on it.
-    #[serde(skip_serializing_if = "core::ops::Not::not")]
-    pub simulated: bool,
+    line: RequestLine,
     /// The response sent is the upstream's (its status relayed), not one Airlock made itself
     /// (a rejection, a refusal, its own error): the Monitor counts the two statuses apart.
-    #[serde(skip)]
     pub upstream_answered: bool,
-    /// The answer checked against the request's schemas (`output.rs`): `valid`, `invalid`,
-    /// `truncated`, `refused`, `unchecked`; on a stream, in its `stream_end` line instead.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub output: Option<&'static str>,
-    /// Where the first failure is (response path and JSON pointer; never a value).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub output_path: Option<String>,
-    /// The failing keyword, or why it was not checked.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub output_keyword: Option<String>,
-    #[serde(skip)]
     started_ms: f64,
+}
+
+impl core::ops::Deref for LogLine {
+    type Target = RequestLine;
+    fn deref(&self) -> &RequestLine {
+        &self.line
+    }
+}
+
+impl core::ops::DerefMut for LogLine {
+    fn deref_mut(&mut self) -> &mut RequestLine {
+        &mut self.line
+    }
 }
 
 impl LogLine {
@@ -108,33 +49,14 @@ impl LogLine {
         let now = js_sys::Date::now();
         let path = url.map(|u| u.path().to_owned()).unwrap_or_default();
         LogLine {
-            time: crate::plumbing::iso_time(now),
-            request_id: new_request_id(),
-            upstream_request_id: None,
-            method: req.method().to_string(),
-            path,
-            model: None,
-            status: 0,
-            category: None,
-            retry: None,
-            rule: None,
-            checked: false,
-            attempts: 0,
-            latency_ms: 0.0,
-            key_fingerprint: None,
-            prompt: None,
-            partial: None,
-            tokens: None,
-            tokens_counted: None,
-            warnings: Vec::new(),
-            upstream_body: None,
-            upstream_status: None,
-            stream: false,
-            simulated: false,
+            line: RequestLine {
+                time: crate::plumbing::iso_time(now),
+                request_id: new_request_id(),
+                method: req.method().to_string(),
+                path,
+                ..RequestLine::default()
+            },
             upstream_answered: false,
-            output: None,
-            output_path: None,
-            output_keyword: None,
             started_ms: now,
         }
     }
@@ -154,13 +76,15 @@ impl LogLine {
 
     /// Completes the line with the final status and writes it.
     pub fn finish(&mut self, status: u16) {
-        self.status = status;
+        let started_ms = self.started_ms;
+        let line = &mut self.line;
+        line.status = status;
         // What a stranger wrote (a key pasted into the model name or the URL path) is masked and cut.
-        self.path = log_field(&self.path);
-        self.model = self.model.as_deref().map(log_field);
-        self.upstream_request_id = self.upstream_request_id.as_deref().map(log_field);
-        self.latency_ms = js_sys::Date::now() - self.started_ms;
-        match serde_json::to_string(self) {
+        line.path = log_field(&line.path);
+        line.model = line.model.as_deref().map(log_field);
+        line.upstream_request_id = line.upstream_request_id.as_deref().map(log_field);
+        line.latency_ms = js_sys::Date::now() - started_ms;
+        match serde_json::to_string(line) {
             Ok(text) => worker::console_log!("{text}"),
             Err(e) => worker::console_error!("airlock: log line failed: {e}"),
         }

@@ -19,9 +19,9 @@
 //! through Airlock looks like (`x-should-retry: false` on quota, for example). Each attempt
 //! writes one `{"event":"simulate",…}` log line, before any stall, with what was done.
 
+use airlock_rules::log_line::SimulateLine;
 use airlock_rules::simulate::{self, Kind, Spec, StreamApi};
 use airlock_rules::{NoResponse, diagnose_response};
-use serde::Serialize;
 use worker::{Headers, Response, Result};
 
 use crate::log::LogLine;
@@ -33,16 +33,6 @@ pub const HEADER: &str = "x-airlock-simulate";
 
 /// The attempt number the SDKs send on each try of one request.
 const RETRY_COUNT_HEADER: &str = "x-stainless-retry-count";
-
-#[derive(Serialize)]
-struct SimulateLine<'a> {
-    event: &'static str,
-    request_id: &'a str,
-    name: &'static str,
-    attempt: Option<u32>,
-    after: Option<u32>,
-    action: &'static str,
-}
 
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers

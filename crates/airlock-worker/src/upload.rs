@@ -23,10 +23,10 @@ use core::cell::RefCell;
 use core::task::{Poll, Waker};
 
 use airlock_rules::batch::LineError;
+use airlock_rules::log_line::UploadEnd;
 pub use airlock_rules::upload::{Mode, Note, Pump, boundary, message};
 use futures_util::StreamExt;
 use js_sys::futures::JsFuture;
-use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
 use worker::ByteStream;
 
@@ -281,25 +281,6 @@ async fn write(writer: &web_sys::WritableStreamDefaultWriter, bytes: &[u8]) -> b
 fn abort(controller: &web_sys::AbortController, shared: &Rc<RefCell<Shared>>, why: &str) {
     shared.borrow_mut().aborted = true;
     controller.abort_with_reason(&JsValue::from_str(why));
-}
-
-/// The `upload_end` log line.
-#[derive(Serialize)]
-struct UploadEnd<'a> {
-    event: &'static str,
-    request_id: &'a str,
-    /// `passed` (judged good), `rejected`, or `unchecked` (see `note`).
-    state: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    note: Option<&'static str>,
-    bytes: u64,
-    forwarded_bytes: u64,
-    requests: u64,
-    errors: usize,
-    /// The upstream call opened before the client's body ended (else it got the whole body).
-    streamed: bool,
-    upstream_aborted: bool,
-    duration_ms: f64,
 }
 
 /// What went upstream.

@@ -22,13 +22,13 @@
 //! logged as `cut` but passed on as sent: that was the upstream's choice (an OpenAI-compatible
 //! server that omits `[DONE]` is valid traffic).
 
+use airlock_rules::log_line::StreamEnd;
 use airlock_rules::output::{Expectation, OutputReport, StreamOutput};
-use airlock_rules::sse::{StreamError, StreamState, StreamWatch};
+use airlock_rules::sse::{StreamState, StreamWatch};
 use core::pin::pin;
 
 use futures_util::future::{Either, select};
 use futures_util::{Stream, StreamExt};
-use serde::Serialize;
 use worker::ByteStream;
 
 /// The message of the error event appended to a dropped stream.
@@ -46,42 +46,6 @@ pub fn is_event_stream(content_type: Option<&str>) -> bool {
             .next()
             .is_some_and(|m| m.trim().eq_ignore_ascii_case("text/event-stream"))
     })
-}
-
-/// The `stream_end` log line.
-#[derive(Debug, Serialize)]
-struct StreamEnd<'a> {
-    event: &'static str,
-    request_id: &'a str,
-    kind: &'static str,
-    state: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<&'a StreamError>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'a str>,
-    last_event: Option<&'a str>,
-    finish_reason: Option<&'a str>,
-    events: u64,
-    bytes: u64,
-    /// The upstream connection failed mid-stream (read error).
-    upstream_dropped: bool,
-    /// Airlock appended bytes to end the dropped stream: its `stream_interrupted` error, or, when
-    /// the terminal event had arrived but for its end, only that end (the rest of a cut `[DONE]`,
-    /// the blank line after `response.completed`).
-    appended_error: bool,
-    /// The client went away before the stream ended.
-    client_closed: bool,
-    /// No chunk came for `UPSTREAM_IDLE_TIMEOUT_MS`: ended like a drop.
-    upstream_stalled: bool,
-    duration_ms: f64,
-    /// The assembled output checked against the request's schemas (`output.rs`): a stream
-    /// cannot get the `x-airlock-output` header once its body has started, so it is logged here.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    output: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    output_path: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    output_keyword: Option<String>,
 }
 
 /// The watcher and what the log needs; logs once, at the end or when dropped.

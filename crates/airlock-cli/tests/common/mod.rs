@@ -48,6 +48,24 @@ pub fn json_output(o: &Output, schema: &str) -> serde_json::Value {
     v
 }
 
+/// Standard output as JSON Lines, each line validated against `schemas/{schema}.json`.
+pub fn json_lines_output(o: &Output, schema: &str) -> Vec<serde_json::Value> {
+    let validator = schema_validator(schema);
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|line| {
+            let v: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+            if let Err(e) = validator.validate(&v) {
+                panic!(
+                    "line does not match schemas/{schema}.json at {}: {e}\n{line}",
+                    e.instance_path()
+                );
+            }
+            v
+        })
+        .collect()
+}
+
 /// The committed schema `schemas/{name}.json`, compiled.
 pub fn schema_validator(name: &str) -> jsonschema::Validator {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -315,17 +315,16 @@ impl Monitor {
             time: String::from(js_sys::Date::new_0().to_iso_string()),
         });
         let outcome = self.post(&body).await;
-        worker::console_log!(
-            "{}",
-            json!({
-                "event": "alert",
-                "category": category.as_str(),
-                "count": w.recent,
-                "baseline_hour": w.baseline,
-                "window_minutes": rule.window_minutes,
-                "webhook": outcome,
-            })
-        );
+        let line = airlock_rules::log_line::AlertLine {
+            event: "alert",
+            category: category.as_str(),
+            count: w.recent,
+            baseline_hour: w.baseline,
+            window_minutes: rule.window_minutes,
+            webhook: &outcome,
+        };
+        // Written through a `Value`, so the keys stay in the order this line always had.
+        worker::console_log!("{}", serde_json::to_value(&line).unwrap_or_default());
         Ok(())
     }
 

@@ -150,20 +150,14 @@ impl Pacer {
         let mut lane = self.read();
         if lane.requests.is_some() || lane.tokens.is_some() {
             // Says a restart kept what was learned (no key, no lane name: only the limits).
-            let family = |w: Option<airlock_rules::pace::Window>| match w {
-                Some(w) => format!(
-                    "{{\"limit\":{},\"level\":{},\"at\":{}}}",
-                    w.limit,
-                    w.level / airlock_rules::pace::SCALE,
-                    w.at
-                ),
-                None => "null".to_owned(),
+            let line = airlock_rules::log_line::PacerRestored {
+                pacer: "restored from storage",
+                requests: lane.requests.map(Into::into),
+                tokens: lane.tokens.map(Into::into),
             };
-            worker::console_log!(
-                "{{\"pacer\":\"restored from storage\",\"requests\":{},\"tokens\":{}}}",
-                family(lane.requests),
-                family(lane.tokens)
-            );
+            if let Ok(text) = serde_json::to_string(&line) {
+                worker::console_log!("{text}");
+            }
         }
         // Tickets from before a restart must never match a new reservation.
         lane.next_ticket = lane.next_ticket.max(now.saturating_mul(1_000));
