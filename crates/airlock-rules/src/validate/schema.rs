@@ -373,12 +373,25 @@ fn not_of_type(v: &Value, ty: &str) -> String {
 /// invalid only when it is invalid under drafts 4, 7 and 2020-12 alike (tuple `items: [...]` is
 /// valid in draft 7 and not 2020-12; a boolean `exclusiveMinimum` only in draft 4), and even then
 /// it is only reported: the built-in `meta_problem` decides rejections.
+///
+/// The meta-schema validators are built once per thread, on first use (issue 14): on wasm the
+/// `jsonschema` crate builds one anew at each `draftN::meta::validate` call (it caches them in
+/// statics only natively), which cost ~6 % of the CPU of a 126k-token request with a tool in
+/// workerd. Never at a Worker's global scope: the first request with a schema builds them.
 #[cfg(feature = "jsonschema")]
 fn crate_meta_problem(schema: &Value) -> Option<String> {
-    let draft7 = jsonschema::draft7::meta::validate(schema).err()?;
-    jsonschema::draft4::meta::validate(schema).err()?;
-    jsonschema::draft202012::meta::validate(schema).err()?;
-    Some(format!("{draft7}"))
+    use jsonschema::meta::MetaValidator;
+    std::thread_local! {
+        static DRAFT7: MetaValidator<'static> = jsonschema::draft7::meta::validator();
+        static DRAFT4: MetaValidator<'static> = jsonschema::draft4::meta::validator();
+        static DRAFT202012: MetaValidator<'static> = jsonschema::draft202012::meta::validator();
+    }
+    let draft7 = DRAFT7.with(|v| v.validate(schema).err().map(|e| format!("{e}")))?;
+    DRAFT4.with(|v| v.validate(schema).is_err()).then_some(())?;
+    DRAFT202012
+        .with(|v| v.validate(schema).is_err())
+        .then_some(())?;
+    Some(draft7)
 }
 
 #[cfg(not(feature = "jsonschema"))]
