@@ -13,7 +13,9 @@
 // request schema off), `lints_off` (the schema lints off), `count_off` (context_length off), and
 // `strict` / `plain` (this target gets the strict-format body, or the plain one, whatever STRICT
 // says). Env: N (requests per round, 1000), ROUNDS (8), SIZE (2048),
-// STRICT=1 (the body asks for a strict json_schema format, and the answer is validated).
+// STRICT=1 (the body asks for a strict json_schema format, and the answer is validated), LONG=1 (the
+// 128k-token chat body of bench-worker's pre-flight row instead of the 2 KB one, for every target;
+// use a small N, e.g. N=20 ROUNDS=6).
 // PROFILE=NAME (with `node --experimental-websocket` on Node 20) instead records a V8 CPU profile
 // of NAME through workerd's inspector into <work-dir>/NAME.cpuprofile; its numbers are inflated by
 // the profiler, so read it for proportions only.
@@ -101,9 +103,11 @@ const services = [
 ];
 const sockets = Object.entries(ports).map(([n, p]) => `(name = ${capnp(n)}, address = "127.0.0.1:${p}", http = (), service = ${capnp(n)})`);
 const config = path.join(workDir, "cpu.capnp");
+// V8FLAGS="--a --b" (an experiment, e.g. --no-liftoff): V8 flags for the whole workerd process.
+const v8Flags = process.env.V8FLAGS ? `, v8Flags = [${process.env.V8FLAGS.split(" ").map(capnp).join(", ")}]` : "";
 fs.writeFileSync(
   config,
-  `using Workerd = import "/workerd/workerd.capnp";\nconst config :Workerd.Config = (services = [${services.join(", ")}], sockets = [${sockets.join(", ")}]);\n`,
+  `using Workerd = import "/workerd/workerd.capnp";\nconst config :Workerd.Config = (services = [${services.join(", ")}], sockets = [${sockets.join(", ")}]${v8Flags});\n`,
 );
 const inspector = await freePort();
 const args = ["serve", config];
@@ -131,9 +135,20 @@ const plainBody = {
 // STRICT=1 (issue 17): the same body with bench-worker's strict json_schema format, so the fake
 // upstream answers with a structured output that the worker validates (x-airlock-output).
 const STRICT_SCHEMA = { type: "object", properties: { city: { type: "string" }, population: { type: ["integer", "null"] }, tags: { type: "array", items: { type: "string" } } }, required: ["city", "population", "tags"], additionalProperties: false };
+// LONG=1 (issue 14): instead, bench-worker's 128k-token pre-flight body (126 messages of 1,000
+// one-token words for gpt-4o, with a tool; the same generator as run.mjs's `longChatBody`).
+const WORDS = ("the of and to in is that for it with as was on be by this are from at or have an they which one you were all we can her has there been if more when will would who so no time people year way day man thing woman life child world school state family student group country problem hand part place case week company system program question work government number night point home water room mother area money story fact month lot right study book eye job word business issue side kind head house service friend father power hour game line end member law car city community name president team minute idea body information back parent face others level office door health person art war history party result change morning reason research girl guy moment air teacher force education").split(" ");
+function longChatBody(messages, words) {
+  let x = 12345;
+  const next = () => ((x = (x * 1103515245 + 12345) % 2147483648), x);
+  const text = () => Array.from({ length: words }, () => " " + WORDS[next() % WORDS.length]).join("");
+  const tool = { type: "function", function: { name: "get_weather", description: "Get the current weather for a city", parameters: { type: "object", properties: { location: { type: "string" } }, required: ["location"] } } };
+  return { model: "gpt-4o", messages: Array.from({ length: messages }, (_, i) => ({ role: i % 2 ? "assistant" : "user", content: text() })), tools: [tool] };
+}
+const longBody = process.env.LONG === "1" ? JSON.stringify(longChatBody(126, 1000)) : null;
 const strictBody = JSON.stringify({ ...plainBody, response_format: { type: "json_schema", json_schema: { name: "city", strict: true, schema: STRICT_SCHEMA } } });
-const bodies = { floor: process.env.STRICT === "1" ? strictBody : JSON.stringify(plainBody) };
-for (const t of targets) bodies[t.name] = t.strict ? strictBody : JSON.stringify(plainBody);
+const bodies = { floor: longBody ?? (process.env.STRICT === "1" ? strictBody : JSON.stringify(plainBody)) };
+for (const t of targets) bodies[t.name] = longBody ?? (t.strict ? strictBody : JSON.stringify(plainBody));
 const bodyOf = Object.fromEntries(Object.entries(ports).map(([n, p]) => [p, bodies[n]]));
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 function request(port) {

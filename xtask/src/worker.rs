@@ -162,19 +162,41 @@ impl Drop for BuildLock {
     }
 }
 
+/// The wasm features rustc's wasm32 target uses, plus the exception handling of wasm-bindgen's
+/// catch wrappers (worker-build's own list; `--all-features` would let binaryen write encodings
+/// workerd does not read).
+const WASM_FEATURES: [&str; 7] = [
+    "--enable-mutable-globals",
+    "--enable-sign-ext",
+    "--enable-nontrapping-float-to-int",
+    "--enable-bulk-memory",
+    "--enable-multivalue",
+    "--enable-reference-types",
+    "--enable-exception-handling",
+];
+
+/// The optimisation passes: `AIRLOCK_WASM_OPT` (space-separated wasm-opt flags) for experiments,
+/// else worker-build's default, `-O`.
+fn wasm_opt_flags() -> Vec<String> {
+    std::env::var("AIRLOCK_WASM_OPT")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .map_or_else(
+            || vec!["-O".to_owned()],
+            |s| s.split_whitespace().map(str::to_owned).collect(),
+        )
+}
+
 fn build_now() -> Result<(), String> {
     web::build()?;
     let tools = setup::rust_tools()?;
-    let mut args = vec!["--release"];
-    if tools.wasm_opt.is_none() {
-        println!(
-            "build-worker: wasm-opt not installed (run `cargo xtask setup`); building without it"
-        );
-        args.push("--no-opt");
-    }
+    // wasm-opt runs here rather than inside worker-build, so its input (wasm-bindgen's output) and
+    // an optimised copy with function names are kept for profiles and experiments (issue 14):
+    // `$CARGO_TARGET_DIR/airlock-worker/{bindgen,named}.wasm`.
+    let args = ["--release", "--no-opt"];
     println!("$ worker-build {}", args.join(" "));
     let status = Command::new(&tools.worker_build)
-        .args(&args)
+        .args(args)
         .envs(tools.env())
         .current_dir(crate_dir())
         .status()
@@ -183,32 +205,47 @@ fn build_now() -> Result<(), String> {
         return Err(format!("worker-build failed: {status}"));
     }
     let wasm = crate_dir().join("build").join("index_bg.wasm");
-    // Function names and producer notes are ~1.2 MB of the module that nothing at the edge reads:
-    // stripped, the bundle stays under 3 MB gzip with the request-schema validator (issue 12).
-    if let Some(wasm_opt) = &tools.wasm_opt {
-        let path = wasm.to_string_lossy().into_owned();
+    let Some(wasm_opt) = &tools.wasm_opt else {
+        println!(
+            "build-worker: wasm-opt not installed (run `cargo xtask setup`); built without it"
+        );
+        return Ok(());
+    };
+    let keep = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| util::root().join("target"), PathBuf::from)
+        .join("airlock-worker");
+    std::fs::create_dir_all(&keep).map_err(|e| format!("{}: {e}", keep.display()))?;
+    let (bindgen, named) = (keep.join("bindgen.wasm"), keep.join("named.wasm"));
+    std::fs::copy(&wasm, &bindgen).map_err(|e| format!("{}: {e}", bindgen.display()))?;
+    let run = |args: &[&str]| -> Result<(), String> {
+        println!("$ wasm-opt {}", args.join(" "));
         let status = Command::new(wasm_opt)
-            .args([
-                path.as_str(),
-                // The features rustc's wasm32 target uses (`--all-features` would let binaryen
-                // write encodings workerd does not read).
-                "--enable-bulk-memory",
-                "--enable-nontrapping-float-to-int",
-                "--enable-sign-ext",
-                "--enable-mutable-globals",
-                "--enable-reference-types",
-                "--enable-multivalue",
-                "--strip-debug",
-                "--strip-producers",
-                "-o",
-                path.as_str(),
-            ])
+            .args(args)
             .status()
             .map_err(|e| format!("could not run wasm-opt: {e}"))?;
-        if !status.success() {
-            return Err(format!("wasm-opt --strip-debug failed: {status}"));
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("wasm-opt failed: {status}"))
         }
-    }
+    };
+    let (bindgen_s, named_s, wasm_s) = (
+        bindgen.to_string_lossy().into_owned(),
+        named.to_string_lossy().into_owned(),
+        wasm.to_string_lossy().into_owned(),
+    );
+    let flags = wasm_opt_flags();
+    let mut args: Vec<&str> = vec![bindgen_s.as_str(), "-o", named_s.as_str()];
+    args.extend(flags.iter().map(String::as_str));
+    args.extend(WASM_FEATURES);
+    args.push("--debuginfo");
+    run(&args)?;
+    // Function names and producer notes are ~0.75 MB of the module that nothing at the edge reads:
+    // stripped, the bundle stays under 3 MB gzip with the request-schema validator (issue 12).
+    let mut args: Vec<&str> = vec![named_s.as_str(), "-o", wasm_s.as_str()];
+    args.extend(WASM_FEATURES);
+    args.extend(["--strip-debug", "--strip-producers"]);
+    run(&args)?;
     if let Ok(meta) = std::fs::metadata(&wasm) {
         println!("build-worker: {} ({} bytes)", wasm.display(), meta.len());
     }

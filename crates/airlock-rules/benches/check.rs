@@ -209,13 +209,29 @@ fn bench(name: &str, body: &[u8]) {
     bench_with(name, body, &Config::default());
 }
 
+/// `CHECK_BENCH=text` runs only the cases whose name contains `text`; `CHECK_ITERS=n` runs `n`
+/// checks after one warm-up instead of timing for about a second (for instruction counts under
+/// `valgrind --tool=callgrind`, which a shared machine's load does not change).
 fn bench_with(name: &str, body: &[u8], config: &Config) {
+    if std::env::var("CHECK_BENCH").is_ok_and(|only| !name.contains(&only)) {
+        return;
+    }
     let config = config.clone();
     let endpoint = "/v1/chat/completions";
     assert!(
         check(endpoint, body, &config).ok(),
         "{name}: the bench body must pass"
     );
+    if let Some(n) = std::env::var("CHECK_ITERS")
+        .ok()
+        .and_then(|n| n.parse::<u32>().ok())
+    {
+        for _ in 0..n {
+            black_box(check(endpoint, black_box(body), &config));
+        }
+        println!("{name}: {} bytes, {n} checks", body.len());
+        return;
+    }
     // Warm up, then pick an iteration count that runs for about a second.
     let start = Instant::now();
     let mut n = 0u32;

@@ -110,14 +110,19 @@ pub async fn proxy(
         && route::may_hold_json(content_type)
         && content_length.is_none_or(|n| n <= settings.max_check_bytes)
     {
-        match req.inner().body().as_ref().and_then(body::Reader::new) {
-            None => Body::None,
-            Some(reader) => {
-                let cap = usize::try_from(settings.max_check_bytes).unwrap_or(usize::MAX);
-                let prefix = body::read_prefix(reader, cap, content_length, None, |b| {
+        let cap = usize::try_from(settings.max_check_bytes).unwrap_or(usize::MAX);
+        let read = match req.inner().body() {
+            Some(stream) => {
+                body::read_request(&stream, cap, content_length, json, |b| {
                     !json && !route::may_be_json_text(b)
                 })
-                .await;
+                .await
+            }
+            None => None,
+        };
+        match read {
+            None => Body::None,
+            Some(body::RequestBody { prefix, runtime }) => {
                 match prefix.end {
                     body::PrefixEnd::Complete => {
                         let bytes = prefix.bytes;
@@ -143,7 +148,7 @@ pub async fn proxy(
                                 pacer::Turn::Unpaced => {}
                             }
                         }
-                        Body::Bytes(js_bytes(&bytes))
+                        Body::Bytes(runtime.unwrap_or_else(|| js_bytes(&bytes)))
                     }
                     // Over the cap (chunked, so no length said so) or not JSON: sent on as read.
                     body::PrefixEnd::More(rest) => {

@@ -135,9 +135,22 @@ pub struct RequestTokens {
     bytes_bounded: u64,
 }
 
-/// Characters in `s` (UTF-8 lead bytes).
+/// Characters in `s` (UTF-8 lead bytes): its length less its continuation bytes (`10xxxxxx`),
+/// counted eight bytes at a time (issue 14: a byte loop is not vectorized in wasm, and took ~7 %
+/// of a 126k-token request's CPU in workerd).
 fn count_chars(s: &str) -> u64 {
-    s.bytes().filter(|b| (*b as i8) >= -0x40).count() as u64
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let b = s.as_bytes();
+    let mut words = b.chunks_exact(8);
+    let mut continuation = 0u64;
+    for w in &mut words {
+        let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        // Bit 7 set and bit 6 clear, per byte (`w << 1` puts each byte's bit 6 at its bit 7).
+        continuation += u64::from((w & !(w << 1) & HIGH).count_ones());
+    }
+    let tail = words.remainder();
+    let tail = tail.iter().filter(|b| (**b as i8) < -0x40).count() as u64;
+    s.len() as u64 - continuation - tail
 }
 
 impl RequestTokens {
@@ -1069,6 +1082,25 @@ pub fn budget_of(input: RequestTokens, api: Api, body: &Value, limits: &Limits) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn count_chars_counts_what_chars_counts() {
+        let samples = [
+            "",
+            "a",
+            "héllo wörld, 日本語のテキスト 🦀🦀 and more ascii after it",
+            "ééééééééééééééééé",
+            "🦀",
+            "1234567\u{10FFFF}89",
+        ];
+        for s in samples {
+            for start in 0..s.len() {
+                if let Some(part) = s.get(start..) {
+                    assert_eq!(count_chars(part), part.chars().count() as u64, "{part:?}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn a_lazy_pass_that_tokenized_everything_is_the_exact_count() {
