@@ -7,7 +7,8 @@
 // TypeError. The Python SDK (httpx, non-streaming) reads the whole body inside `send`, so a body
 // cut short of its Content-Length also becomes APIConnectionError there. So each variant below is
 // judged on what reaches the wire: a raw TCP client records the bytes and how the socket ended
-// (FIN, RST, or nothing within 3 s), then both SDKs are run against it with their default 2
+// (FIN, RST, or nothing within 3 s), without and with `accept-encoding: gzip` as the SDKs send
+// it, then both SDKs are run against it with their default 2
 // retries, and the worker counts the attempts it saw.
 //
 // A small JavaScript worker (no Airlock code) serves each variant at `/<variant>`; it is run
@@ -129,7 +130,7 @@ const only = process.argv.slice(2).filter((a) => !a.startsWith("--"));
 const variants = (await (await fetch(entry + "/")).json()).filter((v) => only.length === 0 || only.includes(v));
 
 /** A raw HTTP/1.1 request; resolves to the bytes received and how the socket ended. */
-const raw = (base, name) =>
+const raw = (base, name, extraHeaders = "") =>
   new Promise((resolve) => {
     const u = new URL(base);
     const sock = net.connect({ host: u.hostname, port: Number(u.port) });
@@ -150,7 +151,7 @@ const raw = (base, name) =>
     sock.on("end", () => finish("FIN"));
     sock.on("error", (e) => finish(`error ${e.code ?? e.message}`));
     setTimeout(() => finish("nothing more within 3 s"), 3000);
-    sock.write(`POST /${name} HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`);
+    sock.write(`POST /${name} HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n${extraHeaders}\r\n{}`);
   });
 
 const attempts = (name, from) => lines.slice(from).filter((l) => l.includes(`attempt ${name} `)).length;
@@ -188,6 +189,7 @@ except Exception as e:
 for (const [way, base] of [["entry", entry], ["direct", direct]]) {
   for (const name of variants) {
     console.log(`${way} ${name} raw: ${await raw(base, name)}`);
+    console.log(`${way} ${name} raw, accept-encoding gzip: ${await raw(base, name, "Accept-Encoding: gzip, deflate\r\n")}`);
     console.log(`${way} ${name} node SDK: ${await nodeSdk(base, name)}`);
     const p = pythonSdk(base, name);
     await sleep(300);
