@@ -6,6 +6,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
+import net from "node:net";
 import path from "node:path";
 import readline from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -31,8 +32,9 @@ const EXPECTED = {
   bad_gateway: { py: "InternalServerError", node: "InternalServerError", status: 502, attempts: 3 },
   overloaded: { py: "InternalServerError", node: "InternalServerError", status: 503, attempts: 3 },
   timeout: { py: "APITimeoutError", node: "APIConnectionTimeoutError", status: undefined, attempts: 3 },
-  // What a client of Airlock gets when the upstream resets: Airlock's 502 (see the README).
-  connection: { py: "InternalServerError", node: "InternalServerError", status: 502, attempts: 3, code: "upstream_unreachable" },
+  // A connection error, retried as one: the SDKs' HTTP parsers refuse the answer's header block
+  // (see the README and tests/e2e/reset-probe.mjs), so no status reaches them.
+  connection: { py: "APIConnectionError", node: "APIConnectionError", status: undefined, attempts: 3 },
   context_length: { py: "BadRequestError", node: "BadRequestError", status: 400, attempts: 1, code: "context_length_exceeded" },
   content_policy: { py: "BadRequestError", node: "BadRequestError", status: 400, attempts: 1, code: "invalid_prompt" },
   invalid_request: { py: "BadRequestError", node: "BadRequestError", status: 400, attempts: 1, code: "decimal_above_max_value" },
@@ -223,6 +225,44 @@ describe("what the answers carry", () => {
     assert.equal(Buffer.byteLength(text), 84);
   });
 
+  test("connection: on the wire, Airlock's 502 upstream_unreachable with one header holding a vertical tab", async () => {
+    // A raw HTTP/1.1 client (lenient, as curl is) reads what the SDKs' parsers refuse.
+    const u = new URL(w.url);
+    const body = JSON.stringify(chatBody);
+    const raw = await new Promise((resolve, reject) => {
+      const sock = net.connect({ host: u.hostname, port: Number(u.port) });
+      let got = Buffer.alloc(0);
+      sock.on("data", (d) => {
+        got = Buffer.concat([got, d]);
+        const text = got.toString("latin1");
+        const head = text.indexOf("\r\n\r\n");
+        const length = Number(/\r\ncontent-length: *(\d+)/i.exec(text)?.[1] ?? -1);
+        if (head >= 0 && length >= 0 && got.length >= head + 4 + length) {
+          sock.destroy();
+          resolve(text);
+        }
+      });
+      sock.on("error", reject);
+      setTimeout(() => (sock.destroy(), resolve(got.toString("latin1"))), 5000);
+      sock.write(
+        `POST /v1/chat/completions HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/json\r\n` +
+          `x-airlock-simulate: connection\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+    });
+    const [head, payload] = raw.split("\r\n\r\n");
+    assert.match(head, /^HTTP\/1\.1 502 /);
+    assert.match(head, /\r\nx-airlock-simulated-reset: connection\x0breset\r\n/i);
+    assert.match(head, /\r\nx-airlock-category: connection\r\n/i);
+    const error = JSON.parse(payload).error;
+    assert.equal(error.code, "upstream_unreachable");
+    assert.equal(error.type, "server_error");
+    // Node's own fetch (undici, as the Node SDK uses) refuses it before any status.
+    await assert.rejects(
+      fetch(`${w.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json", "x-airlock-simulate": "connection" }, body }),
+      (e) => e instanceof TypeError && /fetch failed/.test(e.message),
+    );
+  });
+
   test("the SDKs wait retry-after-ms between attempts (2 × 2000 ms, longer than their own backoff)", async () => {
     const p = await py.run(pyJob(w, "rate_limit;ms=2000", { max_retries: 2 }));
     assert.equal(p.error, "RateLimitError");
@@ -240,6 +280,7 @@ describe("after=k: the SDKs' own retries succeed", () => {
     ["rate_limit;after=2;ms=50", 3],
     ["server_error;after=1", 2],
     ["timeout;after=2;ms=2000", 3],
+    ["connection;after=2", 3],
   ]) {
     test(`${value}: fails ${attempts - 1}, then the upstream answers (Python and Node)`, async () => {
       upstream.script((rec, res) => reply(res, 200, completion("from upstream")));

@@ -149,7 +149,15 @@ fn show(value: &str, responses: bool) -> u8 {
                 }
             }
         }
-        Kind::Stall | Kind::Connection => println!("{}", spec.failure.summary),
+        Kind::Stall => println!("{}", spec.failure.summary),
+        Kind::Connection => {
+            println!("{}", spec.failure.summary);
+            println!(
+                "(the 502 carries {}: {:?})",
+                simulate::RESET_HEADER,
+                simulate::RESET_VALUE
+            );
+        }
     }
     0
 }

@@ -32,6 +32,14 @@ use crate::Category;
 pub const MAX_HEADER_BYTES: usize = 200;
 /// The most attempts `after=k` may fail (the SDKs retry 2 times by default).
 pub const MAX_AFTER: u32 = 100;
+/// The header `connection` adds to its answer: a header block the official SDKs' HTTP parsers
+/// refuse (see [`Kind::Connection`]).
+pub const RESET_HEADER: &str = "x-airlock-simulated-reset";
+/// [`RESET_HEADER`]'s value: a vertical tab (0x0B) between two words. The Fetch standard allows
+/// it in a header value (only NUL, CR and LF are forbidden), so workerd sends it; llhttp (Node)
+/// refuses any control byte in a value, and h11 (httpx) refuses any whitespace but space and tab
+/// inside one.
+pub const RESET_VALUE: &str = "connection\u{b}reset";
 /// The most events a simulated stream sends before it fails.
 pub const MAX_EVENTS: u32 = 1000;
 /// The longest time `ms=T` may name: a stall (`timeout`) or a rate limit's wait, in milliseconds.
@@ -64,9 +72,14 @@ pub enum Kind {
     /// is silent past `UPSTREAM_TIMEOUT_MS` (504 `upstream_timeout`). A client whose timeout is
     /// shorter raises its timeout error first.
     Stall,
-    /// What Airlock answers when the upstream's connection fails or is reset (502
-    /// `upstream_unreachable`): a worker cannot reset its client's own connection before the
-    /// status line (workerd always sends one), so this is what a client of Airlock sees.
+    /// A connection failure as the client's HTTP library sees it: Airlock's 502
+    /// `upstream_unreachable` (what it answers when the upstream resets), carrying
+    /// [`RESET_HEADER`], whose value holds a byte ([`RESET_VALUE`]) that the official SDKs' HTTP
+    /// parsers refuse before they hand back a response (Node's llhttp, httpx's h11), so they raise
+    /// their connection error (`APIConnectionError`) and retry as for a reset. A worker cannot
+    /// reset its client's connection itself: workerd always sends the status line and headers,
+    /// and a body that errors after them is not a connection error to the Node SDK (see
+    /// `tests/e2e/reset-probe.mjs` for every variant tried). A lenient client (curl) reads the 502.
     Connection,
     /// A `stream: true` answer (`200`, `text/event-stream`) that fails after `events` events.
     Stream(StreamEnd),
@@ -255,8 +268,8 @@ pub static CATALOGUE: &[Failure] = &[
         category: Category::Connection,
         kind: Kind::Connection,
         default_ms: None,
-        summary: "the upstream connection fails: Airlock's 502 upstream_unreachable, as for a real reset",
-        source: "crates/airlock-worker/src/errors.rs (no_response: what Airlock sends when the upstream resets or cannot be reached)",
+        summary: "a connection failure: the SDKs' HTTP parsers refuse the answer's header block (one control byte) and raise APIConnectionError; a lenient client reads Airlock's 502 upstream_unreachable",
+        source: "crates/airlock-worker/src/errors.rs (no_response: what Airlock sends when the upstream resets or cannot be reached); tests/e2e/reset-probe.mjs (what reaches the SDKs for each way a worker can fail a response)",
     },
     Failure {
         name: "context_length",
@@ -859,7 +872,11 @@ pub fn client_sees(failure: &'static Failure) -> ClientSees {
             crate::diagnose_no_response(crate::NoResponse::Timeout),
             None,
         ),
-        Kind::Connection => from(crate::diagnose_response(502, &[], b""), Some(502)),
+        // The SDKs never get a status: their HTTP parser refuses the header block.
+        Kind::Connection => from(
+            crate::diagnose_no_response(crate::NoResponse::Connection),
+            None,
+        ),
         // A stream error is raised as the base `APIError` (a data object with `error`: both
         // SDKs' streaming code). Responses' own `error` and `response.failed` events are
         // yielded as events, not raised.
@@ -1052,9 +1069,22 @@ mod tests {
             sees("timeout").python.as_deref(),
             Some("openai.APITimeoutError")
         );
+        let c = sees("connection");
         assert_eq!(
-            sees("connection").node.as_deref(),
-            Some("InternalServerError")
+            (c.python.as_deref(), c.node.as_deref(), c.status, c.retried),
+            (
+                Some("openai.APIConnectionError"),
+                Some("APIConnectionError"),
+                None,
+                true
+            )
+        );
+        // The byte the SDKs' parsers refuse is one the Fetch standard lets a worker send: not
+        // NUL, CR or LF, not at either end (those are trimmed), and not space or tab.
+        assert!(RESET_VALUE.contains('\u{b}'));
+        assert!(
+            !RESET_VALUE.contains(['\0', '\r', '\n'])
+                && RESET_VALUE.trim_matches([' ', '\t', '\u{b}']) == RESET_VALUE
         );
         assert_eq!(sees("not_found").node.as_deref(), Some("NotFoundError"));
         assert_eq!(

@@ -116,7 +116,14 @@ async fn answer(
                 line,
             )
         }
-        Kind::Connection => reject(&errors::no_response(NoResponse::Connection, host, 0), line),
+        Kind::Connection => {
+            // Airlock's 502 for an upstream reset, with one header the SDKs' HTTP parsers
+            // refuse, so they raise their connection error (see `Kind::Connection`).
+            let mut resp = reject(&errors::no_response(NoResponse::Connection, host, 0), line)?;
+            resp.headers_mut()
+                .set(simulate::RESET_HEADER, simulate::RESET_VALUE)?;
+            Ok(resp)
+        }
         Kind::Stream(_) => {
             let Some(api) = StreamApi::for_path(url.path()) else {
                 let why = simulate::StreamRefusal::NotStreamingPath.to_string();
