@@ -92,8 +92,10 @@ function serviceDefs(upstreamUrl) {
     floor: `(name = "floor", worker = (modules = [(name = "floor.js", esModule = embed ${embedPath(path.join(here, "floor.js"))})], compatibilityDate = "2025-09-01", ${vars}, globalOutbound = "loopback"))`,
   };
   // `monitored` is Airlock with the Monitor bound (issue 16): the difference to `airlock` is the
-  // cost of counting and reporting.
-  defs.monitored = `(name = "monitored", worker = (modules = [${modules}], compatibilityDate = "2025-09-01", bindings = [(name = "UPSTREAM_URL", text = ${capnpString(upstreamUrl)}), (name = "MONITOR", durableObjectNamespace = "Monitor")], durableObjectNamespaces = [(className = "Monitor", uniqueKey = "airlock-bench-monitor", enableSql = true)], durableObjectStorage = (inMemory = void), globalOutbound = "loopback"))`;
+  // cost of counting and reporting. Its storage is on disk: workerd's in-memory storage has no
+  // SQL, and the Monitor's reports then fail (they did in runs before session 7, so the earlier
+  // monitor figures measured a failing report).
+  defs.monitored = `(name = "monitored", worker = (modules = [${modules}], compatibilityDate = "2025-09-01", bindings = [(name = "UPSTREAM_URL", text = ${capnpString(upstreamUrl)}), (name = "MONITOR", durableObjectNamespace = "Monitor")], durableObjectNamespaces = [(className = "Monitor", uniqueKey = "airlock-bench-monitor", enableSql = true)], durableObjectStorage = (localDisk = "monitor-disk"), globalOutbound = "loopback"))`;
   // `paced` is Airlock with PACING=on (issue 15): each request asks its lane's pacer Durable Object
   // (SQLite storage on a fresh disk folder) for its turn; the bench upstream's x-ratelimit-* headers
   // leave room, so this measures the fast path.
@@ -112,12 +114,13 @@ function serviceDefs(upstreamUrl) {
 function writeServices(file, defs, ports) {
   fs.mkdirSync(workDir, { recursive: true });
   const services = Object.keys(ports).map((t) => defs[t]);
-  if (ports.paced) {
-    // The paced target's pacer storage (SQLite needs a disk; a fresh one per config).
-    const pacerDir = path.resolve(workDir, `pacer-storage-${path.basename(file, ".capnp")}`);
-    fs.rmSync(pacerDir, { recursive: true, force: true });
-    fs.mkdirSync(pacerDir, { recursive: true });
-    services.push(`(name = "pacer-disk", disk = (path = ${capnpString(pacerDir)}, writable = true))`);
+  // The Durable Objects' storage (SQLite needs a disk; a fresh one per config).
+  for (const [target, disk] of [["paced", "pacer"], ["monitored", "monitor"]]) {
+    if (!ports[target]) continue;
+    const dir = path.resolve(workDir, `${disk}-storage-${path.basename(file, ".capnp")}`);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    services.push(`(name = "${disk}-disk", disk = (path = ${capnpString(dir)}, writable = true))`);
   }
   services.push(`(name = "loopback", network = (allow = ["local", "private", "public"]))`);
   const sockets = Object.entries(ports).map(([t, p]) => `(name = ${capnpString(t)}, address = "127.0.0.1:${p}", http = (), service = ${capnpString(t)})`);
