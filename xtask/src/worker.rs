@@ -176,13 +176,26 @@ const WASM_FEATURES: [&str; 7] = [
 ];
 
 /// The optimisation passes: `AIRLOCK_WASM_OPT` (space-separated wasm-opt flags) for experiments,
-/// else worker-build's default, `-O`.
+/// else `-O` (worker-build's default) with single-caller inlining capped at 400 (binaryen's size
+/// measure). Uncapped, binaryen inlines every function that has one caller, however large, and
+/// the fetch handler's future became one 150 KB function (from 2.5 KB) holding the forwarding,
+/// the check and every other route: V8 compiles a wasm function on its first call (Liftoff,
+/// slower than linear in a function's size), so every cold start compiled all of it, even for
+/// `GET /healthz` (8 ms of the first call on a quiet machine, 12 ms of lazy compilation in all).
+/// Capped, the first `/healthz` compiles 135 KB of function bodies instead of 250 KB, a first
+/// 2 KB chat request 323 KB instead of 387 KB, and no function over 57 KB; CPU per request did
+/// not move (`bench/worker/cpu.mjs`, issue 14a in ARCHITECTURE.md's "Speed").
 fn wasm_opt_flags() -> Vec<String> {
     std::env::var("AIRLOCK_WASM_OPT")
         .ok()
         .filter(|s| !s.trim().is_empty())
         .map_or_else(
-            || vec!["-O".to_owned()],
+            || {
+                vec![
+                    "-O".to_owned(),
+                    "--one-caller-inline-max-function-size=400".to_owned(),
+                ]
+            },
             |s| s.split_whitespace().map(str::to_owned).collect(),
         )
 }
