@@ -74,6 +74,7 @@ function modules(dir) {
     const full = path.join(dir, f);
     if (f.endsWith(".js")) out.push(`(name = ${capnp(f)}, esModule = embed ${embed(full)})`);
     else if (f.endsWith(".wasm")) out.push(`(name = ${capnp(f)}, wasm = embed ${embed(full)})`);
+    else if (f.endsWith(".bin")) out.push(`(name = ${capnp(f)}, data = embed ${embed(full)})`);
   }
   return out.join(", ");
 }
@@ -111,8 +112,11 @@ function glueOnly(b) {
 
 const targets = [{ name: "floor", mods: `(name = "floor.js", esModule = embed ${embed(path.join(here, "floor.js"))})`, how: "chat" }];
 for (const b of builds) {
-  targets.push({ name: `${b.name}:wasm`, mods: compileOnly(b), how: "get" });
-  if (process.env.SPLIT) {
+  // (A build without a `.wasm`, e.g. a JavaScript worker compared under ONLY=:healthz, has only
+  // its healthz and chat targets.)
+  const hasWasm = fs.readdirSync(b.dir).some((f) => f.endsWith(".wasm"));
+  if (hasWasm) targets.push({ name: `${b.name}:wasm`, mods: compileOnly(b), how: "get" });
+  if (hasWasm && process.env.SPLIT) {
     targets.push({ name: `${b.name}:inst`, mods: instOnly(b), how: "get" });
     targets.push({ name: `${b.name}:glue`, mods: glueOnly(b), how: "get" });
   }
@@ -120,6 +124,11 @@ for (const b of builds) {
   targets.push({ name: `${b.name}:chat`, mods: modules(b.dir), how: "chat" });
 }
 const v8Flags = (process.env.V8FLAGS ?? "").split(/\s+/).filter(Boolean);
+// ONLY=REGEX keeps the floor and the targets whose name matches (e.g. ONLY=:wasm for compile only).
+if (process.env.ONLY) {
+  const keep = new RegExp(process.env.ONLY);
+  targets.splice(0, targets.length, ...targets.filter((t) => t.name === "floor" || keep.test(t.name)));
+}
 function config(t, port) {
   const file = path.join(workDir, `cold-${t.name.replace(/[^a-z0-9]/gi, "_")}.capnp`);
   fs.writeFileSync(
@@ -243,7 +252,7 @@ for (const t of targets) {
     `${t.name.padEnd(20)} ${median(samples[t.name]).toFixed(1).padStart(7)}   CPU ${median(cpuSamples[t.name]).toFixed(1).padStart(6)}   all ${samples[t.name].map((x) => x.toFixed(0)).join(" ")}`,
   );
 }
-for (const b of builds) {
+for (const b of process.env.ONLY ? [] : builds) {
   const m = (k) => median(samples[`${b.name}:${k}`]);
   const f = median(samples.floor);
   console.log(

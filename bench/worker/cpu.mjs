@@ -85,6 +85,7 @@ function modules(dir) {
     const full = path.resolve(dir, f);
     if (f.endsWith(".js")) out.push(`(name = ${capnp(f)}, esModule = embed ${embed(full)})`);
     else if (f.endsWith(".wasm")) out.push(`(name = ${capnp(f)}, wasm = embed ${embed(full)})`);
+    else if (f.endsWith(".bin")) out.push(`(name = ${capnp(f)}, data = embed ${embed(full)})`);
   }
   return out.join(", ");
 }

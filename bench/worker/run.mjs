@@ -140,6 +140,7 @@ function bundleModules(dir) {
     const full = path.resolve(dir, f);
     if (f.endsWith(".js") || f.endsWith(".mjs")) modules.push(`(name = ${capnpString(f)}, esModule = embed ${embedPath(full)})`);
     else if (f.endsWith(".wasm")) modules.push(`(name = ${capnpString(f)}, wasm = embed ${embedPath(full)})`);
+    else if (f.endsWith(".bin")) modules.push(`(name = ${capnpString(f)}, data = embed ${embedPath(full)})`);
   }
   return modules;
 }

@@ -55,7 +55,11 @@ async function start(vars, { analytics }) {
         name: "airlock",
         modules: true,
         scriptPath,
-        modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
+        modulesRules: [
+          { type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true },
+          // The tokenizer's vocabularies (build-worker writes them beside index.js; issue 14a).
+          { type: "Data", include: ["**/*.bin"], fallthrough: true },
+        ],
         compatibilityDate: "2025-09-01",
         bindings: vars,
         ...(analytics ? { wrappedBindings: { ANALYTICS: { scriptName: "analytics-recorder", bindings: { dataset: "airlock_requests" } } } } : {}),

@@ -47,7 +47,11 @@ export async function startWorker(vars = {}, options = {}) {
   const worker = {
     modules: true,
     scriptPath,
-    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
+    modulesRules: [
+      { type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true },
+      // The tokenizer's vocabularies (build-worker writes them beside index.js; issue 14a).
+      { type: "Data", include: ["**/*.bin"], fallthrough: true },
+    ],
     compatibilityDate: "2025-09-01",
     bindings: vars,
     // The same routing as wrangler.toml's [assets]: files from www/ at their paths, the API and the
@@ -131,7 +135,11 @@ export async function startWorkers(varsList, opts = {}) {
       name: names[i],
       modules: true,
       scriptPath,
-      modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
+      modulesRules: [
+        { type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true },
+        // The tokenizer's vocabularies (build-worker writes them beside index.js; issue 14a).
+        { type: "Data", include: ["**/*.bin"], fallthrough: true },
+      ],
       compatibilityDate: "2025-09-01",
       compatibilityFlags: ["enable_request_signal"],
       bindings: vars,

@@ -25,6 +25,7 @@ mod prereq;
 mod setup;
 mod soak;
 mod util;
+mod vocab;
 mod web;
 mod worker;
 

@@ -217,6 +217,7 @@ fn build_now() -> Result<(), String> {
     if !status.success() {
         return Err(format!("worker-build failed: {status}"));
     }
+    crate::vocab::ship(&crate_dir().join("build"))?;
     let wasm = crate_dir().join("build").join("index_bg.wasm");
     let Some(wasm_opt) = &tools.wasm_opt else {
         println!(

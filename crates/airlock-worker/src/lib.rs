@@ -38,6 +38,7 @@ mod route;
 mod settings;
 mod simulate;
 mod upload;
+mod vocab;
 mod watch;
 
 use worker::{Context, Env, Headers, Method, Request, Response, Result, event};
@@ -50,6 +51,7 @@ use crate::settings::Settings;
 /// The fetch event: one request in, one response out, one log line written.
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    vocab::install();
     let url = req.url();
     let mut line = LogLine::start(&req, url.as_ref().ok());
     let origin = req.headers().get("origin").ok().flatten();

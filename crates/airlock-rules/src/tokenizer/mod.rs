@@ -83,14 +83,53 @@ impl Encoding {
     /// The plain (`ATK1`) vocabulary, decoded from the committed `ATK2` file.
     ///
     /// # Panics
-    /// When the committed file is not well formed (codegen checks that it decodes).
+    /// When the committed file is not well formed (codegen checks that it decodes), or, with
+    /// `vocabularies-extern` on wasm32, when no source was set or it did not hand over that file.
     fn data(self) -> Vec<u8> {
-        let coded: &[u8] = match self {
+        vocab_file::decode(&self.coded()).expect("bad vocabulary file")
+    }
+
+    /// The committed `ATK2` file of this encoding, as compiled into the crate.
+    #[cfg(not(all(feature = "vocabularies-extern", target_arch = "wasm32")))]
+    fn coded(self) -> Cow<'static, [u8]> {
+        Cow::Borrowed(match self {
             Encoding::O200kBase => include_bytes!("../generated/tokenizer/o200k_base.bin"),
             Encoding::Cl100kBase => include_bytes!("../generated/tokenizer/cl100k_base.bin"),
-        };
-        vocab_file::decode(coded).expect("bad vocabulary file")
+        })
     }
+
+    /// The committed `ATK2` file of this encoding, from the source the embedder set.
+    #[cfg(all(feature = "vocabularies-extern", target_arch = "wasm32"))]
+    fn coded(self) -> Cow<'static, [u8]> {
+        let source = VOCABULARY_SOURCE.get().expect("no vocabulary source set");
+        Cow::Owned(source(self))
+    }
+}
+
+#[cfg(all(feature = "vocabularies-extern", target_arch = "wasm32"))]
+static VOCABULARY_SOURCE: std::sync::OnceLock<fn(Encoding) -> Vec<u8>> = std::sync::OnceLock::new();
+
+/// Where the vocabulary files come from when they are not compiled in (`vocabularies-extern` on
+/// wasm32): `source(encoding)` returns the bytes of `generated/tokenizer/<encoding name>.bin` as
+/// committed. Called once per encoding, when its tokenizer is first built; set it before the first
+/// count (a second call changes nothing). Elsewhere the vocabularies are compiled in and this does
+/// nothing.
+///
+/// # Example
+/// ```
+/// use airlock_rules::tokenizer::{set_vocabulary_source, Encoding};
+/// fn from_files(e: Encoding) -> Vec<u8> {
+///     std::fs::read(format!("src/generated/tokenizer/{}.bin", e.as_str())).unwrap_or_default()
+/// }
+/// set_vocabulary_source(from_files);
+/// ```
+#[cfg(feature = "std")]
+pub fn set_vocabulary_source(source: fn(Encoding) -> Vec<u8>) {
+    #[cfg(all(feature = "vocabularies-extern", target_arch = "wasm32"))]
+    {
+        let _ = VOCABULARY_SOURCE.set(source);
+    }
+    let _ = source;
 }
 
 impl core::fmt::Display for Encoding {
