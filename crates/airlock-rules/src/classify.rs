@@ -254,6 +254,12 @@ fn by_message(texts: &[&str]) -> Option<&'static Rule> {
     best.map(|(r, _, _)| r)
 }
 
+/// The precedence of the best wording `text` holds, if it holds one (the readers use it to keep
+/// the API's own sentence beside an app's label that names a weaker cause).
+pub(crate) fn wording_precedence(text: &str) -> Option<i8> {
+    by_message(&[text]).map(|r| r.precedence)
+}
+
 /// Whether exception `name` (as found, maybe qualified: `openai.error.RateLimitError`) is `entry`.
 /// A bare entry matches the last dotted segment; a qualified entry matches the end of the name.
 fn exception_is(name: &str, entry: &str) -> bool {
@@ -345,11 +351,20 @@ fn candidates(e: &Evidence, stated_status: Option<u16>) -> alloc::vec::Vec<Candi
     push(e.transport.and_then(by_transport), Via::Transport);
     // A 404 answered by an HTML page (an edge server's, not OpenAI's JSON error) says the path
     // does not exist there: the URL must change, where a JSON 404 may be an object that is gone.
-    let html_404 = stated_status == Some(404)
-        && e.html_title.is_some()
-        && e.message.is_none()
-        && e.code.is_none()
-        && e.error_type.is_none();
+    // So does a 404 whose body a client could not decode as OpenAI's error JSON (go-openai's
+    // `json: cannot unmarshal … into Go value of type openai.ErrorResponse`): another server's
+    // page answered for that path.
+    let no_body_code = e.code.is_none() && e.error_type.is_none();
+    let html_404 =
+        stated_status == Some(404) && e.html_title.is_some() && e.message.is_none() && no_body_code;
+    let undecodable_404 = stated_status == Some(404)
+        && no_body_code
+        && e.message.as_deref().is_some_and(|m| {
+            let m = m.to_ascii_lowercase();
+            m.contains("errorresponse")
+                && (m.contains("cannot unmarshal") || m.contains("invalid character"))
+        });
+    let html_404 = html_404 || undecodable_404;
     let status_rule = if html_404 {
         Some(rule_named("route_not_found"))
     } else {

@@ -295,13 +295,20 @@ impl Collector {
             ev.message = message_alt;
         }
         // The API's own words on a line of their own, beside a message that says nothing the
-        // taxonomy knows (a client's `Request failed with status code 404`, an app's label), and
-        // no code or type from a body to outrank them: the message is both.
+        // taxonomy knows (a client's `Request failed with status code 404`, an app's label) or
+        // only a weaker cause (an app's `Rate limit exceeded.` label over OpenAI's quota
+        // sentence), and no code or type from a body to outrank them: the message is both.
         if let (Some(line), Some(m)) = (self.wording_line.get(), ev.message.as_ref()) {
+            // Only a sentence naming a cause the taxonomy says wins (precedence 1 or more: quota,
+            // context length, a content policy, …) outranks a label that names another one.
+            let weaker = || {
+                let line_p = crate::classify::wording_precedence(&line).unwrap_or(i8::MIN);
+                line_p >= 1 && line_p > crate::classify::wording_precedence(m).unwrap_or(i8::MIN)
+            };
             if ev.code.is_none()
                 && ev.error_type.is_none()
                 && !m.contains(line.as_str())
-                && !text::known_wording(&m.to_ascii_lowercase())
+                && (!text::known_wording(&m.to_ascii_lowercase()) || weaker())
             {
                 ev.message = Some(format!("{m} {line}"));
             }

@@ -1466,6 +1466,40 @@ fn a_network_error_shown_only_as_its_repr_is_the_cause() {
 }
 
 #[test]
+fn a_status_a_client_states_in_a_sentence_is_read_but_not_one_in_a_hint() {
+    let e = r("gtp request error: gtp api status code not equals 200,code is 401");
+    assert_eq!(e.status, Some(401));
+    let e = r(
+        "Error: Error: Request failed with status code 429\nNotice: If the status code is 404, you do not have right access to the model.",
+    );
+    assert_eq!(e.status, Some(429));
+}
+
+#[test]
+fn a_body_decode_error_in_a_stream_is_a_stream() {
+    let e = r(
+        "I often encounter this error `Transport Error: error decoding response body` when calling the API.",
+    );
+    assert!(e.in_stream);
+    let e = r("provider stream chunk error: error decoding response body");
+    assert!(e.in_stream);
+    // Not a stream: `upstream` is not the word `stream`, and a decode error alone says nothing.
+    let e = r("upstream error: error decoding response body");
+    assert!(!e.in_stream);
+    let e = r("Error: Reqwest(\"error decoding response body\")");
+    assert!(!e.in_stream);
+}
+
+#[test]
+fn the_apis_sentence_naming_a_winning_cause_joins_an_apps_weaker_label() {
+    let e = r(
+        "ApiError: Rate limit exceeded. Please wait a moment and try again, or choose a different model.\nYou exceeded your current quota, please check your plan and billing details.\n    at makeError (file://x/dist/chunk.js:129:10)",
+    );
+    let m = s(&e.message).unwrap_or("");
+    assert!(m.contains("current quota"), "{m}");
+}
+
+#[test]
 fn a_requests_response_repr_states_its_status() {
     let e = r("\u{2502} \u{2502}        response = <Response [429]>     \u{2502} \u{2502}");
     assert_eq!(e.status, Some(429));

@@ -484,6 +484,9 @@ const STATUS_PATTERNS: &[(&str, u8)] = &[
     ("http code ", prio::EXCEPTION),
     ("http ", prio::EXCEPTION),
     ("error code ", prio::HTTP),
+    // A client's own sentence: `api status code not equals 200,code is 401`.
+    ("code is ", prio::EXCEPTION),
+    ("status is ", prio::EXCEPTION),
     ("status code of ", prio::EXCEPTION),
     // A browser console: `Failed to load resource: the server responded with a status of 400 ()`.
     ("with a status of ", prio::HTTP),
@@ -533,6 +536,16 @@ fn statuses(l: &str, at: usize, c: &mut Collector) {
     for (pat, p) in STATUS_PATTERNS {
         for (k, _) in l.match_indices(pat) {
             if !word_start(lb, k) {
+                continue;
+            }
+            // `code is 401` states a status; `If the status code is 404, …` (an app's hint) does not.
+            if pat.ends_with(" is ")
+                && l[..k].rsplit(['.', ',', ';']).next().is_some_and(|clause| {
+                    clause
+                        .split_ascii_whitespace()
+                        .any(|w| matches!(w, "if" | "when" | "unless"))
+                })
+            {
                 continue;
             }
             let rest = &lb[k + pat.len()..];
@@ -1364,11 +1377,27 @@ fn whole_text(text: &str, lower: &str, c: &mut Collector) {
         // hyper (Rust), under reqwest's `error decoding response body`: the response had started
         // and its body was cut while it was being read.
         "error reading a body from connection",
+        // An SSE reader's own timeout between chunks (openai_ex: `SSE next chunk timed out.`,
+        // `kind: :sse_timeout_error`): the answer was streaming.
+        "sse next chunk",
+        "sse_timeout",
     ] {
         if lower.contains(needle) {
             c.stream_text();
             streaming = true;
         }
+    }
+    // reqwest's `error decoding response body` (a body that failed while it was read) where the
+    // text says it was a stream's (`provider stream chunk error: …`, `Streaming error: …`, an SSE
+    // client's `Transport Error: …`): the stream broke.
+    if lower.contains("error decoding response body")
+        && (lower.contains("transport error")
+            || lower
+                .match_indices("stream")
+                .any(|(k, _)| word_start(lower.as_bytes(), k)))
+    {
+        c.stream_text();
+        streaming = true;
     }
     // node-fetch's own stream event (`Error: Premature close` at `IncomingMessage`), not the
     // FetchError of reading a whole body (`Invalid response body while trying to fetch …`).
