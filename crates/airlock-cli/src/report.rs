@@ -215,6 +215,72 @@ pub struct BatchLintReport {
     pub limits: Limits,
 }
 
+/// `airlock simulate --list --json`: the failures the worker's simulate mode can send.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct SimulateList {
+    /// How to ask for one: the `x-airlock-simulate` header's form and bounds.
+    pub header: String,
+    /// The bounds of the header's parameters.
+    pub bounds: SimulateBounds,
+    /// Every failure, in the catalogue's order.
+    pub failures: Vec<SimulatedFailure>,
+}
+
+/// The bounds of `x-airlock-simulate` (the rules crate's `simulate::MAX_*`).
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct SimulateBounds {
+    /// The longest header value read, in bytes.
+    pub header_bytes: usize,
+    /// The most requests (`after=k`) before the failure.
+    pub after: u32,
+    /// The most stream events (`events=N`) before a stream failure.
+    pub events: u32,
+    /// The longest delay (`ms=T`), in milliseconds.
+    pub ms: u64,
+}
+
+/// How a simulated failure reaches the client.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SimulatedKind {
+    /// An HTTP answer with an error status.
+    Response,
+    /// No answer until the client gives up.
+    Stall,
+    /// The connection dropped.
+    Connection,
+    /// A stream that fails after it began.
+    Stream,
+}
+
+/// One failure of `airlock simulate --list --json`.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct SimulatedFailure {
+    /// The name to ask for.
+    pub name: String,
+    /// How it reaches the client.
+    pub kind: SimulatedKind,
+    /// Airlock's category of it.
+    pub category: Category,
+    /// The status the client gets (`null`: none, or a 200 stream).
+    pub status: Option<u16>,
+    /// The Python SDK's exception (`null`: it raises nothing).
+    pub python: Option<String>,
+    /// The Node SDK's exception.
+    pub node: Option<String>,
+    /// Whether the SDKs retry it by themselves.
+    pub sdk_retries: bool,
+    /// Its delay when `ms=` is not given, in milliseconds.
+    pub default_ms: Option<u64>,
+    /// One line on what it is.
+    pub summary: String,
+    /// Where the facts come from.
+    pub source: String,
+}
+
 /// `value` as JSON text with sorted keys (`pretty` or compact), as the CLI printed it before.
 pub fn to_json<T: Serialize>(value: &T, pretty: bool) -> String {
     let v = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
@@ -235,6 +301,8 @@ pub const SCHEMAS: &[&str] = &[
     "batch-explain",
     "batch-join",
     "log-line",
+    "check-output",
+    "simulate-list",
 ];
 
 /// The JSON Schema of the output named `name` (see [`SCHEMAS`]), as pretty JSON with a final
@@ -257,6 +325,9 @@ pub fn schema(name: &str) -> Option<String> {
         "batch-join" => generator().into_root_schema_for::<JoinRow>(),
         // The worker's log lines: their types live in the rules crate, which the worker shares.
         "log-line" => generator().into_root_schema_for::<airlock_rules::log_line::LogLine<'_>>(),
+        // `check-output --json`: its report type lives in the rules crate.
+        "check-output" => generator().into_root_schema_for::<airlock_rules::output::OutputReport>(),
+        "simulate-list" => generator().into_root_schema_for::<SimulateList>(),
         _ => return None,
     };
     serde_json::to_string_pretty(&s).ok().map(|t| t + "\n")

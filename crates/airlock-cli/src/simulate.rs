@@ -5,8 +5,8 @@
 //! airlock simulate 'NAME[;after=k][;events=N][;ms=T]'   the exact answer for one value
 //! ```
 
+use crate::report;
 use airlock_rules::simulate::{self, CATALOGUE, Kind, StreamApi, client_sees};
-use serde_json::json;
 
 const USAGE: &str = "usage: airlock simulate --list [--json] | airlock simulate 'NAME[;after=k][;events=N][;ms=T]' [--responses]";
 
@@ -35,49 +35,42 @@ pub fn run(args: &[String]) -> u8 {
     }
 }
 
-fn kind_text(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Response { .. } => "response",
-        Kind::Stall => "stall",
-        Kind::Connection => "connection",
-        Kind::Stream(_) => "stream",
-    }
-}
-
 fn print_list(json_out: bool) {
     if json_out {
-        let items: Vec<_> = CATALOGUE
+        let failures = CATALOGUE
             .iter()
             .map(|f| {
                 let sees = client_sees(f);
-                json!({
-                    "name": f.name,
-                    "kind": kind_text(f.kind),
-                    "category": f.category.as_str(),
-                    "status": sees.status,
-                    "python": sees.python,
-                    "node": sees.node,
-                    "sdk_retries": sees.retried,
-                    "default_ms": f.default_ms,
-                    "summary": f.summary,
-                    "source": f.source,
-                })
+                report::SimulatedFailure {
+                    name: f.name.to_owned(),
+                    kind: match f.kind {
+                        Kind::Response { .. } => report::SimulatedKind::Response,
+                        Kind::Stall => report::SimulatedKind::Stall,
+                        Kind::Connection => report::SimulatedKind::Connection,
+                        Kind::Stream(_) => report::SimulatedKind::Stream,
+                    },
+                    category: f.category,
+                    status: sees.status,
+                    python: sees.python,
+                    node: sees.node,
+                    sdk_retries: sees.retried,
+                    default_ms: f.default_ms,
+                    summary: f.summary.to_owned(),
+                    source: f.source.to_owned(),
+                }
             })
             .collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json!({
-                "header": simulate_header(),
-                "bounds": {
-                    "header_bytes": simulate::MAX_HEADER_BYTES,
-                    "after": simulate::MAX_AFTER,
-                    "events": simulate::MAX_EVENTS,
-                    "ms": simulate::MAX_MS,
-                },
-                "failures": items,
-            }))
-            .unwrap_or_default()
-        );
+        let list = report::SimulateList {
+            header: simulate_header(),
+            bounds: report::SimulateBounds {
+                header_bytes: simulate::MAX_HEADER_BYTES,
+                after: simulate::MAX_AFTER,
+                events: simulate::MAX_EVENTS,
+                ms: simulate::MAX_MS,
+            },
+            failures,
+        };
+        println!("{}", report::to_json(&list, true));
         return;
     }
     println!("{}", simulate_header());

@@ -6,7 +6,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{airlock, stdout};
+use common::{airlock, json_output, stdout};
 use serde_json::Value;
 
 fn temp(name: &str, contents: &[u8]) -> PathBuf {
@@ -47,7 +47,7 @@ fn every_case_through_the_binary() {
             Some(if status == "valid" { 0 } else { 1 }),
             "{name}"
         );
-        let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        let report = json_output(&out, "check-output");
         assert_eq!(report["status"], status, "{name}");
         assert_eq!(
             report.get("path").and_then(Value::as_str),

@@ -21,7 +21,9 @@ fn committed_schemas_are_the_cli_s() {
             "batch-lint",
             "batch-explain",
             "batch-join",
-            "log-line"
+            "log-line",
+            "check-output",
+            "simulate-list"
         ]
     );
     for name in names {
@@ -233,4 +235,80 @@ fn batch_explain_and_join_schemas_reject_what_they_do_not_describe() {
     assert!(!join.is_valid(&with(&row, "state", Some(json!("lost")))));
     assert!(!join.is_valid(&with(&row, "custom_id", None)));
     assert!(!join.is_valid(&with(&row, "line", Some(json!("one")))));
+}
+
+/// `check-output --json` (`schemas/check-output.json`): a real report of each status is valid;
+/// a status that is not one of the five, a wrong type, an undeclared or a missing key are not.
+#[test]
+fn check_output_schema_rejects_what_it_does_not_describe() {
+    let dir = std::env::temp_dir().join(format!("airlock-schemas-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let request = dir.join("request.json");
+    std::fs::write(
+        &request,
+        json!({"model": "gpt-4o", "messages": [], "response_format": {"type": "json_schema",
+            "json_schema": {"name": "a", "strict": true, "schema": {"type": "object",
+            "properties": {"n": {"type": "integer"}}, "required": ["n"], "additionalProperties": false}}}})
+        .to_string(),
+    )
+    .unwrap();
+    let answer = |name: &str, content: &str, finish: &str| {
+        let path = dir.join(name);
+        let body = json!({"object": "chat.completion", "choices": [{"index": 0,
+            "finish_reason": finish, "message": {"role": "assistant", "content": content}}]});
+        std::fs::write(&path, body.to_string()).unwrap();
+        path
+    };
+    let run = |response: &std::path::Path| {
+        let args = [
+            "check-output",
+            request.to_str().unwrap(),
+            response.to_str().unwrap(),
+            "--json",
+        ];
+        json_output(&airlock(&args, ""), "check-output")
+    };
+    let valid = run(&answer("valid.json", r#"{"n": 1}"#, "stop"));
+    assert_eq!(valid["status"], "valid", "{valid}");
+    let invalid = run(&answer("invalid.json", r#"{"n": "one"}"#, "stop"));
+    assert_eq!(invalid["status"], "invalid", "{invalid}");
+    assert_eq!(invalid["keyword"], "type", "{invalid}");
+    let truncated = run(&answer("truncated.json", r#"{"n": "#, "length"));
+    assert_eq!(truncated["status"], "truncated", "{truncated}");
+    let not_json = dir.join("not-json.json");
+    std::fs::write(&not_json, "{not json").unwrap();
+    let unchecked = run(&not_json);
+    assert_eq!(unchecked["reason"], "not_json", "{unchecked}");
+    let schema = schema_validator("check-output");
+    assert!(!schema.is_valid(&with(&invalid, "status", Some(json!("wrong")))));
+    assert!(!schema.is_valid(&with(&invalid, "checked", Some(json!(-1)))));
+    assert!(!schema.is_valid(&with(&invalid, "path", Some(json!(3)))));
+    assert!(!schema.is_valid(&with(&invalid, "surprise", Some(json!(1)))));
+    assert!(!schema.is_valid(&with(&invalid, "status", None)));
+}
+
+/// `simulate --list --json` (`schemas/simulate-list.json`): the real list is valid; a failure
+/// with an undeclared key, a category or kind that is not one, a missing key are not.
+#[test]
+fn simulate_list_schema_rejects_what_it_does_not_describe() {
+    let good = json_output(
+        &airlock(&["simulate", "--list", "--json"], ""),
+        "simulate-list",
+    );
+    let list = schema_validator("simulate-list");
+    let first = |f: &dyn Fn(&serde_json::Value) -> serde_json::Value| {
+        let mut v = good.clone();
+        v["failures"][0] = f(&good["failures"][0]);
+        v
+    };
+    assert!(list.is_valid(&first(&|f| f.clone())));
+    assert!(!list.is_valid(&first(&|f| with(f, "surprise", Some(json!(1))))));
+    assert!(!list.is_valid(&first(&|f| with(f, "category", Some(json!("weather"))))));
+    assert!(!list.is_valid(&first(&|f| with(f, "kind", Some(json!("meteor"))))));
+    assert!(!list.is_valid(&first(&|f| with(f, "status", Some(json!("429"))))));
+    assert!(!list.is_valid(&first(&|f| with(f, "sdk_retries", None))));
+    assert!(!list.is_valid(&with(&good, "bounds", None)));
+    let mut bounds = good.clone();
+    bounds["bounds"]["surprise"] = json!(1);
+    assert!(!list.is_valid(&bounds));
 }

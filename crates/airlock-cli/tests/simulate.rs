@@ -2,13 +2,13 @@
 
 mod common;
 
-use common::{airlock, stdout};
+use common::{airlock, json_output, stdout};
 
 #[test]
 fn list_as_json_names_every_failure_with_its_sdk_classes() {
     let o = airlock(&["simulate", "--list", "--json"], "");
     assert_eq!(o.status.code(), Some(0));
-    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let v = json_output(&o, "simulate-list");
     let failures = v["failures"].as_array().unwrap();
     assert_eq!(failures.len(), airlock_rules::simulate::CATALOGUE.len());
     let quota = failures.iter().find(|f| f["name"] == "quota").unwrap();

@@ -36,6 +36,7 @@ pub const MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
 /// The verdict on one answer.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Every output follows its schema.
@@ -63,8 +64,10 @@ impl Status {
     }
 }
 
-/// What [`check_output`] found.
+/// What [`check_output`] found (`airlock check-output --json` prints it: `schemas/check-output.json`).
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schemars", schemars(deny_unknown_fields))]
 pub struct OutputReport {
     /// The verdict.
     pub status: Status,
@@ -81,7 +84,8 @@ pub struct OutputReport {
     /// never logs it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    /// Why it is `unchecked`: `too_large`, `not_json`, `schema`, `no_output`.
+    /// Why it is `unchecked`: `too_large`, `not_json`, `schema`, `no_output` (the worker also
+    /// `stalled`, `cut`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<&'static str>,
     /// How many outputs were validated.

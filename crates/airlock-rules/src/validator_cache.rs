@@ -3,8 +3,10 @@
 //! Compiling a `jsonschema` validator is most of what checking an answer costs (about 50 µs on
 //! the host for a small strict schema, against a few µs to validate), and clients send the same
 //! few schemas again and again. A [`ValidatorCache`] keeps compiled validators keyed by the
-//! schema's exact text (its compact serialization, found by a 64-bit FNV-1a hash and then
-//! compared in full, so two schemas never share a validator by a hash collision).
+//! schema itself: found by a 64-bit FNV-1a hash of its structure and then compared in full, so
+//! two schemas never share a validator by a hash collision. The hash and the schema's size (the
+//! length of its compact JSON text) come from one walk over the parsed schema, without writing
+//! the text out (issue 17: the key was the schema serialized again for every answer).
 //!
 //! What a stranger controls is bounded: at most [`MAX_CACHED_VALIDATORS`] entries and at most
 //! [`MAX_CACHED_SCHEMA_BYTES`] of schema text in all; the least recently used entry is dropped
@@ -15,7 +17,6 @@
 //! the CLI none (it checks one answer).
 
 use alloc::rc::Rc;
-use alloc::string::String;
 use alloc::vec::Vec;
 
 use serde_json::Value;
@@ -32,7 +33,10 @@ pub type Compiled = Option<Rc<jsonschema::Validator>>;
 
 struct Entry {
     hash: u64,
-    key: String,
+    /// The schema, compared in full on a hash match.
+    key: Value,
+    /// Its compact JSON text's length, what the byte bound counts.
+    len: usize,
     compiled: Compiled,
     last_used: u64,
 }
@@ -87,13 +91,13 @@ impl ValidatorCache {
     /// The validator for `schema`: the kept one, or a newly compiled one (kept within the
     /// bounds, dropping the least recently used entries to make room).
     pub fn get(&mut self, schema: &Value) -> Compiled {
-        let key = serde_json::to_string(schema).unwrap_or_default();
-        let hash = fnv1a(key.as_bytes());
+        let mut hash = FNV_OFFSET;
+        let len = walk(schema, &mut hash);
         self.tick += 1;
         if let Some(e) = self
             .entries
             .iter_mut()
-            .find(|e| e.hash == hash && e.key == key)
+            .find(|e| e.hash == hash && e.len == len && e.key == *schema)
         {
             e.last_used = self.tick;
             self.hits += 1;
@@ -101,19 +105,20 @@ impl ValidatorCache {
         }
         self.compiles += 1;
         let compiled = jsonschema::validator_for(schema).ok().map(Rc::new);
-        if key.len() > MAX_CACHED_SCHEMA_BYTES {
+        if len > MAX_CACHED_SCHEMA_BYTES {
             return compiled;
         }
         while !self.entries.is_empty()
             && (self.entries.len() >= MAX_CACHED_VALIDATORS
-                || self.bytes + key.len() > MAX_CACHED_SCHEMA_BYTES)
+                || self.bytes + len > MAX_CACHED_SCHEMA_BYTES)
         {
             self.evict_oldest();
         }
-        self.bytes += key.len();
+        self.bytes += len;
         self.entries.push(Entry {
             hash,
-            key,
+            key: schema.clone(),
+            len,
             compiled: compiled.clone(),
             last_used: self.tick,
         });
@@ -130,17 +135,90 @@ impl ValidatorCache {
             return;
         };
         let e = self.entries.swap_remove(i);
-        self.bytes -= e.key.len();
+        self.bytes -= e.len;
     }
 }
 
-fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+fn fnv1a(h: &mut u64, bytes: &[u8]) {
     for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
+        *h ^= u64::from(b);
+        *h = h.wrapping_mul(0x0100_0000_01b3);
     }
-    h
+}
+
+/// Feeds `v`'s structure to the hash `h` and returns the length of its compact JSON text
+/// (`serde_json::to_string(v)`'s length, tested equal) without writing the text.
+fn walk(v: &Value, h: &mut u64) -> usize {
+    match v {
+        Value::Null => {
+            fnv1a(h, b"n");
+            4
+        }
+        Value::Bool(b) => {
+            fnv1a(h, if *b { b"t" } else { b"f" });
+            if *b { 4 } else { 5 }
+        }
+        Value::Number(n) => {
+            // serde_json writes a number as its `Display` does (itoa, ryu).
+            let mut w = Hashing { h, len: 0 };
+            let _ = core::fmt::write(&mut w, format_args!("{n}"));
+            w.len
+        }
+        Value::String(s) => {
+            fnv1a(h, b"\"");
+            fnv1a(h, s.as_bytes());
+            fnv1a(h, b"\"");
+            string_len(s)
+        }
+        Value::Array(items) => {
+            fnv1a(h, b"[");
+            let mut len = 2 + items.len().saturating_sub(1);
+            for item in items {
+                len += walk(item, h);
+                fnv1a(h, b",");
+            }
+            len
+        }
+        Value::Object(map) => {
+            fnv1a(h, b"{");
+            let mut len = 2 + map.len().saturating_sub(1);
+            for (k, item) in map {
+                fnv1a(h, k.as_bytes());
+                fnv1a(h, b":");
+                len += string_len(k) + 1 + walk(item, h);
+                fnv1a(h, b",");
+            }
+            len
+        }
+    }
+}
+
+/// The length of `s` as a JSON string, quotes included, escaped as serde_json escapes it.
+fn string_len(s: &str) -> usize {
+    2 + s
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0..=0x1f => 6,
+            _ => 1,
+        })
+        .sum::<usize>()
+}
+
+/// A `fmt::Write` that hashes and counts what is written.
+struct Hashing<'a> {
+    h: &'a mut u64,
+    len: usize,
+}
+
+impl core::fmt::Write for Hashing<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        fnv1a(self.h, s.as_bytes());
+        self.len += s.len();
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -203,6 +281,75 @@ mod tests {
         let v = json!({"description": "x".repeat(pad), "title": title});
         assert_eq!(serde_json::to_string(&v).unwrap().len(), len);
         v
+    }
+
+    #[test]
+    fn the_walk_measures_the_compact_text_exactly() {
+        let values = [
+            json!(null),
+            json!(true),
+            json!(false),
+            json!(0),
+            json!(-17),
+            json!(u64::MAX),
+            json!(i64::MIN),
+            json!(1.5),
+            json!(-0.0),
+            json!(1e300),
+            json!(2.5e-8),
+            json!(""),
+            json!("plain"),
+            json!("q\"b\\n\nr\rt\tb\u{8}f\u{c}c\u{1}d\u{1f}e\u{7f}"),
+            json!("héllo ✓ 🦀"),
+            json!([]),
+            json!([1]),
+            json!([1, [2, []], {}]),
+            json!({}),
+            json!({"a": 1}),
+            json!({"k\"ey": {"nested": [null, "x", 3.25]}, "b": false}),
+            schema(7),
+        ];
+        for v in &values {
+            let mut h = FNV_OFFSET;
+            assert_eq!(
+                walk(v, &mut h),
+                serde_json::to_string(v).unwrap().len(),
+                "{v}"
+            );
+        }
+    }
+
+    #[test]
+    fn equal_schemas_share_and_different_ones_do_not() {
+        let mut c = ValidatorCache::new();
+        // Parsed from texts that differ only in key order and spacing: the same schema.
+        let a: Value =
+            serde_json::from_str(r#"{"type": "object", "properties": {"n": {"type": "integer"}}}"#)
+                .unwrap();
+        let b: Value =
+            serde_json::from_str(r#"{"properties":{"n":{"type":"integer"}},"type":"object"}"#)
+                .unwrap();
+        let a1 = c.get(&a).unwrap();
+        let b1 = c.get(&b).unwrap();
+        assert!(Rc::ptr_eq(&a1, &b1));
+        // A string against a number, an array against an object: different schemas.
+        for other in [
+            json!({"type": "object", "properties": {"n": {"type": "string"}}}),
+            json!({"enum": ["1"]}),
+            json!({"enum": [1]}),
+            json!({"enum": [[1]]}),
+            json!({"enum": [{"1": null}]}),
+        ] {
+            let before = c.stats().1;
+            c.get(&other);
+            assert_eq!(c.stats().1, before + 1, "{other} compiled on its own");
+        }
+        assert!(
+            c.get(&json!({"enum": ["1"]}))
+                .unwrap()
+                .is_valid(&json!("1"))
+        );
+        assert!(!c.get(&json!({"enum": [1]})).unwrap().is_valid(&json!("1")));
     }
 
     #[test]

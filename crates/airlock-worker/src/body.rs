@@ -56,6 +56,12 @@ impl Reader {
         Some(Reader { inner })
     }
 
+    /// A reader already taken from its stream (e.g. by a JavaScript helper that read the start
+    /// of the body; it need only have `read()` and `cancel()`).
+    pub fn from_js(inner: web_sys::ReadableStreamDefaultReader) -> Reader {
+        Reader { inner }
+    }
+
     /// The next read; the future does not borrow the reader.
     fn next(&self) -> impl Future<Output = Read> + 'static {
         let pending = JsFuture::from(self.inner.read());

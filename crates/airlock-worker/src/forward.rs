@@ -568,8 +568,32 @@ pub(crate) fn pass_through(
     settings: &Settings,
     expect: Option<airlock_rules::output::Expectation>,
 ) -> Result<Response> {
+    let headers = success_headers(&resp, settings)?;
+    let status = resp.status();
+    let builder = ResponseBuilder::new()
+        .with_status(status)
+        .with_headers(headers);
+    let body = resp.body().filter(|_| !route::null_body_status(status));
+    Ok(match body {
+        Some(stream) if line.stream => builder.from_stream(crate::watch::watched(
+            stream,
+            line.request_id.clone(),
+            settings.idle_timeout_ms,
+            expect,
+        ))?,
+        Some(stream) => match body::guarded(&stream, line.request_id.clone()) {
+            Some(piped) => builder.stream(piped),
+            None => builder.stream(stream),
+        },
+        None => builder.empty(),
+    })
+}
+
+/// The headers [`pass_through`] sends with a success answer (also used by `output.rs` for an
+/// answer it read whole).
+pub(crate) fn success_headers(resp: &web_sys::Response, settings: &Settings) -> Result<Headers> {
     let masker = gateway_masker(settings);
-    let headers = if masker.is_some() {
+    Ok(if masker.is_some() {
         copied_headers(&entries(&resp.headers()), true, masker.as_ref())?
     } else {
         let headers = Headers(web_sys::Headers::new_with_headers(&resp.headers())?);
@@ -589,23 +613,5 @@ pub(crate) fn pass_through(
             }
         }
         headers
-    };
-    let status = resp.status();
-    let builder = ResponseBuilder::new()
-        .with_status(status)
-        .with_headers(headers);
-    let body = resp.body().filter(|_| !route::null_body_status(status));
-    Ok(match body {
-        Some(stream) if line.stream => builder.from_stream(crate::watch::watched(
-            stream,
-            line.request_id.clone(),
-            settings.idle_timeout_ms,
-            expect,
-        ))?,
-        Some(stream) => match body::guarded(&stream, line.request_id.clone()) {
-            Some(piped) => builder.stream(piped),
-            None => builder.stream(stream),
-        },
-        None => builder.empty(),
     })
 }

@@ -25,7 +25,7 @@ use airlock_rules::output::{
     Expectation, MAX_OUTPUT_CHECK_BYTES, OutputReport, StreamOutput, ValidatorCache,
 };
 use wasm_bindgen::JsCast;
-use worker::{Response, Result};
+use worker::{Response, ResponseBuilder, Result};
 
 use crate::body;
 use crate::log::{LogLine, MAX_LOG_FIELD_CHARS};
@@ -77,8 +77,100 @@ pub fn log_fields(line: &mut LogLine, report: &OutputReport) {
         .or_else(|| report.reason.map(str::to_owned));
 }
 
-/// A success answer to a request that asked for a schema: checked as the module doc says, then
-/// handed to `forward::pass_through` like any other.
+#[wasm_bindgen::prelude::wasm_bindgen(inline_js = r#"
+export function airlock_read_answer(body, cap, ms) {
+  const reader = body.getReader();
+  const chunks = [];
+  let size = 0;
+  let timer;
+  const late = new Promise((resolve) => { timer = setTimeout(resolve, ms, null); });
+  const done = (end, pending) => {
+    clearTimeout(timer);
+    let bytes = chunks.length === 1 ? chunks[0] : new Uint8Array(size);
+    if (chunks.length !== 1) {
+      let at = 0;
+      for (const c of chunks) { bytes.set(c, at); at += c.byteLength; }
+    }
+    let rest = reader;
+    if (pending) {
+      let first = pending;
+      first.catch(() => {});
+      rest = {
+        read() { if (first) { const p = first; first = null; return p; } return reader.read(); },
+        cancel(why) { return reader.cancel(why); },
+      };
+    }
+    return [bytes, end, rest];
+  };
+  const step = () => {
+    const read = reader.read();
+    return Promise.race([read, late]).then((r) => {
+      if (r === null) return done("stalled", read);
+      if (r.done) return done("complete");
+      if (!(r.value instanceof Uint8Array)) return done("failed");
+      chunks.push(r.value);
+      size += r.value.byteLength;
+      return size > cap ? done("more") : step();
+    }, () => done("failed"));
+  };
+  return step();
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(catch)]
+    fn airlock_read_answer(
+        body: &web_sys::ReadableStream,
+        cap: f64,
+        ms: f64,
+    ) -> core::result::Result<js_sys::Promise, wasm_bindgen::JsValue>;
+}
+
+/// How [`read_answer`] ended, with what it read.
+enum Read {
+    /// The whole body.
+    Complete(Vec<u8>),
+    /// Over the cap (the bytes hold the chunk that crossed it): the rest is still to read.
+    More(Vec<u8>, body::Reader),
+    /// Nothing more came before the deadline; a read still pending is the rest's first.
+    Stalled(Vec<u8>, body::Reader),
+    /// The read failed (the upstream cut the body).
+    Failed(Vec<u8>),
+}
+
+/// Reads `stream` as [`body::read_prefix`] does (at most `cap` plus the chunk that crossed it,
+/// within `deadline_ms` from now), but in one call into the runtime: the chunks are gathered in
+/// JavaScript and cross into wasm once, as one array (issue 17: chunk by chunk through a reader,
+/// each chunk cost a promise, a `Uint8Array` and a copy, and the timer a Rust future). `None`:
+/// the stream is locked.
+async fn read_answer(
+    stream: &web_sys::ReadableStream,
+    cap: usize,
+    deadline_ms: u64,
+) -> Option<Read> {
+    let ms = deadline_ms.min(body::MAX_TIMER_MS) as f64;
+    // The cap is a constant far below 2^53.
+    let promise = airlock_read_answer(stream, cap as f64, ms).ok()?;
+    let Ok(out) = js_sys::futures::JsFuture::from(promise).await else {
+        return Some(Read::Failed(Vec::new()));
+    };
+    let out: js_sys::Array = out.unchecked_into();
+    let bytes = out
+        .get(0)
+        .dyn_into::<js_sys::Uint8Array>()
+        .map(|b| b.to_vec())
+        .unwrap_or_default();
+    let rest = || body::Reader::from_js(out.get(2).unchecked_into());
+    Some(match out.get(1).as_string().as_deref() {
+        Some("complete") => Read::Complete(bytes),
+        Some("more") => Read::More(bytes, rest()),
+        Some("stalled") => Read::Stalled(bytes, rest()),
+        _ => Read::Failed(bytes),
+    })
+}
+
+/// A success answer to a request that asked for a schema: checked as the module doc says. The
+/// whole answer is sent on as the bytes read (no second pipe); any other is handed to
+/// `forward::pass_through` like any other answer.
 pub async fn answer(
     resp: web_sys::Response,
     line: &mut LogLine,
@@ -92,57 +184,50 @@ pub async fn answer(
         return crate::forward::pass_through(resp, line, settings, Some(expect));
     }
     let status = resp.status();
-    let reader = match resp.body().as_ref().and_then(body::Reader::new) {
-        Some(r) if (200..300).contains(&status) => r,
-        _ => return crate::forward::pass_through(resp, line, settings, None),
-    };
-    let prefix = body::read_prefix(
-        reader,
-        MAX_OUTPUT_CHECK_BYTES,
-        None,
-        Some(settings.idle_timeout_ms),
-        |_| false,
-    )
-    .await;
-    let mut whole = None;
-    let (report, stream) = match prefix.end {
-        body::PrefixEnd::Complete => {
-            let report = check_bytes(&expect, &prefix.bytes);
-            whole = Some(prefix.bytes);
-            (report, None)
+    let read = match resp.body() {
+        Some(stream) if (200..300).contains(&status) => {
+            read_answer(&stream, MAX_OUTPUT_CHECK_BYTES, settings.idle_timeout_ms).await
         }
-        body::PrefixEnd::More(rest) => (
+        _ => None,
+    };
+    let Some(read) = read else {
+        return crate::forward::pass_through(resp, line, settings, None);
+    };
+    let (report, stream) = match read {
+        Read::Complete(bytes) => {
+            let report = check_bytes(&expect, &bytes);
+            log_fields(line, &report);
+            let headers = crate::forward::success_headers(&resp, settings)?;
+            headers.set(HEADER, &report.header_value())?;
+            return Ok(ResponseBuilder::new()
+                .with_status(status)
+                .with_headers(headers)
+                .fixed(bytes));
+        }
+        Read::More(bytes, rest) => (
             OutputReport::unchecked("too_large"),
-            Some(relayed(prefix.bytes, rest, line, settings)?),
+            relayed(bytes, rest, line, settings)?,
         ),
-        body::PrefixEnd::Stalled(rest) => (
+        Read::Stalled(bytes, rest) => (
             OutputReport::unchecked("stalled"),
-            Some(relayed(prefix.bytes, rest, line, settings)?),
+            relayed(bytes, rest, line, settings)?,
         ),
-        body::PrefixEnd::Failed => {
+        Read::Failed(bytes) => {
             // The upstream cut the body: the client's body fails the same way after what came.
             let failing = futures_util::stream::iter([
-                Ok(prefix.bytes),
+                Ok(bytes),
                 Err(worker::Error::RustError(
                     "airlock: upstream body cut".to_owned(),
                 )),
             ]);
-            (
-                OutputReport::unchecked("cut"),
-                Some(body::readable(failing)?),
-            )
+            (OutputReport::unchecked("cut"), body::readable(failing)?)
         }
     };
     let init = web_sys::ResponseInit::new();
     init.set_status(status);
     init.set_status_text(&resp.status_text());
     init.set_headers(resp.headers().unchecked_ref());
-    let rebuilt = match (whole, stream) {
-        (Some(mut bytes), _) => {
-            web_sys::Response::new_with_opt_u8_array_and_init(Some(&mut bytes), &init)?
-        }
-        (None, s) => web_sys::Response::new_with_opt_readable_stream_and_init(s.as_ref(), &init)?,
-    };
+    let rebuilt = web_sys::Response::new_with_opt_readable_stream_and_init(Some(&stream), &init)?;
     log_fields(line, &report);
     let mut out = crate::forward::pass_through(rebuilt, line, settings, None)?;
     out.headers_mut().set(HEADER, &report.header_value())?;
