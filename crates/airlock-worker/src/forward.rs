@@ -127,11 +127,14 @@ pub async fn proxy(
                     body::PrefixEnd::Complete => {
                         let bytes = prefix.bytes;
                         if json || route::may_be_json_text(&bytes) {
-                            if let Some(rejection) = check(url, &bytes, json, settings, line) {
+                            let mut tree = None;
+                            if let Some(rejection) =
+                                check(url, &bytes, json, settings, line, &mut tree)
+                            {
                                 return rejection;
                             }
                             if settings.output_check {
-                                expect = crate::output::expectation(url.path(), &bytes);
+                                expect = expectation(url.path(), &bytes, tree.as_ref());
                             }
                         }
                         if let Some(pace) = &settings.pacing {
@@ -390,8 +393,10 @@ fn check(
     json: bool,
     settings: &Settings,
     line: &mut LogLine,
+    tree: &mut Option<serde_json::Value>,
 ) -> Option<Result<Response>> {
-    let verdict = validate::check(url.path(), bytes, &settings.rules);
+    let (verdict, parsed) = validate::check_keeping(url.path(), bytes, &settings.rules);
+    *tree = parsed;
     if !json && verdict.errors.iter().any(|f| f.rule == "invalid_json") {
         return None;
     }
@@ -407,6 +412,22 @@ fn check(
     line.note_prompt(settings, bytes);
     let finding = verdict.errors.first()?;
     Some(reject(&errors::rule_rejection(finding), line))
+}
+
+/// What a checked request asked its answer to follow (issue 17), read from the tree the check
+/// parsed (issue 14: a body with tools or a format was parsed a second time for it, and every
+/// checked body scanned twice for `json_schema` / `"parameters"`); a body the check did not parse
+/// (over a JSON bound) is read from its bytes as before. Bounded as `output::expectation` is.
+fn expectation(
+    path: &str,
+    bytes: &[u8],
+    tree: Option<&serde_json::Value>,
+) -> Option<airlock_rules::output::Expectation> {
+    match tree {
+        Some(_) if bytes.len() > airlock_rules::output::MAX_REQUEST_BYTES => None,
+        Some(tree) => airlock_rules::output::Expectation::from_request(path, tree),
+        None => crate::output::expectation(path, bytes),
+    }
 }
 
 /// Gateway mode: a masker for the operator's key and gateway tokens, applied to everything the

@@ -469,6 +469,32 @@ pub fn check(endpoint: &str, body: &[u8], config: &Config) -> Verdict {
     ctx.finish()
 }
 
+/// [`check`], also handing back the body as it was parsed for the check (`None` when it was not:
+/// an unknown endpoint, a body over a bound, not JSON, a form), so a caller that reads more from
+/// the body need not parse it again (issue 14: the worker's answer check read every checked body a
+/// second time, ~16 % of a 126k-token request's pre-flight in workerd). The verdict is `check`'s.
+///
+/// # Example
+/// ```
+/// use airlock_rules::validate::{check_keeping, Config};
+///
+/// let body = br#"{"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}]}"#;
+/// let (verdict, parsed) = check_keeping("/v1/chat/completions", body, &Config::default());
+/// assert!(verdict.ok());
+/// assert_eq!(parsed.unwrap()["model"], "gpt-4o");
+/// ```
+pub fn check_keeping(
+    endpoint: &str,
+    body: &[u8],
+    config: &Config,
+) -> (Verdict, Option<serde_json::Value>) {
+    let mut ctx = Ctx::new(config);
+    ctx.keep = true;
+    run(&mut ctx, endpoint, body);
+    let kept = ctx.kept.take();
+    (ctx.finish(), kept)
+}
+
 fn run(ctx: &mut Ctx<'_>, endpoint: &str, body: &[u8]) {
     let Some(ep) = params::endpoint(endpoint) else {
         ctx.warn(
@@ -584,6 +610,9 @@ fn run(ctx: &mut Ctx<'_>, endpoint: &str, body: &[u8]) {
     body_schema::check(ctx, endpoint, &value);
     #[cfg(feature = "tokenizer")]
     budget::check(ctx, endpoint, &value);
+    if ctx.keep {
+        ctx.kept = Some(value);
+    }
 }
 
 /// The state shared by the rules while one request is checked: findings go through here so each
@@ -594,6 +623,9 @@ pub(crate) struct Ctx<'a> {
     pub(crate) verdict: Verdict,
     /// Findings not kept, over [`bounds::Bounds::findings`].
     dropped: usize,
+    /// [`check_keeping`]: the parsed body is kept in `kept` after the rules ran.
+    keep: bool,
+    kept: Option<serde_json::Value>,
 }
 
 impl<'a> Ctx<'a> {
@@ -602,6 +634,8 @@ impl<'a> Ctx<'a> {
             config,
             verdict: Verdict::default(),
             dropped: 0,
+            keep: false,
+            kept: None,
         }
     }
 
