@@ -147,6 +147,8 @@ struct FamilyRow {
     audio_required: bool,
     #[serde(default)]
     chat_effort_null_rejected: bool,
+    /// `explicit` or `also_default` (see rules/model_capabilities.toml).
+    chat_tools_effort_refused: Option<String>,
     source: String,
 }
 
@@ -254,9 +256,20 @@ pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
             );
         }
         refused.push(']');
+        let tools_effort: Option<bool> = match f.chat_tools_effort_refused.as_deref() {
+            None => None,
+            Some("explicit") => Some(false),
+            Some("also_default") => Some(true),
+            Some(other) => {
+                return Err(format!(
+                    "rules/model_capabilities.toml: {}: chat_tools_effort_refused '{other}' (explicit or also_default)",
+                    f.name
+                ));
+            }
+        };
         let _ = writeln!(
             out,
-            "    Family {{ name: {:?}, reasoning: {:?}, chat_max_tokens_rejected: {}, sampling_defaults_only: {}, logprobs_rejected: {}, stop_rejected: {}, system_role_rejected: {}, function_role_rejected: {}, reasoning_efforts: &{:?}, vision: {:?}, structured_outputs: {:?}, json_object: {:?}, image_sizes: &{:?}, image_qualities: &{:?}, image_max_n: {:?}, dimensions_max: {:?}, dimensions_rejected: {}, chat_max_completion_tokens: {:?}, chat_refused: {chat_refused}, responses_refused: {}, refused: {refused}, reasoning_contexts: &{:?}, reasoning_modes: &{:?}, verbosities: &{:?}, reasoning_summaries: &{:?}, tools_refused: &{:?}, tools_unlisted: &{:?}, deep_research: {}, chat_sampling_refused: {}, sampling_unless_effort_none: {}, default_effort_none: {}, audio_input: {:?}, audio_required: {}, chat_effort_null_rejected: {}, source: {:?} }},",
+            "    Family {{ name: {:?}, reasoning: {:?}, chat_max_tokens_rejected: {}, sampling_defaults_only: {}, logprobs_rejected: {}, stop_rejected: {}, system_role_rejected: {}, function_role_rejected: {}, reasoning_efforts: &{:?}, vision: {:?}, structured_outputs: {:?}, json_object: {:?}, image_sizes: &{:?}, image_qualities: &{:?}, image_max_n: {:?}, dimensions_max: {:?}, dimensions_rejected: {}, chat_max_completion_tokens: {:?}, chat_refused: {chat_refused}, responses_refused: {}, refused: {refused}, reasoning_contexts: &{:?}, reasoning_modes: &{:?}, verbosities: &{:?}, reasoning_summaries: &{:?}, tools_refused: &{:?}, tools_unlisted: &{:?}, deep_research: {}, chat_sampling_refused: {}, sampling_unless_effort_none: {}, default_effort_none: {}, audio_input: {:?}, audio_required: {}, chat_effort_null_rejected: {}, chat_tools_effort_refused: {:?}, source: {:?} }},",
             f.name,
             f.reasoning,
             f.chat_max_tokens_rejected,
@@ -289,6 +302,7 @@ pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
             f.audio_input,
             f.audio_required,
             f.chat_effort_null_rejected,
+            tools_effort,
             f.source,
         );
     }

@@ -963,6 +963,10 @@ pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
     }
     let mut used = vec![false; overrides.overrides.len()];
     let mut outputs = Vec::new();
+    // `max_length` overrides on a top-level parameter: (API path, name, limit). Top-level
+    // parameters are checked by the rules crate's `params` (from the spec's endpoint tables), not
+    // by the whole-body schema, so the limit is also carried into `TOP_MAX_LENGTH`.
+    let mut top_max: Vec<(String, String, u64)> = Vec::new();
     let mut rs = String::from(HEADER);
     rs.push_str(
         "//! Whole-request JSON Schemas (draft 2020-12), lowered from OpenAI's OpenAPI spec by\n\
@@ -982,6 +986,26 @@ pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
             m.remove("$comment");
         }
         close_deep(&mut doc, &overrides.overrides, file, &mut used);
+        let root = doc
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix("#/$defs/"))
+            .map(str::to_string);
+        if let Some(root) = root {
+            let top = doc.pointer(&format!("/$defs/{root}/properties"));
+            for o in overrides.overrides.iter().filter(|o| {
+                o.action == "max_length"
+                    && (o.endpoints.is_empty() || o.endpoints.iter().any(|e| e == file))
+            }) {
+                let name =
+                    o.at.strip_prefix(root.as_str())
+                        .and_then(|r| r.strip_prefix('.'));
+                if let Some(name) = name.filter(|n| top.is_some_and(|t| t.get(*n).is_some())) {
+                    let limit = o.limit.ok_or("max_length needs limit")?;
+                    top_max.push(((*api_path).to_string(), name.to_string(), limit));
+                }
+            }
+        }
         apply(&mut doc, &overrides.overrides, file, &mut used)?;
         let text = serde_json::to_string(&doc).map_err(|e| e.to_string())?;
         outputs.push((PathBuf::from(format!("{GENERATED_DIR}/{file}.json")), text));
@@ -1012,6 +1036,16 @@ pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
                 rs.push_str(&format!("    (\"{api_path}\", \"{name}\", {new_form}),\n"));
             }
         }
+    }
+    rs.push_str("];\n");
+    rs.push_str(
+        "\n/// Top-level string parameters longer than the API takes although the spec states no limit:\n\
+         /// (API path, name, most characters). From `max_length` overrides on a top-level parameter,\n\
+         /// each with its evidence.\n\
+         pub(crate) const TOP_MAX_LENGTH: &[(&str, &str, u64)] = &[\n",
+    );
+    for (api_path, name, limit) in &top_max {
+        rs.push_str(&format!("    (\"{api_path}\", \"{name}\", {limit}),\n"));
     }
     rs.push_str("];\n");
     if let Some(i) = used.iter().position(|u| !u) {

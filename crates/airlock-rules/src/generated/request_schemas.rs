@@ -71,3 +71,11 @@ pub(crate) const UNKNOWN_REJECTED: &[(&str, &str, bool)] = &[
     ("/v1/chat/completions", "deployment_id", false),
     ("/v1/chat/completions", "engine", false),
 ];
+
+/// Top-level string parameters longer than the API takes although the spec states no limit:
+/// (API path, name, most characters). From `max_length` overrides on a top-level parameter,
+/// each with its evidence.
+pub(crate) const TOP_MAX_LENGTH: &[(&str, &str, u64)] = &[
+    ("/v1/responses", "prompt_cache_key", 64),
+    ("/v1/chat/completions", "prompt_cache_key", 64),
+];

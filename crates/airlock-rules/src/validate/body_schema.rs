@@ -382,9 +382,19 @@ mod imp {
                     TypeKind::Single(t) => bits(*t),
                     TypeKind::Multiple(set) => set.iter().map(bits).fold(0, |a, b| a | b),
                 };
+                // OpenAI names an image's URL by what it is, not by its JSON type: "Invalid type
+                // for 'input[2].content[0].image_url': expected an image URL, but got an object
+                // instead." (0xPlaygrounds/rig#879). That is Responses' `image_url`, a string (the
+                // spec's `format: uri`, which the lowered schema does not keep); Chat's
+                // `image_url` is an object and keeps the JSON type's name.
+                let url_string = types == bits(JsonType::String);
+                let wanted = if url_string && param.ends_with("image_url") {
+                    String::from("an image URL")
+                } else {
+                    expected(types)
+                };
                 let message = format!(
-                    "Invalid type for '{param}': expected {}, but got {} instead.",
-                    expected(types),
+                    "Invalid type for '{param}': expected {wanted}, but got {} instead.",
                     got(instance)
                 );
                 found(true, "invalid_type", param, message)

@@ -349,6 +349,51 @@ fn chat(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
         }
     }
     chat_audio(ctx, f, obj);
+    chat_tools_effort(ctx, f, obj);
+}
+
+/// Chat Completions refuses function tools together with a reasoning effort other than `none`
+/// on the newest families: "Function tools with reasoning_effort are not supported for
+/// gpt-5.6-terra in /v1/chat/completions. To use function tools, use /v1/responses or set
+/// reasoning_effort to 'none'." (param reasoning_effort, code null). Where the family reasons by
+/// default, a request that sets no effort is refused too (sandialabs/atlas-ui-3#756). The families
+/// and the evidence are in rules/model_capabilities.toml (`chat_tools_effort_refused`); the older
+/// wording ("… Please use /v1/responses instead.") is the one seen for the families refusing only
+/// a set effort.
+fn chat_tools_effort(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
+    let Some(also_default) = f.chat_tools_effort_refused else {
+        return;
+    };
+    let function_tools = obj.get("tools").and_then(Value::as_array).is_some_and(|t| {
+        t.iter()
+            .any(|x| x.get("type").and_then(Value::as_str) == Some("function"))
+    });
+    if !function_tools {
+        return;
+    }
+    let reasons = match present(obj, "reasoning_effort").map(Value::as_str) {
+        None => also_default,
+        Some(Some(e)) => e != "none",
+        // Not a string: the endpoint's type rule speaks.
+        Some(None) => false,
+    };
+    if !reasons {
+        return;
+    }
+    let model = model_id(obj);
+    let advice = if also_default {
+        "To use function tools, use /v1/responses or set reasoning_effort to 'none'."
+    } else {
+        "Please use /v1/responses instead."
+    };
+    ctx.reject(
+        "model_reasoning_effort",
+        "",
+        Some("reasoning_effort".into()),
+        format!(
+            "Function tools with reasoning_effort are not supported for {model} in /v1/chat/completions. {advice}"
+        ),
+    );
 }
 
 /// True when the request runs a reasoning effort other than `none` on a family that takes the

@@ -27,7 +27,7 @@ use super::tables::{
 };
 use super::text::{edit_distance, fmt_limit, fmt_number, is_integral, quote_list};
 use crate::generated::endpoints::ENDPOINTS;
-use crate::generated::request_schemas::UNKNOWN_REJECTED;
+use crate::generated::request_schemas::{TOP_MAX_LENGTH, UNKNOWN_REJECTED};
 
 /// The endpoint table for an API path (`/v1/chat/completions`, also without `/v1`).
 pub(crate) fn endpoint(path: &str) -> Option<&'static Endpoint> {
@@ -56,14 +56,28 @@ fn enum_may_grow(path: &str, param: &str) -> bool {
 pub(super) fn check(ctx: &mut Ctx<'_>, ep: &'static Endpoint, obj: &Map<String, Value>) {
     let mut skipped = 0u64;
     let model = obj.get("model").and_then(Value::as_str);
+    // Unknown names that cannot be any OpenAI parameter (see [`parameter_shaped`]), reported
+    // together after the loop, as OpenAI lists them in one answer. At most `findings` are kept.
+    let mut not_names: Vec<&str> = Vec::new();
+    let keep = ctx.config.bounds.findings;
     for (name, value) in obj {
         match ep.param(name) {
             Some(p) => check_param(ctx, ep, p, value),
             // Past the findings bound, unknown names are not looked at (each costs a search
             // for the name meant).
             None if ctx.full() => skipped += 1,
+            None if rejects_unknown(ep.path) && !parameter_shaped(name) => {
+                if not_names.len() < keep {
+                    not_names.push(name);
+                } else {
+                    skipped += 1;
+                }
+            }
             None => unknown(ctx, ep, name, model),
         }
+    }
+    if !not_names.is_empty() {
+        not_parameters(ctx, ep, model, &mut not_names);
     }
     if skipped > 0 {
         let limit = ctx.config.bounds.findings as u64;
@@ -231,6 +245,45 @@ fn unknown(ctx: &mut Ctx<'_>, ep: &Endpoint, name: &str, model: Option<&str>) {
             did_you_mean(ctx, known);
         }
         None => ctx.warn("unrecognized_parameter", code, param, message),
+    }
+}
+
+/// A name an OpenAI request parameter could have: lower-case ASCII letters, digits and
+/// underscores, starting with a letter (every parameter of every endpoint in the spec, and every
+/// one added since, is spelled so). An unknown name of another shape is no parameter the spec
+/// lags behind, so on the endpoints that refuse unknown names ([`rejects_unknown`]) it is refused
+/// like the names OpenAI was seen to refuse.
+fn parameter_shaped(name: &str) -> bool {
+    name.as_bytes().first().is_some_and(u8::is_ascii_lowercase)
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// Refuses the unknown top-level names that cannot be parameters (kept in body order). In the
+/// older wording OpenAI lists them all, sorted as strings, in one answer: a client that spread an
+/// extra-parameters string into the body got "Unrecognized request arguments supplied: 0, 1, 10,
+/// 11, ..., 19, 2, 3, ..., 9" (tbxark/ChatGPT-Telegram-Workers#5, gpt-3.5-turbo). In the newer
+/// wording the first is named, as for any unknown name.
+fn not_parameters(ctx: &mut Ctx<'_>, ep: &Endpoint, model: Option<&str>, names: &mut [&str]) {
+    let first = names[0];
+    if chat_legacy(ep.path, model) {
+        names.sort_unstable();
+        let message = match names {
+            [one] => format!("Unrecognized request argument supplied: {one}"),
+            many => format!(
+                "Unrecognized request arguments supplied: {}",
+                many.join(", ")
+            ),
+        };
+        ctx.reject("unknown_parameter", "", None, message);
+    } else {
+        ctx.reject(
+            "unknown_parameter",
+            "unknown_parameter",
+            Some(String::from(first)),
+            format!("Unknown parameter: '{first}'."),
+        );
     }
 }
 
@@ -408,7 +461,14 @@ fn check_param(ctx: &mut Ctx<'_>, ep: &Endpoint, p: &Param, v: &Value) {
                     );
                 }
             }
-            if let Some(max) = p.max_length {
+            // The spec's own limit, else one the override file carries for this parameter.
+            let max = p.max_length.or_else(|| {
+                TOP_MAX_LENGTH
+                    .iter()
+                    .find(|(path, n, _)| *path == ep.path && *n == p.name)
+                    .map(|(_, _, limit)| *limit)
+            });
+            if let Some(max) = max {
                 let len = s.chars().count() as u64;
                 if len > max {
                     ctx.reject(

@@ -502,11 +502,24 @@ fn array_without_items<'a>(
     if depth > MAX_DEPTH {
         return None;
     }
-    if map.get("type").and_then(Value::as_str) == Some("array")
-        && !map.contains_key("items")
-        && !map.contains_key("prefixItems")
-    {
-        return Some(context(path));
+    if !map.contains_key("items") && !map.contains_key("prefixItems") {
+        match map.get("type") {
+            Some(Value::String(t)) if t == "array" => return Some(context(path)),
+            // A list of types is a list of branches to OpenAI's validator: an 'array' among them
+            // needs `items` too, reported at the branch ("In context=('properties', 'arguments',
+            // 'items', 'type', '0'), array schema missing items.", tidewave-ai/tidewave_phoenix#224;
+            // the object branch of such a list is judged the same way in strict mode).
+            Some(Value::Array(types)) => {
+                if let Some(i) = types.iter().position(|t| t == "array") {
+                    path.push(Seg::Key("type"));
+                    path.push(Seg::Index(i));
+                    let at = context(path);
+                    path.truncate(path.len() - 2);
+                    return Some(at);
+                }
+            }
+            _ => {}
+        }
     }
     for (key, v) in map {
         let found = match key.as_str() {

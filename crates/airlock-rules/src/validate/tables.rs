@@ -142,6 +142,10 @@ pub(crate) struct Family {
     pub(crate) audio_required: bool,
     /// Chat Completions refuses `reasoning_effort: null` ("… does not support null …").
     pub(crate) chat_effort_null_rejected: bool,
+    /// Chat Completions refuses function tools with a reasoning effort other than `none`:
+    /// `Some(false)` when the effort is set, `Some(true)` also when it is left to the model's
+    /// default (which is not `none`).
+    pub(crate) chat_tools_effort_refused: Option<bool>,
     #[allow(dead_code)] // documentation carried into the tables
     pub(crate) source: &'static str,
 }
