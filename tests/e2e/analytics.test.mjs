@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { Miniflare } from "miniflare";
 
 import { completion, errors, reply, replyError, sleep, startFakeUpstream } from "./fake-upstream.mjs";
-import { scriptPath } from "./harness.mjs";
+import { bundleModulesRules, scriptPath } from "./harness.mjs";
 
 // The documented limits of one writeDataPoint call (developers.cloudflare.com/analytics/
 // analytics-engine/limits): at most 20 blobs and 20 doubles, one index of at most 96 bytes, and
@@ -55,11 +55,7 @@ async function start(vars, { analytics }) {
         name: "airlock",
         modules: true,
         scriptPath,
-        modulesRules: [
-          { type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true },
-          // The tokenizer's vocabularies (build-worker writes them beside index.js; issue 14a).
-          { type: "Data", include: ["**/*.bin"], fallthrough: true },
-        ],
+        modulesRules: bundleModulesRules,
         compatibilityDate: "2025-09-01",
         bindings: vars,
         ...(analytics ? { wrappedBindings: { ANALYTICS: { scriptName: "analytics-recorder", bindings: { dataset: "airlock_requests" } } } } : {}),

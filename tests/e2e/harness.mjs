@@ -6,6 +6,13 @@ import { fileURLToPath } from "node:url";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "..", "..");
+/** How Miniflare loads the built bundle's other files, as wrangler does: the `.wasm` compiled, the
+ * tokenizer's vocabularies (`*.bin`, written beside index.js by build-worker) as Data modules. */
+export const bundleModulesRules = [
+  { type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true },
+  { type: "Data", include: ["**/*.bin"], fallthrough: true },
+];
+
 /** The explainer page, served as the worker's static assets (built by `cargo xtask web`). */
 export const assetsDir = path.join(root, "www");
 /** As wrangler.toml's `[assets] run_worker_first`: these paths always reach the worker. */
@@ -47,11 +54,7 @@ export async function startWorker(vars = {}, options = {}) {
   const worker = {
     modules: true,
     scriptPath,
-    modulesRules: [
-      { type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true },
-      // The tokenizer's vocabularies (build-worker writes them beside index.js; issue 14a).
-      { type: "Data", include: ["**/*.bin"], fallthrough: true },
-    ],
+    modulesRules: bundleModulesRules,
     compatibilityDate: "2025-09-01",
     bindings: vars,
     // The same routing as wrangler.toml's [assets]: files from www/ at their paths, the API and the
@@ -135,11 +138,7 @@ export async function startWorkers(varsList, opts = {}) {
       name: names[i],
       modules: true,
       scriptPath,
-      modulesRules: [
-        { type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true },
-        // The tokenizer's vocabularies (build-worker writes them beside index.js; issue 14a).
-        { type: "Data", include: ["**/*.bin"], fallthrough: true },
-      ],
+      modulesRules: bundleModulesRules,
       compatibilityDate: "2025-09-01",
       compatibilityFlags: ["enable_request_signal"],
       bindings: vars,
