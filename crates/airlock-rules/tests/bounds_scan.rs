@@ -3,8 +3,6 @@
 //! moves: every body of `tests/requests/`, and bodies cut at every length (unclosed strings,
 //! an escape as the last byte).
 
-use std::path::{Path, PathBuf};
-
 use airlock_rules::validate::bounds::{Scan, scan};
 
 /// The scan as it was before (fbfc67e), byte by byte.
@@ -64,24 +62,12 @@ fn reference(body: &[u8]) -> Scan {
     s
 }
 
-fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            json_files(&path, out);
-        } else if path.extension().is_some_and(|x| x == "json") {
-            out.push(path);
-        }
-    }
-}
+#[path = "support/request_bodies.rs"]
+mod request_bodies;
 
 #[test]
 fn every_corpus_body_measures_as_before() {
-    let mut files = Vec::new();
-    json_files(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/requests"),
-        &mut files,
-    );
+    let files = request_bodies::all();
     assert!(files.len() > 1000, "only {} bodies", files.len());
     for path in &files {
         let body = std::fs::read(path).unwrap();

@@ -4,30 +4,15 @@
 //! that take a format or tools, the verdict must be `check`'s and the expectation the one read
 //! from the bytes.
 
-use std::path::{Path, PathBuf};
-
 use airlock_rules::output::Expectation;
 use airlock_rules::validate::{Config, check, check_keeping};
 
-fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            json_files(&path, out);
-        } else if path.extension().is_some_and(|x| x == "json") {
-            out.push(path);
-        }
-    }
-}
+#[path = "support/request_bodies.rs"]
+mod request_bodies;
 
 #[test]
 fn the_kept_tree_gives_the_same_verdict_and_expectation() {
-    let mut files = Vec::new();
-    json_files(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/requests"),
-        &mut files,
-    );
-    files.sort();
+    let files = request_bodies::all();
     assert!(files.len() > 1000, "only {} bodies", files.len());
     let config = Config::default();
     let (mut kept, mut expected) = (0, 0);
