@@ -334,6 +334,10 @@ pub struct Observation {
     /// this, and may not have counted any answered after it ([`SETTLE_MARGIN_MS`]).
     #[serde(default)]
     pub sent_at: u64,
+    /// The isolate that sent the request and saw the answer (0 when unknown): times taken by one
+    /// isolate share its clock, so they are compared without [`SETTLE_MARGIN_MS`].
+    #[serde(default)]
+    pub isolate: u64,
 }
 
 /// A rate-limit 429.
@@ -390,6 +394,7 @@ impl Observation {
             hit,
             answered_at: 0,
             sent_at: 0,
+            isolate: 0,
         }
     }
 }
@@ -470,6 +475,42 @@ struct Held {
     holder: u64,
 }
 
+/// Answers to requests an isolate sent on one of its leases, gathered until its next call to the
+/// pacer (the fast path makes none of its own): [`Lane::lease_answered`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaseAnswers {
+    /// The lease's ticket.
+    pub lease: u64,
+    /// What those requests cost together.
+    pub cost: Cost,
+    /// How many they are.
+    pub count: u64,
+    /// When the last of them was answered (the isolate's clock, ms since the epoch).
+    pub answered_at: u64,
+    /// Per family (requests, tokens): the limit and the least `remaining` their answers stated;
+    /// `None` when one of them stated none.
+    pub remaining: [Option<(u64, u64)>; 2],
+}
+
+impl LeaseAnswers {
+    /// Adds one answer: the request's `cost`, and what its answer stated.
+    pub fn add(&mut self, cost: Cost, obs: &Observation) {
+        let first = self.count == 0;
+        self.count = self.count.saturating_add(1);
+        self.cost.requests = self.cost.requests.saturating_add(cost.requests);
+        self.cost.tokens = self.cost.tokens.saturating_add(cost.tokens);
+        self.answered_at = self.answered_at.max(obs.answered_at);
+        for (slot, reading) in self.remaining.iter_mut().zip([obs.requests, obs.tokens]) {
+            let stated = reading.map(|r| (r.limit.min(MAX_LIMIT), r.remaining));
+            *slot = match (first, *slot, stated) {
+                (true, _, stated) => stated,
+                (false, Some((l, a)), Some((m, b))) if l == m => Some((l, a.min(b))),
+                _ => None,
+            };
+        }
+    }
+}
+
 /// One lane's learned limits and books.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lane {
@@ -491,10 +532,60 @@ pub struct Lane {
     /// Leases out (at = their expiry; not persisted).
     #[serde(skip)]
     leases: Vec<Held>,
-    /// Requests reported lately: when their answer came (worker's clock) and their cost (not
-    /// persisted). See [`Lane::observe`].
+    /// Requests reported lately (not persisted). See [`Lane::observe`].
     #[serde(skip)]
-    settled: Vec<(u64, Cost)>,
+    settled: Vec<Settled>,
+}
+
+/// A request whose answer the pacer has seen: when it came (worker's clock), what it cost, and
+/// the `remaining` its answer stated per family (requests, tokens), with that family's limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Settled {
+    answered_at: u64,
+    /// The isolate whose clock `answered_at` is (0 when unknown).
+    isolate: u64,
+    cost: Cost,
+    remaining: [Option<(u64, u64)>; 2],
+}
+
+impl Settled {
+    /// True when this request may have been counted after the one whose answer is `obs`: it
+    /// was answered after that one was sent (less [`SETTLE_MARGIN_MS`] for a time from another
+    /// isolate's clock), and its own `remaining` does not show it came first.
+    fn maybe_after(&self, obs: &Observation) -> bool {
+        let margin = if self.isolate != 0 && self.isolate == obs.isolate {
+            0
+        } else {
+            SETTLE_MARGIN_MS
+        };
+        self.answered_at.saturating_add(margin) >= obs.sent_at
+    }
+
+    /// True when the upstream certainly counted this request before the one whose answer states
+    /// `x` for `family`, sent at `x_sent_at`: its `remaining` is too high for it to have come
+    /// after. A request counted after that one leaves the bucket at most what that one left
+    /// (rounded down: `x.remaining`), plus the refill in between (at most `limit` a minute, over
+    /// no longer than from that one's sending to this one's answer), less its own cost (at least
+    /// 1 in the requests family; the upstream's own count of tokens is not known here, so 0).
+    fn counted_before(&self, family: Family, x: &Reading, x_sent_at: u64) -> bool {
+        let index = match family {
+            Family::Requests => 0,
+            Family::Tokens => 1,
+        };
+        let Some((limit, remaining)) = self.remaining[index] else {
+            return false;
+        };
+        if limit != x.limit.min(MAX_LIMIT) || x_sent_at == 0 {
+            return false;
+        }
+        let span = u128::from(self.answered_at.saturating_sub(x_sent_at));
+        let refill = (u128::from(limit) * span).div_ceil(MINUTE_MS as u128);
+        let own = match family {
+            Family::Requests => u128::from(self.cost.requests.min(1)),
+            Family::Tokens => 0,
+        };
+        u128::from(remaining).saturating_add(own) > u128::from(x.remaining).saturating_add(refill)
+    }
 }
 
 impl Lane {
@@ -697,6 +788,40 @@ impl Lane {
         Some(lease)
     }
 
+    /// Requests `isolate` sent on one of its leases were answered (`answers`). That much of the
+    /// lease stops being owed as a lease and is owed as answered requests instead
+    /// ([`Lane::observe`]: only by answers to requests sent before these were answered, and not
+    /// where their `remaining` shows they were counted first). Without it, a lease spent at
+    /// once stayed subtracted in full until it expired, though its requests were already in every
+    /// later `remaining`, and requests the upstream had room for waited or were refused
+    /// (tests/pace_sim.rs). A lease no longer held (expired, or the pacer restarted) is not
+    /// counted any more: nothing to do.
+    pub fn lease_answered(&mut self, answers: &LeaseAnswers, isolate: u64, now: u64) {
+        self.sweep(now);
+        let Some(lease) = self.leases.iter_mut().find(|h| h.ticket == answers.lease) else {
+            return;
+        };
+        let moved = Cost {
+            requests: answers.cost.requests.min(lease.cost.requests),
+            tokens: answers.cost.tokens.min(lease.cost.tokens),
+        };
+        lease.cost.requests -= moved.requests;
+        lease.cost.tokens -= moved.tokens;
+        self.settle(Settled {
+            answered_at: answers.answered_at,
+            isolate,
+            cost: moved,
+            remaining: answers.remaining,
+        });
+    }
+
+    fn settle(&mut self, settled: Settled) {
+        if self.settled.len() >= MAX_SETTLED {
+            self.settled.remove(0);
+        }
+        self.settled.push(settled);
+    }
+
     /// Claims a reserved slot: `Go` when `ticket` is queued here; `None` when the lane does not
     /// know it (it lapsed, or the pacer restarted): the caller admits the request afresh.
     pub fn claim(&mut self, ticket: u64, now: u64) -> Option<Decision> {
@@ -716,8 +841,13 @@ impl Lane {
     /// upstream may not have yet: in flight, queued, leased, and the requests already reported
     /// whose answer came after this request was sent (less [`SETTLE_MARGIN_MS`]): answers reach
     /// the pacer in any order, and one counted before them at the upstream may be reported after
-    /// them (with more `remaining`). An under-estimate when some of those were already counted,
-    /// never an over-estimate. A 429 then holds the family empty for as long as the message says.
+    /// them (with more `remaining`). Of those reported, one whose own answer stated more
+    /// `remaining` than the upstream could have left after this request was counted is known to
+    /// have been counted first ([`Settled::counted_before`]) and is not subtracted again: without
+    /// that, a burst of answers reported out of order lowered the level by up to their number
+    /// and held back requests the upstream had room for (tests/pace_sim.rs). An under-estimate
+    /// when some of the rest were already counted, never an over-estimate. A 429 then holds the
+    /// family empty for as long as the message says.
     pub fn observe(&mut self, ticket: u64, obs: &Observation, now: u64) {
         self.sweep(now);
         let reported = self
@@ -729,13 +859,13 @@ impl Lane {
         self.answered_at = self.answered_at.max(obs.answered_at);
         let newest = self.answered_at;
         self.settled
-            .retain(|(at, _)| at.saturating_add(SETTLED_KEEP_MS) >= newest);
+            .retain(|s| s.answered_at.saturating_add(SETTLED_KEEP_MS) >= newest);
         let sent_at = obs.sent_at;
-        let settled: Vec<Cost> = self
+        let settled: Vec<Settled> = self
             .settled
             .iter()
-            .filter(|(at, _)| at.saturating_add(SETTLE_MARGIN_MS) >= sent_at)
-            .map(|(_, cost)| *cost)
+            .filter(|s| s.maybe_after(obs))
+            .copied()
             .collect();
         for (family, reading) in [
             (Family::Requests, obs.requests),
@@ -750,7 +880,12 @@ impl Lane {
                 .chain(self.queued.iter())
                 .chain(self.leases.iter())
                 .map(|h| h.cost)
-                .chain(settled.iter().copied())
+                .chain(
+                    settled
+                        .iter()
+                        .filter(|s| !s.counted_before(family, &r, sent_at))
+                        .map(|s| s.cost),
+                )
                 .map(|cost| family_cost(family, cost).min(r.limit))
                 .fold(0u64, u64::saturating_add);
             let limit = r.limit.min(MAX_LIMIT);
@@ -786,10 +921,13 @@ impl Lane {
             self.hit(hit, now);
         }
         if let Some(held) = reported {
-            if self.settled.len() >= MAX_SETTLED {
-                self.settled.remove(0);
-            }
-            self.settled.push((obs.answered_at, held.cost));
+            let stated = |r: Option<Reading>| r.map(|r| (r.limit.min(MAX_LIMIT), r.remaining));
+            self.settle(Settled {
+                answered_at: obs.answered_at,
+                isolate: obs.isolate,
+                cost: held.cost,
+                remaining: [stated(obs.requests), stated(obs.tokens)],
+            });
         }
     }
 
@@ -1220,6 +1358,111 @@ mod tests {
     }
 
     #[test]
+    fn an_answer_counted_first_is_not_subtracted_again() {
+        let s = PaceSettings::default();
+        let sent = |remaining, answered_at, isolate| Observation {
+            answered_at,
+            sent_at: 5,
+            isolate,
+            ..learned(100, remaining, 6_000)
+        };
+        for (a_remaining, isolate_b, level) in [
+            // a left 9, b 8: a was counted first, and b's 8 already counts it.
+            (9, 1, 8),
+            // The same from another isolate's clock: still told apart by `remaining`.
+            (9, 2, 8),
+            // a's 8 does not show which came first: subtracted, an under-estimate.
+            (8, 1, 7),
+        ] {
+            let mut lane = Lane::default();
+            lane.observe(0, &learned(100, 10, 6_000), 0);
+            let a = go(lane.admit(ONE, Priority::Interactive, 0, 1, &s));
+            let b = go(lane.admit(ONE, Priority::Interactive, 0, 1, &s));
+            lane.observe(a, &sent(a_remaining, 10, 1), 10);
+            lane.observe(b, &sent(8, 11, isolate_b), 11);
+            assert_eq!(
+                lane.requests.unwrap().level,
+                level * SCALE,
+                "a left {a_remaining}, b's isolate {isolate_b}"
+            );
+        }
+        // Answered before b was sent, by b's own isolate's clock: certainly counted first,
+        // whatever it states; from another clock, only beyond the margin.
+        let late = SETTLE_MARGIN_MS + 100;
+        for (isolate_b, answered_a, level) in [
+            (1, late - 1, 8),
+            (2, late - 1, 7),
+            (2, late - SETTLE_MARGIN_MS - 1, 8),
+        ] {
+            let mut lane = Lane::default();
+            lane.observe(0, &learned(100, 10, 6_000), 0);
+            let a = go(lane.admit(ONE, Priority::Interactive, 0, 1, &s));
+            let b = go(lane.admit(ONE, Priority::Interactive, 0, 1, &s));
+            // a's answer carried no headers: only its time tells.
+            let at_a = Observation {
+                answered_at: answered_a,
+                isolate: 1,
+                ..Observation::default()
+            };
+            lane.observe(a, &at_a, 10);
+            let b_obs = Observation {
+                sent_at: late,
+                ..sent(8, late + 10, isolate_b)
+            };
+            lane.observe(b, &b_obs, 11);
+            assert_eq!(
+                lane.requests.unwrap().level,
+                level * SCALE,
+                "isolate {isolate_b}, a answered at {answered_a}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_lease_stops_being_owed_as_its_requests_are_answered() {
+        let both = |remaining, answered_at, sent_at| Observation {
+            requests: Some(Reading {
+                limit: 80,
+                remaining,
+                reset_ms: Some(30_000),
+            }),
+            tokens: Some(Reading {
+                limit: 1_000_000,
+                remaining: 1_000_000,
+                reset_ms: Some(0),
+            }),
+            answered_at,
+            sent_at,
+            isolate: 3,
+            ..Observation::default()
+        };
+        let mut lane = Lane::default();
+        lane.observe(0, &both(80, 1, 1), 1);
+        let lease = lane.lease(ONE, 2, 3, 0).unwrap();
+        assert_eq!(lease.requests, 10);
+        // The isolate sends all ten on its lease; the upstream counts them (70 left) and a later
+        // request's answer says so. Until the pacer hears of the ten answers it subtracts the
+        // lease again.
+        lane.observe(0, &both(70, 30, 25), 30);
+        assert_eq!(lane.requests.unwrap().level, 60 * SCALE);
+        let mut answers = LeaseAnswers {
+            lease: lease.ticket,
+            ..LeaseAnswers::default()
+        };
+        for remaining in 70..80 {
+            answers.add(ONE, &both(remaining, 20, 0));
+        }
+        assert_eq!((answers.count, answers.answered_at), (10, 20));
+        assert_eq!(answers.remaining[0], Some((80, 70)));
+        lane.lease_answered(&answers, 3, 31);
+        lane.observe(0, &both(70, 32, 25), 32);
+        assert_eq!(lane.requests.unwrap().level, 70 * SCALE);
+        // A lease the pacer no longer holds is left alone.
+        lane.lease_answered(&answers, 3, 5_000);
+        assert_eq!(lane.settled.len(), 1);
+    }
+
+    #[test]
     fn an_older_answer_reported_late_only_lowers_the_level() {
         let mut lane = Lane::default();
         let at = |remaining, answered_at| Observation {
@@ -1372,6 +1615,7 @@ mod tests {
             }),
             answered_at: u64::MAX,
             sent_at: u64::MAX,
+            isolate: u64::MAX,
         };
         lane.observe(0, &obs, u64::MAX - 5);
         let d = lane.admit(ONE, Priority::Interactive, u64::MAX, u64::MAX, &s);
@@ -1399,6 +1643,7 @@ mod tests {
             hit: None,
             answered_at: 0,
             sent_at: 0,
+            isolate: 0,
         };
         lane.observe(0, &both, 0);
         let lease = lane.lease(ONE, 0, 0, 0).unwrap();

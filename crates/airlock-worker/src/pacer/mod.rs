@@ -18,7 +18,9 @@ use core::cell::RefCell;
 use core::future::Future;
 use core::pin::Pin;
 
-use airlock_rules::pace::{self, Decision, Family, Lease, Observation, PaceSettings, Priority};
+use airlock_rules::pace::{
+    self, Decision, Family, Lease, LeaseAnswers, Observation, PaceSettings, Priority,
+};
 use airlock_rules::{Category, Diagnosis, RetryDecision};
 use worker::{Context, Env, Headers, Method, ObjectNamespace, Request, RequestInit, Response};
 
@@ -72,11 +74,28 @@ struct Pending {
     /// expired or spent lease stays until the next replaces it: its ticket tells the pacer which
     /// lease this isolate is done with.
     leases: Vec<(String, Lease, f64)>,
+    /// Per lease lately granted: answers to the requests sent on it (bounded by
+    /// [`MAX_LEASE_RECORDS`]; a record dropped only leaves the pacer counting that lease longer).
+    lease_answers: Vec<Answered>,
     /// The pacer namespace of this isolate's `env`, when pacing is on.
     namespace: Option<ObjectNamespace>,
     /// Per request ID: how long it waited, and its report.
     requests: Vec<(String, u64, Option<Report>)>,
 }
+
+/// Answers to the requests this isolate sent on one lease.
+struct Answered {
+    lane: String,
+    /// Requests the lease granted.
+    granted: u64,
+    /// Its requests answered so far.
+    seen: u64,
+    /// Those not yet told to the pacer.
+    pending: LeaseAnswers,
+}
+
+/// Bound on the leases whose answers one isolate keeps.
+pub const MAX_LEASE_RECORDS: usize = 2 * MAX_LEASED_LANES;
 
 thread_local! {
     static PENDING: RefCell<Pending> = RefCell::new(Pending::default());
@@ -118,6 +137,10 @@ pub fn finish(ctx: &Context, request_id: &str, headers: &Headers) {
 pub struct Ticket {
     lane: String,
     ticket: u64,
+    /// The lease it was sent on (its ticket; 0 when the pacer admitted it itself).
+    lease: u64,
+    /// Its cost.
+    cost: pace::Cost,
     request_id: String,
     /// When it was admitted, just before it is sent (ms since the epoch): its answer's
     /// `remaining` cannot count anything answered before this (`Observation::sent_at`).
@@ -173,10 +196,15 @@ pub async fn turn(asking: Asking<'_>, settings: &PaceSettings, line: &mut LogLin
     let priority = pace::priority(asking.priority);
     let started = js_sys::Date::now();
     // The fast path: room left in this isolate's lease for the lane, no Durable Object call.
-    if priority == Priority::Interactive && spend_lease(&lane, facts.cost, started) {
+    if let Some(lease) = (priority == Priority::Interactive)
+        .then(|| spend_lease(&lane, facts.cost, started))
+        .flatten()
+    {
         return Turn::Go(Ticket {
             lane,
             ticket: 0,
+            lease,
+            cost: facts.cost,
             request_id: line.request_id.clone(),
             sent_at: started,
         });
@@ -200,13 +228,17 @@ pub async fn turn(asking: Asking<'_>, settings: &PaceSettings, line: &mut LogLin
         settings: Some(*settings),
         isolate,
         lease_done,
+        lease_answers: take_lease_answers(&lane),
         ..object::Call::default()
     };
     let mut path = "/admit";
     for _ in 0..MAX_CALLS {
         let asked_at = js_sys::Date::now();
         call.waited_ms = (asked_at - started).max(0.0) as u64;
-        let decision = match ask(&namespace, &lane, path, &call).await {
+        let asked = ask(&namespace, &lane, path, &call).await;
+        // Told once: a later call of this request must not move them again.
+        call.lease_answers.clear();
+        let decision = match asked {
             Ok(answer) => {
                 if let Some(lease) = answer.lease {
                     keep_lease(&lane, lease, asked_at);
@@ -229,6 +261,8 @@ pub async fn turn(asking: Asking<'_>, settings: &PaceSettings, line: &mut LogLin
                 return Turn::Go(Ticket {
                     lane,
                     ticket,
+                    lease: 0,
+                    cost: facts.cost,
                     request_id: line.request_id.clone(),
                     sent_at: js_sys::Date::now(),
                 });
@@ -310,13 +344,38 @@ fn gone(line: &mut LogLine) -> Turn {
     Turn::Refused(errors::response(&reject, &line.request_id))
 }
 
-/// Spends `cost` from this isolate's lease for `lane`, when it has one with room.
-fn spend_lease(lane: &str, cost: pace::Cost, now: f64) -> bool {
+/// Spends `cost` from this isolate's lease for `lane`, when it has one with room: that lease's
+/// ticket.
+fn spend_lease(lane: &str, cost: pace::Cost, now: f64) -> Option<u64> {
     PENDING.with_borrow_mut(|p| {
         p.leases
             .iter_mut()
             .find(|(l, _, _)| l == lane)
-            .is_some_and(|(_, lease, until)| *until > now && lease.spend(cost))
+            .filter(|(_, _, until)| *until > now)
+            .and_then(|(_, lease, _)| lease.spend(cost).then_some(lease.ticket))
+    })
+}
+
+/// The lease answers for `lane` not yet told to the pacer, taken (records of leases whose every
+/// request has been answered are dropped).
+fn take_lease_answers(lane: &str) -> Vec<LeaseAnswers> {
+    PENDING.with_borrow_mut(|p| {
+        let mut out = Vec::new();
+        for a in p.lease_answers.iter_mut().filter(|a| a.lane == lane) {
+            if a.pending.count > 0 {
+                let lease = a.pending.lease;
+                out.push(core::mem::replace(
+                    &mut a.pending,
+                    LeaseAnswers {
+                        lease,
+                        ..LeaseAnswers::default()
+                    },
+                ));
+            }
+        }
+        p.lease_answers
+            .retain(|a| a.lane != lane || a.seen < a.granted);
+        out
     })
 }
 
@@ -332,6 +391,18 @@ fn keep_lease(lane: &str, lease: Lease, asked_at: f64) {
             p.leases.remove(0);
         }
         p.leases.push((lane.to_owned(), lease, until));
+        if p.lease_answers.len() >= MAX_LEASE_RECORDS {
+            p.lease_answers.remove(0);
+        }
+        p.lease_answers.push(Answered {
+            lane: lane.to_owned(),
+            granted: lease.requests,
+            seen: 0,
+            pending: LeaseAnswers {
+                lease: lease.ticket,
+                ..LeaseAnswers::default()
+            },
+        });
     });
 }
 
@@ -459,14 +530,15 @@ pub fn observe_error(ticket: Option<&Ticket>, d: &Diagnosis, headers: &[(&str, &
 }
 
 /// Whether this answer is worth a pacer call: always for a request the pacer admitted itself (its
-/// in-flight entry must clear), a 429, or a family with less than a quarter left; otherwise once
-/// per [`REPORT_EVERY_MS`] per lane and isolate.
-fn worth_reporting(ticket: &Ticket, observation: &Observation, now: f64) -> bool {
+/// in-flight entry must clear), a 429, a family with less than a quarter left, or the last answer
+/// to a lease's requests (`closes`: the pacer stops counting the lease); otherwise once per
+/// [`REPORT_EVERY_MS`] per lane and isolate.
+fn worth_reporting(ticket: &Ticket, observation: &Observation, closes: bool, now: f64) -> bool {
     let low = [observation.requests, observation.tokens]
         .iter()
         .flatten()
         .any(|r| r.remaining.saturating_mul(4) < r.limit);
-    let must = ticket.ticket != 0 || observation.hit.is_some() || low;
+    let must = ticket.ticket != 0 || observation.hit.is_some() || low || closes;
     PENDING.with_borrow_mut(|p| {
         let last = p
             .reported
@@ -485,21 +557,46 @@ fn worth_reporting(ticket: &Ticket, observation: &Observation, now: f64) -> bool
     })
 }
 
+/// Notes an answer to a request sent on a lease; true when it was the last of that lease's.
+fn lease_answer(ticket: &Ticket, observation: &Observation) -> bool {
+    if ticket.lease == 0 {
+        return false;
+    }
+    PENDING.with_borrow_mut(|p| {
+        let Some(a) = p
+            .lease_answers
+            .iter_mut()
+            .find(|a| a.pending.lease == ticket.lease && a.lane == ticket.lane)
+        else {
+            return false;
+        };
+        a.pending.add(ticket.cost, observation);
+        a.seen = a.seen.saturating_add(1);
+        a.seen >= a.granted
+    })
+}
+
 /// Queues the report for `waitUntil` ([`finish`]).
 fn report(ticket: &Ticket, mut observation: Observation) {
     let now = js_sys::Date::now();
-    if !worth_reporting(ticket, &observation, now) {
-        return;
-    }
     observation.answered_at = now as u64;
     observation.sent_at = ticket.sent_at as u64;
-    let Some(namespace) = PENDING.with_borrow(|p| p.namespace.clone()) else {
+    let Some((namespace, isolate)) =
+        PENDING.with_borrow(|p| Some((p.namespace.clone()?, p.isolate)))
+    else {
         return;
     };
+    observation.isolate = isolate;
+    let closes = lease_answer(ticket, &observation);
+    if !worth_reporting(ticket, &observation, closes, now) {
+        return;
+    }
     let lane = ticket.lane.clone();
     let call = object::Call {
         ticket: ticket.ticket,
         observation: Some(observation),
+        isolate,
+        lease_answers: take_lease_answers(&lane),
         ..object::Call::default()
     };
     let future = async move {

@@ -7,10 +7,15 @@
 //! - `/claim` the same plus `ticket`: `go` when the reserved slot is known, otherwise the request
 //!   is admitted afresh (the pacer restarted, or the slot lapsed);
 //! - `/observe` `{ticket, observation}` → 204: what an upstream answer taught.
+//!
+//! Any call may also carry `lease_answers`: requests the isolate sent on its leases that have
+//! been answered since its last call, so the lane stops counting them as leased.
 
 use core::cell::{Cell, RefCell};
 
-use airlock_rules::pace::{Cost, Decision, Lane, Lease, Observation, PaceSettings, Priority};
+use airlock_rules::pace::{
+    Cost, Decision, Lane, Lease, LeaseAnswers, Observation, PaceSettings, Priority,
+};
 use serde::{Deserialize, Serialize};
 use worker::{DurableObject, Env, Request, Response, Result, State, durable_object};
 
@@ -41,6 +46,10 @@ pub struct Call {
     /// The lease (its ticket) the calling isolate is done with: spent, expired, or too small.
     #[serde(default)]
     pub lease_done: u64,
+    /// Answers to requests the calling isolate sent on its leases since its last call
+    /// (`pace::Lane::lease_answered`); any call may carry them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lease_answers: Vec<LeaseAnswers>,
 }
 
 /// The pacer's answer: the decision, and with an interactive `go` maybe a lease for the caller's
@@ -69,6 +78,9 @@ pub struct Pacer {
 /// most this much learning, which the next answer's headers give back.
 pub const SAVE_EVERY_MS: u64 = 1_000;
 
+/// Most lease answers one call is heeded for (an isolate sends one per lease it spent lately).
+pub const MAX_LEASE_ANSWERS: usize = 64;
+
 impl core::fmt::Debug for Pacer {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str("Pacer")
@@ -94,6 +106,9 @@ impl DurableObject for Pacer {
         let settings = call.settings.unwrap_or_default();
         let mut slot = self.lane.borrow_mut();
         let lane = slot.get_or_insert_with(|| self.load(now));
+        for answers in call.lease_answers.iter().take(MAX_LEASE_ANSWERS) {
+            lane.lease_answered(answers, call.isolate, now);
+        }
         let (decision, changed) = match path.as_str() {
             "/admit" => {
                 let d = lane.admit(call.cost, call.priority, call.waited_ms, now, &settings);
