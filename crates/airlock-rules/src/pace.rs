@@ -996,6 +996,18 @@ mod tests {
         }
     }
 
+    /// `obs` with a tokens family learned too, with ample room (leases need both).
+    fn with_tokens(obs: Observation) -> Observation {
+        Observation {
+            tokens: Some(Reading {
+                limit: 1_000_000,
+                remaining: 1_000_000,
+                reset_ms: Some(0),
+            }),
+            ..obs
+        }
+    }
+
     fn go(d: Decision) -> u64 {
         match d {
             Decision::Go { ticket } => ticket,
@@ -1314,19 +1326,7 @@ mod tests {
     fn one_isolate_holds_one_lease_at_a_time() {
         let s = PaceSettings::default();
         let mut lane = Lane::default();
-        let both = |remaining| Observation {
-            requests: Some(Reading {
-                limit: 60,
-                remaining,
-                reset_ms: Some(30_000),
-            }),
-            tokens: Some(Reading {
-                limit: 1_000_000,
-                remaining: 1_000_000,
-                reset_ms: Some(0),
-            }),
-            ..Observation::default()
-        };
+        let both = |remaining| with_tokens(learned(60, remaining, 30_000));
         lane.observe(0, &both(30), 1);
         let isolate = 77;
         let mut leased = 0;
@@ -1421,20 +1421,10 @@ mod tests {
     #[test]
     fn a_lease_stops_being_owed_as_its_requests_are_answered() {
         let both = |remaining, answered_at, sent_at| Observation {
-            requests: Some(Reading {
-                limit: 80,
-                remaining,
-                reset_ms: Some(30_000),
-            }),
-            tokens: Some(Reading {
-                limit: 1_000_000,
-                remaining: 1_000_000,
-                reset_ms: Some(0),
-            }),
             answered_at,
             sent_at,
             isolate: 3,
-            ..Observation::default()
+            ..with_tokens(learned(80, remaining, 30_000))
         };
         let mut lane = Lane::default();
         lane.observe(0, &both(80, 1, 1), 1);

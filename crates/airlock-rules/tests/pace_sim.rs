@@ -344,6 +344,20 @@ impl Sim {
     }
 }
 
+/// A simulation whose lane has learned from one warm-up request: `rpm` with `requests_left`
+/// (before it), the tokens family ample; `max_wait_ms`, `reserve_percent` as the settings say.
+fn warmed(seed: u64, rpm: u64, requests_left: u64, max_wait_ms: u64, reserve_percent: u64) -> Sim {
+    let settings = PaceSettings {
+        max_wait_ms,
+        max_queue: 1_000,
+        reserve_percent,
+    };
+    let mut s = sim(seed, rpm, requests_left, settings);
+    burst(&mut s, 1, false, 0);
+    s.run();
+    s
+}
+
 fn sim(seed: u64, rpm: u64, requests_left: u64, settings: PaceSettings) -> Sim {
     Sim {
         rng: Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1),
@@ -382,14 +396,7 @@ fn burst(s: &mut Sim, n: usize, background: bool, spread: u64) -> core::ops::Ran
 /// interactive ones. 9 background requests fit above the reserve, about 31 remain for the
 /// interactive burst: none of the 20 may wait.
 fn reserve_scenario(seed: u64) -> Result<(), String> {
-    let settings = PaceSettings {
-        max_wait_ms: 1_000,
-        max_queue: 1_000,
-        reserve_percent: 50,
-    };
-    let mut s = sim(seed, 60, 40, settings);
-    burst(&mut s, 1, false, 0);
-    s.run();
+    let mut s = warmed(seed, 60, 40, 1_000, 50);
     let background = burst(&mut s, 12, true, 2);
     s.run();
     let straight_bg = background
@@ -448,14 +455,7 @@ fn under_overload_the_pacer_never_sends_what_the_upstream_refuses_and_wastes_lit
     });
     let all = seeds.clone().count() > 1;
     for seed in seeds {
-        let settings = PaceSettings {
-            max_wait_ms: 5_000,
-            max_queue: 1_000,
-            reserve_percent: 20,
-        };
-        let mut s = sim(seed, 30, 30, settings);
-        burst(&mut s, 1, false, 0);
-        s.run();
+        let mut s = warmed(seed, 30, 30, 5_000, 20);
         for round in 0..4 {
             let background = round % 2 == 1;
             let began = s.now;
