@@ -206,14 +206,20 @@ impl Expectation {
         let api = api_of(endpoint)?;
         let plan = Plan::of(api, &request);
         let format = match plan.format {
-            true => request.pointer_mut(api.format_pointer()).map(Value::take),
+            true => api
+                .format_path()
+                .iter()
+                .try_fold(&mut request, |v, k| v.get_mut(*k))
+                .map(Value::take),
             false => None,
         };
         let mut tools = BTreeMap::new();
         if let Some(list) = request.get_mut("tools").and_then(Value::as_array_mut) {
             for (i, name) in plan.tools {
-                let at = api.parameters_pointer();
-                if let Some(params) = list.get_mut(i).and_then(|t| t.pointer_mut(at)) {
+                let at = api.parameters_path();
+                let tool = list.get_mut(i);
+                let found = tool.and_then(|t| at.iter().try_fold(t, |v, k| v.get_mut(*k)));
+                if let Some(params) = found {
                     tools.insert(name, params.take());
                 }
             }
@@ -224,14 +230,21 @@ impl Expectation {
     fn read(api: Api, request: &Value) -> Option<Expectation> {
         let plan = Plan::of(api, request);
         let format = match plan.format {
-            true => request.pointer(api.format_pointer()).cloned(),
+            true => api
+                .format_path()
+                .iter()
+                .try_fold(request, |v, k| v.get(*k))
+                .cloned(),
             false => None,
         };
         let mut tools = BTreeMap::new();
         if let Some(list) = request.get("tools").and_then(Value::as_array) {
             for (i, name) in plan.tools {
-                let at = api.parameters_pointer();
-                if let Some(params) = list.get(i).and_then(|t| t.pointer(at)) {
+                let at = api.parameters_path();
+                let found = list
+                    .get(i)
+                    .and_then(|t| at.iter().try_fold(t, |v, k| v.get(*k)));
+                if let Some(params) = found {
                     tools.insert(name, params.clone());
                 }
             }
@@ -295,19 +308,20 @@ fn api_of(endpoint: &str) -> Option<Api> {
 }
 
 impl Api {
-    /// Where a request of this API has its `json_schema` format's schema.
-    fn format_pointer(self) -> &'static str {
+    /// Where a request of this API has its `json_schema` format's schema (object keys: not a
+    /// JSON pointer, whose lookup allocates for every step).
+    fn format_path(self) -> &'static [&'static str] {
         match self {
-            Api::Chat => "/response_format/json_schema/schema",
-            Api::Responses => "/text/format/schema",
+            Api::Chat => &["response_format", "json_schema", "schema"],
+            Api::Responses => &["text", "format", "schema"],
         }
     }
 
     /// Where a function tool of this API has its `parameters`, from the tool.
-    fn parameters_pointer(self) -> &'static str {
+    fn parameters_path(self) -> &'static [&'static str] {
         match self {
-            Api::Chat => "/function/parameters",
-            Api::Responses => "/parameters",
+            Api::Chat => &["function", "parameters"],
+            Api::Responses => &["parameters"],
         }
     }
 }
