@@ -93,6 +93,17 @@ fn bench_worker_strict() -> serde_json::Value {
 
 /// Mean µs of `f` over about a second, after a warm-up.
 fn time(mut f: impl FnMut()) -> (u32, f64) {
+    // `CHECK_ITERS=n`: `n` calls after one warm-up, untimed (for callgrind; see `bench_with`).
+    if let Some(n) = std::env::var("CHECK_ITERS")
+        .ok()
+        .and_then(|n| n.parse::<u32>().ok())
+    {
+        f();
+        for _ in 0..n {
+            f();
+        }
+        return (n, 0.0);
+    }
     let start = Instant::now();
     let mut n = 0u32;
     while start.elapsed().as_millis() < 200 {
@@ -108,6 +119,13 @@ fn time(mut f: impl FnMut()) -> (u32, f64) {
         iterations,
         start.elapsed().as_secs_f64() * 1e6 / f64::from(iterations),
     )
+}
+
+/// Whether the strict row `name` runs: `STRICT_ROW=text` runs only the rows whose name contains
+/// `text` (with `CHECK_ITERS`, one row's instructions under callgrind: run it with two counts and
+/// take the difference, so the set-up cancels out).
+fn strict_row(name: &str) -> bool {
+    std::env::var("STRICT_ROW").map_or(true, |only| name.contains(&only))
 }
 
 fn with_off(rules: &[&str]) -> Config {
@@ -134,29 +152,27 @@ fn strict_2k() {
         "usage": {"prompt_tokens": 9, "completion_tokens": 9, "total_tokens": 18}})).unwrap();
     let worker = with_off(&[]);
     assert!(check(endpoint, &strict, &worker).ok());
-    let row = |name: &str, (n, us): (u32, f64)| {
-        println!("strict 2 KB | {name}: {n} iterations, {us:.2} µs")
+    let row = |name: &str, f: &mut dyn FnMut()| {
+        if strict_row(name) {
+            let (n, us) = time(f);
+            println!("strict 2 KB | {name}: {n} iterations, {us:.2} µs");
+        }
     };
-    let strict_us = time(|| {
-        black_box(check(endpoint, black_box(&strict), &worker));
-    });
-    let plain_us = time(|| {
-        black_box(check(endpoint, black_box(&plain), &worker));
-    });
     row(
         &format!("plain ({} bytes), whole check", plain.len()),
-        plain_us,
+        &mut || {
+            black_box(check(endpoint, black_box(&plain), &worker));
+        },
     );
     row(
         &format!("strict ({} bytes), whole check", strict.len()),
-        strict_us,
+        &mut || {
+            black_box(check(endpoint, black_box(&strict), &worker));
+        },
     );
-    row(
-        "strict, parse only (serde_json::Value)",
-        time(|| {
-            black_box(serde_json::from_slice::<serde_json::Value>(black_box(&strict)).unwrap());
-        }),
-    );
+    row("strict, parse only (serde_json::Value)", &mut || {
+        black_box(serde_json::from_slice::<serde_json::Value>(black_box(&strict)).unwrap());
+    });
     for (name, rules) in [
         (
             "strict, request schema off",
@@ -185,36 +201,75 @@ fn strict_2k() {
         ),
     ] {
         let config = with_off(rules);
-        row(
-            name,
-            time(|| {
-                black_box(check(endpoint, black_box(&strict), &config));
-            }),
-        );
+        row(name, &mut || {
+            black_box(check(endpoint, black_box(&strict), &config));
+        });
     }
-    // The answer's side, as the worker does it: the request read again for its schemas, then the
-    // answer parsed and validated with the isolate's cache (warm after the first call).
-    let mut cache = airlock_rules::output::ValidatorCache::new();
+    // The answer's side, as the worker does it: the expectation read from the tree the check
+    // parsed (`forward::expectation`), then the answer parsed and validated with the isolate's
+    // cache (warm after the first call); and that check in its parts.
+    let tree: serde_json::Value = serde_json::from_slice(&strict).unwrap();
     row(
-        "answer: Expectation::from_request_bytes",
-        time(|| {
-            black_box(airlock_rules::output::Expectation::from_request_bytes(
+        "answer: Expectation::from_request (the check's tree)",
+        &mut || {
+            black_box(airlock_rules::output::Expectation::from_request(
                 endpoint,
-                black_box(&strict),
+                black_box(&tree),
             ));
-        }),
+        },
     );
-    let expect = airlock_rules::output::Expectation::from_request_bytes(endpoint, &strict).unwrap();
+    // The worker gives the tree up (`from_request_owned`): timed with a copy of the tree, less
+    // the copy's own row.
+    row("answer: copy of the tree", &mut || {
+        black_box(black_box(&tree).clone());
+    });
+    row(
+        "answer: Expectation::from_request_owned (with a copy of the tree)",
+        &mut || {
+            black_box(airlock_rules::output::Expectation::from_request_owned(
+                endpoint,
+                black_box(&tree).clone(),
+            ));
+        },
+    );
+    row("answer: Expectation::from_request_bytes", &mut || {
+        black_box(airlock_rules::output::Expectation::from_request_bytes(
+            endpoint,
+            black_box(&strict),
+        ));
+    });
+    let expect = airlock_rules::output::Expectation::from_request(endpoint, &tree).unwrap();
+    let mut cache = airlock_rules::output::ValidatorCache::new();
     assert_eq!(
         expect.check_bytes_cached(&answer, &mut cache).status,
         airlock_rules::output::Status::Valid
     );
+    row("answer: check_bytes_cached (warm cache)", &mut || {
+        black_box(expect.check_bytes_cached(black_box(&answer), &mut cache));
+    });
     row(
-        "answer: check_bytes_cached (warm cache)",
-        time(|| {
-            black_box(expect.check_bytes_cached(black_box(&answer), &mut cache));
-        }),
+        "answer: parse the response (serde_json::Value)",
+        &mut || {
+            black_box(serde_json::from_slice::<serde_json::Value>(black_box(&answer)).unwrap());
+        },
     );
+    let response: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+    let content = response["choices"][0]["message"]["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    row("answer: parse the content (serde_json::Value)", &mut || {
+        black_box(serde_json::from_str::<serde_json::Value>(black_box(&content)).unwrap());
+    });
+    let schema = &tree["response_format"]["json_schema"]["schema"];
+    let instance: serde_json::Value = serde_json::from_str(&content).unwrap();
+    row("answer: cache lookup (warm)", &mut || {
+        black_box(cache.get(black_box(schema)));
+    });
+    let validator = cache.get(schema).unwrap();
+    row("answer: validate the content", &mut || {
+        black_box(validator.validate(black_box(&instance)).is_ok());
+    });
 }
 
 fn bench(name: &str, body: &[u8]) {

@@ -18,6 +18,7 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
+use serde::Deserialize as _;
 use serde_json::Value;
 
 use crate::sse::{Item, SseParser};
@@ -159,15 +160,7 @@ impl Expectation {
     /// What `request` (a body sent to `endpoint`) asked for, or `None` when it asked for neither
     /// a `json_schema` format nor gave function tools with `parameters`.
     pub fn from_request(endpoint: &str, request: &Value) -> Option<Expectation> {
-        let path = endpoint.split('?').next().unwrap_or("");
-        let api = if path.ends_with("/chat/completions") {
-            Api::Chat
-        } else if path.ends_with("/responses") {
-            Api::Responses
-        } else {
-            return None;
-        };
-        Self::read(api, request)
+        Self::read(api_of(endpoint)?, request)
     }
 
     /// [`Expectation::from_request`] on the body's bytes; a body over [`MAX_REQUEST_BYTES`], not
@@ -207,41 +200,52 @@ impl Expectation {
         Self::from_request(endpoint, &value)
     }
 
-    fn read(api: Api, request: &Value) -> Option<Expectation> {
-        let format = match api {
-            Api::Chat => request
-                .get("response_format")
-                .filter(|f| f.get("type").and_then(Value::as_str) == Some("json_schema"))
-                .and_then(|f| f.get("json_schema"))
-                .and_then(|j| j.get("schema")),
-            Api::Responses => request
-                .get("text")
-                .and_then(|t| t.get("format"))
-                .filter(|f| f.get("type").and_then(Value::as_str) == Some("json_schema"))
-                .and_then(|f| f.get("schema")),
-        }
-        .filter(|s| s.is_object() || s.is_boolean())
-        .cloned();
+    /// [`Expectation::from_request`] on a request tree given up: the schemas are moved out of
+    /// it, not copied (issue 17: the worker's check has parsed the body and no longer needs it).
+    pub fn from_request_owned(endpoint: &str, mut request: Value) -> Option<Expectation> {
+        let api = api_of(endpoint)?;
+        let plan = Plan::of(api, &request);
+        let format = match plan.format {
+            true => api
+                .format_path()
+                .iter()
+                .try_fold(&mut request, |v, k| v.get_mut(*k))
+                .map(Value::take),
+            false => None,
+        };
         let mut tools = BTreeMap::new();
-        for tool in request
-            .get("tools")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if tool.get("type").and_then(Value::as_str) != Some("function") {
-                continue;
+        if let Some(list) = request.get_mut("tools").and_then(Value::as_array_mut) {
+            for (i, name) in plan.tools {
+                let at = api.parameters_path();
+                let tool = list.get_mut(i);
+                let found = tool.and_then(|t| at.iter().try_fold(t, |v, k| v.get_mut(*k)));
+                if let Some(params) = found {
+                    tools.insert(name, params.take());
+                }
             }
-            let f = match api {
-                Api::Chat => tool.get("function"),
-                Api::Responses => Some(tool),
-            };
-            let Some(f) = f else { continue };
-            if let (Some(name), Some(params)) =
-                (f.get("name").and_then(Value::as_str), f.get("parameters"))
-            {
-                if params.is_object() {
-                    tools.insert(String::from(name), params.clone());
+        }
+        (format.is_some() || !tools.is_empty()).then_some(Expectation { api, format, tools })
+    }
+
+    fn read(api: Api, request: &Value) -> Option<Expectation> {
+        let plan = Plan::of(api, request);
+        let format = match plan.format {
+            true => api
+                .format_path()
+                .iter()
+                .try_fold(request, |v, k| v.get(*k))
+                .cloned(),
+            false => None,
+        };
+        let mut tools = BTreeMap::new();
+        if let Some(list) = request.get("tools").and_then(Value::as_array) {
+            for (i, name) in plan.tools {
+                let at = api.parameters_path();
+                let found = list
+                    .get(i)
+                    .and_then(|t| at.iter().try_fold(t, |v, k| v.get(*k)));
+                if let Some(params) = found {
+                    tools.insert(name, params.clone());
                 }
             }
         }
@@ -263,9 +267,9 @@ impl Expectation {
         if response.len() > MAX_OUTPUT_CHECK_BYTES {
             return OutputReport::unchecked("too_large");
         }
-        match serde_json::from_slice::<Value>(response) {
-            Ok(v) => self.check_cached(&v, cache),
-            Err(_) => OutputReport::unchecked("not_json"),
+        match answer_outputs(response) {
+            Some(v) => self.check_cached(&v, cache),
+            None => OutputReport::unchecked("not_json"),
         }
     }
 
@@ -288,6 +292,218 @@ impl Expectation {
             Api::Responses => run.responses(response),
         }
         run.report
+    }
+}
+
+/// The API of a request to `endpoint` whose answers can be checked.
+fn api_of(endpoint: &str) -> Option<Api> {
+    let path = endpoint.split('?').next().unwrap_or("");
+    if path.ends_with("/chat/completions") {
+        Some(Api::Chat)
+    } else if path.ends_with("/responses") {
+        Some(Api::Responses)
+    } else {
+        None
+    }
+}
+
+impl Api {
+    /// Where a request of this API has its `json_schema` format's schema (object keys: not a
+    /// JSON pointer, whose lookup allocates for every step).
+    fn format_path(self) -> &'static [&'static str] {
+        match self {
+            Api::Chat => &["response_format", "json_schema", "schema"],
+            Api::Responses => &["text", "format", "schema"],
+        }
+    }
+
+    /// Where a function tool of this API has its `parameters`, from the tool.
+    fn parameters_path(self) -> &'static [&'static str] {
+        match self {
+            Api::Chat => &["function", "parameters"],
+            Api::Responses => &["parameters"],
+        }
+    }
+}
+
+/// Which of a request's schemas an [`Expectation`] keeps: the format's (a `json_schema` format
+/// with an object or boolean schema) and, by name, each function tool's object `parameters` (a
+/// later tool of the same name wins), as tool indices. Read once; then the schemas are copied
+/// ([`Expectation::from_request`]) or moved ([`Expectation::from_request_owned`]).
+struct Plan {
+    format: bool,
+    tools: Vec<(usize, String)>,
+}
+
+impl Plan {
+    fn of(api: Api, request: &Value) -> Plan {
+        let format = match api {
+            Api::Chat => request
+                .get("response_format")
+                .filter(|f| f.get("type").and_then(Value::as_str) == Some("json_schema"))
+                .and_then(|f| f.get("json_schema"))
+                .and_then(|j| j.get("schema")),
+            Api::Responses => request
+                .get("text")
+                .and_then(|t| t.get("format"))
+                .filter(|f| f.get("type").and_then(Value::as_str) == Some("json_schema"))
+                .and_then(|f| f.get("schema")),
+        }
+        .is_some_and(|s| s.is_object() || s.is_boolean());
+        let mut tools = Vec::new();
+        for (i, tool) in request
+            .get("tools")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            if tool.get("type").and_then(Value::as_str) != Some("function") {
+                continue;
+            }
+            let f = match api {
+                Api::Chat => tool.get("function"),
+                Api::Responses => Some(tool),
+            };
+            let Some(f) = f else { continue };
+            if let (Some(name), Some(params)) =
+                (f.get("name").and_then(Value::as_str), f.get("parameters"))
+            {
+                if params.is_object() {
+                    tools.push((i, String::from(name)));
+                }
+            }
+        }
+        Plan { format, tools }
+    }
+}
+
+/// What of a response's JSON the check reads (`choices`; `output` and `status`) as values, the
+/// rest (`id`, `model`, `usage`…) read and checked as the whole parse would check it but not
+/// built (issue 17: building the answer's tree was most of its check); `None` when it is not
+/// JSON. A response this does not read so (not an object, a key given twice) is parsed whole, as
+/// before: the verdict is the same either way.
+fn answer_outputs(response: &[u8]) -> Option<Value> {
+    match serde_json::from_slice::<Outputs>(response) {
+        Ok(o) => Some(Value::Object(o.0)),
+        Err(_) => serde_json::from_slice(response).ok(),
+    }
+}
+
+/// A response object's `choices`, `output` and `status`, the other values passed over by
+/// [`Sink`].
+struct Outputs(serde_json::Map<String, Value>);
+
+impl<'de> serde::Deserialize<'de> for Outputs {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Outputs;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a response object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Outputs, A::Error> {
+                let mut kept = serde_json::Map::new();
+                while let Some(key) = map.next_key::<Key>()? {
+                    let name = match key {
+                        Key::Kept(name) => name,
+                        Key::Other => {
+                            map.next_value::<Sink>()?;
+                            continue;
+                        }
+                    };
+                    // A key given twice: the whole parse decides (the last one wins there).
+                    if kept.contains_key(name) {
+                        return Err(serde::de::Error::custom("duplicate key"));
+                    }
+                    let value = map.next_value::<Value>()?;
+                    kept.insert(String::from(name), value);
+                }
+                Ok(Outputs(kept))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
+/// A response key: one the check reads, or another.
+enum Key {
+    Kept(&'static str),
+    Other,
+}
+
+impl<'de> serde::Deserialize<'de> for Key {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl serde::de::Visitor<'_> for Visit {
+            type Value = Key;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<Key, E> {
+                Ok(match key {
+                    "choices" => Key::Kept("choices"),
+                    "output" => Key::Kept("output"),
+                    "status" => Key::Kept("status"),
+                    _ => Key::Other,
+                })
+            }
+        }
+        d.deserialize_str(Visit)
+    }
+}
+
+/// Any JSON value, read as `Value` would read it (strings checked as UTF-8 and for lone
+/// surrogates, numbers parsed, the same nesting limit) but kept nowhere: unlike serde's
+/// `IgnoredAny`, which `serde_json` skips without those checks, so a response the whole parse
+/// refuses is refused here too.
+struct Sink;
+
+impl<'de> serde::Deserialize<'de> for Sink {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(Sink)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Sink {
+    type Value = Sink;
+    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Sink, E> {
+        Ok(Sink)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Sink, E> {
+        Ok(Sink)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Sink, E> {
+        Ok(Sink)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Sink, E> {
+        Ok(Sink)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Sink, E> {
+        Ok(Sink)
+    }
+    fn visit_unit<E>(self) -> Result<Sink, E> {
+        Ok(Sink)
+    }
+    fn visit_none<E>(self) -> Result<Sink, E> {
+        Ok(Sink)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Sink, D::Error> {
+        Sink::deserialize(d)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Sink, A::Error> {
+        while seq.next_element::<Sink>()?.is_some() {}
+        Ok(Sink)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Sink, A::Error> {
+        while map.next_entry::<Sink, Sink>()?.is_some() {}
+        Ok(Sink)
     }
 }
 
@@ -741,6 +957,122 @@ impl StreamOutput {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    /// The answer read by its outputs only gives the verdict of the whole parse, on answers
+    /// made to tell them apart (bytes or escapes the whole parse refuses in a value passed over,
+    /// nesting past its limit, a key given twice, not an object).
+    #[test]
+    fn answer_outputs_judges_as_the_whole_parse() {
+        let request = serde_json::json!({"model": "gpt-4o", "messages": [], "response_format": {"type": "json_schema",
+            "json_schema": {"name": "a", "strict": true, "schema": {"type": "object",
+            "properties": {"n": {"type": "integer"}}, "required": ["n"], "additionalProperties": false}}}});
+        let expect = Expectation::from_request("/v1/chat/completions", &request).unwrap();
+        let choice = |c: &str| {
+            format!(
+                r#"[{{"index":0,"finish_reason":"stop","message":{{"role":"assistant","content":{c}}}}}]"#
+            )
+        };
+        let good = choice(r#""{\"n\": 1}""#);
+        let bad = choice(r#""{\"n\": \"x\"}""#);
+        let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+        let mut cases: Vec<Vec<u8>> = Vec::new();
+        for c in [&good, &bad] {
+            for text in [
+                format!(
+                    r#"{{"id":"x","object":"chat.completion","choices":{c},"usage":{{"total_tokens":3}}}}"#
+                ),
+                format!(r#"  {{"choices":{c}}}  "#),
+                format!(r#"{{"id":"\ud800","choices":{c}}}"#),
+                format!(r#"{{"id":"\u00e9\n","choices":{c}}}"#),
+                format!(r#"{{"usage":{deep},"choices":{c}}}"#),
+                format!(r#"{{"usage":1e400,"choices":{c}}}"#),
+                format!(r#"{{"usage":-0.5e-3,"x":[true,null,{{}}],"choices":{c}}}"#),
+                format!(r#"{{"choices":{c},"choices":null}}"#),
+                format!(r#"{{"choices":null,"choices":{c}}}"#),
+                format!(r#"{{"ch\u006fices":{c}}}"#),
+                format!(r#"{{"choices":{c}}} x"#),
+                format!(r#"[{{"choices":{c}}}]"#),
+                format!(r#"{{"choices":{c},"status":"incomplete","output":5}}"#),
+                String::from(
+                    r#"{"choices":[{"finish_reason":"length","message":{"content":"{"}}],"usage":{"a":[1]}}"#,
+                ),
+                String::from(r#"{"choices":null}"#),
+                String::from(r#"{"choices":5}"#),
+                String::from("{}"),
+                String::from(""),
+            ] {
+                cases.push(text.into_bytes());
+            }
+            let mut raw = format!(r#"{{"id":"??","choices":{c}}}"#).into_bytes();
+            raw[7] = 0xff;
+            raw[8] = 0xfe;
+            cases.push(raw);
+        }
+        let mut kinds = BTreeMap::new();
+        for bytes in &cases {
+            let whole = match serde_json::from_slice::<Value>(bytes) {
+                Ok(v) => expect.check(&v),
+                Err(_) => OutputReport::unchecked("not_json"),
+            };
+            let got = expect.check_bytes(bytes);
+            assert_eq!(got, whole, "{}", String::from_utf8_lossy(bytes));
+            *kinds.entry(got.status.as_str()).or_insert(0) += 1;
+        }
+        // The cases reach every verdict they are made for.
+        for kind in ["valid", "invalid", "truncated", "unchecked"] {
+            assert!(kinds.get(kind).is_some_and(|&n| n > 0), "{kind}: {kinds:?}");
+        }
+    }
+
+    /// Moving the schemas out of the tree gives the expectation copying them gives, on every
+    /// body of the request corpora and on both APIs.
+    #[test]
+    fn from_request_owned_is_from_request() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/requests");
+        let mut dirs = alloc::vec![root];
+        let mut some = 0;
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                    continue;
+                }
+                let Ok(text) = std::fs::read_to_string(&path) else {
+                    continue;
+                };
+                let Ok(body) = serde_json::from_str::<Value>(&text) else {
+                    continue;
+                };
+                for endpoint in ["/v1/chat/completions", "/v1/responses", "/v1/embeddings"] {
+                    let copied = Expectation::from_request(endpoint, &body);
+                    some += usize::from(copied.is_some());
+                    let moved = Expectation::from_request_owned(endpoint, body.clone());
+                    assert_eq!(moved, copied, "{} {endpoint}", path.display());
+                }
+            }
+        }
+        assert!(some >= 20, "only {some} corpus bodies asked for anything");
+        // Two tools of one name (the later wins), a tool without parameters, a format that is
+        // not `json_schema`.
+        let body = serde_json::json!({"tools": [
+            {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}},
+            {"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {}}}},
+            {"type": "function", "function": {"name": "g"}}, {"type": "custom", "function": {"name": "h", "parameters": {}}}],
+            "response_format": {"type": "json_object", "json_schema": {"schema": {}}}});
+        let copied = Expectation::from_request("/v1/chat/completions", &body).unwrap();
+        assert_eq!(copied.tools.len(), 1);
+        assert_eq!(
+            copied.tools["f"],
+            serde_json::json!({"type": "object", "properties": {}})
+        );
+        assert_eq!(
+            Expectation::from_request_owned("/v1/chat/completions", body),
+            Some(copied)
+        );
+    }
+
     #[test]
     fn contains_finds_a_needle_anywhere() {
         for (h, n, want) in [

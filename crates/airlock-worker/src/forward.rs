@@ -134,7 +134,7 @@ pub async fn proxy(
                                 return rejection;
                             }
                             if settings.output_check {
-                                expect = expectation(url.path(), &bytes, tree.as_ref());
+                                expect = expectation(url.path(), &bytes, tree.take());
                             }
                         }
                         if let Some(pace) = &settings.pacing {
@@ -416,16 +416,17 @@ fn check(
 
 /// What a checked request asked its answer to follow (issue 17), read from the tree the check
 /// parsed (issue 14: a body with tools or a format was parsed a second time for it, and every
-/// checked body scanned twice for `json_schema` / `"parameters"`); a body the check did not parse
-/// (over a JSON bound) is read from its bytes as before. Bounded as `output::expectation` is.
+/// checked body scanned twice for `json_schema` / `"parameters"`); the schemas are moved out of
+/// the tree, which the check no longer needs, not copied (issue 17). A body the check did not
+/// parse (over a JSON bound) is read from its bytes as before. Bounded as `output::expectation` is.
 fn expectation(
     path: &str,
     bytes: &[u8],
-    tree: Option<&serde_json::Value>,
+    tree: Option<serde_json::Value>,
 ) -> Option<airlock_rules::output::Expectation> {
     match tree {
         Some(_) if bytes.len() > airlock_rules::output::MAX_REQUEST_BYTES => None,
-        Some(tree) => airlock_rules::output::Expectation::from_request(path, tree),
+        Some(tree) => airlock_rules::output::Expectation::from_request_owned(path, tree),
         None => crate::output::expectation(path, bytes),
     }
 }

@@ -128,6 +128,9 @@ enum Narrow {
 /// compares the two on every corpus body.
 #[cfg(feature = "jsonschema")]
 fn narrow(endpoint: &str, body: &Value) -> Narrow {
+    if endpoint == "/v1/responses" {
+        return narrow_responses(body);
+    }
     if endpoint != "/v1/chat/completions" {
         return Narrow::Whole;
     }
@@ -154,10 +157,115 @@ fn narrow(endpoint: &str, body: &Value) -> Narrow {
                 serde_json::json!([{"role": "user", "content": ""}]),
             );
         } else {
-            rest.insert(k.clone(), v.clone());
+            rest.insert(k.clone(), hollow(FREE_FORM, k, v));
         }
     }
     Narrow::Only(Value::Object(rest))
+}
+
+/// [`narrow`] for a Responses body (issue 17): one whose `input` is a list of plain messages
+/// ([`plain_input_item`]) is validated as a stand-in with one plain message in their place,
+/// its free-form schemas ([`FREE_FORM_RESPONSES`]) copied as `{}`. Sound for the reasons the
+/// Chat narrowing is (the Responses root is checked by `narrowing_keeps_the_root_plain` too);
+/// `narrowed_agrees_with_the_whole_body` compares the two on every corpus body.
+#[cfg(feature = "jsonschema")]
+fn narrow_responses(body: &Value) -> Narrow {
+    let Some(obj) = body.as_object() else {
+        return Narrow::Whole;
+    };
+    let Some(Value::Array(items)) = obj.get("input") else {
+        return Narrow::Whole;
+    };
+    if items.is_empty() || !items.iter().all(plain_input_item) {
+        return Narrow::Whole;
+    }
+    let mut rest = serde_json::Map::new();
+    for (k, v) in obj {
+        let v = if k == "input" {
+            serde_json::json!([{"role": "user", "content": ""}])
+        } else {
+            hollow(FREE_FORM_RESPONSES, k, v)
+        };
+        rest.insert(k.clone(), v);
+    }
+    Narrow::Only(Value::Object(rest))
+}
+
+/// One plain Responses input item: an object with only `role` (user, assistant, system or
+/// developer) and a string `content`, no `type` (the schema's "no type" branch, an easy
+/// message, which bounds neither).
+#[cfg(feature = "jsonschema")]
+fn plain_input_item(m: &Value) -> bool {
+    m.as_object().is_some_and(|m| {
+        m.len() == 2
+            && matches!(
+                m.get("role").and_then(Value::as_str),
+                Some("user" | "assistant" | "system" | "developer")
+            )
+            && m.get("content").is_some_and(Value::is_string)
+    })
+}
+
+/// Where a Chat body holds a schema of its own that the request schema takes as any object
+/// (`ResponseFormatJsonSchemaSchema` and `FunctionParameters` are `{"type": "object"}`,
+/// checked by `free_form_schemas_stay_free_form`): `*` is each element of an array.
+#[cfg(feature = "jsonschema")]
+const FREE_FORM: &[(&str, &[&str])] = &[
+    ("response_format", &["json_schema", "schema"]),
+    ("tools", &["*function", "function", "parameters"]),
+    ("functions", &["*", "parameters"]),
+];
+
+/// [`FREE_FORM`] for Responses: `ResponseFormatJsonSchemaSchema` and a function tool's
+/// `parameters` (`{"type": ["object", "null"]}` when not null).
+#[cfg(feature = "jsonschema")]
+const FREE_FORM_RESPONSES: &[(&str, &[&str])] = &[
+    ("text", &["format", "schema"]),
+    ("tools", &["*function", "parameters"]),
+];
+
+/// `v` (the body's value under `key`) for the stand-in: a copy, except that a free-form schema
+/// object ([`FREE_FORM`]) is copied as `{}`, which the validator judges the same (issue 17: the
+/// strict schema was copied whole only to be checked for being an object).
+/// `*function` is each element whose `type` is `function` (the others copied whole).
+#[cfg(feature = "jsonschema")]
+fn hollow(table: &[(&str, &[&str])], key: &str, v: &Value) -> Value {
+    match table.iter().find(|(k, _)| *k == key) {
+        Some((_, path)) => hollow_at(v, path),
+        None => v.clone(),
+    }
+}
+
+#[cfg(feature = "jsonschema")]
+fn hollow_at(v: &Value, path: &[&str]) -> Value {
+    match (path.split_first(), v) {
+        (None, Value::Object(_)) => Value::Object(serde_json::Map::new()),
+        (Some((&"*", rest)), Value::Array(items)) => {
+            Value::Array(items.iter().map(|i| hollow_at(i, rest)).collect())
+        }
+        (Some((&"*function", rest)), Value::Array(items)) => Value::Array(
+            items
+                .iter()
+                .map(|i| match i.get("type").and_then(Value::as_str) {
+                    Some("function") => hollow_at(i, rest),
+                    _ => i.clone(),
+                })
+                .collect(),
+        ),
+        (Some((&step, rest)), Value::Object(map)) => Value::Object(
+            map.iter()
+                .map(|(k, x)| {
+                    let x = if k == step {
+                        hollow_at(x, rest)
+                    } else {
+                        x.clone()
+                    };
+                    (k.clone(), x)
+                })
+                .collect(),
+        ),
+        _ => v.clone(),
+    }
 }
 
 /// One plain Chat message: an object with only `role` (system, developer, user or assistant), a
@@ -573,6 +681,7 @@ mod imp {
 #[cfg(all(test, feature = "jsonschema"))]
 mod tests {
     use super::{covers, plain_chat};
+    use alloc::string::ToString;
 
     /// Every body of the request corpora that takes the plain-chat shortcut is one the validator
     /// finds nothing wrong with below the top level.
@@ -626,19 +735,103 @@ mod tests {
     /// condition under which `narrow` may leave the messages out.
     #[test]
     fn narrowing_keeps_the_root_plain() {
-        let (_, doc) = super::imp::validator("/v1/chat/completions").unwrap();
-        let name = doc["$ref"].as_str().unwrap().rsplit('/').next().unwrap();
-        let root = doc["$defs"][name].as_object().unwrap();
-        for key in root.keys() {
+        for endpoint in ["/v1/chat/completions", "/v1/responses"] {
+            let (_, doc) = super::imp::validator(endpoint).unwrap();
+            let name = doc["$ref"].as_str().unwrap().rsplit('/').next().unwrap();
+            let root = doc["$defs"][name].as_object().unwrap();
+            for key in root.keys() {
+                assert!(
+                    matches!(
+                        key.as_str(),
+                        "type" | "required" | "additionalProperties" | "properties"
+                    ),
+                    "the {endpoint} schema's root has '{key}': narrow() is no longer sound"
+                );
+            }
             assert!(
-                matches!(
-                    key.as_str(),
-                    "type" | "required" | "additionalProperties" | "properties"
-                ),
-                "the chat schema's root has '{key}': narrow() is no longer sound"
+                root["additionalProperties"].is_object() || root["additionalProperties"] == false
             );
         }
-        assert!(root["additionalProperties"].is_object() || root["additionalProperties"] == false);
+    }
+
+    /// The schemas `hollow` copies as `{}` are ones the request schema takes as any object.
+    #[test]
+    fn free_form_schemas_stay_free_form() {
+        let (_, doc) = super::imp::validator("/v1/chat/completions").unwrap();
+        for name in ["ResponseFormatJsonSchemaSchema", "FunctionParameters"] {
+            assert_eq!(
+                doc["$defs"][name],
+                serde_json::json!({"type": "object"}),
+                "{name} is no longer free-form: hollow() is no longer sound"
+            );
+        }
+        let refs = |def: &str, key: &str| doc["$defs"][def]["properties"][key].to_string();
+        let format = &doc["$defs"]["ResponseFormatJsonSchema"]["properties"]["json_schema"];
+        assert!(
+            format["properties"]["schema"]
+                .to_string()
+                .contains("#/$defs/ResponseFormatJsonSchemaSchema")
+        );
+        assert!(refs("FunctionObject", "parameters").contains("#/$defs/FunctionParameters"));
+        assert!(
+            refs("ChatCompletionFunctions", "parameters").contains("#/$defs/FunctionParameters")
+        );
+        // Responses: the format's schema, a function tool's parameters, and the easy message
+        // that `plain_input_item` takes (no `type`: no bound on its string content).
+        let (_, doc) = super::imp::validator("/v1/responses").unwrap();
+        assert_eq!(
+            doc["$defs"]["ResponseFormatJsonSchemaSchema"],
+            serde_json::json!({"type": "object"})
+        );
+        assert_eq!(
+            doc["$defs"]["TextResponseFormatJsonSchema"]["properties"]["schema"],
+            serde_json::json!({"$ref": "#/$defs/ResponseFormatJsonSchemaSchema"})
+        );
+        assert_eq!(
+            doc["$defs"]["FunctionTool"]["properties"]["parameters"],
+            serde_json::json!({"else": {"type": ["object", "null"]}, "if": {"type": "null"}})
+        );
+        assert!(
+            doc["$defs"]["Tool"]
+                .to_string()
+                .contains("#/$defs/FunctionTool")
+        );
+        let easy = doc["$defs"]["InputItem"]["allOf"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap();
+        assert_eq!(
+            easy["if"],
+            serde_json::json!({"not": {"required": ["type"]}})
+        );
+        let content = &easy["then"]["properties"]["content"];
+        assert!(!content.to_string().contains("maxLength"), "{content}");
+        assert!(
+            content["allOf"].as_array().unwrap().contains(
+                &serde_json::json!({"if": {"type": "string"}, "then": {"type": "string"}})
+            )
+        );
+        for role in ["user", "assistant", "system", "developer"] {
+            assert!(
+                easy["then"]["properties"]["role"]["enum"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&serde_json::json!(role))
+            );
+        }
+        assert!(easy["then"].get("required").is_none_or(|r| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .all(|k| k == "role" || k == "content")
+        }));
+        // And the copy: the schema emptied, everything else as it was.
+        let v = serde_json::json!([{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {}}}}, {"function": {"parameters": "x"}}, 3]);
+        assert_eq!(
+            super::hollow(super::FREE_FORM, "tools", &v),
+            serde_json::json!([{"type": "function", "function": {"name": "f", "parameters": {}}}, {"function": {"parameters": "x"}}, 3])
+        );
     }
 
     /// Every corpus body that `narrow` cuts down, and bodies made to fail inside a
@@ -648,8 +841,8 @@ mod tests {
     fn narrowed_agrees_with_the_whole_body() {
         use super::{Narrow, narrow};
         let chat = "/v1/chat/completions";
-        let (validator, doc) = super::imp::validator(chat).unwrap();
-        let summary = |body: &serde_json::Value| {
+        let summary = |endpoint: &str, body: &serde_json::Value| {
+            let (validator, doc) = super::imp::validator(endpoint).unwrap();
             let mut found: alloc::vec::Vec<_> = super::imp::failures(validator, doc, body)
                 .into_iter()
                 .map(|f| (f.key, f.certain, f.code, f.param, f.message))
@@ -680,6 +873,12 @@ mod tests {
             serde_json::json!({"response_format": {"type": "json_schema", "json_schema": {"schema": []}}}),
             serde_json::json!({"response_format": {"type": "json_object", "schema": {}}}),
             serde_json::json!({"response_format": {"type": "xml"}}),
+            // Free-form schemas copied as `{}` (`hollow`), beside failures of their own level.
+            serde_json::json!({"response_format": {"type": "json_schema", "json_schema": {"name": 5, "schema": {"type": "object", "properties": {"a": {"type": 7}}}, "extra": [1]}}}),
+            serde_json::json!({"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": "object"}}}),
+            serde_json::json!({"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": null}}}),
+            serde_json::json!({"tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "bogus": {"x": 1}}, "strict": "yes"}}, {"type": "function", "function": {"name": "g", "parameters": []}}, {"type": "function", "function": "h"}, 4]}),
+            serde_json::json!({"functions": [{"name": "f", "parameters": {"type": "array"}, "extra": 1}, {"parameters": 3}]}),
             serde_json::json!({"tools": [{"type": "function", "function": {"name": 3, "parameters": "none"}}, {"type": "nope"}], "tool_choice": {"type": "function"}}),
             serde_json::json!({"stop": ["a", 1], "stream_options": {"include_usage": "yes"}, "metadata": {"k": 1}}),
             serde_json::json!({"logit_bias": {"50256": "x"}, "modalities": ["text", "smell"], "unknown_thing": {"a": [1]}}),
@@ -690,18 +889,51 @@ mod tests {
             }
             bodies.push(body);
         }
-        let (mut narrowed, mut failing) = (0, 0);
-        for body in &bodies {
-            let Narrow::Only(rest) = narrow(chat, body) else {
-                continue;
-            };
-            narrowed += 1;
-            let whole = summary(body);
-            failing += usize::from(!whole.is_empty());
-            assert_eq!(summary(&rest), whole, "{body}");
+        // Responses (issue 17): plain input lists beside failures elsewhere, and what is not
+        // plain (checked whole).
+        let easy = serde_json::json!([{"role": "developer", "content": "Be brief."}, {"role": "user", "content": "Hi"}]);
+        let mut responses: alloc::vec::Vec<serde_json::Value> = alloc::vec::Vec::new();
+        for extra in [
+            serde_json::json!({"text": {"format": {"type": "json_schema", "name": "x", "strict": true, "schema": {"type": "object", "properties": {"a": {"type": 7}}}}}}),
+            serde_json::json!({"text": {"format": {"type": "json_schema", "name": 5, "schema": "object", "extra": 1}, "verbosity": "loud"}}),
+            serde_json::json!({"text": {"format": {"type": "json_schema", "name": "x"}}}),
+            serde_json::json!({"tools": [{"type": "function", "name": "f", "parameters": {"type": "object", "bogus": 1}, "strict": "yes"}, {"type": "function", "name": "g", "parameters": []}, {"type": "web_search", "parameters": {"a": 1}}, 4]}),
+            serde_json::json!({"reasoning": {"effort": "extreme"}, "include": ["nope"], "metadata": {"k": 1}}),
+            serde_json::json!({"input": [{"role": "user", "content": "x"}, {"role": "critic", "content": "y"}]}),
+            serde_json::json!({"input": [{"role": "user", "content": "x", "type": "message"}, {"role": "user", "content": [{"type": "input_text"}]}]}),
+            serde_json::json!({"input": []}),
+            serde_json::json!({"input": "just text", "tools": [{"type": "function", "name": 1}]}),
+        ] {
+            let mut body = serde_json::json!({"model": "gpt-4o", "input": easy});
+            for (k, v) in extra.as_object().unwrap() {
+                body[k] = v.clone();
+            }
+            responses.push(body);
         }
-        assert!(narrowed >= 20, "only {narrowed} bodies were narrowed");
-        assert!(failing >= 8, "only {failing} narrowed bodies had findings");
+        for (endpoint, list, at_least) in [
+            (chat, &bodies, (20, 8)),
+            ("/v1/responses", &bodies, (1, 0)),
+            ("/v1/responses", &responses, (5, 4)),
+        ] {
+            let (mut narrowed, mut failing) = (0, 0);
+            for body in list {
+                let Narrow::Only(rest) = narrow(endpoint, body) else {
+                    continue;
+                };
+                narrowed += 1;
+                let whole = summary(endpoint, body);
+                failing += usize::from(!whole.is_empty());
+                assert_eq!(summary(endpoint, &rest), whole, "{endpoint} {body}");
+            }
+            assert!(
+                narrowed >= at_least.0,
+                "{endpoint}: only {narrowed} bodies were narrowed"
+            );
+            assert!(
+                failing >= at_least.1,
+                "{endpoint}: only {failing} narrowed bodies had findings"
+            );
+        }
     }
 
     /// A body failing in 20 000 places: only its first failures are read (`MAX_FAILURES_READ`),

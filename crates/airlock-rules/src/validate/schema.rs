@@ -386,18 +386,20 @@ fn crate_meta_problem(schema: &Value) -> Option<String> {
     static DRAFT7: OnceLock<MetaValidator<'static>> = OnceLock::new();
     static DRAFT4: OnceLock<MetaValidator<'static>> = OnceLock::new();
     static DRAFT202012: OnceLock<MetaValidator<'static>> = OnceLock::new();
-    let draft7 = DRAFT7
-        .get_or_init(jsonschema::draft7::meta::validator)
-        .validate(schema)
-        .err()?;
-    DRAFT4
-        .get_or_init(jsonschema::draft4::meta::validator)
-        .validate(schema)
-        .err()?;
-    DRAFT202012
-        .get_or_init(jsonschema::draft202012::meta::validator)
-        .validate(schema)
-        .err()?;
+    // `is_valid` first: the common case, a valid schema, without building an error (issue 17:
+    // `validate` walks the schema on its slower, error-reporting path).
+    let draft7 = DRAFT7.get_or_init(jsonschema::draft7::meta::validator);
+    if draft7.is_valid(schema)
+        || DRAFT4
+            .get_or_init(jsonschema::draft4::meta::validator)
+            .is_valid(schema)
+        || DRAFT202012
+            .get_or_init(jsonschema::draft202012::meta::validator)
+            .is_valid(schema)
+    {
+        return None;
+    }
+    let draft7 = draft7.validate(schema).err()?;
     Some(format!("{draft7}"))
 }
 
