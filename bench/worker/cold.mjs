@@ -20,6 +20,10 @@
 // and prints its heaviest functions (self time). Give a build whose `.wasm` keeps its names
 // (`$CARGO_TARGET_DIR/airlock-worker/named.wasm` in a copy of the bundle) to read wasm frames.
 // V8FLAGS="--flag --flag" passes V8 flags to workerd (config `v8Flags`), for understanding only.
+// CALLGRIND=1 instead runs each target once under `valgrind --tool=callgrind` (spawn → first 200,
+// then SIGTERM; all threads) and prints the instructions executed: deterministic to ~0.1 %, so
+// an A/B of two builds means something on a loaded machine (issue 14a). Slow: ~1 min a target;
+// pick targets with ONLY=. The callgrind files stay in <work-dir> for callgrind_annotate.
 // Next to each wall-time median it prints workerd's CPU time to the first 200 (all its threads,
 // from /proc/PID/task/*/schedstat, in ns): on a busy machine the wall times spread widely but the
 // CPU a start-up costs much less so.
@@ -205,6 +209,35 @@ if (process.env.PROFILE) {
   for (const [k, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.TOP ?? 25))) {
     console.log(`${String(us).padStart(8)}  ${((100 * us) / total).toFixed(1).padStart(5)}%  ${k}`);
   }
+  process.exit(0);
+}
+
+if (process.env.CALLGRIND) {
+  const rows = [];
+  for (const t of targets) {
+    const port = await freePort();
+    const out = path.join(workDir, `callgrind-${t.name.replace(/[^a-z0-9]/gi, "_")}.out`);
+    const child = spawn("valgrind", ["--tool=callgrind", `--callgrind-out-file=${out}`, workerdBin, "serve", config(t, port)], { stdio: ["ignore", "ignore", "pipe"] });
+    children.push(child);
+    let log = "";
+    child.stderr.on("data", (d) => (log += d));
+    for (const t0 = Date.now(); ; await new Promise((res) => setTimeout(res, 20))) {
+      if (child.exitCode !== null) throw new Error(`valgrind workerd (${t.name}) exited ${child.exitCode}: ${log.slice(-2000)}`);
+      try {
+        await once(port, t.how);
+        break;
+      } catch (e) {
+        if (!/ECONNREFUSED|ECONNRESET|socket hang up/.test(String(e))) throw new Error(`${t.name}: ${e}`);
+      }
+      if (Date.now() - t0 > 600_000) throw new Error(`${t.name}: no 200 within 600 s under valgrind`);
+    }
+    child.kill("SIGTERM");
+    await new Promise((res) => (child.exitCode !== null ? res() : child.once("exit", res)));
+    const m = /^(?:summary|totals): (\d+)/m.exec(fs.readFileSync(out, "utf8"));
+    rows.push([t.name, m ? Number(m[1]) : NaN]);
+    console.log(`${t.name.padEnd(20)} ${(rows.at(-1)[1] / 1e6).toFixed(1).padStart(8)} M instructions`);
+  }
+  console.log(`(callgrind, spawn → first 200 → SIGTERM, all threads; load ${os.loadavg()[0].toFixed(2)})`);
   process.exit(0);
 }
 
