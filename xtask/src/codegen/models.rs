@@ -79,6 +79,13 @@ struct RefusedRow {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct WordedTool {
+    tool: String,
+    message: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct EncodingRow {
     prefix: String,
     encoding: String,
@@ -132,6 +139,9 @@ struct FamilyRow {
     reasoning_summaries: Vec<String>,
     #[serde(default)]
     tools_refused: Vec<String>,
+    /// Hosted tool types refused in a wording of their own (`{ tool, message }`).
+    #[serde(default)]
+    tools_refused_worded: Vec<WordedTool>,
     #[serde(default)]
     tools_unlisted: Vec<String>,
     #[serde(default)]
@@ -269,7 +279,7 @@ pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
         };
         let _ = writeln!(
             out,
-            "    Family {{ name: {:?}, reasoning: {:?}, chat_max_tokens_rejected: {}, sampling_defaults_only: {}, logprobs_rejected: {}, stop_rejected: {}, system_role_rejected: {}, function_role_rejected: {}, reasoning_efforts: &{:?}, vision: {:?}, structured_outputs: {:?}, json_object: {:?}, image_sizes: &{:?}, image_qualities: &{:?}, image_max_n: {:?}, dimensions_max: {:?}, dimensions_rejected: {}, chat_max_completion_tokens: {:?}, chat_refused: {chat_refused}, responses_refused: {}, refused: {refused}, reasoning_contexts: &{:?}, reasoning_modes: &{:?}, verbosities: &{:?}, reasoning_summaries: &{:?}, tools_refused: &{:?}, tools_unlisted: &{:?}, deep_research: {}, chat_sampling_refused: {}, sampling_unless_effort_none: {}, default_effort_none: {}, audio_input: {:?}, audio_required: {}, chat_effort_null_rejected: {}, chat_tools_effort_refused: {:?}, source: {:?} }},",
+            "    Family {{ name: {:?}, reasoning: {:?}, chat_max_tokens_rejected: {}, sampling_defaults_only: {}, logprobs_rejected: {}, stop_rejected: {}, system_role_rejected: {}, function_role_rejected: {}, reasoning_efforts: &{:?}, vision: {:?}, structured_outputs: {:?}, json_object: {:?}, image_sizes: &{:?}, image_qualities: &{:?}, image_max_n: {:?}, dimensions_max: {:?}, dimensions_rejected: {}, chat_max_completion_tokens: {:?}, chat_refused: {chat_refused}, responses_refused: {}, refused: {refused}, reasoning_contexts: &{:?}, reasoning_modes: &{:?}, verbosities: &{:?}, reasoning_summaries: &{:?}, tools_refused: &{:?}, tools_refused_worded: &{:?}, tools_unlisted: &{:?}, deep_research: {}, chat_sampling_refused: {}, sampling_unless_effort_none: {}, default_effort_none: {}, audio_input: {:?}, audio_required: {}, chat_effort_null_rejected: {}, chat_tools_effort_refused: {:?}, source: {:?} }},",
             f.name,
             f.reasoning,
             f.chat_max_tokens_rejected,
@@ -294,6 +304,10 @@ pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
             f.verbosities,
             f.reasoning_summaries,
             f.tools_refused,
+            f.tools_refused_worded
+                .iter()
+                .map(|w| (w.tool.as_str(), w.message.as_str()))
+                .collect::<Vec<_>>(),
             f.tools_unlisted,
             f.deep_research,
             f.chat_sampling_refused,

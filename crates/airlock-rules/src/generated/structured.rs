@@ -17,6 +17,8 @@ pub(crate) const MAX_LARGE_ENUM_CHARS: usize = 15000;
 pub(crate) const MAX_NAME_LENGTH: usize = 64;
 /// Chat Completions 400 'Invalid 'tools': array too long. Expected an array with maximum length 128, ...'; OpenAPI spec caps the deprecated functions array at 128 (read 2026-11-25).
 pub(crate) const MAX_TOOLS: usize = 128;
+/// Chat Completions 400 'Invalid 'messages': array too long. Expected an array with maximum length 2048, but got an array with length 2050 instead.' (obot-platform/obot#1009, go-openai); the OpenAPI spec states no maxItems for messages. The longest recorded 200 in the accepted corpus has far fewer (read 2026-12-06).
+pub(crate) const MAX_MESSAGES: usize = 2048;
 /// OpenAI Structured Outputs guide, 'Some type-specific keywords are not yet supported' (read 2026-11-25).
 pub(crate) const REJECTED: &[&str] = &["allOf", "not", "dependentRequired", "dependentSchemas", "if", "then", "else"];
 /// OpenAI Structured Outputs guide: 'For fine-tuned models, we additionally do not support the following' (read 2026-11-25).

@@ -262,7 +262,13 @@ struct Open<'a> {
     answered: Vec<bool>,
 }
 
-fn close(ctx: &mut Ctx<'_>, open: Option<Open<'_>>) {
+/// Reports the calls `open` left unanswered. OpenAI names the assistant message's role when a
+/// user or assistant message comes before the answers (`messages.[1].role`: sdcb/chats#132,
+/// farhan0167/otto-m8#30), and only `messages` when the list ends first (a recorded 400 of
+/// 2025-06-17 in lmnr-ai/lmnr-python's cassette
+/// `test_litellm_openai_with_chat_history_and_tools.yaml`: two calls, one tool answer, then
+/// nothing): `at_end` says which.
+fn close(ctx: &mut Ctx<'_>, open: Option<Open<'_>>, at_end: bool) {
     let Some(open) = open else {
         return;
     };
@@ -279,7 +285,11 @@ fn close(ctx: &mut Ctx<'_>, open: Option<Open<'_>>) {
     ctx.reject(
         RULE,
         "",
-        Some(format!("messages.[{}].role", open.index)),
+        Some(if at_end {
+            String::from("messages")
+        } else {
+            format!("messages.[{}].role", open.index)
+        }),
         format!(
             "An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: {}",
             missing.join(", ")
@@ -324,6 +334,12 @@ fn chat(ctx: &mut Ctx<'_>, body: &Value) {
                     return;
                 }
                 Some(o) => {
+                    // An id that is not a string is the message's own shape, reported by the
+                    // request schema ("Invalid type for 'messages[2].tool_call_id' …") before
+                    // any pairing.
+                    if m.get("tool_call_id").is_some_and(|v| !v.is_string()) {
+                        return;
+                    }
                     if let Some(id) = m.get("tool_call_id").and_then(Value::as_str) {
                         if let Some(pos) = o.ids.iter().position(|x| *x == id) {
                             o.answered[pos] = true;
@@ -332,7 +348,7 @@ fn chat(ctx: &mut Ctx<'_>, body: &Value) {
                 }
             },
             Some("assistant") | Some("user") => {
-                close(ctx, open.take());
+                close(ctx, open.take(), false);
                 if m.get("role").and_then(Value::as_str) == Some("assistant") {
                     if let Some(calls) = m.get("tool_calls").and_then(Value::as_array) {
                         let ids: Vec<&str> = calls
@@ -352,7 +368,7 @@ fn chat(ctx: &mut Ctx<'_>, body: &Value) {
             _ => {}
         }
     }
-    close(ctx, open.take());
+    close(ctx, open.take(), true);
 }
 
 fn responses(ctx: &mut Ctx<'_>, body: &Value) {

@@ -721,13 +721,23 @@ fn hosted_tools(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Val
             .iter()
             .filter_map(|t| t.get("type").and_then(Value::as_str))
     };
+    // A refusal in OpenAI's own words for this model first (gpt-5-chat-latest and
+    // web_search_preview: "… use `web_search`").
+    let worded = types().find_map(|t| f.tools_refused_worded.iter().find(|(w, _)| *w == t));
     let refused = types().find(|t| {
         f.tools_refused.contains(t)
             || HOSTED_TOOLS
                 .iter()
                 .any(|h| h.tool_type == *t && !h.models.iter().any(|m| falls_under(f.name, m)))
     });
-    if let Some(t) = refused {
+    if let Some((_, message)) = worded {
+        ctx.reject(
+            "model_hosted_tools",
+            "",
+            Some("tools".into()),
+            String::from(*message),
+        );
+    } else if let Some(t) = refused {
         ctx.reject(
             "model_hosted_tools",
             "",

@@ -28,6 +28,7 @@ use super::tables::{
 use super::text::{edit_distance, fmt_limit, fmt_number, is_integral, quote_list};
 use crate::generated::endpoints::ENDPOINTS;
 use crate::generated::request_schemas::{TOP_MAX_LENGTH, UNKNOWN_REJECTED};
+use crate::generated::structured::MAX_MESSAGES;
 
 /// The endpoint table for an API path (`/v1/chat/completions`, also without `/v1`).
 pub(crate) fn endpoint(path: &str) -> Option<&'static Endpoint> {
@@ -510,7 +511,13 @@ fn check_param(ctx: &mut Ctx<'_>, ep: &Endpoint, p: &Param, v: &Value) {
                     ),
                 );
             }
-            if let Some(max) = p.max_items.filter(|m| len > *m) {
+            // The spec's own limit, else one OpenAI was seen to enforce (`max_messages` in
+            // rules/structured_outputs.toml).
+            let max_items = p.max_items.or_else(|| {
+                (ep.path == "/v1/chat/completions" && p.name == "messages")
+                    .then_some(MAX_MESSAGES as u64)
+            });
+            if let Some(max) = max_items.filter(|m| len > *m) {
                 ctx.reject(
                     "array_length",
                     "array_above_max_length",

@@ -126,6 +126,9 @@ pub(crate) struct Family {
     pub(crate) reasoning_summaries: &'static [&'static str],
     /// Hosted tool types the Responses API refuses for the model.
     pub(crate) tools_refused: &'static [&'static str],
+    /// Hosted tool types the Responses API refuses for the model in a wording of their own
+    /// (tool type, OpenAI's message; param tools).
+    pub(crate) tools_refused_worded: &'static [(&'static str, &'static str)],
     /// Hosted tool types OpenAI does not list for the model, no 400 seen (a warning).
     pub(crate) tools_unlisted: &'static [&'static str],
     /// Needs a data-source tool (web_search_preview, mcp or file_search).
