@@ -1660,3 +1660,31 @@ fn a_websocket_close_frame_is_a_realtime_session() {
     // A Realtime session's time limit, in its own words.
     assert!(r("Error from OpenAI: Your session hit the maximum duration of 30 minutes.").realtime);
 }
+
+#[test]
+fn an_operating_systems_own_words_for_a_failed_connection_are_read() {
+    for text in [
+        // Windows sockets, through Python and .NET.
+        "ConnectionRefusedError: [WinError 10061] No connection could be made because the target machine actively refused it",
+        "ConnectionResetError: [WinError 10054] An existing connection was forcibly closed by the remote host",
+        "System.Net.Http.HttpRequestException: The SSL connection could not be established, see inner exception.",
+        // Apple's URL loading system.
+        "Error Domain=NSURLErrorDomain Code=-1004 \"Could not connect to the server.\"",
+        "Error Domain=NSURLErrorDomain Code=-1009 \"The Internet connection appears to be offline.\"",
+        "Error Domain=NSURLErrorDomain Code=-1003 \"A server with the specified hostname could not be found.\"",
+        "Error Domain=NSURLErrorDomain Code=-1200 \"An SSL error has occurred and a secure connection to the server cannot be made.\"",
+        // Ruby's Net::HTTP.
+        "Failed to open TCP connection to api.openai.com:443 (getaddrinfo: nodename nor servname provided, or not known) (SocketError)",
+        "Net::OpenTimeout: execution expired",
+        // Windows' connect timeout: no connection was made.
+        "urllib3.exceptions.ConnectTimeoutError: [WinError 10060] A connection attempt failed because the connected party did not properly respond after a period of time, or established connection failed because connected host has failed to respond",
+        "socket error: A connection attempt failed because the connected party did not properly respond after a period of time",
+    ] {
+        assert_eq!(r(text).transport, Some(Transport::Connection), "{text}");
+    }
+    // A status with none of those words has no network failure.
+    assert_eq!(
+        r("Error: Request failed with status code 500").transport,
+        None
+    );
+}

@@ -227,8 +227,9 @@ fn name_transport(name: &str) -> Option<Transport> {
         return Some(k);
     }
     let l = last.to_ascii_lowercase();
-    if l.contains("connecttimeout") {
-        // httpx `ConnectTimeout`, Java `HttpConnectTimeoutException`: no connection was made.
+    if l.contains("connecttimeout") || l == "opentimeout" {
+        // httpx `ConnectTimeout`, Java `HttpConnectTimeoutException`, Ruby's `Net::OpenTimeout`:
+        // no connection was made.
         return Some(Transport::Connection);
     }
     if l.contains("timeout") || l == "taskcanceledexception" || l.contains("timedout") {
@@ -906,6 +907,28 @@ const WORDING: &[(&str, Transport)] = &[
     ("curl: (52)", Transport::Connection),
     ("curl: (56)", Transport::Connection),
     ("unexpected eof", Transport::Connection),
+    // Operating systems' and runtimes' own words for a connection that failed, where no errno
+    // name is printed: Windows sockets (WSAECONNREFUSED 10061, WSAECONNRESET 10054), Apple's
+    // URL loading system (NSURLErrorCannotConnectToHost, NotConnectedToInternet, CannotFindHost,
+    // NetworkConnectionLost, SecureConnectionFailed), .NET's HttpClient and Ruby's Net::HTTP.
+    ("actively refused", Transport::Connection),
+    ("forcibly closed by the remote host", Transport::Connection),
+    ("could not connect to the server", Transport::Connection),
+    ("appears to be offline", Transport::Connection),
+    (
+        "specified hostname could not be found",
+        Transport::Connection,
+    ),
+    ("network connection was lost", Transport::Connection),
+    (
+        "secure connection to the server cannot be made",
+        Transport::Connection,
+    ),
+    (
+        "ssl connection could not be established",
+        Transport::Connection,
+    ),
+    ("failed to open tcp connection", Transport::Connection),
     ("i/o timeout", Transport::Timeout),
     ("awaiting headers", Transport::Timeout),
     ("timed out", Transport::Timeout),
@@ -936,6 +959,9 @@ const CONNECT_PHASE: &[&str] = &[
     // curl (R, PHP, Unreal's libcurl): `Timeout was reached: … Failed to connect to api.openai.com
     // port 443 after 5221 ms: Timed out`: the connect phase, whatever the timeout says.
     "failed to connect to",
+    // Windows sockets' WSAETIMEDOUT (10060): `A connection attempt failed because the connected
+    // party did not properly respond after a period of time …`.
+    "did not properly respond after a period of time",
 ];
 
 /// Whether (lowercased) text says the connect phase timed out.
