@@ -12,7 +12,8 @@
 //!
 //! - `2`: a category the taxonomy says wins over what a code or status alone says: context
 //!   length, content policy, quota and billing, "Request too large", "model overloaded";
-//! - `1`: a wording that says more than its code (which rate limit, a project without model access);
+//! - `1`: a wording that says more than its code (which rate limit, a project without model access,
+//!   a deactivated account);
 //! - `0`: ordinary records, and every status and transport record;
 //! - `-1`: generic records (`invalid_request_error`, `server_error`, reason phrases, "Slow Down",
 //!   transport wordings) that a stated status or a code should override.
@@ -141,11 +142,14 @@ fn status_in_text(text: &str) -> Option<u16> {
         // Alamofire (Swift): `Response status code was unacceptable: 404.`
         "status code was unacceptable",
         "status code",
+        "statuscode",
         "status",
         "error code",
         "http/1.1",
         "http/2",
         "http",
+        // Google Apps Script: `Request failed with response code 401`.
+        "response code",
         // A client that names the status after the word (gpt4free: `Response 502: <html>`).
         "response",
     ] {
@@ -524,7 +528,12 @@ pub fn diagnose(evidence: &Evidence) -> Diagnosis {
     // The category is the cause, wherever it arrived (the fallbacks above are the stream and
     // Batch causes when none is shown).
     // A connection lost mid-stream is the stream cut, not a connection never made.
-    let cut = in_stream && !evidence.realtime && cause.category == Category::Connection;
+    // So is a Realtime session whose socket was cut after it began (the readers saw the stream's
+    // own words, `no close frame received`), where a Realtime connection that failed to open stays
+    // a connection.
+    let cut = in_stream
+        && (!evidence.realtime || evidence.in_stream)
+        && cause.category == Category::Connection;
     // A Batch object's own errors are the job's validation of its input lines: a Batch cause.
     let job = in_batch && evidence.custom_id.is_none() && evidence.batch_status.is_some();
     let category = if cut {
@@ -548,7 +557,9 @@ pub fn diagnose(evidence: &Evidence) -> Diagnosis {
         // A `client_…` record is a client library's own refusal, whatever its category (no
         // key to build the client with): nothing was sent.
         || (cause.name.starts_with("client_") && stated_status.is_none())
-        || (evidence.transport.is_some() && evidence.status.is_none())
+        // A status the text states (a gateway's `504: GATEWAY_TIMEOUT` page) says a response
+        // arrived, whatever wording came with it.
+        || (evidence.transport.is_some() && stated_status.is_none())
         || (stated_status.is_none() && cause.transport.is_some())
     {
         Delivery::Client
@@ -1429,6 +1440,14 @@ mod tests {
             Some(401)
         );
         assert_eq!(status_in_text("HTTP 502 Bad Gateway"), Some(502));
+        assert_eq!(
+            status_in_text("Request failed with response code 401"),
+            Some(401)
+        );
+        assert_eq!(
+            status_in_text("Some error has occurred. Statuscode: 401"),
+            Some(401)
+        );
         assert_eq!(
             status_in_text("status: 200 OK"),
             None,

@@ -439,7 +439,8 @@ pub(crate) fn read_counting(text: &str) -> (Evidence, usize) {
 }
 
 /// Whether the text comes from a Realtime session: it names the Realtime API or its S2S client,
-/// carries a Realtime event's `event_id`, or a code or wording only Realtime sends.
+/// carries a Realtime event's `event_id`, a code or wording only Realtime sends, or a WebSocket's
+/// close frame (the Realtime API is the WebSocket an OpenAI client holds).
 fn realtime_cue(text: &str) -> bool {
     let lower = text.to_ascii_lowercase();
     [
@@ -450,9 +451,51 @@ fn realtime_cue(text: &str) -> bool {
         "conversation_already_has_active_response",
         "input_audio_buffer",
         "input audio buffer",
+        // A Realtime session past its time limit (`session_expired`: "Your session hit the
+        // maximum duration of 30 minutes.").
+        "session_expired",
+        "session hit the maximum duration",
+        "no close frame received",
     ]
     .iter()
     .any(|cue| lower.contains(cue))
+        || ws_close_frame(&lower)
+}
+
+/// A WebSocket close frame as Python `websockets` prints it: `received 3000 (registered)
+/// invalid_request_error.invalid_api_key`, `sent 1000 (OK)`, `received 1011 (internal error)`
+/// (a close code of 1000-4999, then the name `websockets` gives it, in parentheses).
+fn ws_close_frame(lower: &str) -> bool {
+    const NAMES: &[&str] = &[
+        "(ok)",
+        "(going away)",
+        "(protocol error)",
+        "(unsupported type)",
+        "(no status received",
+        "(connection closed abnormally",
+        "(invalid data)",
+        "(policy violation)",
+        "(message too big)",
+        "(mandatory extension)",
+        "(internal error)",
+        "(service restart)",
+        "(try again later)",
+        "(bad gateway)",
+        "(registered)",
+        "(private use)",
+    ];
+    ["received ", "sent "].iter().any(|verb| {
+        lower.match_indices(verb).any(|(k, _)| {
+            let at = k + verb.len();
+            let rest = &lower.as_bytes()[at..];
+            rest.len() > 6
+                && rest[..4].iter().all(u8::is_ascii_digit)
+                && (b'1'..=b'4').contains(&rest[0])
+                && rest[4] == b' '
+                && NAMES.iter().any(|n| lower[at + 5..].starts_with(n))
+                && (k == 0 || !lower.as_bytes()[k - 1].is_ascii_alphanumeric())
+        })
+    })
 }
 
 /// Reads an HTTP response the worker received: status, headers (any case) and body bytes.

@@ -1595,3 +1595,96 @@ fn a_local_failure_whose_message_is_a_known_client_refusal_is_read() {
     // Any other import failure stays a local failure: no API error.
     assert!(r("ImportError: cannot import name 'foo' from 'bar'").is_empty());
 }
+
+#[test]
+fn a_status_in_a_clients_own_words_is_the_status() {
+    // Google Apps Script's execution log, and Java's `HttpURLConnection`.
+    assert_eq!(
+        r("11:46:14 AM\tError\tRequest failed with response code 401").status,
+        Some(401)
+    );
+    assert_eq!(
+        r("java.io.IOException: Server returned HTTP response code: 429 for URL: https://api.openai.com/v1/chat/completions").status,
+        Some(429)
+    );
+    // Vercel's error page: the status and its name as one code at a line start.
+    let e = r(
+        "This Serverless Function has timed out.\n\n504: GATEWAY_TIMEOUT\nCode: FUNCTION_INVOCATION_TIMEOUT",
+    );
+    assert_eq!(e.status, Some(504));
+    // A number before a colon and prose is not a status.
+    assert_eq!(r("Step 404: check the logs").status, None);
+}
+
+#[test]
+fn curl_failing_to_connect_is_a_connection_even_when_it_timed_out() {
+    let e = r(
+        "Error in curl::curl_fetch_memory(url, handle = handle) : \n  Timeout was reached: [api.openai.com] Failed to connect to api.openai.com port 443 after 5221 ms: Timed out",
+    );
+    assert_eq!(e.transport, Some(Transport::Connection));
+    // A curl timeout after the connection was made stays a timeout.
+    let e = r(
+        "Timeout was reached: [api.openai.com] Operation timed out after 30001 milliseconds with 0 bytes received",
+    );
+    assert_eq!(e.transport, Some(Transport::Timeout));
+}
+
+#[test]
+fn a_body_cut_after_its_head_is_the_streams_cut() {
+    for text in [
+        "h11._util.RemoteProtocolError: peer closed connection without sending complete message body (incomplete chunked read)",
+        "TypeError: terminated\n    at Fetch.onAborted (node:internal/deps/undici/undici:12707:53)",
+    ] {
+        let e = r(text);
+        assert_eq!(e.transport, Some(Transport::Connection), "{text}");
+        assert!(e.in_stream, "{text}");
+    }
+    // A connection refused before any response is not a stream's cut.
+    let e = r("connect ECONNREFUSED 127.0.0.1:443");
+    assert!(!e.in_stream);
+}
+
+#[test]
+fn a_websocket_close_frame_is_a_realtime_session() {
+    let e = r(
+        "Error in send_to_twilio: received 3000 (registered) invalid_request_error.invalid_api_key; then sent 3000 (registered) invalid_request_error.invalid_api_key",
+    );
+    assert!(e.realtime);
+    // Closed without the peer's close frame: the session was cut.
+    let e =
+        r("websockets.exceptions.ConnectionClosedError: sent 1000 (OK); no close frame received");
+    assert!(e.realtime && e.in_stream);
+    assert_eq!(e.transport, Some(Transport::Connection));
+    // A count of things sent is not a close frame.
+    assert!(!r("Error: sent 2000 (approx) tokens, rate limit exceeded").realtime);
+    // A Realtime session's time limit, in its own words.
+    assert!(r("Error from OpenAI: Your session hit the maximum duration of 30 minutes.").realtime);
+}
+
+#[test]
+fn an_operating_systems_own_words_for_a_failed_connection_are_read() {
+    for text in [
+        // Windows sockets, through Python and .NET.
+        "ConnectionRefusedError: [WinError 10061] No connection could be made because the target machine actively refused it",
+        "ConnectionResetError: [WinError 10054] An existing connection was forcibly closed by the remote host",
+        "System.Net.Http.HttpRequestException: The SSL connection could not be established, see inner exception.",
+        // Apple's URL loading system.
+        "Error Domain=NSURLErrorDomain Code=-1004 \"Could not connect to the server.\"",
+        "Error Domain=NSURLErrorDomain Code=-1009 \"The Internet connection appears to be offline.\"",
+        "Error Domain=NSURLErrorDomain Code=-1003 \"A server with the specified hostname could not be found.\"",
+        "Error Domain=NSURLErrorDomain Code=-1200 \"An SSL error has occurred and a secure connection to the server cannot be made.\"",
+        // Ruby's Net::HTTP.
+        "Failed to open TCP connection to api.openai.com:443 (getaddrinfo: nodename nor servname provided, or not known) (SocketError)",
+        "Net::OpenTimeout: execution expired",
+        // Windows' connect timeout: no connection was made.
+        "urllib3.exceptions.ConnectTimeoutError: [WinError 10060] A connection attempt failed because the connected party did not properly respond after a period of time, or established connection failed because connected host has failed to respond",
+        "socket error: A connection attempt failed because the connected party did not properly respond after a period of time",
+    ] {
+        assert_eq!(r(text).transport, Some(Transport::Connection), "{text}");
+    }
+    // A status with none of those words has no network failure.
+    assert_eq!(
+        r("Error: Request failed with status code 500").transport,
+        None
+    );
+}

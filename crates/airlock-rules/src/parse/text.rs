@@ -227,8 +227,9 @@ fn name_transport(name: &str) -> Option<Transport> {
         return Some(k);
     }
     let l = last.to_ascii_lowercase();
-    if l.contains("connecttimeout") {
-        // httpx `ConnectTimeout`, Java `HttpConnectTimeoutException`: no connection was made.
+    if l.contains("connecttimeout") || l == "opentimeout" {
+        // httpx `ConnectTimeout`, Java `HttpConnectTimeoutException`, Ruby's `Net::OpenTimeout`:
+        // no connection was made.
         return Some(Transport::Connection);
     }
     if l.contains("timeout") || l == "taskcanceledexception" || l.contains("timedout") {
@@ -481,6 +482,10 @@ const STATUS_PATTERNS: &[(&str, u8)] = &[
     ("http_status=", prio::CLIENT),
     ("response_code=", prio::CLIENT),
     ("response code was ", prio::EXCEPTION),
+    // A client's own sentence for the status: Google Apps Script's `Request failed with response
+    // code 401`, Java's `Server returned HTTP response code: 401 for URL`.
+    ("response code: ", prio::EXCEPTION),
+    ("response code ", prio::EXCEPTION),
     ("http code ", prio::EXCEPTION),
     ("http ", prio::EXCEPTION),
     ("error code ", prio::HTTP),
@@ -604,6 +609,16 @@ fn statuses(l: &str, at: usize, c: &mut Collector) {
     if lead.as_bytes().get(3..5) == Some(b" {") {
         if let Some(s) = three_digits(lead.as_bytes()).filter(|s| (400..=599).contains(s)) {
             c.status(s, prio::HTTP, at + lead_at);
+        }
+    }
+    // A status and its name as one code at the start of a line (Vercel's error page: `504:
+    // GATEWAY_TIMEOUT`, then `Code: FUNCTION_INVOCATION_TIMEOUT`).
+    if lead.as_bytes().get(3..5) == Some(b": ") {
+        let name = lead[5..].trim_end();
+        if name.contains('_') && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+            if let Some(s) = three_digits(lead.as_bytes()).filter(|s| (400..=599).contains(s)) {
+                c.status(s, prio::HTTP, at + lead_at);
+            }
         }
     }
     // openai-node's `429 status code (no body)`.
@@ -879,6 +894,8 @@ const WORDING: &[(&str, Transport)] = &[
     ("err_stream_premature_close", Transport::Connection),
     // undici (Node's fetch): the socket closed while the body was being read.
     ("typeerror: terminated", Transport::Connection),
+    // Python `websockets`: the WebSocket ended without the peer's close frame.
+    ("no close frame received", Transport::Connection),
     ("other side closed", Transport::Connection),
     ("incomplete chunked read", Transport::Connection),
     ("error trying to connect", Transport::Connection),
@@ -890,6 +907,28 @@ const WORDING: &[(&str, Transport)] = &[
     ("curl: (52)", Transport::Connection),
     ("curl: (56)", Transport::Connection),
     ("unexpected eof", Transport::Connection),
+    // Operating systems' and runtimes' own words for a connection that failed, where no errno
+    // name is printed: Windows sockets (WSAECONNREFUSED 10061, WSAECONNRESET 10054), Apple's
+    // URL loading system (NSURLErrorCannotConnectToHost, NotConnectedToInternet, CannotFindHost,
+    // NetworkConnectionLost, SecureConnectionFailed), .NET's HttpClient and Ruby's Net::HTTP.
+    ("actively refused", Transport::Connection),
+    ("forcibly closed by the remote host", Transport::Connection),
+    ("could not connect to the server", Transport::Connection),
+    ("appears to be offline", Transport::Connection),
+    (
+        "specified hostname could not be found",
+        Transport::Connection,
+    ),
+    ("network connection was lost", Transport::Connection),
+    (
+        "secure connection to the server cannot be made",
+        Transport::Connection,
+    ),
+    (
+        "ssl connection could not be established",
+        Transport::Connection,
+    ),
+    ("failed to open tcp connection", Transport::Connection),
     ("i/o timeout", Transport::Timeout),
     ("awaiting headers", Transport::Timeout),
     ("timed out", Transport::Timeout),
@@ -917,6 +956,12 @@ const CONNECT_PHASE: &[&str] = &[
     "connecttimeout",
     "connect_timeout",
     "handshake timeout",
+    // curl (R, PHP, Unreal's libcurl): `Timeout was reached: … Failed to connect to api.openai.com
+    // port 443 after 5221 ms: Timed out`: the connect phase, whatever the timeout says.
+    "failed to connect to",
+    // Windows sockets' WSAETIMEDOUT (10060): `A connection attempt failed because the connected
+    // party did not properly respond after a period of time …`.
+    "did not properly respond after a period of time",
 ];
 
 /// Whether (lowercased) text says the connect phase timed out.
@@ -1377,6 +1422,16 @@ fn whole_text(text: &str, lower: &str, c: &mut Collector) {
         // hyper (Rust), under reqwest's `error decoding response body`: the response had started
         // and its body was cut while it was being read.
         "error reading a body from connection",
+        // The same cut in h11/httpcore/httpx (`peer closed connection without sending complete
+        // message body (incomplete chunked read)`) and undici (`TypeError: terminated`, which Node's
+        // fetch raises only once the response has started): issue 13 keeps `connection` for a
+        // connection never made, so a body cut after its head is the stream's cut.
+        "incomplete chunked read",
+        "peer closed connection without sending complete message body",
+        "typeerror: terminated",
+        // A WebSocket (a Realtime session) that ended without the peer's close frame (Python
+        // `websockets`: `sent 1000 (OK); no close frame received`): the session was cut.
+        "no close frame received",
         // An SSE reader's own timeout between chunks (openai_ex: `SSE next chunk timed out.`,
         // `kind: :sse_timeout_error`): the answer was streaming.
         "sse next chunk",
