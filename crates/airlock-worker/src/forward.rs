@@ -1,14 +1,10 @@
 //! Forwarding: keys, the rules' check, the upstream call (timeout, optional edge retries), and the
 //! way back (success streamed unbuffered; errors labelled with the rules' diagnosis).
 
-use core::pin::pin;
-
 use airlock_rules::retry::{self, Budget, Step};
 use airlock_rules::{Category, NoResponse, diagnose_no_response, diagnose_response, validate};
-use futures_util::future::{Either, select};
-use js_sys::futures::JsFuture;
-use wasm_bindgen::{JsCast, JsValue};
-use worker::{Headers, Request, Response, ResponseBuilder, Result};
+use wasm_bindgen::JsValue;
+use worker::{Headers, Method, Response, ResponseBuilder, Result};
 
 use crate::log::LogLine;
 use crate::mask::Masker;
@@ -39,13 +35,14 @@ enum Failure {
 
 /// Forwards `req` to the configured upstream, checking `/v1/*` JSON bodies first.
 pub async fn proxy(
-    mut req: Request,
+    req: web_sys::Request,
+    method: &Method,
     url: &url::Url,
     route: Route,
     settings: &Settings,
     line: &mut LogLine,
 ) -> Result<Response> {
-    let mut headers = forwardable_request_headers(&req.headers().0);
+    let mut headers = forwardable_request_headers(&req.headers());
 
     // Keys: in gateway mode the client's token is checked and replaced by the real key.
     let presented = gateway::bearer(header(&headers, "authorization")).map(str::to_owned);
@@ -94,12 +91,12 @@ pub async fn proxy(
         .and_then(|v| v.trim().parse::<u64>().ok());
     let content_type = header(&headers, "content-type");
     let json = route::is_json_content_type(content_type);
-    let body = if !method_has_body(&req.method()) {
+    let body = if !method_has_body(method) {
         Body::None
-    } else if let Some(boundary) = batch_upload(&req, url, &headers) {
+    } else if let Some(boundary) = batch_upload(method, url, &headers) {
         // A possible Batch input file: linted ahead of forwarding, streamed; see upload.rs.
         line.checked = true;
-        let client = req.stream()?;
+        let client = worker::Request::from(<web_sys::Request as Clone>::clone(&req)).stream()?;
         let id = &line.request_id;
         match upload::lint_ahead(client, &boundary, content_length, settings, id).await {
             upload::Ahead::Whole(bytes) => Body::Bytes(js_bytes(&bytes)),
@@ -111,7 +108,7 @@ pub async fn proxy(
         && content_length.is_none_or(|n| n <= settings.max_check_bytes)
     {
         let cap = usize::try_from(settings.max_check_bytes).unwrap_or(usize::MAX);
-        let read = match req.inner().body() {
+        let read = match req.body() {
             Some(stream) => {
                 body::read_request(&stream, cap, content_length, json, |b| {
                     !json && !route::may_be_json_text(b)
@@ -138,7 +135,7 @@ pub async fn proxy(
                             }
                         }
                         if let Some(pace) = &settings.pacing {
-                            let signal = Some(req.inner().signal());
+                            let signal = Some(req.signal());
                             match pacer::turn(
                                 asking(&headers, settings, &bytes, signal),
                                 pace,
@@ -180,14 +177,14 @@ pub async fn proxy(
         if route == Route::Api && json {
             line.partial = Some("max_check_bytes");
         }
-        match req.inner().body() {
+        match req.body() {
             Some(stream) => Body::Stream(stream),
             None => Body::None,
         }
     };
 
     let target = route::upstream_url(&settings.upstream, url.path(), url.query());
-    let method = req.method().to_string();
+    let method = method.to_string();
     let host = settings.upstream.host_str().unwrap_or("").to_owned();
     let started = js_sys::Date::now();
     let mut body = Some(body);
@@ -377,8 +374,8 @@ fn js_bytes(bytes: &[u8]) -> js_sys::Uint8Array {
 }
 
 /// The multipart boundary when `req` is a `POST /v1/files` upload (a possible Batch input file).
-fn batch_upload(req: &Request, url: &url::Url, headers: &[(String, String)]) -> Option<String> {
-    if req.method() != worker::Method::Post || url.path() != "/v1/files" {
+fn batch_upload(method: &Method, url: &url::Url, headers: &[(String, String)]) -> Option<String> {
+    if *method != Method::Post || url.path() != "/v1/files" {
         return None;
     }
     upload::boundary(header(headers, "content-type"))
@@ -517,14 +514,8 @@ async fn send(
         None => web_sys::AbortController::new().map_err(|_| Failure::Connection)?,
     };
     init.set_signal(Some(&controller.signal()));
-    let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
-    let call = JsFuture::from(global.fetch_with_str_and_init(target.as_str(), &init));
-    let timer = body::delay(timeout_ms);
-    match select(pin!(call), pin!(timer)).await {
-        Either::Left((Ok(value), _)) => {
-            let resp = value
-                .dyn_into::<web_sys::Response>()
-                .map_err(|_| Failure::Connection)?;
+    match crate::plumbing::fetch_within(target.as_str(), &init, timeout_ms, &controller).await {
+        crate::plumbing::Fetched::Answer(resp) => {
             // A status that is not a final answer (a stray `100 Continue`) or not HTTP at all:
             // no response a client can be given, so the same as none.
             if route::final_status(resp.status()) {
@@ -535,11 +526,8 @@ async fn send(
                 Err(Failure::BadStatus(resp.status()))
             }
         }
-        Either::Left((Err(_), _)) => Err(Failure::Connection),
-        Either::Right(_) => {
-            controller.abort_with_reason(&JsValue::from_str("airlock: upstream timeout"));
-            Err(Failure::Timeout)
-        }
+        crate::plumbing::Fetched::Failed => Err(Failure::Connection),
+        crate::plumbing::Fetched::Timeout => Err(Failure::Timeout),
     }
 }
 
@@ -625,13 +613,20 @@ pub(crate) fn success_headers(resp: &web_sys::Response, settings: &Settings) -> 
         } else {
             Vec::new()
         };
+        let mut unwanted = String::new();
         for name in names.split(',').filter(|name| !name.is_empty()) {
             if !route::forwardable_response_header(name)
                 || (encoded && name == "content-length")
                 || listed.iter().any(|l| l == name)
             {
-                headers.delete(name)?;
+                if !unwanted.is_empty() {
+                    unwanted.push(',');
+                }
+                unwanted.push_str(name);
             }
+        }
+        if !unwanted.is_empty() {
+            crate::plumbing::delete_headers(&headers.0, &unwanted);
         }
         headers
     })

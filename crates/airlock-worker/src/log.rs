@@ -7,7 +7,7 @@
 
 use airlock_rules::log_line::RequestLine;
 use serde_json::Value;
-use worker::Request;
+use worker::Method;
 
 use crate::settings::Settings;
 
@@ -45,14 +45,14 @@ impl core::ops::DerefMut for LogLine {
 
 impl LogLine {
     /// Starts the line for `req` (its URL as parsed once by the caller), with a fresh request ID.
-    pub fn start(req: &Request, url: Option<&url::Url>) -> LogLine {
+    pub fn start(method: &Method, url: Option<&url::Url>) -> LogLine {
         let now = js_sys::Date::now();
         let path = url.map(|u| u.path().to_owned()).unwrap_or_default();
         LogLine {
             line: RequestLine {
                 time: crate::plumbing::iso_time(now),
                 request_id: new_request_id(),
-                method: req.method().to_string(),
+                method: method.to_string(),
                 path,
                 ..RequestLine::default()
             },
