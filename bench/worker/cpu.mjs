@@ -116,9 +116,12 @@ if (process.env.PROFILE) args.push(`--inspector-addr=127.0.0.1:${inspector}`);
 const native = path.join(root, "node_modules", "@cloudflare", "workerd-linux-64", "bin", "workerd");
 const workerdBin = fs.existsSync(native) ? native : path.join(root, "node_modules", ".bin", "workerd");
 // CALLGRIND=1: workerd runs under `valgrind --tool=callgrind` (collection off until the counted
-// requests), and each target's instructions per request are counted instead of CPU time:
-// deterministic to a fraction of a percent, so usable while the machine is loaded (issue 14b).
-// About 50× slower: use a small N (e.g. N=100, warm-up WARM=300).
+// requests), and each target's instructions per request are counted instead of CPU time
+// (issue 14b). Not as steady as hoped: V8's garbage collection and tier-up run on timers and
+// background threads, so one build read 1.85, 2.27 and 2.78 M instructions per 2 KB request in
+// three runs (N=300/100/50) at load 4-12; only differences well above ±20 % mean anything
+// (`V8FLAGS=--predictable` would fix it, but workerd does not start with it). About 50× slower
+// than a plain run: use a small N (e.g. N=100, warm-up WARM=300).
 const callgrindOut = path.join(path.resolve(workDir), "cpu.callgrind");
 const workerd = process.env.CALLGRIND === "1"
   ? spawn("valgrind", ["--tool=callgrind", "--instr-atstart=no", `--callgrind-out-file=${callgrindOut}`, workerdBin, ...args], { stdio: ["ignore", "ignore", "ignore"] })
