@@ -42,7 +42,7 @@ pub async fn proxy(
     settings: &Settings,
     line: &mut LogLine,
 ) -> Result<Response> {
-    let mut headers = forwardable_request_headers(&req.headers());
+    let (mut headers, content_length) = forwardable_request_headers(&req.headers());
 
     // Keys: in gateway mode the client's token is checked and replaced by the real key.
     let presented = gateway::bearer(header(&headers, "authorization")).map(str::to_owned);
@@ -85,10 +85,7 @@ pub async fn proxy(
     let mut expect = None;
     // Pacing (issue 15): the pacer's admission of this request, when it is paced.
     let mut ticket: Option<pacer::Ticket> = None;
-    let content_length = req
-        .headers()
-        .get("content-length")?
-        .and_then(|v| v.trim().parse::<u64>().ok());
+    let content_length = content_length.and_then(|v| v.trim().parse::<u64>().ok());
     let content_type = header(&headers, "content-type");
     let json = route::is_json_content_type(content_type);
     let body = if !method_has_body(method) {
@@ -226,10 +223,11 @@ pub async fn proxy(
         match sent {
             Ok(resp) if resp.status() < 400 => {
                 line.upstream_answered = true;
-                pacer::observe_success(ticket.as_ref(), &resp.headers());
-                line.upstream_request_id = resp.headers().get("x-request-id").ok().flatten();
+                let resp_headers = resp.headers();
+                pacer::observe_success(ticket.as_ref(), &resp_headers);
+                line.upstream_request_id = resp_headers.get("x-request-id").ok().flatten();
                 line.stream = crate::watch::is_event_stream(
-                    resp.headers().get("content-type").ok().flatten().as_deref(),
+                    resp_headers.get("content-type").ok().flatten().as_deref(),
                 );
                 return crate::output::answer(resp, line, settings, expect).await;
             }
@@ -467,18 +465,28 @@ fn header_names(headers: &web_sys::Headers) -> String {
 }
 
 /// The request headers that travel upstream ([`route::forwardable_request_header`]), as
-/// `entries()` lists them, read in one crossing ([`crate::plumbing::header_pairs`]). (A name the
-/// runtime lists twice, only ever `set-cookie`, is read once, its values joined as `get` joins them.)
-fn forwardable_request_headers(headers: &web_sys::Headers) -> Vec<(String, String)> {
+/// `entries()` lists them, read in one crossing ([`crate::plumbing::header_pairs`]), and the
+/// request's `content-length` as `get` gives it (from the same read: it does not travel). (A name
+/// the runtime lists twice, only ever `set-cookie`, is read once, its values joined as `get`
+/// joins them.)
+fn forwardable_request_headers(
+    headers: &web_sys::Headers,
+) -> (Vec<(String, String)>, Option<String>) {
     let pairs = crate::plumbing::header_pairs(headers);
-    let connection = crate::plumbing::split_pairs(&pairs).find(|(name, _)| *name == "connection");
-    let listed = route::connection_listed(connection.map(|(_, value)| value));
-    crate::plumbing::split_pairs(&pairs)
+    let find = |wanted: &str| {
+        crate::plumbing::split_pairs(&pairs)
+            .find(|(name, _)| *name == wanted)
+            .map(|(_, value)| value)
+    };
+    let listed = route::connection_listed(find("connection"));
+    let content_length = find("content-length").map(str::to_owned);
+    let forwarded = crate::plumbing::split_pairs(&pairs)
         .filter(|(name, _)| {
             route::forwardable_request_header(name) && !listed.iter().any(|l| l.as_str() == *name)
         })
         .map(|(name, value)| (name.to_owned(), value.to_owned()))
-        .collect()
+        .collect();
+    (forwarded, content_length)
 }
 
 fn entries(headers: &web_sys::Headers) -> Vec<(String, String)> {

@@ -85,7 +85,10 @@ impl LogLine {
         line.upstream_request_id = line.upstream_request_id.as_deref().map(log_field);
         line.latency_ms = js_sys::Date::now() - started_ms;
         match serde_json::to_string(line) {
-            Ok(text) => worker::console_log!("{text}"),
+            // The text as it is, not formatted again into a new string.
+            Ok(text) => {
+                worker::worker_sys::web_sys::console::log_1(&wasm_bindgen::JsValue::from_str(&text))
+            }
             Err(e) => worker::console_error!("airlock: log line failed: {e}"),
         }
     }
