@@ -1,14 +1,10 @@
 //! Forwarding: keys, the rules' check, the upstream call (timeout, optional edge retries), and the
 //! way back (success streamed unbuffered; errors labelled with the rules' diagnosis).
 
-use core::pin::pin;
-
 use airlock_rules::retry::{self, Budget, Step};
 use airlock_rules::{Category, NoResponse, diagnose_no_response, diagnose_response, validate};
-use futures_util::future::{Either, select};
-use js_sys::futures::JsFuture;
-use wasm_bindgen::{JsCast, JsValue};
-use worker::{Headers, Request, Response, ResponseBuilder, Result};
+use wasm_bindgen::JsValue;
+use worker::{Headers, Method, Response, ResponseBuilder, Result};
 
 use crate::log::LogLine;
 use crate::mask::Masker;
@@ -39,13 +35,14 @@ enum Failure {
 
 /// Forwards `req` to the configured upstream, checking `/v1/*` JSON bodies first.
 pub async fn proxy(
-    mut req: Request,
+    req: web_sys::Request,
+    method: &Method,
     url: &url::Url,
     route: Route,
     settings: &Settings,
     line: &mut LogLine,
 ) -> Result<Response> {
-    let mut headers = forwardable_request_headers(&req.headers().0);
+    let (mut headers, content_length) = forwardable_request_headers(&req.headers());
 
     // Keys: in gateway mode the client's token is checked and replaced by the real key.
     let presented = gateway::bearer(header(&headers, "authorization")).map(str::to_owned);
@@ -88,18 +85,15 @@ pub async fn proxy(
     let mut expect = None;
     // Pacing (issue 15): the pacer's admission of this request, when it is paced.
     let mut ticket: Option<pacer::Ticket> = None;
-    let content_length = req
-        .headers()
-        .get("content-length")?
-        .and_then(|v| v.trim().parse::<u64>().ok());
+    let content_length = content_length.and_then(|v| v.trim().parse::<u64>().ok());
     let content_type = header(&headers, "content-type");
     let json = route::is_json_content_type(content_type);
-    let body = if !method_has_body(&req.method()) {
+    let body = if !method_has_body(method) {
         Body::None
-    } else if let Some(boundary) = batch_upload(&req, url, &headers) {
+    } else if let Some(boundary) = batch_upload(method, url, &headers) {
         // A possible Batch input file: linted ahead of forwarding, streamed; see upload.rs.
         line.checked = true;
-        let client = req.stream()?;
+        let client = worker::Request::from(<web_sys::Request as Clone>::clone(&req)).stream()?;
         let id = &line.request_id;
         match upload::lint_ahead(client, &boundary, content_length, settings, id).await {
             upload::Ahead::Whole(bytes) => Body::Bytes(js_bytes(&bytes)),
@@ -111,7 +105,7 @@ pub async fn proxy(
         && content_length.is_none_or(|n| n <= settings.max_check_bytes)
     {
         let cap = usize::try_from(settings.max_check_bytes).unwrap_or(usize::MAX);
-        let read = match req.inner().body() {
+        let read = match req.body() {
             Some(stream) => {
                 body::read_request(&stream, cap, content_length, json, |b| {
                     !json && !route::may_be_json_text(b)
@@ -138,7 +132,7 @@ pub async fn proxy(
                             }
                         }
                         if let Some(pace) = &settings.pacing {
-                            let signal = Some(req.inner().signal());
+                            let signal = Some(req.signal());
                             match pacer::turn(
                                 asking(&headers, settings, &bytes, signal),
                                 pace,
@@ -180,14 +174,14 @@ pub async fn proxy(
         if route == Route::Api && json {
             line.partial = Some("max_check_bytes");
         }
-        match req.inner().body() {
+        match req.body() {
             Some(stream) => Body::Stream(stream),
             None => Body::None,
         }
     };
 
     let target = route::upstream_url(&settings.upstream, url.path(), url.query());
-    let method = req.method().to_string();
+    let method = method.to_string();
     let host = settings.upstream.host_str().unwrap_or("").to_owned();
     let started = js_sys::Date::now();
     let mut body = Some(body);
@@ -229,10 +223,11 @@ pub async fn proxy(
         match sent {
             Ok(resp) if resp.status() < 400 => {
                 line.upstream_answered = true;
-                pacer::observe_success(ticket.as_ref(), &resp.headers());
-                line.upstream_request_id = resp.headers().get("x-request-id").ok().flatten();
+                let resp_headers = resp.headers();
+                pacer::observe_success(ticket.as_ref(), &resp_headers);
+                line.upstream_request_id = resp_headers.get("x-request-id").ok().flatten();
                 line.stream = crate::watch::is_event_stream(
-                    resp.headers().get("content-type").ok().flatten().as_deref(),
+                    resp_headers.get("content-type").ok().flatten().as_deref(),
                 );
                 return crate::output::answer(resp, line, settings, expect).await;
             }
@@ -377,8 +372,8 @@ fn js_bytes(bytes: &[u8]) -> js_sys::Uint8Array {
 }
 
 /// The multipart boundary when `req` is a `POST /v1/files` upload (a possible Batch input file).
-fn batch_upload(req: &Request, url: &url::Url, headers: &[(String, String)]) -> Option<String> {
-    if req.method() != worker::Method::Post || url.path() != "/v1/files" {
+fn batch_upload(method: &Method, url: &url::Url, headers: &[(String, String)]) -> Option<String> {
+    if *method != Method::Post || url.path() != "/v1/files" {
         return None;
     }
     upload::boundary(header(headers, "content-type"))
@@ -471,18 +466,28 @@ fn header_names(headers: &web_sys::Headers) -> String {
 }
 
 /// The request headers that travel upstream ([`route::forwardable_request_header`]), as
-/// `entries()` lists them, read in one crossing ([`crate::plumbing::header_pairs`]). (A name the
-/// runtime lists twice, only ever `set-cookie`, is read once, its values joined as `get` joins them.)
-fn forwardable_request_headers(headers: &web_sys::Headers) -> Vec<(String, String)> {
+/// `entries()` lists them, read in one crossing ([`crate::plumbing::header_pairs`]), and the
+/// request's `content-length` as `get` gives it (from the same read: it does not travel). (A name
+/// the runtime lists twice, only ever `set-cookie`, is read once, its values joined as `get`
+/// joins them.)
+fn forwardable_request_headers(
+    headers: &web_sys::Headers,
+) -> (Vec<(String, String)>, Option<String>) {
     let pairs = crate::plumbing::header_pairs(headers);
-    let connection = crate::plumbing::split_pairs(&pairs).find(|(name, _)| *name == "connection");
-    let listed = route::connection_listed(connection.map(|(_, value)| value));
-    crate::plumbing::split_pairs(&pairs)
+    let find = |wanted: &str| {
+        crate::plumbing::split_pairs(&pairs)
+            .find(|(name, _)| *name == wanted)
+            .map(|(_, value)| value)
+    };
+    let listed = route::connection_listed(find("connection"));
+    let content_length = find("content-length").map(str::to_owned);
+    let forwarded = crate::plumbing::split_pairs(&pairs)
         .filter(|(name, _)| {
             route::forwardable_request_header(name) && !listed.iter().any(|l| l.as_str() == *name)
         })
         .map(|(name, value)| (name.to_owned(), value.to_owned()))
-        .collect()
+        .collect();
+    (forwarded, content_length)
 }
 
 fn entries(headers: &web_sys::Headers) -> Vec<(String, String)> {
@@ -518,14 +523,8 @@ async fn send(
         None => web_sys::AbortController::new().map_err(|_| Failure::Connection)?,
     };
     init.set_signal(Some(&controller.signal()));
-    let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
-    let call = JsFuture::from(global.fetch_with_str_and_init(target.as_str(), &init));
-    let timer = body::delay(timeout_ms);
-    match select(pin!(call), pin!(timer)).await {
-        Either::Left((Ok(value), _)) => {
-            let resp = value
-                .dyn_into::<web_sys::Response>()
-                .map_err(|_| Failure::Connection)?;
+    match crate::plumbing::fetch_within(target.as_str(), &init, timeout_ms, &controller).await {
+        crate::plumbing::Fetched::Answer(resp) => {
             // A status that is not a final answer (a stray `100 Continue`) or not HTTP at all:
             // no response a client can be given, so the same as none.
             if route::final_status(resp.status()) {
@@ -536,11 +535,8 @@ async fn send(
                 Err(Failure::BadStatus(resp.status()))
             }
         }
-        Either::Left((Err(_), _)) => Err(Failure::Connection),
-        Either::Right(_) => {
-            controller.abort_with_reason(&JsValue::from_str("airlock: upstream timeout"));
-            Err(Failure::Timeout)
-        }
+        crate::plumbing::Fetched::Failed => Err(Failure::Connection),
+        crate::plumbing::Fetched::Timeout => Err(Failure::Timeout),
     }
 }
 
@@ -626,13 +622,20 @@ pub(crate) fn success_headers(resp: &web_sys::Response, settings: &Settings) -> 
         } else {
             Vec::new()
         };
+        let mut unwanted = String::new();
         for name in names.split(',').filter(|name| !name.is_empty()) {
             if !route::forwardable_response_header(name)
                 || (encoded && name == "content-length")
                 || listed.iter().any(|l| l == name)
             {
-                headers.delete(name)?;
+                if !unwanted.is_empty() {
+                    unwanted.push(',');
+                }
+                unwanted.push_str(name);
             }
+        }
+        if !unwanted.is_empty() {
+            crate::plumbing::delete_headers(&headers.0, &unwanted);
         }
         headers
     })

@@ -41,25 +41,50 @@ mod upload;
 mod vocab;
 mod watch;
 
-use worker::{Context, Env, Headers, Method, Request, Response, Result, event};
+use wasm_bindgen::JsValue;
+use wasm_bindgen::prelude::wasm_bindgen;
+use worker::{Context, Env, Headers, Method, Response, Result};
 
 use crate::errors::Reject;
 use crate::log::LogLine;
 use crate::route::Route;
 use crate::settings::Settings;
 
+/// The fetch event's export (what workers-rs's `#[event(fetch)]` would generate, less its
+/// conversion of the request into a `worker::Request`, which reads `req.cf` and the method, URL
+/// and headers across the JS boundary whether or not they are used; issue 14). Errors are
+/// answered as the macro answers them.
+#[wasm_bindgen(wasm_bindgen_futures = ::worker::wasm_bindgen_futures)]
+pub async fn fetch(
+    req: web_sys::Request,
+    env: Env,
+    ctx: worker::worker_sys::Context,
+) -> core::result::Result<JsValue, JsValue> {
+    let response = match serve(req, env, Context::new(ctx)).await {
+        Ok(response) => response,
+        Err(e) => {
+            worker::console_error!("{e}");
+            Response::error("INTERNAL SERVER ERROR", 500)
+                .map_err(|e| JsValue::from_str(&e.to_string()))?
+        }
+    };
+    Ok(web_sys::Response::from(response).into())
+}
+
 /// The fetch event: one request in, one response out, one log line written.
-#[event(fetch)]
-async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+async fn serve(req: web_sys::Request, env: Env, ctx: Context) -> Result<Response> {
     vocab::install();
-    let url = req.url();
-    let mut line = LogLine::start(&req, url.as_ref().ok());
+    // As workers-rs reads it: a method it does not know is taken for GET.
+    let method = Method::from(req.method());
+    let url = url::Url::parse(&req.url()).map_err(worker::Error::from);
+    let mut line = LogLine::start(&method, url.as_ref().ok());
     let origin = req.headers().get("origin").ok().flatten();
     let parsed = settings::for_env(&env, || {
         Settings::from_lookup(|name| env.var(name).ok().map(|v| v.to_string()))
     });
     let (response, cors_origins) = match (&*parsed, url) {
         (Ok(settings), Ok(url)) if url.path() == monitor::status::PATH => {
+            let req = worker::Request::from(req);
             let response = match monitor::status::handle(&req, &env, settings).await {
                 Ok(Some(r)) => Ok(r),
                 Ok(None) => reject(&monitor::status::unauthorized(), &mut line),
@@ -69,7 +94,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         }
         (Ok(settings), Ok(url)) => {
             pacer::bind(&env, settings.pacing.is_some());
-            let response = handle(req, &url, settings, origin.as_deref(), &mut line).await;
+            let response = handle(req, &method, &url, settings, origin.as_deref(), &mut line).await;
             (response, settings.cors_origins.as_slice())
         }
         (Ok(settings), Err(e)) => (Err(e), settings.cors_origins.as_slice()),
@@ -114,7 +139,8 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
 
 /// Routes one request to its handler.
 async fn handle(
-    req: Request,
+    req: web_sys::Request,
+    method: &Method,
     url: &url::Url,
     settings: &Settings,
     origin: Option<&str>,
@@ -123,11 +149,11 @@ async fn handle(
     let preflight = origin.is_some()
         && req.headers().has("access-control-request-method")?
         && cors::allowed(origin, &settings.cors_origins);
-    match route::route(req.method().as_ref(), url.path(), preflight) {
+    match route::route(method.as_ref(), url.path(), preflight) {
         Route::Health => health(),
         Route::Preflight => preflight_answer(&req, origin.unwrap_or("")),
         route @ (Route::Api | Route::PassThrough) => {
-            forward::proxy(req, url, route, settings, line).await
+            forward::proxy(req, method, url, route, settings, line).await
         }
     }
 }
@@ -160,7 +186,7 @@ fn health() -> Result<Response> {
 }
 
 /// A CORS preflight from an allowed origin, answered without calling the upstream.
-fn preflight_answer(req: &Request, origin: &str) -> Result<Response> {
+fn preflight_answer(req: &web_sys::Request, origin: &str) -> Result<Response> {
     let asked = req.headers().get("access-control-request-headers")?;
     let headers = Headers::new();
     for (name, value) in cors::preflight_headers(origin, asked.as_deref()) {

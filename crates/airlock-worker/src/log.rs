@@ -7,7 +7,7 @@
 
 use airlock_rules::log_line::RequestLine;
 use serde_json::Value;
-use worker::Request;
+use worker::Method;
 
 use crate::settings::Settings;
 
@@ -45,14 +45,14 @@ impl core::ops::DerefMut for LogLine {
 
 impl LogLine {
     /// Starts the line for `req` (its URL as parsed once by the caller), with a fresh request ID.
-    pub fn start(req: &Request, url: Option<&url::Url>) -> LogLine {
+    pub fn start(method: &Method, url: Option<&url::Url>) -> LogLine {
         let now = js_sys::Date::now();
         let path = url.map(|u| u.path().to_owned()).unwrap_or_default();
         LogLine {
             line: RequestLine {
                 time: crate::plumbing::iso_time(now),
                 request_id: new_request_id(),
-                method: req.method().to_string(),
+                method: method.to_string(),
                 path,
                 ..RequestLine::default()
             },
@@ -85,7 +85,10 @@ impl LogLine {
         line.upstream_request_id = line.upstream_request_id.as_deref().map(log_field);
         line.latency_ms = js_sys::Date::now() - started_ms;
         match serde_json::to_string(line) {
-            Ok(text) => worker::console_log!("{text}"),
+            // The text as it is, not formatted again into a new string.
+            Ok(text) => {
+                worker::worker_sys::web_sys::console::log_1(&wasm_bindgen::JsValue::from_str(&text))
+            }
             Err(e) => worker::console_error!("airlock: log line failed: {e}"),
         }
     }

@@ -5,9 +5,13 @@
 //! V8 CPU profile of the worker with checking off (`bench/worker/cpu.mjs`, `PROFILE=`):
 //! - [`header_names`] and [`header_pairs`]: a `Headers` object read in one call (one string back)
 //!   instead of `keys()`, `Array.from`, `join` and one `get` per header.
+//! - [`delete_headers`]: the headers a success answer must not carry deleted in one call.
 //! - [`identity_pipe`]: workerd's native `IdentityTransformStream`, so a success body piped through
 //!   the worker to watch for a cut moves runtime to runtime, with no JavaScript per chunk (the
 //!   standard `TransformStream` runs its JavaScript machinery for every chunk).
+//! - [`fetch_within`]: the upstream call raced against its timeout in JavaScript, one promise
+//!   for Rust to await, instead of a `fetch` future and a Rust timer future (a closure, a
+//!   `setTimeout`, and a `clearTimeout` when dropped) polled together.
 //! - [`iso_time`]: the log line's timestamp formatted in Rust from the `Date.now()` the line reads
 //!   anyway, instead of a `Date` object and its `toISOString()` string.
 
@@ -18,6 +22,26 @@ export function airlock_header_names(h) {
   let s = "";
   for (const k of h.keys()) s = s === "" ? k : s + "," + k;
   return s;
+}
+export function airlock_delete_headers(h, names) {
+  for (const name of names.split(",")) {
+    try {
+      h.delete(name);
+    } catch {}
+  }
+}
+export function airlock_fetch_within(url, init, ms, controller) {
+  return new Promise((resolve) => {
+    const call = fetch(url, init);
+    const timer = setTimeout(() => {
+      controller.abort("airlock: upstream timeout");
+      resolve(0);
+    }, ms);
+    call.then(
+      (r) => (clearTimeout(timer), resolve(r)),
+      () => (clearTimeout(timer), resolve(1)),
+    );
+  });
 }
 export function airlock_header_pairs(h) {
   let s = "";
@@ -33,6 +57,43 @@ export function airlock_header_pairs(h) {
 extern "C" {
     fn airlock_header_names(headers: &web_sys::Headers) -> String;
     fn airlock_header_pairs(headers: &web_sys::Headers) -> String;
+    fn airlock_delete_headers(headers: &web_sys::Headers, names: &str);
+    fn airlock_fetch_within(
+        url: &str,
+        init: &web_sys::RequestInit,
+        ms: f64,
+        controller: &web_sys::AbortController,
+    ) -> js_sys::Promise;
+}
+
+/// How [`fetch_within`] ended.
+pub enum Fetched {
+    /// The upstream's answer (its headers) came within the time.
+    Answer(web_sys::Response),
+    /// None came within `ms`; the call was aborted with reason `airlock: upstream timeout`.
+    Timeout,
+    /// `fetch` failed (no connection, or `controller` aborted it).
+    Failed,
+}
+
+/// `fetch(url, init)` given `ms` milliseconds (at most [`crate::body::MAX_TIMER_MS`]) to
+/// answer; past them `controller` (whose signal `init` carries) is aborted.
+pub async fn fetch_within(
+    url: &str,
+    init: &web_sys::RequestInit,
+    ms: u64,
+    controller: &web_sys::AbortController,
+) -> Fetched {
+    let ms = ms.min(crate::body::MAX_TIMER_MS) as f64;
+    let settled = js_sys::futures::JsFuture::from(airlock_fetch_within(url, init, ms, controller));
+    match settled.await {
+        Ok(value) => match value.dyn_into::<web_sys::Response>() {
+            Ok(resp) => Fetched::Answer(resp),
+            Err(value) if value.as_f64() == Some(0.0) => Fetched::Timeout,
+            Err(_) => Fetched::Failed,
+        },
+        Err(_) => Fetched::Failed,
+    }
 }
 
 #[wasm_bindgen]
@@ -60,6 +121,11 @@ pub fn header_names(headers: &web_sys::Headers) -> String {
 /// value cannot hold a line feed (the runtime refuses one), so the pairs split cleanly.
 pub fn header_pairs(headers: &web_sys::Headers) -> String {
     airlock_header_pairs(headers)
+}
+
+/// Deletes from `headers` every name of `names` (comma-separated), in one call.
+pub fn delete_headers(headers: &web_sys::Headers, names: &str) {
+    airlock_delete_headers(headers, names);
 }
 
 /// The pairs of a [`header_pairs`] string.
