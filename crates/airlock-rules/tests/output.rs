@@ -235,6 +235,9 @@ fn reading_the_request_in_part_gives_the_same_expectation() {
         format!(r#"{{"messages": [], "response_format": {format}, "response_format": null}}"#),
         format!(r#"{{"response_format": null, "messages": [], "response_format": {format}}}"#),
         format!(r#"[{{"response_format": {format}}}]"#),
+        // An array is not a request; serde would read a struct from it by position.
+        format!(r#"[{format}]"#),
+        format!(r#" [{format}, null, null]"#),
         format!(r#"{{"tools": null, "response_format": {format}}}"#),
         r#"{"tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}], "tools": []}"#.to_string(),
     ] {
