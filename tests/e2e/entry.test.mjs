@@ -159,7 +159,7 @@ describe("the JS entry's fast path answers as the Rust fetch does", () => {
     assert.equal(a.line.stream, true);
   });
 
-  test("declined: a json_schema request (answer check), an Origin, a GET", T, async () => {
+  test("an answer checked against its json_schema (by Rust); declined: an Origin, a GET", T, async () => {
     const schema = { type: "object", properties: { a: { type: "string" } }, required: ["a"], additionalProperties: false };
     upstream.script((rec, res) => reply(res, 200, completion('{"a":"x"}')));
     const format = { response_format: { type: "json_schema", json_schema: { name: "t", strict: true, schema } } };

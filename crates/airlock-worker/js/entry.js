@@ -8,7 +8,8 @@
 // calls the upstream with its timeout, sends a success answer on through the runtime's own pipe
 // with its headers filtered, and writes the log line, calling synchronous wasm exports for every
 // decision (the check and its verdict, the diagnosis of an error answer, the log line's text).
-// Everything else goes to the Rust `fetch` unchanged. `FAST_PATH = "off"` sends every request to
+// An event stream and an answer to check against the request's schemas are sent on by Rust
+// (`output::answer`, one promise). Everything else goes to the Rust `fetch` unchanged. `FAST_PATH = "off"` sends every request to
 // the Rust `fetch`.
 import Glue from "./glue.mjs";
 export * from "./glue.mjs";
@@ -151,7 +152,6 @@ function guarded(body, requestId) {
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
 async function serveFast(fast, request, env, ctx) {
-  // Until the upstream is called, a failure here hands the request to the Rust path.
   let bytes;
   try {
     bytes = await readWhole(request.body, fast.content_length());
@@ -159,11 +159,7 @@ async function serveFast(fast, request, env, ctx) {
     return answer(fast.unreadable());
   }
   const verdict = fast.check(bytes);
-  if (verdict === 1) return answer(fast.rejection());
-  if (verdict !== 0) {
-    fast.free();
-    return { handOff: bytes };
-  }
+  if (verdict !== 0) return answer(fast.rejection());
   const headers = new Headers();
   eachPair(fast.request_headers(), (name, value) => {
     // A header the runtime refuses is dropped rather than failing the request.
@@ -187,7 +183,7 @@ async function serveFast(fast, request, env, ctx) {
   }
   const from = got.headers;
   if (fast.answered(from.get("x-request-id"), from.get("content-type"))) {
-    return answer(fast.stream_answer(got));
+    return answer(await fast.rust_answer(got));
   }
   const out = new Headers(from);
   let names = "";
@@ -238,14 +234,6 @@ export default {
       console.error(`airlock: ${e}`);
       return new Response("INTERNAL SERVER ERROR", { status: 500 });
     }
-    if (out instanceof Response) return out;
-    // The Rust path takes it (it may ask for an answer check): the body as read, sent again.
-    const again = new Request(request.url, {
-      method: request.method,
-      headers: request.headers,
-      body: out.handOff,
-      signal: request.signal,
-    });
-    return rust(again, env, ctx);
+    return out;
   },
 };

@@ -10,12 +10,12 @@
 //! untouched. A fast request is a [`FastRequest`]: it holds the log line and the headers as
 //! `forward.rs` makes them, and every answer it builds is the Rust path's, with the same
 //! headers and log line (`lib.rs` `serve`'s tail is [`FastRequest::complete`]):
-//! - [`FastRequest::check`]: the rules' check of the body read whole (`forward::check`); a body
-//!   that may ask for an answer check (`OUTPUT_CHECK`: `json_schema` or function `parameters`)
-//!   is handed back to the Rust path before it is checked, so it is checked once.
+//! - [`FastRequest::check`]: the rules' check of the body read whole (`forward::check`), and
+//!   what the request asked its answer to follow (`OUTPUT_CHECK`), as `forward.rs` reads it.
 //! - [`FastRequest::upstream_error`]: an upstream error answer's prefix (read by the entry as
 //!   `body::read_prefix` reads it) diagnosed, labelled and sent on as `forward.rs` does.
-//! - [`FastRequest::stream_answer`]: an event stream goes through `watch.rs` as before.
+//! - [`FastRequest::rust_answer`]: an event stream (`watch.rs`) or an answer to check against the
+//!   request's schemas (`output.rs`) is sent on by `output::answer` as before (a promise).
 //! - [`FastRequest::done`]: a success answer the entry sent on itself: the `x-airlock-*`
 //!   headers it adds and the log line's text.
 
@@ -45,6 +45,8 @@ pub struct FastRequest {
     ctx: Context,
     /// The rejection [`FastRequest::check`] found.
     rejection: Option<Result<Response>>,
+    /// What the request asked its answer to follow (`OUTPUT_CHECK`).
+    expect: Option<airlock_rules::output::Expectation>,
 }
 
 /// The fast path's request, or `None` for the Rust `fetch` (see the module doc). `pairs`: the
@@ -114,6 +116,7 @@ pub fn airlock_fast_begin(
         env,
         ctx: Context::new(ctx),
         rejection: None,
+        expect: None,
     })
 }
 
@@ -152,22 +155,6 @@ pub fn airlock_cut_line(request_id: &str, error: JsValue) -> Option<String> {
         error: Some(&why),
     };
     serde_json::to_string(&line).ok()
-}
-
-/// Does `haystack` hold `needle`?
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    let Some((&first, rest)) = needle.split_first() else {
-        return true;
-    };
-    let mut at = haystack;
-    while let Some(i) = at.iter().position(|&b| b == first) {
-        let after = at.get(i + 1..).unwrap_or_default();
-        if after.starts_with(rest) {
-            return true;
-        }
-        at = after;
-    }
-    false
 }
 
 #[wasm_bindgen]
@@ -215,23 +202,17 @@ impl FastRequest {
         self.line.request_id.clone()
     }
 
-    /// Checks the body read whole: 0 forward it, 1 rejected (answer with [`Self::rejection`]),
-    /// 2 hand the request to the Rust path (it may ask for an answer check, which only the Rust
-    /// path does; it is not checked here, so it is checked once).
+    /// Checks the body read whole: 0 forward it, 1 rejected (answer with [`Self::rejection`]).
+    /// What the request asked its answer to follow (`OUTPUT_CHECK`) is kept for
+    /// [`Self::rust_answer`], read from the tree the check parsed, as `forward.rs` does.
     pub fn check(&mut self, bytes: &[u8]) -> u8 {
         let settings = alloc::rc::Rc::clone(&self.settings);
         let Ok(settings) = settings.as_ref() else {
-            return 2;
+            return 1;
         };
-        if settings.output_check
-            && (contains(bytes, b"json_schema") || contains(bytes, b"parameters\""))
-        {
-            return 2;
-        }
-        let Ok(url) = url::Url::parse("http://airlock.invalid/") else {
-            return 2;
+        let Ok(mut url) = url::Url::parse("http://airlock.invalid/") else {
+            return 1;
         };
-        let mut url = url;
         url.set_path(&self.path);
         let mut tree = None;
         if let Some(rejection) =
@@ -240,10 +221,8 @@ impl FastRequest {
             self.rejection = Some(rejection);
             return 1;
         }
-        // A key written with escapes (`"\u0070arameters"`) is not seen by the scan above: such a
-        // request goes to the Rust path after all (checked twice; rare).
-        if settings.output_check && forward::expectation(&self.path, bytes, tree).is_some() {
-            return 2;
+        if settings.output_check {
+            self.expect = forward::expectation(&self.path, bytes, tree);
         }
         // The one attempt (`forward::proxy`'s loop counts it as the upstream call is made).
         self.line.attempts += 1;
@@ -293,24 +272,28 @@ impl FastRequest {
         self.complete(answer)
     }
 
-    /// A success (or redirect) answer came: notes it in the log line; true when it is an event
-    /// stream (then [`Self::stream_answer`] sends it on; otherwise the entry does, and calls
-    /// [`Self::done`]).
+    /// A success (or redirect) answer came: notes it in the log line; true when Rust sends it
+    /// on ([`Self::rust_answer`]: an event stream, watched as it passes, or an answer to check
+    /// against what the request asked); otherwise the entry does, and calls [`Self::done`].
     pub fn answered(&mut self, request_id: Option<String>, content_type: Option<String>) -> bool {
         self.line.upstream_answered = true;
         self.line.upstream_request_id = request_id;
         self.line.stream = crate::watch::is_event_stream(content_type.as_deref());
-        self.line.stream
+        self.line.stream || self.expect.is_some()
     }
 
-    /// An event stream answer, watched as it passes (`forward::pass_through`).
-    pub fn stream_answer(mut self, resp: web_sys::Response) -> js_sys::Array {
-        let settings = alloc::rc::Rc::clone(&self.settings);
-        let answer = match settings.as_ref() {
-            Ok(settings) => forward::pass_through(resp, &self.line, settings, None),
-            Err(_) => reject(&errors::internal(), &mut self.line),
-        };
-        self.complete(answer)
+    /// A success answer sent on by `output::answer` (the answer check, the stream watch): a
+    /// promise of `[response, log line text]`.
+    pub fn rust_answer(mut self, resp: web_sys::Response) -> js_sys::Promise {
+        worker::wasm_bindgen_futures::future_to_promise(async move {
+            let settings = alloc::rc::Rc::clone(&self.settings);
+            let expect = self.expect.take();
+            let answer = match settings.as_ref() {
+                Ok(settings) => crate::output::answer(resp, &mut self.line, settings, expect).await,
+                Err(_) => reject(&errors::internal(), &mut self.line),
+            };
+            Ok(self.complete(answer).into())
+        })
     }
 
     /// The headers Airlock adds to a success answer the entry sends on itself, as
