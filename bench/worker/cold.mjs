@@ -76,7 +76,7 @@ function modules(dir) {
   const out = [];
   for (const f of ["index.js", ...files.filter((f) => f !== "index.js")]) {
     const full = path.join(dir, f);
-    if (f.endsWith(".js")) out.push(`(name = ${capnp(f)}, esModule = embed ${embed(full)})`);
+    if (f.endsWith(".js") || f.endsWith(".mjs")) out.push(`(name = ${capnp(f)}, esModule = embed ${embed(full)})`);
     else if (f.endsWith(".wasm")) out.push(`(name = ${capnp(f)}, wasm = embed ${embed(full)})`);
     else if (f.endsWith(".bin")) out.push(`(name = ${capnp(f)}, data = embed ${embed(full)})`);
   }

@@ -9,7 +9,7 @@
 // DIR holds a built worker (`index.js` and its `.wasm`, e.g. a copy of crates/airlock-worker/build
 // after `cargo xtask build-worker`, or `wrangler deploy --dry-run --outdir` output); MODEs:
 // `unchecked` runs it with MAX_CHECK_BYTES=0, `output_off` with OUTPUT_CHECK=off (answers not
-// read); issue 17's split of a strict request's cost: `schema_off` (RULE_MODES: the whole-body
+// read), `rust_entry` with FAST_PATH=off (every request through the Rust `fetch`, issue 14); issue 17's split of a strict request's cost: `schema_off` (RULE_MODES: the whole-body
 // request schema off), `lints_off` (the schema lints off), `count_off` (context_length off), and
 // `strict` / `plain` (this target gets the strict-format body, or the plain one, whatever STRICT
 // says). Env: N (requests per round, 1000), ROUNDS (8), SIZE (2048),
@@ -49,6 +49,7 @@ const targets = specs.map((s) => {
   const vars = [];
   if (modes.includes("unchecked")) vars.push(["MAX_CHECK_BYTES", "0"]);
   if (modes.includes("output_off")) vars.push(["OUTPUT_CHECK", "off"]);
+  if (modes.includes("rust_entry")) vars.push(["FAST_PATH", "off"]);
   if (off.length) vars.push(["RULE_MODES", off.map((r) => `${r}=off`).join(",")]);
   const strict = modes.includes("strict") || (process.env.STRICT === "1" && !modes.includes("plain"));
   return { name, dir, vars, strict };
@@ -83,7 +84,7 @@ function modules(dir) {
   const out = [];
   for (const f of ["index.js", ...files.filter((f) => f !== "index.js")]) {
     const full = path.resolve(dir, f);
-    if (f.endsWith(".js")) out.push(`(name = ${capnp(f)}, esModule = embed ${embed(full)})`);
+    if (f.endsWith(".js") || f.endsWith(".mjs")) out.push(`(name = ${capnp(f)}, esModule = embed ${embed(full)})`);
     else if (f.endsWith(".wasm")) out.push(`(name = ${capnp(f)}, wasm = embed ${embed(full)})`);
     else if (f.endsWith(".bin")) out.push(`(name = ${capnp(f)}, data = embed ${embed(full)})`);
   }

@@ -218,6 +218,7 @@ fn build_now() -> Result<(), String> {
         return Err(format!("worker-build failed: {status}"));
     }
     crate::vocab::ship(&crate_dir().join("build"))?;
+    install_entry(&crate_dir().join("build"))?;
     let wasm = crate_dir().join("build").join("index_bg.wasm");
     let Some(wasm_opt) = &tools.wasm_opt else {
         println!(
@@ -263,6 +264,17 @@ fn build_now() -> Result<(), String> {
     if let Ok(meta) = std::fs::metadata(&wasm) {
         println!("build-worker: {} ({} bytes)", wasm.display(), meta.len());
     }
+    Ok(())
+}
+
+/// The JavaScript entry (issue 14): worker-build's `index.js` becomes `glue.mjs` (an ES module
+/// by its name: Miniflare takes a `.js` the entry imports for CommonJS), and
+/// `crates/airlock-worker/js/entry.js`, which imports it, becomes `index.js` (wrangler's `main`).
+fn install_entry(build: &std::path::Path) -> Result<(), String> {
+    let (index, glue) = (build.join("index.js"), build.join("glue.mjs"));
+    std::fs::rename(&index, &glue).map_err(|e| format!("{}: {e}", index.display()))?;
+    let entry = crate_dir().join("js").join("entry.js");
+    std::fs::copy(&entry, &index).map_err(|e| format!("{}: {e}", entry.display()))?;
     Ok(())
 }
 

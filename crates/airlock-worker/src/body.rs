@@ -96,7 +96,7 @@ impl Reader {
 }
 
 /// A JS error as one short line (never a body or header value).
-fn describe(e: &JsValue) -> String {
+pub(crate) fn describe(e: &JsValue) -> String {
     let text = e
         .dyn_ref::<js_sys::Error>()
         .map(|e| String::from(e.message()))

@@ -64,19 +64,7 @@ pub async fn proxy(
     }
     // In gateway mode the operator's key speaks for the operator's organization and project
     // only: a client's own `OpenAI-Organization` / `OpenAI-Project` never travel with it.
-    let operator_owned = settings.gateway.is_some();
-    for (name, value) in [
-        ("openai-organization", &settings.organization),
-        ("openai-project", &settings.project),
-    ] {
-        match value {
-            Some(value) if operator_owned || header(&headers, name).is_none() => {
-                set_header(&mut headers, name, value.clone());
-            }
-            None if operator_owned => headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name)),
-            _ => {}
-        }
-    }
+    operator_headers(&mut headers, settings);
 
     // Body: a `/v1/*` body that may be JSON is read up to the cap, whatever its framing
     // (content-length or chunked) and content type, and checked; everything else streams through.
@@ -348,6 +336,25 @@ pub async fn proxy(
     }
 }
 
+/// In gateway mode the operator's key speaks for the operator's organization and project only:
+/// a client's own `OpenAI-Organization` / `OpenAI-Project` never travel with it; otherwise the
+/// configured ones are added where the client sent none.
+pub(crate) fn operator_headers(headers: &mut Vec<(String, String)>, settings: &Settings) {
+    let operator_owned = settings.gateway.is_some();
+    for (name, value) in [
+        ("openai-organization", &settings.organization),
+        ("openai-project", &settings.project),
+    ] {
+        match value {
+            Some(value) if operator_owned || header(headers, name).is_none() => {
+                set_header(headers, name, value.clone());
+            }
+            None if operator_owned => headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name)),
+            _ => {}
+        }
+    }
+}
+
 /// What the pacer needs from a checked request: the key and headers as they go upstream.
 fn asking<'a>(
     headers: &'a [(String, String)],
@@ -382,7 +389,7 @@ fn batch_upload(method: &Method, url: &url::Url, headers: &[(String, String)]) -
 /// Checks a request body that was read whole; `Some` is the rejection to answer with. A body
 /// whose content type does not say JSON is checked only when it parses as JSON: a body OpenAI
 /// would not read as JSON is not ours to reject as malformed.
-fn check(
+pub(crate) fn check(
     url: &url::Url,
     bytes: &[u8],
     json: bool,
@@ -414,7 +421,7 @@ fn check(
 /// checked body scanned twice for `json_schema` / `"parameters"`); the schemas are moved out of
 /// the tree, which the check no longer needs, not copied (issue 17). A body the check did not
 /// parse (over a JSON bound) is read from its bytes as before. Bounded as `output::expectation` is.
-fn expectation(
+pub(crate) fn expectation(
     path: &str,
     bytes: &[u8],
     tree: Option<serde_json::Value>,
@@ -446,7 +453,7 @@ fn stopped(why: upload::Stopped, line: &mut LogLine) -> Result<Response> {
     }
 }
 
-fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -473,15 +480,20 @@ fn header_names(headers: &web_sys::Headers) -> String {
 fn forwardable_request_headers(
     headers: &web_sys::Headers,
 ) -> (Vec<(String, String)>, Option<String>) {
-    let pairs = crate::plumbing::header_pairs(headers);
+    forwardable_from_pairs(&crate::plumbing::header_pairs(headers))
+}
+
+/// [`forwardable_request_headers`] from the headers already read as one
+/// [`crate::plumbing::header_pairs`] string (the JS entry reads them itself; `entry.rs`).
+pub(crate) fn forwardable_from_pairs(pairs: &str) -> (Vec<(String, String)>, Option<String>) {
     let find = |wanted: &str| {
-        crate::plumbing::split_pairs(&pairs)
+        crate::plumbing::split_pairs(pairs)
             .find(|(name, _)| *name == wanted)
             .map(|(_, value)| value)
     };
     let listed = route::connection_listed(find("connection"));
     let content_length = find("content-length").map(str::to_owned);
-    let forwarded = crate::plumbing::split_pairs(&pairs)
+    let forwarded = crate::plumbing::split_pairs(pairs)
         .filter(|(name, _)| {
             route::forwardable_request_header(name) && !listed.iter().any(|l| l.as_str() == *name)
         })
@@ -490,7 +502,7 @@ fn forwardable_request_headers(
     (forwarded, content_length)
 }
 
-fn entries(headers: &web_sys::Headers) -> Vec<(String, String)> {
+pub(crate) fn entries(headers: &web_sys::Headers) -> Vec<(String, String)> {
     Headers(headers.clone()).entries().collect()
 }
 
@@ -544,7 +556,7 @@ async fn send(
 /// less the ones the upstream's `Connection` header names); `content-length` only when the body
 /// is sent as it came (the runtime may have decoded a compressed body). In gateway mode a header
 /// value that holds the operator's key or a gateway token is masked.
-fn copied_headers(
+pub(crate) fn copied_headers(
     headers: &[(String, String)],
     keep_length: bool,
     masker: Option<&Masker>,

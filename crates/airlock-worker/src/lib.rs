@@ -25,6 +25,7 @@ extern crate alloc;
 
 mod body;
 mod cors;
+mod entry;
 mod errors;
 mod forward;
 mod gateway;

@@ -76,6 +76,16 @@ impl LogLine {
 
     /// Completes the line with the final status and writes it.
     pub fn finish(&mut self, status: u16) {
+        if let Some(text) = self.finish_text(status) {
+            // The text as it is, not formatted again into a new string.
+            worker::worker_sys::web_sys::console::log_1(&wasm_bindgen::JsValue::from_str(&text));
+        }
+    }
+
+    /// Completes the line with the final status and gives its text, for the caller to write
+    /// (the JS entry writes it with its own `console.log`; `entry.rs`). `None`: it could not be
+    /// serialized (said on `console.error`).
+    pub fn finish_text(&mut self, status: u16) -> Option<String> {
         let started_ms = self.started_ms;
         let line = &mut self.line;
         line.status = status;
@@ -85,11 +95,11 @@ impl LogLine {
         line.upstream_request_id = line.upstream_request_id.as_deref().map(log_field);
         line.latency_ms = js_sys::Date::now() - started_ms;
         match serde_json::to_string(line) {
-            // The text as it is, not formatted again into a new string.
-            Ok(text) => {
-                worker::worker_sys::web_sys::console::log_1(&wasm_bindgen::JsValue::from_str(&text))
+            Ok(text) => Some(text),
+            Err(e) => {
+                worker::console_error!("airlock: log line failed: {e}");
+                None
             }
-            Err(e) => worker::console_error!("airlock: log line failed: {e}"),
         }
     }
 }
