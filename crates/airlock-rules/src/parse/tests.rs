@@ -1760,3 +1760,19 @@ fn the_families_of_batch_m_are_classified() {
     );
     assert_eq!((c, r), ("client_side", "after_change"));
 }
+
+#[test]
+fn a_bracketed_label_around_a_body_with_nested_lists_is_read() {
+    // A CLI's or app's `[Label: … ]` around a body whose error holds a list of its own: the body
+    // is found inside the label.
+    let e = r(
+        "[Provider Error: {\n  \"error\": {\n    \"message\": \"Rate limit reached for requests\",\n    \"type\": \"requests\",\n    \"code\": \"rate_limit_exceeded\",\n    \"details\": [\n      {\"reason\": \"rateLimitExceeded\"}\n    ]\n  }\n}]",
+    );
+    assert_eq!(s(&e.code), Some("rate_limit_exceeded"));
+    // A label around no error stays no error.
+    assert!(
+        crate::explain("[Build log: [1, 2, 3] done]")
+            .diagnosis
+            .is_none()
+    );
+}
