@@ -1776,3 +1776,39 @@ fn a_bracketed_label_around_a_body_with_nested_lists_is_read() {
             .is_none()
     );
 }
+
+#[test]
+fn sdk_exception_names_across_languages_are_known() {
+    for (text, want) in [
+        // Kotlin (openai-kotlin) and Java (langchain4j) name the status in their classes.
+        (
+            "com.aallam.openai.api.exception.AuthenticationException: Incorrect API key",
+            "authentication",
+        ),
+        (
+            "com.aallam.openai.api.exception.PermissionException: not allowed",
+            "permission",
+        ),
+        (
+            "dev.langchain4j.exception.ModelNotFoundException: gpt-9",
+            "not_found",
+        ),
+        (
+            "dev.langchain4j.exception.ContentFilteredException: blocked",
+            "content_policy",
+        ),
+        // PHP namespaces, including a class PHP's `Uncaught` names whatever its suffix.
+        (
+            "PHP Fatal error:  Uncaught OpenAI\\Exceptions\\TransporterException: cURL error 7: Failed to connect",
+            "connection",
+        ),
+        (
+            "PHP Fatal error:  Uncaught OpenAI\\Exceptions\\UnserializableResponse: Syntax error in /srv/vendor/openai-php/client/src/Transporters/HttpTransporter.php:129",
+            "client_side",
+        ),
+        // Apps' own classes for a 5xx.
+        ("OpenAIServerError: upstream failed", "server_error"),
+    ] {
+        assert_eq!(cat(text).0, want, "{text}");
+    }
+}

@@ -380,7 +380,12 @@ fn find_exception(line: &str) -> Option<(usize, &str, &str)> {
             }
         }
         let tok = &line[i..j];
-        if exceptionish(tok) {
+        // PHP names the class of every uncaught throwable (`Uncaught OpenAI\Exceptions\
+        // UnserializableResponse: Syntax error`), whatever its name ends with.
+        let php_uncaught = line[..i].ends_with("Uncaught ")
+            && tok.contains('\\')
+            && tok.split('\\').all(|s| !s.is_empty());
+        if exceptionish(tok) || php_uncaught {
             let mut rest = &line[j..];
             if rest.starts_with(" [") {
                 // Node errors with a code: `RetryError [AI_RetryError]: …`.
