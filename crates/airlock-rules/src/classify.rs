@@ -278,7 +278,8 @@ fn exception_is(name: &str, entry: &str) -> bool {
                 .is_some_and(|t| t.eq_ignore_ascii_case(entry))
             && (n == e || name.as_bytes()[n - e - 1] == b'.')
     } else {
-        let last = name.rsplit(['.', ':', '$']).next().unwrap_or(name);
+        // `.` (Java, Python, C#), `:` (Ruby), `$` (JVM inner classes), `\` (PHP namespaces).
+        let last = name.rsplit(['.', ':', '$', '\\']).next().unwrap_or(name);
         last.eq_ignore_ascii_case(entry)
     }
 }

@@ -1688,3 +1688,127 @@ fn an_operating_systems_own_words_for_a_failed_connection_are_read() {
         None
     );
 }
+
+/// Category, retry decision and rule that `explain` gives `text`.
+fn cat(text: &str) -> (&'static str, &'static str, String) {
+    let d = crate::explain(text).diagnosis.expect(text);
+    (d.category.as_str(), d.retry.decision.as_str(), d.rule)
+}
+
+#[test]
+fn an_r_rlang_condition_gives_its_deepest_cause() {
+    // httr2 and rlang print the message as a `! ` bullet under each head; a cause's bullet is the
+    // deepest, and indented detail bullets belong to it.
+    let e = r(
+        "Error in `req_perform()`:\n! Failed to perform HTTP request.\nCaused by error in `curl::curl_fetch_memory()`:\n! Timeout was reached: [api.openai.com] Operation timed out after 60001 milliseconds with 0 bytes received",
+    );
+    assert!(
+        s(&e.message).is_some_and(|m| m.starts_with("Timeout was reached")),
+        "{e:?}"
+    );
+    let e = r(
+        "Error:\n! in callr subprocess.\nCaused by error in `get_key()`:\n! No token found\n   - Add your key to the \"OPENAI_API_KEY\" environment variable",
+    );
+    assert_eq!(
+        s(&e.message),
+        Some("No token found - Add your key to the \"OPENAI_API_KEY\" environment variable")
+    );
+    // A `! ` line that follows no error head is not a message.
+    assert_eq!(r("Warning:\n! this is only a warning").message, None);
+}
+
+#[test]
+fn the_families_of_batch_m_are_classified() {
+    // A key variable the program never set, in an app's or package's own words: the client
+    // sent nothing (the corpus keeps these as authentication, delivered by the client).
+    for text in [
+        "Fatal: OPENAI_API_KEY is not set. Export it and run again.",
+        "the bot didn't get OPENAI_API_KEY from the environment",
+    ] {
+        let (c, r, rule) = cat(text);
+        assert_eq!(
+            (c, r, rule.as_str()),
+            ("authentication", "no", "client_missing_api_key"),
+            "{text}"
+        );
+    }
+    // A Realtime session past its limit, in any wrapper, is the session's own error.
+    for text in [
+        "websockets.exceptions.ConnectionClosedOK: received 1001 (going away) Your session hit the maximum duration of 15 minutes.; then sent 1001 (going away) Your session hit the maximum duration of 15 minutes.",
+        "{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"code\":\"session_expired\",\"message\":\"Your session hit the maximum duration of 30 minutes.\"}}",
+    ] {
+        let (c, r, rule) = cat(text);
+        assert_eq!(
+            (c, r, rule.as_str()),
+            ("invalid_request", "after_change", "session_expired"),
+            "{text}"
+        );
+    }
+    // A quota counted per minute or per day is a rate limit that resets, however it is worded;
+    // OpenAI's spent balance stays a quota.
+    let (c, r, _) = cat(
+        "429 Quota exceeded for quota metric 'Generate content requests' and limit 'GenerateContentRequestsPerMinutePerProjectPerRegion' of service 'aiplatform.googleapis.com': tokens_per_minute",
+    );
+    assert_eq!((c, r), ("rate_limit", "yes"));
+    let (c, r, _) = cat(&alloc::format!(
+        "openai.RateLimitError: Error code: 429 - {QUOTA_MSG}"
+    ));
+    assert_eq!((c, r), ("quota", "no"));
+    // Windows' COM refusing a script's own argument before anything is sent.
+    let (c, r, _) = cat(
+        "Error: 0x80070057 - The parameter is incorrect.\nSource: WinHttp.WinHttpRequest\nSpecifically: SetTimeouts",
+    );
+    assert_eq!((c, r), ("client_side", "after_change"));
+}
+
+#[test]
+fn a_bracketed_label_around_a_body_with_nested_lists_is_read() {
+    // A CLI's or app's `[Label: … ]` around a body whose error holds a list of its own: the body
+    // is found inside the label.
+    let e = r(
+        "[Provider Error: {\n  \"error\": {\n    \"message\": \"Rate limit reached for requests\",\n    \"type\": \"requests\",\n    \"code\": \"rate_limit_exceeded\",\n    \"details\": [\n      {\"reason\": \"rateLimitExceeded\"}\n    ]\n  }\n}]",
+    );
+    assert_eq!(s(&e.code), Some("rate_limit_exceeded"));
+    // A label around no error stays no error.
+    assert!(
+        crate::explain("[Build log: [1, 2, 3] done]")
+            .diagnosis
+            .is_none()
+    );
+}
+
+#[test]
+fn sdk_exception_names_across_languages_are_known() {
+    for (text, want) in [
+        // Kotlin (openai-kotlin) and Java (langchain4j) name the status in their classes.
+        (
+            "com.aallam.openai.api.exception.AuthenticationException: Incorrect API key",
+            "authentication",
+        ),
+        (
+            "com.aallam.openai.api.exception.PermissionException: not allowed",
+            "permission",
+        ),
+        (
+            "dev.langchain4j.exception.ModelNotFoundException: gpt-9",
+            "not_found",
+        ),
+        (
+            "dev.langchain4j.exception.ContentFilteredException: blocked",
+            "content_policy",
+        ),
+        // PHP namespaces, including a class PHP's `Uncaught` names whatever its suffix.
+        (
+            "PHP Fatal error:  Uncaught OpenAI\\Exceptions\\TransporterException: cURL error 7: Failed to connect",
+            "connection",
+        ),
+        (
+            "PHP Fatal error:  Uncaught OpenAI\\Exceptions\\UnserializableResponse: Syntax error in /srv/vendor/openai-php/client/src/Transporters/HttpTransporter.php:129",
+            "client_side",
+        ),
+        // Apps' own classes for a 5xx.
+        ("OpenAIServerError: upstream failed", "server_error"),
+    ] {
+        assert_eq!(cat(text).0, want, "{text}");
+    }
+}

@@ -380,7 +380,12 @@ fn find_exception(line: &str) -> Option<(usize, &str, &str)> {
             }
         }
         let tok = &line[i..j];
-        if exceptionish(tok) {
+        // PHP names the class of every uncaught throwable (`Uncaught OpenAI\Exceptions\
+        // UnserializableResponse: Syntax error`), whatever its name ends with.
+        let php_uncaught = line[..i].ends_with("Uncaught ")
+            && tok.contains('\\')
+            && tok.split('\\').all(|s| !s.is_empty());
+        if exceptionish(tok) || php_uncaught {
             let mut rest = &line[j..];
             if rest.starts_with(" [") {
                 // Node errors with a code: `RetryError [AI_RetryError]: …`.
@@ -1362,6 +1367,46 @@ pub(crate) fn scan(text: &str, c: &mut Collector) {
     whole_text(text, &lower, c);
 }
 
+/// R's rlang conditions (what httr2, ellmer, callr and most R clients raise) print their message as
+/// a `! ` bullet under an `Error:`/`Error in `f()`:` head, and each cause under its own
+/// `Caused by error in `g()`:` head, detail bullets (`- …`, `ℹ …`, `✖ …`) indented below. The
+/// deepest cause is the message: `! in callr subprocess.` only says where it happened.
+fn rlang_condition(text: &str, c: &mut Collector) {
+    let mut head = false;
+    let mut at = 0;
+    let mut lines = text.lines().peekable();
+    while let Some(line) = lines.next() {
+        let pos = at;
+        at += line.len() + 1;
+        let t = line.trim_start();
+        let tl = t.get(..18).unwrap_or(t).to_ascii_lowercase();
+        if tl.starts_with("error") || tl.starts_with("caused by error") {
+            head = true;
+            continue;
+        }
+        let Some(msg) = t.strip_prefix("! ").filter(|_| head) else {
+            head = false;
+            continue;
+        };
+        head = false;
+        let mut joined = String::from(msg.trim());
+        while let Some(next) = lines.peek() {
+            let n = next.trim_start();
+            let bullet = ["- ", "* ", "ℹ ", "✖ ", "• "]
+                .iter()
+                .any(|b| n.starts_with(b));
+            if !(next.starts_with(' ') && bullet) || joined.len() > 1000 {
+                break;
+            }
+            joined.push(' ');
+            joined.push_str(n.trim());
+            at += next.len() + 1;
+            lines.next();
+        }
+        c.message(&joined, prio::EXCEPTION, pos);
+    }
+}
+
 /// The next line, when it continues an exception message that the line break cut mid-sentence:
 /// the message runs to the end of its line without closing punctuation, and the next line starts
 /// in lowercase and is not a frame.
@@ -1407,6 +1452,7 @@ fn whole_text(text: &str, lower: &str, c: &mut Collector) {
         let end = lower[k..].find('\n').map_or(lower.len(), |n| k + n);
         c.message(text[start..end].trim(), prio::EXCEPTION, k);
     }
+    rlang_condition(text, c);
     let mut streaming = false;
     for needle in [
         // Codex, when a `response.failed` event ends its stream.

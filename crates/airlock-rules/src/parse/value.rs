@@ -157,8 +157,17 @@ fn scan_inner(text: &str, base: usize, sse: &[SseLine], c: &mut Collector) {
                 // body's first quote). Its bytes are read once more, for the values they hold;
                 // a value cut short inside them is not read again, so no byte is read more than
                 // twice.
-                let cut_short = !p.complete && p.end < b.len() && c.body_prio() == before;
-                i = if cut_short && at >= reread_until {
+                let nothing = c.body_prio() == before;
+                let cut_short = !p.complete && p.end < b.len() && nothing;
+                // So is a bracketed label an app or CLI puts around a body (gemini-cli's
+                // `[API Error: [{ "error": { …, "errors": [ … ] } }]]`): the lenient reader takes
+                // the label for a list of words and the body inside it for items, and finds no
+                // error body; the body's own bytes, read again from its first brace, hold one.
+                let label = p.complete
+                    && nothing
+                    && b[at] == b'['
+                    && b.get(at + 1).is_some_and(u8::is_ascii_alphabetic);
+                i = if (cut_short || label) && at >= reread_until {
                     reread_until = p.end;
                     at + 1
                 } else {
