@@ -67,7 +67,8 @@ struct HostedToolRow {
     source: String,
 }
 
-/// A parameter a family refuses (`refused = [{ endpoint, param, report }]`).
+/// A parameter a family refuses (`refused = [{ endpoint, param, report }]`; `endpoint` is
+/// `chat`, `responses` or `images`, the last answered "Unknown parameter: 'P'.").
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RefusedRow {
@@ -120,6 +121,8 @@ struct FamilyRow {
     #[serde(default)]
     image_qualities: Vec<String>,
     image_max_n: Option<u32>,
+    /// The longest `prompt` images/generations takes for the model, in characters.
+    image_prompt_max: Option<u32>,
     dimensions_max: Option<u32>,
     #[serde(default)]
     dimensions_rejected: bool,
@@ -256,7 +259,7 @@ pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
         };
         let mut refused = String::from("&[");
         for r in &f.refused {
-            if !matches!(r.endpoint.as_str(), "chat" | "responses") {
+            if !matches!(r.endpoint.as_str(), "chat" | "responses" | "images") {
                 return Err(format!("{}: refused endpoint {}", f.name, r.endpoint));
             }
             let _ = write!(
@@ -279,7 +282,7 @@ pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
         };
         let _ = writeln!(
             out,
-            "    Family {{ name: {:?}, reasoning: {:?}, chat_max_tokens_rejected: {}, sampling_defaults_only: {}, logprobs_rejected: {}, stop_rejected: {}, system_role_rejected: {}, function_role_rejected: {}, reasoning_efforts: &{:?}, vision: {:?}, structured_outputs: {:?}, json_object: {:?}, image_sizes: &{:?}, image_qualities: &{:?}, image_max_n: {:?}, dimensions_max: {:?}, dimensions_rejected: {}, chat_max_completion_tokens: {:?}, chat_refused: {chat_refused}, responses_refused: {}, refused: {refused}, reasoning_contexts: &{:?}, reasoning_modes: &{:?}, verbosities: &{:?}, reasoning_summaries: &{:?}, tools_refused: &{:?}, tools_refused_worded: &{:?}, tools_unlisted: &{:?}, deep_research: {}, chat_sampling_refused: {}, sampling_unless_effort_none: {}, default_effort_none: {}, audio_input: {:?}, audio_required: {}, chat_effort_null_rejected: {}, chat_tools_effort_refused: {:?}, source: {:?} }},",
+            "    Family {{ name: {:?}, reasoning: {:?}, chat_max_tokens_rejected: {}, sampling_defaults_only: {}, logprobs_rejected: {}, stop_rejected: {}, system_role_rejected: {}, function_role_rejected: {}, reasoning_efforts: &{:?}, vision: {:?}, structured_outputs: {:?}, json_object: {:?}, image_sizes: &{:?}, image_qualities: &{:?}, image_max_n: {:?}, image_prompt_max: {:?}, dimensions_max: {:?}, dimensions_rejected: {}, chat_max_completion_tokens: {:?}, chat_refused: {chat_refused}, responses_refused: {}, refused: {refused}, reasoning_contexts: &{:?}, reasoning_modes: &{:?}, verbosities: &{:?}, reasoning_summaries: &{:?}, tools_refused: &{:?}, tools_refused_worded: &{:?}, tools_unlisted: &{:?}, deep_research: {}, chat_sampling_refused: {}, sampling_unless_effort_none: {}, default_effort_none: {}, audio_input: {:?}, audio_required: {}, chat_effort_null_rejected: {}, chat_tools_effort_refused: {:?}, source: {:?} }},",
             f.name,
             f.reasoning,
             f.chat_max_tokens_rejected,
@@ -295,6 +298,7 @@ pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
             f.image_sizes,
             f.image_qualities,
             f.image_max_n,
+            f.image_prompt_max,
             f.dimensions_max,
             f.dimensions_rejected,
             f.chat_max_completion_tokens,

@@ -433,15 +433,28 @@ fn refused_params(
         if at_path(obj, r.param).is_none() {
             continue;
         }
-        let message = format!(
-            "Unsupported parameter: '{}' is not supported with this model.",
-            r.param
-        );
+        // The image models answer a parameter they do not take as an unknown one ("Unknown
+        // parameter: 'quality'." for dall-e-2: Code-with-Beto/snapai#6,
+        // n3d1117/chatgpt-telegram-bot#695); the text endpoints as an unsupported one.
+        let (code, message) = if endpoint == "images" {
+            (
+                "unknown_parameter",
+                format!("Unknown parameter: '{}'.", r.param),
+            )
+        } else {
+            (
+                "unsupported_parameter",
+                format!(
+                    "Unsupported parameter: '{}' is not supported with this model.",
+                    r.param
+                ),
+            )
+        };
         let param = Some(String::from(r.param));
         if r.report {
-            ctx.warn("model_parameter", "unsupported_parameter", param, message);
+            ctx.warn("model_parameter", code, param, message);
         } else {
-            ctx.reject("model_parameter", "unsupported_parameter", param, message);
+            ctx.reject("model_parameter", code, param, message);
         }
     }
 }
@@ -811,6 +824,7 @@ fn reasoning_effort(
 }
 
 fn images(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
+    refused_params(ctx, f, obj, "images");
     // The GPT image models always answer in base64 and refuse the dall-e parameter (observed for
     // gpt-image-1 and gpt-image-1-mini: vercel/ai#6102, lofcz/LLMTornado#155). Only the families
     // the data knows get this rule; a newer image model passes.
@@ -822,23 +836,38 @@ fn images(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
             "Unknown parameter: 'response_format'.".into(),
         );
     }
-    // dall-e-2 takes prompts of up to 1000 characters, in its own wording, no param
-    // (griptape-ai/ComfyUI-Griptape#164: a 1192-character prompt).
-    if f.name == "dall-e-2" {
+    // The longest prompt each model takes (the API reference: 1000 characters for dall-e-2,
+    // 4000 for dall-e-3, 32000 for the GPT image models). dall-e-2 answers in a wording of its
+    // own, no param (griptape-ai/ComfyUI-Griptape#164: a 1192-character prompt); dall-e-3, the
+    // same generation of the images API, is given that wording too (no 400 of its own seen);
+    // the GPT image models the schema form, at `prompt`.
+    if let Some(max) = f.image_prompt_max {
+        let limit = usize::try_from(max).unwrap_or(usize::MAX);
         if let Some(len) = obj
             .get("prompt")
             .and_then(Value::as_str)
             .map(|p| p.chars().count())
-            .filter(|n| *n > 1000)
+            .filter(|n| *n > limit)
         {
-            ctx.reject(
-                "model_image_params",
-                "",
-                None,
-                format!(
-                    "Prompt must be length 1000 or less. Your prompt length is {len}. Please reduce your prompt length."
-                ),
-            );
+            if f.name.starts_with("dall-e-") {
+                ctx.reject(
+                    "model_image_params",
+                    "",
+                    None,
+                    format!(
+                        "Prompt must be length {max} or less. Your prompt length is {len}. Please reduce your prompt length."
+                    ),
+                );
+            } else {
+                ctx.reject(
+                    "model_image_params",
+                    "string_above_max_length",
+                    Some("prompt".into()),
+                    format!(
+                        "Invalid 'prompt': string too long. Expected a string with maximum length {max}, but got a string with length {len} instead."
+                    ),
+                );
+            }
         }
     }
     if let Some(size) = present(obj, "size").and_then(Value::as_str) {

@@ -105,6 +105,8 @@ pub(crate) struct Family {
     pub(crate) image_sizes: &'static [&'static str],
     pub(crate) image_qualities: &'static [&'static str],
     pub(crate) image_max_n: Option<u32>,
+    /// The longest `prompt` images/generations takes, in characters (the spec's description).
+    pub(crate) image_prompt_max: Option<u32>,
     pub(crate) dimensions_max: Option<u32>,
     pub(crate) dimensions_rejected: bool,
     /// Chat Completions: the most completion tokens `max_tokens` / `max_completion_tokens` may
@@ -165,7 +167,8 @@ pub(crate) enum ChatRefusal {
 /// A parameter a family refuses on one endpoint.
 #[derive(Debug)]
 pub(crate) struct Refused {
-    /// `chat` or `responses`.
+    /// `chat`, `responses` or `images` (images/generations, which answers "Unknown parameter:
+    /// 'P'." for a parameter the model does not take).
     pub(crate) endpoint: &'static str,
     /// A dotted path (`reasoning.effort`).
     pub(crate) param: &'static str,
