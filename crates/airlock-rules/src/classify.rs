@@ -331,10 +331,20 @@ fn candidates(e: &Evidence, stated_status: Option<u16>) -> alloc::vec::Vec<Candi
         present(e.error_type.as_deref()).and_then(by_type),
         Via::Type,
     );
-    let texts: alloc::vec::Vec<&str> = [e.message.as_deref(), e.html_title.as_deref()]
-        .into_iter()
-        .flatten()
-        .collect();
+    // A code no record knows exactly is read for its words (`quota_not_enough`,
+    // `OutputImageSensitiveContentDetected`): providers and relays name the cause in their codes.
+    let code_words = code
+        .filter(|_| code_rule.is_none())
+        .filter(|c| !c.bytes().all(|b| b.is_ascii_digit()))
+        .map(code_as_words);
+    let texts: alloc::vec::Vec<&str> = [
+        e.message.as_deref(),
+        e.html_title.as_deref(),
+        code_words.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     let message_rule = by_message(&texts);
     push(message_rule, Via::Message);
     // A stated status is more exact than an SDK class that covers several statuses
@@ -377,6 +387,17 @@ fn candidates(e: &Evidence, stated_status: Option<u16>) -> alloc::vec::Vec<Candi
     };
     push(status_rule, Via::Status);
     out
+}
+
+/// A code's words: `quota_not_enough` → `quota not enough`; a CamelCase code stays one word, in
+/// which a one-word wording may sit (`outputimagesensitivecontentdetected`).
+fn code_as_words(code: &str) -> String {
+    code.chars()
+        .map(|ch| match ch {
+            '_' | '-' | '.' => ' ',
+            _ => ch.to_ascii_lowercase(),
+        })
+        .collect()
 }
 
 /// The first candidate with the highest precedence.
@@ -1635,6 +1656,106 @@ mod tests {
             Category::Connection,
             RetryDecision::Yes,
         );
+    }
+
+    #[test]
+    fn a_code_no_record_knows_is_read_for_its_words() {
+        // Relays' and providers' codes name the cause where no message does.
+        check(
+            &ev(None, Some("quota_not_enough"), None, None),
+            Category::Quota,
+            RetryDecision::No,
+        );
+        check(
+            &ev(
+                None,
+                Some("OutputImageSensitiveContentDetected"),
+                None,
+                Some("Request failed."),
+            ),
+            Category::ContentPolicy,
+            RetryDecision::AfterChange,
+        );
+        check(
+            &ev(Some(400), Some("api_key_invalid"), None, None),
+            Category::Authentication,
+            RetryDecision::No,
+        );
+        // A numeric code is not words; the status decides.
+        check(
+            &ev(Some(429), Some("500001"), None, None),
+            Category::RateLimit,
+            RetryDecision::Yes,
+        );
+    }
+
+    #[test]
+    fn providers_own_wordings_name_the_cause_over_the_status() {
+        for (status, msg, category, decision) in [
+            (
+                Some(400),
+                "The input token count (3377151) exceeds the maximum number of tokens allowed (1048576).",
+                Category::ContextLength,
+                RetryDecision::AfterChange,
+            ),
+            (
+                Some(400),
+                "input data may contain inappropiate content.",
+                Category::ContentPolicy,
+                RetryDecision::AfterChange,
+            ),
+            (
+                None,
+                "你的 API Key 没有访问 gpt-5 的权限",
+                Category::Permission,
+                RetryDecision::No,
+            ),
+            (
+                Some(500),
+                "服务接口异常,请联系管理员",
+                Category::ServerError,
+                RetryDecision::Yes,
+            ),
+            (
+                None,
+                "user quota is not enough",
+                Category::Quota,
+                RetryDecision::No,
+            ),
+            // Translations of OpenAI's own sentences, as localized apps print them.
+            (
+                Some(429),
+                "您已超出当前配额，请检查计划和账单详情",
+                Category::Quota,
+                RetryDecision::No,
+            ),
+            (
+                Some(429),
+                "Вы превысили вашу текущую квоту",
+                Category::Quota,
+                RetryDecision::No,
+            ),
+            (
+                None,
+                "请求过于频繁，请稍后再试",
+                Category::RateLimit,
+                RetryDecision::Yes,
+            ),
+            (
+                None,
+                "服务器繁忙，请稍后再试",
+                Category::Overloaded,
+                RetryDecision::Yes,
+            ),
+            (
+                Some(500),
+                "服务器处理您的请求时发生错误",
+                Category::ServerError,
+                RetryDecision::Yes,
+            ),
+        ] {
+            check(&ev(status, None, None, Some(msg)), category, decision);
+        }
     }
 
     #[test]

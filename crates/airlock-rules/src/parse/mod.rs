@@ -127,6 +127,11 @@ pub(crate) struct Collector {
     headers: Vec<(String, String)>,
     in_stream: bool,
     in_batch: bool,
+    /// A `{"type":"error",…}` object outside SSE framing, at this position: a stream's error
+    /// event unless the text states the HTTP status it came with (`500 {"type":"error",…}`).
+    bare_error_event: Option<usize>,
+    /// A line starts with an HTTP status followed by the body it came with.
+    status_before_body: bool,
     pub cues: Cues,
     unread: Vec<String>,
     /// Bytes read by all readers, for the linear-time tests.
@@ -214,6 +219,16 @@ impl Collector {
         self.cause.offer(m.to_owned(), prio::EXCEPTION, pos);
     }
 
+    /// A `{"type":"error",…}` event object seen outside SSE framing (see `finish`).
+    pub(crate) fn bare_error_event(&mut self, pos: usize) {
+        self.bare_error_event.get_or_insert(pos);
+    }
+
+    /// A line starts with an HTTP status followed by its body (`401 {"error":…}`).
+    pub(crate) fn status_before_body(&mut self) {
+        self.status_before_body = true;
+    }
+
     /// The text says the error happened while reading a stream (without SSE framing).
     pub(crate) fn stream_text(&mut self) {
         self.in_stream = true;
@@ -277,7 +292,14 @@ impl Collector {
         }
     }
 
-    fn finish(self) -> Evidence {
+    fn finish(mut self) -> Evidence {
+        // Anthropic's error body has the shape of a Responses stream's `error` event; a status
+        // stated before it on its line says an HTTP response carried it.
+        if let Some(pos) = self.bare_error_event.take() {
+            if !self.status_before_body {
+                self.stream(Some("error"), pos);
+            }
+        }
         let mut ev = Evidence::default();
         let status_prio = self.status.prio().unwrap_or(0);
         let body_prio = self.body.prio().unwrap_or(0);

@@ -1812,3 +1812,29 @@ fn sdk_exception_names_across_languages_are_known() {
         assert_eq!(cat(text).0, want, "{text}");
     }
 }
+
+#[test]
+fn stream_evidence_without_sse_framing_and_a_body_after_its_status() {
+    // Chunks printed without `data:`, then the error object: it arrived inside the stream.
+    let e = r(
+        r#"{"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"Hi"}}]} {"error":{"code":"500001","type":"INVOKE_MODEL_ERROR","message":"service error"}}"#,
+    );
+    assert!(e.in_stream);
+    assert_eq!(s(&e.code), Some("500001"));
+    // An image stream's failed event carries its error.
+    let e = r(
+        r#"{"type":"image_generation.partial_failed","image_index":1,"error":{"code":"OutputImageSensitiveContentDetected","message":"The request failed because the output image may contain sensitive information."}}"#,
+    );
+    assert_eq!(s(&e.stream_event), Some("image_generation.partial_failed"));
+    assert_eq!(s(&e.code), Some("OutputImageSensitiveContentDetected"));
+    // Anthropic's error body after the HTTP status a relay answered with is a response.
+    let e = r(r#"500 {"error":{"type":"api_error","message":"Internal error"},"type":"error"}"#);
+    assert!(!e.in_stream);
+    assert_eq!(e.stream_event, None);
+    assert_eq!(e.status, Some(500));
+    // The same shape alone stays a Responses stream's error event.
+    let e = r(
+        r#"{"type":"error","error":{"type":"invalid_request_error","code":null,"message":"bad"}}"#,
+    );
+    assert_eq!(s(&e.stream_event), Some("error"));
+}

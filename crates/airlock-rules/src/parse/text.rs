@@ -614,6 +614,7 @@ fn statuses(l: &str, at: usize, c: &mut Collector) {
     if lead.as_bytes().get(3..5) == Some(b" {") {
         if let Some(s) = three_digits(lead.as_bytes()).filter(|s| (400..=599).contains(s)) {
             c.status(s, prio::HTTP, at + lead_at);
+            c.status_before_body();
         }
     }
     // A status and its name as one code at the start of a line (Vercel's error page: `504:

@@ -387,8 +387,25 @@ fn absorb_obj(
         return;
     }
 
+    // A streamed chunk (`chat.completion.chunk`), even without its SSE framing, says the output
+    // came in a stream: an error after it arrived inside that stream.
+    if str_of(m, "object") == Some("chat.completion.chunk") {
+        c.stream_text();
+    }
+
     // Stream events.
     match ty {
+        // An image stream's event that carries an error (`image_generation.partial_failed`).
+        Some(t)
+            if (t.starts_with("image_generation.") || t.starts_with("image_edit."))
+                && matches!(m.get("error"), Some(Value::Object(_))) =>
+        {
+            c.stream(Some(t), pos);
+            if let Some(Value::Object(e)) = m.get("error") {
+                c.body(body_of(e), prio::BODY, pos);
+            }
+            return;
+        }
         Some(t @ ("response.failed" | "response.error")) => {
             c.stream(Some(t), pos);
             let resp = match m.get("response") {
@@ -423,7 +440,13 @@ fn absorb_obj(
         Some("error")
             if m.contains_key("code") || m.contains_key("message") || m.contains_key("error") =>
         {
-            c.stream(Some(event.unwrap_or("error")), pos);
+            if sse.is_some() {
+                c.stream(Some(event.unwrap_or("error")), pos);
+            } else {
+                // Outside SSE framing the same shape is also Anthropic's response body (what
+                // Claude-compatible relays send): decided once the whole paste is read.
+                c.bare_error_event(pos);
+            }
             match m.get("error") {
                 Some(Value::Object(e)) => c.body(body_of(e), prio::BODY, pos),
                 _ => c.body(body_of(m), prio::BODY, pos),
