@@ -5,8 +5,8 @@
 //! sharing that cache; and at the cache's bounds, where a dropped entry is linted again.
 
 use airlock_rules::validate::{
-    Config, MAX_LINTED_SCHEMA_BYTES, MAX_LINTED_SCHEMAS, Mode, SchemaLintCache, Verdict, check,
-    check_keeping, check_keeping_cached,
+    Config, MAX_KNOWN_VALID_BODIES, MAX_KNOWN_VALID_BODY_BYTES, MAX_LINTED_SCHEMA_BYTES,
+    MAX_LINTED_SCHEMAS, Mode, SchemaLintCache, Verdict, check, check_keeping, check_keeping_cached,
 };
 use serde_json::{Value, json};
 
@@ -72,10 +72,11 @@ fn the_cached_verdict_is_the_checks_on_every_corpus_body() {
         }
     }
     let (hits, misses) = cache.stats();
-    // The comparison must have had schemas, good and bad, to replay.
+    let (valid_hits, valid_misses) = cache.valid_stats();
+    // The comparison must have had schemas, good and bad, and stand-ins to replay.
     assert!(
-        hits > 5000 && misses > 1000 && rejected_by_lints > 80,
-        "hits {hits}, misses {misses}, rejected by the lints {rejected_by_lints}"
+        hits > 5000 && misses > 1000 && rejected_by_lints > 80 && valid_hits > 1000,
+        "hits {hits}, misses {misses}, rejected by the lints {rejected_by_lints}, stand-ins {valid_hits}/{valid_misses}"
     );
     assert!(cache.len() <= MAX_LINTED_SCHEMAS);
     assert!(cache.bytes() <= MAX_LINTED_SCHEMA_BYTES);
@@ -204,4 +205,84 @@ fn byte_bound_holds_at_the_bound() {
     );
     assert_eq!(cache.len(), 2);
     assert!(cache.bytes() <= MAX_LINTED_SCHEMA_BYTES);
+}
+
+/// A chat body of plain messages with one tool and a predicted output that pads it: its
+/// stand-in is the body with one empty user message for its messages (no schema to hollow).
+fn tool_body(tag: usize, pad: usize) -> (Vec<u8>, usize) {
+    let tool =
+        json!([{"type": "function", "function": {"name": format!("f{tag}"), "description": "d"}}]);
+    let prediction = json!({"type": "content", "content": "x".repeat(pad)});
+    let body = json!({"model": "gpt-4o", "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello there"}], "tools": tool, "prediction": prediction});
+    let stand_in = json!({"model": "gpt-4o", "messages": [{"role": "user", "content": ""}], "tools": tool, "prediction": prediction});
+    (
+        serde_json::to_vec(&body).unwrap(),
+        serde_json::to_string(&stand_in).unwrap().len() + CHAT.len(),
+    )
+}
+
+/// `tool_body` whose stand-in entry counts exactly `bytes`.
+fn tool_body_of(tag: usize, bytes: usize) -> Vec<u8> {
+    let (_, base) = tool_body(tag, 0);
+    let (body, len) = tool_body(tag, bytes - base);
+    assert_eq!(len, bytes);
+    body
+}
+
+#[test]
+fn valid_stand_ins_are_kept_within_their_bounds() {
+    let mut cache = SchemaLintCache::new();
+    for n in 0..MAX_KNOWN_VALID_BODIES {
+        assert!(cached(&tool_body(n, 10).0, &mut cache).ok());
+    }
+    assert_eq!(cache.valid_bodies().0, MAX_KNOWN_VALID_BODIES);
+    // The same stand-in from another conversation: a hit.
+    let (hits, misses) = cache.valid_stats();
+    let other_talk = serde_json::to_vec(&json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "Something else entirely"}],
+        "tools": [{"type": "function", "function": {"name": "f0", "description": "d"}}],
+        "prediction": {"type": "content", "content": "x".repeat(10)}}))
+    .unwrap();
+    assert!(cached(&other_talk, &mut cache).ok());
+    assert_eq!(cache.valid_stats(), (hits + 1, misses));
+    // One more drops the least recently used (f1; f0 was just used).
+    cached(&tool_body(MAX_KNOWN_VALID_BODIES, 10).0, &mut cache);
+    assert_eq!(cache.valid_bodies().0, MAX_KNOWN_VALID_BODIES);
+    let (hits, misses) = cache.valid_stats();
+    cached(&tool_body(0, 10).0, &mut cache);
+    assert_eq!(cache.valid_stats(), (hits + 1, misses), "f0 was kept");
+    cached(&tool_body(1, 10).0, &mut cache);
+    assert_eq!(
+        cache.valid_stats(),
+        (hits + 1, misses + 1),
+        "f1 was dropped"
+    );
+
+    // Bytes: exactly the bound is kept, one byte over never.
+    let mut cache = SchemaLintCache::new();
+    let whole = cached(&tool_body_of(1, MAX_KNOWN_VALID_BODY_BYTES), &mut cache);
+    assert!(whole.ok(), "{whole:?}");
+    assert_eq!(cache.valid_bodies(), (1, MAX_KNOWN_VALID_BODY_BYTES));
+    cached(&tool_body_of(2, 1000), &mut cache);
+    assert_eq!(cache.valid_bodies(), (1, 1000));
+    let over = tool_body_of(3, MAX_KNOWN_VALID_BODY_BYTES + 1);
+    assert!(cached(&over, &mut cache).ok());
+    assert_eq!(cache.valid_bodies(), (1, 1000));
+    let (hits, misses) = cache.valid_stats();
+    cached(&over, &mut cache);
+    assert_eq!(cache.valid_stats(), (hits, misses + 1));
+}
+
+#[test]
+fn an_invalid_stand_in_is_never_kept() {
+    let mut cache = SchemaLintCache::new();
+    // A tool without its function's name: the request schema's finding, every time.
+    let body = serde_json::to_vec(
+        &json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}],
+        "tools": [{"type": "function", "function": {"description": "d"}}]}),
+    )
+    .unwrap();
+    let first = cached(&body, &mut cache);
+    assert!(!first.ok());
+    assert_eq!(cached(&body, &mut cache), first);
+    assert_eq!(cache.valid_bodies().0, 0);
 }

@@ -7,7 +7,10 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-pub use schema_cache::{MAX_LINTED_SCHEMA_BYTES, MAX_LINTED_SCHEMAS, SchemaLintCache};
+pub use schema_cache::{
+    MAX_KNOWN_VALID_BODIES, MAX_KNOWN_VALID_BODY_BYTES, MAX_LINTED_SCHEMA_BYTES,
+    MAX_LINTED_SCHEMAS, SchemaLintCache,
+};
 
 mod body_schema;
 pub mod bounds;

@@ -14,6 +14,13 @@
 //! never share an entry; a collision or an eviction costs only a lint run again, never another
 //! request's findings.
 //!
+//! The same cache keeps the stand-ins the whole-body request schema found valid (`body_schema`'s
+//! narrowed body: a Chat or Responses body of plain messages reduced to everything but them, its
+//! free-form schemas hollowed; what repeats from one request of a client to the next): a
+//! stand-in seen valid before is not validated again. Only the valid outcome is kept (it has no
+//! findings, whatever the modes), found by the same key and compared in full with its endpoint,
+//! bounded by [`MAX_KNOWN_VALID_BODIES`] and [`MAX_KNOWN_VALID_BODY_BYTES`].
+//!
 //! What a stranger controls is bounded: at most [`MAX_LINTED_SCHEMAS`] entries and at most
 //! [`MAX_LINTED_SCHEMA_BYTES`] in all (each entry counts its schema's compact text, its name and
 //! param, and its findings' messages); the least recently used entry is dropped first, and an
@@ -25,6 +32,13 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use serde_json::Value;
+
+/// The most stand-ins known valid one cache keeps.
+pub const MAX_KNOWN_VALID_BODIES: usize = 32;
+
+/// The most bytes of stand-ins known valid one cache keeps (compact text and endpoint); a
+/// single stand-in larger than this is never kept.
+pub const MAX_KNOWN_VALID_BODY_BYTES: usize = 64 * 1024;
 
 /// The most schema verdicts one cache keeps.
 pub const MAX_LINTED_SCHEMAS: usize = 64;
@@ -70,9 +84,6 @@ struct Entry {
     fine_tuned: bool,
     enabled: u8,
     calls: Vec<Call>,
-    /// What this entry counts against [`MAX_LINTED_SCHEMA_BYTES`].
-    bytes: usize,
-    last_used: u64,
 }
 
 impl Entry {
@@ -90,29 +101,107 @@ impl Entry {
     }
 }
 
-/// The key of a schema looked up and not found, for [`SchemaLintCache::insert`].
+/// A request's stand-in (`body_schema`'s narrowed body: everything but its plain messages, its
+/// free-form schemas hollowed) that the endpoint's request schema found valid.
+struct Valid {
+    hash: u64,
+    len: usize,
+    endpoint: String,
+    body: Value,
+}
+
+/// The key of a value looked up and not found, for the `insert` that follows.
 pub(crate) struct Miss {
     hash: u64,
     len: usize,
 }
 
-/// Schema lint verdicts by schema and place, bounded as the module doc says.
-#[derive(Default)]
-pub struct SchemaLintCache {
-    entries: Vec<Entry>,
+/// Entries kept least recently used first out, within a count and a byte bound.
+struct Bounded<E> {
+    /// Each entry with the bytes it counts and when it was last used.
+    entries: Vec<(E, usize, u64)>,
     bytes: usize,
+    max_entries: usize,
+    max_bytes: usize,
+}
+
+impl<E> Bounded<E> {
+    const fn new(max_entries: usize, max_bytes: usize) -> Self {
+        Bounded {
+            entries: Vec::new(),
+            bytes: 0,
+            max_entries,
+            max_bytes,
+        }
+    }
+
+    fn find(&mut self, tick: u64, mut is: impl FnMut(&E) -> bool) -> Option<&E> {
+        let (e, _, used) = self.entries.iter_mut().find(|(e, _, _)| is(e))?;
+        *used = tick;
+        Some(e)
+    }
+
+    /// Keeps `e`, counting `bytes`, unless it alone is over the byte bound.
+    fn insert(&mut self, tick: u64, e: E, bytes: usize) {
+        if bytes > self.max_bytes {
+            return;
+        }
+        while !self.entries.is_empty()
+            && (self.entries.len() >= self.max_entries || self.bytes + bytes > self.max_bytes)
+        {
+            let Some((i, _)) = self
+                .entries
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, (_, _, used))| *used)
+            else {
+                break;
+            };
+            let (_, freed, _) = self.entries.swap_remove(i);
+            self.bytes -= freed;
+        }
+        self.bytes += bytes;
+        self.entries.push((e, bytes, tick));
+    }
+}
+
+/// Schema lint verdicts by schema and place, and stand-ins known valid, bounded as the module
+/// doc says.
+pub struct SchemaLintCache {
+    lints: Bounded<Entry>,
+    valid: Bounded<Valid>,
     tick: u64,
     hits: u64,
     misses: u64,
+    valid_hits: u64,
+    valid_misses: u64,
+}
+
+impl Default for SchemaLintCache {
+    fn default() -> Self {
+        SchemaLintCache {
+            lints: Bounded::new(MAX_LINTED_SCHEMAS, MAX_LINTED_SCHEMA_BYTES),
+            valid: Bounded::new(MAX_KNOWN_VALID_BODIES, MAX_KNOWN_VALID_BODY_BYTES),
+            tick: 0,
+            hits: 0,
+            misses: 0,
+            valid_hits: 0,
+            valid_misses: 0,
+        }
+    }
 }
 
 impl core::fmt::Debug for SchemaLintCache {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("SchemaLintCache")
-            .field("entries", &self.entries.len())
-            .field("bytes", &self.bytes)
+            .field("entries", &self.lints.entries.len())
+            .field("bytes", &self.lints.bytes)
+            .field("valid_bodies", &self.valid.entries.len())
+            .field("valid_bytes", &self.valid.bytes)
             .field("hits", &self.hits)
             .field("misses", &self.misses)
+            .field("valid_hits", &self.valid_hits)
+            .field("valid_misses", &self.valid_misses)
             .finish()
     }
 }
@@ -123,24 +212,35 @@ impl SchemaLintCache {
         Self::default()
     }
 
-    /// How many verdicts are kept.
+    /// How many schema verdicts are kept.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.lints.entries.len()
     }
 
     /// Whether nothing is kept.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.lints.entries.is_empty() && self.valid.entries.is_empty()
     }
 
-    /// The bytes kept (at most [`MAX_LINTED_SCHEMA_BYTES`]).
+    /// The bytes the schema verdicts keep (at most [`MAX_LINTED_SCHEMA_BYTES`]).
     pub fn bytes(&self) -> usize {
-        self.bytes
+        self.lints.bytes
     }
 
-    /// Lookups answered from the cache, and lookups that ran the lints, since it was made.
+    /// How many stand-ins known valid are kept, and their bytes (at most
+    /// [`MAX_KNOWN_VALID_BODIES`] and [`MAX_KNOWN_VALID_BODY_BYTES`]).
+    pub fn valid_bodies(&self) -> (usize, usize) {
+        (self.valid.entries.len(), self.valid.bytes)
+    }
+
+    /// Schema lookups answered from the cache, and those that ran the lints, since it was made.
     pub fn stats(&self) -> (u64, u64) {
         (self.hits, self.misses)
+    }
+
+    /// Stand-in lookups answered from the cache, and those that ran the request schema.
+    pub fn valid_stats(&self) -> (u64, u64) {
+        (self.valid_hits, self.valid_misses)
     }
 
     /// The kept findings for `schema` at `place`, or the key to insert them under.
@@ -148,12 +248,10 @@ impl SchemaLintCache {
         let (hash, len) = crate::schema_key::key(schema);
         self.tick += 1;
         match self
-            .entries
-            .iter_mut()
-            .find(|e| e.is(hash, len, schema, place))
+            .lints
+            .find(self.tick, |e| e.is(hash, len, schema, place))
         {
             Some(e) => {
-                e.last_used = self.tick;
                 self.hits += 1;
                 Ok(&e.calls)
             }
@@ -174,17 +272,7 @@ impl SchemaLintCache {
                 .iter()
                 .map(|c| c.message.len() + c.param.as_ref().map_or(0, String::len))
                 .sum::<usize>();
-        if bytes > MAX_LINTED_SCHEMA_BYTES {
-            return;
-        }
-        while !self.entries.is_empty()
-            && (self.entries.len() >= MAX_LINTED_SCHEMAS
-                || self.bytes + bytes > MAX_LINTED_SCHEMA_BYTES)
-        {
-            self.evict_oldest();
-        }
-        self.bytes += bytes;
-        self.entries.push(Entry {
+        let entry = Entry {
             hash: miss.hash,
             len: miss.len,
             schema: schema.clone(),
@@ -196,21 +284,36 @@ impl SchemaLintCache {
             fine_tuned: place.fine_tuned,
             enabled: place.enabled,
             calls: calls.to_vec(),
-            bytes,
-            last_used: self.tick,
-        });
+        };
+        self.lints.insert(self.tick, entry, bytes);
     }
 
-    fn evict_oldest(&mut self) {
-        let Some((i, _)) = self
-            .entries
-            .iter()
-            .enumerate()
-            .min_by_key(|(_, e)| e.last_used)
-        else {
-            return;
+    /// `Ok` when `body` (a stand-in for `endpoint`) was found valid before, else the key to
+    /// insert it under.
+    pub(crate) fn find_valid(&mut self, endpoint: &str, body: &Value) -> Result<(), Miss> {
+        let (hash, len) = crate::schema_key::key(body);
+        self.tick += 1;
+        let found = self.valid.find(self.tick, |e| {
+            e.hash == hash && e.len == len && e.endpoint == endpoint && e.body == *body
+        });
+        if found.is_some() {
+            self.valid_hits += 1;
+            Ok(())
+        } else {
+            self.valid_misses += 1;
+            Err(Miss { hash, len })
+        }
+    }
+
+    /// Keeps `body` as a stand-in for `endpoint` the request schema found valid.
+    pub(crate) fn insert_valid(&mut self, miss: Miss, endpoint: &str, body: &Value) {
+        let entry = Valid {
+            hash: miss.hash,
+            len: miss.len,
+            endpoint: String::from(endpoint),
+            body: body.clone(),
         };
-        let e = self.entries.swap_remove(i);
-        self.bytes -= e.bytes;
+        self.valid
+            .insert(self.tick, entry, miss.len + endpoint.len());
     }
 }
