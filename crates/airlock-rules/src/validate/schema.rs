@@ -235,6 +235,7 @@ impl Lint {
             .is_none_or(|i| self.enabled & (1 << i) != 0)
     }
 
+    /// A finding OpenAI certainly makes (`Ctx::reject`, when replayed).
     fn reject(
         &mut self,
         rule: &'static str,
@@ -242,15 +243,10 @@ impl Lint {
         param: Option<String>,
         message: String,
     ) {
-        self.calls.push(Call {
-            reject: true,
-            rule,
-            code,
-            param,
-            message,
-        });
+        self.push(true, rule, code, param, message);
     }
 
+    /// A warning (`Ctx::warn`, when replayed).
     fn warn(
         &mut self,
         rule: &'static str,
@@ -258,8 +254,19 @@ impl Lint {
         param: Option<String>,
         message: String,
     ) {
+        self.push(false, rule, code, param, message);
+    }
+
+    fn push(
+        &mut self,
+        reject: bool,
+        rule: &'static str,
+        code: &'static str,
+        param: Option<String>,
+        message: String,
+    ) {
         self.calls.push(Call {
-            reject: false,
+            reject,
             rule,
             code,
             param,
