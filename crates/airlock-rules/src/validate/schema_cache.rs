@@ -103,6 +103,7 @@ impl Entry {
 
 /// A request's stand-in (`body_schema`'s narrowed body: everything but its plain messages, its
 /// free-form schemas hollowed) that the endpoint's request schema found valid.
+#[cfg_attr(not(feature = "jsonschema"), allow(dead_code))] // the request schema needs `jsonschema`
 struct Valid {
     hash: u64,
     len: usize,
@@ -290,6 +291,7 @@ impl SchemaLintCache {
 
     /// `Ok` when `body` (a stand-in for `endpoint`) was found valid before, else the key to
     /// insert it under.
+    #[cfg_attr(not(feature = "jsonschema"), allow(dead_code))]
     pub(crate) fn find_valid(&mut self, endpoint: &str, body: &Value) -> Result<(), Miss> {
         let (hash, len) = crate::schema_key::key(body);
         self.tick += 1;
@@ -306,6 +308,7 @@ impl SchemaLintCache {
     }
 
     /// Keeps `body` as a stand-in for `endpoint` the request schema found valid.
+    #[cfg_attr(not(feature = "jsonschema"), allow(dead_code))]
     pub(crate) fn insert_valid(&mut self, miss: Miss, endpoint: &str, body: &Value) {
         let entry = Valid {
             hash: miss.hash,
