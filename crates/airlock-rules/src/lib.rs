@@ -53,6 +53,7 @@ pub mod pace;
 pub mod ratelimit;
 pub mod redact;
 pub mod retry;
+mod schema_key;
 pub mod simulate;
 pub mod sse;
 pub mod strict;

@@ -91,8 +91,7 @@ impl ValidatorCache {
     /// The validator for `schema`: the kept one, or a newly compiled one (kept within the
     /// bounds, dropping the least recently used entries to make room).
     pub fn get(&mut self, schema: &Value) -> Compiled {
-        let mut hash = FNV_OFFSET;
-        let len = walk(schema, &mut hash);
+        let (hash, len) = crate::schema_key::key(schema);
         self.tick += 1;
         if let Some(e) = self
             .entries
@@ -136,88 +135,6 @@ impl ValidatorCache {
         };
         let e = self.entries.swap_remove(i);
         self.bytes -= e.len;
-    }
-}
-
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-
-fn fnv1a(h: &mut u64, bytes: &[u8]) {
-    for &b in bytes {
-        *h ^= u64::from(b);
-        *h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-}
-
-/// Feeds `v`'s structure to the hash `h` and returns the length of its compact JSON text
-/// (`serde_json::to_string(v)`'s length, tested equal) without writing the text.
-fn walk(v: &Value, h: &mut u64) -> usize {
-    match v {
-        Value::Null => {
-            fnv1a(h, b"n");
-            4
-        }
-        Value::Bool(b) => {
-            fnv1a(h, if *b { b"t" } else { b"f" });
-            if *b { 4 } else { 5 }
-        }
-        Value::Number(n) => {
-            // serde_json writes a number as its `Display` does (itoa, ryu).
-            let mut w = Hashing { h, len: 0 };
-            let _ = core::fmt::write(&mut w, format_args!("{n}"));
-            w.len
-        }
-        Value::String(s) => {
-            fnv1a(h, b"\"");
-            fnv1a(h, s.as_bytes());
-            fnv1a(h, b"\"");
-            string_len(s)
-        }
-        Value::Array(items) => {
-            fnv1a(h, b"[");
-            let mut len = 2 + items.len().saturating_sub(1);
-            for item in items {
-                len += walk(item, h);
-                fnv1a(h, b",");
-            }
-            len
-        }
-        Value::Object(map) => {
-            fnv1a(h, b"{");
-            let mut len = 2 + map.len().saturating_sub(1);
-            for (k, item) in map {
-                fnv1a(h, k.as_bytes());
-                fnv1a(h, b":");
-                len += string_len(k) + 1 + walk(item, h);
-                fnv1a(h, b",");
-            }
-            len
-        }
-    }
-}
-
-/// The length of `s` as a JSON string, quotes included, escaped as serde_json escapes it.
-fn string_len(s: &str) -> usize {
-    2 + s
-        .bytes()
-        .map(|b| match b {
-            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
-            0..=0x1f => 6,
-            _ => 1,
-        })
-        .sum::<usize>()
-}
-
-/// A `fmt::Write` that hashes and counts what is written.
-struct Hashing<'a> {
-    h: &'a mut u64,
-    len: usize,
-}
-
-impl core::fmt::Write for Hashing<'_> {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        fnv1a(self.h, s.as_bytes());
-        self.len += s.len();
-        Ok(())
     }
 }
 
@@ -281,42 +198,6 @@ mod tests {
         let v = json!({"description": "x".repeat(pad), "title": title});
         assert_eq!(serde_json::to_string(&v).unwrap().len(), len);
         v
-    }
-
-    #[test]
-    fn the_walk_measures_the_compact_text_exactly() {
-        let values = [
-            json!(null),
-            json!(true),
-            json!(false),
-            json!(0),
-            json!(-17),
-            json!(u64::MAX),
-            json!(i64::MIN),
-            json!(1.5),
-            json!(-0.0),
-            json!(1e300),
-            json!(2.5e-8),
-            json!(""),
-            json!("plain"),
-            json!("q\"b\\n\nr\rt\tb\u{8}f\u{c}c\u{1}d\u{1f}e\u{7f}"),
-            json!("héllo ✓ 🦀"),
-            json!([]),
-            json!([1]),
-            json!([1, [2, []], {}]),
-            json!({}),
-            json!({"a": 1}),
-            json!({"k\"ey": {"nested": [null, "x", 3.25]}, "b": false}),
-            schema(7),
-        ];
-        for v in &values {
-            let mut h = FNV_OFFSET;
-            assert_eq!(
-                walk(v, &mut h),
-                serde_json::to_string(v).unwrap().len(),
-                "{v}"
-            );
-        }
     }
 
     #[test]

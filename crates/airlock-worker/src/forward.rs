@@ -2,7 +2,7 @@
 //! way back (success streamed unbuffered; errors labelled with the rules' diagnosis).
 
 use airlock_rules::retry::{self, Budget, Step};
-use airlock_rules::{Category, NoResponse, diagnose_no_response, diagnose_response, validate};
+use airlock_rules::{Category, NoResponse, diagnose_no_response, diagnose_response};
 use wasm_bindgen::JsValue;
 use worker::{Headers, Method, Response, ResponseBuilder, Result};
 
@@ -397,7 +397,7 @@ pub(crate) fn check(
     line: &mut LogLine,
     tree: &mut Option<serde_json::Value>,
 ) -> Option<Result<Response>> {
-    let (verdict, parsed) = validate::check_keeping(url.path(), bytes, &settings.rules);
+    let (verdict, parsed) = crate::output::check_request(url.path(), bytes, &settings.rules);
     *tree = parsed;
     if !json && verdict.errors.iter().any(|f| f.rule == "invalid_json") {
         return None;

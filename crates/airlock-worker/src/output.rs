@@ -24,6 +24,7 @@ use core::cell::RefCell;
 use airlock_rules::output::{
     Expectation, MAX_OUTPUT_CHECK_BYTES, OutputReport, StreamOutput, ValidatorCache,
 };
+use airlock_rules::validate::{Config, SchemaLintCache, Verdict, check_keeping_cached};
 use wasm_bindgen::JsCast;
 use worker::{Response, ResponseBuilder, Result};
 
@@ -45,6 +46,26 @@ fn with_cache<R>(f: impl FnOnce(&mut ValidatorCache) -> R) -> R {
     CACHE.with(|c| match c.try_borrow_mut() {
         Ok(mut cache) => f(&mut cache),
         Err(_) => f(&mut ValidatorCache::new()),
+    })
+}
+
+thread_local! {
+    /// This isolate's schema lint verdicts (bounded by the rules crate's `MAX_LINTED_SCHEMAS`
+    /// and `MAX_LINTED_SCHEMA_BYTES`): a schema seen before in the same place is not linted
+    /// again (its findings are replayed).
+    static LINTS: RefCell<SchemaLintCache> = RefCell::new(SchemaLintCache::new());
+}
+
+/// A request body checked as `validate::check_keeping` checks it, with this isolate's schema
+/// lint verdicts (a fresh cache if it is somehow in use: no panic path).
+pub fn check_request(
+    path: &str,
+    bytes: &[u8],
+    config: &Config,
+) -> (Verdict, Option<serde_json::Value>) {
+    LINTS.with(|c| match c.try_borrow_mut() {
+        Ok(mut cache) => check_keeping_cached(path, bytes, config, &mut cache),
+        Err(_) => check_keeping_cached(path, bytes, config, &mut SchemaLintCache::new()),
     })
 }
 

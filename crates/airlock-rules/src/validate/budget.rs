@@ -89,25 +89,14 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &Value) {
         ),
     });
     let (tokenized, not_tokenized) = (input.bytes_tokenized, input.bytes_not_tokenized);
-    let output = if api == Api::Embeddings {
-        None
-    } else {
-        request::requested_output(body)
-    };
     let report = TokenReport {
-        encoding: String::from(encoding.as_str()),
         input_exact: input.exact,
         input_estimated: input.estimated,
         per_input: input.per_input,
         uncounted: input.uncounted,
-        output: output.as_ref().map(|o| o.0),
-        output_param: output.as_ref().map(|o| o.1.clone()),
-        context_window: limits.map(|l| l.context_window),
-        output_in_window: limits.is_none_or(|l| l.output_in_window),
-        max_output: limits.and_then(|l| l.max_output),
         bytes_tokenized: tokenized,
         bytes_not_tokenized: not_tokenized,
-        counted: Counted::Exact,
+        ..report_for(api, encoding, limits, body, Counted::Exact)
     };
     if uncertain {
         let limit = ctx.config.bounds.tokenize_cost;
@@ -141,6 +130,32 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &Value) {
     ctx.verdict.tokens = Some(report);
 }
 
+/// What the exact and the estimated report say alike: the encoding, the requested output (none
+/// for embeddings), the model's limits and how it was counted; the counts are the caller's.
+fn report_for(
+    api: Api,
+    encoding: Encoding,
+    limits: Option<Limits>,
+    body: &Value,
+    counted: Counted,
+) -> TokenReport {
+    let output = if api == Api::Embeddings {
+        None
+    } else {
+        request::requested_output(body)
+    };
+    TokenReport {
+        encoding: String::from(encoding.as_str()),
+        output: output.as_ref().map(|o| o.0),
+        output_param: output.map(|o| o.1),
+        context_window: limits.map(|l| l.context_window),
+        output_in_window: limits.is_none_or(|l| l.output_in_window),
+        max_output: limits.and_then(|l| l.max_output),
+        counted,
+        ..TokenReport::default()
+    }
+}
+
 /// A request whose verdict does not depend on its exact count ([`TokenCount::Lazy`]): no
 /// tokenizing, OpenAI's rate-limiter estimate in the report, and the one check that does not need
 /// the input (the requested output against the model's maximum).
@@ -153,25 +168,12 @@ fn estimated(
     most: &request::RequestTokens,
     body: &Value,
 ) {
-    let output = if api == Api::Embeddings {
-        None
-    } else {
-        request::requested_output(body)
-    };
+    let base = report_for(api, encoding, limits, body, Counted::Estimate);
     let report = TokenReport {
-        encoding: String::from(encoding.as_str()),
-        input_exact: 0,
-        input_estimated: request::rate_limit_estimate(most.chars, output.as_ref().map(|o| o.0)),
-        per_input: alloc::vec::Vec::new(),
+        input_estimated: request::rate_limit_estimate(most.chars, base.output),
         uncounted: most.uncounted.clone(),
-        output: output.as_ref().map(|o| o.0),
-        output_param: output.as_ref().map(|o| o.1.clone()),
-        context_window: limits.map(|l| l.context_window),
-        output_in_window: limits.is_none_or(|l| l.output_in_window),
-        max_output: limits.and_then(|l| l.max_output),
         bytes_tokenized: most.bytes_tokenized,
-        bytes_not_tokenized: 0,
-        counted: Counted::Estimate,
+        ..base
     };
     if limits.is_some() {
         max_output(ctx, api, model, &report);

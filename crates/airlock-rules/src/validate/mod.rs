@@ -7,6 +7,11 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+pub use schema_cache::{
+    MAX_KNOWN_VALID_BODIES, MAX_KNOWN_VALID_BODY_BYTES, MAX_LINTED_SCHEMA_BYTES,
+    MAX_LINTED_SCHEMAS, SchemaLintCache,
+};
+
 mod body_schema;
 pub mod bounds;
 #[cfg(feature = "tokenizer")]
@@ -17,6 +22,7 @@ mod media;
 pub(crate) mod models;
 mod params;
 pub(crate) mod schema;
+mod schema_cache;
 mod special;
 pub(crate) mod tables;
 mod text;
@@ -495,6 +501,39 @@ pub fn check_keeping(
     (ctx.finish(), kept)
 }
 
+/// [`check_keeping`] with a [`SchemaLintCache`] kept between checks (the worker keeps one per
+/// isolate): a schema linted before in the same place gets its findings replayed instead of
+/// the lints run again (issue 17). The verdict is [`check`]'s, cache or not.
+///
+/// # Example
+/// ```
+/// use airlock_rules::validate::{check, check_keeping_cached, Config, SchemaLintCache};
+///
+/// let body = br#"{"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}],
+///   "response_format": {"type": "json_schema", "json_schema": {"name": "a", "strict": true,
+///   "schema": {"type": "object", "properties": {"a": {"type": "string"}}}}}}"#;
+/// let mut cache = SchemaLintCache::new();
+/// let (first, _) = check_keeping_cached("/v1/chat/completions", body, &Config::default(), &mut cache);
+/// let (again, _) = check_keeping_cached("/v1/chat/completions", body, &Config::default(), &mut cache);
+/// assert_eq!(cache.stats(), (1, 1));
+/// assert_eq!(first, again);
+/// assert_eq!(again, check("/v1/chat/completions", body, &Config::default()));
+/// assert_eq!(again.errors[0].rule, "strict_schema");
+/// ```
+pub fn check_keeping_cached(
+    endpoint: &str,
+    body: &[u8],
+    config: &Config,
+    cache: &mut SchemaLintCache,
+) -> (Verdict, Option<serde_json::Value>) {
+    let mut ctx = Ctx::new(config);
+    ctx.keep = true;
+    ctx.lints = Some(cache);
+    run(&mut ctx, endpoint, body);
+    let kept = ctx.kept.take();
+    (ctx.finish(), kept)
+}
+
 fn run(ctx: &mut Ctx<'_>, endpoint: &str, body: &[u8]) {
     let Some(ep) = params::endpoint(endpoint) else {
         ctx.warn(
@@ -626,6 +665,8 @@ pub(crate) struct Ctx<'a> {
     /// [`check_keeping`]: the parsed body is kept in `kept` after the rules ran.
     keep: bool,
     kept: Option<serde_json::Value>,
+    /// [`check_keeping_cached`]: the schema lints' verdicts kept between checks.
+    pub(crate) lints: Option<&'a mut SchemaLintCache>,
 }
 
 impl<'a> Ctx<'a> {
@@ -636,6 +677,7 @@ impl<'a> Ctx<'a> {
             dropped: 0,
             keep: false,
             kept: None,
+            lints: None,
         }
     }
 

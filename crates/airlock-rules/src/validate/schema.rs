@@ -26,6 +26,7 @@ use serde_json::{Map, Value};
 
 use super::Ctx;
 use super::common::{Api, MAX_DEPTH, api, check_name, py_repr, py_str, type_of};
+use super::schema_cache::{Call, Place};
 use crate::generated::structured as limits;
 
 /// Where a schema sits and how OpenAI names it in errors.
@@ -210,11 +211,128 @@ fn missing(ctx: &mut Ctx<'_>, parent: &Value, key: &str, param: &str) {
     }
 }
 
+/// The lints that make this module's findings, one bit each in [`Place::enabled`].
+const LINTS: [&str; 5] = [
+    "json_schema_valid",
+    "schema_array_items",
+    "strict_schema",
+    "schema_limits",
+    "function_parameters_root",
+];
+
+/// Where one schema's lints make their findings: recorded, then replayed on the request's
+/// `Ctx` (and kept in the isolate's [`super::SchemaLintCache`], when there is one).
+struct Lint {
+    enabled: u8,
+    calls: Vec<Call>,
+}
+
+impl Lint {
+    fn enabled(&self, rule: &str) -> bool {
+        LINTS
+            .iter()
+            .position(|r| *r == rule)
+            .is_none_or(|i| self.enabled & (1 << i) != 0)
+    }
+
+    /// A finding OpenAI certainly makes (`Ctx::reject`, when replayed).
+    fn reject(
+        &mut self,
+        rule: &'static str,
+        code: &'static str,
+        param: Option<String>,
+        message: String,
+    ) {
+        self.push(true, rule, code, param, message);
+    }
+
+    /// A warning (`Ctx::warn`, when replayed).
+    fn warn(
+        &mut self,
+        rule: &'static str,
+        code: &'static str,
+        param: Option<String>,
+        message: String,
+    ) {
+        self.push(false, rule, code, param, message);
+    }
+
+    fn push(
+        &mut self,
+        reject: bool,
+        rule: &'static str,
+        code: &'static str,
+        param: Option<String>,
+        message: String,
+    ) {
+        self.calls.push(Call {
+            reject,
+            rule,
+            code,
+            param,
+            message,
+        });
+    }
+}
+
+/// The lints on one schema: from the isolate's [`super::SchemaLintCache`] when this schema was linted
+/// in this place before (the same findings, replayed through this request's modes), else run
+/// and kept.
 fn run(ctx: &mut Ctx<'_>, target: &Target<'_>, schema: &Value, fine_tuned: bool) {
     if schema.is_null() {
         return;
     }
-    if ctx.enabled("json_schema_valid") {
+    let mut enabled = 0u8;
+    for (i, rule) in LINTS.iter().enumerate() {
+        if ctx.enabled(rule) {
+            enabled |= 1 << i;
+        }
+    }
+    let place = Place {
+        kind: match target.kind {
+            Kind::ResponseFormat => 0,
+            Kind::Function => 1,
+        },
+        name: target.name,
+        param: &target.param,
+        code: target.code,
+        strict: target.strict,
+        fine_tuned,
+        enabled,
+    };
+    let miss = match ctx.lints.as_deref_mut().map(|c| c.find(schema, &place)) {
+        Some(Ok(calls)) => {
+            let calls = calls.to_vec();
+            replay(ctx, calls);
+            return;
+        }
+        Some(Err(miss)) => Some(miss),
+        None => None,
+    };
+    let mut out = Lint {
+        enabled,
+        calls: Vec::new(),
+    };
+    lint(&mut out, target, schema, fine_tuned);
+    if let (Some(miss), Some(cache)) = (miss, ctx.lints.as_deref_mut()) {
+        cache.insert(miss, schema, &place, &out.calls);
+    }
+    replay(ctx, out.calls);
+}
+
+fn replay(ctx: &mut Ctx<'_>, calls: Vec<Call>) {
+    for c in calls {
+        if c.reject {
+            ctx.reject(c.rule, c.code, c.param, c.message);
+        } else {
+            ctx.warn(c.rule, c.code, c.param, c.message);
+        }
+    }
+}
+
+/// The lints on one non-null schema, their findings made on `out`.
+fn lint(out: &mut Lint, target: &Target<'_>, schema: &Value, fine_tuned: bool) {
+    if out.enabled("json_schema_valid") {
         if let Some(problem) =
             crate_meta_problem(schema).filter(|_| meta_problem(schema, 0).is_none())
         {
@@ -224,7 +342,7 @@ fn run(ctx: &mut Ctx<'_>, target: &Target<'_>, schema: &Value, fine_tuned: bool)
                 "{}{problem} (JSON Schema meta-schema check).",
                 target.prefix()
             );
-            ctx.warn(
+            out.warn(
                 "json_schema_valid",
                 target.code(),
                 Some(target.param.clone()),
@@ -241,7 +359,7 @@ fn run(ctx: &mut Ctx<'_>, target: &Target<'_>, schema: &Value, fine_tuned: bool)
                     target.name
                 ),
             };
-            ctx.reject(
+            out.reject(
                 "json_schema_valid",
                 target.code(),
                 Some(target.param.clone()),
@@ -251,11 +369,11 @@ fn run(ctx: &mut Ctx<'_>, target: &Target<'_>, schema: &Value, fine_tuned: bool)
             return;
         }
     }
-    if ctx.enabled("schema_array_items") {
+    if out.enabled("schema_array_items") {
         let mut path = Vec::new();
         if let Some(at) = array_without_items(schema, &mut path, 0) {
             let message = format!("{}In {at}, array schema missing items.", target.prefix());
-            ctx.reject(
+            out.reject(
                 "schema_array_items",
                 target.code(),
                 Some(target.param.clone()),
@@ -273,7 +391,7 @@ fn run(ctx: &mut Ctx<'_>, target: &Target<'_>, schema: &Value, fine_tuned: bool)
     }
     if !target.strict {
         if target.kind == Kind::Function {
-            function_root(ctx, target, root);
+            function_root(out, target, root);
         }
         return;
     }
@@ -304,16 +422,16 @@ fn run(ctx: &mut Ctx<'_>, target: &Target<'_>, schema: &Value, fine_tuned: bool)
     let param = Some(target.param.clone());
     for (code, message) in core::mem::take(&mut walk.warnings) {
         let message = format!("{}{message}", target.prefix());
-        ctx.warn("strict_schema", code, param.clone(), message);
+        out.warn("strict_schema", code, param.clone(), message);
     }
     if let Some(error) = walk.first_error {
         let message = format!("{}{error}.", target.prefix());
-        ctx.reject("strict_schema", target.code(), param, message);
+        out.reject("strict_schema", target.code(), param, message);
         return;
     }
     if let Some(problem) = walk.stats.limit_problem() {
         let message = format!("{}{problem}.", target.prefix());
-        ctx.reject("schema_limits", target.code(), param, message);
+        out.reject("schema_limits", target.code(), param, message);
     }
 }
 
@@ -321,7 +439,7 @@ fn run(ctx: &mut Ctx<'_>, target: &Target<'_>, schema: &Value, fine_tuned: bool)
 /// root: OpenAI refused a root without `type` (ComposioHQ/composio#1829, `strict: false` on the
 /// Responses API) and `{"type": "object"}` alone (evalstate/fast-agent#143, Chat Completions),
 /// quoting its validator. Nested free-form objects are fine; only the root is checked here.
-fn function_root(ctx: &mut Ctx<'_>, target: &Target<'_>, root: &Map<String, Value>) {
+fn function_root(out: &mut Lint, target: &Target<'_>, root: &Map<String, Value>) {
     let problem = match root.get("type") {
         Some(Value::String(t)) if t == "object" => {
             if root.contains_key("properties") {
@@ -348,7 +466,7 @@ fn function_root(ctx: &mut Ctx<'_>, target: &Target<'_>, root: &Map<String, Valu
         }
     };
     let message = format!("{}{problem}.", target.prefix());
-    ctx.reject(
+    out.reject(
         "function_parameters_root",
         target.code(),
         Some(target.param.clone()),
