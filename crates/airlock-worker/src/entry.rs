@@ -125,21 +125,7 @@ pub fn airlock_fast_begin(
 /// its `connection` header: comma-separated, empty when none.
 #[wasm_bindgen]
 pub fn airlock_unwanted_headers(names: &str, connection: Option<String>) -> String {
-    let encoded = names.split(',').any(|name| name == "content-encoding");
-    let listed = route::connection_listed(connection.as_deref());
-    let mut unwanted = String::new();
-    for name in names.split(',').filter(|name| !name.is_empty()) {
-        if !route::forwardable_response_header(name)
-            || (encoded && name == "content-length")
-            || listed.iter().any(|l| l == name)
-        {
-            if !unwanted.is_empty() {
-                unwanted.push(',');
-            }
-            unwanted.push_str(name);
-        }
-    }
-    unwanted
+    forward::unwanted_headers(names, connection.as_deref())
 }
 
 /// The `body_end` line of a success body whose pipe failed (`body::guarded`'s).

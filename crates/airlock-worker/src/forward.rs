@@ -628,27 +628,36 @@ pub(crate) fn success_headers(resp: &web_sys::Response, settings: &Settings) -> 
     } else {
         let headers = Headers(web_sys::Headers::new_with_headers(&resp.headers())?);
         let names = header_names(&headers.0);
-        let encoded = names.split(',').any(|name| name == "content-encoding");
-        let listed = if names.split(',').any(|name| name == "connection") {
-            route::connection_listed(headers.get("connection")?.as_deref())
+        let connection = if names.split(',').any(|name| name == "connection") {
+            headers.get("connection")?
         } else {
-            Vec::new()
+            None
         };
-        let mut unwanted = String::new();
-        for name in names.split(',').filter(|name| !name.is_empty()) {
-            if !route::forwardable_response_header(name)
-                || (encoded && name == "content-length")
-                || listed.iter().any(|l| l == name)
-            {
-                if !unwanted.is_empty() {
-                    unwanted.push(',');
-                }
-                unwanted.push_str(name);
-            }
-        }
+        let unwanted = unwanted_headers(&names, connection.as_deref());
         if !unwanted.is_empty() {
             crate::plumbing::delete_headers(&headers.0, &unwanted);
         }
         headers
     })
+}
+
+/// Of a success answer's header names (comma-separated, as the runtime lists them) and its
+/// `connection` header, the ones not to send on (hop-by-hop, named by `connection`, or a
+/// `content-length` beside a `content-encoding`): comma-separated, empty when none.
+pub(crate) fn unwanted_headers(names: &str, connection: Option<&str>) -> String {
+    let encoded = names.split(',').any(|name| name == "content-encoding");
+    let listed = route::connection_listed(connection);
+    let mut unwanted = String::new();
+    for name in names.split(',').filter(|name| !name.is_empty()) {
+        if !route::forwardable_response_header(name)
+            || (encoded && name == "content-length")
+            || listed.iter().any(|l| l == name)
+        {
+            if !unwanted.is_empty() {
+                unwanted.push(',');
+            }
+            unwanted.push_str(name);
+        }
+    }
+    unwanted
 }
