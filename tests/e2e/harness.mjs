@@ -6,6 +6,25 @@ import { fileURLToPath } from "node:url";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "..", "..");
+
+// Node's fetch says only "fetch failed"; what failed is in `cause` (a reset, a closed keep-alive
+// socket, a refused connection). The tests' own fetch calls get it appended to the message, so a
+// rare failure under load says which it was. The error object, its class and the words "fetch
+// failed" stay as they are.
+const nodeFetch = globalThis.fetch;
+globalThis.fetch = async (...args) => {
+  try {
+    return await nodeFetch(...args);
+  } catch (e) {
+    const cause = e?.cause;
+    if (cause && typeof e.message === "string" && !e.message.includes("cause:")) {
+      try {
+        e.message += ` (cause: ${cause.code ?? cause.name ?? ""} ${cause.message ?? cause})`;
+      } catch {}
+    }
+    throw e;
+  }
+};
 /** How Miniflare loads the built bundle's other files, as wrangler does: the `.wasm` compiled, the
  * tokenizer's vocabularies (`*.bin`, written beside index.js by build-worker) as Data modules. */
 export const bundleModulesRules = [
