@@ -21,7 +21,7 @@
 
 use airlock_rules::{NoResponse, diagnose_response};
 use wasm_bindgen::prelude::*;
-use worker::{Context, Env, Method, Response, ResponseBuilder, Result};
+use worker::{Context, Env, Method, Response, Result};
 
 use crate::log::LogLine;
 use crate::route::{self, Route};
@@ -366,24 +366,11 @@ impl FastRequest {
                 );
             }
         };
-        let out = forward::copied_headers(&resp_headers, false, None)?;
-        for (name, value) in &added {
-            out.set(name, value)?;
-        }
-        let builder = ResponseBuilder::new().with_status(status).with_headers(out);
-        Ok(match rest {
-            None => builder.fixed(bytes),
-            Some(reader) => {
-                line.upstream_body = Some("streamed");
-                let options = body::RelayOptions {
-                    request_id: line.request_id.clone(),
-                    direction: body::Direction::Response,
-                    idle_ms: settings.idle_timeout_ms,
-                    masker: None,
-                };
-                builder.from_stream(body::relay(bytes, Some(reader), options))?
-            }
-        })
+        let sent = match rest {
+            None => forward::ErrorBody::Whole(bytes),
+            Some(reader) => forward::ErrorBody::Relayed(bytes, reader),
+        };
+        forward::error_answer(status, &resp_headers, &added, sent, line, settings, None)
     }
 
     /// `x-airlock-*` headers `lib.rs` `serve` adds to every answer (the request ID, a partial

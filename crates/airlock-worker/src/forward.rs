@@ -286,26 +286,13 @@ pub async fn proxy(
                         continue;
                     }
                 }
-                let out = copied_headers(&resp_headers, false, masker.as_ref())?;
-                for (name, value) in &added {
-                    out.set(name, value)?;
-                }
-                let builder = ResponseBuilder::new().with_status(status).with_headers(out);
-                return Ok(match rest {
-                    None => builder.fixed(bytes),
-                    Some(reader) => {
-                        line.upstream_body = Some("streamed");
-                        let options = body::RelayOptions {
-                            request_id: line.request_id.clone(),
-                            direction: body::Direction::Response,
-                            idle_ms: settings.idle_timeout_ms,
-                            masker,
-                        };
-                        // The raw prefix goes through the same masker as the rest, so a
-                        // secret split where the prefix ends is still masked.
-                        builder.from_stream(body::relay(raw, Some(reader), options))?
-                    }
-                });
+                // Streamed on, the raw prefix goes through the same masker as the rest, so a
+                // secret split where the prefix ends is still masked.
+                let sent = match rest {
+                    None => ErrorBody::Whole(bytes),
+                    Some(reader) => ErrorBody::Relayed(raw, reader),
+                };
+                return error_answer(status, &resp_headers, &added, sent, line, settings, masker);
             }
             Err(failure) => {
                 let kind = match failure {
@@ -638,6 +625,44 @@ pub(crate) fn success_headers(resp: &web_sys::Response, settings: &Settings) -> 
             crate::plumbing::delete_headers(&headers.0, &unwanted);
         }
         headers
+    })
+}
+
+/// An upstream error answer's body as it is sent on: read whole (masked in gateway mode), or a
+/// prefix (raw) followed by the unread rest.
+pub(crate) enum ErrorBody {
+    Whole(Vec<u8>),
+    Relayed(Vec<u8>, body::Reader),
+}
+
+/// An upstream error answer sent on: its headers (masked in gateway mode) with Airlock's `added`
+/// ones, and its body; a relayed one goes through `masker` chunk by chunk.
+pub(crate) fn error_answer(
+    status: u16,
+    resp_headers: &[(String, String)],
+    added: &[(&'static str, String)],
+    sent: ErrorBody,
+    line: &mut LogLine,
+    settings: &Settings,
+    masker: Option<Masker>,
+) -> Result<Response> {
+    let out = copied_headers(resp_headers, false, masker.as_ref())?;
+    for (name, value) in added {
+        out.set(name, value)?;
+    }
+    let builder = ResponseBuilder::new().with_status(status).with_headers(out);
+    Ok(match sent {
+        ErrorBody::Whole(bytes) => builder.fixed(bytes),
+        ErrorBody::Relayed(first, reader) => {
+            line.upstream_body = Some("streamed");
+            let options = body::RelayOptions {
+                request_id: line.request_id.clone(),
+                direction: body::Direction::Response,
+                idle_ms: settings.idle_timeout_ms,
+                masker,
+            };
+            builder.from_stream(body::relay(first, Some(reader), options))?
+        }
     })
 }
 
