@@ -182,8 +182,19 @@ async function serveFast(fast, request, env, ctx) {
     return answer(fast.upstream_error(got, read.bytes, read.end, read.reader));
   }
   const from = got.headers;
+  let checked;
   if (fast.answered(from.get("x-request-id"), from.get("content-type"))) {
-    return answer(await fast.rust_answer(got));
+    if (!fast.check_in_entry(status) || got.body === null) return answer(await fast.rust_answer(got));
+    // An answer to check: read as `output::answer` reads it (the same reader); a complete one
+    // is checked and sent on here, anything else by Rust from what was read.
+    let read;
+    try {
+      read = await W.airlock_read_answer_for_entry(got.body, fast.output_cap(), fast.idle_timeout_ms());
+    } catch {
+      return answer(await fast.rust_answer(got));
+    }
+    if (read[1] !== "complete") return answer(fast.rust_answer_read(got, read));
+    checked = read[0];
   }
   const out = new Headers(from);
   let names = "";
@@ -201,8 +212,15 @@ async function serveFast(fast, request, env, ctx) {
     if (name === "x-airlock-request-id") requestId = value;
     out.set(name, value);
   });
-  let body = NULL_BODY.has(status) ? null : got.body;
-  if (body !== null) body = guarded(body, requestId);
+  let body;
+  if (checked !== undefined) {
+    const verdict = fast.checked_answer(checked);
+    if (verdict !== "") out.set("x-airlock-output", verdict);
+    body = checked;
+  } else {
+    body = NULL_BODY.has(status) ? null : got.body;
+    if (body !== null) body = guarded(body, requestId);
+  }
   const response = new Response(body, { status, headers: out });
   const text = fast.done(status);
   if (text !== undefined) console.log(text);

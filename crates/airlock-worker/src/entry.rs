@@ -14,8 +14,12 @@
 //!   what the request asked its answer to follow (`OUTPUT_CHECK`), as `forward.rs` reads it.
 //! - [`FastRequest::upstream_error`]: an upstream error answer's prefix (read by the entry as
 //!   `body::read_prefix` reads it) diagnosed, labelled and sent on as `forward.rs` does.
-//! - [`FastRequest::rust_answer`]: an event stream (`watch.rs`) or an answer to check against the
-//!   request's schemas (`output.rs`) is sent on by `output::answer` as before (a promise).
+//! - [`FastRequest::rust_answer`]: an event stream (`watch.rs`) is sent on by `output::answer`
+//!   as before (a promise).
+//! - [`FastRequest::checked_answer`]: a JSON answer to check against the request's schemas
+//!   (`output.rs`), read whole by the entry with `output.rs`'s reader, checked; the entry sends
+//!   it on. Read only in part (over the cap, stalled, cut), [`FastRequest::rust_answer_read`]
+//!   sends it on as `output::answer` does.
 //! - [`FastRequest::done`]: a success answer the entry sent on itself: the `x-airlock-*`
 //!   headers it adds and the log line's text.
 
@@ -266,6 +270,59 @@ impl FastRequest {
         self.line.upstream_request_id = request_id;
         self.line.stream = crate::watch::is_event_stream(content_type.as_deref());
         self.line.stream || self.expect.is_some()
+    }
+
+    /// A JSON success answer (2xx, not an event stream) to check against what the request
+    /// asked: the entry reads it with `airlock_read_answer_for_entry` (at most
+    /// [`Self::output_cap`] plus the chunk that crossed it, within [`Self::idle_timeout_ms`]),
+    /// checks a complete one with [`Self::checked_answer`] and sends it on itself; anything else
+    /// it read goes to [`Self::rust_answer_read`].
+    pub fn check_in_entry(&self, status: u16) -> bool {
+        !self.line.stream && self.expect.is_some() && (200..300).contains(&status)
+    }
+
+    /// `MAX_OUTPUT_CHECK_BYTES`.
+    pub fn output_cap(&self) -> f64 {
+        airlock_rules::output::MAX_OUTPUT_CHECK_BYTES as f64
+    }
+
+    /// `UPSTREAM_IDLE_TIMEOUT_MS`, at most `body::MAX_TIMER_MS`: the deadline on reading an
+    /// answer to check.
+    pub fn idle_timeout_ms(&self) -> f64 {
+        match self.settings.as_ref() {
+            Ok(settings) => settings.idle_timeout_ms.min(body::MAX_TIMER_MS) as f64,
+            Err(_) => 0.0,
+        }
+    }
+
+    /// A complete answer the entry read: checked against the request's schemas, its verdict
+    /// put in the log line's fields; the `x-airlock-output` header's value (empty: nothing was
+    /// asked, no header).
+    pub fn checked_answer(&mut self, bytes: &[u8]) -> String {
+        let Some(expect) = self.expect.take() else {
+            return String::new();
+        };
+        let report = crate::output::check_bytes(&expect, bytes);
+        crate::output::log_fields(&mut self.line, &report);
+        report.header_value()
+    }
+
+    /// An answer to check that the entry read only in part (over the cap, stalled, cut): sent on
+    /// by `output::answer_read` as `output::answer` sends it: `[response, log line text]`.
+    pub fn rust_answer_read(
+        mut self,
+        resp: web_sys::Response,
+        read: js_sys::Array,
+    ) -> js_sys::Array {
+        let settings = alloc::rc::Rc::clone(&self.settings);
+        let read = crate::output::Read::from_js(read);
+        let answer = match (settings.as_ref(), self.expect.take()) {
+            (Ok(settings), Some(expect)) => {
+                crate::output::answer_read(resp, read, &mut self.line, settings, &expect)
+            }
+            _ => reject(&errors::internal(), &mut self.line),
+        };
+        self.complete(answer)
     }
 
     /// A success answer sent on by `output::answer` (the answer check, the stream watch): a

@@ -146,8 +146,20 @@ extern "C" {
     ) -> core::result::Result<js_sys::Promise, wasm_bindgen::JsValue>;
 }
 
+/// [`read_answer`]'s reader for the JavaScript entry: a promise of `[bytes, end, rest]` (`end`:
+/// `complete`, `more`, `stalled` or `failed`), handed back to [`Read::from_js`] by
+/// `entry.rs` unless the entry checks a complete answer itself.
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn airlock_read_answer_for_entry(
+    body: &web_sys::ReadableStream,
+    cap: f64,
+    ms: f64,
+) -> core::result::Result<js_sys::Promise, wasm_bindgen::JsValue> {
+    airlock_read_answer(body, cap, ms)
+}
+
 /// How [`read_answer`] ended, with what it read.
-enum Read {
+pub(crate) enum Read {
     /// The whole body.
     Complete(Vec<u8>),
     /// Over the cap (the bytes hold the chunk that crossed it): the rest is still to read.
@@ -174,19 +186,25 @@ async fn read_answer(
     let Ok(out) = js_sys::futures::JsFuture::from(promise).await else {
         return Some(Read::Failed(Vec::new()));
     };
-    let out: js_sys::Array = out.unchecked_into();
-    let bytes = out
-        .get(0)
-        .dyn_into::<js_sys::Uint8Array>()
-        .map(|b| b.to_vec())
-        .unwrap_or_default();
-    let rest = || body::Reader::from_js(out.get(2).unchecked_into());
-    Some(match out.get(1).as_string().as_deref() {
-        Some("complete") => Read::Complete(bytes),
-        Some("more") => Read::More(bytes, rest()),
-        Some("stalled") => Read::Stalled(bytes, rest()),
-        _ => Read::Failed(bytes),
-    })
+    Some(Read::from_js(out.unchecked_into()))
+}
+
+impl Read {
+    /// The `[bytes, end, rest]` array the JavaScript reader gives.
+    pub(crate) fn from_js(out: js_sys::Array) -> Read {
+        let bytes = out
+            .get(0)
+            .dyn_into::<js_sys::Uint8Array>()
+            .map(|b| b.to_vec())
+            .unwrap_or_default();
+        let rest = || body::Reader::from_js(out.get(2).unchecked_into());
+        match out.get(1).as_string().as_deref() {
+            Some("complete") => Read::Complete(bytes),
+            Some("more") => Read::More(bytes, rest()),
+            Some("stalled") => Read::Stalled(bytes, rest()),
+            _ => Read::Failed(bytes),
+        }
+    }
 }
 
 /// A success answer to a request that asked for a schema: checked as the module doc says. The
@@ -214,9 +232,22 @@ pub async fn answer(
     let Some(read) = read else {
         return crate::forward::pass_through(resp, line, settings, None);
     };
+    answer_read(resp, read, line, settings, &expect)
+}
+
+/// A JSON success answer to a request that asked for a schema, sent on after [`read_answer`]
+/// (or the JavaScript entry, with the same reader) read it as far as it could.
+pub(crate) fn answer_read(
+    resp: web_sys::Response,
+    read: Read,
+    line: &mut LogLine,
+    settings: &Settings,
+    expect: &Expectation,
+) -> Result<Response> {
+    let status = resp.status();
     let (report, stream) = match read {
         Read::Complete(bytes) => {
-            let report = check_bytes(&expect, &bytes);
+            let report = check_bytes(expect, &bytes);
             log_fields(line, &report);
             let headers = crate::forward::success_headers(&resp, settings)?;
             headers.set(HEADER, &report.header_value())?;
