@@ -1,7 +1,10 @@
 //! A parsed JSON value's cache key: a 64-bit FNV-1a hash of its structure and the length of its
 //! compact JSON text, from one walk and without writing the text out (issue 17). Shared by the
 //! caches keyed on a schema (`ValidatorCache`, `validate::SchemaLintCache`), each of which
-//! compares the value in full on a key match, so a hash collision never shares an entry.
+//! compares the value in full on a key match, so a hash collision never shares an entry; and
+//! the bounded, least-recently-used store both keep their entries in ([`Bounded`]).
+
+use alloc::vec::Vec;
 
 use serde_json::Value;
 
@@ -92,6 +95,69 @@ impl core::fmt::Write for Hashing<'_> {
         fnv1a(self.h, s.as_bytes());
         self.len += s.len();
         Ok(())
+    }
+}
+
+/// Entries kept least recently used first out, within a count and a byte bound: the store of
+/// `ValidatorCache` and of both halves of `validate::SchemaLintCache`. What an entry counts in
+/// bytes is its owner's choice; an entry larger than the whole byte bound is never kept.
+pub(crate) struct Bounded<E> {
+    /// Each entry with the bytes it counts and when it was last used.
+    entries: Vec<(E, usize, u64)>,
+    bytes: usize,
+    max_entries: usize,
+    max_bytes: usize,
+}
+
+impl<E> Bounded<E> {
+    pub(crate) const fn new(max_entries: usize, max_bytes: usize) -> Self {
+        Bounded {
+            entries: Vec::new(),
+            bytes: 0,
+            max_entries,
+            max_bytes,
+        }
+    }
+
+    /// How many entries are kept.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// The bytes the kept entries count.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// The first entry `is` accepts, marked used at `tick`.
+    pub(crate) fn find(&mut self, tick: u64, mut is: impl FnMut(&E) -> bool) -> Option<&E> {
+        let (e, _, used) = self.entries.iter_mut().find(|(e, _, _)| is(e))?;
+        *used = tick;
+        Some(e)
+    }
+
+    /// Keeps `e`, counting `bytes`, unless it alone is over the byte bound; the least recently
+    /// used entries are dropped first to make room.
+    pub(crate) fn insert(&mut self, tick: u64, e: E, bytes: usize) {
+        if bytes > self.max_bytes {
+            return;
+        }
+        while !self.entries.is_empty()
+            && (self.entries.len() >= self.max_entries || self.bytes + bytes > self.max_bytes)
+        {
+            let Some((i, _)) = self
+                .entries
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, (_, _, used))| *used)
+            else {
+                break;
+            };
+            let (_, freed, _) = self.entries.swap_remove(i);
+            self.bytes -= freed;
+        }
+        self.bytes += bytes;
+        self.entries.push((e, bytes, tick));
     }
 }
 

@@ -17,9 +17,10 @@
 //! the CLI none (it checks one answer).
 
 use alloc::rc::Rc;
-use alloc::vec::Vec;
 
 use serde_json::Value;
+
+use crate::schema_key::Bounded;
 
 /// The most compiled validators one cache keeps.
 pub const MAX_CACHED_VALIDATORS: usize = 64;
@@ -38,24 +39,32 @@ struct Entry {
     /// Its compact JSON text's length, what the byte bound counts.
     len: usize,
     compiled: Compiled,
-    last_used: u64,
 }
 
 /// Compiled validators by schema, bounded as the module doc says.
-#[derive(Default)]
 pub struct ValidatorCache {
-    entries: Vec<Entry>,
-    bytes: usize,
+    entries: Bounded<Entry>,
     tick: u64,
     hits: u64,
     compiles: u64,
+}
+
+impl Default for ValidatorCache {
+    fn default() -> Self {
+        ValidatorCache {
+            entries: Bounded::new(MAX_CACHED_VALIDATORS, MAX_CACHED_SCHEMA_BYTES),
+            tick: 0,
+            hits: 0,
+            compiles: 0,
+        }
+    }
 }
 
 impl core::fmt::Debug for ValidatorCache {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("ValidatorCache")
             .field("entries", &self.entries.len())
-            .field("bytes", &self.bytes)
+            .field("bytes", &self.entries.bytes())
             .field("hits", &self.hits)
             .field("compiles", &self.compiles)
             .finish()
@@ -75,12 +84,12 @@ impl ValidatorCache {
 
     /// Whether nothing is kept.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.entries.len() == 0
     }
 
     /// The schema text kept, in bytes (at most [`MAX_CACHED_SCHEMA_BYTES`]).
     pub fn bytes(&self) -> usize {
-        self.bytes
+        self.entries.bytes()
     }
 
     /// Lookups answered from the cache, and validators compiled, since it was made.
@@ -93,48 +102,25 @@ impl ValidatorCache {
     pub fn get(&mut self, schema: &Value) -> Compiled {
         let (hash, len) = crate::schema_key::key(schema);
         self.tick += 1;
-        if let Some(e) = self
-            .entries
-            .iter_mut()
-            .find(|e| e.hash == hash && e.len == len && e.key == *schema)
-        {
-            e.last_used = self.tick;
+        if let Some(e) = self.entries.find(self.tick, |e| {
+            e.hash == hash && e.len == len && e.key == *schema
+        }) {
             self.hits += 1;
             return e.compiled.clone();
         }
         self.compiles += 1;
         let compiled = jsonschema::validator_for(schema).ok().map(Rc::new);
-        if len > MAX_CACHED_SCHEMA_BYTES {
-            return compiled;
+        // Checked here too, so a schema over the bound is not copied only to be dropped.
+        if len <= MAX_CACHED_SCHEMA_BYTES {
+            let entry = Entry {
+                hash,
+                key: schema.clone(),
+                len,
+                compiled: compiled.clone(),
+            };
+            self.entries.insert(self.tick, entry, len);
         }
-        while !self.entries.is_empty()
-            && (self.entries.len() >= MAX_CACHED_VALIDATORS
-                || self.bytes + len > MAX_CACHED_SCHEMA_BYTES)
-        {
-            self.evict_oldest();
-        }
-        self.bytes += len;
-        self.entries.push(Entry {
-            hash,
-            key: schema.clone(),
-            len,
-            compiled: compiled.clone(),
-            last_used: self.tick,
-        });
         compiled
-    }
-
-    fn evict_oldest(&mut self) {
-        let Some((i, _)) = self
-            .entries
-            .iter()
-            .enumerate()
-            .min_by_key(|(_, e)| e.last_used)
-        else {
-            return;
-        };
-        let e = self.entries.swap_remove(i);
-        self.bytes -= e.len;
     }
 }
 

@@ -33,6 +33,8 @@ use alloc::vec::Vec;
 
 use serde_json::Value;
 
+use crate::schema_key::Bounded;
+
 /// The most stand-ins known valid one cache keeps.
 pub const MAX_KNOWN_VALID_BODIES: usize = 32;
 
@@ -117,55 +119,6 @@ pub(crate) struct Miss {
     len: usize,
 }
 
-/// Entries kept least recently used first out, within a count and a byte bound.
-struct Bounded<E> {
-    /// Each entry with the bytes it counts and when it was last used.
-    entries: Vec<(E, usize, u64)>,
-    bytes: usize,
-    max_entries: usize,
-    max_bytes: usize,
-}
-
-impl<E> Bounded<E> {
-    const fn new(max_entries: usize, max_bytes: usize) -> Self {
-        Bounded {
-            entries: Vec::new(),
-            bytes: 0,
-            max_entries,
-            max_bytes,
-        }
-    }
-
-    fn find(&mut self, tick: u64, mut is: impl FnMut(&E) -> bool) -> Option<&E> {
-        let (e, _, used) = self.entries.iter_mut().find(|(e, _, _)| is(e))?;
-        *used = tick;
-        Some(e)
-    }
-
-    /// Keeps `e`, counting `bytes`, unless it alone is over the byte bound.
-    fn insert(&mut self, tick: u64, e: E, bytes: usize) {
-        if bytes > self.max_bytes {
-            return;
-        }
-        while !self.entries.is_empty()
-            && (self.entries.len() >= self.max_entries || self.bytes + bytes > self.max_bytes)
-        {
-            let Some((i, _)) = self
-                .entries
-                .iter()
-                .enumerate()
-                .min_by_key(|(_, (_, _, used))| *used)
-            else {
-                break;
-            };
-            let (_, freed, _) = self.entries.swap_remove(i);
-            self.bytes -= freed;
-        }
-        self.bytes += bytes;
-        self.entries.push((e, bytes, tick));
-    }
-}
-
 /// Schema lint verdicts by schema and place, and stand-ins known valid, bounded as the module
 /// doc says.
 pub struct SchemaLintCache {
@@ -195,10 +148,10 @@ impl Default for SchemaLintCache {
 impl core::fmt::Debug for SchemaLintCache {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("SchemaLintCache")
-            .field("entries", &self.lints.entries.len())
-            .field("bytes", &self.lints.bytes)
-            .field("valid_bodies", &self.valid.entries.len())
-            .field("valid_bytes", &self.valid.bytes)
+            .field("entries", &self.lints.len())
+            .field("bytes", &self.lints.bytes())
+            .field("valid_bodies", &self.valid.len())
+            .field("valid_bytes", &self.valid.bytes())
             .field("hits", &self.hits)
             .field("misses", &self.misses)
             .field("valid_hits", &self.valid_hits)
@@ -215,23 +168,23 @@ impl SchemaLintCache {
 
     /// How many schema verdicts are kept.
     pub fn len(&self) -> usize {
-        self.lints.entries.len()
+        self.lints.len()
     }
 
     /// Whether nothing is kept.
     pub fn is_empty(&self) -> bool {
-        self.lints.entries.is_empty() && self.valid.entries.is_empty()
+        self.lints.len() == 0 && self.valid.len() == 0
     }
 
     /// The bytes the schema verdicts keep (at most [`MAX_LINTED_SCHEMA_BYTES`]).
     pub fn bytes(&self) -> usize {
-        self.lints.bytes
+        self.lints.bytes()
     }
 
     /// How many stand-ins known valid are kept, and their bytes (at most
     /// [`MAX_KNOWN_VALID_BODIES`] and [`MAX_KNOWN_VALID_BODY_BYTES`]).
     pub fn valid_bodies(&self) -> (usize, usize) {
-        (self.valid.entries.len(), self.valid.bytes)
+        (self.valid.len(), self.valid.bytes())
     }
 
     /// Schema lookups answered from the cache, and those that ran the lints, since it was made.
