@@ -238,12 +238,36 @@ fn holds(text: &str, pattern: &str) -> bool {
 }
 
 /// The best wording match over the given texts: highest precedence, then the longest pattern.
+/// When no wording is found, a text whose spaces were lost (a title typed or pasted without
+/// them: `module'openai'hasnoattribute'error`) is read again without spaces, against the long
+/// phrases only (16 characters or more once their spaces are gone), so that a short word cannot
+/// turn up inside another.
 fn by_message(texts: &[&str]) -> Option<&'static Rule> {
     let lowered: alloc::vec::Vec<String> = texts.iter().map(|t| t.to_lowercase()).collect();
+    best_wording(|pattern| lowered.iter().any(|t| holds(t, pattern))).or_else(|| {
+        let compact: alloc::vec::Vec<String> = lowered.iter().map(|t| without_spaces(t)).collect();
+        best_wording(|pattern| {
+            pattern.contains(' ') && {
+                let p = without_spaces(pattern);
+                p.len() >= MIN_COMPACT_WORDING && compact.iter().any(|t| t.contains(p.as_str()))
+            }
+        })
+    })
+}
+
+/// The shortest phrase, its spaces removed, that a text without spaces is matched against.
+const MIN_COMPACT_WORDING: usize = 16;
+
+fn without_spaces(text: &str) -> String {
+    text.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// The wording `found` accepts with the highest precedence, then the longest pattern.
+fn best_wording(found: impl Fn(&str) -> bool) -> Option<&'static Rule> {
     let mut best: Option<(&'static Rule, i8, usize)> = None;
     for rule in ERROR_RULES {
         for pattern in rule.messages {
-            if !lowered.iter().any(|t| holds(t, pattern)) {
+            if !found(pattern) {
                 continue;
             }
             let better = match best {
@@ -542,6 +566,8 @@ pub fn diagnose(evidence: &Evidence) -> Diagnosis {
             Some("completed" | "finalizing" | "in_progress") => "batch_requests_failed",
             Some("expired") => "batch_expired",
             Some("cancelled" | "cancelling") => "batch_cancelled",
+            // One line of an output or error file that failed without saying why.
+            None if evidence.custom_id.is_some() => "batch_line_failed",
             _ => "batch_failed",
         }),
         None => rule_named("unrecognized"),
@@ -566,7 +592,19 @@ pub fn diagnose(evidence: &Evidence) -> Diagnosis {
         cause.category
     };
     let decision = cause.retry;
-    let delivery = if evidence.realtime {
+    // The status an SDK class stands for: v0's `RateLimitError` was raised for a 429 whatever its
+    // message said, and openai-python's `InternalServerError` for a 5xx that arrived.
+    let class_status = present(evidence.exception.as_deref())
+        .and_then(by_exception)
+        .filter(|r| is_status_record(r) && r.status_max.is_none() && r.transport.is_none())
+        .and_then(|r| r.status);
+    // A status stated or an SDK's status class says an answer arrived.
+    let answered = stated_status.or(class_status);
+    let delivery = if category == Category::ClientSide {
+        // The client raised it itself, whatever it was doing (building the call, or reading an
+        // answer or an event it could not decode): the fix is in the client.
+        Delivery::Client
+    } else if evidence.realtime {
         Delivery::Realtime
     } else if in_stream || category == Category::StreamError {
         // A stream that broke is a stream, whether or not the paste shows its events.
@@ -575,14 +613,16 @@ pub fn diagnose(evidence: &Evidence) -> Diagnosis {
         Delivery::BatchJob
     } else if in_batch || category == Category::BatchError {
         Delivery::BatchLine
-    } else if category == Category::ClientSide
-        // A `client_…` record is a client library's own refusal, whatever its category (no
-        // key to build the client with): nothing was sent.
-        || (cause.name.starts_with("client_") && stated_status.is_none())
-        // A status the text states (a gateway's `504: GATEWAY_TIMEOUT` page) says a response
-        // arrived, whatever wording came with it.
-        || (evidence.transport.is_some() && stated_status.is_none())
-        || (stated_status.is_none() && cause.transport.is_some())
+    } else if
+    // A `client_…` record is a client library's own refusal, whatever its category: nothing
+    // was sent.
+    (cause.name.starts_with("client_") && answered.is_none())
+        // A status the text states (a gateway's `504: GATEWAY_TIMEOUT` page), or the SDK class
+        // raised for one, says a response arrived, whatever wording came with it; without one,
+        // an answer that never came (a client's read timeout, whose record names no status as a
+        // gateway's timeout page does) was the client's to report.
+        || (evidence.transport.is_some() && answered.is_none())
+        || (answered.is_none() && cause.transport.is_some())
     {
         Delivery::Client
     } else {
@@ -605,13 +645,9 @@ pub fn diagnose(evidence: &Evidence) -> Diagnosis {
         }
     };
 
-    // The status: stated, else the one an SDK class stands for (v0's `RateLimitError` was raised
-    // for a 429 whatever its message said), else the one the record usually comes with (not for
-    // stream errors, which arrive inside a 200 response, and not from a range).
-    let class_status = present(evidence.exception.as_deref())
-        .and_then(by_exception)
-        .filter(|r| is_status_record(r) && r.status_max.is_none() && r.transport.is_none())
-        .and_then(|r| r.status);
+    // The status: stated, else the one an SDK class stands for (see `class_status` above), else
+    // the one the record usually comes with (not for stream errors, which arrive inside a 200
+    // response, and not from a range).
     let status = stated_status.or_else(|| {
         (!in_stream && cause.status_max.is_none())
             .then(|| class_status.or(cause.status))
@@ -1577,7 +1613,7 @@ mod tests {
             (Some(404), None, Some("invalid_request_error"), "This is a chat model and not supported in the v1/completions endpoint. Did you mean to use v1/chat/completions?", None, C::NotFound, R::AfterChange),
             (Some(404), None, Some("invalid_request_error"), "Invalid URL (POST /v1/chat/completion)", None, C::NotFound, R::AfterChange),
             (Some(401), None, Some("invalid_request_error"), "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).", None, C::Authentication, R::No),
-            (None, None, None, "The api_key client option must be set either by passing api_key to the client or by setting the OPENAI_API_KEY environment variable", Some("openai.OpenAIError"), C::Authentication, R::No),
+            (None, None, None, "The api_key client option must be set either by passing api_key to the client or by setting the OPENAI_API_KEY environment variable", Some("openai.OpenAIError"), C::ClientSide, R::AfterChange),
             (Some(400), Some("unsupported_value"), Some("invalid_request_error"), "Your organization must be verified to stream this model. Please go to: https://platform.openai.com/settings/organization/general and click on Verify Organization.", None, C::Permission, R::No),
             (Some(400), Some("unsupported_parameter"), Some("invalid_request_error"), "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.", None, C::InvalidRequest, R::AfterChange),
             (Some(400), None, Some("invalid_request_error"), "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.", None, C::InvalidRequest, R::AfterChange),

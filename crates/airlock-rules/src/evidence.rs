@@ -116,7 +116,8 @@ pub struct Evidence {
 }
 
 impl Evidence {
-    /// True when nothing that could identify an error was found.
+    /// True when nothing that could identify an error was found (a failed Batch line, found by
+    /// its `custom_id`, is an error even when it says nothing else).
     pub fn is_empty(&self) -> bool {
         self.status.is_none()
             && self.code.is_none()
@@ -125,6 +126,7 @@ impl Evidence {
             && self.exception.is_none()
             && self.transport.is_none()
             && self.batch_status.is_none()
+            && self.custom_id.is_none()
             && self.html_title.is_none()
     }
 

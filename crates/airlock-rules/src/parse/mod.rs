@@ -478,6 +478,12 @@ fn realtime_cue(text: &str) -> bool {
         "session_expired",
         "session hit the maximum duration",
         "no close frame received",
+        // A parameter path only a Realtime session has (`session.update`'s fields:
+        // "Missing required parameter: 'session.tool_choice.name'"), and its event names.
+        "'session.",
+        "\"session.",
+        "param: session.",
+        "transcription_session.",
     ]
     .iter()
     .any(|cue| lower.contains(cue))

@@ -1720,7 +1720,7 @@ fn an_r_rlang_condition_gives_its_deepest_cause() {
 #[test]
 fn the_families_of_batch_m_are_classified() {
     // A key variable the program never set, in an app's or package's own words: the client
-    // sent nothing (the corpus keeps these as authentication, delivered by the client).
+    // sent nothing, so it is the client's refusal (client_side since session 11), not the API's.
     for text in [
         "Fatal: OPENAI_API_KEY is not set. Export it and run again.",
         "the bot didn't get OPENAI_API_KEY from the environment",
@@ -1728,7 +1728,7 @@ fn the_families_of_batch_m_are_classified() {
         let (c, r, rule) = cat(text);
         assert_eq!(
             (c, r, rule.as_str()),
-            ("authentication", "no", "client_missing_api_key"),
+            ("client_side", "after_change", "client_missing_api_key"),
             "{text}"
         );
     }
@@ -1837,4 +1837,134 @@ fn stream_evidence_without_sse_framing_and_a_body_after_its_status() {
         r#"{"type":"error","error":{"type":"invalid_request_error","code":null,"message":"bad"}}"#,
     );
     assert_eq!(s(&e.stream_event), Some("error"));
+}
+
+fn full(text: &str) -> (&'static str, &'static str, String, &'static str) {
+    let d = crate::explain(text).diagnosis.expect(text);
+    (
+        d.category.as_str(),
+        d.retry.decision.as_str(),
+        d.rule,
+        d.delivery.as_str(),
+    )
+}
+
+#[test]
+fn the_families_of_batch_o_are_classified() {
+    // A client library that refused for a key nobody set sent nothing: client_side, delivered
+    // by the client, whether its class is v0's `AuthenticationError` or v1's `OpenAIError`.
+    for text in [
+        "openai.error.AuthenticationError: No API key provided. You can set your API key in code using 'openai.api_key = <API-KEY>', or you can set the environment variable OPENAI_API_KEY=<API-KEY>).",
+        "openai.OpenAIError: The api_key client option must be set either by passing api_key to the client or by setting the OPENAI_API_KEY environment variable",
+    ] {
+        assert_eq!(
+            full(text),
+            (
+                "client_side",
+                "after_change",
+                "client_missing_api_key".into(),
+                "client"
+            ),
+            "{text}"
+        );
+    }
+    // The server's 401 for a request that came without a key is the API's answer.
+    let (c, r, _, d) = full(
+        r#"401 {"error":{"message":"You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).","type":"invalid_request_error","code":null}}"#,
+    );
+    assert_eq!((c, r, d), ("authentication", "no", "response"));
+
+    // A client that could not decode what came back: the fix is in the client.
+    for text in [
+        "Swift.DecodingError.keyNotFound(CodingKeys(stringValue: \"id\", intValue: nil), Swift.DecodingError.Context(codingPath: [], debugDescription: \"No value associated with key\"))",
+        "type 'Null' is not a subtype of type 'String' in type cast",
+        "Error: data did not match any variant of untagged enum ResponseEvent",
+        "unknown server event type: conversation.item.input_audio_transcription.delta",
+    ] {
+        let (c, r, rule, d) = full(text);
+        assert_eq!(
+            (c, r, rule.as_str(), d),
+            (
+                "client_side",
+                "after_change",
+                "client_cannot_decode_value",
+                "client"
+            ),
+            "{text}"
+        );
+    }
+    // The API's own refusal of a bad value keeps its type, whatever else the text says.
+    let (c, _, _, d) = full(
+        r#"400 {"error":{"message":"Invalid type for 'messages[0].content': expected a string, but got null instead.","type":"invalid_request_error","param":"messages[0].content","code":"invalid_type"}}"#,
+    );
+    assert_eq!((c, d), ("invalid_request", "response"));
+
+    // A program that failed on its own, before any call.
+    for text in [
+        "System.NullReferenceException: Object reference not set to an instance of an object.",
+        "curl: no URL specified!",
+    ] {
+        let (c, _, rule, d) = full(text);
+        assert_eq!(
+            (c, rule.as_str(), d),
+            ("client_side", "client_program_failed", "client"),
+            "{text}"
+        );
+    }
+
+    // A wording pasted without its spaces still matches when it is long...
+    assert_eq!(
+        cat("AttributeError:module'openai'hasnoattribute'ChatCompletion'").0,
+        "client_side"
+    );
+    // ...but a short word inside a longer one does not.
+    assert_eq!(cat("ratelimitless").2, "unrecognized");
+}
+
+#[test]
+fn batch_lines_and_dial_errors_of_batch_o() {
+    // A Batch output line whose request never got an answer (status 0) failed as a line.
+    let line = r#"{"id":"batch_req_1","custom_id":"req-7","response":{"status_code":0,"request_id":"","body":{}},"error":null}"#;
+    let (c, r, rule, d) = full(line);
+    assert_eq!(
+        (c, r, rule.as_str(), d),
+        ("batch_error", "yes", "batch_line_failed", "batch_line")
+    );
+    // A line that succeeded is no error.
+    assert!(crate::explain(
+        r#"{"id":"batch_req_1","custom_id":"req-7","response":{"status_code":200,"request_id":"r","body":{"id":"chatcmpl-1","object":"chat.completion","choices":[]}},"error":null}"#
+    )
+    .diagnosis
+    .is_none_or(|d| d.rule != "batch_line_failed"));
+    // A job that expired keeps its own code.
+    let (c, _, rule, _) = full(
+        r#"{"id":"batch_1","object":"batch","status":"expired","errors":{"data":[{"code":"batch_expired","message":"This batch expired before it could be completed.","line":null,"param":null}]}}"#,
+    );
+    assert_eq!((c, rule.as_str()), ("batch_error", "batch_expired"));
+
+    // A proxy's 500 that says it could not dial the upstream: the connection failed.
+    let (c, _, _, _) = full(
+        r#"500 {"error":{"message":"Post \"https://api.openai.com/v1/chat/completions\": dial tcp 104.18.6.192:443: connect: connection refused","type":"server_error"}}"#,
+    );
+    assert_eq!(c, "connection");
+    // A plain 500 is the server's.
+    let (c, _, _, _) = full(
+        r#"500 {"error":{"message":"The server had an error while processing your request.","type":"server_error"}}"#,
+    );
+    assert_eq!(c, "server_error");
+
+    // A parameter under `session.` is a Realtime session's.
+    let (_, _, _, d) = full(
+        r#"{"type":"error","event_id":"event_1","error":{"type":"invalid_request_error","code":"invalid_value","message":"Invalid value: 'whisper'. Supported values are: 'whisper-1'.","param":"session.input_audio_transcription.model"}}"#,
+    );
+    assert_eq!(d, "realtime");
+
+    // openai-python's `InternalServerError` stands for a 5xx that arrived.
+    let (c, _, _, d) = full("openai.InternalServerError: upstream connect error");
+    assert_eq!((c, d), ("server_error", "response"));
+    // Haskell http-client's response timeout: sent, no answer in time.
+    let (c, r, _, d) = full(
+        "HttpExceptionRequest Request {\n  host = \"api.openai.com\"\n  responseTimeout = ResponseTimeoutDefault\n} ResponseTimeout",
+    );
+    assert_eq!((c, r, d), ("timeout", "yes", "client"));
 }

@@ -948,6 +948,9 @@ const WORDING: &[(&str, Transport)] = &[
     ("und_err_headers_timeout", Transport::Timeout),
     ("curl: (28)", Transport::Timeout),
     ("httpclient.timeout", Transport::Timeout),
+    // Haskell http-client's `HttpExceptionRequest Request {…} ResponseTimeout`: sent, no answer
+    // in time (the record's own `responseTimeout = …` field is not the cue).
+    ("} responsetimeout", Transport::Timeout),
 ];
 
 /// Wordings of a connection that could not be opened in time: no connection was made, so they

@@ -235,6 +235,20 @@ fn looks_like_response_headers(m: &Map<String, Value>) -> bool {
     hit
 }
 
+/// The `response` of a Batch output line (`status_code`, `request_id`, `body`). Status 0 is no
+/// HTTP status: the line names no answer.
+fn absorb_line_response(r: &Map<String, Value>, pos: usize, c: &mut Collector, depth: usize) {
+    if let Some(s) = status_of(r.get("status_code")).filter(|s| *s >= 100) {
+        c.status(s, prio::DUMP, pos);
+    }
+    if let Some(id) = str_of(r, "request_id") {
+        c.request_id(id, prio::DUMP, pos);
+    }
+    if let Some(body) = r.get("body") {
+        absorb(body, pos, None, c, depth + 1);
+    }
+}
+
 fn absorb_headers(m: &Map<String, Value>, pos: usize, c: &mut Collector) {
     for (k, v) in m.iter().take(200) {
         let val = match v {
@@ -358,10 +372,26 @@ fn absorb_obj(
         }
     }
 
-    // A line of a Batch output or error file.
+    // The `response` object of a Batch output line printed alone (`{'status_code': 400,
+    // 'request_id': …, 'body': {'error': …}}`, as batch runners log a failed line): only a Batch
+    // line wraps a response in these three keys.
+    if !m.contains_key("custom_id")
+        && m.contains_key("request_id")
+        && matches!(m.get("body"), Some(Value::Object(b)) if b.contains_key("error"))
+        && status_of(m.get("status_code")).is_some_and(|s| !(200..300).contains(&s))
+    {
+        c.batch(None, None, pos);
+        absorb_line_response(m, pos, c, depth);
+        return;
+    }
+
+    // A line of a Batch output or error file. A status that is not a success failed the line,
+    // 0 included (no answer was recorded for it: an error-file line with an empty body).
     if m.contains_key("custom_id") && (m.contains_key("response") || m.contains_key("error")) {
         let failed_status = match m.get("response") {
-            Some(Value::Object(r)) => status_of(r.get("status_code")).is_some_and(|s| s >= 400),
+            Some(Value::Object(r)) => {
+                status_of(r.get("status_code")).is_some_and(|s| !(200..300).contains(&s))
+            }
             _ => false,
         };
         let error = m.get("error").is_some_and(|e| !e.is_null());
@@ -374,15 +404,7 @@ fn absorb_obj(
             c.body(body_of(e), prio::BODY, pos);
         }
         if let Some(Value::Object(r)) = m.get("response") {
-            if let Some(s) = status_of(r.get("status_code")) {
-                c.status(s, prio::DUMP, pos);
-            }
-            if let Some(id) = str_of(r, "request_id") {
-                c.request_id(id, prio::DUMP, pos);
-            }
-            if let Some(body) = r.get("body") {
-                absorb(body, pos, None, c, depth + 1);
-            }
+            absorb_line_response(r, pos, c, depth);
         }
         return;
     }
