@@ -2,7 +2,8 @@
 //!
 //! # How a rule is chosen
 //! The evidence is matched against the tables generated from `rules/errors/*.toml`, one key at a
-//! time, in this order: the exact error `code`, the error `type`, the message wording
+//! time, in this order: the exact error `code`, the words of a code no record knows exactly, the
+//! error `type`, the message wording
 //! (case-insensitive substrings of the message or an HTML page title; a phrase of several words
 //! must start a word, see `holds`), the exception class name,
 //! the transport (no response), and the HTTP status (exact, then a range such as 5xx). Each key
@@ -27,8 +28,10 @@
 //! `rate_limit`, an `invalid_prompt` in a Batch line is `content_policy`. `stream_error` is left
 //! for a stream that broke or failed without showing why, `batch_error` for Batch causes (the
 //! records of `batch_stream.toml`). Where it arrived is [`Delivery`], and how sure the reading is
-//! [`Confidence`]: `certain` when OpenAI's code decided it or two keys agree on the category,
-//! `likely` when one key alone did, `guess` when nothing known matched.
+//! [`Confidence`]: `certain` when OpenAI's code decided it or two keys that are two facts agree on
+//! the category (a generic record restates another key; a transport the class gave is the class),
+//! `likely` when one key alone did or a stream's or Batch job's fallback was read from recognized
+//! evidence, `guess` when nothing known matched.
 
 use alloc::format;
 use alloc::string::{String, ToString};
