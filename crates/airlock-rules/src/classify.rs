@@ -2,7 +2,8 @@
 //!
 //! # How a rule is chosen
 //! The evidence is matched against the tables generated from `rules/errors/*.toml`, one key at a
-//! time, in this order: the exact error `code`, the error `type`, the message wording
+//! time, in this order: the exact error `code`, the words of a code no record knows exactly, the
+//! error `type`, the message wording
 //! (case-insensitive substrings of the message or an HTML page title; a phrase of several words
 //! must start a word, see `holds`), the exception class name,
 //! the transport (no response), and the HTTP status (exact, then a range such as 5xx). Each key
@@ -27,8 +28,10 @@
 //! `rate_limit`, an `invalid_prompt` in a Batch line is `content_policy`. `stream_error` is left
 //! for a stream that broke or failed without showing why, `batch_error` for Batch causes (the
 //! records of `batch_stream.toml`). Where it arrived is [`Delivery`], and how sure the reading is
-//! [`Confidence`]: `certain` when OpenAI's code decided it or two keys agree on the category,
-//! `likely` when one key alone did, `guess` when nothing known matched.
+//! [`Confidence`]: `certain` when OpenAI's code decided it or two keys that are two facts agree on
+//! the category (a generic record restates another key; a transport the class gave is the class),
+//! `likely` when one key alone did or a stream's or Batch job's fallback was read from recognized
+//! evidence, `guess` when nothing known matched.
 
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -90,6 +93,8 @@ pub(crate) struct Rule {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Via {
     Code,
+    /// The words of a code no record knows exactly (`quota_not_enough`, a Google `quotaId`).
+    CodeWords,
     Type,
     Message,
     Exception,
@@ -361,14 +366,16 @@ fn candidates(e: &Evidence, stated_status: Option<u16>) -> alloc::vec::Vec<Candi
         .filter(|_| code_rule.is_none())
         .filter(|c| !c.bytes().all(|b| b.is_ascii_digit()))
         .map(code_as_words);
-    let texts: alloc::vec::Vec<&str> = [
-        e.message.as_deref(),
-        e.html_title.as_deref(),
-        code_words.as_deref(),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
+    // The code's words are a key of their own, ahead of the message: a provider's code names
+    // its cause more exactly than a sentence it may have copied (Gemini's free-tier quotaId
+    // `GenerateRequestsPerDayPerProjectPerModel-FreeTier` under OpenAI's "You exceeded your
+    // current quota" is a per-day limit that resets, not a balance used up).
+    let code_words_rule = code_words.as_deref().and_then(|w| by_message(&[w]));
+    push(code_words_rule, Via::CodeWords);
+    let texts: alloc::vec::Vec<&str> = [e.message.as_deref(), e.html_title.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
     let message_rule = by_message(&texts);
     push(message_rule, Via::Message);
     // A stated status is more exact than an SDK class that covers several statuses
@@ -376,7 +383,8 @@ fn candidates(e: &Evidence, stated_status: Option<u16>) -> alloc::vec::Vec<Candi
     // A wrapper's class (LiteLLM's `ContextWindowExceededError`, guessed from wording) does not
     // outrank the code OpenAI itself sent in the body it wraps, and a wording that names a
     // cause beats the class an SDK or wrapper chose for it.
-    let named = message_rule.is_some_and(|r| r.precedence >= 0);
+    let named = message_rule.is_some_and(|r| r.precedence >= 0)
+        || code_words_rule.is_some_and(|r| r.precedence >= 0);
     let exception = present(e.exception.as_deref())
         .and_then(by_exception)
         .filter(|r| stated_status.is_none() || !is_status_record(r) || r.transport.is_some())
@@ -629,13 +637,43 @@ pub fn diagnose(evidence: &Evidence) -> Diagnosis {
         Delivery::Response
     };
     let confidence = match chosen {
+        // A stream's or a Batch job's fallback read from what the readers recognized (a cut
+        // stream, a failed response that shows no error, a job's status) is a reading, not a
+        // guess; an error body whose code or type nothing knows stays a guess.
+        None if cause.name != "unrecognized"
+            && evidence.code.is_none()
+            && evidence.error_type.is_none() =>
+        {
+            Confidence::Likely
+        }
         None => Confidence::Guess,
         Some(c) if c.rule.name == "unrecognized" => Confidence::Guess,
         Some(c) if c.via == Via::Code => Confidence::Certain,
         Some(c) => {
+            // Two keys agree only when they are two facts. A generic record (precedence -1)
+            // restates another key: a reason phrase its status (`503 Service Unavailable`), the
+            // `invalid_request_error` type OpenAI gives most 4xx, an SDK's stock wording for its
+            // class (`APIConnectionError: Connection error.`, `TimeoutError: timed out`). And a
+            // transport the class name gave is the class itself, not a second fact.
+            let class_transport = present(evidence.exception.as_deref())
+                .and_then(by_exception)
+                .and_then(|r| r.transport);
+            let one_fact = |a: Via, b: Via| {
+                matches!(
+                    (a, b),
+                    (Via::Exception, Via::Transport) | (Via::Transport, Via::Exception)
+                ) && class_transport.is_some()
+                    && class_transport == evidence.transport
+            };
             let agreeing = cands
                 .iter()
-                .filter(|o| o.via != c.via && o.rule.category == c.rule.category)
+                .filter(|o| {
+                    o.via != c.via
+                        && o.rule.category == c.rule.category
+                        && o.rule.precedence >= 0
+                        && c.rule.precedence >= 0
+                        && !one_fact(o.via, c.via)
+                })
                 .count();
             if agreeing > 0 {
                 Confidence::Certain
@@ -1284,6 +1322,90 @@ mod tests {
     }
 
     #[test]
+    fn a_word_that_restates_another_key_is_no_second_fact() {
+        let conf = |text: &str| crate::explain(text).diagnosis.expect(text).confidence;
+        // A reason phrase restates its status; an SDK's stock wording restates its class; the
+        // type OpenAI gives most 4xx says nothing the status did not: one fact each, `likely`.
+        for text in [
+            "Error: 503 Service Unavailable",
+            "HTTP/1.1 429 Too Many Requests",
+            "APIConnectionError: Connection error.",
+            "TimeoutError: timed out",
+            "Error code: 400 - {'error': {'message': 'bad', 'type': 'invalid_request_error'}}",
+        ] {
+            assert_eq!(conf(text), Confidence::Likely, "{text}");
+        }
+        // Near misses: a wording that names the cause, a cause under the SDK's class, or a code
+        // agreeing with the status are two facts (or OpenAI's code): `certain`.
+        for text in [
+            "Error: 503 The engine is currently overloaded, please try again later.",
+            "openai.APIConnectionError: Connection error. httpx.ConnectError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed",
+            "Error code: 500 - {'error': {'message': 'The server had an error while processing your request. Sorry about that!', 'type': 'server_error'}}",
+            "Error code: 400 - {'error': {'message': 'bad', 'type': 'invalid_request_error', 'code': 'invalid_value'}}",
+        ] {
+            assert_eq!(conf(text), Confidence::Certain, "{text}");
+        }
+    }
+
+    #[test]
+    fn the_apis_own_sentences_are_readings_not_guesses() {
+        // Sentences of the API that the taxonomy lacked: they were read as `unrecognized`
+        // (`guess`) though the text plainly holds an OpenAI error.
+        for (text, rule) in [
+            (
+                "Error cancelling run 400 Cannot cancel run with status 'cancelled'.",
+                "run_not_cancellable",
+            ),
+            (
+                "The Realtime Beta API is no longer supported. Please use /v1/realtime for the GA API.",
+                "realtime_beta_retired",
+            ),
+            (
+                "OpenAI Realtime error (invalid_parameter): Passing a transcription session update event to a realtime session is not allowed.",
+                "realtime_session_kind_mismatch",
+            ),
+            (
+                "InvalidRequestError: Too many inputs. The max number of inputs is 16.",
+                "embeddings_too_many_inputs",
+            ),
+            (
+                "Error from API: Unsupported OpenAI-Version header provided: 2023-03-15-preview.",
+                "openai_version_header_unsupported",
+            ),
+            (
+                "400 The audio file could not be decoded or its format is not supported.",
+                "unsupported_file_format",
+            ),
+            (
+                "400 No tool call found for function call output with call_4fZ2mQ9xT1",
+                "tool_call_sequence",
+            ),
+            (
+                "'vector_store_getData' does not match '^[a-zA-Z0-9_-]{1,64}$' - 'tools.0.function.name'",
+                "invalid_value",
+            ),
+            (
+                "Error\n[400]: Messages with role 'tool' must be a response to a preceding message with 'tool_calls'",
+                "tool_call_sequence",
+            ),
+        ] {
+            let d = crate::explain(text).diagnosis.expect(text);
+            assert_eq!(d.rule, rule, "{text}");
+            assert_ne!(d.confidence, Confidence::Guess, "{text}");
+        }
+        // A stream cut and a job's status are readings too; a body nothing knows stays a guess.
+        let d = crate::explain("Transport Error: error decoding response body")
+            .diagnosis
+            .unwrap();
+        assert_eq!(
+            (d.category, d.confidence),
+            (Category::StreamError, Confidence::Likely)
+        );
+        let d = crate::explain(r#"{"error": {"message": "Something odd happened", "type": "weird_error", "code": "odd_thing"}}"#).diagnosis.unwrap();
+        assert_eq!(d.confidence, Confidence::Guess);
+    }
+
+    #[test]
     fn stream_errors_name_the_cause() {
         let mut e = ev(
             None,
@@ -1330,7 +1452,8 @@ mod tests {
         e.in_stream = true;
         let d = check(&e, Category::StreamError, RetryDecision::Yes);
         assert_eq!(d.rule, "stream_error");
-        assert_eq!(d.confidence, Confidence::Guess);
+        // Read from the stream evidence (no error body nothing knows): a reading, not a guess.
+        assert_eq!(d.confidence, Confidence::Likely);
         e.message = Some("peer closed connection without sending complete message body".into());
         e.transport = Some(Transport::Connection);
         let d = check(&e, Category::StreamError, RetryDecision::Yes);

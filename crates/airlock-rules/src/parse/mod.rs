@@ -320,7 +320,18 @@ impl Collector {
         // taxonomy knows (a client's `Request failed with status code 404`, an app's label) or
         // only a weaker cause (an app's `Rate limit exceeded.` label over OpenAI's quota
         // sentence), and no code or type from a body to outrank them: the message is both.
-        if let (Some(line), Some(m)) = (self.wording_line.get(), ev.message.as_ref()) {
+        let wording_line = self.wording_line.get();
+        // An exception line that carries no message of its own (`Error` alone on its line, the
+        // API's sentence on the next): the sentence is the message.
+        if let Some(line) = wording_line.as_ref().filter(|_| {
+            ev.message.is_none()
+                && ev.code.is_none()
+                && ev.error_type.is_none()
+                && exception.is_some()
+        }) {
+            ev.message = Some(line.clone());
+        }
+        if let (Some(line), Some(m)) = (wording_line, ev.message.as_ref()) {
             // Only a sentence naming a cause the taxonomy says wins (precedence 1 or more: quota,
             // context length, a content policy, …) outranks a label that names another one.
             let weaker = || {
@@ -434,6 +445,23 @@ pub(crate) fn read_counting(text: &str) -> (Evidence, usize) {
     } else {
         text
     };
+    // A forum, a word processor or a phone's smart punctuation turned the quotes of a pasted body
+    // into typographic ones (`{“error”: {“message”: …`, `{‘error’: …}`, Ruby's `{“error”=>…}`):
+    // read them as the ASCII quotes they were.
+    let typo_text;
+    let text = if typographic_keys(text) {
+        typo_text = text
+            .chars()
+            .map(|ch| match ch {
+                '\u{201c}' | '\u{201d}' => '"',
+                '\u{2018}' | '\u{2019}' => '\'',
+                _ => ch,
+            })
+            .collect::<String>();
+        typo_text.as_str()
+    } else {
+        text
+    };
     // A log that printed the whole error as one quoted string: read what is inside the quotes.
     let trimmed = text.trim();
     let text = match trimmed.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
@@ -458,6 +486,22 @@ pub(crate) fn read_counting(text: &str) -> (Evidence, usize) {
         );
     }
     (ev, work)
+}
+
+/// Whether typographic quotes delimit the keys of a pasted body: a closing `”` or `’` followed by
+/// `:` or `=>`, once in a text that holds a `{`, else twice (a fragment cut out of a body:
+/// `“code”:“rate_limit_exceeded”,“message”:…`). Quotes of prose (`the model’s answer`, “like
+/// this”) are left as they are.
+fn typographic_keys(text: &str) -> bool {
+    let keys = text
+        .match_indices(['\u{201d}', '\u{2019}'])
+        .filter(|(k, q)| {
+            let rest = text[k + q.len()..].trim_start_matches(' ');
+            rest.starts_with(':') || rest.starts_with("=>")
+        })
+        .take(2)
+        .count();
+    keys >= 2 || (keys == 1 && text.contains('{'))
 }
 
 /// Whether the text comes from a Realtime session: it names the Realtime API or its S2S client,

@@ -1968,3 +1968,95 @@ fn batch_lines_and_dial_errors_of_batch_o() {
     );
     assert_eq!((c, r, d), ("timeout", "yes", "client"));
 }
+
+#[test]
+fn typographic_quotes_around_keys_are_read_as_ascii_quotes() {
+    // A forum turned the body's quotes into typographic ones: the body is read.
+    let e = r(
+        "{\n\u{201c}error\u{201d}: {\n\u{201c}message\u{201d}: \u{201c}Item with id \u{2018}rs_6834\u{2019} not found. Items are not persisted when store is set to false.\u{201d},\n\u{201c}type\u{201d}: \u{201c}invalid_request_error\u{201d},\n\u{201c}param\u{201d}: \u{201c}input\u{201d},\n\u{201c}code\u{201d}: null\n}\n}",
+    );
+    assert_eq!(s(&e.error_type), Some("invalid_request_error"));
+    assert_eq!(s(&e.param), Some("input"));
+    assert!(s(&e.message).unwrap().starts_with("Item with id 'rs_6834'"));
+    // A Python dict through the same forum, and a Ruby hash (`=>`), and a fragment without braces.
+    let e = r(
+        "openai.RateLimitError: Error code: 429 - {\n\u{2018}error\u{2019}: {\n\u{2018}message\u{2019}: \u{201c}You\u{2019}ve exceeded the rate limit, please slow down and try again later.\u{201d},\n\u{2018}type\u{2019}: \u{2018}invalid_request_error\u{2019},\n\u{2018}param\u{2019}: None,\n\u{2018}code\u{2019}: \u{2018}rate_limit_exceeded\u{2019}\n}\n}",
+    );
+    assert_eq!(s(&e.code), Some("rate_limit_exceeded"));
+    assert!(s(&e.message).unwrap().starts_with("You've exceeded"));
+    let e = r(
+        "{\u{201c}error\u{201d}=>\n{\u{201c}message\u{201d}=> \u{201c}Missing scopes: api.threads.read.\u{201d}, \u{201c}type\u{201d}=>\u{201c}invalid_request_error\u{201d}, \u{201c}param\u{201d}=>nil, \u{201c}code\u{201d}=>nil}}",
+    );
+    assert_eq!(s(&e.error_type), Some("invalid_request_error"));
+    let (c, r_, rule) = cat(
+        "\u{201c}code\u{201d}:\u{201c}rate_limit_exceeded\u{201d},\u{201c}message\u{201d}:\"Rate limit reached for gpt-4o-mini on requests per day (RPD): Limit 10000, Used 10000, Requested 1.",
+    );
+    assert_eq!(
+        (c, r_, rule.as_str()),
+        ("rate_limit", "yes", "rate_limit_requests_per_day")
+    );
+    // Near misses: typographic quotes in prose or inside a message stay as they are.
+    let body = "{\"error\": {\"message\": \"The prompt \u{201c}draw a cat\u{201d} was rejected as a result of our safety system.\", \"type\": \"invalid_request_error\", \"param\": null, \"code\": \"content_policy_violation\"}}";
+    let e = r(body);
+    assert_eq!(s(&e.code), Some("content_policy_violation"));
+    assert!(
+        s(&e.message)
+            .unwrap()
+            .contains("\u{201c}draw a cat\u{201d}")
+    );
+    let e = r("The model\u{2019}s answer said \u{201c}hello\u{201d}: nothing went wrong.");
+    assert!(e.is_empty());
+}
+
+#[test]
+fn a_google_quota_violation_names_the_limit_under_openais_quota_sentence() {
+    // Gemini's free tier: OpenAI's quota sentence, but the quota is a per-day request limit.
+    let text = r#"{"error": {"code": 429, "message": "You exceeded your current quota, please check your plan and billing details.", "status": "RESOURCE_EXHAUSTED", "details": [{"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [{"quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests", "quotaId": "GenerateRequestsPerDayPerProjectPerModel-FreeTier", "quotaValue": "250"}]}, {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "22s"}]}}"#;
+    let e = r(text);
+    assert_eq!(
+        s(&e.code),
+        Some("GenerateRequestsPerDayPerProjectPerModel-FreeTier")
+    );
+    assert_eq!(e.status, Some(429));
+    assert_eq!(cat(text).0, "rate_limit");
+    assert_eq!(cat(text).1, "yes");
+    // Near misses: the same sentence with no violation is OpenAI's quota (a balance used up),
+    // and a string code of the body's own is kept.
+    let text = r#"{"error": {"code": 429, "message": "You exceeded your current quota, please check your plan and billing details.", "status": "RESOURCE_EXHAUSTED"}}"#;
+    assert_eq!(cat(text).0, "quota");
+    let text = r#"{"error": {"code": "insufficient_quota", "message": "You exceeded your current quota.", "details": [{"violations": [{"quotaId": "GenerateRequestsPerMinutePerProjectPerModel"}]}]}}"#;
+    assert_eq!(s(&r(text).code), Some("insufficient_quota"));
+    assert_eq!(cat(text).0, "quota");
+}
+
+#[test]
+fn mid_stream_in_words_says_a_stream_delivered_the_error() {
+    let text = "Mid-stream, the connection terminates with the generic error: \u{201c}An error occurred while processing your request. You can retry your request, or contact us through our help center at help.openai.com if the error persists.\u{201d}";
+    let d = crate::explain(text).diagnosis.unwrap();
+    assert_eq!(d.category.as_str(), "server_error");
+    assert_eq!(d.delivery.as_str(), "stream");
+    // Near miss: `upstream` is not a stream's word.
+    let d = crate::explain("The upstream returned: An error occurred while processing your request. You can retry your request.").diagnosis.unwrap();
+    assert_eq!(d.delivery.as_str(), "response");
+}
+
+#[test]
+fn a_realtime_commit_of_an_empty_audio_buffer_is_known() {
+    let text = "error { code: input_audio_buffer_commit_empty, message: \u{201c}\u{2026}0.00ms of audio.\u{201d} }";
+    let d = crate::explain(text).diagnosis.unwrap();
+    assert_eq!(d.rule, "realtime_audio_buffer_empty");
+    assert_eq!(d.delivery.as_str(), "realtime");
+    let (c, r, rule) = cat(
+        "Error committing input audio buffer: buffer too small. Expected at least 100ms of audio, but buffer only has 0.00ms of audio.",
+    );
+    assert_eq!(
+        (c, r, rule.as_str()),
+        (
+            "invalid_request",
+            "after_change",
+            "realtime_audio_buffer_empty"
+        )
+    );
+    // Near miss: the event that confirms a commit is no error.
+    assert!(crate::explain("{\"type\":\"input_audio_buffer.committed\",\"event_id\":\"event_1\",\"item_id\":\"item_1\"}").diagnosis.is_none());
+}

@@ -1462,6 +1462,9 @@ fn whole_text(text: &str, lower: &str, c: &mut Collector) {
         // Codex, when a `response.failed` event ends its stream.
         "stream disconnected before completion",
         "during streaming",
+        // A person's or a log's own words for where it broke (`Mid-stream, the connection
+        // terminates with the generic error: …`).
+        "mid-stream",
         "_streaming.py",
         "stream_error=true",
         "in __stream__",

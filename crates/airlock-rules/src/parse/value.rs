@@ -205,6 +205,25 @@ fn status_of(v: Option<&Value>) -> Option<u16> {
     }
 }
 
+/// The quota a Google `QuotaFailure` detail names (`violations[].quotaId`, else `quotaMetric`).
+fn google_quota_id(details: Option<&Value>) -> Option<String> {
+    let Value::Array(details) = details? else {
+        return None;
+    };
+    details.iter().take(16).find_map(|d| {
+        let Value::Array(vs) = d.get("violations")? else {
+            return None;
+        };
+        vs.iter().take(16).find_map(|v| {
+            let v = v.as_object()?;
+            str_of(v, "quotaId")
+                .or_else(|| str_of(v, "quotaMetric"))
+                .filter(|id| !id.trim().is_empty())
+                .map(String::from)
+        })
+    })
+}
+
 /// The fields of an OpenAI error object.
 fn body_of(e: &Map<String, Value>) -> Body {
     let code = text_of(e.get("code"));
@@ -510,6 +529,17 @@ fn absorb_obj(
     match m.get("error") {
         Some(Value::Object(e)) => {
             let mut b = body_of(e);
+            // Google's error model (Gemini, Vertex AI, also through OpenAI-compatible gateways):
+            // the code is the HTTP status, and the quota that was exhausted is named in
+            // `details[].violations[].quotaId` (`GenerateRequestsPerDayPerProjectPerModel-FreeTier`),
+            // which says which limit was hit where the message may be OpenAI's quota sentence.
+            if b.code
+                .as_deref()
+                .is_none_or(|c| c.bytes().all(|b| b.is_ascii_digit()))
+                && let Some(id) = google_quota_id(e.get("details"))
+            {
+                b.code = Some(id);
+            }
             found = b.code.is_some() || b.message.is_some() || b.error_type.is_some();
             // OpenRouter: `{"message": "Provider returned error", "code": 400, "metadata":
             // {"raw": "<the provider's own error body>", …}}`; the raw body is the real error.
