@@ -484,7 +484,7 @@ fn check_param(ctx: &mut Ctx<'_>, ep: &Endpoint, p: &Param, v: &Value) {
                 }
             }
         }
-        Value::Number(_) => range(ctx, p, v),
+        Value::Number(_) => range(ctx, ep, p, v),
         Value::Array(items) => {
             let len = items.len() as u64;
             if len == 0 && p.min_items.is_some_and(|m| m >= 1) {
@@ -552,11 +552,32 @@ fn check_param(ctx: &mut Ctx<'_>, ep: &Endpoint, p: &Param, v: &Value) {
     }
 }
 
-fn range(ctx: &mut Ctx<'_>, p: &Param, v: &Value) {
+/// Endpoints that answer a value below a schema minimum in the older validator's words, with no
+/// param and no code: Embeddings (`dimensions: -42` on text-embedding-3-small, three recorded 400s
+/// of the official .NET SDK, 2025-09: "-42 is less than the minimum of 1 - 'dimensions'").
+fn legacy_minimum(path: &str) -> bool {
+    path == "/v1/embeddings"
+}
+
+fn range(ctx: &mut Ctx<'_>, ep: &Endpoint, p: &Param, v: &Value) {
     let Some(x) = v.as_f64() else { return };
     let integer = p.types & T_NUMBER == 0;
     let kind = if integer { "integer" } else { "decimal" };
     if let Some(min) = p.minimum.filter(|m| x < *m) {
+        if legacy_minimum(ep.path) {
+            ctx.reject(
+                "out_of_range",
+                "",
+                None,
+                format!(
+                    "{} is less than the minimum of {} - '{}'",
+                    fmt_number(v),
+                    fmt_limit(min),
+                    p.name
+                ),
+            );
+            return;
+        }
         ctx.reject(
             "out_of_range",
             &format!("{kind}_below_min_value"),
