@@ -559,11 +559,26 @@ fn legacy_minimum(path: &str) -> bool {
     path == "/v1/embeddings"
 }
 
+/// A minimum the spec does not state: token caps below 1 are refused (YSocialTwin/YClient#6:
+/// `max_tokens: -1` answered "Invalid 'max_tokens': integer below minimum value. Expected a
+/// value >= 1, but got -1 instead."). Where the spec states one, it wins (legacy Completions:
+/// `max_tokens` minimum 0). Checked here with the other top-level bounds, not after them:
+/// OpenAI named `max_tokens: 0` before `temperature: -0.5` in one body (envoyproxy/ai-gateway's
+/// recorded edge-bad-request cassette, 2025-07).
+fn unstated_minimum(p: &Param) -> Option<f64> {
+    matches!(
+        p.name,
+        "max_tokens" | "max_completion_tokens" | "max_output_tokens"
+    )
+    .then_some(1.0)
+}
+
 fn range(ctx: &mut Ctx<'_>, ep: &Endpoint, p: &Param, v: &Value) {
     let Some(x) = v.as_f64() else { return };
     let integer = p.types & T_NUMBER == 0;
     let kind = if integer { "integer" } else { "decimal" };
-    if let Some(min) = p.minimum.filter(|m| x < *m) {
+    let minimum = p.minimum.or_else(|| unstated_minimum(p));
+    if let Some(min) = minimum.filter(|m| x < *m) {
         if legacy_minimum(ep.path) {
             ctx.reject(
                 "out_of_range",
