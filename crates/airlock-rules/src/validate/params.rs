@@ -484,7 +484,7 @@ fn check_param(ctx: &mut Ctx<'_>, ep: &Endpoint, p: &Param, v: &Value) {
                 }
             }
         }
-        Value::Number(_) => range(ctx, p, v),
+        Value::Number(_) => range(ctx, ep, p, v),
         Value::Array(items) => {
             let len = items.len() as u64;
             if len == 0 && p.min_items.is_some_and(|m| m >= 1) {
@@ -552,11 +552,47 @@ fn check_param(ctx: &mut Ctx<'_>, ep: &Endpoint, p: &Param, v: &Value) {
     }
 }
 
-fn range(ctx: &mut Ctx<'_>, p: &Param, v: &Value) {
+/// Endpoints that answer a value below a schema minimum in the older validator's words, with no
+/// param and no code: Embeddings (`dimensions: -42` on text-embedding-3-small, three recorded 400s
+/// of the official .NET SDK, 2025-09: "-42 is less than the minimum of 1 - 'dimensions'").
+fn legacy_minimum(path: &str) -> bool {
+    path == "/v1/embeddings"
+}
+
+/// A minimum the spec does not state: token caps below 1 are refused (YSocialTwin/YClient#6:
+/// `max_tokens: -1` answered "Invalid 'max_tokens': integer below minimum value. Expected a
+/// value >= 1, but got -1 instead."). Where the spec states one, it wins (legacy Completions:
+/// `max_tokens` minimum 0). Checked here with the other top-level bounds, not after them:
+/// OpenAI named `max_tokens: 0` before `temperature: -0.5` in one body (envoyproxy/ai-gateway's
+/// recorded edge-bad-request cassette, 2025-07).
+fn unstated_minimum(p: &Param) -> Option<f64> {
+    matches!(
+        p.name,
+        "max_tokens" | "max_completion_tokens" | "max_output_tokens"
+    )
+    .then_some(1.0)
+}
+
+fn range(ctx: &mut Ctx<'_>, ep: &Endpoint, p: &Param, v: &Value) {
     let Some(x) = v.as_f64() else { return };
     let integer = p.types & T_NUMBER == 0;
     let kind = if integer { "integer" } else { "decimal" };
-    if let Some(min) = p.minimum.filter(|m| x < *m) {
+    let minimum = p.minimum.or_else(|| unstated_minimum(p));
+    if let Some(min) = minimum.filter(|m| x < *m) {
+        if legacy_minimum(ep.path) {
+            ctx.reject(
+                "out_of_range",
+                "",
+                None,
+                format!(
+                    "{} is less than the minimum of {} - '{}'",
+                    fmt_number(v),
+                    fmt_limit(min),
+                    p.name
+                ),
+            );
+            return;
+        }
         ctx.reject(
             "out_of_range",
             &format!("{kind}_below_min_value"),

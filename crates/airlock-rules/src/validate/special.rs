@@ -16,14 +16,9 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, obj: &Map<String, Value>)
             chat_response_format_type(ctx, obj);
             chat_json_word(ctx, obj);
             stream_options_without_stream(ctx, obj);
-            token_caps(ctx, obj);
         }
         "/v1/responses" => {
             responses_json_word(ctx, obj);
-            token_caps(ctx, obj);
-        }
-        "/v1/completions" => {
-            token_caps(ctx, obj);
         }
         "/v1/embeddings" => embeddings_inputs(ctx, obj),
         _ => {}
@@ -138,27 +133,6 @@ fn stream_options_without_stream(ctx: &mut Ctx<'_>, obj: &Map<String, Value>) {
             Some("stream_options".into()),
             "The 'stream_options' parameter is only allowed when 'stream' is enabled.".into(),
         );
-    }
-}
-
-/// A token cap below 1 (YSocialTwin/YClient#6: `max_tokens: -1` answered "Invalid 'max_tokens':
-/// integer below minimum value. Expected a value >= 1, but got -1 instead."); the spec states no
-/// minimum for these.
-fn token_caps(ctx: &mut Ctx<'_>, obj: &Map<String, Value>) {
-    for name in ["max_tokens", "max_completion_tokens", "max_output_tokens"] {
-        let Some(v) = obj.get(name).filter(|v| v.is_i64() || v.is_u64()) else {
-            continue;
-        };
-        if v.as_i64().is_some_and(|n| n < 1) {
-            ctx.reject(
-                "out_of_range",
-                "integer_below_min_value",
-                Some(name.into()),
-                alloc::format!(
-                    "Invalid '{name}': integer below minimum value. Expected a value >= 1, but got {v} instead."
-                ),
-            );
-        }
     }
 }
 
