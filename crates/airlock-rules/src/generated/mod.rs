@@ -17,4 +17,4 @@ pub(crate) mod request_schemas;
 pub(crate) mod structured;
 
 /// A hash of the rule data these tables were generated from (FNV-1a 64 over `rules/`).
-pub const DATA_VERSION: &str = "335af01243429df3";
+pub const DATA_VERSION: &str = "1cc68e2a27cb4480";
