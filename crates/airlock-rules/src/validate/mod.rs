@@ -154,7 +154,7 @@ pub const RULES: &[(&str, &str)] = &[
     ),
     (
         "model_audio",
-        "the audio-preview models without audio in or out; warning: audio input to a model without it",
+        "the audio-preview models without audio in or out; an input_audio part to a model without audio input",
     ),
     (
         "model_system_role",

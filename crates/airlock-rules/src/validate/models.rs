@@ -495,25 +495,30 @@ fn chat_sampling_refused(ctx: &mut Ctx<'_>, obj: &serde_json::Map<String, Value>
     );
 }
 
-/// The first `input_audio` content part of a Chat request, as `messages[i].content[j]`.
-fn first_audio_part(obj: &serde_json::Map<String, Value>) -> Option<String> {
+/// The index of the first message of a Chat request with an `input_audio` content part.
+fn first_audio_message(obj: &serde_json::Map<String, Value>) -> Option<usize> {
     let messages = obj.get("messages")?.as_array()?;
-    messages.iter().enumerate().find_map(|(i, m)| {
-        let parts = m.get("content")?.as_array()?;
-        parts.iter().enumerate().find_map(|(j, p)| {
-            (p.get("type").and_then(Value::as_str) == Some("input_audio"))
-                .then(|| format!("messages[{i}].content[{j}]"))
-        })
+    messages.iter().position(|m| {
+        m.get("content")
+            .and_then(Value::as_array)
+            .is_some_and(|parts| {
+                parts
+                    .iter()
+                    .any(|p| p.get("type").and_then(Value::as_str) == Some("input_audio"))
+            })
     })
 }
 
 /// Audio in and out of Chat Completions: the audio-preview models need audio somewhere
 /// (observed: "This model requires that either input content or output modality contain
 /// audio.", CherryHQ/cherry-studio#1179; OpenAI's error object, relayed by OpenRouter in
-/// truefoundry/models#822, carries param `model` and code `invalid_value`); audio input to a model without it is only a warning,
-/// because OpenAI's answer to it is not known.
+/// truefoundry/models#822, carries param `model` and code `invalid_value`); a model without audio
+/// input refuses an `input_audio` part, naming the message that holds it ("Invalid 'messages[1]'.
+/// Content blocks are expected to be either text or image_url type.", param `messages[1]`, code
+/// `invalid_value`: a 2026 Azure OpenAI answer for gpt-5.6-luna and probes of gpt-4o and GPT-5.x
+/// quoted in public code; the sources are in `rules/model_capabilities.toml`).
 fn chat_audio(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
-    let audio_part = first_audio_part(obj);
+    let audio_message = first_audio_message(obj);
     if f.audio_required {
         let wants_audio = obj
             .get("modalities")
@@ -528,7 +533,8 @@ fn chat_audio(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value
                 ms.iter()
                     .any(|m| m.get("audio").is_some_and(|a| !a.is_null()))
             });
-        if !wants_audio && audio_part.is_none() && !audio_turn && present(obj, "audio").is_none() {
+        if !wants_audio && audio_message.is_none() && !audio_turn && present(obj, "audio").is_none()
+        {
             ctx.reject(
                 "model_audio",
                 "invalid_value",
@@ -538,15 +544,12 @@ fn chat_audio(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value
             );
         }
     }
-    if let (Some(false), Some(param)) = (f.audio_input, audio_part) {
-        ctx.warn(
-            "model_audio",
-            "",
-            Some(param),
-            String::from(
-                "This model does not take audio input (OpenAI's model page lists text and image only); OpenAI's exact error is not known, so the request was not rejected.",
-            ),
+    if let (Some(false), Some(i)) = (f.audio_input, audio_message) {
+        let param = format!("messages[{i}]");
+        let message = format!(
+            "Invalid '{param}'. Content blocks are expected to be either text or image_url type."
         );
+        ctx.reject("model_audio", "invalid_value", Some(param), message);
     }
 }
 
@@ -1370,14 +1373,47 @@ mod tests {
             &format!(r#"{{"model":"gpt-4o-audio-preview","messages":[{{"role":"user","content":{audio}}}]}}"#)
         )
         .ok());
-        // Audio to gpt-4o: only a warning.
-        let v = verdict(
-            CHAT,
-            &format!(r#"{{"model":"gpt-4o","messages":[{{"role":"user","content":{audio}}}]}}"#),
+        // Audio to a model without audio input: refused at the message that holds it, in
+        // OpenAI's words. The near misses: the same part to gpt-audio and to a model the data
+        // does not know, and text only to gpt-4o.
+        for model in ["gpt-4o", "gpt-5.4-mini", "o3"] {
+            let v = verdict(
+                CHAT,
+                &format!(
+                    r#"{{"model":"{model}","messages":[{{"role":"system","content":"Be brief."}},{{"role":"user","content":{audio}}}]}}"#
+                ),
+            );
+            assert_eq!(first(&v).0, "model_audio", "{model}");
+            assert_eq!(first(&v).1, Some("invalid_value"));
+            assert_eq!(first(&v).2, Some("messages[1]"));
+            assert_eq!(
+                v.errors[0].error.message,
+                "Invalid 'messages[1]'. Content blocks are expected to be either text or image_url type."
+            );
+        }
+        for model in [
+            "gpt-audio",
+            "gpt-4o-realtime-preview-2024-12-17",
+            "gpt-9-future",
+        ] {
+            let v = verdict(
+                CHAT,
+                &format!(
+                    r#"{{"model":"{model}","messages":[{{"role":"user","content":{audio}}}]}}"#
+                ),
+            );
+            assert!(
+                !v.errors.iter().any(|e| e.rule == "model_audio"),
+                "{model}: {v:?}"
+            );
+        }
+        assert!(
+            verdict(
+                CHAT,
+                r#"{"model":"gpt-4o","messages":[{"role":"user","content":[{"type":"text","text":"hi"}]}]}"#
+            )
+            .ok()
         );
-        assert!(v.ok(), "{v:?}");
-        let w = v.warnings.iter().find(|w| w.rule == "model_audio").unwrap();
-        assert_eq!(w.error.param.as_deref(), Some("messages[0].content[1]"));
     }
 
     #[test]
