@@ -224,7 +224,9 @@ impl Collector {
         self.bare_error_event.get_or_insert(pos);
     }
 
-    /// A line starts with an HTTP status followed by its body (`401 {"error":…}`).
+    /// A line starts with an HTTP status followed by its body (`401 {"error":…}`), or a gateway
+    /// quotes the body its provider answered with (OpenRouter's `metadata.raw`): an HTTP response
+    /// carried the error.
     pub(crate) fn status_before_body(&mut self) {
         self.status_before_body = true;
     }

@@ -1849,25 +1849,30 @@ fn full(text: &str) -> (&'static str, &'static str, String, &'static str) {
     )
 }
 
+/// Asserts that every text reads as `client_side` / `after_change` from `rule`, delivered by the
+/// client.
+fn all_client_side(texts: &[&str], rule: &str) {
+    for text in texts {
+        let (c, r, got, d) = full(text);
+        assert_eq!(
+            (c, r, got.as_str(), d),
+            ("client_side", "after_change", rule, "client"),
+            "{text}"
+        );
+    }
+}
+
 #[test]
 fn the_families_of_batch_o_are_classified() {
     // A client library that refused for a key nobody set sent nothing: client_side, delivered
     // by the client, whether its class is v0's `AuthenticationError` or v1's `OpenAIError`.
-    for text in [
-        "openai.error.AuthenticationError: No API key provided. You can set your API key in code using 'openai.api_key = <API-KEY>', or you can set the environment variable OPENAI_API_KEY=<API-KEY>).",
-        "openai.OpenAIError: The api_key client option must be set either by passing api_key to the client or by setting the OPENAI_API_KEY environment variable",
-    ] {
-        assert_eq!(
-            full(text),
-            (
-                "client_side",
-                "after_change",
-                "client_missing_api_key".into(),
-                "client"
-            ),
-            "{text}"
-        );
-    }
+    all_client_side(
+        &[
+            "openai.error.AuthenticationError: No API key provided. You can set your API key in code using 'openai.api_key = <API-KEY>', or you can set the environment variable OPENAI_API_KEY=<API-KEY>).",
+            "openai.OpenAIError: The api_key client option must be set either by passing api_key to the client or by setting the OPENAI_API_KEY environment variable",
+        ],
+        "client_missing_api_key",
+    );
     // The server's 401 for a request that came without a key is the API's answer.
     let (c, r, _, d) = full(
         r#"401 {"error":{"message":"You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).","type":"invalid_request_error","code":null}}"#,
@@ -1875,24 +1880,15 @@ fn the_families_of_batch_o_are_classified() {
     assert_eq!((c, r, d), ("authentication", "no", "response"));
 
     // A client that could not decode what came back: the fix is in the client.
-    for text in [
-        "Swift.DecodingError.keyNotFound(CodingKeys(stringValue: \"id\", intValue: nil), Swift.DecodingError.Context(codingPath: [], debugDescription: \"No value associated with key\"))",
-        "type 'Null' is not a subtype of type 'String' in type cast",
-        "Error: data did not match any variant of untagged enum ResponseEvent",
-        "unknown server event type: conversation.item.input_audio_transcription.delta",
-    ] {
-        let (c, r, rule, d) = full(text);
-        assert_eq!(
-            (c, r, rule.as_str(), d),
-            (
-                "client_side",
-                "after_change",
-                "client_cannot_decode_value",
-                "client"
-            ),
-            "{text}"
-        );
-    }
+    all_client_side(
+        &[
+            "Swift.DecodingError.keyNotFound(CodingKeys(stringValue: \"id\", intValue: nil), Swift.DecodingError.Context(codingPath: [], debugDescription: \"No value associated with key\"))",
+            "type 'Null' is not a subtype of type 'String' in type cast",
+            "Error: data did not match any variant of untagged enum ResponseEvent",
+            "unknown server event type: conversation.item.input_audio_transcription.delta",
+        ],
+        "client_cannot_decode_value",
+    );
     // The API's own refusal of a bad value keeps its type, whatever else the text says.
     let (c, _, _, d) = full(
         r#"400 {"error":{"message":"Invalid type for 'messages[0].content': expected a string, but got null instead.","type":"invalid_request_error","param":"messages[0].content","code":"invalid_type"}}"#,
@@ -2059,4 +2055,105 @@ fn a_realtime_commit_of_an_empty_audio_buffer_is_known() {
     );
     // Near miss: the event that confirms a commit is no error.
     assert!(crate::explain("{\"type\":\"input_audio_buffer.committed\",\"event_id\":\"event_1\",\"item_id\":\"item_1\"}").diagnosis.is_none());
+}
+
+#[test]
+fn the_decoder_families_of_batch_q_are_classified() {
+    // The whole body could not be read as the client's type: Swift, Go, a Java client's own
+    // converter, reqwest with serde, kotlinx.serialization.
+    all_client_side(
+        &[
+            "Error: dataCorrupted(Swift.DecodingError.Context(codingPath: [], debugDescription: \"The given data was not valid JSON.\", underlyingError: nil))",
+            "Fatal error: Swift.DecodingError.dataCorrupted(Swift.DecodingError.Context(codingPath: [], debugDescription: \"The given data was not valid JSON.\", underlyingError: Optional(Error Domain=NSCocoaErrorDomain Code=3840 \"Invalid value around line 1, column 1.\")))",
+            "chat: unmarshal response body: json: cannot unmarshal array into Go struct field apiError.error of type string",
+            "error unmarshaling json response body: json: cannot unmarshal number into Go value of type string",
+            "CleverClientException: Cannot convert the Json {\"id\":\"x\"} to class io.example.ChatResponse.",
+            "Error: error decoding response body: missing field `choices` at line 1 column 40",
+            "kotlinx.serialization.json.internal.JsonDecodingException: Unexpected JSON token at offset 12: Expected start of the object '{', but had 'd' instead at path: $",
+        ],
+        "client_cannot_read_response",
+    );
+    // A field or value that did not fit: kotlinx, Jackson, Newtonsoft, serde, the Vercel AI SDK.
+    all_client_side(
+        &[
+            "kotlinx.serialization.MissingFieldException: Field 'created' is required for type with serial name 'x.ChatResponse', but it was missing",
+            "com.fasterxml.jackson.databind.exc.MismatchedInputException: Cannot deserialize value of type `java.lang.String` from Array value (token `JsonToken.START_ARRAY`)",
+            "com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException: Unrecognized field \"service_tier\" (class x.ChatResponse), not marked as ignorable (5 known properties)",
+            "JsonSerializationException: Could not find member 'usage' on object of type 'ChatResponse'. Path 'usage', line 3, position 9.",
+            "Error: missing field `object` at line 9 column 1",
+            "AI_TypeValidationError: Type validation failed: Value: {\"id\":\"x\",\"usage\":{\"total_tokens\":3}}.\nError message: [{\"code\":\"invalid_type\",\"expected\":\"array\",\"path\":[\"choices\"],\"message\":\"Invalid input: expected array, received undefined\"}]",
+        ],
+        "client_cannot_decode_value",
+    );
+    // Near misses. The error body a client failed to validate is the cause when the paste shows it.
+    let (c, r, _, _) = full(
+        "Type validation failed: Value: {\"error\":{\"message\":\"The server had an error processing your request.\",\"type\":\"server_error\",\"param\":null,\"code\":null}}.",
+    );
+    assert_eq!((c, r), ("server_error", "yes"));
+    // The API's own 400 for a value it refused stays the API's, with its pattern wording.
+    let (c, _, _, d) = full(
+        r#"400 {"error":{"message":"Invalid 'tools[0].function.name': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'.","type":"invalid_request_error","param":"tools[0].function.name","code":"invalid_value"}}"#,
+    );
+    assert_eq!((c, d), ("invalid_request", "response"));
+    // An API's zod-style issue list as the body of a 400 is the request's fault, not the client's.
+    let (c, r, _, _) =
+        full(r#"400 {"error":{"message":"Invalid input","type":"invalid_request_error"}}"#);
+    assert_eq!((c, r), ("invalid_request", "after_change"));
+    // A relay that could not decode the request names the request: no `response body` there.
+    let (c, _, _, _) = full(
+        r#"{"error":{"message":"json: cannot unmarshal object into Go struct field Request.tool_choice of type string","type":"invalid_request_error"}}"#,
+    );
+    assert_eq!(c, "invalid_request");
+    // The API's own wording of a missing parameter is not a client's refusal.
+    assert_eq!(
+        full(r#"400 {"error":{"message":"Missing required parameter: 'model'.","type":"invalid_request_error","param":"model","code":"missing_required_parameter"}}"#).0,
+        "invalid_request"
+    );
+}
+
+#[test]
+fn local_key_refusals_and_batch_models_of_batch_q() {
+    // The chatgpt npm client and the Vercel AI SDK refusing to start without a key.
+    all_client_side(
+        &[
+            "Error: OpenAI missing required apiKey",
+            "AI_LoadAPIKeyError: Anthropic API key is missing. Pass it using the 'apiKey' parameter or the ANTHROPIC_API_KEY environment variable.",
+        ],
+        "client_missing_api_key",
+    );
+    // Near miss: a server's 401 that says the key is missing is the API's answer.
+    let (c, r, _, d) = full(
+        r#"401 {"error":{"message":"You didn't provide an API key.","type":"invalid_request_error","code":null}}"#,
+    );
+    assert_eq!((c, r, d), ("authentication", "no", "response"));
+
+    // A Batch input file naming a model the provider does not batch.
+    let (c, r, rule, _) =
+        full("JSONL file validation failed: Model grok-9 is not supported for batch processing.");
+    assert_eq!(
+        (c, r, rule.as_str()),
+        ("batch_error", "after_change", "batch_model_not_supported")
+    );
+    // Near miss: a parameter a model does not support, outside any Batch, is the request's.
+    let (c, _, rule, _) = full(
+        r#"400 {"error":{"message":"'logprobs' is not supported with this model.","type":"invalid_request_error","param":"logprobs","code":"unsupported_parameter"}}"#,
+    );
+    assert_eq!(
+        (c, rule.as_str()),
+        ("invalid_request", "unsupported_parameter")
+    );
+}
+
+#[test]
+fn a_providers_body_quoted_by_a_gateway_is_a_response() {
+    // OpenRouter's envelope printed without its `error` key: the raw Anthropic-shaped body is the
+    // provider's HTTP answer, not a Responses stream's error event.
+    let text = r#"400 Bad Request Reason: {"message":"Provider returned error","metadata":{"raw":"{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"messages.1.content.0.tool_use.id: String should match pattern '^[a-zA-Z0-9_-]+$'\"}}","provider_name":"Anthropic"}}"#;
+    let (c, _, _, d) = full(text);
+    assert_eq!((c, d), ("invalid_request", "response"));
+    // Near miss: the same event in SSE framing is a stream's.
+    let (_, _, _, d) = full(
+        "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n",
+    );
+    assert_eq!(d, "stream");
 }

@@ -566,6 +566,10 @@ fn absorb_obj(
             }
             if let Some(r) = raw {
                 if r.trim_start().starts_with('{') {
+                    // The provider's own HTTP error body, as the gateway received it: an
+                    // Anthropic-shaped `{"type":"error",…}` there is a response's body, not a
+                    // stream's event.
+                    c.status_before_body();
                     scan_nested(r, pos, c);
                 } else {
                     c.message(r, prio::BODY, pos);
@@ -596,7 +600,12 @@ fn absorb_obj(
         .iter()
         .any(|k| str_of(m, k).is_some_and(|c| errno_kind(c).is_some()))
         || str_of(m, "type") == Some("system");
-    if !found && !system_error && m.get("message").is_some_and(Value::is_string) {
+    // A schema validator's issue (zod's `{"code": "invalid_type", "expected": …, "path":
+    // ["choices"], "message": …}`, printed by a client that could not validate what it got) names
+    // a place in a value by its `path` list: no API error object has one, so it is not a body.
+    let validator_issue = matches!(m.get("path"), Some(Value::Array(_)));
+    if !found && !system_error && !validator_issue && m.get("message").is_some_and(Value::is_string)
+    {
         let bare = ["type", "code", "param"].iter().any(|k| m.contains_key(*k))
             || m.contains_key("status")
             || m.contains_key("request_id");
@@ -726,6 +735,12 @@ fn absorb_obj(
             Value::Object(_) | Value::Array(_) => absorb(child, pos, sse, c, depth + 1),
             // A body kept as a JSON string: `body: '{"error": …}'`.
             Value::String(st) if st.trim_start().starts_with('{') && st.contains("error") => {
+                // A gateway's quote of its provider's answer (OpenRouter's `metadata.raw`, also
+                // when an app prints the envelope without its `error` key) or a client's `body`
+                // is an HTTP response's body.
+                if matches!(k.as_str(), "raw" | "body") {
+                    c.status_before_body();
+                }
                 scan_nested(st, pos, c);
             }
             _ => {}
