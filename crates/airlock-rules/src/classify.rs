@@ -746,9 +746,11 @@ pub fn diagnose(evidence: &Evidence) -> Diagnosis {
         None
     };
 
-    // When to retry: the server's own delay, else the message's, else the limit's reset.
+    // When to retry: the server's own delay (its headers, else a delay its body states), else
+    // the message's, else the limit's reset.
     let after_ms = if decision == RetryDecision::Yes {
         retry::server_delay_ms(header_pairs(), None)
+            .or(evidence.retry_delay_ms)
             .or_else(|| from_message.as_ref().and_then(|i| i.retry_after_ms))
             .or_else(|| {
                 if cause.category != Category::RateLimit {

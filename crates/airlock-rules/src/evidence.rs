@@ -111,6 +111,9 @@ pub struct Evidence {
     pub custom_id: Option<String>,
     /// The `<title>` or main heading of an HTML error page.
     pub html_title: Option<String>,
+    /// A wait the error body states for a retry, in milliseconds: Google's `RetryInfo.retryDelay`
+    /// (`"retryDelay": "37s"`, a protobuf duration) in a Gemini or Vertex AI body.
+    pub retry_delay_ms: Option<u64>,
     /// What could not be read (short, human-readable notes).
     pub unread: Vec<String>,
 }

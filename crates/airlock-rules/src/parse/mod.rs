@@ -122,6 +122,8 @@ pub(crate) struct Collector {
     batch_status: Slot<String>,
     custom_id: Slot<String>,
     html_title: Slot<String>,
+    /// The first `retryDelay` a body states (see `text::retry_delay`).
+    retry_delay_ms: Option<u64>,
     /// The line holding the longest long wording of the taxonomy (see `text::wording_line`).
     wording_line: Slot<String>,
     headers: Vec<(String, String)>,
@@ -222,6 +224,11 @@ impl Collector {
     /// A `{"type":"error",…}` event object seen outside SSE framing (see `finish`).
     pub(crate) fn bare_error_event(&mut self, pos: usize) {
         self.bare_error_event.get_or_insert(pos);
+    }
+
+    /// A wait a body states for a retry (Google's `RetryInfo.retryDelay`); the first one counts.
+    pub(crate) fn retry_delay(&mut self, ms: u64) {
+        self.retry_delay_ms.get_or_insert(ms);
     }
 
     /// A line starts with an HTTP status followed by its body (`401 {"error":…}`), or a gateway
@@ -349,6 +356,7 @@ impl Collector {
             }
         }
         ev.status = self.status.get();
+        ev.retry_delay_ms = self.retry_delay_ms;
         ev.request_id = self.request_id.get();
         ev.headers = self.headers;
 

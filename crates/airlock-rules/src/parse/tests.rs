@@ -2157,3 +2157,87 @@ fn a_providers_body_quoted_by_a_gateway_is_a_response() {
     );
     assert_eq!(d, "stream");
 }
+
+#[test]
+fn a_status_word_in_any_corpus_language_states_the_status() {
+    for (text, want) in [
+        (
+            "状态码: 400, 响应: {\"error\":{\"message\":\"openai_error\"}}",
+            400,
+        ),
+        ("HTTP状态码：429", 429),
+        ("ステータスコード：429", 429),
+        ("상태 코드: 401", 401),
+        ("Код ответа: 503", 503),
+        ("código de estado: 429", 429),
+        ("code d'état 500", 500),
+        ("Der Statuscode ist 429", 429),
+        ("status code = 502", 502),
+        ("Exception : run code :400", 400),
+        (
+            "<400> InternalError.Algo.InvalidParameter: Range of max_tokens",
+            400,
+        ),
+    ] {
+        assert_eq!(r(text).status, Some(want), "{text}");
+    }
+}
+
+#[test]
+fn a_port_a_year_a_count_or_a_duration_after_a_status_word_is_not_a_status() {
+    for text in [
+        "监听端口: 8080, 状态码 200",
+        "status code 2024 tickets",
+        "ステータス: 500件のリクエスト",
+        "状态码 429次",
+        "Dialing <500ms> timeout",
+        "статус: 4000",
+        "rerun code 400",
+    ] {
+        assert_eq!(r(text).status, None, "{text}");
+    }
+}
+
+#[test]
+fn a_status_word_in_an_apps_hint_is_not_the_status() {
+    let e = r(
+        "Error: Request failed with status code 429\nNotice: If the status code is 400, the file exceeds token limit.",
+    );
+    assert_eq!(e.status, Some(429));
+    assert_eq!(r("如果状态码为 401,请检查密钥").status, None);
+    // The same words stating the status are read.
+    assert_eq!(r("状态码为 401,请检查密钥").status, Some(401));
+}
+
+#[test]
+fn googles_retry_delay_is_read_as_the_bodys_wait() {
+    let e = r(
+        r#"{"error":{"code":429,"status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"37s"}]}}"#,
+    );
+    assert_eq!(e.retry_delay_ms, Some(37_000));
+    let e = r(
+        "ClientError: 429 RESOURCE_EXHAUSTED. {'error': {'code': 429, 'details': [{'@type': 'type.googleapis.com/google.rpc.RetryInfo', 'retryDelay': '1.5s'}]}}",
+    );
+    assert_eq!(e.retry_delay_ms, Some(1_500));
+    // Near misses: a setting named like it, a number without its unit, a longer word.
+    assert_eq!(r(r#"{"maxRetryDelay": "60s"} 429"#).retry_delay_ms, None);
+    assert_eq!(r(r#"429 "retryDelay": "37""#).retry_delay_ms, None);
+    assert_eq!(r(r#"429 "retryDelay": "37sec""#).retry_delay_ms, None);
+}
+
+#[test]
+fn googles_retry_delay_is_the_retrys_wait() {
+    let d = crate::explain(
+        r#"{"error":{"code":429,"message":"Resource has been exhausted","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"22s"}]}}"#,
+    )
+    .diagnosis
+    .unwrap();
+    assert_eq!(d.retry.after_ms, Some(22_000));
+    // A Retry-After header the paste shows is the server's own word and comes first.
+    let d = crate::explain(
+        "HTTP/1.1 429 Too Many Requests\nretry-after: 5\n\n{\"error\":{\"code\":429,\"details\":[{\"retryDelay\":\"22s\"}]}}",
+    )
+    .diagnosis
+    .unwrap();
+    assert_eq!(d.retry.after_ms, Some(5_000));
+}

@@ -540,6 +540,169 @@ fn word_start(l: &[u8], k: usize) -> bool {
     k == 0 || !l[k - 1].is_ascii_alphanumeric()
 }
 
+/// A status word in the languages the corpus holds, written before the number it names:
+/// `状态码: 400`, `ステータスコード：429`, `상태 코드 401`, `код ответа 503`, `código de estado 429`,
+/// `code d'état 500`, `Fehlercode 502`, a package's `run code :400`. Lowercase (Cyrillic too: the
+/// line is lowercased again when it is not ASCII). The English forms `STATUS_PATTERNS` reads with a
+/// fixed separator are here as well, for the separators those do not spell (`status code = 400`).
+const STATUS_WORDS: &[(&str, u8)] = &[
+    ("状态码", prio::EXCEPTION),
+    ("状态代码", prio::EXCEPTION),
+    ("狀態碼", prio::EXCEPTION),
+    ("响应码", prio::EXCEPTION),
+    ("返回码", prio::EXCEPTION),
+    ("错误码", prio::WEAK),
+    ("ステータスコード", prio::EXCEPTION),
+    ("ステータス", prio::WEAK),
+    ("エラーコード", prio::WEAK),
+    ("상태 코드", prio::EXCEPTION),
+    ("상태코드", prio::EXCEPTION),
+    ("응답 코드", prio::EXCEPTION),
+    ("오류 코드", prio::WEAK),
+    ("에러 코드", prio::WEAK),
+    ("код ответа", prio::EXCEPTION),
+    ("код состояния", prio::EXCEPTION),
+    ("код ошибки", prio::WEAK),
+    ("статус", prio::WEAK),
+    ("código de estado", prio::EXCEPTION),
+    ("código de status", prio::EXCEPTION),
+    ("código de resposta", prio::EXCEPTION),
+    ("código de respuesta", prio::EXCEPTION),
+    ("código http", prio::EXCEPTION),
+    ("código de erro", prio::WEAK),
+    ("código de error", prio::WEAK),
+    ("code d'état", prio::EXCEPTION),
+    ("code de statut", prio::EXCEPTION),
+    ("code de réponse", prio::EXCEPTION),
+    ("code d'erreur", prio::WEAK),
+    ("fehlercode", prio::WEAK),
+    ("antwortcode", prio::EXCEPTION),
+    ("status-code", prio::EXCEPTION),
+    ("status code", prio::EXCEPTION),
+    ("statuscode", prio::EXCEPTION),
+    ("response code", prio::EXCEPTION),
+    ("run code", prio::WEAK),
+];
+
+/// What may stand between a status word and its number: spaces, a colon (full-width too), `=`, a
+/// dash, an opening bracket or quote, and the word "is" in the corpus' languages.
+const STATUS_SEPARATORS: &[&str] = &[
+    " ", ":", "：", "=", "-", "(", "（", "[", "\"", "'", "is", "ist", "为", "是", "é", "es", "est",
+];
+
+/// The number after a status word and its separators, when it is a status: three digits not part
+/// of a longer number or of a word (`500ms`, `429次`, `2024`, a port `8080` are not statuses).
+fn status_after_word(rest: &str) -> Option<u16> {
+    let mut r = rest;
+    for _ in 0..8 {
+        match STATUS_SEPARATORS.iter().find(|sep| {
+            r.starts_with(**sep)
+                // A word separator ends at a space (`is 400`, not `isolated`).
+                && (!sep.as_bytes()[0].is_ascii_alphabetic() || r[sep.len()..].starts_with(' '))
+        }) {
+            Some(sep) => r = &r[sep.len()..],
+            None => break,
+        }
+    }
+    let s = three_digits(r.as_bytes())?;
+    let ends = r[3..].chars().next().is_none_or(|ch| {
+        ch.is_whitespace()
+            || matches!(
+                ch,
+                ',' | '.' | ';' | ':' | ')' | ']' | '>' | '，' | '。' | '、' | '）' | '"' | '\''
+            )
+    });
+    ends.then_some(s)
+}
+
+/// Statuses a status word states in any language the corpus holds, and DashScope's `<400>` before
+/// its code (`<400> InternalError.Algo.InvalidParameter: …`).
+fn status_words(l: &str, at: usize, c: &mut Collector) {
+    let folded;
+    let l = if l.is_ascii() {
+        l
+    } else {
+        folded = l.to_lowercase();
+        folded.as_str()
+    };
+    let lb = l.as_bytes();
+    for (word, p) in STATUS_WORDS {
+        for (k, _) in l.match_indices(word) {
+            // An ASCII word starts at a word boundary (`runcode` is not `run code`).
+            if word.as_bytes()[0].is_ascii_alphabetic() && !word_start(lb, k) {
+                continue;
+            }
+            // An app's hint names a status it is not reporting (`Notice: If the status code is
+            // 400, …`, `如果状态码为 401`).
+            if hypothetical(&l[..k]) {
+                continue;
+            }
+            if let Some(s) = status_after_word(&l[k + word.len()..]) {
+                c.status(s, *p, at + k);
+            }
+        }
+    }
+    for (k, _) in l.match_indices('<') {
+        if (k == 0 || matches!(lb[k - 1], b' ' | b'\'' | b'"' | b':'))
+            && lb.get(k + 4) == Some(&b'>')
+            && lb.get(k + 5).is_none_or(|b| *b == b' ')
+        {
+            if let Some(s) = three_digits(&lb[k + 1..]) {
+                c.status(s, prio::WEAK, at + k);
+            }
+        }
+    }
+}
+
+/// Google's `RetryInfo.retryDelay` in one (lowercased) line, as JSON, a Python repr or a cut
+/// fragment writes it (`"retryDelay": "37s"`, `'retryDelay': '1.5s'`): a protobuf duration, whole
+/// seconds and an optional fraction, then `s`. A setting's `maxRetryDelay` is not it, nor a number
+/// without its unit.
+fn retry_delay(l: &str, c: &mut Collector) {
+    let lb = l.as_bytes();
+    for (k, _) in l.match_indices("retrydelay") {
+        if k > 0 && (lb[k - 1].is_ascii_alphanumeric() || lb[k - 1] == b'_') {
+            continue;
+        }
+        let rest = l[k + "retrydelay".len()..].trim_start_matches(['"', '\'', ' ', ':', '=']);
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 || digits > 7 {
+            continue;
+        }
+        let after = &rest[digits..];
+        let frac = after.strip_prefix('.').map_or("", |f| {
+            &f[..f.bytes().take_while(u8::is_ascii_digit).count()]
+        });
+        let unit = &after[if frac.is_empty() { 0 } else { frac.len() + 1 }..];
+        if !unit.starts_with('s') || unit[1..].starts_with(|ch: char| ch.is_ascii_alphanumeric()) {
+            continue;
+        }
+        let secs: u64 = rest[..digits].parse().unwrap_or(0);
+        let ms_part: u64 = frac
+            .bytes()
+            .chain(core::iter::repeat(b'0'))
+            .take(3)
+            .fold(0, |acc, d| acc * 10 + u64::from(d - b'0'));
+        c.retry_delay(secs * 1000 + ms_part);
+        return;
+    }
+}
+
+/// The clause before a status word is a condition (`if`, `when`, `unless`, `如果`, `若`): the
+/// status it names is a hint, not the one reported.
+fn hypothetical(before: &str) -> bool {
+    before
+        .rsplit(['.', ',', ';', '，', '。'])
+        .next()
+        .is_some_and(|clause| {
+            clause.contains("如果")
+                || clause.contains('若')
+                || clause
+                    .split_ascii_whitespace()
+                    .any(|w| matches!(w, "if" | "when" | "unless"))
+        })
+}
+
 /// Statuses stated in one (lowercased) line.
 fn statuses(l: &str, at: usize, c: &mut Collector) {
     let lb = l.as_bytes();
@@ -549,13 +712,7 @@ fn statuses(l: &str, at: usize, c: &mut Collector) {
                 continue;
             }
             // `code is 401` states a status; `If the status code is 404, …` (an app's hint) does not.
-            if pat.ends_with(" is ")
-                && l[..k].rsplit(['.', ',', ';']).next().is_some_and(|clause| {
-                    clause
-                        .split_ascii_whitespace()
-                        .any(|w| matches!(w, "if" | "when" | "unless"))
-                })
-            {
+            if pat.ends_with(" is ") && hypothetical(&l[..k]) {
                 continue;
             }
             let rest = &lb[k + pat.len()..];
@@ -1224,6 +1381,8 @@ pub(crate) fn scan(text: &str, c: &mut Collector) {
         }
 
         statuses(l, at, c);
+        status_words(l, at, c);
+        retry_delay(l, c);
         if l.contains("map[") {
             go_map(line, at, c);
         }
