@@ -8,7 +8,9 @@
 //
 // DIR holds a built worker (`index.js` and its `.wasm`, e.g. a copy of crates/airlock-worker/build
 // after `cargo xtask build-worker`, or `wrangler deploy --dry-run --outdir` output); MODEs:
-// `unchecked` runs it with MAX_CHECK_BYTES=0, `output_off` with OUTPUT_CHECK=off (answers not
+// `unchecked` runs it with MAX_CHECK_BYTES=0 (every body is then over the check limit, which the
+// JavaScript entry's fast path declines: this measures the Rust `fetch`, not the fast path's
+// plumbing; session 11), `output_off` with OUTPUT_CHECK=off (answers not
 // read), `rust_entry` with FAST_PATH=off (every request through the Rust `fetch`, issue 14); issue 17's split of a strict request's cost: `schema_off` (RULE_MODES: the whole-body
 // request schema off), `lints_off` (the schema lints off), `count_off` (context_length off), and
 // `strict` / `plain` (this target gets the strict-format body, or the plain one, whatever STRICT
@@ -18,7 +20,7 @@
 // use a small N, e.g. N=20 ROUNDS=6).
 // PROFILE=NAME (with `node --experimental-websocket` on Node 20) instead records a V8 CPU profile
 // of NAME through workerd's inspector into <work-dir>/NAME.cpuprofile; its numbers are inflated by
-// the profiler, so read it for proportions only.
+// the profiler, so read it for proportions only (`node bench/worker/profile.mjs FILE` prints them).
 //
 // What this tool found (2026-11-25): a minimal workers-rs pass-through (`fetch` the request on,
 // return the response; no checks) already costs about +80–100 µs CPU and +0.04–0.08 ms p50 over

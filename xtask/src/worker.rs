@@ -269,12 +269,16 @@ fn build_now() -> Result<(), String> {
 
 /// The JavaScript entry (issue 14): worker-build's `index.js` becomes `glue.mjs` (an ES module
 /// by its name: Miniflare takes a `.js` the entry imports for CommonJS), and
-/// `crates/airlock-worker/js/entry.js`, which imports it, becomes `index.js` (wrangler's `main`).
+/// `crates/airlock-worker/js/entry.js`, which imports it, becomes `index.js` (wrangler's `main`),
+/// with `js/io.mjs` beside it (the I/O helpers the entry and the Rust `fetch` share; issue 14).
 fn install_entry(build: &std::path::Path) -> Result<(), String> {
     let (index, glue) = (build.join("index.js"), build.join("glue.mjs"));
     std::fs::rename(&index, &glue).map_err(|e| format!("{}: {e}", index.display()))?;
-    let entry = crate_dir().join("js").join("entry.js");
-    std::fs::copy(&entry, &index).map_err(|e| format!("{}: {e}", entry.display()))?;
+    let js = crate_dir().join("js");
+    for (from, to) in [("entry.js", index), ("io.mjs", build.join("io.mjs"))] {
+        let from = js.join(from);
+        std::fs::copy(&from, &to).map_err(|e| format!("{}: {e}", from.display()))?;
+    }
     Ok(())
 }
 

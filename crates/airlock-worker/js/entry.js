@@ -8,10 +8,12 @@
 // calls the upstream with its timeout, sends a success answer on through the runtime's own pipe
 // with its headers filtered, and writes the log line, calling synchronous wasm exports for every
 // decision (the check and its verdict, the diagnosis of an error answer, the log line's text).
-// An event stream and an answer to check against the request's schemas are sent on by Rust
-// (`output::answer`, one promise). Everything else goes to the Rust `fetch` unchanged. `FAST_PATH = "off"` sends every request to
-// the Rust `fetch`.
+// An event stream is sent on by Rust (`output::answer`, one promise); an answer to check against
+// the request's schemas is read here and checked by the wasm. Everything else goes to the Rust
+// `fetch` unchanged. `FAST_PATH = "off"` sends every request to the Rust `fetch`. The I/O helpers
+// the Rust `fetch` uses too are `io.mjs` (one module for both; `build-worker` copies it here).
 import Glue from "./glue.mjs";
+import { deleteHeaders, fetchWithin, headerNames, headerPairs, readAnswer } from "./io.mjs";
 export * from "./glue.mjs";
 
 // worker-build puts wasm-bindgen's function exports on its entrypoint class's prototype.
@@ -32,18 +34,6 @@ function critical(e) {
   }
 }
 
-/** A `Headers` object as `name\nvalue\n` pairs, each name once (`plumbing::header_pairs`). */
-function headerPairs(h) {
-  let s = "";
-  let last;
-  for (const k of h.keys()) {
-    if (k === last) continue;
-    last = k;
-    s += k + "\n" + h.get(k) + "\n";
-  }
-  return s;
-}
-
 /** Calls `f(name, value)` for each pair of a `name\nvalue\n` string. */
 function eachPair(pairs, f) {
   const parts = pairs.split("\n");
@@ -58,22 +48,6 @@ function readWhole(body, length) {
   const fixed = new FixedLengthStream(length);
   const piped = body.pipeTo(fixed.writable);
   return Promise.all([new Response(fixed.readable).arrayBuffer(), piped]).then(([b]) => new Uint8Array(b));
-}
-
-/** The upstream call raced against its timeout (`plumbing::fetch_within`): the response, 0 (timed
- * out: aborted), or 1 (failed). */
-function fetchWithin(url, init, ms, controller) {
-  return new Promise((resolve) => {
-    const call = fetch(url, init);
-    const timer = setTimeout(() => {
-      controller.abort("airlock: upstream timeout");
-      resolve(0);
-    }, ms);
-    call.then(
-      (r) => (clearTimeout(timer), resolve(r)),
-      () => (clearTimeout(timer), resolve(1)),
-    );
-  });
 }
 
 /** An error body's first `cap` bytes (plus the chunk that crossed it) within `ms`, as
@@ -189,7 +163,7 @@ async function serveFast(fast, request, env, ctx) {
     // is checked and sent on here, anything else by Rust from what was read.
     let read;
     try {
-      read = await W.airlock_read_answer_for_entry(got.body, fast.output_cap(), fast.idle_timeout_ms());
+      read = await readAnswer(got.body, fast.output_cap(), fast.idle_timeout_ms());
     } catch {
       return answer(await fast.rust_answer(got));
     }
@@ -197,16 +171,7 @@ async function serveFast(fast, request, env, ctx) {
     checked = read[0];
   }
   const out = new Headers(from);
-  let names = "";
-  for (const k of out.keys()) names = names === "" ? k : names + "," + k;
-  const unwanted = W.airlock_unwanted_headers(names, out.get("connection"));
-  if (unwanted !== "") {
-    for (const name of unwanted.split(",")) {
-      try {
-        out.delete(name);
-      } catch {}
-    }
-  }
+  deleteHeaders(out, W.airlock_unwanted_headers(headerNames(out), out.get("connection")));
   let requestId = "";
   eachPair(fast.success_headers(), (name, value) => {
     if (name === "x-airlock-request-id") requestId = value;

@@ -39,7 +39,8 @@ use crate::{body, errors, forward, monitor, pacer, reject, vocab};
 pub struct FastRequest {
     line: LogLine,
     settings: Parsed,
-    path: String,
+    /// The request's URL, parsed once (its path is what the check reads).
+    url: url::Url,
     target: String,
     headers: Vec<(String, String)>,
     content_length: u64,
@@ -107,11 +108,10 @@ pub fn airlock_fast_begin(
         presented.map(|key| airlock_rules::redact::fingerprint_keyed(key, secret));
     forward::operator_headers(&mut headers, settings);
     let target = route::upstream_url(&settings.upstream, url.path(), url.query()).to_string();
-    let path = url.path().to_owned();
     Some(FastRequest {
         line,
         settings: parsed.clone(),
-        path,
+        url,
         target,
         headers,
         content_length,
@@ -200,19 +200,15 @@ impl FastRequest {
         let Ok(settings) = settings.as_ref() else {
             return 1;
         };
-        let Ok(mut url) = url::Url::parse("http://airlock.invalid/") else {
-            return 1;
-        };
-        url.set_path(&self.path);
         let mut tree = None;
         if let Some(rejection) =
-            forward::check(&url, bytes, true, settings, &mut self.line, &mut tree)
+            forward::check(&self.url, bytes, true, settings, &mut self.line, &mut tree)
         {
             self.rejection = Some(rejection);
             return 1;
         }
         if settings.output_check {
-            self.expect = forward::expectation(&self.path, bytes, tree);
+            self.expect = forward::expectation(self.url.path(), bytes, tree);
         }
         // The one attempt (`forward::proxy`'s loop counts it as the upstream call is made).
         self.line.attempts += 1;
@@ -273,7 +269,7 @@ impl FastRequest {
     }
 
     /// A JSON success answer (2xx, not an event stream) to check against what the request
-    /// asked: the entry reads it with `airlock_read_answer_for_entry` (at most
+    /// asked: the entry reads it with `js/io.mjs`'s `readAnswer` (at most
     /// [`Self::output_cap`] plus the chunk that crossed it, within [`Self::idle_timeout_ms`]),
     /// checks a complete one with [`Self::checked_answer`] and sends it on itself; anything else
     /// it read goes to [`Self::rust_answer_read`].

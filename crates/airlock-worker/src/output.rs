@@ -98,64 +98,16 @@ pub fn log_fields(line: &mut LogLine, report: &OutputReport) {
         .or_else(|| report.reason.map(str::to_owned));
 }
 
-#[wasm_bindgen::prelude::wasm_bindgen(inline_js = r#"
-export function airlock_read_answer(body, cap, ms) {
-  const reader = body.getReader();
-  const chunks = [];
-  let size = 0;
-  let timer;
-  const late = new Promise((resolve) => { timer = setTimeout(resolve, ms, null); });
-  const done = (end, pending) => {
-    clearTimeout(timer);
-    let bytes = chunks.length === 1 ? chunks[0] : new Uint8Array(size);
-    if (chunks.length !== 1) {
-      let at = 0;
-      for (const c of chunks) { bytes.set(c, at); at += c.byteLength; }
-    }
-    let rest = reader;
-    if (pending) {
-      let first = pending;
-      first.catch(() => {});
-      rest = {
-        read() { if (first) { const p = first; first = null; return p; } return reader.read(); },
-        cancel(why) { return reader.cancel(why); },
-      };
-    }
-    return [bytes, end, rest];
-  };
-  const step = () => {
-    const read = reader.read();
-    return Promise.race([read, late]).then((r) => {
-      if (r === null) return done("stalled", read);
-      if (r.done) return done("complete");
-      if (!(r.value instanceof Uint8Array)) return done("failed");
-      chunks.push(r.value);
-      size += r.value.byteLength;
-      return size > cap ? done("more") : step();
-    }, () => done("failed"));
-  };
-  return step();
-}
-"#)]
+// The reader is `js/io.mjs`'s `readAnswer`, which the JavaScript entry calls directly (issue 14,
+// session 11: the entry reached it through a wasm export that called back into JavaScript).
+#[wasm_bindgen::prelude::wasm_bindgen(module = "/js/io.mjs")]
 extern "C" {
-    #[wasm_bindgen(catch)]
+    #[wasm_bindgen(catch, js_name = readAnswer)]
     fn airlock_read_answer(
         body: &web_sys::ReadableStream,
         cap: f64,
         ms: f64,
     ) -> core::result::Result<js_sys::Promise, wasm_bindgen::JsValue>;
-}
-
-/// [`read_answer`]'s reader for the JavaScript entry: a promise of `[bytes, end, rest]` (`end`:
-/// `complete`, `more`, `stalled` or `failed`), handed back to [`Read::from_js`] by
-/// `entry.rs` unless the entry checks a complete answer itself.
-#[wasm_bindgen::prelude::wasm_bindgen]
-pub fn airlock_read_answer_for_entry(
-    body: &web_sys::ReadableStream,
-    cap: f64,
-    ms: f64,
-) -> core::result::Result<js_sys::Promise, wasm_bindgen::JsValue> {
-    airlock_read_answer(body, cap, ms)
 }
 
 /// How [`read_answer`] ended, with what it read.

@@ -14,50 +14,22 @@
 //!   `setTimeout`, and a `clearTimeout` when dropped) polled together.
 //! - [`iso_time`]: the log line's timestamp formatted in Rust from the `Date.now()` the line reads
 //!   anyway, instead of a `Date` object and its `toISOString()` string.
+//!
+//! The JavaScript side is `js/io.mjs`, one module that the JavaScript entry (`js/entry.js`) imports
+//! too (issue 14, session 11: the two entries had each their own copy).
 
 use wasm_bindgen::prelude::*;
 
-#[wasm_bindgen(inline_js = r#"
-export function airlock_header_names(h) {
-  let s = "";
-  for (const k of h.keys()) s = s === "" ? k : s + "," + k;
-  return s;
-}
-export function airlock_delete_headers(h, names) {
-  for (const name of names.split(",")) {
-    try {
-      h.delete(name);
-    } catch {}
-  }
-}
-export function airlock_fetch_within(url, init, ms, controller) {
-  return new Promise((resolve) => {
-    const call = fetch(url, init);
-    const timer = setTimeout(() => {
-      controller.abort("airlock: upstream timeout");
-      resolve(0);
-    }, ms);
-    call.then(
-      (r) => (clearTimeout(timer), resolve(r)),
-      () => (clearTimeout(timer), resolve(1)),
-    );
-  });
-}
-export function airlock_header_pairs(h) {
-  let s = "";
-  let last;
-  for (const k of h.keys()) {
-    if (k === last) continue;
-    last = k;
-    s += k + "\n" + h.get(k) + "\n";
-  }
-  return s;
-}
-"#)]
+// One module for both entries (`js/io.mjs`; the JavaScript entry imports the same file).
+#[wasm_bindgen(module = "/js/io.mjs")]
 extern "C" {
+    #[wasm_bindgen(js_name = headerNames)]
     fn airlock_header_names(headers: &web_sys::Headers) -> String;
+    #[wasm_bindgen(js_name = headerPairs)]
     fn airlock_header_pairs(headers: &web_sys::Headers) -> String;
+    #[wasm_bindgen(js_name = deleteHeaders)]
     fn airlock_delete_headers(headers: &web_sys::Headers, names: &str);
+    #[wasm_bindgen(js_name = fetchWithin)]
     fn airlock_fetch_within(
         url: &str,
         init: &web_sys::RequestInit,
