@@ -324,13 +324,7 @@ pub fn upper_bound_within(
     budget: usize,
     need: u64,
 ) -> RequestTokens {
-    let mut n = RequestTokens {
-        budget_left: (budget != usize::MAX).then_some(budget),
-        saving: Some((need, 0)),
-        ..RequestTokens::default()
-    };
-    fill(&mut n, Some(t), api, body);
-    n
+    within(t, api, body, budget, need, None)
 }
 
 /// [`upper_bound_within`] of the body `most` is the [`upper_bound`] of: the same, but its
@@ -344,15 +338,29 @@ pub(crate) fn tighten(
     budget: usize,
     need: u64,
 ) -> RequestTokens {
+    within(t, api, body, budget, need, Some(most.chars))
+}
+
+/// [`upper_bound_within`], its characters counted or (`Some`) known.
+fn within(
+    t: &Tokenizer,
+    api: Api,
+    body: &Value,
+    budget: usize,
+    need: u64,
+    chars: Option<u64>,
+) -> RequestTokens {
     let mut n = RequestTokens {
         budget_left: (budget != usize::MAX).then_some(budget),
         saving: Some((need, 0)),
-        chars_known: true,
+        chars_known: chars.is_some(),
         ..RequestTokens::default()
     };
     fill(&mut n, Some(t), api, body);
-    n.chars = most.chars;
-    n.chars_known = false;
+    if let Some(chars) = chars {
+        n.chars = chars;
+        n.chars_known = false;
+    }
     n
 }
 
