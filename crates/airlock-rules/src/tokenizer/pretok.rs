@@ -531,7 +531,8 @@ mod tests {
     fn eight_byte_tests_match_the_byte_tests() {
         type Lanes = fn(u64) -> u64;
         type Run = fn(&[u8], usize) -> usize;
-        let tests: [(Lanes, fn(&u8) -> bool, Run, &[u8]); 2] = [
+        type Byte = fn(&u8) -> bool;
+        let tests: [(Lanes, Byte, Run, &[u8]); 2] = [
             (
                 super::letters_in,
                 u8::is_ascii_alphabetic,
