@@ -85,6 +85,46 @@ fn tokens_match_tiktoken_rs() {
     );
 }
 
+/// The lazy count's loop (`count_until`: pieces known without merging counted in line, the rest
+/// out of line) counts what `encode` emits: everything with no bound, and, where it stops early,
+/// exactly the tokens of the prefix it reports, which ends where a token ends (issue 14).
+#[test]
+fn counts_until_match_the_tokens() {
+    let texts = texts();
+    for enc in Encoding::ALL {
+        let t = Tokenizer::shared(enc);
+        for (name, text) in &texts {
+            let tokens = t.encode(text);
+            assert_eq!(
+                t.count_within(text, usize::MAX).tokens,
+                tokens.len(),
+                "{enc} {name}"
+            );
+            // Token end offsets, to read the tokens of any prefix that ends at a token's end.
+            let mut ends = Vec::with_capacity(tokens.len());
+            let mut at = 0;
+            for &tok in &tokens {
+                at += t.decode_bytes(&[tok]).unwrap().len();
+                ends.push(at);
+            }
+            for enough in [1, 10, 1_000, text.len() / 3] {
+                for budget in [usize::MAX, 5_000] {
+                    let c = t.count_until(text, budget, enough);
+                    let within = ends.partition_point(|&e| e <= c.bytes);
+                    assert!(
+                        c.bytes == 0 || ends.binary_search(&c.bytes).is_ok(),
+                        "{enc} {name}: stopped inside a token"
+                    );
+                    assert_eq!(
+                        c.tokens, within,
+                        "{enc} {name} enough {enough} budget {budget}"
+                    );
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn bytes_are_decoded_with_replacement() {
     let t = Tokenizer::shared(Encoding::O200kBase);

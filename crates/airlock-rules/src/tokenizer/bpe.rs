@@ -154,6 +154,47 @@ pub(crate) fn encode_piece(v: &Vocab, piece: &[u8], s: &mut Scratch, out: &mut i
     }
 }
 
+/// The number of tokens of `piece` (non-empty) when it is known without merging: one byte, two
+/// bytes (a token or two), or a piece in the memo (when it is on). `None` otherwise; then
+/// [`count_piece`] counts it. Changes nothing: a piece found here is counted as [`encode_piece`]
+/// would count it, and it leaves `s.merged` and the memo as they were.
+#[inline(always)]
+pub(crate) fn count_known(v: &Vocab, piece: &[u8], s: &Scratch) -> Option<usize> {
+    match piece.len() {
+        1 => Some(1),
+        2 => Some(if v.pair(piece[0], piece[1]).is_some() {
+            1
+        } else {
+            2
+        }),
+        n if s.use_memo && n <= MEMO_BYTES && !s.memo.is_empty() => {
+            let key = memo_key(piece);
+            let m = &s.memo[memo_slot(&key, n)];
+            let differ = (m.key[0] ^ key[0]) | (m.key[1] ^ key[1]) | (m.key[2] ^ key[2]);
+            (usize::from(m.len) == n && differ == 0).then_some(usize::from(m.count))
+        }
+        _ => None,
+    }
+}
+
+/// The number of tokens of `piece` (non-empty), as [`encode_piece`] emits them (memoising it and
+/// counting its merged bytes alike). Out of line: the caller's loop over pieces found by
+/// [`count_known`] stays small.
+#[inline(never)]
+pub(crate) fn count_piece(v: &Vocab, piece: &[u8], s: &mut Scratch) -> usize {
+    let mut n = 0;
+    encode_piece(v, piece, s, &mut |_| n += 1);
+    n
+}
+
+/// The memo slot of a piece of `len` bytes whose [`memo_key`] is `key`.
+#[inline(always)]
+fn memo_slot(key: &[u64; 3], len: usize) -> usize {
+    let h = (key[0] ^ key[1].rotate_left(29) ^ key[2].rotate_left(43) ^ len as u64)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (h >> 51) as usize & (MEMO_SLOTS - 1)
+}
+
 /// Words recur: a small direct-mapped cache of pieces and their tokens, which stays in cache
 /// where the vocabulary index does not. The bytes are compared, so a hash collision only costs
 /// a recomputation.
@@ -163,9 +204,7 @@ fn memoised(v: &Vocab, piece: &[u8], s: &mut Scratch, out: &mut impl FnMut(u32))
         s.memo.resize(MEMO_SLOTS, Memo::default());
     }
     let key = memo_key(piece);
-    let h = (key[0] ^ key[1].rotate_left(29) ^ key[2].rotate_left(43) ^ piece.len() as u64)
-        .wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    let slot = (h >> 51) as usize & (MEMO_SLOTS - 1);
+    let slot = memo_slot(&key, piece.len());
     let m = &s.memo[slot];
     // Word by word (an array compare spills `key` and stalls on store forwarding).
     let differ = (m.key[0] ^ key[0]) | (m.key[1] ^ key[1]) | (m.key[2] ^ key[2]);

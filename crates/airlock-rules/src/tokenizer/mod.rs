@@ -241,27 +241,38 @@ impl Tokenizer {
         let budget = budget.saturating_mul(8);
         let mut run = |scratch: &mut bpe::Scratch| {
             let b = text.as_bytes();
-            let (mut n, mut spent) = (0, 0usize);
-            while counted.bytes < b.len() {
-                let i = counted.bytes;
+            let (mut n, mut spent, mut i) = (0usize, 0usize, 0usize);
+            while i < b.len() {
                 let e = self.next_piece(b, i);
-                let cost = piece_cost(e - i).saturating_mul(8);
+                let piece = &b[i..e];
+                let cost = piece_cost(piece.len()).saturating_mul(8);
                 if spent.saturating_add(cost) > budget {
                     break;
                 }
-                let merged = scratch.merged;
-                bpe::encode_piece(&self.vocab, &b[i..e], scratch, &mut |_| n += 1);
-                let cost = if scratch.merged == merged {
-                    e - i
-                } else {
-                    cost
+                // A piece known without merging (most of natural text) costs an eighth; the
+                // rest goes out of line, so this loop stays small.
+                let cost = match bpe::count_known(&self.vocab, piece, scratch) {
+                    Some(k) => {
+                        n += k;
+                        piece.len()
+                    }
+                    None => {
+                        let merged = scratch.merged;
+                        n += bpe::count_piece(&self.vocab, piece, scratch);
+                        if scratch.merged == merged {
+                            piece.len()
+                        } else {
+                            cost
+                        }
+                    }
                 };
                 spent = spent.saturating_add(cost);
-                counted.bytes = e;
-                if counted.bytes - n >= enough {
+                i = e;
+                if i - n >= enough {
                     break;
                 }
             }
+            counted.bytes = i;
             counted.tokens = n;
             counted.cost = spent.div_ceil(8);
         };

@@ -65,7 +65,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &Value) {
             };
             let need = (most.total() + out).saturating_sub(l.context_window);
             let tight = with_tokenizer(encoding, |t| {
-                request::upper_bound_within(t, api, body, max_cost, need)
+                request::tighten(&most, t, api, body, max_cost, need)
             });
             if request::certainly_fits(&tight, api, body, &l) {
                 estimated(ctx, api, model, encoding, limits, &tight, body);
