@@ -1,7 +1,8 @@
 //! The `airlock` command: the rules crate's judgments in a shell or a CI pipeline.
 //!
 //! Exit codes: 0 when the command's answer is "found"/"ok", 1 when it is "nothing found"/"rejected",
-//! 2 on a usage problem.
+//! 2 on a usage problem. A closed standard output (`airlock check … | head`) ends the command
+//! quietly with 141, as a shell reports a command stopped by `SIGPIPE`, instead of a panic.
 
 mod batch;
 mod check;
@@ -30,7 +31,30 @@ commands:
   schemas validate SCHEMA [FILE]  check JSON lines (a log, --json outputs) against a schema
 ";
 
+/// The exit code of a command that found its standard output closed (128 + `SIGPIPE`).
+const CLOSED_STDOUT: i32 = 141;
+
+/// Ends the process quietly when a print found standard output closed: Rust ignores `SIGPIPE`,
+/// so `print!` panics with "failed printing to stdout: Broken pipe" instead. Every other panic
+/// is reported as before.
+fn quiet_on_closed_stdout() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(CLOSED_STDOUT);
+        }
+        report(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_on_closed_stdout();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some((command, rest)) = args.split_first() else {
         eprint!("{USAGE}");

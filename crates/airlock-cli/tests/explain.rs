@@ -268,3 +268,44 @@ fn pasted_stream_says_where_it_failed() {
     let v = one_object(&airlock(&["explain", "--json"], SUCCESS));
     assert!(v["stream"].is_null());
 }
+
+/// `airlock … | head`: a standard output closed before the command prints ends it quietly with
+/// 141 (128 + SIGPIPE), not with a panic; the same command with its output read still prints.
+#[cfg(unix)]
+#[test]
+fn a_closed_stdout_ends_the_command_quietly() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    for args in [
+        &["explain", "-"][..],
+        &["check", "-", "--endpoint", "/v1/chat/completions"],
+    ] {
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader); // every write to `writer` now fails with EPIPE
+        let mut child = Command::new(env!("CARGO_BIN_EXE_airlock"))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn airlock");
+        let input = if args[0] == "explain" {
+            QUOTA_PY
+        } else {
+            r#"{"model":"gpt-4o","messages":["hi"]}"#
+        };
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().expect("wait");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
+        assert_eq!(out.status.code(), Some(141), "{args:?}: {stderr}");
+        // Near miss: with the output read, the same command prints its answer.
+        let o = airlock(args, input);
+        assert!(!stdout(&o).is_empty(), "{args:?} printed nothing");
+    }
+}
