@@ -95,7 +95,14 @@ async fn serve(req: web_sys::Request, env: Env, ctx: Context) -> Result<Response
         }
         (Ok(settings), Ok(url)) => {
             pacer::bind(&env, settings.pacing.is_some());
+            // The same request object: after the answer, its body may be still unread.
+            let asked = <web_sys::Request as Clone>::clone(&req);
             let response = handle(req, &method, &url, settings, origin.as_deref(), &mut line).await;
+            if !asked.body_used() {
+                if let Some(stream) = asked.body() {
+                    body::discard(&stream).await;
+                }
+            }
             (response, settings.cors_origins.as_slice())
         }
         (Ok(settings), Err(e)) => (Err(e), settings.cors_origins.as_slice()),
