@@ -2245,17 +2245,9 @@ fn googles_retry_delay_is_the_retrys_wait() {
 #[test]
 fn a_schema_validators_sentence_alone_is_the_requests_fault() {
     for (text, rule) in [
-        (
-            "Input is too short - specific field 'tools' is shorter than required length.",
-            "value_below_min_length",
-        ),
         ("[] is too short - 'messages'", "empty_array"),
         (
             "42 is not of type 'string' - 'messages.0.content'",
-            "invalid_type",
-        ),
-        (
-            "The input provided is not of the expected type \"object\".",
             "invalid_type",
         ),
         (
