@@ -2241,3 +2241,113 @@ fn googles_retry_delay_is_the_retrys_wait() {
     .unwrap();
     assert_eq!(d.retry.after_ms, Some(5_000));
 }
+
+#[test]
+fn a_schema_validators_sentence_alone_is_the_requests_fault() {
+    for (text, rule) in [
+        ("[] is too short - 'messages'", "empty_array"),
+        (
+            "42 is not of type 'string' - 'messages.0.content'",
+            "invalid_type",
+        ),
+        (
+            "'hd' is not one of ['standard', 'low'] - 'quality'",
+            "invalid_value",
+        ),
+    ] {
+        let (c, r, got, d) = full(text);
+        assert_eq!(
+            (c, r, got.as_str(), d),
+            ("invalid_request", "after_change", rule, "response"),
+            "{text}"
+        );
+    }
+    // Near misses: the same words in prose that states no error are not one.
+    for text in [
+        "This list is not one of the longest we have seen.",
+        "The summary is too short, add a paragraph.",
+        "The tool is not of type safe for children.",
+    ] {
+        assert!(crate::explain(text).diagnosis.is_none(), "{text}");
+    }
+}
+
+#[test]
+fn batch_file_size_spend_cap_and_azure_roles_of_batch_s() {
+    // A Batch input file over the model's size limit is a Batch cause.
+    let (c, r, rule, d) = full(
+        "The batch input file is larger than the 104857600 maximum for the gpt-4o-mini model. Please try again with a smaller batch.",
+    );
+    assert_eq!(
+        (c, r, rule.as_str(), d),
+        (
+            "batch_error",
+            "after_change",
+            "batch_too_many_requests",
+            "batch_job"
+        )
+    );
+    // Near miss: an upload over a size limit outside any Batch is the request's.
+    let (c, _, _, _) = full(
+        r#"413 {"error":{"message":"Request body too large","type":"invalid_request_error","code":"request_too_large"}}"#,
+    );
+    assert_eq!(c, "invalid_request");
+
+    // The API's older sentence for a monthly usage limit: money, not a rate.
+    let (c, r, _, _) = full(
+        "You've reached your usage limit. See your usage dashboard and billing settings for more details.",
+    );
+    assert_eq!((c, r), ("quota", "no"));
+    // Near miss: Codex's plan window resets; it stays a rate limit.
+    let (c, r, rule, _) =
+        full("You've hit your usage limit. Upgrade to Pro or try again in 4 days.");
+    assert_eq!(
+        (c, r, rule.as_str()),
+        ("rate_limit", "yes", "usage_limit_reached")
+    );
+
+    // Azure's PermissionDenied under 401: the identity has no data-plane role.
+    let (c, r, rule, _) = full(
+        r#"Error code: 401 - {'error': {'code': 'PermissionDenied', 'message': 'Principal does not have access to API/Operation.'}}"#,
+    );
+    assert_eq!(
+        (c, r, rule.as_str()),
+        ("permission", "no", "azure_principal_lacks_role")
+    );
+    // Near miss: a wrong key or endpoint stays an authentication failure.
+    let (c, r, rule, _) = full(
+        r#"401 {"statusCode": 401, "message": "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource."}"#,
+    );
+    assert_eq!(
+        (c, r, rule.as_str()),
+        ("authentication", "no", "azure_access_denied")
+    );
+}
+
+#[test]
+fn a_timeout_class_named_inside_prose_is_the_clients_report() {
+    for text in [
+        "API requests to the o3 model were unresponsive, resulting in OpenAIAPITimeoutError.",
+        "We keep getting APITimeoutError from the SDK after 600 seconds.",
+    ] {
+        let (c, r, _, d) = full(text);
+        assert_eq!((c, r, d), ("timeout", "yes", "client"), "{text}");
+    }
+    assert_eq!(
+        r("the job died with HttpReadTimeoutException").transport,
+        Some(Transport::Timeout)
+    );
+    // Near misses: a gateway's timeout class is a status page, not a missing answer; a class
+    // that merely holds the letters of a wording (`ModuleNotFoundError`, `enotfound`) is not it.
+    assert_eq!(
+        r("upstream raised GatewayTimeoutError twice").transport,
+        None
+    );
+    assert_eq!(
+        r("ModuleNotFoundError: No module named 'openai'").transport,
+        None
+    );
+    // A platform's timeout page in words (Vercel) is still a response.
+    let (_, _, _, d) = full("An error occurred with your deployment FUNCTION_INVOCATION_TIMEOUT");
+    assert_eq!(d, "response");
+}

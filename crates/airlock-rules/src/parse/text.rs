@@ -1590,14 +1590,33 @@ fn continuation<'a>(text: &'a str, at: usize, line: &str, msg: &str) -> Option<&
     (starts_lower && !frame && t.len() <= 2000 && find_exception(t).is_none()).then_some(t)
 }
 
+/// Whether the wording found at `k`, inside a word, ends a class name that stands for the same
+/// failure (`OpenAIAPITimeoutError` holds `timeouterror` where a new capitalized segment starts):
+/// the whole word is read as a class name would be.
+fn names_class(text: &str, k: usize, kind: Transport) -> bool {
+    let b = text.as_bytes();
+    if !b[k].is_ascii_uppercase() || !b[k - 1].is_ascii_alphabetic() {
+        return false;
+    }
+    let word = |c: &u8| c.is_ascii_alphanumeric() || *c == b'_';
+    let start = b[..k].iter().rposition(|c| !word(c)).map_or(0, |p| p + 1);
+    let end = b[k..]
+        .iter()
+        .position(|c| !word(c))
+        .map_or(b.len(), |p| k + p);
+    name_transport(&text[start..end]) == Some(kind)
+}
+
 /// Cues over the whole text: wording, request IDs, stream hints, errno codes, HTML pages.
 fn whole_text(text: &str, lower: &str, c: &mut Collector) {
     c.work += text.len() * (WORDING.len() + 16);
     let lb = lower.as_bytes();
     for (needle, kind) in WORDING {
         for (k, _) in lower.match_indices(needle) {
-            // A word of its own: `ModuleNotFoundError` does not say `ENOTFOUND`.
-            if k > 0 && lb[k - 1].is_ascii_alphanumeric() {
+            // A word of its own: `ModuleNotFoundError` does not say `ENOTFOUND`; inside a word
+            // only as the class the word names (`OpenAIAPITimeoutError`, an app's own name for
+            // the SDK's timeout, mentioned in prose), never a gateway's (`GatewayTimeoutError`).
+            if k > 0 && lb[k - 1].is_ascii_alphanumeric() && !names_class(text, k, *kind) {
                 continue;
             }
             c.transport(*kind, prio::WORDING, k);
