@@ -774,6 +774,15 @@ fn statuses(l: &str, at: usize, c: &mut Collector) {
             c.status_before_body();
         }
     }
+    // The Python SDKs' `Error code: 400 - {…}` (openai's and anthropic's, also under a class
+    // name): the status the body came with, stated just before it.
+    for (k, _) in l.match_indices("error code: ") {
+        let n = k + "error code: ".len();
+        let s = three_digits(&lb[n..]).filter(|s| (400..=599).contains(s));
+        if s.is_some() && l[n + 3..].starts_with(" - {") {
+            c.status_before_body();
+        }
+    }
     // A status and its name as one code at the start of a line (Vercel's error page: `504:
     // GATEWAY_TIMEOUT`, then `Code: FUNCTION_INVOCATION_TIMEOUT`).
     if lead.as_bytes().get(3..5) == Some(b": ") {
@@ -1854,13 +1863,27 @@ fn tag_text<'a>(text: &'a str, lower: &str, tag: &str) -> Option<(usize, &'a str
     (inner.len() <= 400).then_some((k, inner))
 }
 
+/// The query of the link on Cloudflare's error pages to its error landing page, before the status.
+const CF_LANDING: &str = "5xx-error-landing?utm_source=errorcode_";
+
 fn html(text: &str, lower: &str, c: &mut Collector) {
+    // Cloudflare's error page names its status in the link to its error landing page
+    // (`5xx-error-landing?utm_source=errorcode_524`), also in a paste cut from the page's middle.
+    let cf_landing = lower.find(CF_LANDING);
     let is_html = lower.contains("<html")
         || lower.contains("<!doctype html")
         || lower.contains("<title>")
-        || lower.contains("<body");
+        || lower.contains("<body")
+        || cf_landing.is_some() && lower.contains("<div");
     if !is_html {
         return;
+    }
+    if let Some(k) = cf_landing {
+        if let Some(s) = three_digits(&lower.as_bytes()[k + CF_LANDING.len()..]) {
+            if (500..=599).contains(&s) {
+                c.status(s, prio::WEAK, k);
+            }
+        }
     }
     c.cues.html = true;
     let title = tag_text(text, lower, "title").or_else(|| tag_text(text, lower, "h1"));
