@@ -2341,18 +2341,26 @@ fn a_cloudflare_page_cut_from_its_middle_states_its_status_in_the_landing_link()
 }
 
 #[test]
-fn a_python_sdks_error_code_line_states_the_status_of_the_body_after_it() {
-    // Anthropic's body after the Python SDK's `Error code: 400 - `: an HTTP response's body.
-    let (c, _, _, d) = full(
+fn an_error_status_stated_before_an_anthropic_body_makes_it_a_response() {
+    // Anthropic's body after a status the text states: the Python SDK's `Error code: 400 - `, a
+    // client's tuple with its status sentence, a Rust client's `400 Bad Request -` with the body
+    // on the next line. Each is an HTTP response's body, not a stream's error event.
+    for text in [
         "Error code: 400 - {'type': 'error', 'error': {'type': 'invalid_request_error', 'message': 'messages: text content blocks must contain non-whitespace text'}}",
-    );
-    assert_eq!((c, d), ("invalid_request", "response"));
-    let (_, _, _, d) = full(
         "anthropic.BadRequestError: Error code: 400 - {'type': 'error', 'error': {'type': 'invalid_request_error', 'message': 'max_tokens: 100000 > 64000'}}",
-    );
-    assert_eq!(d, "response");
-    // Near miss: the same object with no status before it is a stream's error event.
-    let (_, _, _, d) =
-        full(r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#);
-    assert_eq!(d, "stream");
+        "Error: ('post request failed with status code: 400', {'type': 'error', 'error': {'type': 'invalid_request_error', 'message': 'anthropic-version: header is required'}})",
+        "Error: Anthropic API error: 400 Bad Request -\n {\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"response_format: Extra inputs are not permitted\"}}",
+    ] {
+        let (c, _, _, d) = full(text);
+        assert_eq!((c, d), ("invalid_request", "response"), "{text}");
+    }
+    // Near misses: the object alone, or with the status only inside it (the Responses
+    // websocket's wrapped error frame) or after it, is a stream's error event.
+    for text in [
+        r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+        r#"{"type":"error","status":400,"error":{"type":"invalid_request_error","message":"The 'gpt-5' model is not supported when using Codex with a ChatGPT account."}}"#,
+        "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\nretrying after status code 529",
+    ] {
+        assert_eq!(full(text).3, "stream", "{text}");
+    }
 }

@@ -774,15 +774,6 @@ fn statuses(l: &str, at: usize, c: &mut Collector) {
             c.status_before_body();
         }
     }
-    // The Python SDKs' `Error code: 400 - {…}` (openai's and anthropic's, also under a class
-    // name): the status the body came with, stated just before it.
-    for (k, _) in l.match_indices("error code: ") {
-        let n = k + "error code: ".len();
-        let s = three_digits(&lb[n..]).filter(|s| (400..=599).contains(s));
-        if s.is_some() && l[n + 3..].starts_with(" - {") {
-            c.status_before_body();
-        }
-    }
     // A status and its name as one code at the start of a line (Vercel's error page: `504:
     // GATEWAY_TIMEOUT`, then `Code: FUNCTION_INVOCATION_TIMEOUT`).
     if lead.as_bytes().get(3..5) == Some(b": ") {
