@@ -134,6 +134,9 @@ pub(crate) struct Collector {
     bare_error_event: Option<usize>,
     /// A line starts with an HTTP status followed by the body it came with.
     status_before_body: bool,
+    /// Where the text first states an HTTP error status in a client's or server's own words
+    /// (`status code: 400`, `400 Bad Request`), not a weak guess.
+    first_stated_status: Option<usize>,
     pub cues: Cues,
     unread: Vec<String>,
     /// Bytes read by all readers, for the linear-time tests.
@@ -176,6 +179,10 @@ impl Collector {
     pub(crate) fn status(&mut self, s: u16, prio: u8, pos: usize) {
         if (400..=599).contains(&s) {
             self.status.offer(s, prio, pos);
+            if prio >= prio::HTTP {
+                self.first_stated_status =
+                    Some(self.first_stated_status.map_or(pos, |f| f.min(pos)));
+            }
         }
     }
 
@@ -302,10 +309,12 @@ impl Collector {
     }
 
     fn finish(mut self) -> Evidence {
-        // Anthropic's error body has the shape of a Responses stream's `error` event; a status
-        // stated before it on its line says an HTTP response carried it.
+        // Anthropic's error body has the shape of a Responses stream's `error` event; an HTTP
+        // error status the text states before it (`400 {…}`, `status code: 400', {…}`, `400 Bad
+        // Request -` and the body on the next line) says an HTTP response carried it.
         if let Some(pos) = self.bare_error_event.take() {
-            if !self.status_before_body {
+            let stated_before = self.first_stated_status.is_some_and(|at| at < pos);
+            if !self.status_before_body && !stated_before {
                 self.stream(Some("error"), pos);
             }
         }

@@ -2325,6 +2325,104 @@ fn batch_file_size_spend_cap_and_azure_roles_of_batch_s() {
 }
 
 #[test]
+fn client_library_checks_of_batch_r_are_client_side() {
+    // A typed SDK's own argument or setup check: LangChain4j's ValidationUtils and HTTP client
+    // loader, .NET's ArgumentNullException from System.ClientModel's assertions.
+    all_client_side(
+        &[
+            "java.lang.IllegalArgumentException: chatModel cannot be null\n\n\tat dev.langchain4j.internal.Exceptions.illegalArgument(Exceptions.java:23)\n\tat dev.langchain4j.internal.ValidationUtils.ensureNotNull(ValidationUtils.java:54)\n",
+            "java.lang.IllegalArgumentException: modelName cannot be null or blank\n\tat dev.langchain4j.internal.ValidationUtils.ensureNotBlank(ValidationUtils.java:98)\n",
+            "An error occurred while translating with AI: java.lang.IllegalStateException: No HTTP client has been found in the classpath\nat dev.langchain4j.http.client.HttpClientBuilderLoader.loadHttpClientBuilder(HttpClientBuilderLoader.java:27)\n",
+            "Unhandled exception. System.ArgumentNullException: Value cannot be null. (Parameter 'model')\n   at System.ClientModel.Internal.Argument.AssertNotNullOrEmpty(String value, String name)\n",
+        ],
+        "client_argument_check_failed",
+    );
+    // An empty key refused by the key credential's constructor is the same check.
+    all_client_side(
+        &[
+            "System.ArgumentNullException: Value cannot be null. (Parameter 'key')\n   at System.ClientModel.Internal.Argument.AssertNotNullOrEmpty(String value, String name)\n   at System.ClientModel.ApiKeyCredential..ctor(String key)\n",
+        ],
+        "client_argument_check_failed",
+    );
+    // Semantic Kernel looking up a service the kernel was not given.
+    all_client_side(
+        &["ValueError: TextCompletionClientBase service with service_id 'None' not found"],
+        "client_rejected_setup",
+    );
+    // Near misses: an API body and status beside the library's frame are the cause; the same
+    // Java exception without the library's frame says nothing about the API; a 404's "not found"
+    // from the server stays the server's.
+    let (c, r, _, d) = full(
+        "400 {\"error\":{\"message\":\"'messages' must contain at least one message.\",\"type\":\"invalid_request_error\"}}\n\tat dev.langchain4j.internal.ValidationUtils.ensureNotNull(ValidationUtils.java:54)\n",
+    );
+    assert_eq!((c, r, d), ("invalid_request", "after_change", "response"));
+    assert!(
+        crate::explain("java.lang.IllegalArgumentException: chatModel cannot be null")
+            .diagnosis
+            .is_none()
+    );
+    let (c, _, _, _) = full(r#"404 {"error":{"message":"Resource not found","code":"404"}}"#);
+    assert_eq!(c, "not_found");
+}
+
+#[test]
+fn a_conversation_busy_with_another_request_is_a_conflict() {
+    // openai-go's error string for a Responses conversation another request is working on.
+    let (c, r, rule, d) = full(
+        "failed to pick wine: POST \"https://api.openai.com/v1/responses\": 400 Bad Request {\n\"message\": \"Another process is currently operating on this conversation. Please retry in a few seconds.\",\n\"type\": \"invalid_request_error\",\n\"param\": \"conversation\",\n\"code\": \"conversation_locked\"\n}",
+    );
+    assert_eq!(
+        (c, r, rule.as_str(), d),
+        ("conflict", "yes", "conversation_locked", "response")
+    );
+    // Near miss: another 400 about the `conversation` parameter is the request's.
+    let (c, r, _, _) = full(
+        r#"400 {"error":{"message":"Invalid 'conversation': expected an ID that begins with 'conv'.","type":"invalid_request_error","param":"conversation","code":"invalid_value"}}"#,
+    );
+    assert_eq!((c, r), ("invalid_request", "after_change"));
+}
+
+#[test]
+fn a_model_refused_for_the_account_is_not_a_model_on_the_wrong_endpoint() {
+    // A 400 saying the account kind does not allow the model (Codex's websocket error frame).
+    let (c, r, _, _) = full(
+        r#"{"type":"error","status":400,"error":{"type":"invalid_request_error","message":"The 'gpt-5' model is not supported when using Codex with a ChatGPT account."}}"#,
+    );
+    assert_eq!((c, r), ("invalid_request", "after_change"));
+    // Near misses: a chat model on the completions endpoint, and the code, stay the 404 record.
+    let (c, _, rule, _) = full(
+        "This is a chat model and not supported in the v1/completions endpoint. Did you mean to use v1/chat/completions?",
+    );
+    assert_eq!((c, rule.as_str()), ("not_found", "unsupported_model"));
+    let (_, _, rule, _) = full(
+        r#"{"error":{"message":"gpt-x is not supported here","type":"invalid_request_error","code":"model_not_supported"}}"#,
+    );
+    assert_eq!(rule, "unsupported_model");
+}
+
+#[test]
+fn a_cloudflare_page_cut_from_its_middle_states_its_status_in_the_landing_link() {
+    let page = "            </h1>\n            <div>\n               Visit <a href=\"https://www.cloudflare.com/5xx-error-landing?utm_source=errorcode_524&utm_campaign=example.com\" target=\"_blank\">cloudflare.com</a> for more information.\n            </div>\n<div id=\"cf-browser-status\" class=\"relative\">\n  <span class=\"leading-1.3 text-2xl text-green-success\">Working</span>\n</div>\n";
+    assert_eq!(r(page).status, Some(524));
+    let (c, r_, _, _) = full(page);
+    assert_eq!((c, r_), ("timeout", "yes"));
+    // A whole page keeps the status of its title.
+    let whole = "<!DOCTYPE html><html><head><title>api.example.com | 522: Connection timed out</title></head><body><div>Visit <a href=\"https://www.cloudflare.com/5xx-error-landing?utm_source=errorcode_522\">cloudflare.com</a></div></body></html>";
+    assert_eq!(r(whole).status, Some(522));
+    // Near misses: a four-digit Cloudflare code is no HTTP status, and the link quoted in prose
+    // (no page around it) is not read as one.
+    assert_eq!(
+        r("<div>Visit <a href=\"https://www.cloudflare.com/5xx-error-landing?utm_source=errorcode_1020\">cloudflare.com</a></div>").status,
+        None
+    );
+    assert_eq!(
+        r("see https://www.cloudflare.com/5xx-error-landing?utm_source=errorcode_524 for details")
+            .status,
+        None
+    );
+}
+
+#[test]
 fn a_timeout_class_named_inside_prose_is_the_clients_report() {
     for text in [
         "API requests to the o3 model were unresponsive, resulting in OpenAIAPITimeoutError.",
@@ -2350,4 +2448,29 @@ fn a_timeout_class_named_inside_prose_is_the_clients_report() {
     // A platform's timeout page in words (Vercel) is still a response.
     let (_, _, _, d) = full("An error occurred with your deployment FUNCTION_INVOCATION_TIMEOUT");
     assert_eq!(d, "response");
+}
+
+#[test]
+fn an_error_status_stated_before_an_anthropic_body_makes_it_a_response() {
+    // Anthropic's body after a status the text states: the Python SDK's `Error code: 400 - `, a
+    // client's tuple with its status sentence, a Rust client's `400 Bad Request -` with the body
+    // on the next line. Each is an HTTP response's body, not a stream's error event.
+    for text in [
+        "Error code: 400 - {'type': 'error', 'error': {'type': 'invalid_request_error', 'message': 'messages: text content blocks must contain non-whitespace text'}}",
+        "anthropic.BadRequestError: Error code: 400 - {'type': 'error', 'error': {'type': 'invalid_request_error', 'message': 'max_tokens: 100000 > 64000'}}",
+        "Error: ('post request failed with status code: 400', {'type': 'error', 'error': {'type': 'invalid_request_error', 'message': 'anthropic-version: header is required'}})",
+        "Error: Anthropic API error: 400 Bad Request -\n {\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"response_format: Extra inputs are not permitted\"}}",
+    ] {
+        let (c, _, _, d) = full(text);
+        assert_eq!((c, d), ("invalid_request", "response"), "{text}");
+    }
+    // Near misses: the object alone, or with the status only inside it (the Responses
+    // websocket's wrapped error frame) or after it, is a stream's error event.
+    for text in [
+        r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+        r#"{"type":"error","status":400,"error":{"type":"invalid_request_error","message":"The 'gpt-5' model is not supported when using Codex with a ChatGPT account."}}"#,
+        "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\nretrying after status code 529",
+    ] {
+        assert_eq!(full(text).3, "stream", "{text}");
+    }
 }

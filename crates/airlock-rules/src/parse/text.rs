@@ -1873,13 +1873,27 @@ fn tag_text<'a>(text: &'a str, lower: &str, tag: &str) -> Option<(usize, &'a str
     (inner.len() <= 400).then_some((k, inner))
 }
 
+/// The query of the link on Cloudflare's error pages to its error landing page, before the status.
+const CF_LANDING: &str = "5xx-error-landing?utm_source=errorcode_";
+
 fn html(text: &str, lower: &str, c: &mut Collector) {
+    // Cloudflare's error page names its status in the link to its error landing page
+    // (`5xx-error-landing?utm_source=errorcode_524`), also in a paste cut from the page's middle.
+    let cf_landing = lower.find(CF_LANDING);
     let is_html = lower.contains("<html")
         || lower.contains("<!doctype html")
         || lower.contains("<title>")
-        || lower.contains("<body");
+        || lower.contains("<body")
+        || cf_landing.is_some() && lower.contains("<div");
     if !is_html {
         return;
+    }
+    if let Some(k) = cf_landing {
+        if let Some(s) = three_digits(&lower.as_bytes()[k + CF_LANDING.len()..]) {
+            if (500..=599).contains(&s) {
+                c.status(s, prio::WEAK, k);
+            }
+        }
     }
     c.cues.html = true;
     let title = tag_text(text, lower, "title").or_else(|| tag_text(text, lower, "h1"));
