@@ -27,7 +27,7 @@ use alloc::vec::Vec;
 use serde_json::Value;
 
 use super::Ctx;
-use super::common::{Api, api, check_name, check_replayed_name, check_tool_name, type_of};
+use super::common::{Api, api, check_name, check_tool_name, type_of};
 use crate::generated::structured::MAX_TOOLS;
 
 /// Chat Completions tool types.
@@ -156,6 +156,7 @@ fn chat(ctx: &mut Ctx<'_>, body: &Value) {
                             &format!("tools[{i}].function.name"),
                             f.get("name"),
                             body.get("model").and_then(Value::as_str),
+                            false,
                         );
                         if let Some(n) = f.get("name").and_then(Value::as_str) {
                             names.push(n);
@@ -275,12 +276,13 @@ fn responses(ctx: &mut Ctx<'_>, body: &Value) {
     if let Some(items) = body.get("input").and_then(Value::as_array) {
         for (n, item) in items.iter().enumerate() {
             if type_of(item) == Some("function_call") {
-                check_replayed_name(
+                check_tool_name(
                     ctx,
                     "tool_names",
                     &format!("input[{n}].name"),
                     item.get("name"),
                     body.get("model").and_then(Value::as_str),
+                    true,
                 );
             }
         }
@@ -309,6 +311,7 @@ fn responses(ctx: &mut Ctx<'_>, body: &Value) {
                     &format!("tools[{i}].name"),
                     tool.get("name"),
                     body.get("model").and_then(Value::as_str),
+                    false,
                 );
                 if let Some(n) = tool.get("name").and_then(Value::as_str) {
                     names.push(n);
