@@ -17,7 +17,8 @@
 //!   the same values; the strict guide lists only `anyOf`, and openai-python does not walk
 //!   `oneOf`, leaving its objects open);
 //! - the numeric `format`s schemars writes (`int32`, `uint8`, `double`, …) are dropped from
-//!   `integer` and `number` schemas (annotations only, not among the guide's formats);
+//!   `integer` and `number` schemas (annotations only, not among the guide's formats), and so is
+//!   a string `format` outside the guide's list (`uri`), which OpenAI refuses in strict mode;
 //! - a `$ref` beside `properties` (schemars' internally tagged newtype variant) is merged with
 //!   the properties it points to (openai-python's shallow merge would lose them);
 //! - a closed object without `properties` (a struct without fields) gets `properties: {}`, as
@@ -142,7 +143,7 @@ pub fn make_strict_value(mut schema: Value) -> Result<Value, Findings> {
     if found.ok() { Ok(schema) } else { Err(found) }
 }
 
-/// `oneOf` → `anyOf`, schemars' numeric formats dropped, and a `$ref` beside `properties`
+/// `oneOf` → `anyOf`, schemars' numeric formats and unlisted string formats dropped, and a `$ref` beside `properties`
 /// merged, everywhere.
 fn prepare(schema: &mut Value, root: &Value, depth: usize) {
     let Some(map) = schema.as_object_mut() else {
@@ -177,6 +178,23 @@ fn prepare(schema: &mut Value, root: &Value, depth: usize) {
     if numeric {
         if let Some(Value::String(f)) = map.get("format") {
             if NUMERIC_FORMATS.contains(&f.as_str()) {
+                map.remove("format");
+            }
+        }
+    }
+    // A string format outside the guide's list (`uri`, which schemars writes for URLs) is refused
+    // in strict mode ("'uri' is not a valid format.", can1357/oh-my-pi#206): dropped, as it only
+    // annotates the value.
+    let string_only = match map.get("type") {
+        Some(Value::String(t)) => t == "string",
+        Some(Value::Array(ts)) => {
+            ts.iter().any(|t| t == "string") && !ts.iter().any(|t| t == "integer" || t == "number")
+        }
+        _ => false,
+    };
+    if string_only {
+        if let Some(Value::String(f)) = map.get("format") {
+            if !crate::generated::structured::FORMATS.contains(&f.as_str()) {
                 map.remove("format");
             }
         }

@@ -841,3 +841,27 @@ fn maps_say_why() {
     );
     assert_eq!(found.errors[0].rule, "strict_schema");
 }
+
+/// A string `format` strict mode refuses (`uri`, what schemars writes for URLs) is dropped; a
+/// listed one (`date-time`) is kept, and the lint refuses `uri` when a schema keeps it
+/// (can1357/oh-my-pi#206: "'uri' is not a valid format.").
+#[test]
+fn unlisted_string_formats_are_dropped() {
+    let schema = json!({
+        "type": "object",
+        "properties": {
+            "url": {"type": "string", "format": "uri"},
+            "at": {"type": "string", "format": "date-time"}
+        }
+    });
+    let strict = make_strict_value(schema.clone()).unwrap();
+    assert_eq!(strict["properties"]["url"], json!({"type": "string"}));
+    assert_eq!(strict["properties"]["at"]["format"], json!("date-time"));
+    let mut kept = strict.clone();
+    kept["properties"]["url"]["format"] = json!("uri");
+    let found = lint(&kept);
+    assert_eq!(
+        message(&found),
+        "In context=('properties', 'url'), 'uri' is not a valid format."
+    );
+}

@@ -900,7 +900,9 @@ struct Override {
     /// it, through `$ref`s; `optional`: `property` is not required;
     /// `open_enum`: values outside the enum only warn; `report_on_object`: a value outside the
     /// enum is reported at the object holding it (OpenAI's `param` for a role-specific check);
-    /// `max_length`: strings longer than `limit` are rejected; `max_properties`: objects with
+    /// `max_length`: strings longer than `limit` are rejected; `min_length`: strings shorter
+    /// than `limit` are rejected (an empty one in OpenAI's "empty string" wording);
+    /// `max_properties`: objects with
     /// more than `limit` keys are rejected; `reject_unknown`: the top-level
     /// name `property`, which the spec does not list, is refused (not only warned about); `any`: anything is accepted here;
     /// `add_values`: `values` are accepted too; `also_string`: a plain string is accepted beside
@@ -919,7 +921,7 @@ struct Override {
     /// the model.
     #[serde(default)]
     wording: Option<String>,
-    /// `max_length`: the limit.
+    /// `max_length`, `min_length`, `max_properties`: the limit.
     #[serde(default)]
     limit: Option<u64>,
     /// Endpoints the override is limited to (file names); all when empty.
@@ -1200,6 +1202,10 @@ fn apply(
                         "max_length" => {
                             let n = o.limit.ok_or("max_length needs limit")?;
                             m.insert("maxLength".into(), json!(n));
+                        }
+                        "min_length" => {
+                            let n = o.limit.ok_or("min_length needs limit")?;
+                            m.insert("minLength".into(), json!(n));
                         }
                         "max_properties" => {
                             let n = o.limit.ok_or("max_properties needs limit")?;

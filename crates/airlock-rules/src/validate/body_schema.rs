@@ -618,6 +618,16 @@ mod imp {
             }
             ValidationErrorKind::MinLength { limit } => {
                 let len = instance.as_str().map_or(0, |s| s.chars().count());
+                if len == 0 {
+                    // OpenAI's words for an empty string ("Invalid 'input[4].call_id': empty
+                    // string. Expected a string with minimum length 1, but got an empty string
+                    // instead.", code empty_string; BigPizzaV3/CodexPlusPlus#315,
+                    // kittors/CliRelay#277).
+                    let message = format!(
+                        "Invalid '{param}': empty string. Expected a string with minimum length {limit}, but got an empty string instead."
+                    );
+                    return Some(found(true, "empty_string", param, message));
+                }
                 let message = format!(
                     "Invalid '{param}': string too short. Expected a string with minimum length {limit}, but got a string with length {len} instead."
                 );

@@ -83,12 +83,36 @@ pub(super) fn check_name(ctx: &mut Ctx<'_>, rule: &str, param: &str, name: Optio
 /// So a name whose only other characters are dots is refused for the non-reasoning families the
 /// data knows and only a warning for reasoning models and models the data does not know.
 /// Everything else is [`check_name`].
+///
+/// `replayed`: the `name` of a `function_call` item replayed in Responses input
+/// (`input[N].name`), where dots are refused also for the families whose own 400 quoted the
+/// pattern without them (`names_dotless`: gpt-5.5, NousResearch/hermes-agent#31666), and an empty
+/// name is left to the request schema, which answers it in OpenAI's "empty string" words
+/// (kittors/CliRelay#277).
 pub(super) fn check_tool_name(
     ctx: &mut Ctx<'_>,
     rule: &str,
     param: &str,
     name: Option<&Value>,
     model: Option<&str>,
+    replayed: bool,
+) {
+    if replayed && name.and_then(Value::as_str).is_some_and(str::is_empty) {
+        return;
+    }
+    let dots_refused = model
+        .and_then(super::models::lookup)
+        .and_then(|k| k.family)
+        .is_some_and(|f| f.reasoning != Some(true) || (replayed && f.names_dotless));
+    check_name_dots(ctx, rule, param, name, dots_refused);
+}
+
+fn check_name_dots(
+    ctx: &mut Ctx<'_>,
+    rule: &str,
+    param: &str,
+    name: Option<&Value>,
+    dots_refused: bool,
 ) {
     let dotted = name.and_then(Value::as_str).is_some_and(|n| {
         n.len() <= MAX_NAME_LENGTH
@@ -96,10 +120,6 @@ pub(super) fn check_tool_name(
             && n.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
     });
-    let dots_refused = model
-        .and_then(super::models::lookup)
-        .and_then(|k| k.family)
-        .is_some_and(|f| f.reasoning != Some(true));
     if dotted && !dots_refused {
         ctx.warn(
             rule,

@@ -402,6 +402,17 @@ fn responses(ctx: &mut Ctx<'_>, body: &Value) {
         .collect();
     let custom_calls = &calls;
 
+    // A call_id that fails its own shape (empty, or over the 64 characters every input-side
+    // call_id takes) is the schema's to answer, and OpenAI answers it before any pairing
+    // ("Invalid 'input[4].call_id': empty string. ...", BigPizzaV3/CodexPlusPlus#315), as the
+    // Chat rule leaves a `tool_call_id` that is not a string to the schema.
+    if items
+        .iter()
+        .filter_map(call_id)
+        .any(|id| id.is_empty() || id.chars().count() > 64)
+    {
+        return;
+    }
     for item in items {
         match type_of(item) {
             Some("function_call_output") => {

@@ -4,7 +4,8 @@
 //! - `image_detail`: Chat `image_url.detail` is `auto`, `low` or `high` (`original`, which the
 //!   Responses API takes, is only a warning in Chat); Responses `input_image.detail` is `auto`,
 //!   `low`, `high` or `original`.
-//! - `image_url`: an image URL is `http(s)://…` or a `data:` URL (anything else is refused).
+//! - `image_url`: an image URL is `http(s)://…` or a `data:` URL (anything else is refused); a
+//!   Responses `input_image` data URL has an `image/…` MIME type.
 //! - `image_data_url`: the bytes of a base64 data URL are PNG, JPEG, GIF or WEBP, sniffed from
 //!   the first 16 base64 characters only (the image is never decoded whole). A data URL the rules
 //!   cannot read is a warning, not a rejection: the API's own decoder may be more lenient.
@@ -90,7 +91,7 @@ fn chat(ctx: &mut Ctx<'_>, body: &Value) {
                         detail_rule(ctx, &format!("{at}.image_url.detail"), detail, false);
                     }
                     if let Some(url) = image.get("url").and_then(Value::as_str) {
-                        url_rules(ctx, &format!("{at}.image_url.url"), url);
+                        url_rules(ctx, &format!("{at}.image_url.url"), url, false);
                     }
                 }
                 Some("file") => {
@@ -173,7 +174,7 @@ fn responses(ctx: &mut Ctx<'_>, body: &Value) {
                 let has_file = part.get("file_id").is_some_and(|f| !f.is_null());
                 if let Some(url) = part.get("image_url").and_then(Value::as_str) {
                     if !(url.is_empty() && has_file) {
-                        url_rules(ctx, &format!("{at}.image_url"), url);
+                        url_rules(ctx, &format!("{at}.image_url"), url, true);
                     }
                 }
             }
@@ -233,7 +234,9 @@ fn starts_with_ignore_case(s: &str, prefix: &str) -> bool {
     s.len() >= prefix.len() && s.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
 }
 
-fn url_rules(ctx: &mut Ctx<'_>, param: &str, url: &str) {
+/// `responses`: the URL is a Responses `input_image.image_url`, whose data-URL MIME type OpenAI
+/// checks in words of its own (below).
+fn url_rules(ctx: &mut Ctx<'_>, param: &str, url: &str, responses: bool) {
     let url = url.trim_start();
     if starts_with_ignore_case(url, "http://") || starts_with_ignore_case(url, "https://") {
         return;
@@ -288,6 +291,21 @@ fn url_rules(ctx: &mut Ctx<'_>, param: &str, url: &str) {
             Some(String::from(param)),
             format!(
                 "Invalid '{param}'. Expected a base64-encoded data URL with an image MIME type (e.g. 'data:image/png;base64,aW1nIGJ5dGVzIGhlcmU='), but got empty base64-encoded bytes."
+            ),
+        );
+        return;
+    }
+    if responses && !mime.is_empty() && !starts_with_ignore_case(mime, "image/") {
+        // mkht/PSOpenAI#43 (o3-mini, a PDF sent as an input_image, 2025-06): "Invalid
+        // 'input[0].content[1].image_url'. Expected a base64-encoded data URL with an image MIME
+        // type (e.g. …), but got unsupported MIME type 'application/pdf'." The MIME type is judged
+        // before the bytes. Chat Completions' answer to the same is not known: a warning there.
+        ctx.reject(
+            "image_url",
+            "invalid_value",
+            Some(String::from(param)),
+            format!(
+                "Invalid '{param}'. Expected a base64-encoded data URL with an image MIME type (e.g. 'data:image/png;base64,aW1nIGJ5dGVzIGhlcmU='), but got unsupported MIME type '{mime}'."
             ),
         );
         return;

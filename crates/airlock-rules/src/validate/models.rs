@@ -159,6 +159,32 @@ fn chat(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
             }
         }
     }
+    // A refused message role is named before refused sampling values: o1-mini answered a
+    // system message sent beside temperature 0.7 and top_p 0.9 with the role
+    // (devoxx/DevoxxGenieIDEAPlugin#291). Its order against `max_tokens` is not known.
+    if f.system_role_rejected || f.function_role_rejected {
+        if let Some(messages) = obj.get("messages").and_then(Value::as_array) {
+            let hit = messages.iter().enumerate().find_map(|(i, m)| {
+                let role = m.get("role").and_then(Value::as_str)?;
+                let rejected = match role {
+                    "system" | "developer" => f.system_role_rejected,
+                    "function" => f.function_role_rejected,
+                    _ => false,
+                };
+                rejected.then(|| (i, role.to_string()))
+            });
+            if let Some((i, role)) = hit {
+                ctx.reject(
+                    "model_system_role",
+                    "unsupported_value",
+                    Some(format!("messages[{i}].role")),
+                    format!(
+                        "Unsupported value: 'messages[{i}].role' does not support '{role}' with this model."
+                    ),
+                );
+            }
+        }
+    }
     if f.sampling_defaults_only || reasoning_on(f, obj.get("reasoning_effort")) {
         // Reasoning models accept the default value itself (temperature: 1 passes).
         for (name, default) in SAMPLING {
@@ -219,29 +245,6 @@ fn chat(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
                 Some("stop".into()),
                 message,
             );
-        }
-    }
-    if f.system_role_rejected || f.function_role_rejected {
-        if let Some(messages) = obj.get("messages").and_then(Value::as_array) {
-            let hit = messages.iter().enumerate().find_map(|(i, m)| {
-                let role = m.get("role").and_then(Value::as_str)?;
-                let rejected = match role {
-                    "system" | "developer" => f.system_role_rejected,
-                    "function" => f.function_role_rejected,
-                    _ => false,
-                };
-                rejected.then(|| (i, role.to_string()))
-            });
-            if let Some((i, role)) = hit {
-                ctx.reject(
-                    "model_system_role",
-                    "unsupported_value",
-                    Some(format!("messages[{i}].role")),
-                    format!(
-                        "Unsupported value: 'messages[{i}].role' does not support '{role}' with this model."
-                    ),
-                );
-            }
         }
     }
     if f.chat_effort_null_rejected && obj.get("reasoning_effort") == Some(&Value::Null) {
@@ -1351,6 +1354,28 @@ mod tests {
             )
             .ok()
         );
+    }
+
+    /// o1-mini names a refused system message before refused sampling values
+    /// (devoxx/DevoxxGenieIDEAPlugin#291); without the system message the sampling values are
+    /// named, and at their defaults the body passes.
+    #[test]
+    fn system_role_before_sampling() {
+        let v = verdict(
+            CHAT,
+            r#"{"model":"o1-mini","messages":[{"role":"system","content":"s"},{"role":"user","content":"hi"}],"temperature":0.7,"top_p":0.9}"#,
+        );
+        assert_eq!(first(&v).2, Some("messages[0].role"));
+        let v = verdict(
+            CHAT,
+            r#"{"model":"o1-mini","messages":[{"role":"user","content":"hi"}],"temperature":0.7,"top_p":0.9}"#,
+        );
+        assert_eq!(first(&v).2, Some("temperature"));
+        assert!(verdict(
+            CHAT,
+            r#"{"model":"o1-mini","messages":[{"role":"user","content":"hi"}],"temperature":1,"top_p":1}"#
+        )
+        .ok());
     }
 
     #[test]

@@ -7,8 +7,8 @@
 //!   OpenAI quotes: `[] is not of type 'object', 'boolean'`). Run on every schema, strict or not.
 //! - `strict_schema`: with `strict: true` only — root is `type: "object"`, every object has
 //!   `additionalProperties: false` and lists every property in `required`, and no keyword the
-//!   Structured Outputs guide names as unsupported. Keywords the guide once listed and no longer
-//!   does are warnings.
+//!   Structured Outputs guide names as unsupported; a string `format` is one the guide lists.
+//!   Keywords the guide once listed and no longer does, and numeric formats, are warnings.
 //! - `schema_limits`: with `strict: true` only — properties, nesting, enum values and characters,
 //!   with limits kept as data in `rules/structured_outputs.toml`. Every count here is a lower
 //!   bound of what OpenAI counts (arrays, `$ref` targets and non-string enum values are not
@@ -867,7 +867,22 @@ impl Strict {
             }
         }
         if let Some(Value::String(f)) = map.get("format") {
-            if !limits::FORMATS.contains(&f.as_str()) {
+            let string_only = match map.get("type") {
+                Some(Value::String(t)) => t == "string",
+                Some(Value::Array(ts)) => {
+                    ts.iter().any(|t| t == "string")
+                        && !ts.iter().any(|t| t == "integer" || t == "number")
+                }
+                _ => false,
+            };
+            if string_only && !limits::FORMATS.contains(&f.as_str()) {
+                // A string format outside the guide's list is refused: "In context=('properties',
+                // 'url'), 'uri' is not a valid format." (can1357/oh-my-pi#206, a strict MCP tool
+                // on gpt-5.3-codex). A numeric format (`float`, `int32`) only warns: no 400 seen.
+                let mut quoted = String::new();
+                py_str(&mut quoted, f);
+                self.error(path, &format!("{quoted} is not a valid format"));
+            } else if !limits::FORMATS.contains(&f.as_str()) {
                 self.warnings.push((
                     "",
                     format!(
@@ -1019,6 +1034,31 @@ impl Strict {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// A strict string `format` outside the guide's list is refused in OpenAI's words
+    /// (can1357/oh-my-pi#206); a numeric format only warns, and a non-strict schema is not judged.
+    #[test]
+    fn strict_string_formats() {
+        let check = |fmt: &str, ty: &str, strict: bool| {
+            let body = format!(
+                r#"{{"model":"gpt-5","input":"hi","tools":[{{"type":"function","name":"f","strict":{strict},"parameters":{{"type":"object","properties":{{"x":{{"type":"{ty}","format":"{fmt}"}}}},"required":["x"],"additionalProperties":false}}}}]}}"#
+            );
+            crate::validate::check(
+                "/v1/responses",
+                body.as_bytes(),
+                &crate::validate::Config::default(),
+            )
+        };
+        let v = check("uri", "string", true);
+        assert_eq!(
+            v.errors[0].error.message,
+            "Invalid schema for function 'f': In context=('properties', 'x'), 'uri' is not a valid format."
+        );
+        assert!(check("uuid", "string", true).ok());
+        let numeric = check("float", "number", true);
+        assert!(numeric.ok() && numeric.warnings.iter().any(|w| w.rule == "strict_schema"));
+        assert!(check("uri", "string", false).ok());
+    }
 
     #[test]
     fn context_is_a_python_tuple() {

@@ -147,6 +147,9 @@ pub(crate) struct Family {
     pub(crate) audio_required: bool,
     /// Chat Completions refuses `reasoning_effort: null` ("… does not support null …").
     pub(crate) chat_effort_null_rejected: bool,
+    /// OpenAI's name pattern for the model has no dot (`^[a-zA-Z0-9_-]+$` quoted for it): a
+    /// dotted function name replayed in Responses input is refused.
+    pub(crate) names_dotless: bool,
     /// Chat Completions refuses function tools with a reasoning effort other than `none`:
     /// `Some(false)` when the effort is set, `Some(true)` also when it is left to the model's
     /// default (which is not `none`).

@@ -5,7 +5,9 @@
 //!   (Chat `tools[i].function.name` and legacy `functions[i].name`; Responses `tools[i].name`).
 //!   A tool name whose only other characters are dots is refused for the known non-reasoning
 //!   families (gpt-4o-mini did) and only a warning otherwise: OpenAI has also answered with the
-//!   pattern `^[a-zA-Z0-9_\.-]+$` on o4-mini (danishjsheikh/swagger-mcp#13).
+//!   pattern `^[a-zA-Z0-9_\.-]+$` on o4-mini (danishjsheikh/swagger-mcp#13). The same for the
+//!   `name` of a `function_call` replayed in Responses input, where dots are refused also for the
+//!   families whose 400 quoted the pattern without them (`names_dotless`).
 //! - `tool_count`: at most 128 tools, and 128 `tool_calls` in one assistant message, in Chat
 //!   Completions (a warning in Responses, whose limit is not documented).
 //! - `tool_choice`: Chat refuses `tool_choice` and `parallel_tool_calls` without `tools`; a
@@ -154,6 +156,7 @@ fn chat(ctx: &mut Ctx<'_>, body: &Value) {
                             &format!("tools[{i}].function.name"),
                             f.get("name"),
                             body.get("model").and_then(Value::as_str),
+                            false,
                         );
                         if let Some(n) = f.get("name").and_then(Value::as_str) {
                             names.push(n);
@@ -268,6 +271,22 @@ fn chat(ctx: &mut Ctx<'_>, body: &Value) {
 }
 
 fn responses(ctx: &mut Ctx<'_>, body: &Value) {
+    // Function calls replayed in the input carry a tool name too (NousResearch/hermes-agent#31666:
+    // "Invalid 'input[222].name': string does not match pattern. …").
+    if let Some(items) = body.get("input").and_then(Value::as_array) {
+        for (n, item) in items.iter().enumerate() {
+            if type_of(item) == Some("function_call") {
+                check_tool_name(
+                    ctx,
+                    "tool_names",
+                    &format!("input[{n}].name"),
+                    item.get("name"),
+                    body.get("model").and_then(Value::as_str),
+                    true,
+                );
+            }
+        }
+    }
     let Some(tools) = body.get("tools").and_then(Value::as_array) else {
         return;
     };
@@ -292,6 +311,7 @@ fn responses(ctx: &mut Ctx<'_>, body: &Value) {
                     &format!("tools[{i}].name"),
                     tool.get("name"),
                     body.get("model").and_then(Value::as_str),
+                    false,
                 );
                 if let Some(n) = tool.get("name").and_then(Value::as_str) {
                     names.push(n);
@@ -362,5 +382,87 @@ fn count(ctx: &mut Ctx<'_>, len: usize, certain: bool) {
             Some(String::from("tools")),
             message,
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloc::format;
+
+    fn verdict(body: &str) -> crate::validate::Verdict {
+        crate::validate::check(
+            "/v1/responses",
+            body.as_bytes(),
+            &crate::validate::Config::default(),
+        )
+    }
+
+    fn replay(model: &str, name: &str) -> crate::validate::Verdict {
+        verdict(&format!(
+            r#"{{"model":"{model}","input":[{{"role":"user","content":"ls"}},{{"type":"function_call","call_id":"c","name":"{name}","arguments":"{{}}"}},{{"type":"function_call_output","call_id":"c","output":"a.txt"}}]}}"#
+        ))
+    }
+
+    /// A `function_call` replayed in Responses input is held to the tool-name pattern: spaces
+    /// and slashes always refused at `input[N].name`; dots refused where the data says the
+    /// model's pattern has none (gpt-5.5, `names_dotless`) or for a non-reasoning family, and
+    /// only a warning for other reasoning models (o4-mini was answered with a pattern that
+    /// allows dots) and unknown models; an empty name is the schema's ("empty string").
+    #[test]
+    fn replayed_function_call_names() {
+        for (model, name) in [
+            ("gpt-5.5", "exec.command"),
+            ("gpt-4o-mini", "exec.command"),
+            ("gpt-5.4", "run shell"),
+            ("o4-mini", "get_/whoami"),
+        ] {
+            let v = replay(model, name);
+            let f = &v
+                .errors
+                .first()
+                .unwrap_or_else(|| panic!("{model} {name}: no error"));
+            assert_eq!(f.rule, "tool_names", "{model} {name}");
+            assert_eq!(f.error.param.as_deref(), Some("input[1].name"));
+            assert_eq!(f.error.code.as_deref(), Some("invalid_value"));
+        }
+        for (model, name) in [
+            ("o4-mini", "exec.command"),
+            ("gpt-5.4", "exec.command"),
+            ("some-new-model", "exec.command"),
+        ] {
+            let v = replay(model, name);
+            assert!(v.errors.is_empty(), "{model} {name}: {:?}", v.errors);
+            assert!(
+                v.warnings.iter().any(|w| w.rule == "tool_names"),
+                "{model} {name}"
+            );
+        }
+        for model in ["gpt-5.5", "o4-mini", "gpt-4o-mini"] {
+            let v = replay(model, "exec_command");
+            assert!(v.errors.is_empty() && !v.warnings.iter().any(|w| w.rule == "tool_names"));
+        }
+        let v = replay("gpt-5.5", "");
+        assert_eq!(v.errors[0].error.code.as_deref(), Some("empty_string"));
+        assert_eq!(v.errors[0].error.param.as_deref(), Some("input[1].name"));
+    }
+
+    /// An empty call_id is named before the pairing of calls and outputs, as OpenAI names it
+    /// (BigPizzaV3/CodexPlusPlus#315); an output whose call is missing is still paired.
+    #[test]
+    fn empty_call_id_before_pairing() {
+        let v = verdict(
+            r#"{"model":"gpt-5.4","input":[{"role":"user","content":"hi"},{"type":"function_call","call_id":"c","name":"f","arguments":"{}"},{"type":"function_call_output","call_id":"c","output":"ok"},{"type":"function_call_output","call_id":"","output":"ok"}]}"#,
+        );
+        assert_eq!(v.errors[0].error.param.as_deref(), Some("input[3].call_id"));
+        assert_eq!(v.errors[0].error.code.as_deref(), Some("empty_string"));
+        assert_eq!(
+            v.errors[0].error.message,
+            "Invalid 'input[3].call_id': empty string. Expected a string with minimum length 1, but got an empty string instead."
+        );
+        let v = verdict(
+            r#"{"model":"gpt-5.4","input":[{"role":"user","content":"hi"},{"type":"function_call","call_id":"c","name":"f","arguments":"{}"},{"type":"function_call_output","call_id":"c","output":"ok"},{"type":"function_call_output","call_id":"d","output":"ok"}]}"#,
+        );
+        assert_eq!(v.errors[0].rule, "tool_call_pairing");
+        assert_eq!(v.errors[0].error.param.as_deref(), Some("input"));
     }
 }
