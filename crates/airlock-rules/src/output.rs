@@ -382,73 +382,44 @@ impl Plan {
     }
 }
 
-/// What of a response's JSON the check reads (`choices`; `output` and `status`) as values, the
-/// rest (`id`, `model`, `usage`…) read and checked as the whole parse would check it but not
-/// built (issue 17: building the answer's tree was most of its check); `None` when it is not
-/// JSON. A response this does not read so (not an object, a key given twice) is parsed whole, as
-/// before: the verdict is the same either way.
+/// The response's JSON as the check reads it: every value under a key the check reads
+/// ([`read_key`]: `choices`, `output`, `status` and what the check reads below them) built, the
+/// rest (`id`, `model`, `usage`, a choice's `index`, `logprobs`, …) read and checked as the
+/// whole parse would check it but not built (issue 17: building the answer's tree was most of
+/// its check); `None` when it is not JSON. The check reads only those keys, so its verdict is the
+/// whole parse's (tested).
 fn answer_outputs(response: &[u8]) -> Option<Value> {
-    match serde_json::from_slice::<Outputs>(response) {
-        Ok(o) => Some(Value::Object(o.0)),
-        Err(_) => serde_json::from_slice(response).ok(),
-    }
+    let mut de = serde_json::Deserializer::from_slice(response);
+    let v = serde::de::DeserializeSeed::deserialize(Pruned, &mut de).ok()?;
+    de.end().ok()?;
+    Some(v)
 }
 
-/// A response object's `choices`, `output` and `status`, the other values passed over by
-/// [`Sink`].
-struct Outputs(serde_json::Map<String, Value>);
-
-impl<'de> serde::Deserialize<'de> for Outputs {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value = Outputs;
-            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-                f.write_str("a response object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Outputs, A::Error> {
-                let mut kept = serde_json::Map::new();
-                while let Some(key) = map.next_key_seed(KeyIn(&OUTPUT_KEYS))? {
-                    let Some(name) = key else {
-                        map.next_value::<Sink>()?;
-                        continue;
-                    };
-                    // A key given twice: the whole parse decides (the last one wins there).
-                    if kept.contains_key(name) {
-                        return Err(serde::de::Error::custom("duplicate key"));
-                    }
-                    let value = map.next_value_seed(Pruned)?;
-                    kept.insert(String::from(name), value);
-                }
-                Ok(Outputs(kept))
-            }
-        }
-        d.deserialize_map(Visit)
-    }
+/// The name of `key` when the check reads it (`Value::get`, anywhere in [`Run`]): a value under
+/// any other key is not built. A key of this list read where the check does not read it (an
+/// item's `status`) is only built for nothing.
+fn read_key(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "choices" => "choices",
+        "output" => "output",
+        "status" => "status",
+        "message" => "message",
+        "finish_reason" => "finish_reason",
+        "refusal" => "refusal",
+        "content" => "content",
+        "tool_calls" => "tool_calls",
+        "function" => "function",
+        "name" => "name",
+        "arguments" => "arguments",
+        "type" => "type",
+        "text" => "text",
+        _ => return None,
+    })
 }
-
-/// The keys [`Run`] reads below a response's `choices` and `output` (with `get`): a value under
-/// any other key is read by [`Sink`] and not built (issue 17: a choice's `index`, `role`,
-/// `logprobs`, `annotations`, an output item's `id`, `status`, … were built only to be dropped).
-const READ_KEYS: [&str; 10] = [
-    "message",
-    "finish_reason",
-    "refusal",
-    "content",
-    "tool_calls",
-    "function",
-    "name",
-    "arguments",
-    "type",
-    "text",
-];
 
 /// A JSON value read as `Value` reads it (a key given twice: the last one wins), with an
-/// object's values under keys [`Run`] never reads passed to [`Sink`] instead of built: what
-/// `Run` sees of it is what it would see of the whole value.
+/// object's values under keys the check never reads ([`read_key`]) passed to [`Sink`] instead
+/// of built: what [`Run`] sees of it is what it would see of the whole value.
 struct Pruned;
 
 impl<'de> serde::de::DeserializeSeed<'de> for Pruned {
@@ -499,8 +470,8 @@ impl<'de> serde::de::Visitor<'de> for Pruned {
     }
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut kept = serde_json::Map::new();
-        while let Some(key) = map.next_key_seed(KeyIn(&READ_KEYS))? {
-            match key {
+        while let Some(key) = map.next_key::<ReadKey>()? {
+            match key.0 {
                 Some(name) => {
                     let v = map.next_value_seed(Pruned)?;
                     kept.insert(String::from(name), v);
@@ -514,26 +485,22 @@ impl<'de> serde::de::Visitor<'de> for Pruned {
     }
 }
 
-/// The response keys the check reads as values.
-const OUTPUT_KEYS: [&str; 3] = ["choices", "output", "status"];
+/// An object key: [`read_key`]'s name for it, or `None`.
+struct ReadKey(Option<&'static str>);
 
-/// A key read against a list: the list's own name for it, or `None` for another key.
-struct KeyIn(&'static [&'static str]);
-
-impl<'de> serde::de::DeserializeSeed<'de> for KeyIn {
-    type Value = Option<&'static str>;
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl serde::de::Visitor<'_> for KeyIn {
-    type Value = Option<&'static str>;
-    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("a key")
-    }
-    fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<Self::Value, E> {
-        Ok(self.0.iter().find(|k| **k == key).copied())
+impl<'de> serde::Deserialize<'de> for ReadKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl serde::de::Visitor<'_> for Visit {
+            type Value = ReadKey;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<ReadKey, E> {
+                Ok(ReadKey(read_key(key)))
+            }
+        }
+        d.deserialize_str(Visit)
     }
 }
 
