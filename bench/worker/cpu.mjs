@@ -8,9 +8,10 @@
 //
 // DIR holds a built worker (`index.js` and its `.wasm`, e.g. a copy of crates/airlock-worker/build
 // after `cargo xtask build-worker`, or `wrangler deploy --dry-run --outdir` output); MODEs:
-// `unchecked` runs it with MAX_CHECK_BYTES=0 (every body is then over the check limit, which the
-// JavaScript entry's fast path declines: this measures the Rust `fetch`, not the fast path's
-// plumbing; session 11), `output_off` with OUTPUT_CHECK=off (answers not
+// `unchecked` runs it with MAX_CHECK_BYTES=0 (every body is then over the check limit: since
+// session 12 the JavaScript entry's fast path sends it on unread, so this measures the fast path's
+// plumbing; before, the entry declined it and this measured the Rust `fetch`), `output_off` with
+// OUTPUT_CHECK=off (answers not
 // read), `rust_entry` with FAST_PATH=off (every request through the Rust `fetch`, issue 14); issue 17's split of a strict request's cost: `schema_off` (RULE_MODES: the whole-body
 // request schema off), `lints_off` (the schema lints off), `count_off` (context_length off), and
 // `strict` / `plain` (this target gets the strict-format body, or the plain one, whatever STRICT

@@ -47,7 +47,8 @@ let fast;
 let slow;
 before(async () => {
   upstream = await startFakeUpstream();
-  const vars = { UPSTREAM_URL: upstream.url, UPSTREAM_TIMEOUT_MS: "1500", UPSTREAM_BODY_TIMEOUT_MS: "1500" };
+  // MAX_CHECK_BYTES well above every checked body here, and below the ones sent unread.
+  const vars = { UPSTREAM_URL: upstream.url, UPSTREAM_TIMEOUT_MS: "1500", UPSTREAM_BODY_TIMEOUT_MS: "1500", MAX_CHECK_BYTES: "8000" };
   fast = await startWorker(vars);
   slow = await startWorker({ ...vars, FAST_PATH: "off" });
 });
@@ -58,11 +59,13 @@ after(async () => {
   fs.rmSync(probeDir, { recursive: true, force: true });
 });
 
-/** One request's answer and log line, with what differs between any two requests taken out. */
-async function call(w, body, headers = {}) {
+/** One request's answer and log line, with what differs between any two requests taken out
+ * (`to`: another method or path than `POST /v1/chat/completions`). */
+async function call(w, body, headers = {}, to = {}) {
+  const { method = "POST", path: where = "/v1/chat/completions" } = to;
   const before = w.logLines().length;
-  const r = await fetch(`${w.url}/v1/chat/completions`, {
-    method: "POST",
+  const r = await fetch(`${w.url}${where}`, {
+    method,
     headers: { "content-type": "application/json", authorization: "Bearer sk-client-key-0000", ...headers },
     body,
     signal: AbortSignal.timeout(20_000),
@@ -87,10 +90,10 @@ async function call(w, body, headers = {}) {
 const fastCount = () => fast.logs.filter((l) => l.includes("airlock-probe: fast")).length;
 
 /** The same request through both workers: the same answer, and the fast path taken (or not). */
-async function same(body, headers, wantFast) {
+async function same(body, headers, wantFast, to = {}) {
   const n = fastCount();
-  const a = await call(fast, body, headers);
-  const b = await call(slow, body, headers);
+  const a = await call(fast, body, headers, to);
+  const b = await call(slow, body, headers, to);
   assert.deepEqual(a, b);
   assert.equal(fastCount() - n, wantFast ? 1 : 0, "fast path taken");
   assert.equal(slow.logs.filter((l) => l.includes("airlock-probe: fast")).length, 0, "FAST_PATH=off is never fast");
@@ -159,7 +162,7 @@ describe("the JS entry's fast path answers as the Rust fetch does", () => {
     assert.equal(a.line.stream, true);
   });
 
-  test("an answer checked against its json_schema (by Rust); declined: an Origin, a GET", T, async () => {
+  test("an answer checked against its json_schema; declined: an Origin, a GET outside /v1, a HEAD", T, async () => {
     const schema = { type: "object", properties: { a: { type: "string" } }, required: ["a"], additionalProperties: false };
     upstream.script((rec, res) => reply(res, 200, completion('{"a":"x"}')));
     const format = { response_format: { type: "json_schema", json_schema: { name: "t", strict: true, schema } } };
@@ -168,7 +171,64 @@ describe("the JS entry's fast path answers as the Rust fetch does", () => {
     upstream.script((rec, res) => reply(res, 200, completion()));
     await same(chat(), { origin: "https://example.com" }, false);
     const n = fastCount();
-    await fetch(`${fast.url}/v1/models`).then((r) => r.arrayBuffer());
+    await fetch(`${fast.url}/models`).then((r) => r.arrayBuffer());
+    await fetch(`${fast.url}/v1/models`, { method: "HEAD" }).then((r) => r.arrayBuffer());
+    await same(undefined, { origin: "https://example.com" }, false, { method: "GET", path: "/v1/models" });
     assert.equal(fastCount(), n);
+  });
+
+  // Issue 14: requests whose body is not read (none, or over MAX_CHECK_BYTES) are forwarded by the
+  // fast path too, unread.
+  const models = { object: "list", data: [{ id: "gpt-4o-mini", object: "model", created: 1, owned_by: "system" }] };
+  const strip = (h) => Object.fromEntries(Object.entries(h).filter(([k]) => !["host", "cf-ray"].includes(k)));
+
+  test("a GET: /v1/models and one model with a query, an error, the upstream timeout", T, async () => {
+    upstream.script((rec, res) => reply(res, 200, models, { "set-cookie": "a=b", connection: "x-drop", "x-drop": "1", "x-keep": "2" }));
+    const get = { method: "GET", path: "/v1/models" };
+    const a = await same(undefined, { "x-custom": "1" }, true, get);
+    assert.equal(a.status, 200);
+    assert.deepEqual(JSON.parse(a.text), models);
+    assert.equal(a.headers["x-keep"], "2");
+    assert.equal(a.headers["x-drop"], undefined);
+    assert.equal(a.line.method, "GET");
+    assert.equal(a.line.checked, false);
+    const [x, y] = upstream.requests;
+    assert.equal(x.method, "GET");
+    assert.equal(x.url, "/v1/models");
+    assert.deepEqual(strip(x.headers), strip(y.headers));
+    assert.equal(x.body.length + y.body.length, 0);
+    upstream.script((rec, res) => reply(res, 200, models.data[0]));
+    const b = await same(undefined, {}, true, { method: "GET", path: "/v1/models/gpt-4o-mini?x=1" });
+    assert.equal(b.status, 200);
+    assert.equal(upstream.requests[0].url, "/v1/models/gpt-4o-mini?x=1");
+    upstream.script((rec, res) => reply(res, 404, { error: { message: "The model 'nope' does not exist", type: "invalid_request_error", param: "model", code: "model_not_found" } }));
+    const c = await same(undefined, {}, true, { method: "GET", path: "/v1/models/nope" });
+    assert.equal(c.status, 404);
+    assert.ok(c.headers["x-airlock-category"], JSON.stringify(c.headers));
+    upstream.script(() => new Promise((r) => setTimeout(r, 2500)));
+    const d = await same(undefined, {}, true, get);
+    assert.equal(d.status, 504);
+  });
+
+  test("a body over MAX_CHECK_BYTES: streamed on unread, marked partly checked", T, async () => {
+    const big = chat({ messages: [{ role: "user", content: "x".repeat(20_000) }] });
+    upstream.script((rec, res) => reply(res, 200, completion()));
+    const a = await same(big, {}, true);
+    assert.equal(a.status, 200);
+    assert.equal(a.headers["x-airlock-checked"], "partial; bound=max_check_bytes");
+    assert.equal(a.line.checked, false);
+    const [x, y] = upstream.requests;
+    assert.equal(x.body.toString(), big);
+    assert.equal(y.body.toString(), big);
+    assert.deepEqual(strip(x.headers), strip(y.headers));
+    // Not checked, so not rejected: a body the check would refuse is the upstream's to judge.
+    const bad = `{${" ".repeat(9000)}`;
+    upstream.script((rec, res) => replyError(res, errors.rateLimitRpm));
+    const b = await same(bad, {}, true);
+    assert.equal(b.status, 429);
+    assert.equal(upstream.requests.length, 2);
+    upstream.script((rec, res) => sse(res, [streamChunk("Hel", 0), streamChunk("lo", 1)], 5));
+    const c = await same(chat({ stream: true, messages: [{ role: "user", content: "y".repeat(9000) }] }), {}, true);
+    assert.equal(c.line.stream, true);
   });
 });

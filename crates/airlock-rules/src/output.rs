@@ -287,7 +287,7 @@ impl Expectation {
     pub fn check_cached(&self, response: &Value, cache: &mut ValidatorCache) -> OutputReport {
         let mut run = Run {
             expectation: self,
-            compiled: BTreeMap::new(),
+            compiled: Vec::new(),
             cache,
             report: OutputReport::new(Status::Valid),
         };
@@ -382,78 +382,122 @@ impl Plan {
     }
 }
 
-/// What of a response's JSON the check reads (`choices`; `output` and `status`) as values, the
-/// rest (`id`, `model`, `usage`…) read and checked as the whole parse would check it but not
-/// built (issue 17: building the answer's tree was most of its check); `None` when it is not
-/// JSON. A response this does not read so (not an object, a key given twice) is parsed whole, as
-/// before: the verdict is the same either way.
+/// The response's JSON as the check reads it: every value under a key the check reads
+/// ([`read_key`]: `choices`, `output`, `status` and what the check reads below them) built, the
+/// rest (`id`, `model`, `usage`, a choice's `index`, `logprobs`, …) read and checked as the
+/// whole parse would check it but not built (issue 17: building the answer's tree was most of
+/// its check); `None` when it is not JSON. The check reads only those keys, so its verdict is the
+/// whole parse's (tested).
 fn answer_outputs(response: &[u8]) -> Option<Value> {
-    match serde_json::from_slice::<Outputs>(response) {
-        Ok(o) => Some(Value::Object(o.0)),
-        Err(_) => serde_json::from_slice(response).ok(),
+    let mut de = serde_json::Deserializer::from_slice(response);
+    let v = serde::de::DeserializeSeed::deserialize(Pruned, &mut de).ok()?;
+    de.end().ok()?;
+    Some(v)
+}
+
+/// The name of `key` when the check reads it (`Value::get`, anywhere in [`Run`]): a value under
+/// any other key is not built. A key of this list read where the check does not read it (an
+/// item's `status`) is only built for nothing.
+fn read_key(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "choices" => "choices",
+        "output" => "output",
+        "status" => "status",
+        "message" => "message",
+        "finish_reason" => "finish_reason",
+        "refusal" => "refusal",
+        "content" => "content",
+        "tool_calls" => "tool_calls",
+        "function" => "function",
+        "name" => "name",
+        "arguments" => "arguments",
+        "type" => "type",
+        "text" => "text",
+        _ => return None,
+    })
+}
+
+/// A JSON value read as `Value` reads it (a key given twice: the last one wins), with an
+/// object's values under keys the check never reads ([`read_key`]) passed to [`Sink`] instead
+/// of built: what [`Run`] sees of it is what it would see of the whole value.
+struct Pruned;
+
+impl<'de> serde::de::DeserializeSeed<'de> for Pruned {
+    type Value = Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
     }
 }
 
-/// A response object's `choices`, `output` and `status`, the other values passed over by
-/// [`Sink`].
-struct Outputs(serde_json::Map<String, Value>);
-
-impl<'de> serde::Deserialize<'de> for Outputs {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value = Outputs;
-            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-                f.write_str("a response object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Outputs, A::Error> {
-                let mut kept = serde_json::Map::new();
-                while let Some(key) = map.next_key::<Key>()? {
-                    let name = match key {
-                        Key::Kept(name) => name,
-                        Key::Other => {
-                            map.next_value::<Sink>()?;
-                            continue;
-                        }
-                    };
-                    // A key given twice: the whole parse decides (the last one wins there).
-                    if kept.contains_key(name) {
-                        return Err(serde::de::Error::custom("duplicate key"));
-                    }
-                    let value = map.next_value::<Value>()?;
-                    kept.insert(String::from(name), value);
+impl<'de> serde::de::Visitor<'de> for Pruned {
+    type Value = Value;
+    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(String::from(v)))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        serde::de::DeserializeSeed::deserialize(Pruned, d)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(v) = seq.next_element_seed(Pruned)? {
+            items.push(v);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut kept = serde_json::Map::new();
+        while let Some(key) = map.next_key::<ReadKey>()? {
+            match key.0 {
+                Some(name) => {
+                    let v = map.next_value_seed(Pruned)?;
+                    kept.insert(String::from(name), v);
                 }
-                Ok(Outputs(kept))
+                None => {
+                    map.next_value::<Sink>()?;
+                }
             }
         }
-        d.deserialize_map(Visit)
+        Ok(Value::Object(kept))
     }
 }
 
-/// A response key: one the check reads, or another.
-enum Key {
-    Kept(&'static str),
-    Other,
-}
+/// An object key: [`read_key`]'s name for it, or `None`.
+struct ReadKey(Option<&'static str>);
 
-impl<'de> serde::Deserialize<'de> for Key {
+impl<'de> serde::Deserialize<'de> for ReadKey {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct Visit;
         impl serde::de::Visitor<'_> for Visit {
-            type Value = Key;
+            type Value = ReadKey;
             fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
                 f.write_str("a key")
             }
-            fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<Key, E> {
-                Ok(match key {
-                    "choices" => Key::Kept("choices"),
-                    "output" => Key::Kept("output"),
-                    "status" => Key::Kept("status"),
-                    _ => Key::Other,
-                })
+            fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<ReadKey, E> {
+                Ok(ReadKey(read_key(key)))
             }
         }
         d.deserialize_str(Visit)
@@ -561,13 +605,40 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 
 struct Run<'a> {
     expectation: &'a Expectation,
-    /// Validators used for this answer, by tool name ("" for the format).
-    compiled: BTreeMap<String, Compiled>,
+    /// Validators used for this answer, by tool name (`None` for the format): few, so a list.
+    compiled: Vec<(Option<&'a str>, Compiled)>,
     cache: &'a mut ValidatorCache,
     report: OutputReport,
 }
 
-impl Run<'_> {
+/// Where an output is in the response, written out only when the report names it (issue 17:
+/// the path was formatted for every output checked, valid or not).
+#[derive(Clone, Copy)]
+enum Place {
+    /// `choices[i].message.content`.
+    Content(usize),
+    /// `choices[i].message.tool_calls[j].function.arguments`.
+    Arguments(usize, usize),
+    /// `output[i].content[j].text`.
+    OutputText(usize, usize),
+    /// `output[i].arguments`.
+    OutputArguments(usize),
+}
+
+impl core::fmt::Display for Place {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            Place::Content(i) => write!(f, "choices[{i}].message.content"),
+            Place::Arguments(i, j) => {
+                write!(f, "choices[{i}].message.tool_calls[{j}].function.arguments")
+            }
+            Place::OutputText(i, j) => write!(f, "output[{i}].content[{j}].text"),
+            Place::OutputArguments(i) => write!(f, "output[{i}].arguments"),
+        }
+    }
+}
+
+impl<'a> Run<'a> {
     fn done(&self) -> bool {
         self.report.status != Status::Valid
     }
@@ -588,17 +659,18 @@ impl Run<'_> {
         self.report.message = message;
     }
 
-    /// Validates the JSON text `text` at `path` against the format (`tool: None`) or a tool.
-    fn text(&mut self, path: String, text: &str, tool: Option<&str>) {
+    /// Validates the JSON text `text` at `place` against the format (`tool: None`) or a tool.
+    fn text(&mut self, place: Place, text: &str, tool: Option<&str>) {
         if self.done() {
             return;
         }
-        let key = String::from(tool.unwrap_or(""));
-        let schema = match tool {
-            None => self.expectation.format.as_ref(),
-            Some(name) => match self.expectation.tools.get(name) {
-                Some(s) => Some(s),
+        let expectation = self.expectation;
+        let found = match tool {
+            None => expectation.format.as_ref().map(|s| (None, s)),
+            Some(name) => match expectation.tools.get_key_value(name) {
+                Some((name, s)) => Some((Some(name.as_str()), s)),
                 None => {
+                    let path = place.to_string();
                     let at = path
                         .rsplit_once('.')
                         .map_or(path.clone(), |(p, _)| p.to_string());
@@ -614,24 +686,27 @@ impl Run<'_> {
                 }
             },
         };
-        let Some(schema) = schema else { return };
+        let Some((key, schema)) = found else { return };
         let instance: Value = match serde_json::from_str(text) {
             Ok(v) => v,
             Err(e) => {
                 self.set(
                     Status::Invalid,
-                    path,
+                    place.to_string(),
                     Some("json"),
                     Some(format!("not JSON: {e}")),
                 );
                 return;
             }
         };
-        let cache = &mut *self.cache;
-        let validator = self
-            .compiled
-            .entry(key)
-            .or_insert_with(|| cache.get(schema));
+        let validator = match self.compiled.iter().find(|(k, _)| *k == key) {
+            Some((_, v)) => v.clone(),
+            None => {
+                let v = self.cache.get(schema);
+                self.compiled.push((key, v.clone()));
+                v
+            }
+        };
         let Some(validator) = validator else {
             if !self.done() {
                 self.report = OutputReport::unchecked("schema");
@@ -640,7 +715,7 @@ impl Run<'_> {
         };
         self.report.checked += 1;
         if let Err(e) = validator.validate(&instance) {
-            let full = format!("{path}{}", e.instance_path().as_str());
+            let full = format!("{place}{}", e.instance_path().as_str());
             let keyword = String::from(e.kind().keyword());
             let message = e.to_string();
             self.set(Status::Invalid, full, Some(&keyword), Some(message));
@@ -682,7 +757,7 @@ impl Run<'_> {
             let calls = message.get("tool_calls").and_then(Value::as_array);
             if let Some(content) = message.get("content").and_then(Value::as_str) {
                 if self.expectation.format.is_some() {
-                    self.text(format!("choices[{i}].message.content"), content, None);
+                    self.text(Place::Content(i), content, None);
                 }
             } else if self.expectation.format.is_some() && calls.is_none_or(|c| c.is_empty()) {
                 self.set(
@@ -698,11 +773,7 @@ impl Run<'_> {
                 };
                 let name = f.get("name").and_then(Value::as_str).unwrap_or("");
                 let args = f.get("arguments").and_then(Value::as_str).unwrap_or("");
-                self.text(
-                    format!("choices[{i}].message.tool_calls[{j}].function.arguments"),
-                    args,
-                    Some(name),
-                );
+                self.text(Place::Arguments(i, j), args, Some(name));
             }
         }
     }
@@ -748,14 +819,14 @@ impl Run<'_> {
                     {
                         if part.get("type").and_then(Value::as_str) == Some("output_text") {
                             let text = part.get("text").and_then(Value::as_str).unwrap_or("");
-                            self.text(format!("output[{i}].content[{j}].text"), text, None);
+                            self.text(Place::OutputText(i, j), text, None);
                         }
                     }
                 }
                 Some("function_call") => {
                     let name = item.get("name").and_then(Value::as_str).unwrap_or("");
                     let args = item.get("arguments").and_then(Value::as_str).unwrap_or("");
-                    self.text(format!("output[{i}].arguments"), args, Some(name));
+                    self.text(Place::OutputArguments(i), args, Some(name));
                 }
                 _ => {}
             }
@@ -1025,6 +1096,93 @@ mod tests {
         }
         // The cases reach every verdict they are made for.
         for kind in ["valid", "invalid", "truncated", "unchecked"] {
+            assert!(kinds.get(kind).is_some_and(|&n| n > 0), "{kind}: {kinds:?}");
+        }
+    }
+
+    /// The answer read with only the keys `Run` reads built ([`Pruned`]) gives the verdict of
+    /// the whole parse, for both APIs, on answers with every other field OpenAI sends, keys
+    /// given twice below `choices` / `output`, values of the wrong type, and each way an output
+    /// fails, is cut or is refused.
+    #[test]
+    fn pruned_outputs_judge_as_the_whole_parse() {
+        let schema = serde_json::json!({"type": "object", "properties": {"n": {"type": "integer"}},
+            "required": ["n"], "additionalProperties": false});
+        let chat = serde_json::json!({"model": "gpt-4o", "messages": [],
+            "response_format": {"type": "json_schema", "json_schema": {"name": "a", "strict": true, "schema": schema}},
+            "tools": [{"type": "function", "function": {"name": "f", "parameters": schema}}]});
+        let responses = serde_json::json!({"model": "gpt-4o", "input": "x",
+            "text": {"format": {"type": "json_schema", "name": "a", "strict": true, "schema": schema}},
+            "tools": [{"type": "function", "name": "f", "parameters": schema}]});
+        let chat = Expectation::from_request("/v1/chat/completions", &chat).unwrap();
+        let responses = Expectation::from_request("/v1/responses", &responses).unwrap();
+        let good = r#""{\"n\": 1}""#;
+        let bad = r#""{\"n\": \"x\"}""#;
+        let mut chats = Vec::new();
+        for c in [good, bad, r#""{""#, "null", "5", r#"["x"]"#] {
+            for extra in [
+                "",
+                r#""index":0,"logprobs":null,"#,
+                r#""message":{"content":"{}"},"#,
+                r#""finish_reason":"length","#,
+            ] {
+                chats.push(format!(
+                    r#"{{"choices":[{{{extra}"message":{{"role":"assistant","content":{c},"refusal":null,"annotations":[]}},"finish_reason":"stop"}}]}}"#
+                ));
+                chats.push(format!(
+                    r#"{{"choices":[{{{extra}"message":{{"role":"assistant","content":null,"tool_calls":[{{"id":"c","type":"function","function":{{"name":"f","arguments":{c}}}}},{{"function":{{"arguments":{c},"name":"g"}}}}]}}}}]}}"#
+                ));
+            }
+            chats.push(format!(
+                r#"{{"choices":[{{"message":{{"content":{c},"content":{good}}}}},{{"message":{{"content":{c}}},"message":null}}]}}"#
+            ));
+        }
+        for r in [
+            r#"{"choices":[{"message":{"refusal":"no","content":null}}]}"#,
+            r#"{"choices":[{"message":{"refusal":"","content":"{\"n\":1}"}}]}"#,
+            r#"{"choices":[{"message":"x"},{"message":{"tool_calls":[5,{"function":7}]}}]}"#,
+            r#"{"choices":[{"finish_reason":"length"}],"choices":[]}"#,
+            r#"{"choices":[{"messages":{"content":"{}"}}]}"#,
+            r#"{"choices":5,"output":[]}"#,
+        ] {
+            chats.push(String::from(r));
+        }
+        let mut outs = Vec::new();
+        for c in [good, bad, r#""{""#, "null", "5"] {
+            for extra in [
+                "",
+                r#""id":"msg_1","status":"completed","role":"assistant","#,
+            ] {
+                outs.push(format!(
+                    r#"{{"object":"response","status":"completed","output":[{{{extra}"type":"message","content":[{{"type":"output_text","text":{c},"annotations":[],"logprobs":[]}}]}}]}}"#
+                ));
+                outs.push(format!(
+                    r#"{{"output":[{{"type":"reasoning","summary":[]}},{{{extra}"type":"function_call","call_id":"c","name":"f","arguments":{c}}}]}}"#
+                ));
+            }
+            outs.push(format!(
+                r#"{{"output":[{{"type":"message","content":[{{"type":"refusal","refusal":"no"}},{{"type":"output_text","text":{c},"type":"output_text"}}]}}]}}"#
+            ));
+        }
+        outs.push(String::from(
+            r#"{"status":"incomplete","output":[{"type":"message","content":[{"type":"output_text","text":"{"}]}]}"#,
+        ));
+        outs.push(String::from(
+            r#"{"output":[{"type":"function_call","name":"zz","arguments":"{}"}]}"#,
+        ));
+        outs.push(String::from(
+            r#"{"output":{"type":"message"},"choices":[]}"#,
+        ));
+        let mut kinds = BTreeMap::new();
+        for (expect, answers) in [(&chat, &chats), (&responses, &outs)] {
+            for text in answers {
+                let whole: Value = serde_json::from_str(text).unwrap();
+                let got = expect.check_bytes(text.as_bytes());
+                assert_eq!(got, expect.check(&whole), "{text}");
+                *kinds.entry(got.status.as_str()).or_insert(0) += 1;
+            }
+        }
+        for kind in ["valid", "invalid", "truncated", "refused", "unchecked"] {
             assert!(kinds.get(kind).is_some_and(|&n| n > 0), "{kind}: {kinds:?}");
         }
     }

@@ -4,8 +4,9 @@
 // worker-build's output, renamed `build/glue.mjs` (the wasm-bindgen glue, the Rust `fetch`, the
 // Durable Object classes). For a request the wasm's `airlock_fast_begin` takes (a checked JSON
 // `POST /v1/*` with a `content-length` within `MAX_CHECK_BYTES`, no `Origin`, and the default
-// settings for what only the Rust path does: see `src/entry.rs`), this module reads the body,
-// calls the upstream with its timeout, sends a success answer on through the runtime's own pipe
+// settings for what only the Rust path does: see `src/entry.rs`), this module reads the body
+// (or, for a `GET` and a body over `MAX_CHECK_BYTES`, forwards it unread), calls the upstream
+// with its timeout, sends a success answer on through the runtime's own pipe
 // with its headers filtered, and writes the log line, calling synchronous wasm exports for every
 // decision (the check and its verdict, the diagnosis of an error answer, the log line's text).
 // An event stream is sent on by Rust (`output::answer`, one promise); an answer to check against
@@ -126,14 +127,20 @@ function guarded(body, requestId) {
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
 async function serveFast(fast, request, env, ctx) {
-  let bytes;
-  try {
-    bytes = await readWhole(request.body, fast.content_length());
-  } catch {
-    return answer(fast.unreadable());
+  // The body: read whole and checked, or (a `GET`'s none, one over `MAX_CHECK_BYTES`) sent on
+  // unread, as `forward.rs` sends it.
+  let body = request.body;
+  if (fast.reads()) {
+    try {
+      body = await readWhole(request.body, fast.content_length());
+    } catch {
+      return answer(fast.unreadable());
+    }
+    const verdict = fast.check(body);
+    if (verdict !== 0) return answer(fast.rejection());
+  } else {
+    fast.unread();
   }
-  const verdict = fast.check(bytes);
-  if (verdict !== 0) return answer(fast.rejection());
   const headers = new Headers();
   eachPair(fast.request_headers(), (name, value) => {
     // A header the runtime refuses is dropped rather than failing the request.
@@ -142,7 +149,8 @@ async function serveFast(fast, request, env, ctx) {
     } catch {}
   });
   const controller = new AbortController();
-  const init = { method: "POST", headers, redirect: "manual", body: bytes, signal: controller.signal };
+  const init = { method: request.method, headers, redirect: "manual", signal: controller.signal };
+  if (body !== null) init.body = body;
   const target = fast.target();
   const got = await fetchWithin(target, init, fast.timeout_ms(), controller);
   if (got === 0 || got === 1) return answer(fast.no_response(got, 0));
@@ -177,16 +185,16 @@ async function serveFast(fast, request, env, ctx) {
     if (name === "x-airlock-request-id") requestId = value;
     out.set(name, value);
   });
-  let body;
+  let sent;
   if (checked !== undefined) {
     const verdict = fast.checked_answer(checked);
     if (verdict !== "") out.set("x-airlock-output", verdict);
-    body = checked;
+    sent = checked;
   } else {
-    body = NULL_BODY.has(status) ? null : got.body;
-    if (body !== null) body = guarded(body, requestId);
+    sent = NULL_BODY.has(status) ? null : got.body;
+    if (sent !== null) sent = guarded(sent, requestId);
   }
-  const response = new Response(body, { status, headers: out });
+  const response = new Response(sent, { status, headers: out });
   const text = fast.done(status);
   if (text !== undefined) console.log(text);
   return response;
@@ -203,7 +211,8 @@ export default {
       return rust(request, env, ctx);
     }
     if (fast === undefined) return rust(request, env, ctx);
-    if (request.body === null) {
+    // A `POST` without a body, or a `GET` with one: the Rust path's.
+    if ((request.method === "GET") !== (request.body === null)) {
       fast.free();
       return rust(request, env, ctx);
     }

@@ -61,53 +61,61 @@ export function readAnswer(body, cap, ms) {
   const reader = body.getReader();
   const chunks = [];
   let size = 0;
-  let timer;
-  const late = new Promise((resolve) => {
-    timer = setTimeout(resolve, ms, null);
-  });
-  const done = (end, pending) => {
-    clearTimeout(timer);
-    let bytes = chunks.length === 1 ? chunks[0] : new Uint8Array(size);
-    if (chunks.length !== 1) {
-      let at = 0;
-      for (const c of chunks) {
-        bytes.set(c, at);
-        at += c.byteLength;
+  // One promise for the whole read, settled by the reads or by the deadline's timer, whichever
+  // comes first (issue 17: a `Promise.race` per chunk cost a promise and two handlers each).
+  return new Promise((resolve) => {
+    let over = false;
+    let pending;
+    const done = (end, first) => {
+      over = true;
+      clearTimeout(timer);
+      let bytes = chunks.length === 1 ? chunks[0] : new Uint8Array(size);
+      if (chunks.length !== 1) {
+        let at = 0;
+        for (const c of chunks) {
+          bytes.set(c, at);
+          at += c.byteLength;
+        }
       }
-    }
-    let rest = reader;
-    if (pending) {
-      let first = pending;
-      first.catch(() => {});
-      rest = {
-        read() {
-          if (first) {
-            const p = first;
-            first = null;
-            return p;
-          }
-          return reader.read();
+      let rest = reader;
+      if (first) {
+        first.catch(() => {});
+        rest = {
+          read() {
+            if (first) {
+              const p = first;
+              first = null;
+              return p;
+            }
+            return reader.read();
+          },
+          cancel(why) {
+            return reader.cancel(why);
+          },
+        };
+      }
+      resolve([bytes, end, rest]);
+    };
+    const timer = setTimeout(() => {
+      if (!over) done("stalled", pending);
+    }, ms);
+    const step = () => {
+      pending = reader.read();
+      pending.then(
+        (r) => {
+          if (over) return;
+          if (r.done) return done("complete");
+          if (!(r.value instanceof Uint8Array)) return done("failed");
+          chunks.push(r.value);
+          size += r.value.byteLength;
+          if (size > cap) return done("more");
+          step();
         },
-        cancel(why) {
-          return reader.cancel(why);
+        () => {
+          if (!over) done("failed");
         },
-      };
-    }
-    return [bytes, end, rest];
-  };
-  const step = () => {
-    const read = reader.read();
-    return Promise.race([read, late]).then(
-      (r) => {
-        if (r === null) return done("stalled", read);
-        if (r.done) return done("complete");
-        if (!(r.value instanceof Uint8Array)) return done("failed");
-        chunks.push(r.value);
-        size += r.value.byteLength;
-        return size > cap ? done("more") : step();
-      },
-      () => done("failed"),
-    );
-  };
-  return step();
+      );
+    };
+    step();
+  });
 }

@@ -3,11 +3,12 @@
 //! success answer's headers and pipe, `console.log`).
 //!
 //! [`airlock_fast_begin`] decides, from the method, URL, headers and settings alone (before
-//! anything is read), whether a request takes the fast path: a checked JSON `POST` to `/v1/*`
-//! with a `content-length` within `MAX_CHECK_BYTES`, no `Origin` (CORS stays in Rust), with the
-//! settings' defaults for what only the Rust path does (no gateway, `SIMULATE` off, `PACING` off,
-//! `EDGE_RETRIES` 0). Anything else (`undefined`) goes to the Rust `fetch` ([`crate::fetch`])
-//! untouched. A fast request is a [`FastRequest`]: it holds the log line and the headers as
+//! anything is read), whether a request takes the fast path: a JSON `POST` to `/v1/*` with a
+//! `content-length` (read whole and checked when within `MAX_CHECK_BYTES`; over it, streamed on
+//! unread, as `forward.rs` does) or a `GET` to `/v1/*` without a body (forwarded without one),
+//! no `Origin` (CORS stays in Rust), with the settings' defaults for what only the Rust path does
+//! (no gateway, `SIMULATE` off, `PACING` off, `EDGE_RETRIES` 0). Anything else (`undefined`)
+//! goes to the Rust `fetch` ([`crate::fetch`]) untouched. A fast request is a [`FastRequest`]: it holds the log line and the headers as
 //! `forward.rs` makes them, and every answer it builds is the Rust path's, with the same
 //! headers and log line (`lib.rs` `serve`'s tail is [`FastRequest::complete`]):
 //! - [`FastRequest::check`]: the rules' check of the body read whole (`forward::check`), and
@@ -52,6 +53,10 @@ pub struct FastRequest {
     rejection: Option<Result<Response>>,
     /// What the request asked its answer to follow (`OUTPUT_CHECK`).
     expect: Option<airlock_rules::output::Expectation>,
+    /// Whether the body is read whole and checked ([`FastRequest::check`]); otherwise it is
+    /// forwarded unread ([`FastRequest::unread`]): a `GET`'s none, or a body over
+    /// `MAX_CHECK_BYTES`.
+    reads: bool,
 }
 
 /// The fast path's request, or `None` for the Rust `fetch` (see the module doc). `pairs`: the
@@ -64,11 +69,14 @@ pub fn airlock_fast_begin(
     env: Env,
     ctx: worker::worker_sys::Context,
 ) -> Option<FastRequest> {
-    // As workers-rs reads it (lib.rs): only a `POST` is fast.
+    // A `POST` or a `GET`, spelled so (workers-rs, which `lib.rs` follows, takes a method it
+    // does not know for `GET`; the entry sends the request's own).
+    let get = match method {
+        "POST" => false,
+        "GET" => true,
+        _ => return None,
+    };
     let method = Method::from(method.to_owned());
-    if method != Method::Post {
-        return None;
-    }
     let url = url::Url::parse(url).ok()?;
     let parsed = settings::for_env(&env, || {
         Settings::from_lookup(|name| env.var(name).ok().map(|v| v.to_string()))
@@ -89,18 +97,29 @@ pub fn airlock_fast_begin(
     if has("origin") {
         return None;
     }
-    let content_length = content_length.and_then(|v| v.trim().parse::<u64>().ok())?;
-    let content_type = forward::header(&headers, "content-type");
-    if content_length == 0
-        || content_length > settings.max_check_bytes
-        || usize::try_from(content_length).is_err()
-        || !route::is_json_content_type(content_type)
-    {
-        return None;
-    }
+    // A `GET` is forwarded without a body (`forward.rs`: `method_has_body`); the entry declines
+    // one that has a body (the Rust path drops it unread: `body::discard`).
+    let (content_length, reads) = if get {
+        (0, false)
+    } else {
+        let content_length = content_length.and_then(|v| v.trim().parse::<u64>().ok())?;
+        let content_type = forward::header(&headers, "content-type");
+        if content_length == 0 || !route::is_json_content_type(content_type) {
+            return None;
+        }
+        // Over the limit, `forward.rs` streams the body on unread, marked partly checked.
+        let reads = content_length <= settings.max_check_bytes;
+        if reads && usize::try_from(content_length).is_err() {
+            return None;
+        }
+        (content_length, reads)
+    };
     vocab::install();
     pacer::bind(&env, false);
     let mut line = LogLine::start(&method, Some(&url));
+    if !get && !reads {
+        line.partial = Some("max_check_bytes");
+    }
     // Keys (no gateway here): the client's key is fingerprinted, never logged.
     let presented = crate::gateway::bearer(forward::header(&headers, "authorization"));
     let secret = settings.fingerprint_secret.as_ref().map(|s| s.0.as_str());
@@ -121,6 +140,7 @@ pub fn airlock_fast_begin(
         ctx: Context::new(ctx),
         rejection: None,
         expect: None,
+        reads,
     })
 }
 
@@ -166,9 +186,21 @@ impl FastRequest {
         out
     }
 
-    /// The request's `content-length` (at most `MAX_CHECK_BYTES`).
+    /// The request's `content-length` (0 for a `GET`).
     pub fn content_length(&self) -> f64 {
         self.content_length as f64
+    }
+
+    /// Whether the entry reads the body whole and calls [`Self::check`]; otherwise it forwards
+    /// the body unread (none for a `GET`) after [`Self::unread`].
+    pub fn reads(&self) -> bool {
+        self.reads
+    }
+
+    /// A request forwarded unread: the one attempt counted (as [`Self::check`] counts it).
+    pub fn unread(&mut self) {
+        self.line.attempts += 1;
+        self.line.upstream_answered = false;
     }
 
     /// `UPSTREAM_TIMEOUT_MS`, at most `body::MAX_TIMER_MS`.
