@@ -1554,7 +1554,7 @@ pub(crate) static ERROR_RULES: &[Rule] = &[
             "tokens_usage_based",
         ],
         messages: &[
-            "rate limit reached for",
+            "rate limit reached",
             "rate limit exceeded",
             "rate_limit_exceeded",
             "exceeded call rate limit",
@@ -3687,6 +3687,7 @@ pub(crate) static ERROR_RULES: &[Rule] = &[
         messages: &[
             "could not parse response content as the length limit was reached",
             "length limit was reached",
+            "max tokens reached",
         ],
         exceptions: &["LengthFinishReasonError"],
         python: None,
