@@ -2541,3 +2541,34 @@ fn a_clients_words_for_an_error_event_of_a_streaming_response_say_stream() {
         "response"
     );
 }
+
+#[test]
+fn litellms_own_refusal_geminis_exhausted_sentence_and_a_stream_without_its_end() {
+    // LiteLLM refused a parameter before sending anything: a client-side refusal.
+    let (c, r_, _, d) = full(
+        "litellm.exceptions.UnsupportedParamsError: litellm.UnsupportedParamsError: gpt-5 models don't support temperature=0.2. Only temperature=1 is supported. To drop unsupported params set `litellm.drop_params = True`",
+    );
+    assert_eq!((c, r_, d), ("client_side", "after_change", "client"));
+    // Near miss: the same words as a proxy's 400 body are a response's refusal.
+    let (c, _, _, d) = full(
+        "openai.BadRequestError: Error code: 400 - {'error': {'message': \"litellm.UnsupportedParamsError: gpt-5 models don't support temperature=0.2. Only temperature=1 is supported. To drop unsupported params set `litellm.drop_params = True`\", 'type': 'invalid_request_error', 'param': None, 'code': '400'}}",
+    );
+    assert_eq!((c, d), ("invalid_request", "response"));
+    // Google's RESOURCE_EXHAUSTED sentence without its status field is a rate limit.
+    let (c, r_, _, _) = full("Gemini 429 Resource has been exhausted (e.g. check quota)");
+    assert_eq!((c, r_), ("rate_limit", "yes"));
+    // A Responses stream that ended without its terminal event is the stream's own failure.
+    let (c, r_, _, d) = full(
+        "OpenAI agent loop failed: OpenAI API call failed: stream finished without response.completed event",
+    );
+    assert_eq!((c, r_, d), ("stream_error", "yes", "stream"));
+    // Near misses: prose about exhausted resources and a completed stream say no error.
+    assert!(
+        crate::explain(
+            "The team's resources have been exhausted this sprint, see the planning doc"
+        )
+        .diagnosis
+        .is_none()
+    );
+    assert!(crate::explain("event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"id\":\"resp_1\",\"status\":\"completed\",\"error\":null}}").diagnosis.is_none());
+}
