@@ -2474,3 +2474,101 @@ fn an_error_status_stated_before_an_anthropic_body_makes_it_a_response() {
         assert_eq!(full(text).3, "stream", "{text}");
     }
 }
+
+#[test]
+fn agents_own_words_for_a_rate_limit_an_output_limit_and_a_connect_failure() {
+    // An agent's words for the 429 it waits out (browser-use), and a client's words for a
+    // Responses `incomplete` stopped at the output limit (a Go plugin).
+    let (c, r_, rule, _) = full(
+        "WARNING  [agent] ❌ Result failed 1/3 times:\n Rate limit reached. Waiting before retry.",
+    );
+    assert_eq!(
+        (c, r_, rule.as_str()),
+        ("rate_limit", "yes", "rate_limit_exceeded")
+    );
+    let (c, r_, rule, _) =
+        full("failed to get title: response incomplete: max tokens reached before completion");
+    assert_eq!(
+        (c, r_, rule.as_str()),
+        ("context_length", "after_change", "length_limit_reached")
+    );
+    // Near misses: the API's TPM sentence keeps its own record; Codex's plan window stays a
+    // usage limit; a `max_tokens` above the model's output cap is the request's fault.
+    assert_eq!(
+        full("Rate limit reached for gpt-4o in organization org-x on tokens per min (TPM): Limit 30000, Used 29937, Requested 385. Please try again in 644ms.").2,
+        "rate_limit_tokens_per_minute"
+    );
+    assert_eq!(
+        full("You've hit your usage limit. Upgrade to Pro or try again in 3 days.").2,
+        "usage_limit_reached"
+    );
+    assert_eq!(
+        full("max_tokens is too large: 100000. This model supports at most 16384 completion tokens, whereas you provided 100000.").2,
+        "max_tokens_too_large"
+    );
+    // urllib3's NewConnectionError: the socket never connected, whatever its errno says
+    // (`Operation timed out`); a read timeout on a made connection stays a timeout.
+    let (c, _, _, d) = full(
+        "Max retries exceeded with url: /v1/chat/completions (Caused by NewConnectionError('<urllib3.connection.HTTPSConnection object at 0x1134ab250>: Failed to establish a new connection: [Errno 60] Operation timed out'))",
+    );
+    assert_eq!((c, d), ("connection", "client"));
+    assert_eq!(
+        full("HTTPSConnectionPool(host='api.openai.com', port=443): Read timed out. (read timeout=600)").0,
+        "timeout"
+    );
+}
+
+#[test]
+fn a_clients_words_for_an_error_event_of_a_streaming_response_say_stream() {
+    let text = "openai-codex/gpt-5.5: fail_fast (contract_error): OpenAI-style streaming response reported an error event: server_error: An error occurred while processing your request. You can retry your request.";
+    assert_eq!(
+        full(text),
+        (
+            "server_error",
+            "yes",
+            String::from("server_error"),
+            "stream"
+        )
+    );
+    // Near misses: a Realtime session's error event is not a stream's; an error event with no
+    // stream named stays a response.
+    assert_eq!(
+        full("Realtime error event while streaming audio: {\"type\":\"error\",\"error\":{\"type\":\"server_error\",\"message\":\"An error occurred\"}}").3,
+        "realtime"
+    );
+    assert_eq!(
+        full("The server logged an error event: server_error: The server had an error while processing your request.").3,
+        "response"
+    );
+}
+
+#[test]
+fn litellms_own_refusal_geminis_exhausted_sentence_and_a_stream_without_its_end() {
+    // LiteLLM refused a parameter before sending anything: a client-side refusal.
+    let (c, r_, _, d) = full(
+        "litellm.exceptions.UnsupportedParamsError: litellm.UnsupportedParamsError: gpt-5 models don't support temperature=0.2. Only temperature=1 is supported. To drop unsupported params set `litellm.drop_params = True`",
+    );
+    assert_eq!((c, r_, d), ("client_side", "after_change", "client"));
+    // Near miss: the same words as a proxy's 400 body are a response's refusal.
+    let (c, _, _, d) = full(
+        "openai.BadRequestError: Error code: 400 - {'error': {'message': \"litellm.UnsupportedParamsError: gpt-5 models don't support temperature=0.2. Only temperature=1 is supported. To drop unsupported params set `litellm.drop_params = True`\", 'type': 'invalid_request_error', 'param': None, 'code': '400'}}",
+    );
+    assert_eq!((c, d), ("invalid_request", "response"));
+    // Google's RESOURCE_EXHAUSTED sentence without its status field is a rate limit.
+    let (c, r_, _, _) = full("Gemini 429 Resource has been exhausted (e.g. check quota)");
+    assert_eq!((c, r_), ("rate_limit", "yes"));
+    // A Responses stream that ended without its terminal event is the stream's own failure.
+    let (c, r_, _, d) = full(
+        "OpenAI agent loop failed: OpenAI API call failed: stream finished without response.completed event",
+    );
+    assert_eq!((c, r_, d), ("stream_error", "yes", "stream"));
+    // Near misses: prose about exhausted resources and a completed stream say no error.
+    assert!(
+        crate::explain(
+            "The team's resources have been exhausted this sprint, see the planning doc"
+        )
+        .diagnosis
+        .is_none()
+    );
+    assert!(crate::explain("event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"id\":\"resp_1\",\"status\":\"completed\",\"error\":null}}").diagnosis.is_none());
+}

@@ -1128,6 +1128,9 @@ const CONNECT_PHASE: &[&str] = &[
     // Windows sockets' WSAETIMEDOUT (10060): `A connection attempt failed because the connected
     // party did not properly respond after a period of time …`.
     "did not properly respond after a period of time",
+    // urllib3's `NewConnectionError(… Failed to establish a new connection: [Errno 60] Operation
+    // timed out)`: the socket never connected, whatever the errno's words say.
+    "failed to establish a new connection",
 ];
 
 /// Whether (lowercased) text says the connect phase timed out.
@@ -1681,6 +1684,18 @@ fn whole_text(text: &str, lower: &str, c: &mut Collector) {
             || lower
                 .match_indices("stream")
                 .any(|(k, _)| word_start(lower.as_bytes(), k)))
+    {
+        c.stream_text();
+        streaming = true;
+    }
+    // A client's own words that an event of a streaming response carried the error (a Rust agent
+    // runtime: `OpenAI-style streaming response reported an error event: server_error: …`): the
+    // cause arrived inside the stream. A Realtime session's `error` event is not a stream's.
+    if lower.contains("error event")
+        && !lower.contains("realtime")
+        && lower
+            .match_indices("streaming")
+            .any(|(k, _)| word_start(lower.as_bytes(), k))
     {
         c.stream_text();
         streaming = true;
