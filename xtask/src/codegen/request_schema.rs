@@ -903,7 +903,8 @@ struct Override {
     /// `max_length`: strings longer than `limit` are rejected; `min_length`: strings shorter
     /// than `limit` are rejected (an empty one in OpenAI's "empty string" wording);
     /// `max_properties`: objects with
-    /// more than `limit` keys are rejected; `reject_unknown`: the top-level
+    /// more than `limit` keys are rejected; `min_items`: a top-level array with fewer than
+    /// `limit` items is rejected (carried into `TOP_MIN_ITEMS`; the schema is unchanged); `reject_unknown`: the top-level
     /// name `property`, which the spec does not list, is refused (not only warned about); `any`: anything is accepted here;
     /// `add_values`: `values` are accepted too; `also_string`: a plain string is accepted beside
     /// the node's own shape; `allow`: the object takes `property` (any value)
@@ -921,7 +922,7 @@ struct Override {
     /// the model.
     #[serde(default)]
     wording: Option<String>,
-    /// `max_length`, `min_length`, `max_properties`: the limit.
+    /// `max_length`, `min_length`, `max_properties`, `min_items`: the limit.
     #[serde(default)]
     limit: Option<u64>,
     /// Endpoints the override is limited to (file names); all when empty.
@@ -969,6 +970,8 @@ pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
     // parameters are checked by the rules crate's `params` (from the spec's endpoint tables), not
     // by the whole-body schema, so the limit is also carried into `TOP_MAX_LENGTH`.
     let mut top_max: Vec<(String, String, u64)> = Vec::new();
+    // `min_items` overrides (top-level arrays only): (API path, name, limit), into `TOP_MIN_ITEMS`.
+    let mut top_min: Vec<(String, String, u64)> = Vec::new();
     let mut rs = String::from(HEADER);
     rs.push_str(
         "//! Whole-request JSON Schemas (draft 2020-12), lowered from OpenAI's OpenAPI spec by\n\
@@ -1006,6 +1009,20 @@ pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
                     let limit = o.limit.ok_or("max_length needs limit")?;
                     top_max.push(((*api_path).to_string(), name.to_string(), limit));
                 }
+            }
+            for o in overrides.overrides.iter().filter(|o| {
+                o.action == "min_items"
+                    && (o.endpoints.is_empty() || o.endpoints.iter().any(|e| e == file))
+            }) {
+                let name =
+                    o.at.strip_prefix(root.as_str())
+                        .and_then(|r| r.strip_prefix('.'))
+                        .filter(|n| top.is_some_and(|t| t.get(*n).is_some()))
+                        .ok_or_else(|| {
+                            format!("override at {}: min_items needs a top-level array", o.at)
+                        })?;
+                let limit = o.limit.ok_or("min_items needs limit")?;
+                top_min.push(((*api_path).to_string(), name.to_string(), limit));
             }
         }
         apply(&mut doc, &overrides.overrides, file, &mut used)?;
@@ -1047,6 +1064,15 @@ pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
          pub(crate) const TOP_MAX_LENGTH: &[(&str, &str, u64)] = &[\n",
     );
     for (api_path, name, limit) in &top_max {
+        rs.push_str(&format!("    (\"{api_path}\", \"{name}\", {limit}),\n"));
+    }
+    rs.push_str("];\n");
+    rs.push_str(
+        "\n/// Top-level arrays the API refuses with fewer items although the spec states no minimum:\n\
+         /// (API path, name, fewest items). From `min_items` overrides, each with its evidence.\n\
+         pub(crate) const TOP_MIN_ITEMS: &[(&str, &str, u64)] = &[\n",
+    );
+    for (api_path, name, limit) in &top_min {
         rs.push_str(&format!("    (\"{api_path}\", \"{name}\", {limit}),\n"));
     }
     rs.push_str("];\n");
@@ -1233,6 +1259,10 @@ fn apply(
                         }
                         "reject_unknown" => {
                             // Collected below into `UNKNOWN_REJECTED`; the schema is unchanged.
+                        }
+                        "min_items" => {
+                            // Collected into `TOP_MIN_ITEMS` (the rules crate's `params` checks
+                            // top-level arrays); the schema is unchanged.
                         }
                         "response_only" => {
                             // A property of the response-side shape the spec reuses for input:
