@@ -1057,25 +1057,21 @@ pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
         }
     }
     rs.push_str("];\n");
-    rs.push_str(
-        "\n/// Top-level string parameters longer than the API takes although the spec states no limit:\n\
+    push_top_table(
+        &mut rs,
+        "Top-level string parameters longer than the API takes although the spec states no limit:\n\
          /// (API path, name, most characters). From `max_length` overrides on a top-level parameter,\n\
-         /// each with its evidence.\n\
-         pub(crate) const TOP_MAX_LENGTH: &[(&str, &str, u64)] = &[\n",
+         /// each with its evidence.",
+        "TOP_MAX_LENGTH",
+        &top_max,
     );
-    for (api_path, name, limit) in &top_max {
-        rs.push_str(&format!("    (\"{api_path}\", \"{name}\", {limit}),\n"));
-    }
-    rs.push_str("];\n");
-    rs.push_str(
-        "\n/// Top-level arrays the API refuses with fewer items although the spec states no minimum:\n\
-         /// (API path, name, fewest items). From `min_items` overrides, each with its evidence.\n\
-         pub(crate) const TOP_MIN_ITEMS: &[(&str, &str, u64)] = &[\n",
+    push_top_table(
+        &mut rs,
+        "Top-level arrays the API refuses with fewer items although the spec states no minimum:\n\
+         /// (API path, name, fewest items). From `min_items` overrides, each with its evidence.",
+        "TOP_MIN_ITEMS",
+        &top_min,
     );
-    for (api_path, name, limit) in &top_min {
-        rs.push_str(&format!("    (\"{api_path}\", \"{name}\", {limit}),\n"));
-    }
-    rs.push_str("];\n");
     if let Some(i) = used.iter().position(|u| !u) {
         return Err(format!(
             "rules/request_overrides.toml: the override at '{}' ({}) matches nothing",
@@ -1087,6 +1083,17 @@ pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
         rs,
     ));
     Ok(outputs)
+}
+
+/// A generated table of (API path, top-level name, limit) rows, with its doc comment.
+fn push_top_table(rs: &mut String, doc: &str, name: &str, rows: &[(String, String, u64)]) {
+    rs.push_str(&format!(
+        "\n/// {doc}\npub(crate) const {name}: &[(&str, &str, u64)] = &[\n"
+    ));
+    for (api_path, param, limit) in rows {
+        rs.push_str(&format!("    (\"{api_path}\", \"{param}\", {limit}),\n"));
+    }
+    rs.push_str("];\n");
 }
 
 /// `close_deep`: every softly closed object under the labelled node, through `$ref`s, refuses
