@@ -13,6 +13,8 @@
 //!   then TextPart`, with the property itself an enum of every value. Branches that share a value
 //!   (or have none) are merged loosely: properties united, `required` intersected — a merge only
 //!   ever accepts more, never less;
+//! - a union of one object branch that pins `type` (the spec's one-member `oneOf`s: Chat's system
+//!   and tool message parts) is dispatched too, so its own `type` node has a label of its own;
 //! - optional properties also accept `null` (the API reads a null optional field as absent);
 //! - descriptions, titles, examples, defaults, formats and `x-` keywords are dropped;
 //! - an object with a property list gets `additionalProperties: {"not": {}}` (a "soft" close:
@@ -478,7 +480,7 @@ impl<'a> Lower<'a> {
         let mut lowered: Vec<(&'static str, Value)> = Vec::new();
         for (t, bs) in &groups {
             let s = match *t {
-                "object" => self.objects(bs, disc.as_deref(), at, depth),
+                "object" => self.objects(bs, disc.as_deref(), at, depth, branches.len() == 1),
                 "array" => self.arrays(bs, at, depth),
                 "string" => self.strings(bs, at),
                 "integer" | "number" => self.numbers(bs, t),
@@ -501,11 +503,18 @@ impl<'a> Lower<'a> {
         if nullable_ { nullable(out) } else { out }
     }
 
-    /// Object branches: dispatched on a discriminator where one exists, merged where not.
-    fn objects(&mut self, bs: &[Value], disc: Option<&str>, at: &str, depth: u32) -> Value {
-        if let [one] = bs {
-            return self.lower(one, at, depth + 1);
-        }
+    /// Object branches: dispatched on a discriminator where one exists, merged where not. A union
+    /// of one branch (`alone`: the spec's one-member `oneOf`s, the system and tool message parts)
+    /// is dispatched on the `type` it pins, so its own `type` node can be named by an override
+    /// apart from the branch it shares with other unions.
+    fn objects(
+        &mut self,
+        bs: &[Value],
+        disc: Option<&str>,
+        at: &str,
+        depth: u32,
+        alone: bool,
+    ) -> Value {
         let views: Vec<ObjView> = bs
             .iter()
             .map(|b| {
@@ -514,6 +523,15 @@ impl<'a> Lower<'a> {
                 view
             })
             .collect();
+        if let [one] = bs {
+            let pinned = views[0]
+                .props
+                .iter()
+                .any(|(n, s)| n == "type" && self.pin(s).is_some());
+            if !(alone && pinned) {
+                return self.lower(one, at, depth + 1);
+            }
+        }
         let disc = disc
             .filter(|p| {
                 views
@@ -521,7 +539,8 @@ impl<'a> Lower<'a> {
                     .any(|v| v.props.iter().any(|(n, s)| n == p && self.pin(s).is_some()))
             })
             .map(String::from)
-            .or_else(|| self.infer_discriminator(&views));
+            .or_else(|| self.infer_discriminator(&views))
+            .or_else(|| (views.len() == 1).then(|| String::from("type")));
         let Some(p) = disc else {
             return self.merge(&views, at, depth);
         };

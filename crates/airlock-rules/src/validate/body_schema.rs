@@ -998,14 +998,23 @@ mod tests {
     }
 
     /// A part whose `type` is outside its union is named at the type, before the keys a branch
-    /// would have judged (epam/ai-dial-adapter-openai#434: a tool message's `file` part); with a
-    /// valid `type`, an unknown key is still named first.
+    /// would have judged (a developer message's text-only parts); with a valid `type`, an unknown
+    /// key is still named first. A tool message's part is named whole, as OpenAI named it
+    /// (epam/ai-dial-adapter-openai#434, the `report_on_object` override), with no key judged; a
+    /// system message's part at its type.
     #[test]
     fn a_type_outside_the_union_comes_before_unknown_keys() {
-        let first = |part: &str| {
-            let body = alloc::format!(
-                r#"{{"model":"gpt-4o","messages":[{{"role":"user","content":"hi"}},{{"role":"assistant","content":null,"tool_calls":[{{"id":"c","type":"function","function":{{"name":"f","arguments":"{{}}"}}}}]}},{{"role":"tool","tool_call_id":"c","content":[{part}]}}]}}"#
-            );
+        // The message under test is messages[2] (a tool message answers messages[1]'s call).
+        let first = |role: &str, part: &str| {
+            let body = if role == "tool" {
+                alloc::format!(
+                    r#"{{"model":"gpt-4o","messages":[{{"role":"user","content":"hi"}},{{"role":"assistant","content":null,"tool_calls":[{{"id":"c","type":"function","function":{{"name":"f","arguments":"{{}}"}}}}]}},{{"role":"tool","tool_call_id":"c","content":[{part}]}}]}}"#
+                )
+            } else {
+                alloc::format!(
+                    r#"{{"model":"gpt-4o","messages":[{{"role":"user","content":"hi"}},{{"role":"assistant","content":"ok"}},{{"role":"{role}","content":[{part}]}}]}}"#
+                )
+            };
             let v = crate::validate::check(
                 "/v1/chat/completions",
                 body.as_bytes(),
@@ -1015,16 +1024,25 @@ mod tests {
             (
                 e.error.param.clone().unwrap_or_default(),
                 e.error.code.clone(),
+                v.errors.len(),
             )
         };
-        let (param, code) = first(
-            r#"{"type":"file","file":{"file_data":"data:application/pdf;base64,JVBERi0x","filename":"r.pdf"}}"#,
-        );
+        let file = r#"{"type":"file","file":{"file_data":"data:application/pdf;base64,JVBERi0x","filename":"r.pdf"}}"#;
+        let (param, code, _) = first("developer", file);
         assert_eq!(param, "messages[2].content[0].type");
         assert_eq!(code.as_deref(), Some("invalid_value"));
-        let (param, code) = first(r#"{"type":"text","text":"ok","file":{}}"#);
-        assert_eq!(param, "messages[2].content[0].file");
-        assert_eq!(code.as_deref(), Some("unknown_parameter"));
+        let (param, code, n) = first("tool", file);
+        assert_eq!(param, "messages[2].content[0]");
+        assert_eq!(code.as_deref(), Some("invalid_value"));
+        assert_eq!(n, 1, "no key of a branch that does not apply");
+        let (param, _, n) = first("system", file);
+        assert_eq!(param, "messages[2].content[0].type");
+        assert_eq!(n, 1);
+        for role in ["developer", "tool", "system"] {
+            let (param, code, _) = first(role, r#"{"type":"text","text":"ok","file":{}}"#);
+            assert_eq!(param, "messages[2].content[0].file", "{role}");
+            assert_eq!(code.as_deref(), Some("unknown_parameter"));
+        }
     }
 
     #[test]
