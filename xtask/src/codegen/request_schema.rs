@@ -13,6 +13,8 @@
 //!   then TextPart`, with the property itself an enum of every value. Branches that share a value
 //!   (or have none) are merged loosely: properties united, `required` intersected — a merge only
 //!   ever accepts more, never less;
+//! - a union of one object branch that pins `type` (the spec's one-member `oneOf`s: Chat's system
+//!   and tool message parts) is dispatched too, so its own `type` node has a label of its own;
 //! - optional properties also accept `null` (the API reads a null optional field as absent);
 //! - descriptions, titles, examples, defaults, formats and `x-` keywords are dropped;
 //! - an object with a property list gets `additionalProperties: {"not": {}}` (a "soft" close:
@@ -478,7 +480,7 @@ impl<'a> Lower<'a> {
         let mut lowered: Vec<(&'static str, Value)> = Vec::new();
         for (t, bs) in &groups {
             let s = match *t {
-                "object" => self.objects(bs, disc.as_deref(), at, depth),
+                "object" => self.objects(bs, disc.as_deref(), at, depth, branches.len() == 1),
                 "array" => self.arrays(bs, at, depth),
                 "string" => self.strings(bs, at),
                 "integer" | "number" => self.numbers(bs, t),
@@ -501,11 +503,18 @@ impl<'a> Lower<'a> {
         if nullable_ { nullable(out) } else { out }
     }
 
-    /// Object branches: dispatched on a discriminator where one exists, merged where not.
-    fn objects(&mut self, bs: &[Value], disc: Option<&str>, at: &str, depth: u32) -> Value {
-        if let [one] = bs {
-            return self.lower(one, at, depth + 1);
-        }
+    /// Object branches: dispatched on a discriminator where one exists, merged where not. A union
+    /// of one branch (`alone`: the spec's one-member `oneOf`s, the system and tool message parts)
+    /// is dispatched on the `type` it pins, so its own `type` node can be named by an override
+    /// apart from the branch it shares with other unions.
+    fn objects(
+        &mut self,
+        bs: &[Value],
+        disc: Option<&str>,
+        at: &str,
+        depth: u32,
+        alone: bool,
+    ) -> Value {
         let views: Vec<ObjView> = bs
             .iter()
             .map(|b| {
@@ -514,6 +523,15 @@ impl<'a> Lower<'a> {
                 view
             })
             .collect();
+        if let [one] = bs {
+            let pinned = views[0]
+                .props
+                .iter()
+                .any(|(n, s)| n == "type" && self.pin(s).is_some());
+            if !(alone && pinned) {
+                return self.lower(one, at, depth + 1);
+            }
+        }
         let disc = disc
             .filter(|p| {
                 views
@@ -521,7 +539,8 @@ impl<'a> Lower<'a> {
                     .any(|v| v.props.iter().any(|(n, s)| n == p && self.pin(s).is_some()))
             })
             .map(String::from)
-            .or_else(|| self.infer_discriminator(&views));
+            .or_else(|| self.infer_discriminator(&views))
+            .or_else(|| (views.len() == 1).then(|| String::from("type")));
         let Some(p) = disc else {
             return self.merge(&views, at, depth);
         };
@@ -903,7 +922,8 @@ struct Override {
     /// `max_length`: strings longer than `limit` are rejected; `min_length`: strings shorter
     /// than `limit` are rejected (an empty one in OpenAI's "empty string" wording);
     /// `max_properties`: objects with
-    /// more than `limit` keys are rejected; `reject_unknown`: the top-level
+    /// more than `limit` keys are rejected; `min_items`: a top-level array with fewer than
+    /// `limit` items is rejected (carried into `TOP_MIN_ITEMS`; the schema is unchanged); `reject_unknown`: the top-level
     /// name `property`, which the spec does not list, is refused (not only warned about); `any`: anything is accepted here;
     /// `add_values`: `values` are accepted too; `also_string`: a plain string is accepted beside
     /// the node's own shape; `allow`: the object takes `property` (any value)
@@ -921,7 +941,7 @@ struct Override {
     /// the model.
     #[serde(default)]
     wording: Option<String>,
-    /// `max_length`, `min_length`, `max_properties`: the limit.
+    /// `max_length`, `min_length`, `max_properties`, `min_items`: the limit.
     #[serde(default)]
     limit: Option<u64>,
     /// Endpoints the override is limited to (file names); all when empty.
@@ -969,6 +989,8 @@ pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
     // parameters are checked by the rules crate's `params` (from the spec's endpoint tables), not
     // by the whole-body schema, so the limit is also carried into `TOP_MAX_LENGTH`.
     let mut top_max: Vec<(String, String, u64)> = Vec::new();
+    // `min_items` overrides (top-level arrays only): (API path, name, limit), into `TOP_MIN_ITEMS`.
+    let mut top_min: Vec<(String, String, u64)> = Vec::new();
     let mut rs = String::from(HEADER);
     rs.push_str(
         "//! Whole-request JSON Schemas (draft 2020-12), lowered from OpenAI's OpenAPI spec by\n\
@@ -1007,6 +1029,20 @@ pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
                     top_max.push(((*api_path).to_string(), name.to_string(), limit));
                 }
             }
+            for o in overrides.overrides.iter().filter(|o| {
+                o.action == "min_items"
+                    && (o.endpoints.is_empty() || o.endpoints.iter().any(|e| e == file))
+            }) {
+                let name =
+                    o.at.strip_prefix(root.as_str())
+                        .and_then(|r| r.strip_prefix('.'))
+                        .filter(|n| top.is_some_and(|t| t.get(*n).is_some()))
+                        .ok_or_else(|| {
+                            format!("override at {}: min_items needs a top-level array", o.at)
+                        })?;
+                let limit = o.limit.ok_or("min_items needs limit")?;
+                top_min.push(((*api_path).to_string(), name.to_string(), limit));
+            }
         }
         apply(&mut doc, &overrides.overrides, file, &mut used)?;
         let text = serde_json::to_string(&doc).map_err(|e| e.to_string())?;
@@ -1040,16 +1076,21 @@ pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
         }
     }
     rs.push_str("];\n");
-    rs.push_str(
-        "\n/// Top-level string parameters longer than the API takes although the spec states no limit:\n\
+    push_top_table(
+        &mut rs,
+        "Top-level string parameters longer than the API takes although the spec states no limit:\n\
          /// (API path, name, most characters). From `max_length` overrides on a top-level parameter,\n\
-         /// each with its evidence.\n\
-         pub(crate) const TOP_MAX_LENGTH: &[(&str, &str, u64)] = &[\n",
+         /// each with its evidence.",
+        "TOP_MAX_LENGTH",
+        &top_max,
     );
-    for (api_path, name, limit) in &top_max {
-        rs.push_str(&format!("    (\"{api_path}\", \"{name}\", {limit}),\n"));
-    }
-    rs.push_str("];\n");
+    push_top_table(
+        &mut rs,
+        "Top-level arrays the API refuses with fewer items although the spec states no minimum:\n\
+         /// (API path, name, fewest items). From `min_items` overrides, each with its evidence.",
+        "TOP_MIN_ITEMS",
+        &top_min,
+    );
     if let Some(i) = used.iter().position(|u| !u) {
         return Err(format!(
             "rules/request_overrides.toml: the override at '{}' ({}) matches nothing",
@@ -1061,6 +1102,17 @@ pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
         rs,
     ));
     Ok(outputs)
+}
+
+/// A generated table of (API path, top-level name, limit) rows, with its doc comment.
+fn push_top_table(rs: &mut String, doc: &str, name: &str, rows: &[(String, String, u64)]) {
+    rs.push_str(&format!(
+        "\n/// {doc}\npub(crate) const {name}: &[(&str, &str, u64)] = &[\n"
+    ));
+    for (api_path, param, limit) in rows {
+        rs.push_str(&format!("    (\"{api_path}\", \"{param}\", {limit}),\n"));
+    }
+    rs.push_str("];\n");
 }
 
 /// `close_deep`: every softly closed object under the labelled node, through `$ref`s, refuses
@@ -1233,6 +1285,10 @@ fn apply(
                         }
                         "reject_unknown" => {
                             // Collected below into `UNKNOWN_REJECTED`; the schema is unchanged.
+                        }
+                        "min_items" => {
+                            // Collected into `TOP_MIN_ITEMS` (the rules crate's `params` checks
+                            // top-level arrays); the schema is unchanged.
                         }
                         "response_only" => {
                             // A property of the response-side shape the spec reuses for input:

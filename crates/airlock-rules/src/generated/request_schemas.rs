@@ -79,3 +79,9 @@ pub(crate) const TOP_MAX_LENGTH: &[(&str, &str, u64)] = &[
     ("/v1/responses", "prompt_cache_key", 64),
     ("/v1/chat/completions", "prompt_cache_key", 64),
 ];
+
+/// Top-level arrays the API refuses with fewer items although the spec states no minimum:
+/// (API path, name, fewest items). From `min_items` overrides, each with its evidence.
+pub(crate) const TOP_MIN_ITEMS: &[(&str, &str, u64)] = &[
+    ("/v1/chat/completions", "tools", 1),
+];

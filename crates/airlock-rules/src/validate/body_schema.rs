@@ -467,8 +467,11 @@ mod imp {
         doc.pointer(node)?.get("x-airlock")?.as_str()
     }
 
-    /// Within one object, the order OpenAI reports in: an unknown key first, then a bad `type`,
-    /// then the rest (by key).
+    /// Within one object, the order OpenAI reports in: a `type` outside the union first (no branch
+    /// applies, so the object's other keys are not judged: a tool message's `{"type": "file",
+    /// "file": …}` part was answered "Invalid value: 'file'. …", not "Unknown parameter: '….file'.",
+    /// epam/ai-dial-adapter-openai#434), then an unknown key, then a `type` of the wrong JSON
+    /// type, then the rest (by key).
     fn ranked(key: &str, rank: char) -> String {
         let (parent, own) = key.rsplit_once('/').unwrap_or(("", key));
         format!("{parent}/{rank}{own}")
@@ -489,6 +492,17 @@ mod imp {
         }
         let soft = note == Some("warn");
         let instance: &Value = e.instance();
+        // A `type` whose value is outside the union (see `ranked`).
+        let key = if raw_key.ends_with("/type")
+            && e.instance().is_string()
+            && matches!(
+                e.kind(),
+                ValidationErrorKind::Enum { .. } | ValidationErrorKind::Constant { .. }
+            ) {
+            ranked(&raw_key, '!')
+        } else {
+            key
+        };
         let found = |certain: bool, code: &'static str, param: String, message: String| Found {
             key: key.clone(),
             certain: certain && !soft,
@@ -981,6 +995,54 @@ mod tests {
             "{}",
             v.errors.len()
         );
+    }
+
+    /// A part whose `type` is outside its union is named at the type, before the keys a branch
+    /// would have judged (a developer message's text-only parts); with a valid `type`, an unknown
+    /// key is still named first. A tool message's part is named whole, as OpenAI named it
+    /// (epam/ai-dial-adapter-openai#434, the `report_on_object` override), with no key judged; a
+    /// system message's part at its type.
+    #[test]
+    fn a_type_outside_the_union_comes_before_unknown_keys() {
+        // The message under test is messages[2] (a tool message answers messages[1]'s call).
+        let first = |role: &str, part: &str| {
+            let body = if role == "tool" {
+                alloc::format!(
+                    r#"{{"model":"gpt-4o","messages":[{{"role":"user","content":"hi"}},{{"role":"assistant","content":null,"tool_calls":[{{"id":"c","type":"function","function":{{"name":"f","arguments":"{{}}"}}}}]}},{{"role":"tool","tool_call_id":"c","content":[{part}]}}]}}"#
+                )
+            } else {
+                alloc::format!(
+                    r#"{{"model":"gpt-4o","messages":[{{"role":"user","content":"hi"}},{{"role":"assistant","content":"ok"}},{{"role":"{role}","content":[{part}]}}]}}"#
+                )
+            };
+            let v = crate::validate::check(
+                "/v1/chat/completions",
+                body.as_bytes(),
+                &crate::validate::Config::default(),
+            );
+            let e = v.errors.first().expect("refused");
+            (
+                e.error.param.clone().unwrap_or_default(),
+                e.error.code.clone(),
+                v.errors.len(),
+            )
+        };
+        let file = r#"{"type":"file","file":{"file_data":"data:application/pdf;base64,JVBERi0x","filename":"r.pdf"}}"#;
+        let (param, code, _) = first("developer", file);
+        assert_eq!(param, "messages[2].content[0].type");
+        assert_eq!(code.as_deref(), Some("invalid_value"));
+        let (param, code, n) = first("tool", file);
+        assert_eq!(param, "messages[2].content[0]");
+        assert_eq!(code.as_deref(), Some("invalid_value"));
+        assert_eq!(n, 1, "no key of a branch that does not apply");
+        let (param, _, n) = first("system", file);
+        assert_eq!(param, "messages[2].content[0].type");
+        assert_eq!(n, 1);
+        for role in ["developer", "tool", "system"] {
+            let (param, code, _) = first(role, r#"{"type":"text","text":"ok","file":{}}"#);
+            assert_eq!(param, "messages[2].content[0].file", "{role}");
+            assert_eq!(code.as_deref(), Some("unknown_parameter"));
+        }
     }
 
     #[test]

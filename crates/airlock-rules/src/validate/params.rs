@@ -27,7 +27,7 @@ use super::tables::{
 };
 use super::text::{edit_distance, fmt_limit, fmt_number, is_integral, quote_list};
 use crate::generated::endpoints::ENDPOINTS;
-use crate::generated::request_schemas::{TOP_MAX_LENGTH, UNKNOWN_REJECTED};
+use crate::generated::request_schemas::{TOP_MAX_LENGTH, TOP_MIN_ITEMS, UNKNOWN_REJECTED};
 use crate::generated::structured::MAX_MESSAGES;
 
 /// The endpoint table for an API path (`/v1/chat/completions`, also without `/v1`).
@@ -487,20 +487,27 @@ fn check_param(ctx: &mut Ctx<'_>, ep: &Endpoint, p: &Param, v: &Value) {
         Value::Number(_) => range(ctx, ep, p, v),
         Value::Array(items) => {
             let len = items.len() as u64;
-            if len == 0 && p.min_items.is_some_and(|m| m >= 1) {
+            // A minimum the override file carries (`min_items`, each with the 400 that shows it)
+            // is certain; the spec's own is not always enforced.
+            let proven = TOP_MIN_ITEMS
+                .iter()
+                .find(|(path, n, _)| *path == ep.path && *n == p.name)
+                .map(|(_, _, limit)| *limit);
+            let min_items = p.min_items.or(proven);
+            if len == 0 && min_items.is_some_and(|m| m >= 1) {
                 let message = format!(
                     "Invalid '{}': empty array. Expected an array with minimum length {}, but got an empty array instead.",
                     p.name,
-                    p.min_items.unwrap_or(1)
+                    min_items.unwrap_or(1)
                 );
-                // Only `messages: []` is certainly rejected: the API has been seen to accept
-                // `stop: []` although the spec says `minItems: 1`.
-                if p.name == "messages" {
+                // Only `messages: []` and the proven minimums are certainly rejected: the API has
+                // been seen to accept `stop: []` although the spec says `minItems: 1`.
+                if p.name == "messages" || proven.is_some() {
                     ctx.reject("array_length", "empty_array", Some(p.name.into()), message);
                 } else {
                     ctx.warn("array_length", "empty_array", Some(p.name.into()), message);
                 }
-            } else if let Some(min) = p.min_items.filter(|m| len < *m) {
+            } else if let Some(min) = min_items.filter(|m| len < *m) {
                 ctx.reject(
                     "array_length",
                     "array_below_min_length",

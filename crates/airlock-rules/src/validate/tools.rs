@@ -397,6 +397,45 @@ mod tests {
         )
     }
 
+    /// `tools: []` is refused on Chat Completions in OpenAI's words (a `min_items` override, the
+    /// spec states no minimum), whatever the tool choice; the Responses API takes it (recorded
+    /// 200s), and an empty `stop`, whose `minItems: 1` comes only from the spec, stays a warning.
+    #[test]
+    fn empty_tools_on_chat_only() {
+        let chat = |body: &str| {
+            crate::validate::check(
+                "/v1/chat/completions",
+                body.as_bytes(),
+                &crate::validate::Config::default(),
+            )
+        };
+        for extra in [
+            "",
+            r#","tool_choice":"auto""#,
+            r#","tool_choice":"required""#,
+        ] {
+            let v = chat(&format!(
+                r#"{{"model":"gpt-4o","messages":[{{"role":"user","content":"hi"}}],"tools":[]{extra}}}"#
+            ));
+            let f = v.errors.first().expect("tools: [] refused");
+            assert_eq!(f.error.param.as_deref(), Some("tools"), "{extra}");
+            assert_eq!(f.error.code.as_deref(), Some("empty_array"));
+            assert_eq!(
+                f.error.message,
+                "Invalid 'tools': empty array. Expected an array with minimum length 1, but got an empty array instead."
+            );
+        }
+        assert!(chat(r#"{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}"#).ok());
+        let v = chat(r#"{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"stop":[]}"#);
+        assert!(v.ok());
+        assert!(
+            v.warnings
+                .iter()
+                .any(|w| w.error.param.as_deref() == Some("stop"))
+        );
+        assert!(verdict(r#"{"model":"gpt-4o","input":"hi","tools":[]}"#).ok());
+    }
+
     fn replay(model: &str, name: &str) -> crate::validate::Verdict {
         verdict(&format!(
             r#"{{"model":"{model}","input":[{{"role":"user","content":"ls"}},{{"type":"function_call","call_id":"c","name":"{name}","arguments":"{{}}"}},{{"type":"function_call_output","call_id":"c","output":"a.txt"}}]}}"#
