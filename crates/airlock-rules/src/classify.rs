@@ -37,7 +37,7 @@ use alloc::format;
 use alloc::string::{String, ToString};
 
 use crate::diagnosis::{Confidence, Delivery, Diagnosis, RetryAdvice, SdkNames};
-use crate::evidence::{Evidence, Transport};
+use crate::evidence::{Evidence, Format, Transport};
 use crate::generated::errors::{ERROR_RULES, STATUS_RULES};
 use crate::ratelimit::{self, LimitKind, RateLimitHeaders, RateLimitInfo};
 use crate::{Category, RetryDecision, retry};
@@ -177,9 +177,15 @@ fn status_in_text(text: &str) -> Option<u16> {
 
 /// A known code written as `code: …` or `error=…` in prose or a log line (`HTTP 400
 /// invalid_request_error, param: previous_response_id, code: previous_response_not_found`,
-/// `(error=unsupported_country)`), for readers that kept only the message. Only multi-word codes
-/// count, so a plain word after `Error:` (`Error: failed to …`) is never taken for one.
+/// `(error=unsupported_country)`), or after its type and a dot (`invalid_request_error.…`), for
+/// readers that kept only the message. Only multi-word codes count, so a plain word after
+/// `Error:` (`Error: failed to …`) is never taken for one.
 fn code_in_text(text: &str) -> Option<&'static Rule> {
+    code_written_in_text(text).map(|(_, r)| r)
+}
+
+/// The known code [`code_in_text`] finds, as the record spells it, with its record.
+fn code_written_in_text(text: &str) -> Option<(&'static str, &'static Rule)> {
     let lower = text.to_ascii_lowercase();
     let b = lower.as_bytes();
     for key in ["code", "error"] {
@@ -196,18 +202,141 @@ fn code_in_text(text: &str) -> Option<&'static Rule> {
                 continue;
             };
             let rest = rest.trim_start_matches([' ', '"', '\'', '`']);
-            let end = rest
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .unwrap_or(rest.len());
-            let token = &rest[..end];
-            if token.contains('_')
-                && let Some(rule) = by_code(token)
-            {
-                return Some(rule);
+            if let Some(found) = known_code_at(rest) {
+                return Some(found);
             }
         }
     }
+    // A code written after its error type with a dot, as a Realtime WebSocket's close reason
+    // gives it (`received 4000 (private use) invalid_request_error.beta_api_shape_disabled`):
+    // only a type a record knows, and a multi-word code.
+    let mut from = 0;
+    while let Some(i) = lower[from..].find("_error.") {
+        let dot = from + i + "_error".len();
+        from = dot + 1;
+        // After the last character that is not part of the type, whatever its width in bytes.
+        let start = lower[..dot]
+            .char_indices()
+            .rev()
+            .find(|&(_, c)| !(c.is_ascii_alphanumeric() || c == '_'))
+            .map_or(0, |(s, c)| s + c.len_utf8());
+        if by_type(&lower[start..dot]).is_none() {
+            continue;
+        }
+        if let Some(found) = known_code_at(&lower[dot + 1..]) {
+            return Some(found);
+        }
+    }
     None
+}
+
+/// The multi-word code a record knows at the start of `rest` (lower case), as the record spells it.
+fn known_code_at(rest: &str) -> Option<(&'static str, &'static Rule)> {
+    let end = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(rest.len());
+    let token = &rest[..end];
+    if !token.contains('_') {
+        return None;
+    }
+    let rule = by_code(token)?;
+    let spelled = rule.codes.iter().find(|c| c.eq_ignore_ascii_case(token))?;
+    Some((spelled, rule))
+}
+
+/// The parameter an OpenAI 400 wording names: `Invalid 'file_ids': array too long…`,
+/// `Unknown parameter: 'foo'.`, `Missing required parameter: 'tools[0].name'.`, `Unsupported
+/// parameter: 'max_tokens' is not supported…`; the path between the quotes, as the API's `param`.
+fn param_in_message(message: &str) -> Option<String> {
+    for lead in [
+        "Invalid '",
+        "Unknown parameter: '",
+        "Missing required parameter: '",
+        "Unsupported parameter: '",
+    ] {
+        let Some(k) = message.find(lead) else {
+            continue;
+        };
+        // The wording opens the message or a sentence of it, not a quote inside other prose.
+        let before = message[..k].trim_end();
+        if !(before.is_empty() || before.ends_with([':', '.', '-', '"', '\''])) {
+            continue;
+        }
+        let rest = &message[k + lead.len()..];
+        let end = rest.find('\'')?;
+        let path = &rest[..end];
+        if !path.is_empty()
+            && path
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'[' | b']' | b'-'))
+        {
+            return Some(path.into());
+        }
+    }
+    google_field_violation(message).or_else(|| schema_path_in_message(message))
+}
+
+/// The field a Google API list of field violations names: `* GenerateContentRequest.model:
+/// unexpected model name format`, `* GenerateContentRequest.contents[3].parts[0].function_response
+/// .name: Name cannot be empty.`; the path after the request message's name, as the `param`.
+fn google_field_violation(message: &str) -> Option<String> {
+    for (k, _) in message.match_indices("Request.") {
+        let head = &message[..k];
+        // After the last character that is not ASCII alphanumeric, whatever its width in bytes.
+        let name_at = head
+            .char_indices()
+            .rev()
+            .find(|&(_, ch)| !ch.is_ascii_alphanumeric())
+            .map_or(0, |(i, ch)| i + ch.len_utf8());
+        let name = &head[name_at..];
+        // The bullet, then a message name in CamelCase (`GenerateContentRequest`).
+        if !head[..name_at].ends_with("* ") || !name.starts_with(|ch: char| ch.is_ascii_uppercase())
+        {
+            continue;
+        }
+        let rest = &message[k + "Request.".len()..];
+        let end = rest
+            .find(|ch: char| !(ch.is_ascii_alphanumeric() || matches!(ch, '_' | '.' | '[' | ']')))
+            .unwrap_or(rest.len());
+        let path = rest[..end].trim_end_matches('.');
+        if !path.is_empty() && rest[end..].starts_with(':') {
+            return Some(path.into());
+        }
+    }
+    None
+}
+
+/// The path a JSON-schema validation message ends with, after ` - `: the API's older 400s
+/// (`'512x512' is not one of ['1024x1024', …] - 'size'`, `None is not of type 'string' -
+/// 'suffix'`) name the failing field there, as the API's `param`.
+fn schema_path_in_message(message: &str) -> Option<String> {
+    const FAILURES: [&str; 8] = [
+        "is not one of",
+        "is not of type",
+        "is too long",
+        "is too short",
+        "is a required property",
+        "is greater than",
+        "is less than",
+        "is not valid under",
+    ];
+    let k = message.rfind(" - '")?;
+    if !FAILURES.iter().any(|f| message[..k].contains(f)) {
+        return None;
+    }
+    let rest = &message[k + 4..];
+    let end = rest.find('\'')?;
+    let path = &rest[..end];
+    let after = rest[end + 1..].trim();
+    let closes = after
+        .bytes()
+        .all(|b| matches!(b, b'.' | b'"' | b'\'' | b'}' | b')' | b','));
+    (!path.is_empty()
+        && closes
+        && path
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'[' | b']' | b'-')))
+    .then(|| path.into())
 }
 
 fn by_code(code: &str) -> Option<&'static Rule> {
@@ -233,6 +362,11 @@ fn holds(text: &str, pattern: &str) -> bool {
         return text.contains(pattern);
     }
     text.match_indices(pattern).any(|(k, _)| {
+        // "Background fetch failed: HTTP 400": a failure that names the status it received is
+        // not a failure to connect; the status says what happened.
+        if pattern.ends_with(" failed") && status_follows(&text[k + pattern.len()..]) {
+            return false;
+        }
         let word = &text[..k];
         let glued = word
             .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
@@ -242,13 +376,40 @@ fn holds(text: &str, pattern: &str) -> bool {
     })
 }
 
+/// Whether (lowercased) `rest` starts by naming an HTTP status: `: http 400`, ` with status
+/// code 429`, `: http/1.1 502`, ` (status 500)`. A bare number (`tunnel connection failed: 403`, a
+/// proxy's answer) does not count.
+fn status_follows(rest: &str) -> bool {
+    let mut r = rest.trim_start_matches([':', ' ', ',', '-', '(']);
+    r = r.strip_prefix("with ").unwrap_or(r);
+    let r = if let Some(v) = r.strip_prefix("http/") {
+        v.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.')
+    } else if let Some(v) = ["http ", "status code ", "status ", "code "]
+        .iter()
+        .find_map(|w| r.strip_prefix(w))
+    {
+        v
+    } else {
+        return false;
+    };
+    let d = r.trim_start().as_bytes();
+    d.len() >= 3
+        && (b'1'..=b'5').contains(&d[0])
+        && d[1].is_ascii_digit()
+        && d[2].is_ascii_digit()
+        && d.get(3).is_none_or(|c| !c.is_ascii_digit())
+}
+
 /// The best wording match over the given texts: highest precedence, then the longest pattern.
 /// When no wording is found, a text whose spaces were lost (a title typed or pasted without
 /// them: `module'openai'hasnoattribute'error`) is read again without spaces, against the long
 /// phrases only (16 characters or more once their spaces are gone), so that a short word cannot
 /// turn up inside another.
 fn by_message(texts: &[&str]) -> Option<&'static Rule> {
-    let lowered: alloc::vec::Vec<String> = texts.iter().map(|t| t.to_lowercase()).collect();
+    let lowered: alloc::vec::Vec<String> = texts
+        .iter()
+        .map(|t| without_accepted_values(&t.to_lowercase()))
+        .collect();
     best_wording(|pattern| lowered.iter().any(|t| holds(t, pattern))).or_else(|| {
         let compact: alloc::vec::Vec<String> = lowered.iter().map(|t| without_spaces(t)).collect();
         best_wording(|pattern| {
@@ -258,6 +419,30 @@ fn by_message(texts: &[&str]) -> Option<&'static Rule> {
             }
         })
     })
+}
+
+/// Where a decoder starts listing the values it would have accepted (serde's `unknown variant
+/// ``, expected one of `stop`, `length`, `content_filter``, Jackson's `not one of the values
+/// accepted for Enum class: [stop, content_filter]`).
+const ACCEPTED_VALUES: [&str; 2] = ["expected one of", "values accepted for enum class"];
+
+/// `text` (lowercased) without the lists of accepted values a decoder prints, each cut from its
+/// marker to the end of its line: those words name what a type allows, not what went wrong, so a
+/// client that refused a chunk whose `finish_reason` was `""` is not a content filter.
+fn without_accepted_values(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some((k, marker)) = ACCEPTED_VALUES
+        .iter()
+        .filter_map(|m| rest.find(m).map(|k| (k, *m)))
+        .min_by_key(|(k, _)| *k)
+    {
+        out.push_str(&rest[..k + marker.len()]);
+        rest = &rest[k + marker.len()..];
+        rest = rest.find('\n').map_or("", |e| &rest[e..]);
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The shortest phrase, its spaces removed, that a text without spaces is matched against.
@@ -631,6 +816,15 @@ pub fn diagnose(evidence: &Evidence) -> Diagnosis {
         // gateway's timeout page does) was the client's to report.
         || (evidence.transport.is_some() && answered.is_none())
         || (answered.is_none() && cause.transport.is_some())
+        // A connection never made that only a wording names (an OS socket error by its number,
+        // libcurl's own words) was the client's to report too, unless a body or page carried
+        // the words (a gateway's `{"html-message": "Network connection lost."}` was its answer).
+        // A timeout's wording alone is not enough: a hosting platform's
+        // `FUNCTION_INVOCATION_TIMEOUT` page was an answer.
+        || (answered.is_none()
+            && cause.status.is_none()
+            && category == Category::Connection
+            && !matches!(evidence.format, Format::Json | Format::Html | Format::Http))
     {
         Delivery::Client
     } else {
@@ -782,12 +976,45 @@ pub fn diagnose(evidence: &Evidence) -> Diagnosis {
         cause.meaning.to_string()
     };
 
-    // Inside a stream the cause is kept in `code`.
-    let code = evidence.code.clone().or_else(|| {
-        in_stream
-            .then(|| cause.codes.first().map(|c| (*c).to_string()))
-            .flatten()
-    });
+    // A gateway's numeric `code` is its status (OpenRouter's `"code": 403`); when the text quotes
+    // the provider's own code for the cause (`"code":"unsupported_country_region_territory"` in a
+    // `metadata.raw` the readers could not parse), that code is the one to report. A code the
+    // message writes out (`(code: context_length_exceeded)` in a log line that kept only the
+    // message) is the code, when it is the cause's. Inside a stream the cause is kept in `code`.
+    let quoted_code = evidence
+        .code
+        .as_deref()
+        .filter(|c| c.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|_| {
+            let m = message?.to_ascii_lowercase();
+            cause
+                .codes
+                .iter()
+                .find(|c| {
+                    c.contains('_')
+                        && (m.contains(&format!("\"{c}\"")) || m.contains(&format!("'{c}'")))
+                })
+                .map(|c| (*c).to_string())
+        });
+    let code = quoted_code
+        .or_else(|| evidence.code.clone())
+        .or_else(|| {
+            message
+                .and_then(code_written_in_text)
+                .filter(|(_, r)| core::ptr::eq(*r, cause))
+                .map(|(c, _)| c.to_string())
+        })
+        .or_else(|| {
+            in_stream
+                .then(|| cause.codes.first().map(|c| (*c).to_string()))
+                .flatten()
+        });
+    // OpenAI's 400 wordings name the parameter they refuse (`Invalid 'tools[0].name': …`,
+    // `Unknown parameter: 'foo'.`); a reader that kept only the message still has it.
+    let param = evidence
+        .param
+        .clone()
+        .or_else(|| message.and_then(param_in_message));
 
     Diagnosis {
         category,
@@ -796,7 +1023,7 @@ pub fn diagnose(evidence: &Evidence) -> Diagnosis {
         status,
         code,
         error_type: evidence.error_type.clone(),
-        param: evidence.param.clone(),
+        param,
         message: evidence.message.clone(),
         request_id: evidence
             .request_id

@@ -327,7 +327,9 @@ fn limit_kind(lower: &str) -> Option<LimitKind> {
             return Some(kind);
         }
     }
-    const PHRASES: [(&str, LimitKind); 11] = [
+    // The abbreviation as a word before "rate limit" (Moonshot's "request reached project TPM
+    // rate limit, current: 1410, limit: 100") names the window as the parenthesised one does.
+    const PHRASES: [(&str, LimitKind); 15] = [
         ("requests per min", LimitKind::Rpm),
         ("requests per day", LimitKind::Rpd),
         ("tokens per min", LimitKind::Tpm),
@@ -339,6 +341,10 @@ fn limit_kind(lower: &str) -> Option<LimitKind> {
         ("tokens per minute rate limit", LimitKind::Tpm),
         ("call rate limit", LimitKind::Rpm),
         ("requests per minute rate limit", LimitKind::Rpm),
+        ("rpm rate limit", LimitKind::Rpm),
+        ("rpd rate limit", LimitKind::Rpd),
+        ("tpm rate limit", LimitKind::Tpm),
+        ("tpd rate limit", LimitKind::Tpd),
     ];
     PHRASES
         .iter()

@@ -90,6 +90,10 @@ struct Case {
     message_contains: Option<String>,
     /// The name of the rule record chosen (`rules/errors/*.toml`).
     rule: Option<String>,
+    /// A tuned miss its batch's fixes left open, and why (no general rule reads it): the run
+    /// lists it instead of failing, scores still count it as a miss, and it fails once it passes
+    /// so the mark is removed.
+    open: Option<String>,
     /// Where the wording or the format comes from (not checked).
     #[allow(dead_code)]
     source: Option<String>,
@@ -263,6 +267,19 @@ fn golden_cases() {
         for case in cases {
             total += 1;
             let misses = check(case);
+            if let Some(why) = &case.open {
+                if misses.is_empty() {
+                    failed += 1;
+                    let _ = writeln!(
+                        report,
+                        "{file} :: {} :: passes now: remove its `open` mark",
+                        case.name
+                    );
+                } else {
+                    println!("OPEN {file} :: {} :: {why}", case.name);
+                }
+                continue;
+            }
             if misses.is_empty() {
                 continue;
             }

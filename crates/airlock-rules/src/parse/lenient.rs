@@ -604,7 +604,17 @@ pub(crate) fn parse_at(s: &str, start: usize, work: &mut usize) -> Option<Parsed
                                 }
                                 break;
                             }
-                            StrEnd::Newline => break,
+                            // A value cut inside a string at the end of its line, with more
+                            // text after it (the reporter's own words below a cut paste): what
+                            // came of the string is kept, as at the end of the text.
+                            StrEnd::Newline => {
+                                if skip == 0
+                                    && let Some(top) = stack.last_mut()
+                                {
+                                    top.put(Value::String(text));
+                                }
+                                break;
+                            }
                         }
                     }
                     _ => {

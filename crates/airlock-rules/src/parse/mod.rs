@@ -12,6 +12,7 @@
 //! Every reader is linear in the length of the text; `Work` counts the bytes they read.
 
 mod lenient;
+mod present;
 mod text;
 mod value;
 
@@ -456,6 +457,16 @@ pub fn read(text: &str) -> Evidence {
 /// [`read`], also returning the number of bytes the readers went through.
 pub(crate) fn read_counting(text: &str) -> (Evidence, usize) {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // Presentation layers (a terminal's colours, Windows line ends, a log record or a log
+    // pipeline's prefix around every line, HTML escaping, a Markdown fence) change how an error
+    // looks, never what it says: they come off first (`present`).
+    let bare_text;
+    let text = if let Some(t) = present::strip(text) {
+        bare_text = t;
+        bare_text.as_str()
+    } else {
+        text
+    };
     // Spring's RestTemplate prints a body's line breaks as `<EOL>`.
     let eol_text;
     let text = if text.contains("<EOL>") {
@@ -478,6 +489,16 @@ pub(crate) fn read_counting(text: &str) -> (Evidence, usize) {
             })
             .collect::<String>();
         typo_text.as_str()
+    } else {
+        text
+    };
+    // A Markdown blockquote (`> API request failed: litellm.…Error: …`, the way an issue quotes
+    // an error) is the quoted text: its markers become spaces, so offsets stay the same. Not in a
+    // `curl -v` trace, whose `> ` lines are the request it sent.
+    let unquoted_text;
+    let text = if blockquoted(text) {
+        unquoted_text = unquote_blockquote(text);
+        unquoted_text.as_str()
     } else {
         text
     };
@@ -505,6 +526,50 @@ pub(crate) fn read_counting(text: &str) -> (Evidence, usize) {
         );
     }
     (ev, work)
+}
+
+/// Whether a line opens with a Markdown blockquote marker (`> `, or a lone `>`), and no line is a
+/// `curl -v` request line (`> POST /v1/… HTTP/1.1`), whose `> ` lines must stay as they are.
+fn blockquoted(text: &str) -> bool {
+    let mut quoted = false;
+    for line in text.lines() {
+        let t = line.trim_start();
+        let Some(rest) = t.strip_prefix("> ") else {
+            quoted |= t == ">";
+            continue;
+        };
+        let mut words = rest.split_whitespace();
+        let method = words.next().unwrap_or("");
+        let is_request = matches!(
+            method,
+            "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS"
+        ) && words.next().is_some_and(|p| p.starts_with('/'));
+        if is_request {
+            return false;
+        }
+        quoted = true;
+    }
+    quoted
+}
+
+/// The text with the leading `>` markers of its blockquoted lines turned into spaces.
+fn unquote_blockquote(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
+        let mut rest = &line[indent..];
+        out.push_str(&line[..indent]);
+        // Nested quotes (`> > `) too.
+        while rest.starts_with("> ") || rest.starts_with(">\n") || rest == ">" {
+            out.push(' ');
+            rest = &rest[1..];
+            let spaces = rest.len() - rest.trim_start_matches(' ').len();
+            out.push_str(&rest[..spaces]);
+            rest = &rest[spaces..];
+        }
+        out.push_str(rest);
+    }
+    out
 }
 
 /// Whether typographic quotes delimit the keys of a pasted body: a closing `”` or `’` followed by
@@ -555,7 +620,8 @@ fn realtime_cue(text: &str) -> bool {
 
 /// A WebSocket close frame as Python `websockets` prints it: `received 3000 (registered)
 /// invalid_request_error.invalid_api_key`, `sent 1000 (OK)`, `received 1011 (internal error)`
-/// (a close code of 1000-4999, then the name `websockets` gives it, in parentheses).
+/// (a close code of 1000-4999, then the name `websockets` gives it, in parentheses, or any words
+/// after it when its `ConnectionClosed…` class is in the text).
 fn ws_close_frame(lower: &str) -> bool {
     const NAMES: &[&str] = &[
         "(ok)",
@@ -583,7 +649,10 @@ fn ws_close_frame(lower: &str) -> bool {
                 && rest[..4].iter().all(u8::is_ascii_digit)
                 && (b'1'..=b'4').contains(&rest[0])
                 && rest[4] == b' '
-                && NAMES.iter().any(|n| lower[at + 5..].starts_with(n))
+                && (NAMES.iter().any(|n| lower[at + 5..].starts_with(n))
+                    // The name cut out of a quote (`ConnectionClosedError - received 4000 ...
+                    // invalid_request_error.…`) where `websockets`' class says it was a close.
+                    || lower.contains("connectionclosed"))
                 && (k == 0 || !lower.as_bytes()[k - 1].is_ascii_alphanumeric())
         })
     })

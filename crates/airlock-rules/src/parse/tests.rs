@@ -1483,11 +1483,16 @@ fn a_body_decode_error_in_a_stream_is_a_stream() {
     assert!(e.in_stream);
     let e = r("provider stream chunk error: error decoding response body");
     assert!(e.in_stream);
-    // Not a stream: `upstream` is not the word `stream`, and a decode error alone says nothing.
+    // Not a stream: `upstream` is not the word `stream`, and a decode error that names what it
+    // could not decode (serde's detail after a colon) is a client that could not read JSON.
+    let e = r("upstream error: error decoding response body: expected value at line 1 column 1");
+    assert!(!e.in_stream);
+    // A decode error with nothing after it hides its cause: issue 13 names it a stream's cut
+    // (batch W: a relay's `读取 Codex 上游响应失败: error decoding response body`).
     let e = r("upstream error: error decoding response body");
-    assert!(!e.in_stream);
+    assert!(e.in_stream);
     let e = r("Error: Reqwest(\"error decoding response body\")");
-    assert!(!e.in_stream);
+    assert!(e.in_stream);
 }
 
 #[test]
@@ -2571,4 +2576,802 @@ fn litellms_own_refusal_geminis_exhausted_sentence_and_a_stream_without_its_end(
         .is_none()
     );
     assert!(crate::explain("event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"id\":\"resp_1\",\"status\":\"completed\",\"error\":null}}").diagnosis.is_none());
+}
+
+#[test]
+fn batch_v_words_that_are_not_the_cause() {
+    // JavaScript's JSON.parse failing on an HTML page under a relay's 500 is no Batch input line:
+    // the stated status stands. OpenAI's own Batch sentence still names the bad line.
+    let (c, r_, _, d) = full(
+        "Error: 500 Unexpected token '<', \"<!DOCTYPE \"... is not valid JSON (Click \"Retry\" below)",
+    );
+    assert_eq!((c, r_, d), ("server_error", "yes", "response"));
+    assert_eq!(
+        full("This line is not parseable as valid JSON.").2,
+        "batch_invalid_json_line"
+    );
+    // A decoder's list of the values it accepts names values, not the cause: a client that
+    // refused a chunk is not a content filter (serde, Jackson).
+    let (c, r_, _, d) = full(
+        "ERROR app: failed to get token: failed to deserialize api response: unknown variant ``, expected one of `stop`, `length`, `tool_calls`, `content_filter`, `function_call` at line 1 column 213",
+    );
+    assert_eq!((c, r_, d), ("client_side", "after_change", "client"));
+    let (c, _, _, _) = full(
+        "com.fasterxml.jackson.databind.exc.InvalidFormatException: Cannot deserialize value of type `FinishReason` from String \"\": not one of the values accepted for Enum class: [stop, length, content_filter]",
+    );
+    assert_eq!(c, "client_side");
+    // Near miss: a filter that did act stays the content filter, list words or not.
+    let (c, _, _, _) = full(
+        "Error: finish_reason was content_filter: The response was filtered due to the prompt triggering Azure OpenAI's content management policy.",
+    );
+    assert_eq!(c, "content_policy");
+}
+
+#[test]
+fn batch_v_client_decoders_and_transports_by_their_own_names() {
+    // Swift's DecodingError.dataCorrupted at a field of a good response: the client's decoder.
+    let (c, r_, _, d) = full(
+        "Could not decode the response: dataCorrupted(Swift.DecodingError.Context(codingPath: [CodingKeys(stringValue: \"status\", intValue: nil)], debugDescription: \"Cannot initialize Status from invalid String value queued\", underlyingError: nil))",
+    );
+    assert_eq!((c, r_, d), ("client_side", "after_change", "client"));
+    // libcurl's own strings and names: a certificate not verified is not retried as is; a
+    // connection never made is; an operation timeout is a timeout.
+    let (c, r_, _, d) = full(
+        "OpenAI curl_easy_perform() failed: SSL peer certificate or SSH remote key was not OK",
+    );
+    assert_eq!((c, r_, d), ("connection", "no", "client"));
+    assert_eq!(full("Type: CURLE_PEER_FAILED_VERIFICATION").0, "connection");
+    let (c, r_, _, _) = full("request failed: CURLE_COULDNT_CONNECT (Couldn't connect to server)");
+    assert_eq!((c, r_), ("connection", "yes"));
+    let (c, r_, _, _) = full("request failed: CURLE_OPERATION_TIMEDOUT after 60000 ms");
+    assert_eq!((c, r_), ("timeout", "yes"));
+    // Windows socket errors by number, whatever the language of their text.
+    // Nothing arrived: the client reported it.
+    let (c, r_, _, d) =
+        full("Network Error: Io Error: 远程主机强迫关闭了一个现有的连接。 (os error 10054)");
+    assert_eq!((c, r_, d), ("connection", "yes", "client"));
+    let (c, r_, _, _) =
+        full("ConnectionRefusedError: [WinError 10061] 由于目标计算机积极拒绝，无法连接。");
+    assert_eq!((c, r_), ("connection", "yes"));
+    // Near miss: a gateway's body with the same words was its answer.
+    assert_eq!(
+        full("{\"status\": 200, \"body\": {\"html-message\": \"Network connection lost.\"}}").3,
+        "response"
+    );
+    // Near miss: another OS error number is no socket failure.
+    let d = crate::explain("Io Error: 系统找不到指定的文件。 (os error 2)").diagnosis;
+    assert!(d.is_none_or(|d| d.category.as_str() != "connection"));
+}
+
+#[test]
+fn batch_v_relays_and_proxies_naming_their_own_cause() {
+    // new-api's "no channel serves this model in this group", without its status or code.
+    let (c, r_, _, _) = full(
+        "Error invoking remote method 'app:verify': Error: 分组 default 下模型 some-model 无可用渠道（distributor） (request id: 20260101000000000000000abcdefgh)",
+    );
+    assert_eq!((c, r_), ("not_found", "no"));
+    // A pooling proxy with no credential available names its own 503.
+    let (c, r_, _, _) = full(
+        "unexpected status 503 Service Unavailable: auth_unavailable: no auth available (providers=some-provider, model=m1)",
+    );
+    assert_eq!((c, r_), ("server_error", "yes"));
+    // Near miss: a bare 503 is still read as the API's overload.
+    let (c, r_, _, _) = full("unexpected status 503 Service Unavailable");
+    assert_eq!((c, r_), ("overloaded", "yes"));
+    // A code the log line writes out is reported when it is the cause's.
+    let d = crate::explain(
+        "ERROR runtime: Error from v1/chat: invalid_request_error: This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens. (param: messages) (code: context_length_exceeded)",
+    )
+    .diagnosis
+    .unwrap();
+    assert_eq!(d.category.as_str(), "context_length");
+    assert_eq!(d.code.as_deref(), Some("context_length_exceeded"));
+    // An SSE line a relay's debug log kept as a string is an event of that stream.
+    let (c, r_, _, d) = full(
+        "DEBUG relay receive stream event {\"url\": \"/v1/chat/completions\", \"event\": \"data: {\\\"type\\\":\\\"error\\\",\\\"sequence_number\\\":2,\\\"error\\\":{\\\"type\\\":\\\"server_error\\\",\\\"code\\\":\\\"server_error\\\",\\\"message\\\":\\\"An error occurred while processing your request.\\\"}}\"}",
+    );
+    assert_eq!((c, r_, d), ("server_error", "yes", "stream"));
+}
+
+#[test]
+fn batch_v2_a_chat_template_naming_the_message_order_and_a_tls_handshake_error() {
+    // A local server's chat template naming the request's message order beats its 500.
+    let (c, r_, rule, _) = full(
+        "Error code: 500 - {'error': {'code': 500, 'message': 'Message has tool role, but there was no previous assistant message with a tool call! at row 319, column 120'}}",
+    );
+    assert_eq!(
+        (c, r_, rule.as_str()),
+        ("invalid_request", "after_change", "tool_call_sequence")
+    );
+    let (c, r_, _, _) = full(
+        "openai.InternalServerError: Error code: 500 - {'error': {'message': 'Conversation roles must alternate user/assistant/user/assistant/...', 'type': 'InternalServerError'}}",
+    );
+    assert_eq!((c, r_), ("invalid_request", "after_change"));
+    // Near miss: a 500 that names no cause stays a server error.
+    let (c, r_, _, _) =
+        full("Error code: 500 - {'error': {'code': 500, 'message': 'Internal server error'}}");
+    assert_eq!((c, r_), ("server_error", "yes"));
+    // A TLS handshake that failed (Godot's mbedTLS) made no connection.
+    let (c, r_, _, _) = full(
+        "ERROR: modules/mbedtls/stream_peer_mbedtls.cpp:88 - TLS handshake error: -27648\nERROR: core/variant/variant_utility.cpp:1098 - HTTP response: Result: 5, Response Code: 0, Headers: [], Body: []",
+    );
+    assert_eq!((c, r_), ("connection", "yes"));
+}
+
+#[test]
+fn batch_w_gateways_envelopes_closes_and_cut_bodies() {
+    // A Node framework's error envelope (Fastify, Hapi/Boom): its `error` is the reason phrase of
+    // the app's own status, its `message` what failed; an upstream 429 the message names wins.
+    let (c, r_, _, _) = full(
+        r#"Response: 500 {"statusCode":500,"error":"Internal Server Error","message":"429 Rate limit is exceeded. Try again in 20 seconds."}"#,
+    );
+    assert_eq!((c, r_), ("rate_limit", "yes"));
+    // Near misses: a message that names no cause leaves the status; an `error` that is not a
+    // reason phrase stays the message.
+    assert_eq!(
+        full(r#"{"statusCode":500,"error":"Internal Server Error","message":"Something broke"}"#).0,
+        "server_error"
+    );
+    let e = r(r#"{"error":"model_not_found","message":"see docs"}"#);
+    assert_eq!(s(&e.message), Some("model_not_found"));
+
+    // A gateway's prepaid balance short of max_tokens: asking for fewer tokens succeeds.
+    for text in [
+        "This request requires more credits, or fewer max_tokens. You requested up to 8192 tokens, but can only afford 512.",
+        r#"402 {"error":{"message":"This request requires more credits, or fewer max_tokens. You requested up to 4096 tokens, but can only afford 100.","code":402}}"#,
+    ] {
+        let (c, r_, rule, _) = full(text);
+        assert_eq!(
+            (c, r_, rule.as_str()),
+            (
+                "quota",
+                "after_change",
+                "provider_credits_short_of_max_tokens"
+            ),
+            "{text}"
+        );
+    }
+    // Near miss: a balance used up stays a quota nothing but a top-up cures.
+    assert_eq!(
+        full(r#"{"error":{"code":"quota_not_enough","message":"user quota is not enough"}}"#).1,
+        "no"
+    );
+
+    // No endpoint of the model serves a feature the request uses: change the request.
+    let (c, r_, _, _) = full(
+        "Error code: 404 - {'error': {'message': 'No endpoints found that support image input', 'code': 404}}",
+    );
+    assert_eq!((c, r_), ("not_found", "after_change"));
+    // Near miss: no endpoint for the model at all is a plain 404.
+    assert_eq!(
+        full("Error code: 404 - {'error': {'message': 'No endpoints found for acme/model-x:free.', 'code': 404}}").1,
+        "no"
+    );
+
+    // A code written after its type with a dot in a WebSocket close reason, its name elided.
+    let (c, r_, rule, d) = full(
+        "websockets.exceptions.ConnectionClosedError: received 4000 ... invalid_request_error.beta_api_shape_disabled",
+    );
+    assert_eq!(
+        (c, r_, rule.as_str(), d),
+        (
+            "invalid_request",
+            "after_change",
+            "realtime_beta_retired",
+            "realtime"
+        )
+    );
+    // Near misses: a dotted code no record knows is not taken for one; a type no record knows
+    // does not introduce one.
+    assert_ne!(
+        full("ConnectionClosedError: received 4000 ... invalid_request_error.some_new_thing").2,
+        "realtime_beta_retired"
+    );
+    assert!(
+        crate::explain("see acme_error.beta_api_shape_disabled in the notes")
+            .diagnosis
+            .is_none_or(|d| d.rule != "realtime_beta_retired")
+    );
+
+    // reqwest's decode error with nothing after it: the body broke off while it was read.
+    let (c, r_, _, d) =
+        full(r#"{"error":{"message":"upstream read failed: error decoding response body"}}"#);
+    assert_eq!((c, r_, d), ("stream_error", "yes", "stream"));
+    // Near miss: the same error with serde's detail is a client that could not read the JSON.
+    assert_eq!(
+        full("Error: error decoding response body: missing field `id` at line 1 column 2").0,
+        "client_side"
+    );
+
+    // A client's "Connect error": no connection was made.
+    let (c, r_, _, d) = full(
+        "Request error: https://api.openai.com/v1/responses: Connection Failed: Connect error",
+    );
+    assert_eq!((c, r_, d), ("connection", "yes", "client"));
+    // Near miss: Envoy's reply keeps its own record, and the 503 it answered with.
+    assert_eq!(
+        full("503 upstream connect error or disconnect/reset before headers. reset reason: connection failure").2,
+        "upstream_reset"
+    );
+    assert_eq!(
+        full("upstream connect error or disconnect/reset before headers. reset reason: overflow").3,
+        "response"
+    );
+
+    // A transcription model's duration cap, quoted bare.
+    let (c, r_, rule, _) = full(
+        "audio duration 1601.25 seconds is longer than 1500 seconds which is the maximum for this model",
+    );
+    assert_eq!(
+        (c, r_, rule.as_str()),
+        ("invalid_request", "after_change", "audio_invalid")
+    );
+}
+
+#[test]
+fn batch_w2_provider_wordings_and_token_windows() {
+    // A balance refusal in an OpenAI-compatible body beats the 401 a relay sent it with.
+    let (c, r_, rule, _) = full(
+        r#"Error: 401: {"message":"Insufficient balance. Top up to continue.","type":"CreditsError","param":"","code":null}"#,
+    );
+    assert_eq!(
+        (c, r_, rule.as_str()),
+        ("quota", "no", "provider_quota_not_enough")
+    );
+    // Near miss: a 401 that names the key stays authentication.
+    assert_eq!(
+        full(r#"Error: 401: {"message":"Incorrect API key provided.","type":"invalid_request_error"}"#).0,
+        "authentication"
+    );
+
+    // Providers' own words for an unknown model, sent as a 400: the model is what is missing.
+    for text in [
+        r#"API request failed: status 400, body: {"code":20012,"message":"Model does not exist. Please check it carefully.","data":null}"#,
+        r#"Error code: 400 - {"error":{"message":"Model Not Exist","type":"invalid_request_error","param":null,"code":"invalid_request_error"}}"#,
+    ] {
+        let (c, r_, rule, _) = full(text);
+        assert_eq!(
+            (c, r_, rule.as_str()),
+            ("not_found", "no", "model_not_found"),
+            "{text}"
+        );
+    }
+    // Near miss: another object that does not exist, at a 400, stays the request's fault.
+    assert_ne!(
+        full(r#"Error code: 400 - {"error":{"message":"The file does not exist.","type":"invalid_request_error"}}"#).0,
+        "not_found"
+    );
+
+    // Hugging Face's token-window checks (TGI, TEI) and the embeddings input cap, bare or as a 422.
+    for text in [
+        "Input validation error: `inputs` tokens + `max_new_tokens` must be <= 4096. Given: 4000 `inputs` tokens and 512 `max_new_tokens`",
+        r#"Error: 422 "Input validation error: `inputs` tokens + `max_new_tokens` must be <= 8192. Given: 9000 `inputs` tokens and 100 `max_new_tokens`""#,
+        "Input validation error: `inputs` must have less than 256 tokens. Given: 300",
+        "embedding request rejected: 400 maximum input length is 8192 tokens",
+    ] {
+        let (c, r_, rule, _) = full(text);
+        assert_eq!(
+            (c, r_, rule.as_str()),
+            ("context_length", "after_change", "context_length_exceeded"),
+            "{text}"
+        );
+    }
+    // Near miss: a cap on `max_new_tokens` alone is not the window.
+    let e = crate::explain(
+        "Error 422: {'error': 'Input validation error: `max_new_tokens` must be <= 192. Given: 200'}",
+    );
+    assert_ne!(
+        e.diagnosis.map(|d| d.category.as_str()),
+        Some("context_length")
+    );
+}
+
+#[test]
+fn blockquoted_refusals_idle_stream_timeouts_unserved_models_refresh_failures_and_field_words() {
+    // A Markdown blockquote is the quoted text: LiteLLM's own refusal inside an app's line.
+    let (c, r_, _, d) = full(
+        "> API request failed: litellm.UnsupportedParamsError: gpt-5 models (including gpt-5-codex) don't support temperature=0.2. Only temperature=1 is supported.",
+    );
+    assert_eq!((c, r_, d), ("client_side", "after_change", "client"));
+    // Near miss: a `curl -v` trace keeps its `> ` request lines out of the answer.
+    let ev = r(
+        "> POST /v1/chat/completions HTTP/1.1\n> Host: api.openai.com\n> Error: not this\n< HTTP/1.1 429 Too Many Requests\n",
+    );
+    assert_eq!(ev.status, Some(429));
+    // A stream that went silent past an idle limit is a timeout the stream delivered.
+    let (c, r_, _, d) = full(
+        "Reconnecting... 1/5\nstream disconnected before completion: idle timeout waiting for SSE",
+    );
+    assert_eq!((c, r_, d), ("timeout", "yes", "stream"));
+    // Near miss: the same cut with no cause named stays the stream's own failure.
+    let (c, _, _, d) =
+        full("stream disconnected before completion: stream closed before response.completed");
+    assert_eq!((c, d), ("stream_error", "stream"));
+    // A model the endpoint does not serve to this account, whatever status came with it.
+    let (c, r_, _, _) = full("BadRequestError: 400 Unavailable model: gpt-5");
+    assert_eq!((c, r_), ("not_found", "no"));
+    // A ChatGPT sign-in whose token could not be renewed: sign in again.
+    let (c, r_, _, _) = full(
+        "Your access token could not be refreshed because your refresh token was revoked. Please log out and sign in again.",
+    );
+    assert_eq!((c, r_), ("authentication", "no"));
+    // A body's fields written as words after its message.
+    let ev = r(
+        "400 — \"Invalid schema for function 'search': In context=(), schema must have a 'type' key.\" — param: tools[2].function.parameters, code: invalid_function_parameters",
+    );
+    assert_eq!(s(&ev.code), Some("invalid_function_parameters"));
+    assert_eq!(s(&ev.param), Some("tools[2].function.parameters"));
+    // Near miss: `code: 400` is a status, not an error code.
+    let ev = r("request failed, param: model, code: 400");
+    assert_eq!(s(&ev.code), None);
+}
+
+#[test]
+fn a_failure_that_names_the_status_it_received_is_that_status() {
+    // An app's own "fetch failed" followed by the status it got: a response arrived.
+    let (c, r_, _, _) = full(
+        "XRayPlugin: Request finished with code 400\nXRayPlugin: Background fetch failed: HTTP 400",
+    );
+    assert_eq!((c, r_), ("invalid_request", "after_change"));
+    // Near misses: undici's bare "fetch failed" stays a connection failure, and a proxy's bare
+    // number after "tunnel connection failed" is not read as the API's status.
+    let (c, _, _, _) = full("TypeError: fetch failed");
+    assert_eq!(c, "connection");
+    let (c, _, _, _) = full("ProxyError: Tunnel connection failed: 403 Forbidden");
+    assert_eq!(c, "connection");
+}
+
+#[test]
+fn policy_blocks_cors_refusals_region_refusals_google_field_violations_and_quota_metrics() {
+    // A resource blocked by abuse monitoring: content policy, and no retry until it is lifted.
+    let (c, r_, _, _) = full(
+        r#"{"error":{"code":"403","message":"Your resource has been temporarily blocked because we detected behavior that may violate our content policy."}}"#,
+    );
+    assert_eq!((c, r_), ("content_policy", "no"));
+    // Near miss: a prompt the safety system refused is changed and sent again.
+    let (c, r_, _, _) = full("400 Your request was rejected as a result of our safety system.");
+    assert_eq!((c, r_), ("content_policy", "after_change"));
+    // A browser's CORS refusal: the page must call the API through a server.
+    let (c, r_, rule, d) = full(
+        "Access to XMLHttpRequest at 'https://api.openai.com/v1/audio/transcriptions' from origin 'https://example.app' has been blocked by CORS policy: Response to preflight request doesn't pass access control check: No 'Access-Control-Allow-Origin' header is present on the requested resource.",
+    );
+    assert_eq!(
+        (c, r_, rule.as_str(), d),
+        (
+            "client_side",
+            "after_change",
+            "client_cors_blocked",
+            "client"
+        )
+    );
+    // Near miss: a status the console shows beside it is the cause.
+    let (c, _, _, _) = full(
+        "Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at https://api.openai.com/v1/models. (Reason: CORS header 'Access-Control-Allow-Origin' missing). Status code: 401.",
+    );
+    assert_eq!(c, "authentication");
+    // The Gemini API's region refusal under Google's client class, whatever its 400 says.
+    let (c, r_, _, _) = full(
+        "google.api_core.exceptions.FailedPrecondition: 400 User location is not supported for the API use.",
+    );
+    assert_eq!((c, r_), ("permission", "no"));
+    let ev = r(
+        "google.api_core.exceptions.FailedPrecondition: 400 User location is not supported for the API use.",
+    );
+    assert_eq!(ev.status, Some(400));
+    // Google's list of field violations: the status before the bullet, the field as the param.
+    let ev = r("Exception: 400 * GenerateContentRequest.contents: contents is not specified");
+    assert_eq!(ev.status, Some(400));
+    let d = crate::explain("400 * EmbedContentRequest.content.parts[0].text: must not be empty")
+        .diagnosis
+        .expect("field violation");
+    assert_eq!(
+        (d.category.as_str(), d.param.as_deref()),
+        ("invalid_request", Some("content.parts[0].text"))
+    );
+    // Near miss: a built-in class whose message opens with a number that is no error status.
+    let ev = r("Exception: 200 rows written");
+    assert_eq!(ev.status, None);
+    // Google Cloud's sentence for a rate quota: a limit per window, not an empty balance.
+    let (c, r_, _, _) = full(
+        "google.api_core.exceptions.ResourceExhausted: 429 Quota exceeded for quota metric 'Online prediction requests' and limit 'Online prediction requests per minute per region' of service 'aiplatform.googleapis.com' for consumer 'project_number:123456'.",
+    );
+    assert_eq!((c, r_), ("rate_limit", "yes"));
+    // Near miss: OpenAI's sentence for an empty balance stays quota.
+    let (c, r_, _, _) = full(&alloc::format!("429 {QUOTA_MSG}"));
+    assert_eq!((c, r_), ("quota", "no"));
+    // A status written in prose: before the word error, or after `failure:`.
+    assert_eq!(
+        r("We keep getting a 503 error from the endpoint today").status,
+        Some(503)
+    );
+    assert_eq!(
+        r("Hosted tool failure: 424: could not reach the MCP server").status,
+        Some(424)
+    );
+    // Near miss: a hint names a status it is not reporting.
+    assert_eq!(
+        r("If you get a 429 error, wait and try again.").status,
+        None
+    );
+}
+
+#[test]
+fn batch_y_package_checks_parse_snippets_named_timeouts_nsdictionaries_and_log_tags() {
+    // An attribute the installed package's client object lacks, and an app's own check of the
+    // installed version: the package does not match the code, nothing was sent.
+    let (c, r_, rule, d) =
+        full("AttributeError: 'AzureOpenAI' object has no attribute 'completions'");
+    assert_eq!(
+        (c, r_, rule.as_str(), d),
+        (
+            "client_side",
+            "after_change",
+            "client_outdated_package",
+            "client"
+        )
+    );
+    let (c, _, _, _) =
+        full("RuntimeError: This feature requires openai package version >= 1.0.0, found 0.28.1");
+    assert_eq!(c, "client_side");
+    // Near miss: a missing attribute on something else (an answer read as None) is no package check.
+    assert!(
+        crate::explain("AttributeError: 'NoneType' object has no attribute 'choices'")
+            .diagnosis
+            .is_none()
+    );
+
+    // JSON.parse quoting the start of a plain-text answer: the start of one record's wording.
+    let (c, r_, _, _) = full(
+        "Uncaught (in promise) SyntaxError: Unexpected token 'I', \"Incorrect \"... is not valid JSON",
+    );
+    assert_eq!((c, r_), ("authentication", "no"));
+    // Near miss: a start that several records' wordings share says nothing.
+    assert!(
+        crate::explain("SyntaxError: Unexpected token 'T', \"The model \"... is not valid JSON")
+            .diagnosis
+            .is_none()
+    );
+
+    // libcurl's operation timeout, stated with its figures, beats the 500 an app answered with.
+    let (c, r_, _, _) = full(
+        "GuzzleHttp\\Exception\\ConnectException: cURL error 28: Operation timed out after 60000 milliseconds with 0 out of 0 bytes received (see https://curl.haxx.se/libcurl/c/libcurl-errors.html)\nHTTP/1.1 500 Internal Server Error",
+    );
+    assert_eq!((c, r_), ("timeout", "yes"));
+    // Near miss: a bare timeout word in a server's own 500 stays the server's.
+    let (c, _, _, _) = full("Error: 500 Internal Server Error: Request timed out.");
+    assert_eq!(c, "server_error");
+
+    // An error map printed as an NSDictionary (Swift, Objective-C): read like a JSON body.
+    let ev = r(
+        "Optional([\"error\": {\n    code = \"rate_limit_exceeded\";\n    message = \"Rate limit reached for gpt-4o in organization org-FAKE on requests per min (RPM): Limit 500, Used 500, Requested 1. Please try again in 120ms.\";\n    param = \"<null>\";\n    type = requests;\n}])",
+    );
+    assert_eq!(s(&ev.code), Some("rate_limit_exceeded"));
+    assert_eq!(s(&ev.param), None);
+    let (c, r_, _, _) = full(
+        "[\"error\": {\n    code = \"session_expired\";\n    message = \"Your session hit the maximum duration of 30 minutes.\";\n    type = \"invalid_request_error\";\n}]",
+    );
+    assert_eq!((c, r_), ("invalid_request", "after_change"));
+    // Near miss: assignments in source code are no error map.
+    assert!(
+        crate::explain("let message = \"hello\";\nvar code = \"x\";")
+            .diagnosis
+            .is_none()
+    );
+
+    // Bracketed log tags before the message are a log line, not a JSON array.
+    let (c, r_, _, _) = full(
+        "[2024-05-01 10:00:00][WARN][bot.py:88] - OpenAI error: Invalid URL (POST /v1/chat/completion)",
+    );
+    assert_eq!((c, r_), ("not_found", "after_change"));
+    // Near misses: an array of values stays a JSON document.
+    assert!(crate::explain("[\"a\", \"b\"]").diagnosis.is_none());
+    assert!(
+        crate::explain("[1, 2, 3] - this is what I sent")
+            .diagnosis
+            .is_none()
+    );
+
+    // A JSON-schema validation message names its field after ` - `.
+    let d = crate::explain(
+        "openai error: '512x512' is not one of ['1024x1024', '1792x1024', '1024x1792'] - 'size'",
+    )
+    .diagnosis
+    .expect("a diagnosis");
+    assert_eq!(d.param.as_deref(), Some("size"));
+}
+
+#[test]
+fn batch_y2_a_client_that_refuses_the_content_type_cannot_read_the_answer() {
+    // aiohttp refusing to decode an answer sent as text/plain or text/html: the client could not
+    // read what it got.
+    let (c, r_, rule, d) = full(
+        "aiohttp.client_exceptions.ContentTypeError: 0, message='Attempt to decode JSON with unexpected mimetype: text/html', url=URL('http://localhost:8080/v1/chat/completions')",
+    );
+    assert_eq!(
+        (c, r_, rule.as_str(), d),
+        (
+            "client_side",
+            "after_change",
+            "client_unexpected_content_type",
+            "client"
+        )
+    );
+    // Near miss: an error status stated beside it is the cause.
+    let (c, _, _, _) = full(
+        "HTTP/1.1 502 Bad Gateway\naiohttp.client_exceptions.ContentTypeError: 502, message='Attempt to decode JSON with unexpected mimetype: text/html', url=URL('https://example.invalid/v1/chat/completions')",
+    );
+    assert_eq!(c, "server_error");
+    // A status right after an exception's name, without a colon, starts its message.
+    let ev =
+        r("Resolves: BadRequestError 400 - Unrecognized file format error when transcribing audio");
+    assert_eq!(ev.status, Some(400));
+    let (c, r_, _, _) = full("openai.RateLimitError 429 - You exceeded your current quota");
+    assert_eq!((c, r_), ("quota", "no"));
+}
+
+#[test]
+fn batch_aa_a_status_after_failed_and_the_quota_sentence_in_a_reporters_words() {
+    // A client's sentence with the status after `failed:` (a plugin's connection test, a
+    // gateway's relay): the status is read, and a bare 429 is a rate limit.
+    assert_eq!(
+        r("the connection test keeps failing with: Streaming request failed: 429.").status,
+        Some(429)
+    );
+    let (c, r_, _, _) = full("Upstream request failed: 502 while generating the summary");
+    assert_eq!((c, r_), ("server_error", "yes"));
+    // Near misses: a count or a success code after `failed:` is no error status.
+    assert_eq!(r("Sync failed: 100 items could not be copied").status, None);
+    assert_eq!(r("Health check failed: 200 OK but empty body").status, None);
+    // The insufficient-quota cause told in the reporter's words beside a 429: the account's
+    // quota, not a rate.
+    let (c, r_, _, _) = full(
+        "I'm getting a 429 error with my OpenAI API key, indicating that my usage has exceeded the usage quota",
+    );
+    assert_eq!((c, r_), ("quota", "no"));
+    let (c, r_, _, _) = full("Error 429: looks like I exceeded my current quota on the new key");
+    assert_eq!((c, r_), ("quota", "no"));
+    // Near miss: a rate quota counted per minute stays a rate limit.
+    let (c, r_, _, _) = full(
+        "429 Quota exceeded for quota metric 'Generate Content API requests per minute' and limit 'GenerateContent request limit per minute for a region' of service 'generativelanguage.googleapis.com'",
+    );
+    assert_eq!((c, r_), ("rate_limit", "yes"));
+}
+
+#[test]
+fn batch_aa_a_servers_message_only_reply_and_anthropics_body_with_its_request_id_are_responses() {
+    // A server's whole reply as one `message` (a wrapper's, AWS API Gateway's): its body, so a
+    // response arrived, even when the message reports a timeout further on.
+    for text in [
+        r#"{"message":"ChatGPT timed out waiting for response"}"#,
+        r#"{"message": "Endpoint request timed out"}"#,
+    ] {
+        let (c, r_, _, d) = full(text);
+        assert_eq!((c, r_, d), ("timeout", "yes", "response"), "{text}");
+    }
+    // Near miss: a Node system error as JSON names an errno: no response came.
+    let (c, _, _, d) = full(r#"{"code":"ETIMEDOUT","message":"connect ETIMEDOUT 10.0.0.1:443"}"#);
+    assert_eq!((c, d), ("connection", "client"));
+    // Anthropic's HTTP error body names its request at the top level; a stream's error event,
+    // outside SSE framing too, does not.
+    let (c, _, _, d) = full(
+        r#"HttpException: {"type":"error","error":{"type":"invalid_request_error","message":"Your credit balance is too low to access the Anthropic API."},"request_id":"req_011FAKE"}"#,
+    );
+    assert_eq!((c, d), ("quota", "response"));
+    let (c, _, _, d) = full(
+        r#"{"type":"error","error":{"type":"rate_limit_error","message":"Rate limited"},"request_id":"req_011FAKE2"}"#,
+    );
+    assert_eq!((c, d), ("rate_limit", "response"));
+    let (_, _, _, d) =
+        full(r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#);
+    assert_eq!(d, "stream");
+}
+
+#[test]
+fn presentation_layers_come_off_before_reading() {
+    let cat = |t: &str| crate::explain(t).diagnosis.map(|d| d.category.as_str());
+    // A coloured status line (a terminal logger's red), read as the same line uncoloured.
+    assert_eq!(
+        cat("\x1b[31m503 该模型遇到官方限速,请稍后重试\x1b[0m"),
+        Some("rate_limit")
+    );
+    // A structured log record whose message holds the paste, over two lines.
+    let record = r#"{"level":"error","ts":"2026-12-07T10:31:02Z","msg":"upstream said:\n429 当前分组上游负载已饱和，请稍后再试"}"#;
+    assert_eq!(cat(record), Some("rate_limit"));
+    // journald's head before every line of a successful body: no error, as without it.
+    let journal = "Dec 07 10:31:02 web-01 bot[2417]: {\nDec 07 10:31:02 web-01 bot[2417]:   \"id\": \"resp_fake\",\nDec 07 10:31:02 web-01 bot[2417]:   \"status\": \"completed\",\nDec 07 10:31:02 web-01 bot[2417]:   \"error\": null\nDec 07 10:31:02 web-01 bot[2417]: }";
+    assert_eq!(cat(journal), None);
+    // A fenced body, and one below prose that names no error: no error either.
+    assert_eq!(
+        cat(
+            "```json\n{\"id\":\"resp_fake\",\"object\":\"response\",\"status\":\"completed\",\"error\":null}\n```"
+        ),
+        None
+    );
+    let ok = "Voici la réponse :\n{\"id\":\"chatcmpl-fake\",\"object\":\"chat.completion\",\"choices\":[],\"error\":null}\nMerci.";
+    assert_eq!(cat(ok), None);
+    // Prose that names a failure around such a body is still read.
+    let named = "The request failed with a timeout, the response was:\n{\"id\":\"chatcmpl-fake\",\"choices\":[]}";
+    assert!(cat(named).is_some());
+    // A status that opens a line behind a logger's head or below prose, as at the very start.
+    let head = "2026-12-07 10:31:02.123 WARN relay: 429 上游负载已饱和，请稍后再试";
+    assert_eq!(cat(head), Some("rate_limit"));
+    let below = "Depuis hier :\n401 Invalid model key or Incorrect local model configuration.";
+    assert_eq!(cat(below), Some("authentication"));
+    // A status line behind a logger's head, with the body the server sent.
+    let dump = "2026-12-07 10:31:02,123 ERROR app.http: HTTP/2 503\ncontent-type: application/json\n\n{\"error\":{\"message\":\"Slow Down\",\"type\":\"server_error\",\"param\":null,\"code\":null}}";
+    assert_eq!(cat(dump), Some("overloaded"));
+    // A body cut at the end of a line inside its message, with the reporter's words below.
+    let cut = "Error code: 500 - {'error': {'code': 500, 'message': 'Message has tool role, but there was no previous assistant message with a tool call! at row 3\nAny idea?";
+    assert_eq!(cat(cut), Some("invalid_request"));
+    // Near miss: Spring Boot's error body has a timestamp and a message but no level; it is a
+    // body, not a log record, and keeps its status.
+    let spring = r#"{"timestamp":"2026-12-07T10:31:02.123+00:00","status":429,"error":"Too Many Requests","message":"No message available","path":"/v1/chat/completions"}"#;
+    let d = crate::explain(spring).diagnosis.expect("an error");
+    assert_eq!((d.category.as_str(), d.status), ("rate_limit", Some(429)));
+    // Code padded to a terminal's width is still code, not an error.
+    let padded = "from openai import OpenAI   \n\nclient = OpenAI()   \ntry:   \n    models = client.models.list()   \nexcept openai.RateLimitError:   \n    time.sleep(5)   ";
+    assert_eq!(cat(padded), None);
+    // Near misses: an HTML page keeps its entities; one bracketed tag on one line is the line's.
+    let page =
+        "<html><head><title>502 Bad Gateway</title></head><body>&quot;upstream&quot;</body></html>";
+    assert_eq!(cat(page), Some("server_error"));
+    assert_eq!(cat("[ERROR] 429 [object Object]"), Some("rate_limit"));
+}
+
+#[test]
+fn batch_ab_providers_model_refusals_busy_servers_window_words_and_sdk_argument_checks() {
+    // A model the provider does not serve, in its own code, type or sentence: not_found, no.
+    for text in [
+        r#"400 {"error":{"message":"Unable to access non-serverless model meta-llama/Fake-70B. Please start a dedicated endpoint.","type":"invalid_request_error","param":null,"code":"model_not_available"}}"#,
+        r#"{"error":{"message":"Invalid model 'sonar-huge'. Permitted models can be found in the documentation.","type":"invalid_model","code":400}}"#,
+        "Request failed: Invalid model 'pplx-70b-online'. Permitted models can be found in the documentation at https://docs.perplexity.ai/models.",
+        "Error: 404 No models loaded. Please load a model first.",
+    ] {
+        let (c, r_, rule, _) = full(text);
+        assert_eq!(
+            (c, r_, rule.as_str()),
+            ("not_found", "no", "model_not_found"),
+            "{text}"
+        );
+    }
+    // Near misses: OpenAI's Realtime code `invalid_model` (a model the mode does not support) stays
+    // a request to change, and an app's "Invalid model key" stays a key refusal.
+    let (c, _, _, _) = full(
+        r#"{"type":"error","error":{"type":"invalid_request_error","code":"invalid_model","message":"Model \"gpt-x-transcribe\" is not supported in transcription mode."}}"#,
+    );
+    assert_eq!(c, "invalid_request");
+    let (c, _, _, _) = full("401 Invalid model key or Incorrect local model configuration.");
+    assert_eq!(c, "authentication");
+    // A service that says it is busy, in English or Chinese, alone: capacity that passes.
+    for text in [
+        "The server is busy. Please try again later.",
+        "Sorry, the server is currently busy, please retry in a minute",
+        "服务器繁忙，请稍后再试。",
+    ] {
+        let (c, r_, _, _) = full(text);
+        assert_eq!((c, r_), ("overloaded", "yes"), "{text}");
+    }
+    // Near miss: a question about whether a server is busy is no error.
+    assert!(
+        crate::explain("Is the server busy on weekends? Asking for a schedule.")
+            .diagnosis
+            .is_none()
+    );
+    // Moonshot's 429 type, and its window named by the abbreviation before "rate limit".
+    let d = crate::explain(
+        r#"429 {"error":{"type":"rate_limit_reached_error","message":"Your account fake request reached organization RPM rate limit, current: 7, limit: 3"}}"#,
+    )
+    .diagnosis
+    .unwrap();
+    assert_eq!(
+        (d.category.as_str(), d.retry.decision.as_str()),
+        ("rate_limit", "yes")
+    );
+    assert_eq!(
+        d.rate_limit.and_then(|i| i.kind).map(|k| k.as_str()),
+        Some("RPM")
+    );
+    // An SDK's own argument check, raised before any request: client_side.
+    all_client_side(
+        &[
+            "qianfan.errors.InvalidArgumentError: The provided model `ERNIE-Fake-8K` is not in the list of supported models.",
+            "InvalidArgumentError: Invalid argument for parameter maxRetries: maxRetries must be >= 0",
+        ],
+        "client_argument_check_failed",
+    );
+    // Near miss: a status stated beside the class is the cause (an answer arrived).
+    let (c, _, _, d) = full("InvalidArgumentError: Error code: 429 - rate limited");
+    assert_eq!((c, d), ("rate_limit", "response"));
+}
+
+#[test]
+fn hard_wraps_come_off_before_reading() {
+    let cat = |t: &str| crate::explain(t).diagnosis.map(|d| d.category.as_str());
+    let strip = super::present::strip;
+    // Every line longer than `width` broken at its last space before that column.
+    let wrap = |text: &str, width: usize| {
+        let mut out = Vec::new();
+        for line in text.split('\n') {
+            let mut rest = line;
+            while rest.chars().count() > width {
+                let cut = rest
+                    .char_indices()
+                    .nth(width)
+                    .map_or(rest.len(), |(i, _)| i);
+                let Some(sp) = rest[..cut].rfind(' ').filter(|&sp| sp > 0) else {
+                    break;
+                };
+                out.push(&rest[..sp]);
+                rest = &rest[sp + 1..];
+            }
+            out.push(rest);
+        }
+        out.join("\n")
+    };
+    // A v0 log field's quoted message broken inside, at 80 and at 100 columns, reads as the line
+    // it was.
+    let v0 = "WARNING:openai:error_code=None error_message=\"The model's maximum context length is 16385 tokens. However, you requested 17020 tokens (15020 in the messages, 2000 in the completion). Please shorten the messages.\" error_param=None error_type=invalid_request_error message='OpenAI API error received' stream_error=False";
+    assert_eq!(cat(v0), Some("context_length"));
+    for width in [80, 100] {
+        let wrapped = wrap(v0, width);
+        assert!(wrapped.lines().count() > 2);
+        assert_eq!(strip(&wrapped).as_deref(), Some(v0));
+    }
+    // A status torn from its word at another width (an exception's `HTTP` / `403`).
+    let torn = "Exception in thread \"worker-2\" com.example.llm.client.UpstreamCallException: request to the model gateway failed with HTTP\n403 Forbidden: the project key is not allowed to use this model family\n\tat com.example.llm.client.Gateway.send(Gateway.java:88)";
+    let joined = torn.replacen("HTTP\n403", "HTTP 403", 1);
+    assert_eq!(
+        strip(torn).as_deref(),
+        Some(joined.as_str()),
+        "the wrap comes off, the stack frame stays on its line"
+    );
+    // A transport failure's wording split over two lines of prose.
+    let prose = "We run the bot behind a corporate proxy and every call to the chat endpoint fails, reason: socket\nhang up (it worked last week with the same settings).";
+    assert_eq!(cat(prose), Some("connection"));
+
+    // Near misses: short lines that are no wrap are read as they are.
+    // A table whose rows are all as wide.
+    let table = "| model                     | status | message                                  |\n| gpt-4o-mini               | 429    | Rate limit reached for requests per min  |\n| text-embedding-3-small    | 200    | ok                                       |";
+    assert_eq!(strip(table), None);
+    let ruler = "+---------------------------------------------------------------------+\n| status: 500 Internal Server Error from the upstream model provider  |\n+---------------------------------------------------------------------+";
+    assert_eq!(strip(ruler), None);
+    // A stack trace: frames are indented, a log's next record opens with its head.
+    let trace = "openai.APIConnectionError: Connection error. The request could not reach the server at all\n  File \"/srv/app/venv/lib/python3.12/site-packages/httpx/_transports/default.py\", line 69\n    yield\n2026-12-07 10:31:02,123 ERROR app.worker: retrying the request after the connection error";
+    assert_eq!(strip(trace), None);
+    // A line that ends well inside the width, and the next one fitting after it, stay two lines.
+    let short = "The service answered with an error this morning and again this afternoon.\nNo idea why.\nThe body it sent was an empty object, with nothing in it about what went wrong there.";
+    assert_eq!(strip(short), None);
+    // The longest line closing a sentence before one that opens another, or closing a document,
+    // ends where its writer ended it.
+    let sentences = "Error: The upstream rejected the request because the organization has no credits left.\nContact your administrator to add a payment method for the project.";
+    assert_eq!(strip(sentences), None);
+    let document = "Here is what came back:\n{\"error\":{\"message\":\"Service unavailable, try later\",\"type\":\"server_error\"}}\nThanks for any help.";
+    assert_eq!(strip(document), None);
+}
+
+#[test]
+fn source_code_that_handles_a_class_names_no_failure() {
+    // A retry loop, a Python `isinstance` check and a Kotlin handler: each names a class it would
+    // catch, none reports one.
+    for code in [
+        "for attempt in range(3):\n    try:\n        resp = client.chat.completions.create(model=\"gpt-4o\", messages=msgs)\n        break\n    except openai.APITimeoutError:\n        time.sleep(2)\n",
+        "try:\n    r = client.chat.completions.create(model=\"gpt-4o\", messages=m)\nexcept Exception as e:\n    if isinstance(e, openai.RateLimitError):\n        time.sleep(5)\n",
+        "try {\n  val r = client.chat(req)\n} catch (e: RateLimitError) {\n  delay(5000)\n}\n",
+    ] {
+        assert!(crate::explain(code).diagnosis.is_none(), "{code}");
+    }
+    // Near misses: the failure itself, printed below such code or at the end of a traceback
+    // whose frames show the handler, still counts.
+    let (c, r_, _, _) = full(
+        "Traceback (most recent call last):\n  File \"app.py\", line 12, in <module>\n    except openai.APITimeoutError:\n  File \"app.py\", line 9, in <module>\n    resp = client.chat.completions.create(model=\"gpt-4o\", messages=m)\nopenai.APITimeoutError: Request timed out.\n",
+    );
+    assert_eq!((c, r_), ("timeout", "yes"));
+    let (c, r_, _, _) = full(
+        "try {\n  const r = await client.chat.completions.create(req);\n} catch (e) {\n  console.error(e);\n}\n\nRateLimitError: 429 You exceeded your current quota, please check your plan and billing details.\n",
+    );
+    assert_eq!((c, r_), ("quota", "no"));
+    let (c, _, _, _) = full(
+        "I get this:\nopenai.RateLimitError: Error code: 429 - {\"error\": {\"message\": \"Rate limit reached for gpt-4o in organization org-x on tokens per min (TPM): Limit 30000, Used 29000, Requested 2000. Please try again in 2s.\", \"type\": \"tokens\", \"param\": null, \"code\": \"rate_limit_exceeded\"}}\n\nmy code:\nexcept openai.RateLimitError:\n    time.sleep(2)\n",
+    );
+    assert_eq!(c, "rate_limit");
 }

@@ -345,7 +345,10 @@ fn exceptionish(tok: &str) -> bool {
     {
         return false;
     }
-    last.ends_with("Error")
+    // Google's API client classes are named after the gRPC status, not `…Error`
+    // (`google.api_core.exceptions.FailedPrecondition: 400 User location is not supported…`).
+    tok.starts_with("google.api_core.exceptions.")
+        || last.ends_with("Error")
         || last.ends_with("Exception")
         || last.ends_with("Timeout")
         || last.ends_with("Failure")
@@ -395,6 +398,15 @@ fn find_exception(line: &str) -> Option<(usize, &str, &str)> {
             }
             if let Some(msg) = rest.strip_prefix(": ") {
                 return Some((i, tok, msg));
+            }
+            // `BadRequestError 400 - Unrecognized file format`: the status right after the name,
+            // without a colon, starts the message.
+            let rb = rest.as_bytes();
+            if rb.first() == Some(&b' ')
+                && rb.get(4) == Some(&b' ')
+                && three_digits(&rb[1..]).is_some_and(|s| (400..=599).contains(&s))
+            {
+                return Some((i, tok, &rest[1..]));
             }
             // `Name:` or `Name` alone on a line; not `except openai.RateLimitError:` in code.
             if (rest == ":" || rest.trim().is_empty()) && i == first_non_space {
@@ -472,6 +484,16 @@ pub(crate) fn three_digits(s: &[u8]) -> Option<u16> {
     Some((s[0] - b'0') as u16 * 100 + (s[1] - b'0') as u16 * 10 + (s[2] - b'0') as u16)
 }
 
+/// Whether a message opens with an HTTP error status and goes on (`400 * GenerateContentRequest.model:
+/// …`, `503 The service is unavailable`): a built-in class (`Exception: 400 …`) then carries an
+/// API's answer, whatever words follow the status.
+fn opens_with_error_status(msg: &str) -> bool {
+    let b = msg.trim_start().as_bytes();
+    three_digits(b).is_some_and(|s| (400..=599).contains(&s))
+        && b.get(3) == Some(&b' ')
+        && b.get(4).is_some_and(|c| !c.is_ascii_whitespace())
+}
+
 /// `(prefix, priority)`: a status number follows the prefix.
 const STATUS_PATTERNS: &[(&str, u8)] = &[
     ("error code: ", prio::EXCEPTION),
@@ -508,6 +530,11 @@ const STATUS_PATTERNS: &[(&str, u8)] = &[
     // after `error:` (`peculiar error: 400`).
     ("error] ", prio::WEAK),
     ("error: ", prio::WEAK),
+    // The same after `failure:` (`returns a tool failure: 424: unhandled errors in a TaskGroup`).
+    ("failure: ", prio::WEAK),
+    // And after `failed:` (a client's `Streaming request failed: 429.`); an error status only,
+    // so a count (`failed: 100 items`) is not one.
+    ("failed: ", prio::WEAK),
     // Python `requests`: a response shown only as its repr (`response = <Response [429]>`).
     ("<response [", prio::HTTP),
 ];
@@ -535,6 +562,13 @@ const REASONS: &[&str] = &[
     "a timeout occurred",
     "origin is unreachable",
 ];
+
+/// Whether `s` is nothing but an HTTP reason phrase (`Internal Server Error`, `Bad Gateway`): a
+/// label that restates a status, not a cause.
+pub(super) fn is_reason_phrase(s: &str) -> bool {
+    let s = s.trim().trim_end_matches('.').to_ascii_lowercase();
+    REASONS.contains(&s.as_str())
+}
 
 fn word_start(l: &[u8], k: usize) -> bool {
     k == 0 || !l[k - 1].is_ascii_alphanumeric()
@@ -717,6 +751,9 @@ fn statuses(l: &str, at: usize, c: &mut Collector) {
             }
             let rest = &lb[k + pat.len()..];
             if let Some(s) = three_digits(rest) {
+                if *pat == "failed: " && !(400..=599).contains(&s) {
+                    continue;
+                }
                 // "error 429" alone is weak; "error 4290 tokens" was rejected above.
                 c.status(s, *p, at + k);
             }
@@ -782,6 +819,24 @@ fn statuses(l: &str, at: usize, c: &mut Collector) {
             if let Some(s) = three_digits(lead.as_bytes()).filter(|s| (400..=599).contains(s)) {
                 c.status(s, prio::HTTP, at + lead_at);
             }
+        }
+    }
+    // A status written before the word error in prose (`I get a 400 error (request contains an
+    // invalid argument)`, `returned 503 errors`); a hint (`if you get a 429 error, …`) is not one.
+    for (k, _) in l.match_indices(" error") {
+        if k < 3 || !word_start(lb, k - 3) {
+            continue;
+        }
+        let Some(s) = three_digits(&lb[k - 3..k]).filter(|s| (400..=599).contains(s)) else {
+            continue;
+        };
+        // The digits are ASCII, so `k - 3` is a character boundary.
+        if lb
+            .get(k + 6)
+            .is_none_or(|b| !b.is_ascii_alphanumeric() || *b == b's')
+            && !hypothetical(&l[..k - 3])
+        {
+            c.status(s, prio::WEAK, at + k - 3);
         }
     }
     // openai-node's `429 status code (no body)`.
@@ -865,6 +920,45 @@ fn kv_line(text: &str, at: usize, line: &str, c: &mut Collector) {
             _ => {}
         }
     }
+    c.body(body, prio::CLIENT, at);
+}
+
+/// Where `key` starts a word of `l` (not inside `error_param: ` or `xcode: `).
+fn word_at(l: &str, key: &str) -> Option<usize> {
+    l.match_indices(key).map(|(k, _)| k).find(|&k| {
+        k == 0
+            || !l.as_bytes()[k - 1].is_ascii_alphanumeric()
+                && !matches!(l.as_bytes()[k - 1], b'_' | b'.' | b'-')
+    })
+}
+
+/// `… schema must have a 'type' key." — param: tools[2].function.parameters, code:
+/// invalid_function_parameters`: a report that writes a body's fields as words after its message.
+/// Read only when both are named on the line and the code is an error code's snake_case (not
+/// `code: 400` or `code: null`).
+fn field_words(l: &str, line: &str, at: usize, c: &mut Collector) {
+    let (Some(p), Some(k)) = (word_at(l, "param: "), word_at(l, "code: ")) else {
+        return;
+    };
+    let token = |s: &str| -> String {
+        s.split([',', ' ', ';', ')'])
+            .next()
+            .unwrap_or("")
+            .trim_matches(['`', '"', '\''])
+            .to_owned()
+    };
+    let code = token(&line[k + 6..]);
+    let param = token(&line[p + 7..]);
+    if !code.contains('_') || !code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+        return;
+    }
+    let param =
+        (!param.is_empty() && !matches!(param.as_str(), "null" | "None" | "nil")).then_some(param);
+    let body = Body {
+        code: Some(code),
+        param,
+        ..Body::default()
+    };
     c.body(body, prio::CLIENT, at);
 }
 
@@ -1062,6 +1156,8 @@ const WORDING: &[(&str, Transport)] = &[
     ("other side closed", Transport::Connection),
     ("incomplete chunked read", Transport::Connection),
     ("error trying to connect", Transport::Connection),
+    // A client's HTTP plugin (Tauri: `Connection Failed: Connect error`).
+    ("connect error", Transport::Connection),
     ("unable to connect", Transport::Connection),
     ("tunnel connection failed", Transport::Connection),
     ("curl: (6)", Transport::Connection),
@@ -1183,6 +1279,11 @@ const ERRORISH: &[&str] = &[
     "unexpected keyword argument",
     "validator",
     "at capacity",
+    // A service that says it is busy (DeepSeek's "The server is busy. Please try again later.",
+    // its Chinese "服务器繁忙，请稍后再试"): capacity, like "overloaded".
+    "server is busy",
+    "server is currently busy",
+    "服务器繁忙",
     "no such",
     "cannot find",
     "does not support",
@@ -1253,6 +1354,13 @@ pub(crate) fn scan(text: &str, c: &mut Collector) {
             continue;
         }
         let r = t.strip_prefix("< ").unwrap_or(t);
+        // A status line a logger printed behind its head (`… ERROR app.http: HTTP/2 503`).
+        let head = super::present::log_head_len(r);
+        let r = if head > 0 && r[head..].starts_with("HTTP/") {
+            &r[head..]
+        } else {
+            r
+        };
         if t == "<" {
             http_block = false;
             continue;
@@ -1385,6 +1493,7 @@ pub(crate) fn scan(text: &str, c: &mut Collector) {
 
         statuses(l, at, c);
         status_words(l, at, c);
+        field_words(l, line, at, c);
         retry_delay(l, c);
         if l.contains("map[") {
             go_map(line, at, c);
@@ -1465,6 +1574,7 @@ pub(crate) fn scan(text: &str, c: &mut Collector) {
             if p > prio::WORDING
                 || ERRORISH.iter().any(|w| msg_lower.contains(w))
                 || known_wording(&msg_lower)
+                || opens_with_error_status(msg)
             {
                 // `KeyError: 'amount'` says nothing about the API.
                 exception_message(msg, at + k, p.min(prio::EXCEPTION), c);
@@ -1610,6 +1720,31 @@ fn names_class(text: &str, k: usize, kind: Transport) -> bool {
     name_transport(&text[start..end]) == Some(kind)
 }
 
+/// Whether `line` is source code that handles an exception class by name (`except
+/// openai.APITimeoutError:`, `} catch (e: RateLimitError) {`, `if isinstance(e,
+/// openai.RateLimitError):`, `rescue Faraday::TimeoutError`, `err instanceof APIConnectionTimeoutError`):
+/// the class is named there, not raised.
+fn handles_class(line: &str) -> bool {
+    let t = line.trim_start();
+    [
+        "except ",
+        "except(",
+        "} catch",
+        "catch (",
+        "catch(",
+        "rescue ",
+        "if isinstance(",
+        "elif isinstance(",
+        "if (e instanceof ",
+        "if (err instanceof ",
+        "if (error instanceof ",
+        "} else if (",
+    ]
+    .iter()
+    .any(|p| t.starts_with(p))
+        && !t.contains("Traceback")
+}
+
 /// Cues over the whole text: wording, request IDs, stream hints, errno codes, HTML pages.
 fn whole_text(text: &str, lower: &str, c: &mut Collector) {
     c.work += text.len() * (WORDING.len() + 16);
@@ -1620,6 +1755,16 @@ fn whole_text(text: &str, lower: &str, c: &mut Collector) {
             // only as the class the word names (`OpenAIAPITimeoutError`, an app's own name for
             // the SDK's timeout, mentioned in prose), never a gateway's (`GatewayTimeoutError`).
             if k > 0 && lb[k - 1].is_ascii_alphanumeric() && !names_class(text, k, *kind) {
+                continue;
+            }
+            // A class named in source code that handles it is not a failure that happened.
+            let line_start = lower[..k].rfind('\n').map_or(0, |n| n + 1);
+            let line_end = lower[k..].find('\n').map_or(lower.len(), |n| k + n);
+            if handles_class(&text[line_start..line_end]) {
+                continue;
+            }
+            // Envoy's `upstream connect error …` is the proxy's own 503 body: a response came.
+            if *needle == "connect error" && lower[..k].ends_with("upstream ") {
                 continue;
             }
             c.transport(*kind, prio::WORDING, k);
@@ -1679,8 +1824,19 @@ fn whole_text(text: &str, lower: &str, c: &mut Collector) {
     // reqwest's `error decoding response body` (a body that failed while it was read) where the
     // text says it was a stream's (`provider stream chunk error: …`, `Streaming error: …`, an SSE
     // client's `Transport Error: …`): the stream broke.
-    if lower.contains("error decoding response body")
+    // So is that error with no source after it (a relay's `读取 Codex 上游响应失败: error decoding
+    // response body`): reqwest prints what failed after a colon (serde's `missing field …`, a
+    // client that could not read the JSON); without it, the body broke off while it was read and
+    // the cause is hidden, which issue 13 names a stream's cut.
+    let decode_phrase = "error decoding response body";
+    let decode_unexplained = lower.match_indices(decode_phrase).any(|(k, _)| {
+        !lower[k + decode_phrase.len()..]
+            .trim_start_matches([' ', '`', '\'', '"'])
+            .starts_with(':')
+    });
+    if lower.contains(decode_phrase)
         && (lower.contains("transport error")
+            || decode_unexplained
             || lower
                 .match_indices("stream")
                 .any(|(k, _)| word_start(lower.as_bytes(), k)))
@@ -1782,6 +1938,7 @@ fn whole_text(text: &str, lower: &str, c: &mut Collector) {
         }
     }
 
+    openstep_dict(text, c);
     wording_line(text, lower, c);
     html(text, lower, c);
     plain_text(text, lower, c);
@@ -1982,6 +2139,7 @@ fn wording_line(text: &str, lower: &str, c: &mut Collector) {
         .filter_map(|m| lower.find(*m).map(|k| (k, *m)))
         .max_by_key(|(k, m)| (m.len(), core::cmp::Reverse(*k)))
     else {
+        unparsed_text_start(lower, c);
         return;
     };
     let start = lower[..k].rfind('\n').map_or(0, |n| n + 1);
@@ -1998,6 +2156,113 @@ fn wording_line(text: &str, lower: &str, c: &mut Collector) {
     c.wording_line(line, k);
 }
 
+/// `SyntaxError: Unexpected token 'B', "Billing ha"... is not valid JSON`: V8's `JSON.parse` error
+/// quotes the first characters of the text it could not parse and cuts them with `...`. An app
+/// that parses the API's plain-text answer (or its own server's copy of it) as JSON shows the
+/// start of the API's words there. When those characters begin wordings of one record only, that
+/// wording is joined to the message like a line of the API's own words; characters that begin the
+/// wordings of several records (`Rate limit`), or markup (`<!DOCTYPE `), say nothing.
+fn unparsed_text_start(lower: &str, c: &mut Collector) {
+    const TAIL: &str = "\"... is not valid json";
+    for (k, _) in lower.match_indices(TAIL).take(4) {
+        let Some(open) = lower[..k].rfind('"') else {
+            continue;
+        };
+        let start = &lower[open + 1..k];
+        if !(6..=12).contains(&start.len())
+            || !start.starts_with(|ch: char| ch.is_ascii_alphabetic())
+        {
+            continue;
+        }
+        c.work += crate::generated::errors::ERROR_RULES.len() * 8;
+        let mut begun = crate::generated::errors::ERROR_RULES.iter().flat_map(|r| {
+            r.messages
+                .iter()
+                .filter(|m| m.len() > start.len() && m.starts_with(start))
+                .map(move |m| (r.name, *m))
+        });
+        let Some((name, wording)) = begun.next() else {
+            continue;
+        };
+        if begun.all(|(n, _)| n == name) {
+            c.wording_line(
+                &alloc::format!("(the text it could not parse begins \"{wording}\")"),
+                k,
+            );
+            return;
+        }
+    }
+}
+
+/// An error map printed as an `NSDictionary` (Swift's `print` of a Foundation dictionary,
+/// Objective-C's `%@`): `key = value;` lines inside braces, keys that are not plain words quoted
+/// (`"event_id" = "<null>";`), `<null>` for a null. Read when it holds a message and a code or
+/// type, like a JSON error object.
+fn openstep_dict(text: &str, c: &mut Collector) {
+    if !text.contains(" = ") || (!text.contains(";\n") && !text.trim_end().ends_with(';')) {
+        return;
+    }
+    let mut body = Body::default();
+    let mut first = None;
+    let mut braced = false;
+    for (at, line) in lines(text) {
+        let t = line.trim();
+        if t.ends_with('{') {
+            braced = true;
+            continue;
+        }
+        let Some((key, value)) = t.strip_suffix(';').and_then(|t| t.split_once(" = ")) else {
+            continue;
+        };
+        let value = value.trim();
+        let value = value
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .unwrap_or(value);
+        if !braced || value.is_empty() || value == "<null>" {
+            continue;
+        }
+        let slot = match key.trim().trim_matches('"') {
+            "code" => &mut body.code,
+            "message" => &mut body.message,
+            "type" => &mut body.error_type,
+            "param" => &mut body.param,
+            _ => continue,
+        };
+        if slot.is_none() {
+            *slot = Some(value.to_owned());
+            first.get_or_insert(at);
+        }
+    }
+    if body.message.is_some() && (body.code.is_some() || body.error_type.is_some()) {
+        c.body(body, prio::CLIENT, first.unwrap_or(0));
+    }
+}
+
+/// `[ERROR][2023-11-29 23:17:51][chatgpt.py:53] - …`: bracketed tags (a level, a time, a source
+/// line) that start a log line, not a JSON array: plain words inside, prose after them.
+fn log_tags(t: &str) -> bool {
+    let mut rest = t.lines().next().unwrap_or("");
+    let mut tags = 0;
+    while let Some(r) = rest.strip_prefix('[') {
+        let Some(e) = r.find(']') else {
+            return false;
+        };
+        let tag = &r[..e];
+        if tag.trim().is_empty() || tag.len() > 40 || tag.contains(['"', '\'', '{', '[', ',']) {
+            return false;
+        }
+        tags += 1;
+        rest = &r[e + 1..];
+    }
+    tags > 0
+        && rest
+            .trim_start()
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic() || matches!(b, b'-' | b':'))
+}
+
 /// Whether short text holds a long wording of a connection or timeout record.
 fn transport_wording(lower: &str) -> bool {
     lower.len() <= 4000
@@ -2011,9 +2276,10 @@ fn transport_wording(lower: &str) -> bool {
 fn plain_text(text: &str, lower: &str, c: &mut Collector) {
     let t = text.trim_start();
     let document = t.starts_with('{')
-        || t.starts_with('[')
+        || (t.starts_with('[') && !log_tags(t))
         || t.starts_with("data:")
-        || t.starts_with("event:");
+        || t.starts_with("event:")
+        || document_in_prose(t);
     // Source code that names exceptions (`except openai.RateLimitError:`) is not an error.
     let code_lines = text
         .lines()
@@ -2025,8 +2291,15 @@ fn plain_text(text: &str, lower: &str, c: &mut Collector) {
                 "def ",
                 "class ",
                 "try:",
+                "try {",
                 "except",
                 "catch",
+                "} catch",
+                "finally:",
+                "} finally",
+                "if isinstance(",
+                "elif isinstance(",
+                "rescue ",
                 "const ",
                 "let ",
                 "await ",
@@ -2055,12 +2328,7 @@ fn plain_text(text: &str, lower: &str, c: &mut Collector) {
     }
     // The Node SDK's `401 Invalid model key …` (or a proxy's `429 当前分组…`) copied alone: a
     // status at the very start, then the message.
-    let tb = t.as_bytes();
-    let status_first = three_digits(tb).is_some_and(|s| (400..=599).contains(&s))
-        && tb.get(3) == Some(&b' ')
-        && tb
-            .get(4)
-            .is_some_and(|b| b.is_ascii_uppercase() || !b.is_ascii());
+    let status_first = status_line(t).is_some();
     if !status_first && !ERRORISH.iter().any(|w| lower.contains(w)) && !known_wording(lower) {
         return;
     }
@@ -2081,16 +2349,82 @@ fn plain_text(text: &str, lower: &str, c: &mut Collector) {
         end -= 1;
     }
     // The Node SDK's words copied alone: `401 Invalid model key or …`.
-    let mb = msg.as_bytes();
-    if let Some(s) = three_digits(mb) {
-        if (400..=599).contains(&s)
-            && mb.get(3) == Some(&b' ')
-            && mb
-                .get(4)
-                .is_some_and(|b| b.is_ascii_uppercase() || !b.is_ascii())
-        {
-            c.status(s, prio::EXCEPTION, 0);
-        }
+    if let Some((s, pos)) = status_line(msg) {
+        c.status(s, prio::EXCEPTION, pos);
     }
     c.message(&msg[..end], prio::WORDING, 0);
+}
+
+/// The first line that opens with an error status and its message (`429 当前分组…`), the same
+/// with prose on the lines around it or a logger's head before it on its line (`2026-12-07
+/// 10:31:02,123 ERROR app.module: 401 Invalid model key …`), and the line's offset.
+fn status_line(text: &str) -> Option<(u16, usize)> {
+    let mut pos = 0;
+    for line in text.split_inclusive('\n') {
+        let l = line.trim_start();
+        let l = &l[super::present::log_head_len(l)..];
+        if let Some(s) = status_then_message(l.as_bytes()) {
+            return Some((s, pos));
+        }
+        pos += line.len();
+    }
+    None
+}
+
+/// Whether a JSON document or an SSE stream stands on lines of its own with prose around it that
+/// names no error and opens no line with a status (`Here is what came back:\n{…}\nAny idea?`): it is
+/// read as the document alone, which a paste that opens with it would be.
+fn document_in_prose(text: &str) -> bool {
+    let sse = |l: &str| {
+        ["data:", "event:", "id:", "retry:", ":"]
+            .iter()
+            .any(|p| l.starts_with(p))
+    };
+    let mut start = None;
+    let mut end = 0;
+    let mut pos = 0;
+    for line in text.split_inclusive('\n') {
+        let l = line.trim();
+        let opens = l.starts_with('{')
+            || (l.starts_with('[') && !log_tags(l))
+            || l.starts_with("data:")
+            || l.starts_with("event:");
+        if start.is_none() && opens {
+            start = Some(pos);
+        }
+        if start.is_some() && (l.ends_with('}') || l.ends_with(']') || (sse(l) && !l.is_empty())) {
+            end = pos + line.trim_end().len();
+        }
+        pos += line.len();
+    }
+    let Some(start) = start.filter(|s| *s > 0 && end > *s) else {
+        return false;
+    };
+    let block = &text[start..end];
+    let whole = if block.starts_with(['{', '[']) {
+        serde_json::from_str::<serde::de::IgnoredAny>(block).is_ok()
+    } else {
+        block.lines().map(str::trim).all(|l| l.is_empty() || sse(l))
+    };
+    if !whole {
+        return false;
+    }
+    let outside = [&text[..start], &text[end..]];
+    outside.iter().all(|o| {
+        let lower = o.to_ascii_lowercase();
+        !ERRORISH.iter().any(|w| lower.contains(w)) && status_line(o).is_none()
+    })
+}
+
+/// An error status at the very start, then a space and the message: a capital or non-ASCII
+/// letter (`401 Invalid model key`, `429 当前分组…`), or the bullet of Google's list of field
+/// violations (`400 * GenerateContentRequest.model: unexpected model name format`).
+fn status_then_message(b: &[u8]) -> Option<u16> {
+    let s = three_digits(b).filter(|s| (400..=599).contains(s))?;
+    let opens = match b.get(4) {
+        Some(b'*') => b.get(5) == Some(&b' '),
+        Some(ch) => ch.is_ascii_uppercase() || !ch.is_ascii(),
+        None => false,
+    };
+    (b.get(3) == Some(&b' ') && opens).then_some(s)
 }

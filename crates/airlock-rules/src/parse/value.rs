@@ -483,6 +483,11 @@ fn absorb_obj(
         {
             if sse.is_some() {
                 c.stream(Some(event.unwrap_or("error")), pos);
+            } else if m.contains_key("request_id") {
+                // Anthropic's HTTP error body names its request at the top level
+                // (`{"type":"error","error":{…},"request_id":"req_…"}`); a stream's error event
+                // does not: a response carried it.
+                c.status_before_body();
             } else {
                 // Outside SSE framing the same shape is also Anthropic's response body (what
                 // Claude-compatible relays send): decided once the whole paste is read.
@@ -581,9 +586,15 @@ fn absorb_obj(
         }
         Some(Value::String(s)) if !s.trim().is_empty() => {
             found = true;
+            // The error envelope of Node web frameworks (Fastify, Hapi/Boom, NestJS):
+            // `{"statusCode": 500, "error": "Internal Server Error", "message": "<what failed>"}`.
+            // Its `error` is the reason phrase of its status; the `message` says what failed (an
+            // app that caught an upstream 429 and answered 500: "429 Rate limit is exceeded…").
+            let detail = str_of(m, "message")
+                .filter(|d| !d.trim().is_empty() && super::text::is_reason_phrase(s));
             c.body(
                 Body {
-                    message: Some(s.clone()),
+                    message: Some(detail.map_or_else(|| s.clone(), String::from)),
                     code: text_of(m.get("code")).filter(|c| errno_kind(c).is_none()),
                     error_type: text_of(m.get("type")),
                     param: text_of(m.get("param")),
@@ -643,6 +654,23 @@ fn absorb_obj(
             c.body(
                 Body {
                     message: Some(h.into()),
+                    ..Body::default()
+                },
+                prio::DUMP,
+                pos,
+            );
+        }
+    }
+    if !found && depth == 0 && m.len() == 1 {
+        // A server's whole reply as one message (AWS API Gateway's `{"message": "Endpoint
+        // request timed out"}`, a wrapper's `{"message":"ChatGPT timed out waiting for
+        // response"}`): its body, so something answered.
+        if let Some(msg) = str_of(m, "message").filter(|s| !s.trim().is_empty()) {
+            found = true;
+            c.status_before_body();
+            c.body(
+                Body {
+                    message: Some(msg.into()),
                     ..Body::default()
                 },
                 prio::DUMP,
@@ -742,6 +770,15 @@ fn absorb_obj(
                     c.status_before_body();
                 }
                 scan_nested(st, pos, c);
+            }
+            // An SSE line a log kept as a string (a relay's debug log of the stream it read:
+            // `"event": "data: {\"type\":\"error\",…}"`): its data is an event of that stream.
+            Value::String(st) if st.trim_start().starts_with("data:") && st.contains("error") => {
+                let data = st.trim_start()["data:".len()..].trim_start();
+                if data.starts_with('{') {
+                    c.stream_text();
+                    scan_nested(data, pos, c);
+                }
             }
             _ => {}
         }
