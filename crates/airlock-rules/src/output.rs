@@ -23,7 +23,7 @@ use serde_json::Value;
 
 use crate::sse::{Item, SseParser};
 pub use crate::validator_cache::{
-    Compiled, MAX_CACHED_SCHEMA_BYTES, MAX_CACHED_VALIDATORS, ValidatorCache,
+    Compiled, Handed, MAX_CACHED_SCHEMA_BYTES, MAX_CACHED_VALIDATORS, Slot, ValidatorCache,
 };
 
 /// The largest response body (or assembled stream output) checked, in bytes; a larger one is
@@ -149,11 +149,28 @@ pub enum Api {
 }
 
 /// What a request asked for: its output schema and its functions' parameters.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct Expectation {
     api: Api,
     format: Option<Value>,
     tools: BTreeMap<String, Value>,
+    /// The validator slots the request's check handed on ([`Expectation::from_request_handed`]):
+    /// a cache, not part of what was asked, so not compared.
+    slots: Slots,
+}
+
+/// Equal when they ask for the same (the handed validator slots are a cache).
+impl PartialEq for Expectation {
+    fn eq(&self, other: &Self) -> bool {
+        self.api == other.api && self.format == other.format && self.tools == other.tools
+    }
+}
+
+/// The validator slots of an expectation's schemas, by the names its check looks them up by.
+#[derive(Clone, Debug, Default)]
+struct Slots {
+    format: Option<Slot>,
+    tools: BTreeMap<String, Slot>,
 }
 
 impl Expectation {
@@ -228,7 +245,51 @@ impl Expectation {
                 }
             }
         }
-        (format.is_some() || !tools.is_empty()).then_some(Expectation { api, format, tools })
+        (format.is_some() || !tools.is_empty()).then_some(Expectation {
+            api,
+            format,
+            tools,
+            slots: Slots::default(),
+        })
+    }
+
+    /// [`Expectation::from_request_owned`] on the tree [`check_keeping_handed`] kept, with the
+    /// validator slots it handed on (issue 17: the request's check has looked each schema up in
+    /// its lint cache, so the answer's check takes the validator from the slot instead of
+    /// looking the schema up again in the [`ValidatorCache`]). A schema without a slot (not
+    /// linted with a cache) is looked up as before. The verdicts are the same: a slot holds the
+    /// validator of the very schema linted at that place, which is the one moved out here.
+    ///
+    /// [`check_keeping_handed`]: crate::validate::check_keeping_handed
+    pub fn from_request_handed(
+        endpoint: &str,
+        request: Value,
+        handed: Handed,
+    ) -> Option<Expectation> {
+        let api = api_of(endpoint)?;
+        let plan = Plan::of(api, &request);
+        let mut slots = Slots::default();
+        // Slots read for the other API's places would name other schemas.
+        if handed.chat == Some(api == Api::Chat) {
+            if plan.format {
+                slots.format = handed.format.clone();
+            }
+            // In `plan`'s order, as the schemas are kept: a later tool of the same name replaces
+            // an earlier one, its slot too, or the lack of one.
+            for (i, name) in &plan.tools {
+                match handed.tool(*i) {
+                    Some(slot) => {
+                        slots.tools.insert(name.clone(), slot.clone());
+                    }
+                    None => {
+                        slots.tools.remove(name);
+                    }
+                }
+            }
+        }
+        let mut expect = Self::from_request_owned(endpoint, request)?;
+        expect.slots = slots;
+        Some(expect)
     }
 
     fn read(api: Api, request: &Value) -> Option<Expectation> {
@@ -253,7 +314,12 @@ impl Expectation {
                 }
             }
         }
-        (format.is_some() || !tools.is_empty()).then_some(Expectation { api, format, tools })
+        (format.is_some() || !tools.is_empty()).then_some(Expectation {
+            api,
+            format,
+            tools,
+            slots: Slots::default(),
+        })
     }
 
     /// The API the request was for.
@@ -702,7 +768,15 @@ impl<'a> Run<'a> {
         let validator = match self.compiled.iter().find(|(k, _)| *k == key) {
             Some((_, v)) => v.clone(),
             None => {
-                let v = self.cache.get(schema);
+                let slots = &expectation.slots;
+                let slot = match key {
+                    None => slots.format.as_ref(),
+                    Some(name) => slots.tools.get(name),
+                };
+                let v = match slot {
+                    Some(slot) => slot.get(schema, self.cache),
+                    None => self.cache.get(schema),
+                };
                 self.compiled.push((key, v.clone()));
                 v
             }

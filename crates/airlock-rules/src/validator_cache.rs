@@ -15,8 +15,19 @@
 //!
 //! The cache is plain data with no I/O and no global state: the worker keeps one per isolate,
 //! the CLI none (it checks one answer).
+//!
+//! A [`Slot`] hands a validator from a request's check to its answer's (issue 17): the request's
+//! schema lints already found the schema in the isolate's `SchemaLintCache` (a hash walk and a
+//! full comparison), so each lint entry keeps a slot for that schema's validator, and the check
+//! hands the slots of the schemas it linted on ([`Handed`]) to the answer's
+//! [`Expectation`](crate::output::Expectation), which fills an empty one from this cache once and
+//! afterwards takes the validator from the slot without looking the schema up again. A slot
+//! belongs to one lint entry, which holds one schema, so it only ever holds that schema's
+//! validator; the validators the lint entries keep are bounded by the lint cache's own bounds.
 
 use alloc::rc::Rc;
+use alloc::vec::Vec;
+use core::cell::OnceCell;
 
 use serde_json::Value;
 
@@ -39,6 +50,72 @@ struct Entry {
     /// Its compact JSON text's length, what the byte bound counts.
     len: usize,
     compiled: Compiled,
+}
+
+/// One schema's validator, compiled when an answer first needs it and shared by every holder
+/// of the slot (module doc).
+#[derive(Clone, Default)]
+pub struct Slot(Rc<OnceCell<Compiled>>);
+
+impl core::fmt::Debug for Slot {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Slot")
+            .field("filled", &self.0.get().is_some())
+            .finish()
+    }
+}
+
+impl Slot {
+    /// A new, empty slot.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The validator of `schema` (the schema this slot was made for): the one in the slot, else
+    /// `cache`'s, kept in the slot.
+    pub fn get(&self, schema: &serde_json::Value, cache: &mut ValidatorCache) -> Compiled {
+        self.0.get_or_init(|| cache.get(schema)).clone()
+    }
+
+    /// Whether a validator (or a failed compile) is in the slot.
+    pub fn is_filled(&self) -> bool {
+        self.0.get().is_some()
+    }
+
+    /// Whether `self` and `other` are the same slot.
+    pub fn ptr_eq(&self, other: &Slot) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+/// The validator slots of the schemas a request's check linted, by place, handed to the
+/// answer's expectation ([`crate::validate::check_keeping_handed`],
+/// [`crate::output::Expectation::from_request_handed`]).
+#[derive(Clone, Debug, Default)]
+pub struct Handed {
+    /// The API the schemas were read for: `Some(true)` Chat Completions, `Some(false)` Responses.
+    pub(crate) chat: Option<bool>,
+    /// The `json_schema` format's schema.
+    pub(crate) format: Option<Slot>,
+    /// A function tool's `parameters`, by its index in `tools`.
+    pub(crate) tools: Vec<(usize, Slot)>,
+}
+
+impl Handed {
+    /// How many slots were handed.
+    pub fn len(&self) -> usize {
+        usize::from(self.format.is_some()) + self.tools.len()
+    }
+
+    /// Whether no slot was handed.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The slot of the tool at `index`.
+    pub(crate) fn tool(&self, index: usize) -> Option<&Slot> {
+        self.tools.iter().find(|(i, _)| *i == index).map(|(_, s)| s)
+    }
 }
 
 /// Compiled validators by schema, bounded as the module doc says.

@@ -202,6 +202,109 @@ fn cached_validators_give_the_same_verdicts() {
     assert_eq!(cache.len() as u64, compiles, "every schema compiled once");
 }
 
+/// The answer's check report for `case` with `e`, whole or streamed, from `cache`.
+fn cached_report(e: &Expectation, case: &Value, cache: &mut ValidatorCache) -> OutputReport {
+    if case["stream"] == json!(true) {
+        let mut s = StreamOutput::new();
+        s.push(case["response"].as_str().unwrap().as_bytes());
+        s.finish_cached(e, cache)
+    } else {
+        e.check_bytes_cached(&serde_json::to_vec(&case["response"]).unwrap(), cache)
+    }
+}
+
+/// The validators handed from the request's check (`check_keeping_handed`,
+/// `from_request_handed`; issue 17): one lint cache and one validator cache shared by every
+/// case, each run three times: the same verdicts as a fresh compile, the same expectation as
+/// `from_request`, and after the first round no schema is looked up in the validator cache
+/// again (each comes from its slot).
+#[test]
+fn handed_validators_give_the_same_verdicts() {
+    use airlock_rules::validate::{Config, SchemaLintCache, check_keeping_handed};
+    let cases = cases();
+    let (mut lints, mut cache) = (SchemaLintCache::new(), ValidatorCache::new());
+    let mut after_first = (0, 0);
+    for round in 0..3 {
+        for case in &cases {
+            let name = case["name"].as_str().unwrap();
+            let endpoint = case["endpoint"].as_str().unwrap();
+            let body = serde_json::to_vec(&case["request"]).unwrap();
+            let (_, tree, handed) =
+                check_keeping_handed(endpoint, &body, &Config::default(), &mut lints);
+            assert!(!handed.is_empty(), "{name}: a schema linted with a cache");
+            let e = Expectation::from_request_handed(endpoint, tree.unwrap(), handed).expect(name);
+            let plain = Expectation::from_request(endpoint, &case["request"]).unwrap();
+            assert_eq!(e, plain, "{name}");
+            let fresh = cached_report(&plain, case, &mut ValidatorCache::new());
+            assert_eq!(
+                cached_report(&e, case, &mut cache),
+                fresh,
+                "{name}, round {round}"
+            );
+        }
+        if round == 0 {
+            after_first = cache.stats();
+        }
+    }
+    assert!(after_first.1 >= 1, "{after_first:?}");
+    assert_eq!(
+        cache.stats(),
+        after_first,
+        "no lookup after the first round"
+    );
+}
+
+/// A slot is only used for the schema it was linted as: a body naming both APIs' formats, with
+/// different schemas, checked for one endpoint and read for the other, and two tools of one name
+/// (the later one's schema, and its slot, are the ones kept).
+#[test]
+fn handed_validators_stay_with_their_schema() {
+    use airlock_rules::validate::{Config, SchemaLintCache, check_keeping_handed};
+    let int = json!({"type": "object", "properties": {"n": {"type": "integer"}},
+        "required": ["n"], "additionalProperties": false});
+    let text = json!({"type": "object", "properties": {"n": {"type": "string"}},
+        "required": ["n"], "additionalProperties": false});
+    let body = json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}],
+    "input": "Hi",
+    "response_format": {"type": "json_schema", "json_schema": {"name": "a", "schema": int}},
+    "text": {"format": {"type": "json_schema", "name": "a", "schema": text}},
+    "tools": [
+        {"type": "function", "function": {"name": "f", "parameters": int}},
+        {"type": "function", "function": {"name": "f", "parameters": text}}
+    ]});
+    let bytes = serde_json::to_vec(&body).unwrap();
+    let chat = json!({"choices": [{"finish_reason": "tool_calls", "message": {"role": "assistant",
+        "content": "{\"n\": 1}",
+        "tool_calls": [{"type": "function", "function": {"name": "f", "arguments": "{\"n\": \"x\"}"}}]}}]});
+    let responses = json!({"status": "completed", "output": [{"type": "message", "role": "assistant",
+        "content": [{"type": "output_text", "text": "{\"n\": \"x\"}"}]}]});
+    let chat = serde_json::to_vec(&chat).unwrap();
+    let responses = serde_json::to_vec(&responses).unwrap();
+    let mut lints = SchemaLintCache::new();
+    let mut cache = ValidatorCache::new();
+    for (checked, read, answer) in [
+        ("/v1/chat/completions", "/v1/chat/completions", &chat),
+        ("/v1/chat/completions", "/v1/responses", &responses),
+        ("/v1/responses", "/v1/chat/completions", &chat),
+        ("/v1/responses", "/v1/responses", &responses),
+    ] {
+        for round in 0..2 {
+            let (_, tree, handed) =
+                check_keeping_handed(checked, &bytes, &Config::default(), &mut lints);
+            let e = Expectation::from_request_handed(read, tree.unwrap(), handed).unwrap();
+            let fresh = Expectation::from_request(read, &body)
+                .unwrap()
+                .check_bytes(answer);
+            assert_eq!(fresh.status, Status::Valid, "{checked} read as {read}");
+            assert_eq!(
+                e.check_bytes_cached(answer, &mut cache),
+                fresh,
+                "{checked} read as {read}, round {round}"
+            );
+        }
+    }
+}
+
 /// `from_request_bytes` builds only the values it reads (issue 17's cost): the same expectation
 /// as the whole body parsed, on every case's request, on the request corpora's bodies, and on
 /// bodies the partial read refuses (a key given twice, not an object).

@@ -95,7 +95,7 @@ pub async fn proxy(
         let cap = usize::try_from(settings.max_check_bytes).unwrap_or(usize::MAX);
         let read = match req.body() {
             Some(stream) => {
-                body::read_request(&stream, cap, content_length, json, |b| {
+                body::read_request(&req, &stream, cap, content_length, json, |b| {
                     !json && !route::may_be_json_text(b)
                 })
                 .await
@@ -382,10 +382,11 @@ pub(crate) fn check(
     json: bool,
     settings: &Settings,
     line: &mut LogLine,
-    tree: &mut Option<serde_json::Value>,
+    tree: &mut Option<Kept>,
 ) -> Option<Result<Response>> {
-    let (verdict, parsed) = crate::output::check_request(url.path(), bytes, &settings.rules);
-    *tree = parsed;
+    let (verdict, parsed, handed) =
+        crate::output::check_request(url.path(), bytes, &settings.rules);
+    *tree = parsed.map(|t| (t, handed));
     if !json && verdict.errors.iter().any(|f| f.rule == "invalid_json") {
         return None;
     }
@@ -403,6 +404,11 @@ pub(crate) fn check(
     Some(reject(&errors::rule_rejection(finding), line))
 }
 
+/// What the request's check kept for the answer's: the parsed body, and the validator slots of
+/// the schemas it linted (issue 17: the answer's check takes the validators from them instead of
+/// looking the schemas up again).
+pub(crate) type Kept = (serde_json::Value, airlock_rules::output::Handed);
+
 /// What a checked request asked its answer to follow (issue 17), read from the tree the check
 /// parsed (issue 14: a body with tools or a format was parsed a second time for it, and every
 /// checked body scanned twice for `json_schema` / `"parameters"`); the schemas are moved out of
@@ -411,11 +417,13 @@ pub(crate) fn check(
 pub(crate) fn expectation(
     path: &str,
     bytes: &[u8],
-    tree: Option<serde_json::Value>,
+    tree: Option<Kept>,
 ) -> Option<airlock_rules::output::Expectation> {
     match tree {
         Some(_) if bytes.len() > airlock_rules::output::MAX_REQUEST_BYTES => None,
-        Some(tree) => airlock_rules::output::Expectation::from_request_owned(path, tree),
+        Some((tree, handed)) => {
+            airlock_rules::output::Expectation::from_request_handed(path, tree, handed)
+        }
         None => crate::output::expectation(path, bytes),
     }
 }

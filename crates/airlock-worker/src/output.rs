@@ -22,9 +22,9 @@
 use core::cell::RefCell;
 
 use airlock_rules::output::{
-    Expectation, MAX_OUTPUT_CHECK_BYTES, OutputReport, StreamOutput, ValidatorCache,
+    Expectation, Handed, MAX_OUTPUT_CHECK_BYTES, OutputReport, StreamOutput, ValidatorCache,
 };
-use airlock_rules::validate::{Config, SchemaLintCache, Verdict, check_keeping_cached};
+use airlock_rules::validate::{Config, SchemaLintCache, Verdict, check_keeping_handed};
 use wasm_bindgen::JsCast;
 use worker::{Response, ResponseBuilder, Result};
 
@@ -57,15 +57,16 @@ thread_local! {
 }
 
 /// A request body checked as `validate::check_keeping` checks it, with this isolate's schema
-/// lint verdicts (a fresh cache if it is somehow in use: no panic path).
+/// lint verdicts (a fresh cache if it is somehow in use: no panic path), and the validator slots
+/// of its schemas for the answer's check (`Expectation::from_request_handed`).
 pub fn check_request(
     path: &str,
     bytes: &[u8],
     config: &Config,
-) -> (Verdict, Option<serde_json::Value>) {
+) -> (Verdict, Option<serde_json::Value>, Handed) {
     LINTS.with(|c| match c.try_borrow_mut() {
-        Ok(mut cache) => check_keeping_cached(path, bytes, config, &mut cache),
-        Err(_) => check_keeping_cached(path, bytes, config, &mut SchemaLintCache::new()),
+        Ok(mut cache) => check_keeping_handed(path, bytes, config, &mut cache),
+        Err(_) => check_keeping_handed(path, bytes, config, &mut SchemaLintCache::new()),
     })
 }
 

@@ -25,8 +25,9 @@ use core::fmt::Write as _;
 use serde_json::{Map, Value};
 
 use super::Ctx;
+use super::HandAt;
 use super::common::{Api, MAX_DEPTH, api, check_name, py_repr, py_str, type_of};
-use super::schema_cache::{Call, Place};
+use super::schema_cache::{Call, Place, Slot};
 use crate::generated::structured as limits;
 
 /// Where a schema sits and how OpenAI names it in errors.
@@ -41,6 +42,8 @@ struct Target<'a> {
     strict: bool,
     /// OpenAI's `code` for a bad schema here (empty for `null`).
     code: &'static str,
+    /// Which of the answer's schemas this is, for the validator handed to its check.
+    at: HandAt,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -75,6 +78,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &serde_json::Value)
         .get("model")
         .and_then(Value::as_str)
         .is_some_and(|m| m.starts_with("ft:"));
+    ctx.hand_api(api == Api::Chat);
     match api {
         Api::Chat => {
             if let Some(rf) = body.get("response_format") {
@@ -97,6 +101,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &serde_json::Value)
                                 param: String::from("response_format"),
                                 strict: js.get("strict") == Some(&Value::Bool(true)),
                                 code: "",
+                                at: HandAt::Format,
                             };
                             run(ctx, &target, schema, fine_tuned);
                         }
@@ -118,6 +123,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &serde_json::Value)
                             param: format!("tools[{i}].function.parameters"),
                             strict: f.get("strict") == Some(&Value::Bool(true)),
                             code: "invalid_function_parameters",
+                            at: HandAt::Tool(i),
                         };
                         run(ctx, &target, schema, fine_tuned);
                     }
@@ -132,6 +138,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &serde_json::Value)
                             param: format!("functions[{i}].parameters"),
                             strict: false,
                             code: "invalid_function_parameters",
+                            at: HandAt::Nothing,
                         };
                         run(ctx, &target, schema, fine_tuned);
                     }
@@ -156,6 +163,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &serde_json::Value)
                             param: String::from("text.format.schema"),
                             strict: format.get("strict") == Some(&Value::Bool(true)),
                             code: "invalid_json_schema",
+                            at: HandAt::Format,
                         };
                         run(ctx, &target, schema, fine_tuned);
                     }
@@ -176,6 +184,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &serde_json::Value)
                             param: format!("tools[{i}].parameters"),
                             strict: tool.get("strict") == Some(&Value::Bool(true)),
                             code: "invalid_function_parameters",
+                            at: HandAt::Tool(i),
                         };
                         run(ctx, &target, schema, fine_tuned);
                     }
@@ -195,6 +204,7 @@ pub(crate) fn lint_strict(ctx: &mut Ctx<'_>, name: &str, schema: &Value) {
         param: String::from("text.format.schema"),
         strict: true,
         code: "invalid_json_schema",
+        at: HandAt::Nothing,
     };
     run(ctx, &target, schema, false);
 }
@@ -301,8 +311,9 @@ fn run(ctx: &mut Ctx<'_>, target: &Target<'_>, schema: &Value, fine_tuned: bool)
         enabled,
     };
     let miss = match ctx.lints.as_deref_mut().map(|c| c.find(schema, &place)) {
-        Some(Ok(calls)) => {
-            let calls = calls.to_vec();
+        Some(Ok((calls, slot))) => {
+            let (calls, slot) = (calls.to_vec(), slot.clone());
+            ctx.hand(target.at, slot);
             replay(ctx, calls);
             return;
         }
@@ -315,7 +326,10 @@ fn run(ctx: &mut Ctx<'_>, target: &Target<'_>, schema: &Value, fine_tuned: bool)
     };
     lint(&mut out, target, schema, fine_tuned);
     if let (Some(miss), Some(cache)) = (miss, ctx.lints.as_deref_mut()) {
-        cache.insert(miss, schema, &place, &out.calls);
+        // The slot is handed on even when the entry is too large to be kept.
+        let slot = Slot::new();
+        cache.insert(miss, schema, &place, &out.calls, slot.clone());
+        ctx.hand(target.at, slot);
     }
     replay(ctx, out.calls);
 }

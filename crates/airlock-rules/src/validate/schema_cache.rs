@@ -35,6 +35,23 @@ use serde_json::Value;
 
 use crate::schema_key::Bounded;
 
+/// The slot for a linted schema's compiled validator, handed to the answer's check (issue 17;
+/// `validator_cache`'s module doc).
+#[cfg(feature = "jsonschema")]
+pub(crate) use crate::validator_cache::Slot;
+
+/// Without `jsonschema` no answer is checked, so there is nothing to hand on.
+#[cfg(not(feature = "jsonschema"))]
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Slot;
+
+#[cfg(not(feature = "jsonschema"))]
+impl Slot {
+    pub(crate) fn new() -> Self {
+        Slot
+    }
+}
+
 /// The most stand-ins known valid one cache keeps.
 pub const MAX_KNOWN_VALID_BODIES: usize = 32;
 
@@ -86,6 +103,8 @@ struct Entry {
     fine_tuned: bool,
     enabled: u8,
     calls: Vec<Call>,
+    /// This schema's validator, once an answer needed it (its memory is bounded with the entry).
+    slot: Slot,
 }
 
 impl Entry {
@@ -197,8 +216,13 @@ impl SchemaLintCache {
         (self.valid_hits, self.valid_misses)
     }
 
-    /// The kept findings for `schema` at `place`, or the key to insert them under.
-    pub(crate) fn find(&mut self, schema: &Value, place: &Place<'_>) -> Result<&[Call], Miss> {
+    /// The kept findings for `schema` at `place` and the slot for its validator, or the key to
+    /// insert them under.
+    pub(crate) fn find(
+        &mut self,
+        schema: &Value,
+        place: &Place<'_>,
+    ) -> Result<(&[Call], &Slot), Miss> {
         let (hash, len) = crate::schema_key::key(schema);
         self.tick += 1;
         match self
@@ -207,7 +231,7 @@ impl SchemaLintCache {
         {
             Some(e) => {
                 self.hits += 1;
-                Ok(&e.calls)
+                Ok((&e.calls, &e.slot))
             }
             None => {
                 self.misses += 1;
@@ -217,8 +241,16 @@ impl SchemaLintCache {
     }
 
     /// Keeps `calls` as what the lints said about `schema` at `place` (looked up as `miss`),
-    /// within the bounds, dropping the least recently used entries to make room.
-    pub(crate) fn insert(&mut self, miss: Miss, schema: &Value, place: &Place<'_>, calls: &[Call]) {
+    /// with `slot` for its validator, within the bounds, dropping the least recently used
+    /// entries to make room.
+    pub(crate) fn insert(
+        &mut self,
+        miss: Miss,
+        schema: &Value,
+        place: &Place<'_>,
+        calls: &[Call],
+        slot: Slot,
+    ) {
         let bytes = miss.len
             + place.name.len()
             + place.param.len()
@@ -238,6 +270,7 @@ impl SchemaLintCache {
             fine_tuned: place.fine_tuned,
             enabled: place.enabled,
             calls: calls.to_vec(),
+            slot,
         };
         self.lints.insert(self.tick, entry, bytes);
     }
