@@ -925,7 +925,8 @@ struct Override {
     /// more than `limit` keys are rejected; `min_items`: a top-level array with fewer than
     /// `limit` items is rejected (carried into `TOP_MIN_ITEMS`; the schema is unchanged); `reject_unknown`: the top-level
     /// name `property`, which the spec does not list, is refused (not only warned about); `any`: anything is accepted here;
-    /// `add_values`: `values` are accepted too; `also_string`: a plain string is accepted beside
+    /// `add_values`: `values` are accepted too; `warn_values`: `values` pass with a warning (a
+    /// value OpenAI's type check takes but whose fate after it no 400 or 200 shows); `also_string`: a plain string is accepted beside
     /// the node's own shape; `allow`: the object takes `property` (any value)
     /// without a warning; `response_only`: `property` is dropped from the object (a response-side
     /// field the spec reuses for input, refused as an unknown parameter). `at = "*"` with a
@@ -1263,6 +1264,21 @@ fn apply(
                             let n = o.limit.ok_or("max_properties needs limit")?;
                             m.insert("maxProperties".into(), json!(n));
                         }
+                        "warn_values" => {
+                            // The values stay outside the enum, so the validator fails on them;
+                            // the note makes that failure a warning (`unverified_value`): OpenAI's
+                            // type check takes them, but no recorded answer shows what follows.
+                            let warned: Vec<Value> = o.values.iter().map(|x| json!(x)).collect();
+                            if warned.is_empty() {
+                                return Err(String::from("warn_values needs values"));
+                            }
+                            if let Some(list) = m.get_mut("enum").and_then(Value::as_array_mut) {
+                                list.retain(|y| !o.values.iter().any(|x| y.as_str() == Some(x)));
+                            } else {
+                                return Err(format!("warn_values: {} has no enum", o.at));
+                            }
+                            m.insert("x-airlock-warn".into(), Value::Array(warned));
+                        }
                         "add_values" => {
                             if let Some(list) = m.get_mut("enum").and_then(Value::as_array_mut) {
                                 for x in &o.values {
@@ -1274,6 +1290,15 @@ fn apply(
                         }
                         "any" => {
                             m.clear();
+                        }
+                        "reopen" => {
+                            // Back to the soft close (an unknown key is a warning) for an object a
+                            // `close_deep` reached through a shared `$ref` (it runs first).
+                            if m.get("additionalProperties") == Some(&json!(false)) {
+                                m.insert("additionalProperties".into(), json!({ "not": {} }));
+                            } else {
+                                return Err(format!("reopen: {at} is not closed"));
+                            }
                         }
                         "also_string" => {
                             let inner = Value::Object(core::mem::take(m));

@@ -41,7 +41,10 @@ const MAX_FAILURES_READ: usize = 256;
 /// Runs the check on a parsed body for `endpoint` (an API path such as `/v1/chat/completions`).
 #[cfg(feature = "jsonschema")]
 pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &Value) {
-    if !ctx.enabled("request_schema") && !ctx.enabled("request_schema_hint") {
+    if !ctx.enabled("request_schema")
+        && !ctx.enabled("request_schema_hint")
+        && !ctx.enabled("unverified_value")
+    {
         return;
     }
     let body_in = body;
@@ -88,7 +91,9 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &Value) {
         {
             continue;
         }
-        if f.certain {
+        if f.unverified {
+            ctx.warn("unverified_value", f.code, Some(f.param.clone()), f.message);
+        } else if f.certain {
             ctx.reject("request_schema", f.code, Some(f.param.clone()), f.message);
         } else {
             ctx.warn(
@@ -386,6 +391,9 @@ mod imp {
         /// Sort key: the path with array indices zero-padded, so findings come in body order.
         pub(super) key: String,
         pub(super) certain: bool,
+        /// A value a `warn_values` override marks: OpenAI's type check takes it, but no recorded
+        /// answer shows what happens after it (rule `unverified_value`, always a warning).
+        pub(super) unverified: bool,
         pub(super) code: &'static str,
         pub(super) param: String,
         pub(super) message: String,
@@ -467,6 +475,17 @@ mod imp {
         doc.pointer(node)?.get("x-airlock")?.as_str()
     }
 
+    /// Whether the schema node whose `enum` failed lists `v` in its `x-airlock-warn` note (a
+    /// `warn_values` override).
+    fn unverified(e: &ValidationError<'_>, doc: &Value, v: &str) -> bool {
+        let path = e.schema_path().as_str();
+        let node = path.rsplit_once('/').map_or("", |(node, _)| node);
+        doc.pointer(node)
+            .and_then(|n| n.get("x-airlock-warn"))
+            .and_then(Value::as_array)
+            .is_some_and(|list| list.iter().any(|x| x.as_str() == Some(v)))
+    }
+
     /// Within one object, the order OpenAI reports in: a `type` outside the union first (no branch
     /// applies, so the object's other keys are not judged: a tool message's `{"type": "file",
     /// "file": …}` part was answered "Invalid value: 'file'. …", not "Unknown parameter: '….file'.",
@@ -503,8 +522,26 @@ mod imp {
         } else {
             key
         };
+        // A value a `warn_values` override names: it passes, with a warning at the value itself.
+        if let (ValidationErrorKind::Enum { .. }, Some(v)) = (e.kind(), e.instance().as_str()) {
+            if unverified(e, doc, v) {
+                let (at, _, _) = param_of(e.instance_path().as_str(), body);
+                let message = format!(
+                    "OpenAI's type check takes '{v}' at '{at}', but no recorded answer shows what the API does with it after that check; it may still be refused."
+                );
+                return Some(Found {
+                    key,
+                    certain: false,
+                    unverified: true,
+                    code: "unverified_value",
+                    param: at,
+                    message,
+                });
+            }
+        }
         let found = |certain: bool, code: &'static str, param: String, message: String| Found {
             key: key.clone(),
+            unverified: false,
             certain: certain && !soft,
             code,
             param,
@@ -565,6 +602,7 @@ mod imp {
                 return (depth >= 1).then(|| Found {
                     key: format!("{raw_key}/2{}", property.as_str().unwrap_or_default()),
                     certain: true,
+                    unverified: false,
                     code: "missing_required_parameter",
                     param: name,
                     message,
@@ -579,6 +617,7 @@ mod imp {
                         unexpected.first().map_or("", String::as_str)
                     ),
                     certain: true,
+                    unverified: false,
                     code: "unknown_parameter",
                     param: name,
                     message,
@@ -999,7 +1038,7 @@ mod tests {
 
     /// A part whose `type` is outside its union is named at the type, before the keys a branch
     /// would have judged (a developer message's text-only parts); with a valid `type`, an unknown
-    /// key is still named first. A tool message's part is named whole, as OpenAI named it
+    /// key of a closed part is still named first (a text part's only warns: `reopen`). A tool message's part is named whole, as OpenAI named it
     /// (epam/ai-dial-adapter-openai#434, the `report_on_object` override), with no key judged; a
     /// system message's part at its type.
     #[test]
@@ -1038,10 +1077,37 @@ mod tests {
         let (param, _, n) = first("system", file);
         assert_eq!(param, "messages[2].content[0].type");
         assert_eq!(n, 1);
-        for role in ["developer", "tool", "system"] {
-            let (param, code, _) = first(role, r#"{"type":"text","text":"ok","file":{}}"#);
-            assert_eq!(param, "messages[2].content[0].file", "{role}");
-            assert_eq!(code.as_deref(), Some("unknown_parameter"));
+        // A valid type with an unknown key in a closed part: the key is named.
+        let (param, code, _) = first(
+            "user",
+            r#"{"type":"image_url","image_url":{"url":"https://example.com/a.png"},"file":{}}"#,
+        );
+        assert_eq!(param, "messages[2].content[0].file");
+        assert_eq!(code.as_deref(), Some("unknown_parameter"));
+        // A text part is only softly closed (the `reopen` override: OpenAI answered 200 to
+        // `cache_control` on system, assistant and user text parts): its unknown key warns.
+        for role in ["developer", "tool", "system", "user"] {
+            let body = if role == "tool" {
+                alloc::string::String::from(
+                    r#"{"model":"gpt-4o","messages":[{"role":"user","content":"hi"},{"role":"assistant","content":null,"tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{}"}}]},{"role":"tool","tool_call_id":"c","content":[{"type":"text","text":"ok","file":{}}]}]}"#,
+                )
+            } else {
+                alloc::format!(
+                    r#"{{"model":"gpt-4o","messages":[{{"role":"user","content":"hi"}},{{"role":"assistant","content":"ok"}},{{"role":"{role}","content":[{{"type":"text","text":"ok","file":{{}}}}]}}]}}"#
+                )
+            };
+            let v = crate::validate::check(
+                "/v1/chat/completions",
+                body.as_bytes(),
+                &crate::validate::Config::default(),
+            );
+            assert!(v.errors.is_empty(), "{role}: {:?}", v.errors);
+            assert!(
+                v.warnings
+                    .iter()
+                    .any(|w| w.error.param.as_deref() == Some("messages[2].content[0].file")),
+                "{role}"
+            );
         }
     }
 

@@ -10,6 +10,8 @@
 //!   certain when the request carries the whole conversation: with `previous_response_id`,
 //!   `conversation` or `item_reference` items, the call or output may live on the server, and
 //!   nothing is reported.
+//! - Responses: a `function_call_output` answering a function that declares `output_schema` is
+//!   JSON.
 
 use alloc::collections::BTreeSet;
 use alloc::format;
@@ -250,8 +252,72 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &serde_json::Value)
         Some(Api::Chat) => chat(ctx, body),
         // Counting input tokens is not known to check the pairing: only the create call is.
         Some(Api::Responses) if endpoint.ends_with("/input_tokens") => {}
-        Some(Api::Responses) => responses(ctx, body),
+        Some(Api::Responses) => {
+            responses(ctx, body);
+            outputs_for_output_schema(ctx, body);
+        }
         None => {}
+    }
+}
+
+/// Responses: a function that declares `output_schema` (programmatic tool calling) is answered
+/// with JSON. A `function_call_output` whose string `output` does not parse as JSON, for a call in
+/// `input` to such a function in `tools` (or in a `namespace` of `tools`), is refused in OpenAI's
+/// words ("Invalid function_call_output.output: expected a JSON string because the function
+/// declares output_schema.", braintrustdata/lingua's capture on gpt-5.6-terra; the 400 shows no
+/// param, so Airlock names the output). An output given as content parts, a call that is not in
+/// `input`, and a function without `output_schema` are not judged.
+fn outputs_for_output_schema(ctx: &mut Ctx<'_>, body: &Value) {
+    let Some(items) = body.get("input").and_then(Value::as_array) else {
+        return;
+    };
+    let Some(tools) = body.get("tools").and_then(Value::as_array) else {
+        return;
+    };
+    fn declares_schema(tools: &[Value], name: &str) -> bool {
+        tools.iter().any(|t| match type_of(t) {
+            Some("function") => {
+                t.get("name").and_then(Value::as_str) == Some(name)
+                    && t.get("output_schema").is_some_and(|s| !s.is_null())
+            }
+            Some("namespace") => t
+                .get("tools")
+                .and_then(Value::as_array)
+                .is_some_and(|inner| declares_schema(inner, name)),
+            _ => false,
+        })
+    }
+    fn call_id(i: &Value) -> Option<&str> {
+        i.get("call_id").and_then(Value::as_str)
+    }
+    for (n, item) in items.iter().enumerate() {
+        if type_of(item) != Some("function_call_output") {
+            continue;
+        }
+        let Some(output) = item.get("output").and_then(Value::as_str) else {
+            continue;
+        };
+        let Some(id) = call_id(item) else {
+            continue;
+        };
+        let name = items
+            .iter()
+            .filter(|i| type_of(i) == Some("function_call") && call_id(i) == Some(id))
+            .find_map(|i| i.get("name").and_then(Value::as_str));
+        let Some(name) = name else {
+            continue;
+        };
+        if declares_schema(tools, name) && serde_json::from_str::<Value>(output).is_err() {
+            ctx.reject(
+                RULE,
+                "",
+                Some(format!("input[{n}].output")),
+                String::from(
+                    "Invalid function_call_output.output: expected a JSON string because the function declares output_schema.",
+                ),
+            );
+            return;
+        }
     }
 }
 
@@ -297,6 +363,19 @@ fn close(ctx: &mut Ctx<'_>, open: Option<Open<'_>>, at_end: bool) {
     );
 }
 
+/// OpenAI's refusal of the tool message at `messages[n]` that answers no open call (none before
+/// it, or one already answered), at its `role`.
+fn reject_unanswerable_tool(ctx: &mut Ctx<'_>, n: usize) {
+    ctx.reject(
+        RULE,
+        "",
+        Some(format!("messages.[{n}].role")),
+        String::from(
+            "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.",
+        ),
+    );
+}
+
 fn chat(ctx: &mut Ctx<'_>, body: &Value) {
     let Some(messages) = body.get("messages").and_then(Value::as_array) else {
         return;
@@ -322,14 +401,7 @@ fn chat(ctx: &mut Ctx<'_>, body: &Value) {
         match role {
             Some("tool") => match open.as_mut() {
                 None => {
-                    ctx.reject(
-                        RULE,
-                        "",
-                        Some(format!("messages.[{n}].role")),
-                        String::from(
-                            "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.",
-                        ),
-                    );
+                    reject_unanswerable_tool(ctx, n);
                     // One error is what OpenAI reports; stop here.
                     return;
                 }
@@ -342,6 +414,14 @@ fn chat(ctx: &mut Ctx<'_>, body: &Value) {
                     }
                     if let Some(id) = m.get("tool_call_id").and_then(Value::as_str) {
                         if let Some(pos) = o.ids.iter().position(|x| *x == id) {
+                            if o.answered[pos] {
+                                // A second answer to a call already answered is no response to
+                                // a preceding call: OpenAI refuses it as it refuses an orphan
+                                // tool message (braintrustdata/lingua's capture
+                                // `anthropicDuplicateToolResultBlocks`, gpt-5-nano).
+                                reject_unanswerable_tool(ctx, n);
+                                return;
+                            }
                             o.answered[pos] = true;
                         }
                     }
@@ -468,5 +548,43 @@ fn responses(ctx: &mut Ctx<'_>, body: &Value) {
             return;
         }
         ctx.warn(RULE, "", Some(String::from("input")), message);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    fn errors(body: &str) -> alloc::vec::Vec<crate::validate::Finding> {
+        crate::validate::check(
+            "/v1/responses",
+            body.as_bytes(),
+            &crate::validate::Config::default(),
+        )
+        .errors
+    }
+
+    /// A `function_call_output` for a function that declares `output_schema` is JSON; outputs
+    /// given as parts, outputs of functions without `output_schema` and calls that are not in
+    /// `input` are not judged.
+    #[test]
+    fn output_schema_outputs_are_json() {
+        let body = |schema: &str, output: &str| {
+            alloc::format!(
+                r#"{{"model":"gpt-5.6-terra","input":[{{"role":"user","content":"stock?"}},{{"type":"function_call","call_id":"c1","name":"stock","arguments":"{{}}"}},{{"type":"function_call_output","call_id":"c1","output":{output}}}],"tools":[{{"type":"function","name":"stock","parameters":{{"type":"object","properties":{{}}}}{schema}}},{{"type":"programmatic_tool_calling"}}]}}"#
+            )
+        };
+        let schema = r#","output_schema":{"type":"object","properties":{"n":{"type":"integer"}},"required":["n"],"additionalProperties":false}"#;
+        let refused = errors(&body(schema, r#""about five""#));
+        let f = refused.first().expect("a plain-text output refused");
+        assert_eq!(f.error.param.as_deref(), Some("input[2].output"));
+        assert!(f.error.message.contains("declares output_schema"));
+        assert!(errors(&body(schema, r#""{\"n\": 5}""#)).is_empty());
+        assert!(errors(&body("", r#""about five""#)).is_empty());
+        assert!(
+            errors(&body(
+                schema,
+                r#"[{"type":"input_text","text":"about five"}]"#
+            ))
+            .is_empty()
+        );
     }
 }

@@ -115,6 +115,10 @@ pub const RULES: &[(&str, &str)] = &[
         "warning: below the top level, a key the API reference does not list, a value outside an enum it marks open, a string against a pattern, or a value that fits no shape of an undiscriminated union",
     ),
     (
+        "unverified_value",
+        "warning: below the top level, a value OpenAI's type check takes but whose fate after that check no recorded 400 or 200 shows (a `warn_values` override; a Chat tool message's 'refusal' part)",
+    ),
+    (
         "unknown_model",
         "warning: the model is not in the data; no model rules ran",
     ),
@@ -247,7 +251,7 @@ pub const RULES: &[(&str, &str)] = &[
     ("tool_types", "warning: a tool type the rules do not know"),
     (
         "tool_call_pairing",
-        "tool messages / function_call_output without their call, or calls left unanswered",
+        "tool messages / function_call_output without their call, calls left unanswered, or an output that is not JSON for a function with output_schema",
     ),
     (
         "image_detail",
@@ -534,6 +538,62 @@ pub fn check_keeping_cached(
     (ctx.finish(), kept)
 }
 
+/// [`check_keeping_cached`], also handing on the validator slots of the schemas it linted
+/// (the answer's format and function `parameters`), for
+/// [`Expectation::from_request_handed`](crate::output::Expectation::from_request_handed): the
+/// answer's check then takes each schema's validator without looking the schema up again
+/// (issue 17; `output`'s `ValidatorCache` module doc). The verdict is [`check`]'s.
+///
+/// # Example
+/// ```
+/// use airlock_rules::output::{Expectation, ValidatorCache};
+/// use airlock_rules::validate::{check_keeping_handed, Config, SchemaLintCache};
+///
+/// let body = br#"{"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}],
+///   "response_format": {"type": "json_schema", "json_schema": {"name": "a", "strict": true,
+///   "schema": {"type": "object", "properties": {"a": {"type": "string"}},
+///   "required": ["a"], "additionalProperties": false}}}}"#;
+/// let answer = br#"{"choices": [{"finish_reason": "stop",
+///   "message": {"role": "assistant", "content": "{\"a\": \"x\"}"}}]}"#;
+/// let (mut lints, mut validators) = (SchemaLintCache::new(), ValidatorCache::new());
+/// for _ in 0..2 {
+///     let path = "/v1/chat/completions";
+///     let (verdict, tree, handed) = check_keeping_handed(path, body, &Config::default(), &mut lints);
+///     assert!(verdict.ok());
+///     assert_eq!(handed.len(), 1);
+///     let expect = Expectation::from_request_handed(path, tree.unwrap(), handed).unwrap();
+///     assert_eq!(expect.check_bytes_cached(answer, &mut validators).status.as_str(), "valid");
+/// }
+/// // Compiled once, and looked up in the validator cache only the first time.
+/// assert_eq!(validators.stats(), (0, 1));
+/// ```
+#[cfg(feature = "jsonschema")]
+pub fn check_keeping_handed(
+    endpoint: &str,
+    body: &[u8],
+    config: &Config,
+    cache: &mut SchemaLintCache,
+) -> (Verdict, Option<serde_json::Value>, crate::output::Handed) {
+    let mut ctx = Ctx::new(config);
+    ctx.keep = true;
+    ctx.lints = Some(cache);
+    run(&mut ctx, endpoint, body);
+    let kept = ctx.kept.take();
+    let handed = core::mem::take(&mut ctx.handed);
+    (ctx.finish(), kept, handed)
+}
+
+/// Which of an answer's schemas a linted schema is (the validator handed on for it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum HandAt {
+    /// None of them (`functions`, a schema checked outside a request).
+    Nothing,
+    /// The `json_schema` format's schema.
+    Format,
+    /// The `parameters` of the function tool at this index of `tools`.
+    Tool(usize),
+}
+
 fn run(ctx: &mut Ctx<'_>, endpoint: &str, body: &[u8]) {
     let Some(ep) = params::endpoint(endpoint) else {
         ctx.warn(
@@ -667,6 +727,9 @@ pub(crate) struct Ctx<'a> {
     kept: Option<serde_json::Value>,
     /// [`check_keeping_cached`]: the schema lints' verdicts kept between checks.
     pub(crate) lints: Option<&'a mut SchemaLintCache>,
+    /// [`check_keeping_handed`]: the validator slots of the schemas linted with `lints`.
+    #[cfg(feature = "jsonschema")]
+    handed: crate::output::Handed,
 }
 
 impl<'a> Ctx<'a> {
@@ -678,7 +741,31 @@ impl<'a> Ctx<'a> {
             keep: false,
             kept: None,
             lints: None,
+            #[cfg(feature = "jsonschema")]
+            handed: crate::output::Handed::default(),
         }
+    }
+
+    /// Notes the API whose answer the linted schemas are for.
+    pub(crate) fn hand_api(&mut self, chat: bool) {
+        #[cfg(feature = "jsonschema")]
+        {
+            self.handed.chat = Some(chat);
+        }
+        #[cfg(not(feature = "jsonschema"))]
+        let _ = chat;
+    }
+
+    /// Hands on `slot`, the validator slot of the schema linted `at`.
+    pub(crate) fn hand(&mut self, at: HandAt, slot: schema_cache::Slot) {
+        #[cfg(feature = "jsonschema")]
+        match at {
+            HandAt::Nothing => {}
+            HandAt::Format => self.handed.format = Some(slot),
+            HandAt::Tool(i) => self.handed.tools.push((i, slot)),
+        }
+        #[cfg(not(feature = "jsonschema"))]
+        let _ = (at, slot);
     }
 
     /// The verdict, with a note of the findings not kept.
