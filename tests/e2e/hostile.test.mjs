@@ -88,6 +88,38 @@ async function readAll(res) {
   return { text: Buffer.concat(parts).toString(), error: null };
 }
 
+/**
+ * Both framings at once, `content-length: 10` and a chunked body that is never ended: the runtime
+ * reads the chunked one, which can be any size, so the worker must stop at the stated length. The
+ * client never ends its body, so an answer can only come from a worker that stopped reading at the
+ * bound. `extra` adds header lines.
+ */
+async function chunkedPastItsLength(w, extra = "") {
+  const before = upstream.requests.length;
+  const u = new URL(w.url);
+  const answer = await new Promise((resolve, reject) => {
+    const socket = net.connect(Number(u.port), u.hostname);
+    const chunks = [];
+    socket.on("error", reject);
+    socket.on("data", (c) => {
+      chunks.push(c);
+      const text = Buffer.concat(chunks).toString("latin1");
+      if (text.includes("\r\n\r\n") && text.includes("unreadable_body")) {
+        socket.destroy();
+        resolve(text);
+      }
+    });
+    socket.on("close", () => resolve(Buffer.concat(chunks).toString("latin1")));
+    const piece = "x".repeat(2000);
+    socket.write(
+      `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\n${extra}content-type: application/json\r\ncontent-length: 10\r\ntransfer-encoding: chunked\r\n\r\n${piece.length.toString(16)}\r\n${piece}\r\n`,
+    );
+  });
+  assert.match(answer, /HTTP\/1\.1 400/);
+  assert.match(answer, /"code":\s*"unreadable_body"/);
+  assert.equal(upstream.requests.length, before, "nothing reached the upstream");
+}
+
 describe("a hostile upstream", () => {
   let w;
   before(async () => {
@@ -383,6 +415,10 @@ describe("a hostile upstream", () => {
     }
   });
 
+  test("a chunked body that runs past its content-length is refused at the length, not read to its end", T, async () => {
+    await chunkedPastItsLength(w);
+  });
+
   test("a key in the model or the path never reaches the log", T, async () => {
     upstream.script((rec, res) => reply(res, 404, { error: { message: "nope", type: "invalid_request_error", param: null, code: "unknown_url" } }));
     const before = w.logs.length;
@@ -415,6 +451,10 @@ describe("a hostile upstream, gateway mode", () => {
   });
   after(async () => {
     await w.dispose();
+  });
+
+  test("a chunked body that runs past its content-length is refused at the length (the Rust path)", T, async () => {
+    await chunkedPastItsLength(w, `authorization: Bearer ${GW_TOKEN}\r\n`);
   });
 
   test("an upstream that echoes Authorization never hands the real key to the client", T, async () => {

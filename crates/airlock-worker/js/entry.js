@@ -14,7 +14,7 @@
 // `fetch` unchanged. `FAST_PATH = "off"` sends every request to the Rust `fetch`. The I/O helpers
 // the Rust `fetch` uses too are `io.mjs` (one module for both; `build-worker` copies it here).
 import Glue from "./glue.mjs";
-import { deleteHeaders, fetchWithin, headerNames, headerPairs, readAnswer } from "./io.mjs";
+import { deleteHeaders, fetchWithin, headerNames, headerPairs, readAnswer, readWhole } from "./io.mjs";
 export * from "./glue.mjs";
 
 // worker-build puts wasm-bindgen's function exports on its entrypoint class's prototype.
@@ -42,13 +42,6 @@ function eachPair(pairs, f) {
     if (parts[i] === "") break;
     f(parts[i], parts[i + 1]);
   }
-}
-
-/** The whole body of a known length, read by the runtime (`body::read_request`). */
-function readWhole(body, length) {
-  const fixed = new FixedLengthStream(length);
-  const piped = body.pipeTo(fixed.writable);
-  return Promise.all([new Response(fixed.readable).arrayBuffer(), piped]).then(([b]) => new Uint8Array(b));
 }
 
 /** An error body's first `cap` bytes (plus the chunk that crossed it) within `ms`, as
@@ -132,7 +125,7 @@ async function serveFast(fast, request, env, ctx) {
   let body = request.body;
   if (fast.reads()) {
     try {
-      body = await readWhole(request.body, fast.content_length());
+      body = await readWhole(request, fast.content_length());
     } catch {
       return answer(fast.unreadable());
     }

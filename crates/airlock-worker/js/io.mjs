@@ -36,6 +36,23 @@ export function deleteHeaders(h, names) {
   }
 }
 
+/** A checked request body of known `length`, whole (`body::read_request`, the entry's fast path).
+ * The runtime delimits a body by its `content-length` unless `transfer-encoding` overrides it, so
+ * such a body is read in one native call and its length checked; one that also names a transfer
+ * coding (a chunked body can run past its stated length) goes through `FixedLengthStream`, which
+ * errors on a byte more or less. Both stop at `length`, within `MAX_CHECK_BYTES`. */
+export function readWhole(request, length) {
+  if (request.headers.has("transfer-encoding")) {
+    const fixed = new FixedLengthStream(length);
+    const piped = request.body.pipeTo(fixed.writable);
+    return Promise.all([new Response(fixed.readable).arrayBuffer(), piped]).then(([b]) => new Uint8Array(b));
+  }
+  return request.arrayBuffer().then((b) => {
+    if (b.byteLength !== length) throw new RangeError("body length differs from content-length");
+    return new Uint8Array(b);
+  });
+}
+
 /** `fetch(url, init)` raced against `ms` milliseconds: the response, 0 (timed out: `controller`,
  * whose signal `init` carries, aborted with reason `airlock: upstream timeout`), or 1 (failed). */
 export function fetchWithin(url, init, ms, controller) {

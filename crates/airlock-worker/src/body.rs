@@ -223,17 +223,12 @@ pub async fn discard(stream: &web_sys::ReadableStream) -> (usize, bool) {
     (read, false)
 }
 
-#[wasm_bindgen::prelude::wasm_bindgen(inline_js = r#"
-export function airlock_read_whole(body, length) {
-  const fixed = new FixedLengthStream(length);
-  const piped = body.pipeTo(fixed.writable);
-  return Promise.all([new Response(fixed.readable).arrayBuffer(), piped]).then(([b]) => new Uint8Array(b));
-}
-"#)]
+// The reader is `js/io.mjs`'s `readWhole`, which the JavaScript entry calls directly.
+#[wasm_bindgen::prelude::wasm_bindgen(module = "/js/io.mjs")]
 extern "C" {
-    #[wasm_bindgen(catch)]
+    #[wasm_bindgen(catch, js_name = readWhole)]
     fn airlock_read_whole(
-        body: &web_sys::ReadableStream,
+        request: &web_sys::Request,
         length: f64,
     ) -> Result<js_sys::Promise, JsValue>;
 }
@@ -251,13 +246,17 @@ pub struct RequestBody {
 /// Reads a request body to check it, at most `cap` bytes (plus the chunk that crossed it).
 ///
 /// A body whose `content-length` is known and within the cap, when `whole` (a JSON content
-/// type), is read in one call by the runtime (issue 14): piped through workerd's
-/// `FixedLengthStream` of that length, which errors on a byte more or less, into `arrayBuffer()`.
+/// type), is read in one call by the runtime (issue 14): `request.arrayBuffer()`, its length then
+/// compared with the `content-length` (the runtime delimits such a body by it), or, when the
+/// request also names a `transfer-encoding` (a chunked body the runtime reads past any stated
+/// length), piped through workerd's `FixedLengthStream` of that length, which errors on a byte
+/// more or less, into `arrayBuffer()`; either way no more than the length is read.
 /// Chunk by chunk through a reader, each chunk a promise, a `Uint8Array` and a copy into wasm,
 /// a 700 KB body cost ~5 ms of CPU in workerd; read whole, ~0.5 ms. Any other body, or where the
 /// runtime has no `FixedLengthStream`, goes through [`read_prefix`]. `None` when the stream is
 /// locked or already read.
 pub async fn read_request(
+    request: &web_sys::Request,
     stream: &web_sys::ReadableStream,
     cap: usize,
     content_length: Option<u64>,
@@ -267,7 +266,7 @@ pub async fn read_request(
     let known = content_length.filter(|&n| whole && usize::try_from(n).is_ok_and(|n| n <= cap));
     if let Some(n) = known {
         // `n <= cap` fits in a JS number: the cap is a setting far below 2^53.
-        if let Ok(promise) = airlock_read_whole(stream, n as f64) {
+        if let Ok(promise) = airlock_read_whole(request, n as f64) {
             let read = JsFuture::from(promise)
                 .await
                 .ok()
