@@ -578,7 +578,17 @@ fn candidates(e: &Evidence, stated_status: Option<u16>) -> alloc::vec::Vec<Candi
         // The readers read the class with its message: a timeout class whose message says the
         // connect phase timed out (Java's `SocketTimeoutException: Connect timed out`) is a
         // connection never made, not the timeout its name alone gives.
-        .filter(|r| r.transport.is_none() || e.transport.is_none() || r.transport == e.transport);
+        .filter(|r| r.transport.is_none() || e.transport.is_none() || r.transport == e.transport)
+        // One class can be raised both for a connection never made and for an answer that came
+        // back with an error status: .NET's `HttpRequestException` is also what
+        // `EnsureSuccessStatusCode` throws, its message stating the status it got ("Response
+        // status code does not indicate success: 404 (Not Found)."). That answer arrived, so the
+        // transport the class name gives does not apply; the stated status reads it.
+        .filter(|r| {
+            r.transport.is_none()
+                || stated_status.is_none()
+                || !e.message.as_deref().is_some_and(reports_response_status)
+        });
     push(exception, Via::Exception);
     push(e.transport.and_then(by_transport), Via::Transport);
     // A 404 answered by an HTML page (an edge server's, not OpenAI's JSON error) says the path
@@ -604,6 +614,15 @@ fn candidates(e: &Evidence, stated_status: Option<u16>) -> alloc::vec::Vec<Candi
     };
     push(status_rule, Via::Status);
     out
+}
+
+/// Whether an exception's message is the status line of an answer the client got and refused,
+/// not a transport failure: .NET's `EnsureSuccessStatusCode` ("Response status code does not
+/// indicate success: 429 (Too Many Requests).").
+pub(crate) fn reports_response_status(message: &str) -> bool {
+    message
+        .to_ascii_lowercase()
+        .contains("status code does not indicate success")
 }
 
 /// A code's words: `quota_not_enough` → `quota not enough`; a CamelCase code stays one word, in

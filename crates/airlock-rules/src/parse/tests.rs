@@ -3285,6 +3285,151 @@ fn batch_ab_providers_model_refusals_busy_servers_window_words_and_sdk_argument_
 }
 
 #[test]
+fn batch_ac_runner_crashes_window_words_route_words_per_minute_codes_and_dotnet_status_lines() {
+    // Ollama's model runner crashed: a failure on the server's side, retried.
+    for text in [
+        "ollama._types.ResponseError: llama runner process no longer running: -1 ",
+        "Error: 500 Internal Server Error: llama runner process has terminated: exit status 2",
+        "\"model runner has unexpectedly stopped, this may be due to resource limitations or an internal error, check ollama server logs for details\"",
+    ] {
+        let (c, r_, _, _) = full(text);
+        assert_eq!((c, r_), ("server_error", "yes"), "{text}");
+    }
+    // Near miss: the runner's own start line is no error.
+    assert!(crate::explain(
+        "time=2026-02-05T12:40:01.000+01:00 level=INFO source=server.go:630 msg=\"llama runner started in 3.21 seconds\""
+    )
+    .diagnosis
+    .is_none());
+    // llama-cpp-python's context window, as its server logs it and as its class raises it.
+    for text in [
+        "[llama-cpp] | Exception: Requested tokens (2285) exceed context window of 2048",
+        "ValueError: Requested tokens (1130) exceed context window of 512",
+    ] {
+        let (c, r_, _, _) = full(text);
+        assert_eq!((c, r_), ("context_length", "after_change"), "{text}");
+    }
+    // Near miss: a load line naming the window is no error.
+    assert!(
+        crate::explain("llama_new_context_with_model: n_ctx      = 2048")
+            .diagnosis
+            .is_none()
+    );
+    // xAI's 404 for a path it does not serve: the URL must change.
+    for text in [
+        "litellm.NotFoundError: NotFoundError: XaiException - Error code: 404 - {'code': 'Some requested entity was not found', 'error': 'No handler found on route. Please double check your URL and consult https://api.x.ai/docs for more information.'}",
+        r#"{"code":"Some requested entity was not found","error":"No handler found on route. Please double check your URL and consult https://api.x.ai/docs for more information."}"#,
+    ] {
+        let (c, r_, rule, _) = full(text);
+        assert_eq!(
+            (c, r_, rule.as_str()),
+            ("not_found", "after_change", "route_not_found"),
+            "{text}"
+        );
+    }
+    // Near miss: a 404 for a model that does not exist stays a model to change, not a URL.
+    let (c, r_, _, _) = full(
+        "Error code: 404 - {'code': 'Some requested entity was not found', 'error': 'The model grok-9 does not exist or your team does not have access to it.'}",
+    );
+    assert_eq!((c, r_), ("not_found", "no"));
+    // Cerebras' per-minute limits: its code names a quota, the window is a minute; the longer
+    // wording beats the context window's "too many tokens" inside it.
+    for text in [
+        r#"System.Exception: {"message":"Requests per minute limit exceeded - too many requests sent.","type":"too_many_requests_error","param":"quota","code":"request_quota_exceeded"}"#,
+        "429 \"Tokens per minute limit exceeded - too many tokens processed.\"",
+    ] {
+        let (c, r_, rule, _) = full(text);
+        assert_eq!(
+            (c, r_, rule.as_str()),
+            ("rate_limit", "yes", "rate_limit_quota_per_window"),
+            "{text}"
+        );
+    }
+    // Near miss: another code that names a used-up quota stays the quota.
+    let (c, _, _, _) = full(
+        r#"{"error":{"code":"monthly_quota_exceeded","message":"Your plan's monthly allowance is used up."}}"#,
+    );
+    assert_eq!(c, "quota");
+    // .NET's `EnsureSuccessStatusCode`: `HttpRequestException` stating the status it got is an
+    // answer, read by its status.
+    for (text, want) in [
+        (
+            "Unhandled exception. System.Net.Http.HttpRequestException: Response status code does not indicate success: 404 (Not Found).",
+            ("not_found", "no"),
+        ),
+        (
+            "System.Net.Http.HttpRequestException: Response status code does not indicate success: 429 (Too Many Requests).",
+            ("rate_limit", "yes"),
+        ),
+        (
+            "System.Net.Http.HttpRequestException: Response status code does not indicate success: 401 (Unauthorized).",
+            ("authentication", "no"),
+        ),
+    ] {
+        let (c, r_, _, d) = full(text);
+        assert_eq!(((c, r_), d), (want, "response"), "{text}");
+    }
+    // Near misses: the same class for a connection never made stays a connection.
+    for text in [
+        "System.Net.Http.HttpRequestException: No such host is known. (api.openai.com:443)",
+        "System.Net.Http.HttpRequestException: An error occurred while sending the request.",
+    ] {
+        let (c, _, _, _) = full(text);
+        assert_eq!(c, "connection", "{text}");
+    }
+}
+
+#[test]
+fn batch_ac_a_go_realtime_maps_event_id_and_a_status_before_a_body_after_a_label() {
+    // A Realtime error event printed as a Go map holds `event_id` between `code` and `message`:
+    // the code ends before it.
+    for (text, code, param) in [
+        (
+            "2026-08-27T04:09:02.980Z [WARN] {a37e1331} [RT] API error: map[code:unknown_parameter event_id:<nil> message:Unknown parameter: 'session.input_audio_format'. param:session.input_audio_format type:invalid_request_error]",
+            "unknown_parameter",
+            "session.input_audio_format",
+        ),
+        (
+            "[RT] API error: map[code:invalid_value event_id:evt_FAKE123 message:Invalid value: 'ash2'. Supported values are: 'alloy' and 'ash'. param:session.voice type:invalid_request_error]",
+            "invalid_value",
+            "session.voice",
+        ),
+    ] {
+        let d = crate::explain(text).diagnosis.expect(text);
+        assert_eq!(
+            (d.code.as_deref(), d.param.as_deref(), d.category.as_str()),
+            (Some(code), Some(param), "invalid_request"),
+            "{text}"
+        );
+    }
+    // Near miss: a map without `event_id` reads as before.
+    let d = crate::explain("Error from API: map[code:model_not_found message:The model `gpt-9` does not exist param:<nil> type:invalid_request_error]")
+        .diagnosis
+        .unwrap();
+    assert_eq!(
+        (d.code.as_deref(), d.category.as_str()),
+        (Some("model_not_found"), "not_found")
+    );
+    // A status right before an Anthropic-shaped body, after a client's label and its colon or in
+    // parentheses: a response carried it, not a stream's error event.
+    for text in [
+        r#"Failed to process message with Claude: Error: Claude API error: 429 {"type":"error","error":{"type":"rate_limit_error","message":"This request would exceed your organization's rate limit of 10,000 input tokens per minute "#,
+        r#"API Error (429 {"type":"error","error":{"type":"rate_limit_error","message":"Number of request tokens has exceeded your per-minute rate limit"}})"#,
+    ] {
+        let (c, r_, _, d) = full(text);
+        assert_eq!((c, r_, d), ("rate_limit", "yes", "response"), "{text}");
+    }
+    // Near misses: the same shape as an SSE event, or alone, stays a stream's error event.
+    for text in [
+        "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}",
+        r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+    ] {
+        let (_, _, _, d) = full(text);
+        assert_eq!(d, "stream", "{text}");
+    }
+}
+
+#[test]
 fn hard_wraps_come_off_before_reading() {
     let cat = |t: &str| crate::explain(t).diagnosis.map(|d| d.category.as_str());
     let strip = super::present::strip;

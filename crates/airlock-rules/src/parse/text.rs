@@ -811,6 +811,23 @@ fn statuses(l: &str, at: usize, c: &mut Collector) {
             c.status_before_body();
         }
     }
+    // The same after a client's label and its colon, or inside parentheses (`Claude API error:
+    // 429 {"type":"error",…}`, `API Error (429 {…})`): the status the body came with, so an
+    // Anthropic-shaped body there is a response's, not a stream's error event.
+    for (k, _) in l.match_indices(" {") {
+        let Some(d) = k.checked_sub(3) else {
+            continue;
+        };
+        let after_label =
+            (d >= 1 && lb[d - 1] == b'(') || (d >= 2 && lb[d - 1] == b' ' && lb[d - 2] == b':');
+        if !after_label {
+            continue;
+        }
+        if let Some(s) = three_digits(&lb[d..k]).filter(|s| (400..=599).contains(s)) {
+            c.status(s, prio::HTTP, at + d);
+            c.status_before_body();
+        }
+    }
     // A status and its name as one code at the start of a line (Vercel's error page: `504:
     // GATEWAY_TIMEOUT`, then `Code: FUNCTION_INVOCATION_TIMEOUT`).
     if lead.as_bytes().get(3..5) == Some(b": ") {
@@ -972,14 +989,16 @@ fn code_like(msg: &str) -> bool {
 }
 
 /// `Error from API: map[code:model_not_found message:… param:<nil> type:invalid_request_error]`:
-/// a Go map printed with `%v`.
+/// a Go map printed with `%v`. A Realtime error event's map also holds `event_id` (Go prints the
+/// keys sorted: `map[code:unknown_parameter event_id:<nil> message:…]`): a key of its own that ends
+/// the value before it, read for nothing.
 fn go_map(line: &str, at: usize, c: &mut Collector) {
     let Some(k) = line.find("map[") else {
         return;
     };
     let inner = &line[k + 4..];
     let inner = inner.rfind(']').map_or(inner, |e| &inner[..e]);
-    let keys = ["code:", "message:", "param:", "type:"];
+    let keys = ["code:", "event_id:", "message:", "param:", "type:"];
     let mut starts: Vec<(usize, &str)> = Vec::new();
     for key in keys {
         let mut from = 0;
@@ -1005,6 +1024,7 @@ fn go_map(line: &str, at: usize, c: &mut Collector) {
             "code:" => body.code = value,
             "message:" => body.message = value,
             "param:" => body.param = value,
+            "event_id:" => {}
             _ => body.error_type = value,
         }
     }
@@ -1562,6 +1582,12 @@ pub(crate) fn scan(text: &str, c: &mut Collector) {
             if kind == Some(Transport::Timeout) && connect_phase(&msg.to_ascii_lowercase()) {
                 // Java's `SocketTimeoutException: Connect timed out`: no connection was made.
                 kind = Some(Transport::Connection);
+            }
+            if kind.is_some() && crate::classify::reports_response_status(msg) {
+                // .NET's `HttpRequestException: Response status code does not indicate success:
+                // 404 (Not Found).`: the class `EnsureSuccessStatusCode` throws for an answer
+                // that arrived, not a connection never made.
+                kind = None;
             }
             if last_segment(name) == "SseException" {
                 c.stream_text();
