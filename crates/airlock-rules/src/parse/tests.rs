@@ -2747,6 +2747,23 @@ fn batch_w_gateways_envelopes_closes_and_cut_bodies() {
         full("Error code: 404 - {'error': {'message': 'No endpoints found for acme/model-x:free.', 'code': 404}}").1,
         "no"
     );
+    // The account's data policy (or the request's provider filter) leaves no endpoint: the
+    // settings or the request change, in either privacy wording OpenRouter prints.
+    for text in [
+        r#""message": "No endpoints found matching your data policy (Zero data retention). Configure: https://openrouter.ai/settings/privacy""#,
+        "No endpoints found matching your data policy (Paid model training). Configure: https://openrouter.ai/settings/privacy",
+    ] {
+        let (c, r_, rule, _) = full(text);
+        assert_eq!(
+            (c, r_, rule.as_str()),
+            (
+                "not_found",
+                "after_change",
+                "provider_no_endpoint_for_request"
+            ),
+            "{text}"
+        );
+    }
 
     // A code written after its type with a dot in a WebSocket close reason, its name elided.
     let (c, r_, rule, d) = full(
@@ -2928,6 +2945,30 @@ fn policy_blocks_cors_refusals_region_refusals_google_field_violations_and_quota
         r#"{"error":{"code":"403","message":"Your resource has been temporarily blocked because we detected behavior that may violate our content policy."}}"#,
     );
     assert_eq!((c, r_), ("content_policy", "no"));
+    // Sora 2's moderation refusals: the blocked-by-moderation wording (on inputs, or without a
+    // code) and the pre-generation `sentinel_block` code, which carries only a vague message.
+    for text in [
+        "The request is blocked by our moderation system when checking inputs. Possible reasons: self-harm",
+        "Your request was blocked by our moderation system.",
+        r#"{"error": {"code": "sentinel_block", "message": "Hmmm something didn't look right with your request. Please try again later or visit https://help.openai.com if this issue persists.", "param": null, "type": "invalid_request_error"}}"#,
+    ] {
+        let (c, r_, rule, _) = full(text);
+        assert_eq!(
+            (c, r_, rule.as_str()),
+            ("content_policy", "after_change", "content_policy_violation"),
+            "{text}"
+        );
+    }
+    // Near miss: the same vague message without the code is no safety refusal.
+    assert_ne!(
+        full(r#"{"error": {"message": "Hmmm something didn't look right with your request.", "type": "invalid_request_error"}}"#).0,
+        "content_policy"
+    );
+    // Near miss: a moderation system that failed is no refusal of the content.
+    assert_ne!(
+        full("Error code: 500 - {'error': {'message': 'Our moderation system timed out, please retry.', 'type': 'server_error'}}").0,
+        "content_policy"
+    );
     // Near miss: a prompt the safety system refused is changed and sent again.
     let (c, r_, _, _) = full("400 Your request was rejected as a result of our safety system.");
     assert_eq!((c, r_), ("content_policy", "after_change"));
