@@ -17,4 +17,4 @@ pub(crate) mod request_schemas;
 pub(crate) mod structured;
 
 /// A hash of the rule data these tables were generated from (FNV-1a 64 over `rules/`).
-pub const DATA_VERSION: &str = "3e16d8e68947cc5a";
+pub const DATA_VERSION: &str = "479c32d8443d2b81";
