@@ -51,7 +51,7 @@ pub const MAX_STRICT_DEPTH: usize = 64;
 pub struct Findings {
     /// What OpenAI would reject; never empty in an `Err`.
     pub errors: Vec<Finding>,
-    /// What may be refused but is not certain (a format outside the guide's list, `uniqueItems`).
+    /// What may be refused but is not certain (a format outside the guide's list, `oneOf`).
     pub warnings: Vec<Finding>,
 }
 

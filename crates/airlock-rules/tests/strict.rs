@@ -817,8 +817,10 @@ fn strict_schema_agrees_with_pydantic_and_the_lint() {
         }
     }
     assert!(report.is_empty(), "{}", report.join("\n"));
-    // Maps, a non-object root and an untyped value cannot be strict; the 47 others are
-    // (DeepNesting is exactly at the 10 levels of nesting OpenAI allows).
+    // Maps, a non-object root, a set (its `uniqueItems` is refused in strict mode: "'uniqueItems'
+    // is not permitted.", danilorg11/wahojobs-ai-tracker's recorded 400) and an untyped value
+    // cannot be strict; the 46 others are (DeepNesting is exactly at the 10 levels of nesting
+    // OpenAI allows).
     assert_eq!(
         refused,
         [
@@ -827,6 +829,7 @@ fn strict_schema_agrees_with_pydantic_and_the_lint() {
             "FlattenMap",
             "RootVec",
             "RootEnum",
+            "SetField",
             "JsonValue"
         ]
     );

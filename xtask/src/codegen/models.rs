@@ -130,6 +130,9 @@ struct FamilyRow {
     chat_refused: Option<String>,
     #[serde(default)]
     responses_refused: bool,
+    /// The Responses API does not serve the model and says so in words of its own (`{model}`
+    /// stands for the model id as sent).
+    responses_refused_message: Option<String>,
     #[serde(default)]
     refused: Vec<RefusedRow>,
     #[serde(default)]
@@ -284,7 +287,7 @@ pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
         };
         let _ = writeln!(
             out,
-            "    Family {{ name: {:?}, reasoning: {:?}, chat_max_tokens_rejected: {}, sampling_defaults_only: {}, logprobs_rejected: {}, stop_rejected: {}, system_role_rejected: {}, function_role_rejected: {}, reasoning_efforts: &{:?}, vision: {:?}, structured_outputs: {:?}, json_object: {:?}, image_sizes: &{:?}, image_qualities: &{:?}, image_max_n: {:?}, image_prompt_max: {:?}, dimensions_max: {:?}, dimensions_rejected: {}, chat_max_completion_tokens: {:?}, chat_refused: {chat_refused}, responses_refused: {}, refused: {refused}, reasoning_contexts: &{:?}, reasoning_modes: &{:?}, verbosities: &{:?}, reasoning_summaries: &{:?}, tools_refused: &{:?}, tools_refused_worded: &{:?}, tools_unlisted: &{:?}, deep_research: {}, chat_sampling_refused: {}, sampling_unless_effort_none: {}, default_effort_none: {}, audio_input: {:?}, audio_required: {}, chat_effort_null_rejected: {}, names_dotless: {}, chat_tools_effort_refused: {:?}, source: {:?} }},",
+            "    Family {{ name: {:?}, reasoning: {:?}, chat_max_tokens_rejected: {}, sampling_defaults_only: {}, logprobs_rejected: {}, stop_rejected: {}, system_role_rejected: {}, function_role_rejected: {}, reasoning_efforts: &{:?}, vision: {:?}, structured_outputs: {:?}, json_object: {:?}, image_sizes: &{:?}, image_qualities: &{:?}, image_max_n: {:?}, image_prompt_max: {:?}, dimensions_max: {:?}, dimensions_rejected: {}, chat_max_completion_tokens: {:?}, chat_refused: {chat_refused}, responses_refused: {}, responses_refused_message: {:?}, refused: {refused}, reasoning_contexts: &{:?}, reasoning_modes: &{:?}, verbosities: &{:?}, reasoning_summaries: &{:?}, tools_refused: &{:?}, tools_refused_worded: &{:?}, tools_unlisted: &{:?}, deep_research: {}, chat_sampling_refused: {}, sampling_unless_effort_none: {}, default_effort_none: {}, audio_input: {:?}, audio_required: {}, chat_effort_null_rejected: {}, names_dotless: {}, chat_tools_effort_refused: {:?}, source: {:?} }},",
             f.name,
             f.reasoning,
             f.chat_max_tokens_rejected,
@@ -305,6 +308,7 @@ pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
             f.dimensions_rejected,
             f.chat_max_completion_tokens,
             f.responses_refused,
+            f.responses_refused_message,
             f.reasoning_contexts,
             f.reasoning_modes,
             f.verbosities,

@@ -19,11 +19,11 @@ pub(crate) const MAX_NAME_LENGTH: usize = 64;
 pub(crate) const MAX_TOOLS: usize = 128;
 /// Chat Completions 400 'Invalid 'messages': array too long. Expected an array with maximum length 2048, but got an array with length 2050 instead.' (obot-platform/obot#1009, go-openai); the OpenAPI spec states no maxItems for messages. The longest recorded 200 in the accepted corpus has far fewer (read 2026-12-06).
 pub(crate) const MAX_MESSAGES: usize = 2048;
-/// OpenAI Structured Outputs guide, 'Some type-specific keywords are not yet supported' (read 2026-11-25).
-pub(crate) const REJECTED: &[&str] = &["allOf", "not", "dependentRequired", "dependentSchemas", "if", "then", "else"];
+/// OpenAI Structured Outputs guide, 'Some type-specific keywords are not yet supported'; uniqueItems: a real 400 replayed verbatim in danilorg11/wahojobs-ai-tracker (tests/test_professional_background_preparation.py at d2fc8d9b9568cdc7e92776e237c249a59a40cf1a: gpt-5-mini, Responses, strict text.format: 'Invalid schema for response_format 'professional_occupational_relation': In context=('properties', 'candidate_fact_ids'), 'uniqueItems' is not permitted.', param text.format.schema, code invalid_json_schema) (read 2026-12-07).
+pub(crate) const REJECTED: &[&str] = &["allOf", "not", "dependentRequired", "dependentSchemas", "if", "then", "else", "uniqueItems"];
 /// OpenAI Structured Outputs guide: 'For fine-tuned models, we additionally do not support the following' (read 2026-11-25).
 pub(crate) const REJECTED_FINE_TUNED: &[&str] = &["minLength", "maxLength", "pattern", "format", "minimum", "maximum", "multipleOf", "patternProperties", "minItems", "maxItems"];
 /// OpenAI Structured Outputs guide as of 2024-08 (unsupported list since shortened); 2024 community report of "'oneOf' is not permitted" (read 2026-11-25).
-pub(crate) const DOUBTFUL: &[&str] = &["oneOf", "unevaluatedProperties", "propertyNames", "minProperties", "maxProperties", "unevaluatedItems", "contains", "minContains", "maxContains", "uniqueItems"];
+pub(crate) const DOUBTFUL: &[&str] = &["oneOf", "unevaluatedProperties", "propertyNames", "minProperties", "maxProperties", "unevaluatedItems", "contains", "minContains", "maxContains"];
 /// OpenAI Structured Outputs guide, 'Supported string properties': format (read 2026-11-25).
 pub(crate) const FORMATS: &[&str] = &["date-time", "time", "date", "duration", "email", "hostname", "ipv4", "ipv6", "uuid"];

@@ -575,6 +575,18 @@ fn first_image_part(obj: &serde_json::Map<String, Value>) -> Option<String> {
 
 fn responses(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
     let model = model_id(obj);
+    if let Some(words) = f.responses_refused_message {
+        // Models of other endpoints (embeddings, images, video), each family in the words OpenAI
+        // used for it: "The requested model, 'dall-e-3' was not found.", "Model not found
+        // sora-2" (dsw7/GPTifier's live tests).
+        ctx.reject(
+            "model_endpoint",
+            "model_not_found",
+            Some("model".into()),
+            words.replace("{model}", model),
+        );
+        return;
+    }
     if f.responses_refused {
         // Seen for the search-preview, audio and image models and o1-preview (param model, code
         // model_not_found: Laisky/one-api#88, CherryHQ/cherry-studio#6170).

@@ -116,6 +116,9 @@ pub(crate) struct Family {
     pub(crate) chat_refused: Option<ChatRefusal>,
     /// The Responses API does not serve the model.
     pub(crate) responses_refused: bool,
+    /// The Responses API does not serve the model, in OpenAI's own words for it (`{model}`: the
+    /// model id as sent).
+    pub(crate) responses_refused_message: Option<&'static str>,
     /// Parameters refused with "Unsupported parameter: 'P' is not supported with this model.".
     pub(crate) refused: &'static [Refused],
     /// The accepted `reasoning.context` values (empty: not known).
