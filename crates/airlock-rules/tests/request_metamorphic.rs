@@ -49,6 +49,9 @@ use std::path::{Path, PathBuf};
 use airlock_rules::validate::{ApiError, Config, check};
 use serde_json::{Map, Value, json};
 
+#[path = "support/message_form.rs"]
+mod message_form;
+
 fn dir(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/requests")
@@ -1070,34 +1073,9 @@ fn cross_endpoint(
     })
 }
 
-/// A message's form: quoted values as `'_'`, numbers as `0`, nothing after "Supported values are:"
-/// (as in `tests/requests.rs`).
+/// A message's form (`support/message_form.rs`, as in `tests/requests.rs`), with `0.0` read as `0`.
 fn form(message: &str) -> String {
-    let cut = message
-        .find("Supported values are:")
-        .map_or(message, |i| &message[..i]);
-    let mut out = String::new();
-    let mut quoted = false;
-    for c in cut.chars() {
-        match c {
-            '\'' if quoted => {
-                quoted = false;
-                out.push_str("_'");
-            }
-            '\'' => {
-                quoted = true;
-                out.push('\'');
-            }
-            _ if quoted => {}
-            c if c.is_ascii_digit() => {
-                if !out.ends_with('0') {
-                    out.push('0');
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.replace("0.0", "0")
+    message_form::form(message).replace("0.0", "0")
 }
 
 fn matches(case: &Value, param: Option<&str>, e: &ApiError) -> Result<(), String> {

@@ -7,6 +7,10 @@ use std::path::{Path, PathBuf};
 use airlock_rules::validate::{Config, Verdict, check};
 use serde_json::Value;
 
+#[path = "support/message_form.rs"]
+mod message_form;
+use message_form::form;
+
 fn dir(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/requests")
@@ -198,36 +202,6 @@ fn matches_openai(case: &Value, e: &airlock_rules::validate::ApiError) -> Result
         }
     }
     Ok(())
-}
-
-/// A message's form: quoted values as `'_'`, digits as `0`, and nothing after "Supported values
-/// are:".
-fn form(message: &str) -> String {
-    let cut = message
-        .find("Supported values are:")
-        .map_or(message, |i| &message[..i]);
-    let mut out = String::new();
-    let mut quoted = false;
-    for c in cut.chars() {
-        match c {
-            '\'' if quoted => {
-                quoted = false;
-                out.push_str("_'");
-            }
-            '\'' => {
-                quoted = true;
-                out.push('\'');
-            }
-            _ if quoted => {}
-            c if c.is_ascii_digit() => {
-                if !out.ends_with('0') {
-                    out.push('0');
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[test]
