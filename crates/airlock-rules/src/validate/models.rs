@@ -842,7 +842,10 @@ fn reasoning_effort(
 }
 
 fn images(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
-    refused_params(ctx, f, obj, "images");
+    // OpenAI names `response_format` before the model's other refused parameters (`style`), and
+    // those before a value out of the model's list (`quality: 'standard'`): one 400 at a time, in
+    // that order, for gpt-image-1 (ailinone/collective-intelligence's recorded sequence;
+    // genkit-ai/genkit#3346 named `response_format` with `style` and `quality` also sent).
     // The GPT image models always answer in base64 and refuse the dall-e parameter (observed for
     // gpt-image-1 and gpt-image-1-mini: vercel/ai#6102, lofcz/LLMTornado#155). Only the families
     // the data knows get this rule; a newer image model passes.
@@ -854,6 +857,7 @@ fn images(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
             "Unknown parameter: 'response_format'.".into(),
         );
     }
+    refused_params(ctx, f, obj, "images");
     // The longest prompt each model takes (the API reference: 1000 characters for dall-e-2,
     // 4000 for dall-e-3, 32000 for the GPT image models). dall-e-2 answers in a wording of its
     // own, no param (griptape-ai/ComfyUI-Griptape#164: a 1192-character prompt); dall-e-3, the
