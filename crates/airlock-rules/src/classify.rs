@@ -803,7 +803,6 @@ pub fn diagnose(evidence: &Evidence) -> Diagnosis {
     } else {
         cause.category
     };
-    let decision = cause.retry;
     // The status an SDK class stands for: v0's `RateLimitError` was raised for a 429 whatever its
     // message said, and openai-python's `InternalServerError` for a 5xx that arrived.
     let class_status = present(evidence.exception.as_deref())
@@ -957,6 +956,17 @@ pub fn diagnose(evidence: &Evidence) -> Diagnosis {
         }
     } else {
         None
+    };
+    // One request that asks for more than the whole limit (Groq's `Limit 7000, Used 0, Requested
+    // ~12903` under "Rate limit reached") never fits, however long it waits: like OpenAI's
+    // "Request too large", the request must shrink.
+    let over_limit = rate_limit
+        .as_ref()
+        .is_some_and(|i| matches!((i.requested, i.limit), (Some(r), Some(l)) if r > l));
+    let decision = if over_limit && cause.retry == RetryDecision::Yes {
+        RetryDecision::AfterChange
+    } else {
+        cause.retry
     };
 
     // When to retry: the server's own delay (its headers, else a delay its body states), else

@@ -420,7 +420,8 @@ fn number_after(message: &str, lower: &str, word: &str) -> Option<u64> {
         if i < bytes.len() && bytes[i].is_ascii_alphanumeric() {
             continue;
         }
-        while i < bytes.len() && (bytes[i] == b':' || bytes[i] == b' ' || bytes[i] == b'=') {
+        // `~` is Groq's approximate count (`Requested ~12903`).
+        while i < bytes.len() && matches!(bytes[i], b':' | b' ' | b'=' | b'~') {
             i += 1;
         }
         let start = i;
@@ -747,6 +748,14 @@ mod tests {
             "Rate limit reached for gpt-4o in organization org-x1 on requests per min (RPM): Limit 3,Used 3, Requested 1.",
         );
         assert_eq!((i.limit, i.used, i.requested), (Some(3), Some(3), Some(1)));
+        // Groq writes an estimated count with a tilde.
+        let i = info(
+            "Rate limit reached for model `llama3-70b-8192` in organization `org_01x` on tokens per minute (TPM): Limit 7000, Used 0, Requested ~12903. Please try again in 50.597142857s.",
+        );
+        assert_eq!(
+            (i.limit, i.used, i.requested),
+            (Some(7000), Some(0), Some(12903))
+        );
     }
 
     #[test]

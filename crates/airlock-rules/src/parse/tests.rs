@@ -3561,3 +3561,66 @@ fn source_code_that_handles_a_class_names_no_failure() {
     );
     assert_eq!(c, "rate_limit");
 }
+
+#[test]
+fn batch_ae_requests_over_the_whole_limit_alternation_unreachable_servers_and_chinese_labels() {
+    // One request that asks for more than the whole limit never fits: the request must shrink,
+    // whether the count is exact or Groq's estimate with a tilde.
+    for text in [
+        "Error code: 429 - {'error': {'message': 'Rate limit reached for model `llama3-70b-8192` in organization `org_01x` on tokens per minute (TPM): Limit 7000, Used 0, Requested ~12903. Please try again in 50.597142857s.', 'type': 'tokens', 'code': 'rate_limit_exceeded'}}",
+        "429 Rate limit reached for gpt-4o in organization org-x on tokens per min (TPM): Limit 30000, Used 0, Requested 45000. Please try again in 90s.",
+    ] {
+        let (c, r_, _, _) = full(text);
+        assert_eq!((c, r_), ("rate_limit", "after_change"), "{text}");
+    }
+    // Near misses: a window already spent by earlier requests (used over the limit, this request
+    // small) resets; a request that fits waits too.
+    for text in [
+        "Error: Failed after 2 attempts. Last error: Rate limit reached for model `llama3-70b-8192` in organization `org_01x` on : Limit 500000, Used 500370, Requested 252. Please try again in 1m47.5854s.",
+        "429 Rate limit reached for model `llama-3.3-70b-versatile` on tokens per day (TPD): Limit 100000, Used 97050, Requested 3619. Please try again in 9m38.016s.",
+    ] {
+        let (c, r_, _, _) = full(text);
+        assert_eq!((c, r_), ("rate_limit", "yes"), "{text}");
+    }
+    // Perplexity's turn-order refusals, the current wording and the earlier one.
+    for text in [
+        "After the (optional) system message(s), user or tool message(s) should alternate with assistant message(s).",
+        "Error: 400 After the (optional) system message(s), user and assistant roles should be alternating.",
+    ] {
+        let (c, r_, rule, _) = full(text);
+        assert_eq!(
+            (c, r_, rule.as_str()),
+            (
+                "invalid_request",
+                "after_change",
+                "chat_template_message_order"
+            ),
+            "{text}"
+        );
+    }
+    // A server the client could not reach at all.
+    for text in [
+        "Ollama at http://localhost:11434 could not be reached while requesting a response with model \"llama3\". Check that the provider is running and the configured base URL is correct.",
+        "Error: The server at http://127.0.0.1:1234 could not be reached.",
+    ] {
+        let (c, r_, _, _) = full(text);
+        assert_eq!((c, r_), ("connection", "yes"), "{text}");
+    }
+    // Chinese wordings of a few ideographs say as much as a long English one in prose, and an app's
+    // Chinese label with its colon states the status the answer came with.
+    let d = crate::explain("使用glm模型连接时提示：400 模型不存在，请检查模型代码。")
+        .diagnosis
+        .expect("zhipu");
+    assert_eq!(
+        (d.category.as_str(), d.retry.decision.as_str(), d.status),
+        ("not_found", "no", Some(400))
+    );
+    let d = crate::explain("调用接口报错：429 余额不足")
+        .diagnosis
+        .expect("label");
+    assert_eq!((d.category.as_str(), d.status), ("quota", Some(429)));
+    // Near misses: a count after a label without its colon is no status, and a short everyday
+    // phrase is no error.
+    assert!(crate::explain("今天错误 500 次").diagnosis.is_none());
+    assert!(crate::explain("模型很好用").diagnosis.is_none());
+}

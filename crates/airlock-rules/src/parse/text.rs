@@ -586,6 +586,14 @@ const STATUS_WORDS: &[(&str, u8)] = &[
     ("响应码", prio::EXCEPTION),
     ("返回码", prio::EXCEPTION),
     ("错误码", prio::WEAK),
+    // An app's Chinese label and its colon before the answer's status (`提示：400 模型不存在`,
+    // `报错：429 …`); the colon is part of the word, so a count (`错误 500 次`) is not a status.
+    ("提示：", prio::WEAK),
+    ("提示:", prio::WEAK),
+    ("报错：", prio::WEAK),
+    ("报错:", prio::WEAK),
+    ("错误：", prio::WEAK),
+    ("错误:", prio::WEAK),
     ("ステータスコード", prio::EXCEPTION),
     ("ステータス", prio::WEAK),
     ("エラーコード", prio::WEAK),
@@ -2135,6 +2143,13 @@ fn html(text: &str, lower: &str, c: &mut Collector) {
     }
 }
 
+/// Whether a wording of the taxonomy is long enough to say something by itself in prose: 16
+/// bytes, where an ideograph or kana (three bytes in UTF-8, yet a word of its own) counts four, so
+/// Zhipu's `模型不存在` and a relay's `余额不足` count as much as `model does not exist`.
+fn long_wording(m: &str) -> bool {
+    m.len() + m.chars().filter(|&ch| ch >= '\u{2E80}').count() >= 16
+}
+
 /// When nothing structured was found, the prose itself is the message (if it reads like an error).
 /// Whether short prose holds a wording of the error taxonomy that says enough by itself (long
 /// patterns only: `No such File object`, `Selected model is at capacity`).
@@ -2143,7 +2158,7 @@ pub(crate) fn known_wording(lower: &str) -> bool {
         && crate::generated::errors::ERROR_RULES
             .iter()
             .flat_map(|r| r.messages.iter())
-            .any(|m| m.len() >= 16 && lower.contains(m))
+            .any(|m| long_wording(m) && lower.contains(m))
 }
 
 /// The line that holds the longest long wording of the taxonomy, kept apart: a client's generic
@@ -2158,7 +2173,7 @@ fn wording_line(text: &str, lower: &str, c: &mut Collector) {
         crate::generated::errors::ERROR_RULES
             .iter()
             .flat_map(|r| r.messages.iter())
-            .filter(|m| m.len() >= 16)
+            .filter(|m| long_wording(m))
     };
     c.work += lower.len() * long().count().min(64);
     let Some((k, _)) = long()
@@ -2296,7 +2311,7 @@ fn transport_wording(lower: &str) -> bool {
             .iter()
             .filter(|r| matches!(r.category, Category::Connection | Category::Timeout))
             .flat_map(|r| r.messages.iter())
-            .any(|m| m.len() >= 16 && lower.contains(m))
+            .any(|m| long_wording(m) && lower.contains(m))
 }
 
 fn plain_text(text: &str, lower: &str, c: &mut Collector) {
