@@ -99,6 +99,10 @@ pub const RULES: &[(&str, &str)] = &[
         "Responses input: an item id without its type's prefix (msg, fc, rs), or the same id twice",
     ),
     (
+        "id_format",
+        "Responses: a previous_response_id with a character other than a letter, digit, '_' or '-'",
+    ),
+    (
         "image_role",
         "Chat Completions: an image part in a message whose role is not user",
     ),
