@@ -17,4 +17,4 @@ pub(crate) mod request_schemas;
 pub(crate) mod structured;
 
 /// A hash of the rule data these tables were generated from (FNV-1a 64 over `rules/`).
-pub const DATA_VERSION: &str = "fb1d43523bef6b1a";
+pub const DATA_VERSION: &str = "8611cfe8e6a7860b";

@@ -138,7 +138,7 @@ pub const RULES: &[(&str, &str)] = &[
     ("model_stop", "stop on o3, o4-mini and GPT-5 through 5.2"),
     (
         "model_endpoint",
-        "a model the endpoint does not serve (Responses-only and completion models on Chat Completions; search, audio and image models and o1-preview on Responses)",
+        "a model the endpoint does not serve (Responses-only and completion models on Chat Completions; search, audio and image models and o1-preview on Responses; chat models shown refused on legacy Completions)",
     ),
     (
         "model_parameter",
