@@ -99,6 +99,10 @@ pub const RULES: &[(&str, &str)] = &[
         "Responses input: an item id without its type's prefix (msg, fc, rs), or the same id twice",
     ),
     (
+        "id_format",
+        "Responses: a previous_response_id with a character other than a letter, digit, '_' or '-'",
+    ),
+    (
         "image_role",
         "Chat Completions: an image part in a message whose role is not user",
     ),
@@ -134,7 +138,7 @@ pub const RULES: &[(&str, &str)] = &[
     ("model_stop", "stop on o3, o4-mini and GPT-5 through 5.2"),
     (
         "model_endpoint",
-        "a model the endpoint does not serve (Responses-only and completion models on Chat Completions; search, audio and image models and o1-preview on Responses)",
+        "a model the endpoint does not serve (Responses-only and completion models on Chat Completions; search, audio and image models and o1-preview on Responses; chat models shown refused on legacy Completions)",
     ),
     (
         "model_parameter",

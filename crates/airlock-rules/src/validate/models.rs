@@ -99,7 +99,21 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &Value) {
         "/v1/responses" => responses(ctx, f, obj),
         "/v1/images/generations" => images(ctx, f, obj),
         "/v1/embeddings" => embeddings(ctx, f, obj),
+        "/v1/completions" => completions(ctx, f),
         _ => {}
+    }
+}
+
+/// A chat model sent to the legacy Completions endpoint: OpenAI answers with the model alone
+/// (RomanHotsiy/commitgpt#43 for gpt-3.5-turbo, alexrudall/ruby-openai#546 for gpt-4o).
+fn completions(ctx: &mut Ctx<'_>, f: &Family) {
+    if f.completions_refused {
+        ctx.reject(
+            "model_endpoint",
+            "",
+            Some("model".into()),
+            "This is a chat model and not supported in the v1/completions endpoint. Did you mean to use v1/chat/completions?".into(),
+        );
     }
 }
 

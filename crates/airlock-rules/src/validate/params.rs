@@ -462,6 +462,17 @@ fn check_param(ctx: &mut Ctx<'_>, ep: &Endpoint, p: &Param, v: &Value) {
                     );
                 }
             }
+            if id_characters_checked(ep.path, p.name) && !is_id_text(s) {
+                ctx.reject(
+                    "id_format",
+                    "",
+                    Some(p.name.into()),
+                    format!(
+                        "Invalid '{}': '{s}'. Expected an ID that contains letters, numbers, underscores, or dashes, but this value contained additional characters.",
+                        p.name
+                    ),
+                );
+            }
             // The spec's own limit, else one the override file carries for this parameter.
             let max = p.max_length.or_else(|| {
                 TOP_MAX_LENGTH
@@ -557,6 +568,21 @@ fn check_param(ctx: &mut Ctx<'_>, ep: &Endpoint, p: &Param, v: &Value) {
         }
         _ => {}
     }
+}
+
+/// Top-level ids whose characters OpenAI checks before looking the id up: a response id passed
+/// on may hold only letters, digits, `_` and `-` (ProjectTech4DevAI/kaapi-backend#317, an
+/// unresolved template '@results.ress' sent as `previous_response_id`: "Invalid
+/// 'previous_response_id': '@results.ress'. Expected an ID that contains letters, numbers,
+/// underscores, or dashes, but this value contained additional characters."). Ids OpenAI mints
+/// (`resp_` and hex digits) always pass; an empty string is left to the API.
+fn id_characters_checked(path: &str, name: &str) -> bool {
+    name == "previous_response_id" && matches!(path, "/v1/responses" | "/v1/responses/input_tokens")
+}
+
+fn is_id_text(s: &str) -> bool {
+    s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 /// Endpoints that answer a value below a schema minimum in the older validator's words, with no

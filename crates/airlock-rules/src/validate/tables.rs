@@ -150,6 +150,10 @@ pub(crate) struct Family {
     pub(crate) audio_required: bool,
     /// Chat Completions refuses `reasoning_effort: null` ("… does not support null …").
     pub(crate) chat_effort_null_rejected: bool,
+    /// The legacy Completions endpoint does not serve the model (a chat model): "This is a chat
+    /// model and not supported in the v1/completions endpoint. Did you mean to use
+    /// v1/chat/completions?" (param `model`).
+    pub(crate) completions_refused: bool,
     /// OpenAI's name pattern for the model has no dot (`^[a-zA-Z0-9_-]+$` quoted for it): a
     /// dotted function name replayed in Responses input is refused.
     pub(crate) names_dotless: bool,
