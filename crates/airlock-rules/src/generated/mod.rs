@@ -17,4 +17,4 @@ pub(crate) mod request_schemas;
 pub(crate) mod structured;
 
 /// A hash of the rule data these tables were generated from (FNV-1a 64 over `rules/`).
-pub const DATA_VERSION: &str = "edd1a8b1eda06750";
+pub const DATA_VERSION: &str = "b984b9ec152f49c7";
