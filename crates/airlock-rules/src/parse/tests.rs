@@ -3624,3 +3624,55 @@ fn batch_ae_requests_over_the_whole_limit_alternation_unreachable_servers_and_ch
     assert!(crate::explain("今天错误 500 次").diagnosis.is_none());
     assert!(crate::explain("模型很好用").diagnosis.is_none());
 }
+
+#[test]
+fn batch_af_agent_max_turns_phone_verification_and_tool_choice_outside_tools() {
+    // An agent runner's own turn limit: nothing the API said, the client stopped the run.
+    all_client_side(
+        &[
+            "agents.exceptions.MaxTurnsExceeded: Max turns (5) exceeded",
+            "MaxTurnsExceededError: Max turns (25) exceeded\n    at Runner.run (node_modules/@openai/agents-core/dist/run.mjs:412:23)",
+            "❌ Streaming error: Max turns (10) exceeded",
+        ],
+        "agent_runner_max_turns",
+    );
+    // Near miss: a setting that names the limit is no error.
+    assert!(
+        crate::explain("Runner.run(agent, input, max_turns=10)")
+            .diagnosis
+            .is_none()
+    );
+    // An account that must verify a phone number: by its code or type, whatever wraps it.
+    for text in [
+        r#"{"error":{"message":"You must verify a phone number before continuing.","type":"phone_number_required","param":null,"code":"phone_number_required"}}"#,
+        r#"{"error": {"message": "API request failed: 400 - {\n  \"error\": {\n    \"message\": \"You must verify a phone number before continuing.\",\n    \"type\": \"phone_number_required\",\n    \"param\": null,\n    \"code\": \"phone_number_required\"\n  }\n}", "type": "server_error", "param": null, "code": null}}"#,
+        "Error: 400 You must verify your phone number before continuing.",
+    ] {
+        let (c, r_, rule, _) = full(text);
+        assert_eq!(
+            (c, r_, rule.as_str()),
+            ("permission", "no", "phone_verification_required"),
+            "{text}"
+        );
+    }
+    // A forced tool the request's `tools` does not hold: the request must change, it is no
+    // missing resource.
+    for text in [
+        "Tool choice 'image_generation' not found in 'tools' parameter.",
+        r#"Error code: 400 - {'error': {'message': "Tool choice 'web_search_preview' not found in 'tools' parameter.", 'type': 'invalid_request_error', 'param': 'tool_choice', 'code': None}}"#,
+    ] {
+        let (c, r_, rule, _) = full(text);
+        assert_eq!(
+            (c, r_, rule.as_str()),
+            (
+                "invalid_request",
+                "after_change",
+                "tool_choice_not_in_tools"
+            ),
+            "{text}"
+        );
+    }
+    // Near miss: a plain "not found" stays a missing resource.
+    let (c, _, _, _) = full("404 Not Found: tool 'image_generation' not found");
+    assert_eq!(c, "not_found");
+}
