@@ -3543,9 +3543,21 @@ fn source_code_that_handles_a_class_names_no_failure() {
         "for attempt in range(3):\n    try:\n        resp = client.chat.completions.create(model=\"gpt-4o\", messages=msgs)\n        break\n    except openai.APITimeoutError:\n        time.sleep(2)\n",
         "try:\n    r = client.chat.completions.create(model=\"gpt-4o\", messages=m)\nexcept Exception as e:\n    if isinstance(e, openai.RateLimitError):\n        time.sleep(5)\n",
         "try {\n  val r = client.chat(req)\n} catch (e: RateLimitError) {\n  delay(5000)\n}\n",
+        // Ruby: a `rescue` clause, one listing two classes, one after a joined hard wrap.
+        "begin\n  x\nrescue Faraday::TimeoutError => e\n  retry\nend\n",
+        "def ask\n  client.chat(parameters: params)\nrescue Net::ReadTimeout, Faraday::TimeoutError\n  sleep 2\n  retry\nend\n",
+        "begin\n  response = client.chat(parameters: { model: \"gpt-4o\", messages: msgs })\nrescue Faraday::TimeoutError => e\n  retries += 1\n  retry if retries < 3\nend\n",
     ] {
         assert!(crate::explain(code).diagnosis.is_none(), "{code}");
     }
+    // A Ruby class raised, not rescued, still counts (`… rescued` in prose is not the clause).
+    let (c, _, _, _) = full(
+        "Faraday::TimeoutError: Net::ReadTimeout with #<TCPSocket:(closed)>\n  from /app/lib/client.rb:12:in `chat'\n",
+    );
+    assert_eq!(c, "timeout");
+    let (c, _, _, _) =
+        full("the job rescued it, but I saw Faraday::TooManyRequestsError in the log");
+    assert_eq!(c, "rate_limit");
     // Near misses: the failure itself, printed below such code or at the end of a traceback
     // whose frames show the handler, still counts.
     let (c, r_, _, _) = full(

@@ -1794,7 +1794,7 @@ fn whole_text(text: &str, lower: &str, c: &mut Collector) {
             // A class named in source code that handles it is not a failure that happened.
             let line_start = lower[..k].rfind('\n').map_or(0, |n| n + 1);
             let line_end = lower[k..].find('\n').map_or(lower.len(), |n| k + n);
-            if handles_class(&text[line_start..line_end]) {
+            if handles_class(&text[line_start..line_end]) || rescued_at(text, name_start(lb, k)) {
                 continue;
             }
             // Envoy's `upstream connect error …` is the proxy's own 503 body: a response came.
@@ -2020,10 +2020,46 @@ fn ruby_names(text: &str, c: &mut Collector) {
             j += 1;
         }
         let name = text[i..j].trim_end_matches(':');
-        if name.contains("::") && exceptionish(name) {
+        if name.contains("::") && exceptionish(name) && !rescued_at(text, i) {
             c.exception(name, name_transport(name), exception_prio(name), i);
         }
     }
+}
+
+/// Where the dotted or `::` name holding byte `k` starts (`Faraday::TimeoutError` for a match
+/// inside it).
+fn name_start(b: &[u8], k: usize) -> usize {
+    let mut i = k.min(b.len());
+    while i > 0 && (b[i - 1].is_ascii_alphanumeric() || matches!(b[i - 1], b'_' | b':' | b'.')) {
+        i -= 1;
+    }
+    i
+}
+
+/// Whether the class named at `i` is one a Ruby `rescue` clause lists (`rescue
+/// Faraday::TimeoutError => e`, `rescue Net::ReadTimeout, Faraday::TimeoutError`, also after a
+/// statement when a hard wrap was joined: `call(params) rescue Faraday::TimeoutError`): the code
+/// handles it there; nothing was raised.
+fn rescued_at(text: &str, i: usize) -> bool {
+    let line_start = text
+        .get(..i)
+        .and_then(|t| t.rfind('\n'))
+        .map_or(0, |n| n + 1);
+    let Some(mut before) = text.get(line_start..i).map(str::trim_end) else {
+        return false;
+    };
+    let name_char = |ch: char| ch.is_ascii_alphanumeric() || ch == '_' || ch == ':';
+    // Earlier names of the same list, each followed by a comma.
+    for _ in 0..16 {
+        if let Some(head) = before.strip_suffix("rescue") {
+            return !head.ends_with(name_char);
+        }
+        match before.strip_suffix(',') {
+            Some(list) => before = list.trim_end().trim_end_matches(name_char).trim_end(),
+            None => return false,
+        }
+    }
+    false
 }
 
 /// An error code in brackets before its message (`Upstream request failed:
@@ -2350,6 +2386,8 @@ fn plain_text(text: &str, lower: &str, c: &mut Collector) {
             .iter()
             .any(|p| l.starts_with(p))
                 || l.ends_with(';')
+                // Ruby's block words, alone on their lines (`begin … rescue X => e … retry … end`).
+                || matches!(*l, "begin" | "end" | "retry" | "ensure")
         })
         .take(2)
         .count();
