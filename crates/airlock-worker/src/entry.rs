@@ -6,7 +6,8 @@
 //! anything is read), whether a request takes the fast path: a JSON `POST` to `/v1/*` with a
 //! `content-length` (read whole and checked when within `MAX_CHECK_BYTES`; over it, streamed on
 //! unread, as `forward.rs` does) or a `GET` to `/v1/*` without a body (forwarded without one),
-//! no `Origin` (CORS stays in Rust), with the settings' defaults for what only the Rust path does
+//! no `Origin` (CORS stays in Rust), a URL whose path and query the URL parser would give back
+//! unchanged (`route::plain_path_and_query`, read without the parser), with the settings' defaults for what only the Rust path does
 //! (no gateway, `SIMULATE` off, `PACING` off, `EDGE_RETRIES` 0). Anything else (`undefined`)
 //! goes to the Rust `fetch` ([`crate::fetch`]) untouched. A fast request is a [`FastRequest`]: it holds the log line and the headers as
 //! `forward.rs` makes them, and every answer it builds is the Rust path's, with the same
@@ -40,8 +41,8 @@ use crate::{body, errors, forward, monitor, pacer, reject, vocab};
 pub struct FastRequest {
     line: LogLine,
     settings: Parsed,
-    /// The request's URL, parsed once (its path is what the check reads).
-    url: url::Url,
+    /// The request URL's path (what the check reads).
+    path: String,
     target: String,
     headers: Vec<(String, String)>,
     content_length: u64,
@@ -77,12 +78,12 @@ pub fn airlock_fast_begin(
         _ => return None,
     };
     let method = Method::from(method.to_owned());
-    let url = url::Url::parse(url).ok()?;
+    // A URL the parser would change (or one this reader does not take) goes to the Rust path.
+    let (path, query) = route::plain_path_and_query(url)?;
     let parsed = settings::for_env(&env, || {
         Settings::from_lookup(|name| env.var(name).ok().map(|v| v.to_string()))
     });
     let settings = parsed.as_ref().as_ref().ok()?;
-    let path = url.path();
     if path == monitor::status::PATH
         || settings.gateway.is_some()
         || settings.simulate
@@ -116,7 +117,7 @@ pub fn airlock_fast_begin(
     };
     vocab::install();
     pacer::bind(&env, false);
-    let mut line = LogLine::start(&method, Some(&url));
+    let mut line = LogLine::start(&method, Some(path));
     if !get && !reads {
         line.partial = Some("max_check_bytes");
     }
@@ -126,11 +127,11 @@ pub fn airlock_fast_begin(
     line.key_fingerprint =
         presented.map(|key| airlock_rules::redact::fingerprint_keyed(key, secret));
     forward::operator_headers(&mut headers, settings);
-    let target = route::upstream_url(&settings.upstream, url.path(), url.query()).to_string();
+    let target = route::upstream_target(&settings.upstream, path, query);
     Some(FastRequest {
         line,
         settings: parsed.clone(),
-        url,
+        path: path.to_owned(),
         target,
         headers,
         content_length,
@@ -234,13 +235,13 @@ impl FastRequest {
         };
         let mut tree = None;
         if let Some(rejection) =
-            forward::check(&self.url, bytes, true, settings, &mut self.line, &mut tree)
+            forward::check(&self.path, bytes, true, settings, &mut self.line, &mut tree)
         {
             self.rejection = Some(rejection);
             return 1;
         }
         if settings.output_check {
-            self.expect = forward::expectation(self.url.path(), bytes, tree);
+            self.expect = forward::expectation(&self.path, bytes, tree);
         }
         // The one attempt (`forward::proxy`'s loop counts it as the upstream call is made).
         self.line.attempts += 1;

@@ -111,7 +111,7 @@ pub async fn proxy(
                         if json || route::may_be_json_text(&bytes) {
                             let mut tree = None;
                             if let Some(rejection) =
-                                check(url, &bytes, json, settings, line, &mut tree)
+                                check(url.path(), &bytes, json, settings, line, &mut tree)
                             {
                                 return rejection;
                             }
@@ -377,15 +377,14 @@ fn batch_upload(method: &Method, url: &url::Url, headers: &[(String, String)]) -
 /// whose content type does not say JSON is checked only when it parses as JSON: a body OpenAI
 /// would not read as JSON is not ours to reject as malformed.
 pub(crate) fn check(
-    url: &url::Url,
+    path: &str,
     bytes: &[u8],
     json: bool,
     settings: &Settings,
     line: &mut LogLine,
     tree: &mut Option<Kept>,
 ) -> Option<Result<Response>> {
-    let (verdict, parsed, handed) =
-        crate::output::check_request(url.path(), bytes, &settings.rules);
+    let (verdict, parsed, handed) = crate::output::check_request(path, bytes, &settings.rules);
     *tree = parsed.map(|t| (t, handed));
     if !json && verdict.errors.iter().any(|f| f.rule == "invalid_json") {
         return None;

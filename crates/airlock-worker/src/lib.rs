@@ -78,7 +78,7 @@ async fn serve(req: web_sys::Request, env: Env, ctx: Context) -> Result<Response
     // As workers-rs reads it: a method it does not know is taken for GET.
     let method = Method::from(req.method());
     let url = url::Url::parse(&req.url()).map_err(worker::Error::from);
-    let mut line = LogLine::start(&method, url.as_ref().ok());
+    let mut line = LogLine::start(&method, url.as_ref().ok().map(url::Url::path));
     let origin = req.headers().get("origin").ok().flatten();
     let parsed = settings::for_env(&env, || {
         Settings::from_lookup(|name| env.var(name).ok().map(|v| v.to_string()))

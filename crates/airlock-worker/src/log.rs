@@ -44,10 +44,11 @@ impl core::ops::DerefMut for LogLine {
 }
 
 impl LogLine {
-    /// Starts the line for `req` (its URL as parsed once by the caller), with a fresh request ID.
-    pub fn start(method: &Method, url: Option<&url::Url>) -> LogLine {
+    /// Starts the line for a request to `path` (its URL's, as read once by the caller), with a
+    /// fresh request ID.
+    pub fn start(method: &Method, path: Option<&str>) -> LogLine {
         let now = js_sys::Date::now();
-        let path = url.map(|u| u.path().to_owned()).unwrap_or_default();
+        let path = path.map(str::to_owned).unwrap_or_default();
         LogLine {
             line: RequestLine {
                 time: crate::plumbing::iso_time(now),

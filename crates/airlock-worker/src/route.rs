@@ -48,6 +48,82 @@ pub fn upstream_url(base: &url::Url, path: &str, query: Option<&str>) -> url::Ur
     url
 }
 
+/// A request URL's path and query read without the URL parser, for a URL the parser would give
+/// back unchanged: `http(s)://authority/path[?query]` whose path holds only RFC 3986's unreserved
+/// characters, sub-delimiters, `:`, `@` and `/`, with no dot segment, and whose query holds those,
+/// `?` and `%` (never `'`, which the parser escapes in a query). `None` for anything else: the
+/// caller then parses the URL whole (the fast path hands such a request to the Rust path).
+pub fn plain_path_and_query(url: &str) -> Option<(&str, Option<&str>)> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let slash = rest.find('/')?;
+    let authority = rest.get(..slash)?;
+    let target = rest.get(slash..)?;
+    if authority.is_empty()
+        || !authority
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+    {
+        return None;
+    }
+    let (path, query) = match target.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (target, None),
+    };
+    let plain = |b: u8| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b':'
+                    | b'@'
+                    | b'/'
+            )
+    };
+    if !path.bytes().all(plain)
+        || path
+            .split('/')
+            .any(|segment| segment == "." || segment == "..")
+        || !query.is_none_or(|q| q.bytes().all(|b| plain(b) || b == b'?' || b == b'%'))
+    {
+        return None;
+    }
+    Some((path, query))
+}
+
+/// [`upstream_url`]'s text, for a path and query [`plain_path_and_query`] gave (nothing in them
+/// to escape): the base's scheme and authority, its path without a trailing `/`, then the
+/// request's path and query.
+pub fn upstream_target(base: &url::Url, path: &str, query: Option<&str>) -> String {
+    let origin = &base[..url::Position::BeforePath];
+    let prefix = base.path().trim_end_matches('/');
+    let mut out = String::with_capacity(origin.len() + prefix.len() + path.len() + 64);
+    out.push_str(origin);
+    out.push_str(prefix);
+    if !path.starts_with('/') {
+        out.push('/');
+    }
+    out.push_str(path);
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(query);
+    }
+    out
+}
+
 /// Request headers that never travel upstream:
 /// - those that belong to one connection (RFC 9110 §7.6.1) or that the runtime sets itself
 ///   (`host`, `content-length`), and `expect`: a `100-continue` is between the client and Airlock;
@@ -267,6 +343,58 @@ mod tests {
     fn normalised(target: &str) -> (String, Option<String>) {
         let u = url::Url::parse(&format!("https://airlock.example{target}")).unwrap();
         (u.path().to_owned(), u.query().map(str::to_owned))
+    }
+
+    #[test]
+    fn plain_urls_read_as_the_parser_reads_them() {
+        let plain = [
+            "https://airlock.example/v1/chat/completions",
+            "http://127.0.0.1:8787/v1/responses",
+            "http://[::1]:8787/v1/responses?x=1",
+            "https://airlock.example/v1/files?purpose=batch&limit=2",
+            "https://airlock.example/v1/models?",
+            "https://airlock.example/v1//chat/completions",
+            "https://airlock.example/v1/x;y=z,(a)*+!$&:@~_-.",
+            "https://airlock.example/v1/x?q=%41%zz/?a",
+            "https://airlock.example/",
+        ];
+        for text in plain {
+            let parsed = url::Url::parse(text).unwrap();
+            let read = plain_path_and_query(text);
+            assert_eq!(read, Some((parsed.path(), parsed.query())), "{text}");
+            for upstream in [
+                "https://api.openai.com",
+                "https://api.openai.com/",
+                "http://127.0.0.1:9999/openai/",
+                "https://user:pw@proxy.example:8443/a/b?drop=1#f",
+            ] {
+                let base = base(upstream);
+                let (path, query) = read.unwrap();
+                assert_eq!(
+                    upstream_target(&base, path, query),
+                    upstream_url(&base, parsed.path(), parsed.query()).to_string(),
+                    "{text} on {upstream}"
+                );
+            }
+        }
+        // What the parser would change, or a path this reader does not take: left to the parser.
+        for text in [
+            "https://airlock.example/v1/./chat/completions",
+            "https://airlock.example/v1/../v1/chat/completions",
+            "https://airlock.example/v1/%2e%2e/x",
+            "https://airlock.example/v1/a b",
+            "https://airlock.example/v1/\\x",
+            "https://airlock.example/v1/x?q='1'",
+            "https://airlock.example/v1/x#frag",
+            "https://airlock.example/v1/{x}",
+            "https://airlock.example/v1/é",
+            "https://user@airlock.example/v1/x",
+            "https://airlock.example",
+            "ftp://airlock.example/v1/x",
+            "https:///v1/x",
+        ] {
+            assert_eq!(plain_path_and_query(text), None, "{text}");
+        }
     }
 
     #[test]
