@@ -28,6 +28,17 @@ struct Override {
     /// length bound tested at the bound without writing a megabyte into the TOML).
     #[serde(default)]
     near_pad: Option<[usize; 2]>,
+    /// `[a, b]`: `%KEYS%` in near_accepted becomes `a` members `"0":0,"1":0,…`, in near_rejected
+    /// `b` (a property-count bound tested at the bound).
+    #[serde(default)]
+    near_keys: Option<[usize; 2]>,
+}
+
+fn keys(n: usize) -> String {
+    (0..n)
+        .map(|i| format!("\"{i}\":0"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn path_of(file: &str) -> String {
@@ -60,8 +71,15 @@ fn every_override_has_a_near_miss() {
             Some(other) => path_of(other),
         };
         let [pad_ok, pad_bad] = o.near_pad.unwrap_or([0, 0]);
-        let near_accepted = o.near_accepted.replace("%PAD%", &"x".repeat(pad_ok));
-        let near_rejected = o.near_rejected.replace("%PAD%", &"x".repeat(pad_bad));
+        let [keys_ok, keys_bad] = o.near_keys.unwrap_or([0, 0]);
+        let near_accepted = o
+            .near_accepted
+            .replace("%PAD%", &"x".repeat(pad_ok))
+            .replace("%KEYS%", &keys(keys_ok));
+        let near_rejected = o
+            .near_rejected
+            .replace("%PAD%", &"x".repeat(pad_bad))
+            .replace("%KEYS%", &keys(keys_bad));
         let accepted = check(&endpoint, near_accepted.as_bytes(), &Config::default());
         if !accepted.ok() {
             failures.push(format!(

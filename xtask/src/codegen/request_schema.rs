@@ -967,6 +967,11 @@ struct Override {
     #[serde(default)]
     #[allow(dead_code)]
     near_pad: Option<[u64; 2]>,
+    /// For a property-count bound: `[a, b]` puts `a` (near_accepted) and `b` (near_rejected)
+    /// members `"0":0,…` where the near-miss bodies say `%KEYS%`.
+    #[serde(default)]
+    #[allow(dead_code)]
+    near_keys: Option<[u64; 2]>,
 }
 
 /// Stage 2: `rules/request_schemas/*.json` + overrides → the schemas the rules crate embeds.

@@ -511,8 +511,11 @@ mod imp {
         }
         let soft = note == Some("warn");
         let instance: &Value = e.instance();
-        // A `type` whose value is outside the union (see `ranked`).
-        let key = if raw_key.ends_with("/type")
+        // A `type` whose value is outside the union (see `ranked`); and any enum OpenAI names at
+        // the object holding it (a `report_on_object` override: a Responses message item's `role`
+        // 'tool' was answered at `input[3]` before its `tool_call_id` was judged,
+        // openai/openai-python#2677), for the same reason: no branch applies.
+        let key = if (raw_key.ends_with("/type") || note == Some("object"))
             && e.instance().is_string()
             && matches!(
                 e.kind(),

@@ -243,8 +243,47 @@ fn input_ids(ctx: &mut Ctx<'_>, items: &[Value]) {
     }
 }
 
+/// Rule `reasoning_item_order` (Responses): a reasoning item is replayed with the item it
+/// produced after it; one that ends the input has none: "Item 'rs_…' of type 'reasoning' was
+/// provided without its required following item." (param input;
+/// openai/openai-agents-python#2503, a handoff that kept a lone reasoning item after the
+/// summarized history). Inputs that lean on stored state (`previous_response_id`,
+/// `conversation`, item references) and reasoning items without an id are not judged.
+fn trailing_reasoning(ctx: &mut Ctx<'_>, body: &Value) {
+    if !ctx.enabled("reasoning_item_order") {
+        return;
+    }
+    let stored = |key: &str| body.get(key).is_some_and(|v| !v.is_null());
+    if stored("previous_response_id") || stored("conversation") {
+        return;
+    }
+    let Some(items) = body.get("input").and_then(Value::as_array) else {
+        return;
+    };
+    if items.iter().any(|i| type_of(i) == Some("item_reference")) {
+        return;
+    }
+    let Some(last) = items.last().filter(|i| type_of(i) == Some("reasoning")) else {
+        return;
+    };
+    let Some(id) = last.get("id").and_then(Value::as_str) else {
+        return;
+    };
+    ctx.reject(
+        "reasoning_item_order",
+        "",
+        Some(String::from("input")),
+        format!(
+            "Item '{id}' of type 'reasoning' was provided without its required following item."
+        ),
+    );
+}
+
 /// Runs this module's rules on a parsed request body for `endpoint`.
 pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &serde_json::Value) {
+    if api(endpoint) == Some(Api::Responses) && !endpoint.ends_with("/input_tokens") {
+        trailing_reasoning(ctx, body);
+    }
     if !ctx.enabled(RULE) {
         return;
     }
@@ -560,6 +599,26 @@ mod tests {
             &crate::validate::Config::default(),
         )
         .errors
+    }
+
+    /// A reasoning item that ends the input (openai/openai-agents-python#2503) is refused; the
+    /// same item followed by the message it produced passes, and so does a trailing one when
+    /// the input continues a stored response.
+    #[test]
+    fn a_trailing_reasoning_item_is_refused() {
+        let lone = r#"{"model":"gpt-5-mini","input":[{"role":"assistant","content":"Earlier: the user asked about a refund."},{"id":"rs_1","type":"reasoning","summary":[]}]}"#;
+        let e = errors(lone);
+        let f = e.first().expect("refused");
+        assert_eq!(f.rule, "reasoning_item_order");
+        assert_eq!(f.error.param.as_deref(), Some("input"));
+        assert_eq!(
+            f.error.message,
+            "Item 'rs_1' of type 'reasoning' was provided without its required following item."
+        );
+        let followed = r#"{"model":"gpt-5-mini","input":[{"role":"user","content":"refund?"},{"id":"rs_1","type":"reasoning","summary":[]},{"id":"msg_1","type":"message","role":"assistant","status":"completed","content":[{"type":"output_text","text":"Yes.","annotations":[]}]}]}"#;
+        assert!(errors(followed).is_empty());
+        let stored = r#"{"model":"gpt-5-mini","previous_response_id":"resp_1","input":[{"id":"rs_1","type":"reasoning","summary":[]}]}"#;
+        assert!(errors(stored).is_empty());
     }
 
     /// A `function_call_output` for a function that declares `output_schema` is JSON; outputs

@@ -99,6 +99,10 @@ pub const RULES: &[(&str, &str)] = &[
         "Responses input: an item id without its type's prefix (msg, fc, rs), or the same id twice",
     ),
     (
+        "reasoning_item_order",
+        "Responses input: a reasoning item that ends the input, without the item it produced after it",
+    ),
+    (
         "id_format",
         "Responses: a previous_response_id with a character other than a letter, digit, '_' or '-'",
     ),

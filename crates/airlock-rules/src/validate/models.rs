@@ -614,6 +614,7 @@ fn responses(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>
     }
     refused_params(ctx, f, obj, "responses");
     encrypted_reasoning(ctx, f, obj);
+    reasoning_items(ctx, f, obj);
     let effort = obj.get("reasoning").and_then(|r| r.get("effort"));
     if let Some(effort) = effort.filter(|v| !v.is_null()) {
         reasoning_effort(ctx, f, effort, "reasoning.effort", Some(model));
@@ -664,6 +665,33 @@ fn encrypted_reasoning(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<Stri
             "",
             Some("include".into()),
             "Encrypted content is not supported with this model.".into(),
+        );
+    }
+}
+
+/// Reasoning items in `input` for a model that does not reason (the families marked
+/// `reasoning = false`: GPT-4o, GPT-4.1 and older; computer-use-preview is not one of them):
+/// "Reasoning input items can only be provided to a reasoning or computer use model. Remove
+/// reasoning items from your input and try again." (param input, code null;
+/// openai/openai-agents-python#569: an o4-mini agent's output items replayed to gpt-4.1).
+fn reasoning_items(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
+    if f.reasoning != Some(false) {
+        return;
+    }
+    let replayed = obj
+        .get("input")
+        .and_then(Value::as_array)
+        .is_some_and(|items| {
+            items
+                .iter()
+                .any(|i| i.get("type").and_then(Value::as_str) == Some("reasoning"))
+        });
+    if replayed {
+        ctx.reject(
+            "model_parameter",
+            "",
+            Some("input".into()),
+            "Reasoning input items can only be provided to a reasoning or computer use model. Remove reasoning items from your input and try again.".into(),
         );
     }
 }
@@ -1384,6 +1412,38 @@ mod tests {
             )
             .ok()
         );
+    }
+
+    /// openai/openai-agents-python#569: reasoning items replayed to a model that does not
+    /// reason; the near misses are the same input for a reasoning model and for
+    /// computer-use-preview, and gpt-4.1 without the reasoning item.
+    #[test]
+    fn reasoning_items_only_for_reasoning_models() {
+        let body = |model: &str, with: bool| {
+            let rs = if with {
+                r#"{"id":"rs_1","type":"reasoning","summary":[]},"#
+            } else {
+                ""
+            };
+            format!(
+                r#"{{"model":"{model}","input":[{{"role":"user","content":"hi"}},{rs}{{"id":"msg_1","type":"message","role":"assistant","status":"completed","content":[{{"type":"output_text","text":"ok","annotations":[]}}]}},{{"role":"user","content":"more"}}]}}"#
+            )
+        };
+        let v = verdict(RESPONSES, &body("gpt-4.1", true));
+        assert_eq!(
+            first(&v),
+            (
+                "model_parameter",
+                None,
+                Some("input"),
+                "Reasoning input items can only be provided to a reasoning or computer use model. Remove reasoning items from your input and try again."
+            )
+        );
+        assert!(!verdict(RESPONSES, &body("gpt-4o-mini", true)).ok());
+        assert!(verdict(RESPONSES, &body("gpt-4.1", false)).ok());
+        assert!(verdict(RESPONSES, &body("o4-mini", true)).ok());
+        assert!(verdict(RESPONSES, &body("gpt-5", true)).ok());
+        assert!(verdict(RESPONSES, &body("computer-use-preview", true)).ok());
     }
 
     /// o1-mini names a refused system message before refused sampling values
