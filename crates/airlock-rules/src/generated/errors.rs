@@ -3914,6 +3914,7 @@ pub(crate) static ERROR_RULES: &[Rule] = &[
             "curle_send_error",
             "connect error",
             "could not be reached",
+            "unexpected end of stream on",
         ],
         exceptions: &[],
         python: None,
