@@ -989,7 +989,12 @@ pub fn diagnose(evidence: &Evidence) -> Diagnosis {
     };
 
     let is_fallback = chosen.is_none();
-    let meaning = if evidence.realtime && !is_fallback {
+    // A stream cut is explained as the cut (the answer had begun, so what came is incomplete),
+    // not as the connection that was never made which the wording alone would name.
+    let stream_cut = cut.then(|| rule_named("stream_error"));
+    let meaning = if let Some(record) = stream_cut {
+        record.meaning.to_string()
+    } else if evidence.realtime && !is_fallback {
         format!(
             "The error arrived as an event of a Realtime session. {}",
             cause.meaning
@@ -1064,7 +1069,7 @@ pub fn diagnose(evidence: &Evidence) -> Diagnosis {
         rate_limit,
         rate_limit_headers,
         meaning,
-        first_fix: cause.first_fix.to_string(),
+        first_fix: stream_cut.unwrap_or(cause).first_fix.to_string(),
         rule: cause.name.to_string(),
         format: evidence.format,
     }
@@ -1716,6 +1721,12 @@ mod tests {
         e.transport = Some(Transport::Connection);
         let d = check(&e, Category::StreamError, RetryDecision::Yes);
         assert_eq!(d.delivery, Delivery::Stream);
+        // Explained as the cut it is, not as a connection that never opened.
+        let cut = rule_named("stream_error");
+        assert_eq!(
+            (d.meaning.as_str(), d.first_fix.as_str()),
+            (cut.meaning, cut.first_fix)
+        );
         // A Realtime error event names its cause too, and a Realtime conflict is worth retrying.
         let mut e = ev(
             None,
