@@ -3915,6 +3915,8 @@ pub(crate) static ERROR_RULES: &[Rule] = &[
             "connect error",
             "could not be reached",
             "unexpected end of stream on",
+            "response payload is not completed",
+            "not enough data to satisfy transfer length header",
         ],
         exceptions: &[],
         python: None,

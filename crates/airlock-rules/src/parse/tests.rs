@@ -1639,6 +1639,10 @@ fn a_body_cut_after_its_head_is_the_streams_cut() {
     for text in [
         "h11._util.RemoteProtocolError: peer closed connection without sending complete message body (incomplete chunked read)",
         "TypeError: terminated\n    at Fetch.onAborted (node:internal/deps/undici/undici:12707:53)",
+        // openai/openai-python#574 (a v0 `acreate` stream over aiohttp).
+        "When using the `acreate` interface and attempting to utilize streaming output, I encountered \"aiohttp.client_exceptions.ClientPayloadError: Response payload is not completed\"",
+        // open-webui/pipelines#564: aiohttp's own 400, not a status.
+        "I keep getting this error `Response payload is not completed: <TransferEncodingError: 400, message='Not enough data to satisfy transfer length header.'>\")>`",
     ] {
         let e = r(text);
         assert_eq!(e.transport, Some(Transport::Connection), "{text}");

@@ -1183,6 +1183,15 @@ const WORDING: &[(&str, Transport)] = &[
     ("no close frame received", Transport::Connection),
     ("other side closed", Transport::Connection),
     ("incomplete chunked read", Transport::Connection),
+    // aiohttp (openai-python v0's async client, many async wrappers): the body ended before its
+    // length (`ClientPayloadError: Response payload is not completed`, its cause
+    // `TransferEncodingError: 400, message='Not enough data to satisfy transfer length header.'`,
+    // whose 400 is aiohttp's own number, not a status).
+    ("response payload is not completed", Transport::Connection),
+    (
+        "not enough data to satisfy transfer length header",
+        Transport::Connection,
+    ),
     ("error trying to connect", Transport::Connection),
     // A client's HTTP plugin (Tauri: `Connection Failed: Connect error`).
     ("connect error", Transport::Connection),
@@ -1842,6 +1851,10 @@ fn whole_text(text: &str, lower: &str, c: &mut Collector) {
         "incomplete chunked read",
         "peer closed connection without sending complete message body",
         "typeerror: terminated",
+        // aiohttp's `ClientPayloadError` for the same cut (`Response payload is not completed`;
+        // openai/openai-python#574, a v0 `acreate` stream).
+        "response payload is not completed",
+        "not enough data to satisfy transfer length header",
         // A WebSocket (a Realtime session) that ended without the peer's close frame (Python
         // `websockets`: `sent 1000 (OK); no close frame received`): the session was cut.
         "no close frame received",
