@@ -209,6 +209,10 @@ pub const RULES: &[(&str, &str)] = &[
         "Chat: stream_options without stream: true",
     ),
     (
+        "metadata_without_store",
+        "Chat: a non-empty metadata object without store: true",
+    ),
+    (
         "json_object_needs_json",
         "json_object output without the word 'json' in the messages",
     ),

@@ -9,6 +9,9 @@ use super::Ctx;
 /// OpenAI's limit on the number of inputs in one embeddings request.
 const EMBEDDING_INPUTS_MAX: usize = 2048;
 
+/// OpenAI's limit on the keys of `metadata` (the `max_properties` override on it).
+const METADATA_MAX_KEYS: usize = 16;
+
 /// Runs the rules on a parsed JSON object body.
 pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, obj: &Map<String, Value>) {
     match endpoint {
@@ -16,6 +19,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, obj: &Map<String, Value>)
             chat_response_format_type(ctx, obj);
             chat_json_word(ctx, obj);
             stream_options_without_stream(ctx, obj);
+            metadata_without_store(ctx, obj);
         }
         "/v1/responses" => {
             responses_json_word(ctx, obj);
@@ -132,6 +136,27 @@ fn stream_options_without_stream(ctx: &mut Ctx<'_>, obj: &Map<String, Value>) {
             "",
             Some("stream_options".into()),
             "The 'stream_options' parameter is only allowed when 'stream' is enabled.".into(),
+        );
+    }
+}
+
+/// Chat Completions refuses `metadata` unless `store` is true ("The 'metadata' parameter is only
+/// allowed when 'store' is enabled.", param `metadata`; tmc/langchaingo#1484 on gpt-5-nano, the same
+/// message in spiceai/spiceai#5231 and QwenLM/qwen-code#243). Only a non-empty object is refused:
+/// no 400 shows an empty or null one. Over 16 keys the count is named instead (the body schema's
+/// `max_properties`, checked later): OpenAI counted 29 and 28 keys before it looked at `store`
+/// (langfuse/langfuse#5339, litellm_proxy_gpt4o_mini_metadata_28_keys.json).
+fn metadata_without_store(ctx: &mut Ctx<'_>, obj: &Map<String, Value>) {
+    let metadata = obj
+        .get("metadata")
+        .and_then(Value::as_object)
+        .is_some_and(|m| !m.is_empty() && m.len() <= METADATA_MAX_KEYS);
+    if metadata && obj.get("store") != Some(&Value::Bool(true)) {
+        ctx.reject(
+            "metadata_without_store",
+            "",
+            Some("metadata".into()),
+            "The 'metadata' parameter is only allowed when 'store' is enabled.".into(),
         );
     }
 }
