@@ -1641,6 +1641,9 @@ fn a_body_cut_after_its_head_is_the_streams_cut() {
         "TypeError: terminated\n    at Fetch.onAborted (node:internal/deps/undici/undici:12707:53)",
         // openai/openai-python#574 (a v0 `acreate` stream over aiohttp).
         "When using the `acreate` interface and attempting to utilize streaming output, I encountered \"aiohttp.client_exceptions.ClientPayloadError: Response payload is not completed\"",
+        // openai/openai-python#218 (a v0 stream over requests) and acheong08/ChatGPT#1076.
+        "requests.exceptions.ChunkedEncodingError : (\"Connection broken: InvalidChunkLength(got length b'', 0 bytes read)\"",
+        "[Error]: (\"Connection broken: InvalidChunkLength(got length b'', 0 bytes read)\", InvalidChunkLength(got length b'', 0 bytes read))",
         // open-webui/pipelines#564: aiohttp's own 400, not a status.
         "I keep getting this error `Response payload is not completed: <TransferEncodingError: 400, message='Not enough data to satisfy transfer length header.'>\")>`",
     ] {
@@ -1648,8 +1651,14 @@ fn a_body_cut_after_its_head_is_the_streams_cut() {
         assert_eq!(e.transport, Some(Transport::Connection), "{text}");
         assert!(e.in_stream, "{text}");
     }
-    // A connection refused before any response is not a stream's cut.
+    // A connection refused before any response is not a stream's cut, nor is an HTTP/2
+    // connection the server closed under the request.
     let e = r("connect ECONNREFUSED 127.0.0.1:443");
+    assert!(!e.in_stream);
+    let e = r(
+        "Post \"https://api.openai.com/v1/chat/completions\": http2: server sent GOAWAY and closed the connection; LastStreamID=1999, ErrCode=NO_ERROR, debug=\"\"",
+    );
+    assert_eq!(e.transport, Some(Transport::Connection));
     assert!(!e.in_stream);
 }
 

@@ -1188,6 +1188,18 @@ const WORDING: &[(&str, Transport)] = &[
     // `TransferEncodingError: 400, message='Not enough data to satisfy transfer length header.'`,
     // whose 400 is aiohttp's own number, not a status).
     ("response payload is not completed", Transport::Connection),
+    // requests/urllib3: a chunked body that ended early (`ChunkedEncodingError: ("Connection
+    // broken: InvalidChunkLength(got length b'', 0 bytes read)", …)`, or `IncompleteRead`).
+    (
+        "connection broken: invalidchunklength",
+        Transport::Connection,
+    ),
+    ("connection broken: incompleteread", Transport::Connection),
+    // Go's net/http: the server closed the HTTP/2 connection under the request.
+    (
+        "server sent goaway and closed the connection",
+        Transport::Connection,
+    ),
     (
         "not enough data to satisfy transfer length header",
         Transport::Connection,
@@ -1855,6 +1867,10 @@ fn whole_text(text: &str, lower: &str, c: &mut Collector) {
         // openai/openai-python#574, a v0 `acreate` stream).
         "response payload is not completed",
         "not enough data to satisfy transfer length header",
+        // requests/urllib3's for a chunked body that ended early (openai/openai-python#218, a
+        // v0 stream).
+        "connection broken: invalidchunklength",
+        "connection broken: incompleteread",
         // A WebSocket (a Realtime session) that ended without the peer's close frame (Python
         // `websockets`: `sent 1000 (OK); no close frame received`): the session was cut.
         "no close frame received",
