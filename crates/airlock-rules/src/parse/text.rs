@@ -1594,6 +1594,16 @@ pub(crate) fn scan(text: &str, c: &mut Collector) {
                 }
                 None => msg,
             };
+            // pydantic's `ValidationError: 1 validation error for Model` gives its reasons on the
+            // lines below its head (`  Invalid JSON: … [type=json_invalid, …]`): read them too.
+            let detailed;
+            let msg = match pydantic_details(text, at, line, name, msg) {
+                Some(d) => {
+                    detailed = d;
+                    detailed.as_str()
+                }
+                None => msg,
+            };
             if NOT_API_NAMES.contains(&last_segment(name))
                 && !known_wording(&msg.to_ascii_lowercase())
             {
@@ -1741,6 +1751,35 @@ fn rlang_condition(text: &str, c: &mut Collector) {
 /// The next line, when it continues an exception message that the line break cut mid-sentence:
 /// the message runs to the end of its line without closing punctuation, and the next line starts
 /// in lowercase and is not a frame.
+/// The head of a pydantic `ValidationError` (`1 validation error for HomeworkOutput`) joined to
+/// the two lines after it, where pydantic names the field and the reason with its `[type=…]`.
+fn pydantic_details(text: &str, at: usize, line: &str, name: &str, msg: &str) -> Option<String> {
+    if last_segment(name) != "ValidationError" || !line.ends_with(msg) {
+        return None;
+    }
+    let head = msg.trim_end();
+    let counted = head.split_once(' ').is_some_and(|(n, rest)| {
+        !n.is_empty()
+            && n.bytes().all(|b| b.is_ascii_digit())
+            && (rest.starts_with("validation error for ")
+                || rest.starts_with("validation errors for "))
+    });
+    if !counted {
+        return None;
+    }
+    let rest = text.get(at + line.len() + 1..)?;
+    let mut out = String::from(head);
+    for next in rest.split('\n').take(2) {
+        let t = next.trim();
+        if t.is_empty() || t.starts_with("File \"") || t.starts_with("Traceback ") {
+            break;
+        }
+        out.push(' ');
+        out.push_str(t);
+    }
+    (out.len() > head.len()).then_some(out)
+}
+
 fn continuation<'a>(text: &'a str, at: usize, line: &str, msg: &str) -> Option<&'a str> {
     let m = msg.trim_end();
     // Only the last message of a line runs to its end.
