@@ -222,7 +222,9 @@ describe("pass-through mode", () => {
     assert.equal(py.error, "BadRequestError");
     assert.equal(py.param, "messages[0]");
     // A Responses input item with a key OpenAI refuses, and one the spec does not list in a
-    // softly closed object: the first is answered, the second forwarded with a warning.
+    // softly closed object: the first is answered, the second forwarded with a warning. (A
+    // replayed tool call's streamed `index`, the example until session 17, is now allowed
+    // without one: two recorded 200s, `rules/request_overrides.toml`.)
     const rejected = await fetch(`${w.url}/v1/responses`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -234,7 +236,7 @@ describe("pass-through mode", () => {
     const warned = await fetch(`${w.url}/v1/chat/completions`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ ...chatBody, messages: [{ role: "user", content: "hi" }, { role: "assistant", content: null, tool_calls: [{ id: "call_1", type: "function", index: 0, function: { name: "f", arguments: "{}" } }] }, { role: "tool", tool_call_id: "call_1", content: "ok" }] }),
+      body: JSON.stringify({ ...chatBody, messages: [{ role: "user", content: "hi" }, { role: "assistant", content: null, tool_calls: [{ id: "call_1", type: "function", origin: "stream", function: { name: "f", arguments: "{}" } }] }, { role: "tool", tool_call_id: "call_1", content: "ok" }] }),
     });
     assert.equal(warned.status, 200);
     assert.match(warned.headers.get("x-airlock-warnings") ?? "", /request_schema_hint/);
