@@ -243,6 +243,21 @@ fn input_ids(ctx: &mut Ctx<'_>, items: &[Value]) {
     }
 }
 
+/// A Responses body's input items when the input holds the whole conversation: `None` when it
+/// leans on stored state (`previous_response_id`, `conversation`, an `item_reference`), which
+/// the rules on the order and pairing of items cannot see, or when `input` is not a list.
+fn self_contained_input(body: &Value) -> Option<&[Value]> {
+    let stored = |key: &str| body.get(key).is_some_and(|v| !v.is_null());
+    if stored("previous_response_id") || stored("conversation") {
+        return None;
+    }
+    let items = body.get("input").and_then(Value::as_array)?;
+    if items.iter().any(|i| type_of(i) == Some("item_reference")) {
+        return None;
+    }
+    Some(items)
+}
+
 /// Rule `reasoning_item_order` (Responses): a reasoning item is replayed with the item it
 /// produced after it; one that ends the input has none: "Item 'rs_…' of type 'reasoning' was
 /// provided without its required following item." (param input;
@@ -253,16 +268,9 @@ fn trailing_reasoning(ctx: &mut Ctx<'_>, body: &Value) {
     if !ctx.enabled("reasoning_item_order") {
         return;
     }
-    let stored = |key: &str| body.get(key).is_some_and(|v| !v.is_null());
-    if stored("previous_response_id") || stored("conversation") {
-        return;
-    }
-    let Some(items) = body.get("input").and_then(Value::as_array) else {
+    let Some(items) = self_contained_input(body) else {
         return;
     };
-    if items.iter().any(|i| type_of(i) == Some("item_reference")) {
-        return;
-    }
     let Some(last) = items.last().filter(|i| type_of(i) == Some("reasoning")) else {
         return;
     };
@@ -491,16 +499,9 @@ fn chat(ctx: &mut Ctx<'_>, body: &Value) {
 }
 
 fn responses(ctx: &mut Ctx<'_>, body: &Value) {
-    let stored = |key: &str| body.get(key).is_some_and(|v| !v.is_null());
-    if stored("previous_response_id") || stored("conversation") {
-        return;
-    }
-    let Some(items) = body.get("input").and_then(Value::as_array) else {
+    let Some(items) = self_contained_input(body) else {
         return;
     };
-    if items.iter().any(|i| type_of(i) == Some("item_reference")) {
-        return;
-    }
     fn call_id(i: &Value) -> Option<&str> {
         i.get("call_id").and_then(Value::as_str)
     }
