@@ -1748,9 +1748,6 @@ fn rlang_condition(text: &str, c: &mut Collector) {
     }
 }
 
-/// The next line, when it continues an exception message that the line break cut mid-sentence:
-/// the message runs to the end of its line without closing punctuation, and the next line starts
-/// in lowercase and is not a frame.
 /// The head of a pydantic `ValidationError` (`1 validation error for HomeworkOutput`) joined to
 /// the two lines after it, where pydantic names the field and the reason with its `[type=…]`.
 fn pydantic_details(text: &str, at: usize, line: &str, name: &str, msg: &str) -> Option<String> {
@@ -1780,6 +1777,9 @@ fn pydantic_details(text: &str, at: usize, line: &str, name: &str, msg: &str) ->
     (out.len() > head.len()).then_some(out)
 }
 
+/// The next line, when it continues an exception message that the line break cut mid-sentence:
+/// the message runs to the end of its line without closing punctuation, and the next line starts
+/// in lowercase and is not a frame.
 fn continuation<'a>(text: &'a str, at: usize, line: &str, msg: &str) -> Option<&'a str> {
     let m = msg.trim_end();
     // Only the last message of a line runs to its end.
