@@ -3701,3 +3701,36 @@ fn batch_af_agent_max_turns_phone_verification_and_tool_choice_outside_tools() {
     let (c, _, _, _) = full("404 Not Found: tool 'image_generation' not found");
     assert_eq!(c, "not_found");
 }
+
+#[test]
+fn a_built_in_error_raised_inside_the_openai_library_is_the_clients() {
+    // openai/openai-node#1588: an object passed where a vector store ID goes.
+    let node = "TypeError: Cannot convert object to primitive value\n    at node_modules\\openai\\src\\internal\\utils\\path.ts:29:69\n    at Array.reduce (<anonymous>)\n    at path (node_modules\\openai\\src\\internal\\utils\\path.ts:24:26)\n    at OpenaiService.list (src\\app\\openai\\openai.service.ts:53:53)";
+    // openai-python's `_files.py` refusing a path given as a string (its own RuntimeError).
+    let python = "Traceback (most recent call last):\n  File \"/app/main.py\", line 12, in <module>\n    client.files.create(file=\"data.jsonl\", purpose=\"batch\")\n  File \"/usr/lib/python3.11/site-packages/openai/_files.py\", line 62, in _transform_file\n    raise RuntimeError(\nRuntimeError: Expected entry at `file` to be bytes, an io.IOBase instance, PathLike or a tuple but received <class 'str'> instead.";
+    for text in [node, python] {
+        let (category, retry, rule) = cat(text);
+        assert_eq!(
+            (category, retry, rule.as_str()),
+            ("client_side", "after_change", "client_library_raised"),
+            "{text}"
+        );
+    }
+    // Near misses: the innermost frame is the program's own (the library is further out), the
+    // error is the SDK's own class for an API answer, or a network failure is named beside it.
+    let own_frame = "TypeError: Cannot read properties of undefined (reading 'content')\n    at reply (src/bot.ts:40:31)\n    at node_modules/openai/core.mjs:100:2";
+    assert!(crate::explain(own_frame).diagnosis.is_none(), "{own_frame}");
+    let own_python = "Traceback (most recent call last):\n  File \"/usr/lib/python3.11/site-packages/openai/_base_client.py\", line 9, in request\n    return self._process()\n  File \"/app/main.py\", line 12, in handle\n    text = resp.choices[0].message.content.strip()\nAttributeError: 'NoneType' object has no attribute 'strip'";
+    assert!(
+        crate::explain(own_python).diagnosis.is_none(),
+        "{own_python}"
+    );
+    let (category, _, _) = cat(
+        "TypeError: fetch failed\n    at node_modules/openai/core.mjs:100:2\n  [cause]: Error: connect ECONNREFUSED 127.0.0.1:443",
+    );
+    assert_eq!(category, "connection");
+    let (category, _, _) = cat(
+        "Traceback (most recent call last):\n  File \"/usr/lib/python3.11/site-packages/openai/_base_client.py\", line 1050, in request\n    raise self._make_status_error_from_response(err.response) from None\nopenai.RateLimitError: Error code: 429 - {\"error\": {\"message\": \"Rate limit reached\", \"type\": \"requests\", \"code\": \"rate_limit_exceeded\"}}",
+    );
+    assert_eq!(category, "rate_limit");
+}

@@ -1792,7 +1792,12 @@ fn continuation<'a>(text: &'a str, at: usize, line: &str, msg: &str) -> Option<&
     let rest = text.get(at + line.len() + 1..)?;
     let next = rest.split('\n').next()?.trim_end_matches('\r');
     let t = next.trim();
-    let starts_lower = t.bytes().next().is_some_and(|b| b.is_ascii_lowercase());
+    // A quoted name carried over (`… from` / `'openai.types.responses.response'`) continues it too.
+    let unquoted = t.strip_prefix(['\'', '"']).unwrap_or(t);
+    let starts_lower = unquoted
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_lowercase());
     let frame = t.starts_with("at ") || t.starts_with("File \"") || t.starts_with("during ");
     (starts_lower && !frame && t.len() <= 2000 && find_exception(t).is_none()).then_some(t)
 }
@@ -2042,6 +2047,7 @@ fn whole_text(text: &str, lower: &str, c: &mut Collector) {
 
     openstep_dict(text, c);
     wording_line(text, lower, c);
+    library_frame(text, c);
     html(text, lower, c);
     plain_text(text, lower, c);
     // Read after the prose, so that neither stops it from being the message.
@@ -2299,6 +2305,66 @@ fn wording_line(text: &str, lower: &str, c: &mut Collector) {
         line = text[k..start + e].trim();
     }
     c.wording_line(line, k);
+}
+
+/// Where the openai client libraries' own code lives in a stack frame: npm's `node_modules/openai/`
+/// (pnpm's store path ends the same way; Windows writes back slashes) and pip's
+/// `site-packages/openai/` (`dist-packages` on Debian).
+const LIBRARY_DIRS: &[&str] = &[
+    "node_modules/openai/",
+    "node_modules\\openai\\",
+    "site-packages/openai/",
+    "site-packages\\openai\\",
+    "dist-packages/openai/",
+];
+
+/// The words joined to a message by [`library_frame`]; `client_library_raised` is their record.
+pub(crate) const LIBRARY_RAISED: &str = "(raised inside the openai client library's own code)";
+
+/// A built-in error (`TypeError`, `ValueError`, …: [`GENERIC_NAMES`]) whose innermost stack frame
+/// is in the openai client library's own code: the library failed on what the program handed it,
+/// before any request went out (openai-node's path builder given an object for an id:
+/// `TypeError: Cannot convert object to primitive value` at `node_modules/openai/…/path.ts`). The
+/// innermost frame is the first `at …` line after the error in a JavaScript stack, and the last
+/// `File "…"` line before it in a Python traceback. Joined like a line of the API's own words,
+/// so anything the readers recognise beside it (a status, a code, a network failure) decides.
+fn library_frame(text: &str, c: &mut Collector) {
+    let in_library = |frame: &str| LIBRARY_DIRS.iter().any(|d| frame.contains(d));
+    let generic = |line: &str| -> bool {
+        find_exceptions(line)
+            .iter()
+            .any(|(_, name, _)| GENERIC_NAMES.contains(&last_segment(name)))
+    };
+    let mut last_python_frame: Option<&str> = None;
+    let mut error_at: Option<(usize, &str)> = None;
+    for (at, line) in lines(text) {
+        let t = line.trim();
+        if t.starts_with("File \"") {
+            last_python_frame = Some(t);
+            error_at = None;
+            continue;
+        }
+        if let Some((k, error)) = error_at.take() {
+            // The line right after a JavaScript error: its innermost frame.
+            if node_frame(t) && in_library(t) {
+                c.wording_line(&alloc::format!("{error} {LIBRARY_RAISED}"), k);
+                return;
+            }
+        }
+        if generic(t) {
+            if last_python_frame.is_some_and(in_library) {
+                c.wording_line(&alloc::format!("{t} {LIBRARY_RAISED}"), at);
+                return;
+            }
+            error_at = Some((at, t));
+        }
+        if !t.is_empty() && !t.starts_with('^') && !t.starts_with('~') && !generic(t) {
+            // A source line under a Python frame keeps the frame; anything else ends it.
+            if !last_python_frame.is_some_and(|_| line.starts_with("    ")) {
+                last_python_frame = None;
+            }
+        }
+    }
 }
 
 /// `SyntaxError: Unexpected token 'B', "Billing ha"... is not valid JSON`: V8's `JSON.parse` error
