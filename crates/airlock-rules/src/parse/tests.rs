@@ -1389,6 +1389,26 @@ fn exception_message_cut_by_a_line_break_goes_on() {
 }
 
 #[test]
+fn an_exception_repr_names_its_class_and_message() {
+    // A Python log's `{e!r}`, alone or after a log record's prefix.
+    for text in [
+        "UserError(\"Unknown tool type: <class 'agents.handoffs.Handoff'>, tool\")",
+        "2026-12-07 10:31:02,123 ERROR app.module: UserError(\"Unknown tool type: <class 'agents.handoffs.Handoff'>, tool\")",
+    ] {
+        let e = r(text);
+        assert_eq!(s(&e.exception), Some("UserError"), "{text}");
+        assert_eq!(
+            s(&e.message),
+            Some("Unknown tool type: <class 'agents.handoffs.Handoff'>, tool"),
+            "{text}"
+        );
+    }
+    // A call in quoted source is not a repr.
+    let e = r("    raise UserError(\"bad\")");
+    assert_ne!(s(&e.exception), Some("UserError"));
+}
+
+#[test]
 fn a_log_tag_in_brackets_is_not_a_code() {
     let e = r("[app_server] Request failed: Error code: 429 - rate limited");
     assert_eq!(e.code, None);

@@ -412,6 +412,16 @@ fn find_exception(line: &str) -> Option<(usize, &str, &str)> {
             if (rest == ":" || rest.trim().is_empty()) && i == first_non_space {
                 return Some((i, tok, ""));
             }
+            // A Python exception printed as its repr at the start of a line or of a log
+            // record's message (a log's `{e!r}`: `UserError("Unknown tool type: …")`,
+            // `ERROR app: UserError(…)`): the quoted argument is the message. It is the rest of
+            // the line, as for `Name: message`; `find_exceptions` takes the closing quote and
+            // parenthesis off.
+            if (i == first_non_space || line[..i].ends_with(": "))
+                && (rest.starts_with("(\"") || rest.starts_with("('"))
+            {
+                return Some((i, tok, &rest[2..]));
+            }
         }
         i = j.max(i + 1);
     }
@@ -468,6 +478,19 @@ fn find_exceptions(line: &str) -> Vec<(usize, &str, &str)> {
         }
         out.push((start, tok, msg));
         from = m.max(start + 1);
+    }
+    // A repr's message (`UserError("…")`) ends before its closing quote and parenthesis.
+    for (start, _, msg) in out.iter_mut() {
+        let msg_start = line.len() - msg.len();
+        let opened = line.get(*start..msg_start).unwrap_or("");
+        for q in ["(\"", "('"] {
+            let close = &q[1..];
+            if opened.ends_with(q) {
+                if let Some(end) = msg.rfind(close) {
+                    *msg = msg[..end].trim_end();
+                }
+            }
+        }
     }
     out
 }
