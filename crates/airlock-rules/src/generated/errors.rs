@@ -2442,7 +2442,7 @@ pub(crate) static ERROR_RULES: &[Rule] = &[
         messages: &[
             "object reference not set to an instance of an object",
             "curl: no url specified",
-            "object has no attribute",
+            "'dict' object has no attribute",
         ],
         exceptions: &[],
         python: None,
