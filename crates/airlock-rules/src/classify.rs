@@ -570,6 +570,12 @@ fn candidates(e: &Evidence, stated_status: Option<u16>) -> alloc::vec::Vec<Candi
     // cause beats the class an SDK or wrapper chose for it.
     let named = message_rule.is_some_and(|r| r.precedence >= 0)
         || code_words_rule.is_some_and(|r| r.precedence >= 0);
+    // A message that begins with an HTTP reason phrase (LiteLLM's `APIConnectionError:
+    // OpenAIException - Service Unavailable`) says an answer with that status arrived, so a
+    // connection class a wrapper chose for it, or the transport read from that class, does not
+    // apply: the phrase's own record reads it.
+    let answered =
+        e.message.as_deref().is_some_and(begins_with_reason_phrase) && message_rule.is_some();
     let exception = present(e.exception.as_deref())
         .and_then(by_exception)
         .filter(|r| stated_status.is_none() || !is_status_record(r) || r.transport.is_some())
@@ -588,9 +594,15 @@ fn candidates(e: &Evidence, stated_status: Option<u16>) -> alloc::vec::Vec<Candi
             r.transport.is_none()
                 || stated_status.is_none()
                 || !e.message.as_deref().is_some_and(reports_response_status)
-        });
+        })
+        .filter(|r| !(answered && r.transport == Some(Transport::Connection)));
     push(exception, Via::Exception);
-    push(e.transport.and_then(by_transport), Via::Transport);
+    push(
+        e.transport
+            .filter(|t| !(answered && *t == Transport::Connection))
+            .and_then(by_transport),
+        Via::Transport,
+    );
     // A 404 answered by an HTML page (an edge server's, not OpenAI's JSON error) says the path
     // does not exist there: the URL must change, where a JSON 404 may be an object that is gone.
     // So does a 404 whose body a client could not decode as OpenAI's error JSON (go-openai's
@@ -614,6 +626,25 @@ fn candidates(e: &Evidence, stated_status: Option<u16>) -> alloc::vec::Vec<Candi
     };
     push(status_rule, Via::Status);
     out
+}
+
+/// Whether `m` begins with the reason phrase of a status a server or gateway answers with when it
+/// fails (`Service Unavailable`, `Bad Gateway`), as a whole phrase: `Service Unavailable Retrying
+/// in 0.2 seconds...` does, `Bad Gateways` does not.
+fn begins_with_reason_phrase(m: &str) -> bool {
+    const PHRASES: &[&str] = &[
+        "service unavailable",
+        "bad gateway",
+        "gateway timeout",
+        "internal server error",
+        "too many requests",
+    ];
+    let t = m.trim_start();
+    PHRASES.iter().any(|p| {
+        t.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p))
+            && t.get(p.len()..)
+                .is_some_and(|rest| !rest.starts_with(|c: char| c.is_alphanumeric()))
+    })
 }
 
 /// Whether an exception's message is the status line of an answer the client got and refused,
@@ -1565,6 +1596,19 @@ mod tests {
             "openai.error.APIError"
         ));
         assert!(exception_is("RateLimitError:", "RateLimitError"));
+    }
+
+    #[test]
+    fn a_reason_phrase_begins_a_message_only_as_a_whole_phrase() {
+        assert!(begins_with_reason_phrase(
+            "Service Unavailable Retrying in 0.2 seconds..."
+        ));
+        assert!(begins_with_reason_phrase("  bad gateway"));
+        assert!(!begins_with_reason_phrase("Bad Gateways"));
+        assert!(!begins_with_reason_phrase("The service is unavailable"));
+        // A multibyte character where a phrase would end is no boundary to slice at.
+        assert!(!begins_with_reason_phrase("Service Unavailabl\u{e9}"));
+        assert!(!begins_with_reason_phrase("服务不可用服务不可用服务不可用"));
     }
 
     /// Issue 11 (fuzzing): a name with multibyte characters, as long as a qualified entry,
