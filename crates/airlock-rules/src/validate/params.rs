@@ -30,12 +30,52 @@ use crate::generated::endpoints::ENDPOINTS;
 use crate::generated::request_schemas::{TOP_MAX_LENGTH, TOP_MIN_ITEMS, UNKNOWN_REJECTED};
 use crate::generated::structured::MAX_MESSAGES;
 
-/// The endpoint table for an API path (`/v1/chat/completions`, also without `/v1`).
+/// The endpoint table for an API path (`/v1/chat/completions`, also without `/v1`). A path with
+/// ids (`/v1/threads/thread_abc/runs`) finds its template (`/v1/threads/{thread_id}/runs`): a
+/// `{…}` segment matches any one non-empty segment, and a path that is some endpoint's exact path
+/// is that endpoint (`/v1/threads/runs` is not thread `runs`). Any other path is not modelled.
 pub(crate) fn endpoint(path: &str) -> Option<&'static Endpoint> {
     let path = path.split('?').next().unwrap_or(path).trim_end_matches('/');
+    let exact = ENDPOINTS
+        .iter()
+        .find(|e| e.path == path || e.path.strip_prefix("/v1") == Some(path));
+    if exact.is_some() {
+        return exact;
+    }
+    let full;
+    let path = if path.starts_with("/v1/") {
+        path
+    } else {
+        full = format!("/v1{path}");
+        full.as_str()
+    };
+    // Of the templates that match, the one with the most literal segments.
     ENDPOINTS
         .iter()
-        .find(|e| e.path == path || e.path.strip_prefix("/v1") == Some(path))
+        .filter(|e| e.path.contains('{'))
+        .filter_map(|e| template_match(e.path, path).map(|literal| (literal, e)))
+        .max_by_key(|(literal, _)| *literal)
+        .map(|(_, e)| e)
+}
+
+/// The number of literal segments when `path` fits `template`, whose `{…}` segments each match
+/// one non-empty segment (an id, or the template's own `{…}`).
+fn template_match(template: &str, path: &str) -> Option<usize> {
+    let mut t = template.split('/');
+    let mut p = path.split('/');
+    let mut literal = 0;
+    loop {
+        match (t.next(), p.next()) {
+            (None, None) => return Some(literal),
+            (Some(ts), Some(ps)) if ts.starts_with('{') && ts.ends_with('}') => {
+                if ps.is_empty() {
+                    return None;
+                }
+            }
+            (Some(ts), Some(ps)) if ts == ps => literal += 1,
+            _ => return None,
+        }
+    }
 }
 
 /// Endpoints that word unknown parameters the old way ("Unrecognized request argument supplied").
