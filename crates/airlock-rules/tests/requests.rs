@@ -70,7 +70,9 @@ fn endpoint_of(path: &Path) -> &'static str {
         "threads_thread" => "/v1/threads/thread_abc123",
         "threads_thread_messages" => "/v1/threads/thread_abc123/messages",
         "threads_thread_runs" => "/v1/threads/thread_abc123/runs",
-        "threads_thread_runs_run_submit_tool_outputs" => "/v1/threads/thread_abc123/runs/run_abc123/submit_tool_outputs",
+        "threads_thread_runs_run_submit_tool_outputs" => {
+            "/v1/threads/thread_abc123/runs/run_abc123/submit_tool_outputs"
+        }
         other => panic!("{}: unknown endpoint prefix {other}", path.display()),
     }
 }

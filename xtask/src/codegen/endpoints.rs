@@ -427,6 +427,28 @@ fn flatten(spec: &Value, schema: &Value, alts: &mut Vec<Alt>, depth: u32) {
             flatten(spec, &all[0], alts, depth + 1);
             return;
         }
+        // allOf of one schema and modifiers only (`[{$ref}, {nullable: true}]`, the Assistants'
+        // `tool_choice` and `truncation_strategy`) is that schema, plus null when a modifier says
+        // nullable: not an object, or a string `tool_choice` would be refused.
+        let modifier = |v: &Value| {
+            v.as_object().is_some_and(|m| {
+                m.keys()
+                    .all(|k| matches!(k.as_str(), "nullable" | "description" | "title"))
+            })
+        };
+        let substantive: Vec<&Value> = all.iter().filter(|v| !modifier(v)).collect();
+        if let ([one], false) = (substantive.as_slice(), branched) {
+            flatten(spec, one, alts, depth + 1);
+            if all
+                .iter()
+                .any(|v| modifier(v) && v.get("nullable") == Some(&Value::Bool(true)))
+            {
+                let mut a = Alt::default();
+                a.types.insert("null".into());
+                alts.push(a);
+            }
+            return;
+        }
         if !branched {
             let mut a = Alt::default();
             a.types.insert("object".into());

@@ -379,7 +379,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         json: true,
         multipart: false,
         open: false,
-        report_only: true,
+        report_only: false,
         params: &[
             Param { name: "chunking_strategy", types: T_OBJECT, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },
             Param { name: "description", types: T_STRING, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },
@@ -396,7 +396,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         open: false,
         report_only: true,
         params: &[
-            Param { name: "expires_after", types: T_OBJECT, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },
+            Param { name: "expires_after", types: T_OBJECT | T_NULL, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },
             Param { name: "metadata", types: T_OBJECT | T_NULL, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },
             Param { name: "name", types: T_STRING | T_NULL, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },
         ],
@@ -406,7 +406,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         json: true,
         multipart: false,
         open: false,
-        report_only: true,
+        report_only: false,
         params: &[
             Param { name: "attributes", types: T_OBJECT | T_NULL, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },
             Param { name: "chunking_strategy", types: T_OBJECT, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },
@@ -418,7 +418,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         json: true,
         multipart: false,
         open: false,
-        report_only: true,
+        report_only: false,
         params: &[
             Param { name: "attributes", types: T_OBJECT | T_NULL, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },
             Param { name: "chunking_strategy", types: T_OBJECT, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },
@@ -530,7 +530,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         json: true,
         multipart: false,
         open: false,
-        report_only: true,
+        report_only: false,
         params: &[
             Param { name: "description", types: T_STRING | T_NULL, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: Some(512) },
             Param { name: "instructions", types: T_STRING | T_NULL, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: Some(256000) },
@@ -550,7 +550,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         json: true,
         multipart: false,
         open: false,
-        report_only: true,
+        report_only: false,
         params: &[
             Param { name: "description", types: T_STRING | T_NULL, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: Some(512) },
             Param { name: "instructions", types: T_STRING | T_NULL, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: Some(256000) },
@@ -570,7 +570,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         json: true,
         multipart: false,
         open: false,
-        report_only: true,
+        report_only: false,
         params: &[
             Param { name: "messages", types: T_ARRAY, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },
             Param { name: "metadata", types: T_OBJECT | T_NULL, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },
@@ -582,7 +582,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         json: true,
         multipart: false,
         open: false,
-        report_only: true,
+        report_only: false,
         params: &[
             Param { name: "assistant_id", types: T_STRING, required: true, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },
             Param { name: "instructions", types: T_STRING | T_NULL, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },
@@ -595,11 +595,11 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
             Param { name: "stream", types: T_BOOLEAN | T_NULL, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },
             Param { name: "temperature", types: T_NUMBER | T_NULL, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: Some(0.0), maximum: Some(2.0), min_items: None, max_items: None, max_length: None },
             Param { name: "thread", types: T_OBJECT, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },
-            Param { name: "tool_choice", types: T_OBJECT, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },
+            Param { name: "tool_choice", types: T_STRING | T_OBJECT | T_NULL, required: false, deprecated: false, enum_values: &["none", "auto", "required"], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },
             Param { name: "tool_resources", types: T_OBJECT | T_NULL, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },
             Param { name: "tools", types: T_ARRAY | T_NULL, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: Some(20), max_length: None },
             Param { name: "top_p", types: T_NUMBER | T_NULL, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: Some(0.0), maximum: Some(1.0), min_items: None, max_items: None, max_length: None },
-            Param { name: "truncation_strategy", types: T_OBJECT, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },
+            Param { name: "truncation_strategy", types: T_OBJECT | T_NULL, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },
         ],
     },
     Endpoint {
@@ -607,7 +607,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         json: true,
         multipart: false,
         open: false,
-        report_only: true,
+        report_only: false,
         params: &[
             Param { name: "metadata", types: T_OBJECT | T_NULL, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },
             Param { name: "tool_resources", types: T_OBJECT | T_NULL, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },
@@ -618,7 +618,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         json: true,
         multipart: false,
         open: false,
-        report_only: true,
+        report_only: false,
         params: &[
             Param { name: "attachments", types: T_ARRAY | T_NULL, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },
             Param { name: "content", types: T_STRING | T_ARRAY, required: true, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: Some(1), max_items: None, max_length: None },
@@ -631,7 +631,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         json: true,
         multipart: false,
         open: false,
-        report_only: true,
+        report_only: false,
         params: &[
             Param { name: "additional_instructions", types: T_STRING | T_NULL, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },
             Param { name: "additional_messages", types: T_ARRAY | T_NULL, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },
@@ -646,10 +646,10 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
             Param { name: "response_format", types: T_STRING | T_OBJECT, required: false, deprecated: false, enum_values: &["auto"], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },
             Param { name: "stream", types: T_BOOLEAN | T_NULL, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },
             Param { name: "temperature", types: T_NUMBER | T_NULL, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: Some(0.0), maximum: Some(2.0), min_items: None, max_items: None, max_length: None },
-            Param { name: "tool_choice", types: T_OBJECT, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },
+            Param { name: "tool_choice", types: T_STRING | T_OBJECT | T_NULL, required: false, deprecated: false, enum_values: &["none", "auto", "required"], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },
             Param { name: "tools", types: T_ARRAY | T_NULL, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: Some(20), max_length: None },
             Param { name: "top_p", types: T_NUMBER | T_NULL, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: Some(0.0), maximum: Some(1.0), min_items: None, max_items: None, max_length: None },
-            Param { name: "truncation_strategy", types: T_OBJECT, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },
+            Param { name: "truncation_strategy", types: T_OBJECT | T_NULL, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },
         ],
     },
     Endpoint {
