@@ -691,3 +691,105 @@ fn range(ctx: &mut Ctx<'_>, ep: &Endpoint, p: &Param, v: &Value) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::endpoint;
+
+    fn path_of(p: &str) -> Option<&'static str> {
+        endpoint(p).map(|e| e.path)
+    }
+
+    #[test]
+    fn exact_paths_stay_exact() {
+        assert_eq!(
+            path_of("/v1/chat/completions"),
+            Some("/v1/chat/completions")
+        );
+        assert_eq!(
+            path_of("/chat/completions?x=1"),
+            Some("/v1/chat/completions")
+        );
+        assert_eq!(path_of("/v1/threads/runs"), Some("/v1/threads/runs"));
+        assert_eq!(path_of("/v1/threads"), Some("/v1/threads"));
+        // A template written out finds itself (the page offers them so).
+        assert_eq!(
+            path_of("/v1/threads/{thread_id}/runs"),
+            Some("/v1/threads/{thread_id}/runs")
+        );
+    }
+
+    #[test]
+    fn ids_find_their_template() {
+        let runs = Some("/v1/threads/{thread_id}/runs");
+        assert_eq!(path_of("/v1/threads/thread_abc123/runs"), runs);
+        assert_eq!(path_of("/v1/threads/thread_abc123/runs/"), runs);
+        assert_eq!(
+            path_of("/v1/threads/thread_abc123/runs?include[]=step_details.tool_calls"),
+            runs
+        );
+        assert_eq!(path_of("/threads/thread_abc123/runs"), runs);
+        assert_eq!(
+            path_of("/v1/threads/thread_abc123"),
+            Some("/v1/threads/{thread_id}")
+        );
+        assert_eq!(
+            path_of("/v1/threads/thread_abc/messages"),
+            Some("/v1/threads/{thread_id}/messages")
+        );
+        assert_eq!(
+            path_of("/v1/threads/thread_abc/runs/run_1/submit_tool_outputs"),
+            Some("/v1/threads/{thread_id}/runs/{run_id}/submit_tool_outputs")
+        );
+        assert_eq!(
+            path_of("/v1/vector_stores/vs_68c9/search"),
+            Some("/v1/vector_stores/{vector_store_id}/search")
+        );
+        assert_eq!(
+            path_of("/v1/vector_stores/vs_68c9/file_batches"),
+            Some("/v1/vector_stores/{vector_store_id}/file_batches")
+        );
+        assert_eq!(
+            path_of("/v1/vector_stores/vs_68c9"),
+            Some("/v1/vector_stores/{vector_store_id}")
+        );
+        assert_eq!(
+            path_of("/v1/conversations/conv_689667905b048191"),
+            Some("/v1/conversations/{conversation_id}")
+        );
+        assert_eq!(
+            path_of("/v1/conversations/conv_689667905b048191/items"),
+            Some("/v1/conversations/{conversation_id}/items")
+        );
+        assert_eq!(
+            path_of("/v1/assistants/asst_abc"),
+            Some("/v1/assistants/{assistant_id}")
+        );
+        assert_eq!(
+            path_of("/v1/uploads/upload_abc/complete"),
+            Some("/v1/uploads/{upload_id}/complete")
+        );
+    }
+
+    #[test]
+    fn near_misses_stay_unmodelled() {
+        for p in [
+            "/v1/threads//runs",
+            "/v1/threads/thread_abc/runs/run_1",
+            "/v1/threads/thread_abc/runs/run_1/cancel",
+            "/v1/threads/thread_abc/runs/run_1/steps",
+            "/v1/vector_stores/vs_1/files/file-1",
+            "/v1/vector_stores/vs_1/file_batches/vsfb_1/cancel",
+            "/v1/chat/completions/chatcmpl-1",
+            "/v1/uploads/upload_abc/parts",
+            "/v1/uploads/upload_abc",
+            "/v2/threads/thread_abc/runs",
+            "/v1/thread/thread_abc/runs",
+            "/v1/conversations/conv_1/items/msg_1",
+            "",
+            "/",
+        ] {
+            assert_eq!(path_of(p), None, "{p}");
+        }
+    }
+}
