@@ -69,8 +69,8 @@ const ENFORCED: &[(&str, &str, &str, &str)] = &[
     (
         "/v1/vector_stores/vs_abc123/file_batches",
         r#"{"file_ids":["file-1","file-2"]}"#,
-        r#"{"file_ids":["file-1"],"chunking_strategy":{"type":"static"}}"#,
-        "chunking_strategy.static",
+        r#"{"file_ids":["file-1"],"chunking_strategy":{"type":"fixed"}}"#,
+        "chunking_strategy.type",
     ),
 ];
 

@@ -326,7 +326,11 @@ fn unknown_things_pass_with_warnings() {
             .iter()
             .any(|f| f.rule == "unrecognized_parameter")
     );
-    let v = check("/v1/realtime/sessions", b"not json", &Config::default());
+    let v = check(
+        "/v1/realtime/calls/rtc_1/hangup",
+        b"not json",
+        &Config::default(),
+    );
     assert!(v.ok());
     assert!(v.warnings.iter().any(|f| f.rule == "unknown_endpoint"));
     // Multipart forms are not JSON and are not rejected as such.

@@ -96,6 +96,7 @@ pub(crate) const UNKNOWN_REJECTED: &[(&str, &str, bool)] = &[
     ("/v1/chat/completions", "max_retries", false),
     ("/v1/chat/completions", "deployment_id", false),
     ("/v1/chat/completions", "engine", false),
+    ("/v1/assistants", "file_ids", true),
 ];
 
 /// Top-level string parameters longer than the API takes although the spec states no limit:
