@@ -55,6 +55,12 @@ const ENFORCED: &[(&str, &str, &str, &str)] = &[
         "truncation_strategy.type",
     ),
     (
+        "/v1/threads/thread_abc123/runs/run_abc123/submit_tool_outputs",
+        r#"{"tool_outputs":[{"tool_call_id":"call_1","output":"warm and sunny"}],"stream":true}"#,
+        r#"{"tool_outputs":[{"tool_call_id":"call_1","output":{"result":42}}]}"#,
+        "tool_outputs[0].output",
+    ),
+    (
         "/v1/vector_stores",
         r#"{"name":"test vector store","expires_after":{"anchor":"last_active_at","days":3},"metadata":{"test-key":"test-value"}}"#,
         r#"{"expires_after":{"anchor":"created_at","days":3}}"#,
@@ -90,10 +96,7 @@ fn enforced_endpoints_accept_and_refuse() {
 #[test]
 fn report_only_endpoints_only_warn() {
     for (path, bad) in [
-        (
-            "/v1/threads/thread_1/runs/run_1/submit_tool_outputs",
-            r#"{"tool_outputs":"tacos"}"#,
-        ),
+        ("/v1/conversations/conv_1/items", r#"{"items":"hello"}"#),
         ("/v1/conversations", r#"{"items":[{"type":"nothing"}]}"#),
         ("/v1/fine_tuning/jobs", r#"{"training_file":"file-1"}"#),
         (

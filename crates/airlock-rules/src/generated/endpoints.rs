@@ -657,7 +657,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         json: true,
         multipart: false,
         open: false,
-        report_only: true,
+        report_only: false,
         params: &[
             Param { name: "stream", types: T_BOOLEAN | T_NULL, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },
             Param { name: "tool_outputs", types: T_ARRAY, required: true, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },
