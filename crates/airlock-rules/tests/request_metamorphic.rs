@@ -326,6 +326,14 @@ fn bound_to_previous(endpoint: &str, turn: &Value) -> bool {
     ty != "message" && ty != "item_reference"
 }
 
+/// Function tools nested under `function` (Chat, and the Assistants endpoints), not flat
+/// (Responses).
+fn nested_function_tools(endpoint: &str) -> bool {
+    endpoint == "/v1/chat/completions"
+        || endpoint.starts_with("/v1/assistants")
+        || endpoint.starts_with("/v1/threads")
+}
+
 fn new_tool(endpoint: &str, name: &str) -> Value {
     let parameters = json!({
         "type": "object",
@@ -333,7 +341,7 @@ fn new_tool(endpoint: &str, name: &str) -> Value {
         "required": ["city"],
         "additionalProperties": false
     });
-    if endpoint == "/v1/chat/completions" {
+    if nested_function_tools(endpoint) {
         json!({"type": "function", "function": {
             "name": name, "description": "Look up the time zone of a city.", "parameters": parameters}})
     } else {
@@ -343,7 +351,7 @@ fn new_tool(endpoint: &str, name: &str) -> Value {
 }
 
 fn tool_name(endpoint: &str, tool: &Value) -> Option<String> {
-    let t = if endpoint == "/v1/chat/completions" {
+    let t = if nested_function_tools(endpoint) {
         &tool["function"]["name"]
     } else {
         &tool["name"]
@@ -869,7 +877,7 @@ fn variants(endpoint: &str, body: &Value, rejected: bool, param: Option<&str>) -
                 let name = tool_name(endpoint, &copy).unwrap_or_default();
                 let renamed = fresh(&name);
                 if !name.is_empty() && renamed.len() <= 64 {
-                    if endpoint == "/v1/chat/completions" {
+                    if nested_function_tools(endpoint) {
                         copy["function"]["name"] = json!(renamed);
                     } else {
                         copy["name"] = json!(renamed);
@@ -1230,6 +1238,35 @@ fn accepted_bodies_stay_accepted_under_context_changes() {
             "batches" => "/v1/batches",
             "completions" => "/v1/completions",
             "moderations" => "/v1/moderations",
+            // Session 18: the endpoints with ids are checked with a made-up id.
+            "responses_compact" => "/v1/responses/compact",
+            "realtime_sessions" => "/v1/realtime/sessions",
+            "realtime_client_secrets" => "/v1/realtime/client_secrets",
+            "realtime_transcription_sessions" => "/v1/realtime/transcription_sessions",
+            "conversations" => "/v1/conversations",
+            "conversations_conversation" => "/v1/conversations/conv_abc123",
+            "conversations_conversation_items" => "/v1/conversations/conv_abc123/items",
+            "vector_stores" => "/v1/vector_stores",
+            "vector_stores_store" => "/v1/vector_stores/vs_abc123",
+            "vector_stores_store_files" => "/v1/vector_stores/vs_abc123/files",
+            "vector_stores_store_file_batches" => "/v1/vector_stores/vs_abc123/file_batches",
+            "vector_stores_store_search" => "/v1/vector_stores/vs_abc123/search",
+            "fine_tuning_jobs" => "/v1/fine_tuning/jobs",
+            "uploads" => "/v1/uploads",
+            "uploads_upload_complete" => "/v1/uploads/upload_abc123/complete",
+            "evals" => "/v1/evals",
+            "containers" => "/v1/containers",
+            "videos" => "/v1/videos",
+            "assistants" => "/v1/assistants",
+            "assistants_assistant" => "/v1/assistants/asst_abc123",
+            "threads" => "/v1/threads",
+            "threads_runs" => "/v1/threads/runs",
+            "threads_thread" => "/v1/threads/thread_abc123",
+            "threads_thread_messages" => "/v1/threads/thread_abc123/messages",
+            "threads_thread_runs" => "/v1/threads/thread_abc123/runs",
+            "threads_thread_runs_run_submit_tool_outputs" => {
+                "/v1/threads/thread_abc123/runs/run_abc123/submit_tool_outputs"
+            }
             other => panic!("unknown folder {other}"),
         };
         let mut list: Vec<PathBuf> = std::fs::read_dir(d)

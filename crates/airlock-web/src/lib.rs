@@ -30,6 +30,27 @@ pub const ENDPOINTS: &[&str] = &[
     "/v1/images/edits",
     "/v1/audio/speech",
     "/v1/batches",
+    // Issue 12, session 18: more JSON endpoints (a `{…}` segment stands for any id).
+    "/v1/assistants",
+    "/v1/threads",
+    "/v1/threads/runs",
+    "/v1/threads/{thread_id}/messages",
+    "/v1/threads/{thread_id}/runs",
+    "/v1/threads/{thread_id}/runs/{run_id}/submit_tool_outputs",
+    "/v1/vector_stores",
+    "/v1/vector_stores/{vector_store_id}/files",
+    "/v1/vector_stores/{vector_store_id}/file_batches",
+    "/v1/vector_stores/{vector_store_id}/search",
+    "/v1/conversations",
+    "/v1/conversations/{conversation_id}/items",
+    "/v1/responses/compact",
+    "/v1/realtime/client_secrets",
+    "/v1/realtime/sessions",
+    "/v1/fine_tuning/jobs",
+    "/v1/uploads",
+    "/v1/evals",
+    "/v1/containers",
+    "/v1/videos",
 ];
 
 /// What the page shows for one paste.

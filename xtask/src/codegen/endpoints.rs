@@ -54,6 +54,102 @@ pub const ENDPOINTS: &[(&str, &str, &str)] = &[
         "responses_input_tokens",
         "/v1/responses/input_tokens",
         "/responses/input_tokens",
+    ), // JSON endpoints added for issue 12 (helper 12e); paths with `{…}` are templates: any one
+    // segment (an id) matches there (`params::endpoint`). Enforcement per endpoint:
+    // `rules/request_enforcement.toml`.
+    (
+        "responses_compact",
+        "/v1/responses/compact",
+        "/responses/compact",
+    ),
+    (
+        "realtime_sessions",
+        "/v1/realtime/sessions",
+        "/realtime/sessions",
+    ),
+    (
+        "realtime_client_secrets",
+        "/v1/realtime/client_secrets",
+        "/realtime/client_secrets",
+    ),
+    (
+        "realtime_transcription_sessions",
+        "/v1/realtime/transcription_sessions",
+        "/realtime/transcription_sessions",
+    ),
+    ("conversations", "/v1/conversations", "/conversations"),
+    (
+        "conversations_conversation",
+        "/v1/conversations/{conversation_id}",
+        "/conversations/{conversation_id}",
+    ),
+    (
+        "conversations_conversation_items",
+        "/v1/conversations/{conversation_id}/items",
+        "/conversations/{conversation_id}/items",
+    ),
+    ("vector_stores", "/v1/vector_stores", "/vector_stores"),
+    (
+        "vector_stores_store",
+        "/v1/vector_stores/{vector_store_id}",
+        "/vector_stores/{vector_store_id}",
+    ),
+    (
+        "vector_stores_store_files",
+        "/v1/vector_stores/{vector_store_id}/files",
+        "/vector_stores/{vector_store_id}/files",
+    ),
+    (
+        "vector_stores_store_file_batches",
+        "/v1/vector_stores/{vector_store_id}/file_batches",
+        "/vector_stores/{vector_store_id}/file_batches",
+    ),
+    (
+        "vector_stores_store_search",
+        "/v1/vector_stores/{vector_store_id}/search",
+        "/vector_stores/{vector_store_id}/search",
+    ),
+    (
+        "fine_tuning_jobs",
+        "/v1/fine_tuning/jobs",
+        "/fine_tuning/jobs",
+    ),
+    ("uploads", "/v1/uploads", "/uploads"),
+    (
+        "uploads_upload_complete",
+        "/v1/uploads/{upload_id}/complete",
+        "/uploads/{upload_id}/complete",
+    ),
+    ("evals", "/v1/evals", "/evals"),
+    ("containers", "/v1/containers", "/containers"),
+    ("videos", "/v1/videos", "/videos"),
+    ("assistants", "/v1/assistants", "/assistants"),
+    (
+        "assistants_assistant",
+        "/v1/assistants/{assistant_id}",
+        "/assistants/{assistant_id}",
+    ),
+    ("threads", "/v1/threads", "/threads"),
+    ("threads_runs", "/v1/threads/runs", "/threads/runs"),
+    (
+        "threads_thread",
+        "/v1/threads/{thread_id}",
+        "/threads/{thread_id}",
+    ),
+    (
+        "threads_thread_messages",
+        "/v1/threads/{thread_id}/messages",
+        "/threads/{thread_id}/messages",
+    ),
+    (
+        "threads_thread_runs",
+        "/v1/threads/{thread_id}/runs",
+        "/threads/{thread_id}/runs",
+    ),
+    (
+        "threads_thread_runs_run_submit_tool_outputs",
+        "/v1/threads/{thread_id}/runs/{run_id}/submit_tool_outputs",
+        "/threads/{thread_id}/runs/{run_id}/submit_tool_outputs",
     ),
 ];
 
@@ -331,6 +427,28 @@ fn flatten(spec: &Value, schema: &Value, alts: &mut Vec<Alt>, depth: u32) {
             flatten(spec, &all[0], alts, depth + 1);
             return;
         }
+        // allOf of one schema and modifiers only (`[{$ref}, {nullable: true}]`, the Assistants'
+        // `tool_choice` and `truncation_strategy`) is that schema, plus null when a modifier says
+        // nullable: not an object, or a string `tool_choice` would be refused.
+        let modifier = |v: &Value| {
+            v.as_object().is_some_and(|m| {
+                m.keys()
+                    .all(|k| matches!(k.as_str(), "nullable" | "description" | "title"))
+            })
+        };
+        let substantive: Vec<&Value> = all.iter().filter(|v| !modifier(v)).collect();
+        if let ([one], false) = (substantive.as_slice(), branched) {
+            flatten(spec, one, alts, depth + 1);
+            if all
+                .iter()
+                .any(|v| modifier(v) && v.get("nullable") == Some(&Value::Bool(true)))
+            {
+                let mut a = Alt::default();
+                a.types.insert("null".into());
+                alts.push(a);
+            }
+            return;
+        }
         if !branched {
             let mut a = Alt::default();
             a.types.insert("object".into());
@@ -567,14 +685,16 @@ pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
          /// The endpoints modelled, with their top-level parameters sorted by name.\n\
          pub(crate) static ENDPOINTS: &[Endpoint] = &[\n",
     );
+    let enforcement = read_enforcement()?;
     for (file, _, _) in ENDPOINTS {
         let rel = format!("rules/endpoints/{file}.toml");
         let text = super::read_rule(so_far, &rel)?;
         let ef: EndpointFile = toml::from_str(&text).map_err(|e| format!("{rel}: {e}"))?;
+        let report_only = enforcement.iter().any(|e| e.file == *file && !e.enforce);
         let _ = writeln!(
             out,
-            "    Endpoint {{\n        path: {:?},\n        json: {},\n        multipart: {},\n        open: {},\n        params: &[",
-            ef.endpoint, ef.json, ef.multipart, ef.open
+            "    Endpoint {{\n        path: {:?},\n        json: {},\n        multipart: {},\n        open: {},\n        report_only: {},\n        params: &[",
+            ef.endpoint, ef.json, ef.multipart, ef.open, report_only
         );
         let mut params = ef.params;
         params.sort_by(|a, b| a.name.cmp(&b.name));
@@ -615,6 +735,40 @@ pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
         PathBuf::from("crates/airlock-rules/src/generated/endpoints.rs"),
         out,
     )])
+}
+
+/// `rules/request_enforcement.toml`: whether an endpoint's findings may refuse a request.
+#[derive(Debug, Deserialize)]
+struct EnforcementFile {
+    #[serde(rename = "endpoint")]
+    endpoints: Vec<Enforcement>,
+}
+
+/// One endpoint's enforcement setting, with its evidence.
+#[derive(Debug, Deserialize)]
+struct Enforcement {
+    /// The file name of the endpoint (as in [`ENDPOINTS`]).
+    file: String,
+    /// False: every finding on this endpoint is only a warning (report-only).
+    enforce: bool,
+    /// Why (the recorded accepted bodies that pass, or their absence).
+    #[allow(dead_code)] // documentation, required in the file
+    reason: String,
+}
+
+const ENFORCEMENT: &str = "rules/request_enforcement.toml";
+
+/// Reads the enforcement settings; an endpoint the file does not list is enforced (the endpoints
+/// modelled before it existed), an entry naming no endpoint is an error.
+fn read_enforcement() -> Result<Vec<Enforcement>, String> {
+    let text = super::read_rule(&[], ENFORCEMENT)?;
+    let file: EnforcementFile = toml::from_str(&text).map_err(|e| format!("{ENFORCEMENT}: {e}"))?;
+    for e in &file.endpoints {
+        if !ENDPOINTS.iter().any(|(f, _, _)| *f == e.file) {
+            return Err(format!("{ENFORCEMENT}: no endpoint '{}'", e.file));
+        }
+    }
+    Ok(file.endpoints)
 }
 
 fn opt_f64(v: Option<f64>) -> String {

@@ -46,6 +46,34 @@ const JSON_ENDPOINTS: &[&str] = &[
     "completions",
     "moderations",
     "responses_input_tokens",
+    // Issue 12, session 18: the JSON bodies real applications send through a proxy (paths with
+    // ids are templates); each is report-only unless `rules/request_enforcement.toml` says not.
+    "responses_compact",
+    "realtime_sessions",
+    "realtime_client_secrets",
+    "realtime_transcription_sessions",
+    "conversations",
+    "conversations_conversation",
+    "conversations_conversation_items",
+    "vector_stores",
+    "vector_stores_store",
+    "vector_stores_store_files",
+    "vector_stores_store_file_batches",
+    "vector_stores_store_search",
+    "fine_tuning_jobs",
+    "uploads",
+    "uploads_upload_complete",
+    "evals",
+    "containers",
+    "videos",
+    "assistants",
+    "assistants_assistant",
+    "threads",
+    "threads_runs",
+    "threads_thread",
+    "threads_thread_messages",
+    "threads_thread_runs",
+    "threads_thread_runs_run_submit_tool_outputs",
 ];
 
 /// Where stage 1 writes and stage 2 reads.
@@ -66,14 +94,30 @@ pub fn stage1(data: &Path) -> Result<Vec<Output>, String> {
             continue;
         }
         let pointer = format!(
-            "/paths/{}/post/requestBody/content/application~1json/schema/$ref",
+            "/paths/{}/post/requestBody/content/application~1json/schema",
             spec_path.replace('~', "~0").replace('/', "~1")
         );
-        let root = spec
+        let schema = spec
             .pointer(&pointer)
+            .ok_or_else(|| format!("POST {spec_path}: no JSON request schema"))?;
+        // A body schema written inline (no `$ref`: conversation items) is lowered as a
+        // component of its own, named after the endpoint's file.
+        let inline;
+        let (root, schemas) = match schema
+            .get("$ref")
             .and_then(Value::as_str)
             .and_then(|r| r.strip_prefix("#/components/schemas/"))
-            .ok_or_else(|| format!("POST {spec_path}: no JSON request schema $ref"))?;
+        {
+            Some(root) => (root.to_string(), schemas),
+            None => {
+                let root = format!("{}Body", camel(file));
+                let mut all = schemas.clone();
+                all.insert(root.clone(), schema.clone());
+                inline = all;
+                (root, &inline)
+            }
+        };
+        let root = root.as_str();
         let mut lower = Lower::new(schemas);
         lower.queue(root);
         lower.run()?;
@@ -100,6 +144,18 @@ pub fn stage1(data: &Path) -> Result<Vec<Output>, String> {
         outputs.push((PathBuf::from(format!("{RULES_DIR}/{file}.json")), text));
     }
     Ok(outputs)
+}
+
+/// `conversations_conversation_items` → `ConversationsConversationItems`.
+fn camel(file: &str) -> String {
+    file.split('_')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
 }
 
 /// The lowering of one endpoint's schema.

@@ -620,10 +620,26 @@ fn run(ctx: &mut Ctx<'_>, endpoint: &str, body: &[u8]) {
     };
     let endpoint = ep.path;
     ctx.verdict.endpoint = Some(String::from(endpoint));
+    // An endpoint without recorded accepted bodies only reports (`rules/request_enforcement.toml`).
+    ctx.report_only = ep.report_only;
     // A UTF-8 byte order mark is not JSON, but stripping it is the lenient reading.
     let body = body
         .strip_prefix(b"\xEF\xBB\xBF".as_slice())
         .unwrap_or(body);
+    // No body at all where nothing is required: the API reads it as `{}` (the .NET SDK sends
+    // `POST /v1/threads` with `Content-Length: 0`, answered 200 in openai/openai-dotnet's
+    // session records).
+    if body.trim_ascii().is_empty() && ep.params.iter().all(|p| !p.required) {
+        ctx.warn(
+            "invalid_json",
+            "unchecked_body",
+            None,
+            alloc::format!(
+                "The body is empty; '{endpoint}' requires no field, so it was not checked."
+            ),
+        );
+        return;
+    }
     // Measure an object or array before it is built: a body over a bound is not parsed.
     if matches!(body.trim_ascii_start().first(), Some(b'{' | b'[')) {
         if let Some(b) = ctx.config.bounds.exceeded(&bounds::scan(body)) {
@@ -742,6 +758,8 @@ pub(crate) struct Ctx<'a> {
     /// [`check_keeping_handed`]: the validator slots of the schemas linted with `lints`.
     #[cfg(feature = "jsonschema")]
     handed: crate::output::Handed,
+    /// The endpoint only reports: [`Ctx::reject`] adds warnings.
+    report_only: bool,
 }
 
 impl<'a> Ctx<'a> {
@@ -755,6 +773,7 @@ impl<'a> Ctx<'a> {
             lints: None,
             #[cfg(feature = "jsonschema")]
             handed: crate::output::Handed::default(),
+            report_only: false,
         }
     }
 
@@ -843,6 +862,7 @@ impl<'a> Ctx<'a> {
     ) {
         let finding = finding(rule, code, param, message);
         match self.config.mode(rule) {
+            Mode::Enforce if self.report_only => self.push(false, finding),
             Mode::Enforce => self.push(true, finding),
             Mode::Report => self.push(false, finding),
             Mode::Off => {}

@@ -30,12 +30,52 @@ use crate::generated::endpoints::ENDPOINTS;
 use crate::generated::request_schemas::{TOP_MAX_LENGTH, TOP_MIN_ITEMS, UNKNOWN_REJECTED};
 use crate::generated::structured::MAX_MESSAGES;
 
-/// The endpoint table for an API path (`/v1/chat/completions`, also without `/v1`).
+/// The endpoint table for an API path (`/v1/chat/completions`, also without `/v1`). A path with
+/// ids (`/v1/threads/thread_abc/runs`) finds its template (`/v1/threads/{thread_id}/runs`): a
+/// `{…}` segment matches any one non-empty segment, and a path that is some endpoint's exact path
+/// is that endpoint (`/v1/threads/runs` is not thread `runs`). Any other path is not modelled.
 pub(crate) fn endpoint(path: &str) -> Option<&'static Endpoint> {
     let path = path.split('?').next().unwrap_or(path).trim_end_matches('/');
+    let exact = ENDPOINTS
+        .iter()
+        .find(|e| e.path == path || e.path.strip_prefix("/v1") == Some(path));
+    if exact.is_some() {
+        return exact;
+    }
+    let full;
+    let path = if path.starts_with("/v1/") {
+        path
+    } else {
+        full = format!("/v1{path}");
+        full.as_str()
+    };
+    // Of the templates that match, the one with the most literal segments.
     ENDPOINTS
         .iter()
-        .find(|e| e.path == path || e.path.strip_prefix("/v1") == Some(path))
+        .filter(|e| e.path.contains('{'))
+        .filter_map(|e| template_match(e.path, path).map(|literal| (literal, e)))
+        .max_by_key(|(literal, _)| *literal)
+        .map(|(_, e)| e)
+}
+
+/// The number of literal segments when `path` fits `template`, whose `{…}` segments each match
+/// one non-empty segment (an id, or the template's own `{…}`).
+fn template_match(template: &str, path: &str) -> Option<usize> {
+    let mut t = template.split('/');
+    let mut p = path.split('/');
+    let mut literal = 0;
+    loop {
+        match (t.next(), p.next()) {
+            (None, None) => return Some(literal),
+            (Some(ts), Some(ps)) if ts.starts_with('{') && ts.ends_with('}') => {
+                if ps.is_empty() {
+                    return None;
+                }
+            }
+            (Some(ts), Some(ps)) if ts == ps => literal += 1,
+            _ => return None,
+        }
+    }
 }
 
 /// Endpoints that word unknown parameters the old way ("Unrecognized request argument supplied").
@@ -649,5 +689,107 @@ fn range(ctx: &mut Ctx<'_>, ep: &Endpoint, p: &Param, v: &Value) {
                 fmt_number(v)
             ),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::endpoint;
+
+    fn path_of(p: &str) -> Option<&'static str> {
+        endpoint(p).map(|e| e.path)
+    }
+
+    #[test]
+    fn exact_paths_stay_exact() {
+        assert_eq!(
+            path_of("/v1/chat/completions"),
+            Some("/v1/chat/completions")
+        );
+        assert_eq!(
+            path_of("/chat/completions?x=1"),
+            Some("/v1/chat/completions")
+        );
+        assert_eq!(path_of("/v1/threads/runs"), Some("/v1/threads/runs"));
+        assert_eq!(path_of("/v1/threads"), Some("/v1/threads"));
+        // A template written out finds itself (the page offers them so).
+        assert_eq!(
+            path_of("/v1/threads/{thread_id}/runs"),
+            Some("/v1/threads/{thread_id}/runs")
+        );
+    }
+
+    #[test]
+    fn ids_find_their_template() {
+        let runs = Some("/v1/threads/{thread_id}/runs");
+        assert_eq!(path_of("/v1/threads/thread_abc123/runs"), runs);
+        assert_eq!(path_of("/v1/threads/thread_abc123/runs/"), runs);
+        assert_eq!(
+            path_of("/v1/threads/thread_abc123/runs?include[]=step_details.tool_calls"),
+            runs
+        );
+        assert_eq!(path_of("/threads/thread_abc123/runs"), runs);
+        assert_eq!(
+            path_of("/v1/threads/thread_abc123"),
+            Some("/v1/threads/{thread_id}")
+        );
+        assert_eq!(
+            path_of("/v1/threads/thread_abc/messages"),
+            Some("/v1/threads/{thread_id}/messages")
+        );
+        assert_eq!(
+            path_of("/v1/threads/thread_abc/runs/run_1/submit_tool_outputs"),
+            Some("/v1/threads/{thread_id}/runs/{run_id}/submit_tool_outputs")
+        );
+        assert_eq!(
+            path_of("/v1/vector_stores/vs_68c9/search"),
+            Some("/v1/vector_stores/{vector_store_id}/search")
+        );
+        assert_eq!(
+            path_of("/v1/vector_stores/vs_68c9/file_batches"),
+            Some("/v1/vector_stores/{vector_store_id}/file_batches")
+        );
+        assert_eq!(
+            path_of("/v1/vector_stores/vs_68c9"),
+            Some("/v1/vector_stores/{vector_store_id}")
+        );
+        assert_eq!(
+            path_of("/v1/conversations/conv_689667905b048191"),
+            Some("/v1/conversations/{conversation_id}")
+        );
+        assert_eq!(
+            path_of("/v1/conversations/conv_689667905b048191/items"),
+            Some("/v1/conversations/{conversation_id}/items")
+        );
+        assert_eq!(
+            path_of("/v1/assistants/asst_abc"),
+            Some("/v1/assistants/{assistant_id}")
+        );
+        assert_eq!(
+            path_of("/v1/uploads/upload_abc/complete"),
+            Some("/v1/uploads/{upload_id}/complete")
+        );
+    }
+
+    #[test]
+    fn near_misses_stay_unmodelled() {
+        for p in [
+            "/v1/threads//runs",
+            "/v1/threads/thread_abc/runs/run_1",
+            "/v1/threads/thread_abc/runs/run_1/cancel",
+            "/v1/threads/thread_abc/runs/run_1/steps",
+            "/v1/vector_stores/vs_1/files/file-1",
+            "/v1/vector_stores/vs_1/file_batches/vsfb_1/cancel",
+            "/v1/chat/completions/chatcmpl-1",
+            "/v1/uploads/upload_abc/parts",
+            "/v1/uploads/upload_abc",
+            "/v2/threads/thread_abc/runs",
+            "/v1/thread/thread_abc/runs",
+            "/v1/conversations/conv_1/items/msg_1",
+            "",
+            "/",
+        ] {
+            assert_eq!(path_of(p), None, "{p}");
+        }
     }
 }

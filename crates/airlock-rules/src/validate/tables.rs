@@ -46,6 +46,9 @@ pub(crate) struct Endpoint {
     /// The spec leaves the object open (`additionalProperties` not false).
     #[allow(dead_code)] // kept as data: the unknown-parameter rule is conservative either way
     pub(crate) open: bool,
+    /// Every finding on this endpoint is only a warning: no recorded accepted body shows the
+    /// spec's schema matches what the API takes (`rules/request_enforcement.toml`).
+    pub(crate) report_only: bool,
     pub(crate) params: &'static [Param],
 }
 
