@@ -45,7 +45,6 @@ fn path_of(file: &str) -> String {
     // The endpoints added in session 18 have underscores in their paths (and ids).
     let path = match file {
         "responses_compact" => "/v1/responses/compact",
-        "realtime_sessions" => "/v1/realtime/sessions",
         "realtime_client_secrets" => "/v1/realtime/client_secrets",
         "realtime_transcription_sessions" => "/v1/realtime/transcription_sessions",
         "conversations" => "/v1/conversations",

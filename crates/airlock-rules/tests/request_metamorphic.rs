@@ -1240,7 +1240,6 @@ fn accepted_bodies_stay_accepted_under_context_changes() {
             "moderations" => "/v1/moderations",
             // Session 18: the endpoints with ids are checked with a made-up id.
             "responses_compact" => "/v1/responses/compact",
-            "realtime_sessions" => "/v1/realtime/sessions",
             "realtime_client_secrets" => "/v1/realtime/client_secrets",
             "realtime_transcription_sessions" => "/v1/realtime/transcription_sessions",
             "conversations" => "/v1/conversations",

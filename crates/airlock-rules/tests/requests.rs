@@ -46,7 +46,6 @@ fn endpoint_of(path: &Path) -> &'static str {
         "moderations" => "/v1/moderations",
         // Paths with ids: a made-up id, as a client sends them (the rules find the template).
         "responses_compact" => "/v1/responses/compact",
-        "realtime_sessions" => "/v1/realtime/sessions",
         "realtime_client_secrets" => "/v1/realtime/client_secrets",
         "realtime_transcription_sessions" => "/v1/realtime/transcription_sessions",
         "conversations" => "/v1/conversations",

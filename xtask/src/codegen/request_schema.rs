@@ -49,7 +49,6 @@ const JSON_ENDPOINTS: &[&str] = &[
     // Issue 12, session 18: the JSON bodies real applications send through a proxy (paths with
     // ids are templates); each is report-only unless `rules/request_enforcement.toml` says not.
     "responses_compact",
-    "realtime_sessions",
     "realtime_client_secrets",
     "realtime_transcription_sessions",
     "conversations",

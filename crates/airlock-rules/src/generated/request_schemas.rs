@@ -15,7 +15,6 @@ pub(crate) const SCHEMAS: &[(&str, &str)] = &[
     ("/v1/moderations", include_str!("request_schemas/moderations.json")),
     ("/v1/responses/input_tokens", include_str!("request_schemas/responses_input_tokens.json")),
     ("/v1/responses/compact", include_str!("request_schemas/responses_compact.json")),
-    ("/v1/realtime/sessions", include_str!("request_schemas/realtime_sessions.json")),
     ("/v1/realtime/client_secrets", include_str!("request_schemas/realtime_client_secrets.json")),
     ("/v1/realtime/transcription_sessions", include_str!("request_schemas/realtime_transcription_sessions.json")),
     ("/v1/conversations", include_str!("request_schemas/conversations.json")),
