@@ -45,7 +45,6 @@ pub const ENDPOINTS: &[&str] = &[
     "/v1/conversations/{conversation_id}/items",
     "/v1/responses/compact",
     "/v1/realtime/client_secrets",
-    "/v1/realtime/sessions",
     "/v1/fine_tuning/jobs",
     "/v1/uploads",
     "/v1/evals",
