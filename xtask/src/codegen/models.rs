@@ -169,6 +169,11 @@ struct FamilyRow {
     names_dotless: bool,
     /// `explicit` or `also_default` (see rules/model_capabilities.toml).
     chat_tools_effort_refused: Option<String>,
+    /// Chat Completions: the largest `n`.
+    chat_max_n: Option<u32>,
+    /// Chat Completions: the accepted `reasoning_effort` values, where they differ from Responses.
+    #[serde(default)]
+    chat_reasoning_efforts: Vec<String>,
     source: String,
 }
 
@@ -289,7 +294,7 @@ pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
         };
         let _ = writeln!(
             out,
-            "    Family {{ name: {:?}, reasoning: {:?}, chat_max_tokens_rejected: {}, sampling_defaults_only: {}, logprobs_rejected: {}, stop_rejected: {}, system_role_rejected: {}, function_role_rejected: {}, reasoning_efforts: &{:?}, vision: {:?}, structured_outputs: {:?}, json_object: {:?}, image_sizes: &{:?}, image_qualities: &{:?}, image_max_n: {:?}, image_prompt_max: {:?}, dimensions_max: {:?}, dimensions_rejected: {}, chat_max_completion_tokens: {:?}, chat_refused: {chat_refused}, responses_refused: {}, responses_refused_message: {:?}, refused: {refused}, reasoning_contexts: &{:?}, reasoning_modes: &{:?}, verbosities: &{:?}, reasoning_summaries: &{:?}, tools_refused: &{:?}, tools_refused_worded: &{:?}, tools_unlisted: &{:?}, deep_research: {}, chat_sampling_refused: {}, sampling_unless_effort_none: {}, default_effort_none: {}, audio_input: {:?}, audio_required: {}, chat_effort_null_rejected: {}, completions_refused: {}, names_dotless: {}, chat_tools_effort_refused: {:?}, source: {:?} }},",
+            "    Family {{ name: {:?}, reasoning: {:?}, chat_max_tokens_rejected: {}, sampling_defaults_only: {}, logprobs_rejected: {}, stop_rejected: {}, system_role_rejected: {}, function_role_rejected: {}, reasoning_efforts: &{:?}, vision: {:?}, structured_outputs: {:?}, json_object: {:?}, image_sizes: &{:?}, image_qualities: &{:?}, image_max_n: {:?}, image_prompt_max: {:?}, dimensions_max: {:?}, dimensions_rejected: {}, chat_max_completion_tokens: {:?}, chat_refused: {chat_refused}, responses_refused: {}, responses_refused_message: {:?}, refused: {refused}, reasoning_contexts: &{:?}, reasoning_modes: &{:?}, verbosities: &{:?}, reasoning_summaries: &{:?}, tools_refused: &{:?}, tools_refused_worded: &{:?}, tools_unlisted: &{:?}, deep_research: {}, chat_sampling_refused: {}, sampling_unless_effort_none: {}, default_effort_none: {}, audio_input: {:?}, audio_required: {}, chat_effort_null_rejected: {}, completions_refused: {}, names_dotless: {}, chat_tools_effort_refused: {:?}, chat_max_n: {:?}, chat_reasoning_efforts: &{:?}, source: {:?} }},",
             f.name,
             f.reasoning,
             f.chat_max_tokens_rejected,
@@ -331,6 +336,8 @@ pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
             f.completions_refused,
             f.names_dotless,
             tools_effort,
+            f.chat_max_n,
+            f.chat_reasoning_efforts,
             f.source,
         );
     }

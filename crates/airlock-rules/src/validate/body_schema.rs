@@ -562,8 +562,16 @@ mod imp {
                 // spec's `format: uri`, which the lowered schema does not keep); Chat's
                 // `image_url` is an object and keeps the JSON type's name.
                 let url_string = types == bits(JsonType::String);
+                // A message's content: "expected one of a string or array of objects" (a null
+                // developer content in the direct-API probes of gpt-5.6-terra, as the other
+                // content types are worded in `conversation`).
+                let content = types == (bits(JsonType::String) | bits(JsonType::Array))
+                    && param.starts_with("messages[")
+                    && param.ends_with("].content");
                 let wanted = if url_string && param.ends_with("image_url") {
                     String::from("an image URL")
+                } else if content {
+                    String::from("one of a string or array of objects")
                 } else {
                     expected(types)
                 };

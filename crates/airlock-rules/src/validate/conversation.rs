@@ -96,22 +96,38 @@ pub(super) fn shapes(ctx: &mut Ctx<'_>, endpoint: &str, body: &Value) {
         }
         // Only an absent content is certain: `null` is "not set" for the assistant, and what the
         // API says for a null user content has changed over time.
+        // A developer message has a schema of its own and names the missing member; the other
+        // roles answer "Invalid value for 'content': expected a string, got null." with no code,
+        // whatever other member they carry (a `refusal` on a tool message is no substitute):
+        // kangminlee-maker/local-OAuth-CLI-API-adapter's direct-API probes of gpt-5.6-terra.
         let needs_content = matches!(role, Some("user" | "system" | "developer" | "tool"));
         if needs_content && m.is_object() && m.get("content").is_none() {
             let param = format!("messages[{i}].content");
-            ctx.reject(
-                "message_shape",
-                "missing_required_parameter",
-                Some(param.clone()),
-                format!("Missing required parameter: '{param}'."),
-            );
+            if role == Some("developer") {
+                ctx.reject(
+                    "message_shape",
+                    "missing_required_parameter",
+                    Some(param.clone()),
+                    format!("Missing required parameter: '{param}'."),
+                );
+            } else {
+                ctx.reject(
+                    "message_shape",
+                    "",
+                    Some(param),
+                    "Invalid value for 'content': expected a string, got null.".into(),
+                );
+            }
             return;
         }
-        // An assistant turn that says nothing: `content: null` with no tool call, function call,
-        // audio or refusal beside it. OpenAI (2026): "Invalid value for 'content': expected a
-        // string, got null." (vercel/ai#13744). `null` beside a tool call stays "not set".
+        // An assistant turn that says nothing: no `content` (absent or null) and no tool call,
+        // function call, audio or refusal beside it, a null one being no substitute. OpenAI
+        // (2026): "Invalid value for 'content': expected a string, got null." (vercel/ai#13744;
+        // an absent content beside `refusal: null` in the direct-API probes of gpt-5.6-terra
+        // above). `null` beside a tool call stays "not set".
         if role == Some("assistant")
-            && m.get("content").is_some_and(Value::is_null)
+            && m.is_object()
+            && m.get("content").is_none_or(Value::is_null)
             && ["tool_calls", "function_call", "audio", "refusal"]
                 .iter()
                 .all(|k| m.get(*k).is_none_or(Value::is_null))
@@ -128,7 +144,7 @@ pub(super) fn shapes(ctx: &mut Ctx<'_>, endpoint: &str, body: &Value) {
             Some(Value::Object(_)) => Some("an object"),
             Some(Value::Bool(_)) => Some("a boolean"),
             Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Some("an integer"),
-            Some(Value::Number(_)) => Some("a decimal"),
+            Some(Value::Number(_)) => Some("a decimal number"),
             _ => None,
         };
         if let Some(got) = got {

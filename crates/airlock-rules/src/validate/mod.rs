@@ -209,6 +209,19 @@ pub const RULES: &[(&str, &str)] = &[
         "Chat: stream_options without stream: true",
     ),
     (
+        "top_logprobs_without_logprobs",
+        "Chat: top_logprobs of 1 or more without logprobs: true",
+    ),
+    (
+        "parallel_tool_calls_null",
+        "Chat: parallel_tool_calls sent as null",
+    ),
+    ("model_n", "Chat: n above the model's own ceiling"),
+    (
+        "metadata_bounds",
+        "Chat: a metadata key over 64 characters or a value over 512",
+    ),
+    (
         "metadata_without_store",
         "Chat: a non-empty metadata object without store: true",
     ),
@@ -725,6 +738,9 @@ fn run(ctx: &mut Ctx<'_>, endpoint: &str, body: &[u8]) {
         return;
     }
     params::check(ctx, ep, obj);
+    if ep.path == "/v1/chat/completions" {
+        tools::chat_tool_choice_declared(ctx, &value);
+    }
     models::check(ctx, endpoint, &value);
     special::check(ctx, endpoint, obj);
     // Hand-written rules for nested structures.

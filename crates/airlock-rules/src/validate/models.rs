@@ -231,7 +231,11 @@ fn chat(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
             ctx.reject("model_sampling_params", code, Some((*name).into()), message);
         }
     }
-    if f.logprobs_rejected && present(obj, "logprobs") == Some(&Value::Bool(true)) {
+    // The families that take sampling parameters only at effort `none` take `logprobs` on the
+    // same terms: gpt-5.6-terra refused it at its default effort and answered it at `none`
+    // (kangminlee-maker/local-OAuth-CLI-API-adapter's direct-API probe and capture, 2026-08/09).
+    let reasoning = reasoning_on(f, obj.get("reasoning_effort"));
+    if (f.logprobs_rejected || reasoning) && present(obj, "logprobs") == Some(&Value::Bool(true)) {
         ctx.reject(
             "model_logprobs",
             "unsupported_parameter",
@@ -285,6 +289,22 @@ fn chat(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
             );
         } else {
             reasoning_effort(ctx, f, effort, "reasoning_effort", None);
+        }
+    }
+    // A family's own ceiling on `n` below the spec's 128 ("Invalid 'n': integer above maximum
+    // value. Expected a value <= 8, but got 64 instead." for gpt-5.6-terra,
+    // kangminlee-maker/local-OAuth-CLI-API-adapter's direct-API probes).
+    if let (Some(max), Some(n)) = (f.chat_max_n, present(obj, "n")) {
+        if n.as_f64().is_some_and(|x| x > f64::from(max)) {
+            ctx.reject(
+                "model_n",
+                "integer_above_max_value",
+                Some("n".into()),
+                format!(
+                    "Invalid 'n': integer above maximum value. Expected a value <= {max}, but got {} instead.",
+                    fmt_number(n)
+                ),
+            );
         }
     }
     if f.vision == Some(false) {
@@ -848,6 +868,13 @@ fn reasoning_effort(
     responses: Option<&str>,
 ) {
     let Some(value) = effort.as_str() else { return };
+    // Chat Completions may take fewer efforts than Responses (gpt-5.6-terra: 'max' refused on
+    // Chat, recorded 200 on Responses).
+    let efforts = if responses.is_none() && !f.chat_reasoning_efforts.is_empty() {
+        f.chat_reasoning_efforts
+    } else {
+        f.reasoning_efforts
+    };
     if f.reasoning == Some(false) {
         // Responses on gpt-4o / gpt-4.1: "Unsupported parameter: 'reasoning.effort' is not
         // supported with this model." (BoundaryML/baml#2708, RageAgainstThePixel/OpenAI-DotNet#500,
@@ -860,7 +887,7 @@ fn reasoning_effort(
         );
         return;
     }
-    if f.reasoning_efforts.is_empty() || f.reasoning_efforts.contains(&value) {
+    if efforts.is_empty() || efforts.contains(&value) {
         return;
     }
     // Values no model takes are left to the endpoint's enum rule.
@@ -869,10 +896,10 @@ fn reasoning_effort(
         return;
     }
     let message = match responses {
-        Some(model) => responses_value_message(value, model, f.reasoning_efforts),
+        Some(model) => responses_value_message(value, model, efforts),
         None => format!(
             "Unsupported value: '{param}' does not support '{value}' with this model. Supported values are: {}.",
-            quote_list(f.reasoning_efforts)
+            quote_list(efforts)
         ),
     };
     ctx.reject(

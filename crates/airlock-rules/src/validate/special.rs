@@ -1,5 +1,6 @@
 //! Rules that are neither a single parameter's shape nor a model's capability.
 
+use alloc::format;
 use alloc::string::String;
 
 use serde_json::{Map, Value};
@@ -12,6 +13,10 @@ const EMBEDDING_INPUTS_MAX: usize = 2048;
 /// OpenAI's limit on the keys of `metadata` (the `max_properties` override on it).
 const METADATA_MAX_KEYS: usize = 16;
 
+/// OpenAI's limits on a `metadata` key and value, in characters.
+const METADATA_KEY_MAX: usize = 64;
+const METADATA_VALUE_MAX: usize = 512;
+
 /// Runs the rules on a parsed JSON object body.
 pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, obj: &Map<String, Value>) {
     match endpoint {
@@ -19,6 +24,9 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, obj: &Map<String, Value>)
             chat_response_format_type(ctx, obj);
             chat_json_word(ctx, obj);
             stream_options_without_stream(ctx, obj);
+            top_logprobs_without_logprobs(ctx, obj);
+            parallel_tool_calls_null(ctx, obj);
+            metadata_bounds(ctx, obj);
             metadata_without_store(ctx, obj);
         }
         "/v1/responses" => {
@@ -140,17 +148,67 @@ fn stream_options_without_stream(ctx: &mut Ctx<'_>, obj: &Map<String, Value>) {
     }
 }
 
+/// Chat Completions refuses `top_logprobs` unless `logprobs` is true ("The 'top_logprobs'
+/// parameter is only allowed when 'logprobs' is enabled.", param `top_logprobs`, code null;
+/// IBM/unitxt#1193, 20 top logprobs asked for without `logprobs`). Only a count of 1 or more is
+/// refused: no 400 shows `top_logprobs: 0` alone, and a null one is "not set". Responses has no
+/// `logprobs` switch, so the rule is Chat's only.
+fn top_logprobs_without_logprobs(ctx: &mut Ctx<'_>, obj: &Map<String, Value>) {
+    let asked = obj
+        .get("top_logprobs")
+        .and_then(Value::as_f64)
+        .is_some_and(|n| n >= 1.0);
+    if asked && obj.get("logprobs") != Some(&Value::Bool(true)) {
+        ctx.reject(
+            "top_logprobs_without_logprobs",
+            "",
+            Some("top_logprobs".into()),
+            "The 'top_logprobs' parameter is only allowed when 'logprobs' is enabled.".into(),
+        );
+    }
+}
+
+/// Chat Completions refuses `parallel_tool_calls: null`, the one top-level null seen refused on
+/// every model ("Invalid type for 'parallel_tool_calls': expected a boolean, but got null
+/// instead.", code `invalid_type`; IBM/unitxt#1193 in 2024-09, and run-llama/llama_index#20814
+/// in 2026-03, whose client began sending the null and got a 400 for it). Other nulls stay "not
+/// set" (see the params module).
+fn parallel_tool_calls_null(ctx: &mut Ctx<'_>, obj: &Map<String, Value>) {
+    if obj.get("parallel_tool_calls") == Some(&Value::Null) {
+        ctx.reject(
+            "parallel_tool_calls_null",
+            "invalid_type",
+            Some("parallel_tool_calls".into()),
+            "Invalid type for 'parallel_tool_calls': expected a boolean, but got null instead."
+                .into(),
+        );
+    }
+}
+
 /// Chat Completions refuses `metadata` unless `store` is true ("The 'metadata' parameter is only
 /// allowed when 'store' is enabled.", param `metadata`; tmc/langchaingo#1484 on gpt-5-nano, the same
 /// message in spiceai/spiceai#5231 and QwenLM/qwen-code#243). Only a non-empty object is refused:
 /// no 400 shows an empty or null one. Over 16 keys the count is named instead (the body schema's
 /// `max_properties`, checked later): OpenAI counted 29 and 28 keys before it looked at `store`
 /// (langfuse/langfuse#5339, litellm_proxy_gpt4o_mini_metadata_28_keys.json).
+///
+/// A metadata object with a fault of its own (a value that is not a string, a key or value over
+/// its length) is named at that fault instead: OpenAI answered `metadata.k` for an integer value
+/// and a 70-character key sent without `store` (kangminlee-maker/local-OAuth-CLI-API-adapter's
+/// direct-API probes of gpt-5.6-terra); the schema and [`metadata_bounds`] report those.
 fn metadata_without_store(ctx: &mut Ctx<'_>, obj: &Map<String, Value>) {
     let metadata = obj
         .get("metadata")
         .and_then(Value::as_object)
-        .is_some_and(|m| !m.is_empty() && m.len() <= METADATA_MAX_KEYS);
+        .is_some_and(|m| {
+            !m.is_empty()
+                && m.len() <= METADATA_MAX_KEYS
+                && m.iter().all(|(k, v)| {
+                    k.chars().count() <= METADATA_KEY_MAX
+                        && v.as_str()
+                            .is_some_and(|s| s.chars().count() <= METADATA_VALUE_MAX)
+                })
+        });
     if metadata && obj.get("store") != Some(&Value::Bool(true)) {
         ctx.reject(
             "metadata_without_store",
@@ -158,6 +216,44 @@ fn metadata_without_store(ctx: &mut Ctx<'_>, obj: &Map<String, Value>) {
             Some("metadata".into()),
             "The 'metadata' parameter is only allowed when 'store' is enabled.".into(),
         );
+    }
+}
+
+/// Chat Completions bounds `metadata` keys to 64 characters and string values to 512 ("Invalid
+/// property name in 'metadata': 'kkk...kkk' is too long. Expected a string with maximum length
+/// 64, but got a string with length 70 instead.", param `metadata.<key>`, code
+/// `property_name_above_max_length`; "Invalid 'metadata.k': string too long. …", code
+/// `string_above_max_length`; kangminlee-maker/local-OAuth-CLI-API-adapter's direct-API probes of
+/// gpt-5.6-terra, 2026-08). The first fault found is named.
+fn metadata_bounds(ctx: &mut Ctx<'_>, obj: &Map<String, Value>) {
+    let Some(m) = obj.get("metadata").and_then(Value::as_object) else {
+        return;
+    };
+    for (k, v) in m {
+        let key_len = k.chars().count();
+        if key_len > METADATA_KEY_MAX {
+            let head: String = k.chars().take(3).collect();
+            let tail: String = k.chars().skip(key_len.saturating_sub(3)).collect();
+            ctx.reject(
+                "metadata_bounds",
+                "property_name_above_max_length",
+                Some(format!("metadata.{k}")),
+                format!("Invalid property name in 'metadata': '{head}...{tail}' is too long. Expected a string with maximum length {METADATA_KEY_MAX}, but got a string with length {key_len} instead."),
+            );
+            return;
+        }
+        if let Some(s) = v.as_str() {
+            let len = s.chars().count();
+            if len > METADATA_VALUE_MAX {
+                ctx.reject(
+                    "metadata_bounds",
+                    "string_above_max_length",
+                    Some(format!("metadata.{k}")),
+                    format!("Invalid 'metadata.{k}': string too long. Expected a string with maximum length {METADATA_VALUE_MAX}, but got a string with length {len} instead."),
+                );
+                return;
+            }
+        }
     }
 }
 

@@ -164,6 +164,11 @@ pub(crate) struct Family {
     /// `Some(false)` when the effort is set, `Some(true)` also when it is left to the model's
     /// default (which is not `none`).
     pub(crate) chat_tools_effort_refused: Option<bool>,
+    /// Chat Completions: the largest `n` (None: the spec's bound only).
+    pub(crate) chat_max_n: Option<u32>,
+    /// Chat Completions: the accepted `reasoning_effort` values where they differ from
+    /// `reasoning_efforts` (empty: the same).
+    pub(crate) chat_reasoning_efforts: &'static [&'static str],
     #[allow(dead_code)] // documentation carried into the tables
     pub(crate) source: &'static str,
 }

@@ -102,14 +102,11 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &serde_json::Value)
 
 fn chat(ctx: &mut Ctx<'_>, body: &Value) {
     let tools = body.get("tools").and_then(Value::as_array);
-    let mut names: Vec<&str> = Vec::new();
-    let mut all_known = true;
     if let Some(tools) = tools {
         count(ctx, tools.len(), true);
         for (i, tool) in tools.iter().enumerate() {
             if tool.is_object() && tool.get("type").is_none_or(Value::is_null) {
                 missing(ctx, format!("tools[{i}].type"));
-                all_known = false;
                 continue;
             }
             // A Responses hosted tool (`web_search_preview`, `file_search`…) sent to Chat
@@ -128,14 +125,12 @@ fn chat(ctx: &mut Ctx<'_>, body: &Value) {
                         "Invalid type for 'tools[{i}].function': expected a function definition, but got null instead."
                     ),
                 );
-                all_known = false;
                 continue;
             }
             if type_of(tool) == Some("function") && tool.get("function").is_none_or(Value::is_null)
             {
                 // The Responses shape (`name` beside `type`) sent to Chat Completions.
                 missing(ctx, format!("tools[{i}].function"));
-                all_known = false;
                 continue;
             }
             match type_of(tool) {
@@ -158,15 +153,11 @@ fn chat(ctx: &mut Ctx<'_>, body: &Value) {
                             body.get("model").and_then(Value::as_str),
                             false,
                         );
-                        if let Some(n) = f.get("name").and_then(Value::as_str) {
-                            names.push(n);
-                        }
                         description_length(ctx, i, f);
                     }
                 }
                 Some(t) if CHAT_TOOL_TYPES.contains(&t) => {}
                 Some(t) => {
-                    all_known = false;
                     ctx.warn(
                         "tool_types",
                         "",
@@ -176,7 +167,7 @@ fn chat(ctx: &mut Ctx<'_>, body: &Value) {
                         ),
                     );
                 }
-                None => all_known = false,
+                None => {}
             }
         }
     }
@@ -249,24 +240,55 @@ fn chat(ctx: &mut Ctx<'_>, body: &Value) {
                 ),
             );
         }
-        if type_of(choice) == Some("function") && all_known {
-            let wanted = choice
-                .get("function")
-                .and_then(|f| f.get("name"))
-                .and_then(Value::as_str);
-            if let Some(wanted) = wanted {
-                if !names.contains(&wanted) {
-                    ctx.reject(
-                        "tool_choice",
-                        "invalid_value",
-                        Some(String::from("tool_choice")),
-                        format!(
-                            "Invalid value for 'tool_choice': function '{wanted}' is not one of the functions in 'tools'."
-                        ),
-                    );
-                }
-            }
+        // An undeclared function in `tool_choice` is named early, by
+        // [`chat_tool_choice_declared`].
+    }
+}
+
+/// Chat Completions: a `tool_choice` naming a function no tool declares. OpenAI answers through
+/// its legacy `function_call` machinery ("Invalid value for 'function_call': no function named
+/// 'X' was specified in the 'functions' parameter.", param `function_call`, code null), and before
+/// the model's own refusals: gpt-5.6-terra with function tools and no effort answered this, not
+/// its function-tools-with-reasoning refusal (kangminlee-maker/local-OAuth-CLI-API-adapter's
+/// direct-API probes, 2026-09). Run before the model rules. Only judged when every tool is a
+/// function with a name (a custom or unreadable tool may be the one named).
+pub(super) fn chat_tool_choice_declared(ctx: &mut Ctx<'_>, body: &Value) {
+    let (Some(tools), Some(choice)) = (
+        body.get("tools").and_then(Value::as_array),
+        body.get("tool_choice"),
+    ) else {
+        return;
+    };
+    if type_of(choice) != Some("function") {
+        return;
+    }
+    let Some(wanted) = choice
+        .get("function")
+        .and_then(|f| f.get("name"))
+        .and_then(Value::as_str)
+    else {
+        return;
+    };
+    let mut names: Vec<&str> = Vec::new();
+    for tool in tools {
+        let name = (type_of(tool) == Some("function"))
+            .then(|| tool.get("function").and_then(|f| f.get("name")))
+            .flatten()
+            .and_then(Value::as_str);
+        match name {
+            Some(n) => names.push(n),
+            None => return,
         }
+    }
+    if !names.contains(&wanted) {
+        ctx.reject(
+            "tool_choice",
+            "",
+            Some(String::from("function_call")),
+            format!(
+                "Invalid value for 'function_call': no function named '{wanted}' was specified in the 'functions' parameter."
+            ),
+        );
     }
 }
 
