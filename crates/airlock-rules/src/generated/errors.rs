@@ -690,6 +690,7 @@ pub(crate) static ERROR_RULES: &[Rule] = &[
             "used cloudflare to restrict access",
             "error code 1020",
             "sorry, you have been blocked",
+            "attention required! | cloudflare",
         ],
         exceptions: &[],
         python: None,

@@ -160,6 +160,7 @@ fn wraps_into(line: &str, next: &str, width: usize, continued: bool, open: bool)
         || ruler(line)
         || line.ends_with(FRAME)
         || log_head_len(next) > 0
+        || source_location_head(next)
         || rfc3339_prefix(next).is_some()
         || syslog_prefix(next).is_some()
         || [
@@ -173,6 +174,27 @@ fn wraps_into(line: &str, next: &str, width: usize, continued: bool, open: bool)
         .iter()
         .any(|p| next.starts_with(p));
     !starts_record
+}
+
+/// Whether `line` opens with a source location as a log's head (Go's `log` with `Lshortfile`:
+/// `handler.go:54: …`): a file name with an extension, a line number, a colon and a space.
+fn source_location_head(line: &str) -> bool {
+    let Some((file, rest)) = line.split_once(':') else {
+        return false;
+    };
+    let Some((stem, ext)) = file.rsplit_once('.') else {
+        return false;
+    };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    !stem.is_empty()
+        && stem
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-'))
+        && (1..=4).contains(&ext.len())
+        && ext.bytes().all(|c| c.is_ascii_lowercase())
+        && digits > 0
+        && rest.as_bytes().get(digits) == Some(&b':')
+        && rest.as_bytes().get(digits + 1) == Some(&b' ')
 }
 
 fn strip_once(text: &str) -> Option<String> {

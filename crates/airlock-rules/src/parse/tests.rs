@@ -177,6 +177,23 @@ openai.APITimeoutError: Request timed out."#);
 }
 
 #[test]
+fn go_eof_ends_an_error_chain() {
+    // Go's `io.EOF` as the last link: the connection closed before an answer was read.
+    let e = r("Post \"https://api.openai.com/v1/chat/completions\": EOF");
+    assert_eq!(e.transport, Some(Transport::Connection));
+    let e = r("session.go:79: openAIClient.CreateChatCompletion err=error, EOF");
+    assert_eq!(e.transport, Some(Transport::Connection));
+    // The next line of Go's log opens with its own source location: not a hard wrap's rest.
+    let e = r(
+        "session.go:79: openAIClient.CreateChatCompletion err=error, EOF\nhandler.go:54: [text] Response: 抱歉，出错了，请稍后重试~",
+    );
+    assert_eq!(e.transport, Some(Transport::Connection));
+    // Not a class name, nor the word inside prose or another word.
+    assert_eq!(r("EOFError: EOF when reading a line").transport, None);
+    assert_eq!(r("Error: read until EOFMARK").transport, None);
+}
+
+#[test]
 fn python_remote_protocol_and_ssl() {
     let e = r(
         "httpx.RemoteProtocolError: Server disconnected without sending a response.\n\nThe above exception was the direct cause of the following exception:\n\nopenai.APIConnectionError: Connection error.",

@@ -1301,6 +1301,23 @@ const CONNECT_PHASE: &[&str] = &[
     "failed to establish a new connection",
 ];
 
+/// Where Go's `io.EOF` ends an error chain as its last link (`Post "https://…": EOF`, go-openai's
+/// `error, EOF`): the connection closed before any answer was read. Only the bare upper-case word
+/// after `: ` or `, ` at the end of a line counts (`unexpected EOF` is a wording of its own,
+/// Python's `EOFError: EOF when reading a line` is input that ended).
+fn go_eof(text: &str) -> Option<usize> {
+    let mut line_start = 0;
+    for line in text.split('\n') {
+        if let Some(head) = line.trim_end().strip_suffix("EOF") {
+            if head.ends_with(": ") || head.ends_with(", ") {
+                return Some(line_start + head.len());
+            }
+        }
+        line_start += line.len() + 1;
+    }
+    None
+}
+
 /// Whether (lowercased) text says the connect phase timed out.
 fn connect_phase(lower: &str) -> bool {
     CONNECT_PHASE.iter().any(|w| lower.contains(w))
@@ -1896,6 +1913,9 @@ fn whole_text(text: &str, lower: &str, c: &mut Collector) {
         if let Some(k) = lower.find(needle) {
             c.transport(Transport::Connection, prio::WORDING + 1, k);
         }
+    }
+    if let Some(k) = go_eof(text) {
+        c.transport(Transport::Connection, prio::WORDING, k);
     }
     // LangChain's pydantic error for a missing key (`Did not find openai_api_key, please add an
     // environment variable `OPENAI_API_KEY` …`): the client never sent a request without one.
