@@ -3771,3 +3771,35 @@ fn a_built_in_error_raised_inside_the_openai_library_is_the_clients() {
     );
     assert_eq!(category, "rate_limit");
 }
+
+#[test]
+fn batch_ao_alamofire_status_graph_recursion_limit_and_rate_limit_label() {
+    // Swift's Alamofire prints the refused status inside its enum case.
+    let text = "responseValidationFailed(reason: Alamofire.AFError.ResponseValidationFailureReason.unacceptableStatusCode(code: 401))";
+    assert_eq!(r(text).status, Some(401));
+    assert_eq!(cat(text).0, "authentication");
+    // Near miss: the word alone inside another identifier states no status.
+    assert_eq!(r("lastStatusCode(code: x) 401").status, None);
+
+    // LangGraph's step limit is the runner's own stop, like MaxTurnsExceeded.
+    let text = "langgraph.errors.GraphRecursionError: Recursion limit of 25 reached without hitting a stop condition. You can increase the limit by setting the recursion_limit config key.";
+    assert_eq!(
+        cat(text),
+        (
+            "client_side",
+            "after_change",
+            String::from("agent_runner_max_turns")
+        )
+    );
+    // Near miss: Python's own RecursionError in a program is not an agent runner's limit.
+    assert!(
+        crate::explain(
+            "RecursionError: maximum recursion depth exceeded while calling a Python object"
+        )
+        .diagnosis
+        .is_none_or(|d| d.rule != "agent_runner_max_turns")
+    );
+
+    // An app's own label for a 429.
+    assert_eq!(cat("[agent] OpenAI threw rate limit error").0, "rate_limit");
+}

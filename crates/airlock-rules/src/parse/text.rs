@@ -560,6 +560,9 @@ const STATUS_PATTERNS: &[(&str, u8)] = &[
     ("failed: ", prio::WEAK),
     // Python `requests`: a response shown only as its repr (`response = <Response [429]>`).
     ("<response [", prio::HTTP),
+    // Swift's Alamofire: a status its validation refused, as the enum case prints
+    // (`responseValidationFailed(reason: …ResponseValidationFailureReason.unacceptableStatusCode(code: 401))`).
+    ("unacceptablestatuscode(code: ", prio::EXCEPTION),
 ];
 
 const REASONS: &[&str] = &[
