@@ -3803,3 +3803,18 @@ fn batch_ao_alamofire_status_graph_recursion_limit_and_rate_limit_label() {
     // An app's own label for a 429.
     assert_eq!(cat("[agent] OpenAI threw rate limit error").0, "rate_limit");
 }
+
+#[test]
+fn status_number_wrapped_to_next_line() {
+    // Weaviate's 500 over Azure OpenAI's 400, hard-wrapped after `failed with status:`.
+    let e = r(
+        "UnexpectedStatusCodeError: Object was not added! Unexpected status code: 500, with response body: \n\
+{'error': [{'message': 'update vector: connection to: Azure OpenAI API failed with status:\n\
+400 request-id: 0c80d879-09c2-44b1-84ac-2bd4052efb8b\n\
+error: This model does not support specifying dimensions.'}]}",
+    );
+    assert_eq!(e.status, Some(400));
+    // A weak prefix at a line's end does not take the next line's number.
+    let e = r("Something went wrong, error\n404 items were skipped");
+    assert_ne!(e.status, Some(404));
+}

@@ -771,6 +771,34 @@ fn hypothetical(before: &str) -> bool {
         })
 }
 
+/// The priority of the status prefix a (lowercased, trimmed) line ends with (`… API failed with
+/// status:`), when the number is left for the next line; weak prefixes (`error:`) are not enough.
+fn status_prefix_at_end(tl: &str) -> Option<u8> {
+    let tb = tl.as_bytes();
+    STATUS_PATTERNS.iter().find_map(|(pat, p)| {
+        let pt = pat.trim_end();
+        let k = tl.len().checked_sub(pt.len())?;
+        (*p > prio::WEAK
+            && tl.ends_with(pt)
+            && word_start(tb, k)
+            && !hypothetical(tl.get(..k).unwrap_or("")))
+        .then_some(*p)
+    })
+}
+
+/// The error status at the head of the line after a status prefix ended the one before
+/// (Weaviate's `connection to: Azure OpenAI API failed with status:` / `400 request-id: …`).
+fn wrapped_status_head(tl: &str, at: usize, p: u8, c: &mut Collector) {
+    let b = tl.as_bytes();
+    if let Some(s) = three_digits(b).filter(|s| (400..=599).contains(s)) {
+        if b.get(3)
+            .is_none_or(|ch| matches!(ch, b' ' | b',' | b'.' | b':' | b')'))
+        {
+            c.status(s, p, at);
+        }
+    }
+}
+
 /// Statuses stated in one (lowercased) line.
 fn statuses(l: &str, at: usize, c: &mut Collector) {
     let lb = l.as_bytes();
@@ -1398,11 +1426,19 @@ pub(crate) fn scan(text: &str, c: &mut Collector) {
     // An exception named alone on a line (`Error`, then the message on the next line).
     // Also one whose message ends with a colon: then the next line must read like an error.
     let mut pending_message: Option<(u8, bool)> = None;
+    // A line that ends with a status prefix (`… failed with status:`): a hard-wrapped message
+    // puts the number at the head of the next line.
+    let mut wrapped_status: Option<u8> = None;
     for (at, line) in lines(text) {
         c.work += line.len() * 4;
         let l = &lower[at..at + line.len()];
         let t = line.trim();
         let tl = l.trim();
+
+        if let Some(p) = wrapped_status.take() {
+            wrapped_status_head(tl, at + (l.len() - l.trim_start().len()), p, c);
+        }
+        wrapped_status = status_prefix_at_end(tl);
 
         if !t.is_empty() {
             if let Some((p, introduces)) = pending_message.take() {
