@@ -17,4 +17,4 @@ pub(crate) mod request_schemas;
 pub(crate) mod structured;
 
 /// A hash of the rule data these tables were generated from (FNV-1a 64 over `rules/`).
-pub const DATA_VERSION: &str = "b4e45d49729fc22d";
+pub const DATA_VERSION: &str = "7a5cbd47a6d207be";
