@@ -649,7 +649,7 @@ mod tests {
         )
         .errors
         .first()
-        .and_then(|f| f.param.clone())
+        .and_then(|f| f.error.param.clone())
     }
 
     /// A missing content is named last of all: after a content type fault or a bad role at a
