@@ -568,10 +568,17 @@ mod imp {
                 let content = types == (bits(JsonType::String) | bits(JsonType::Array))
                     && param.starts_with("messages[")
                     && param.ends_with("].content");
+                // A Chat message's tool calls: "expected an array of objects" (the same probes),
+                // as Chat names `messages` and `tools` in `params`.
+                let tool_calls = types == bits(JsonType::Array)
+                    && param.starts_with("messages[")
+                    && param.ends_with("].tool_calls");
                 let wanted = if url_string && param.ends_with("image_url") {
                     String::from("an image URL")
                 } else if content {
                     String::from("one of a string or array of objects")
+                } else if tool_calls {
+                    String::from("an array of objects")
                 } else {
                     expected(types)
                 };

@@ -42,19 +42,20 @@ const ROLES: &[&str] = &[
 /// 'messages[1].tool_calls': empty array. …"), and an assistant message whose `content` is null
 /// with nothing else said ("Invalid value for 'content': expected a string, got null."). Only the
 /// first is reported, as OpenAI does.
-pub(super) fn shapes(ctx: &mut Ctx<'_>, endpoint: &str, body: &Value) {
-    if !ctx.enabled("message_shape") {
-        return;
-    }
-    if api(endpoint) == Some(Api::Responses) {
-        responses_shapes(ctx, body);
-        return;
-    }
-    if api(endpoint) != Some(Api::Chat) {
-        return;
+///
+/// The faults of shape (a role, a name, a content type, an empty `tool_calls`) are found in one
+/// pass over the messages, run before the model rules ([`shapes`]); a missing content comes last
+/// of all, after the model rules, in a second pass ([`missing_content`]): OpenAI answered a content
+/// type fault or a bad role at a later index before a missing content at an earlier one, an empty
+/// `tool_calls` before a temperature the model refuses, and that temperature before a missing
+/// content (kangminlee-maker/local-OAuth-CLI-API-adapter's direct-API probes of gpt-5.6-terra,
+/// 2026-08). Returns whether a fault was reported.
+pub(super) fn shapes(ctx: &mut Ctx<'_>, endpoint: &str, body: &Value) -> bool {
+    if !ctx.enabled("message_shape") || api(endpoint) != Some(Api::Chat) {
+        return false;
     }
     let Some(messages) = body.get("messages").and_then(Value::as_array) else {
-        return;
+        return false;
     };
     for (i, m) in messages.iter().enumerate() {
         let role = m.get("role").and_then(Value::as_str);
@@ -67,7 +68,7 @@ pub(super) fn shapes(ctx: &mut Ctx<'_>, endpoint: &str, body: &Value) {
                     "Invalid value: '{role}'. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'."
                 ),
             );
-            return;
+            return true;
         }
         // A participant name outside OpenAI's pattern (a user name with a space, an MCP tool
         // name with dots): jekalmin/extended_openai_conversation#251, microsoft/autogen#4157,
@@ -89,11 +90,65 @@ pub(super) fn shapes(ctx: &mut Ctx<'_>, endpoint: &str, body: &Value) {
                 );
                 if loose_bad {
                     ctx.reject("message_shape", "invalid_value", Some(param), message);
-                    return;
+                    return true;
                 }
                 ctx.warn("message_shape", "invalid_value", Some(param), message);
             }
         }
+        let got = match m.get("content") {
+            Some(Value::Object(_)) => Some("an object"),
+            Some(Value::Bool(_)) => Some("a boolean"),
+            Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Some("an integer"),
+            Some(Value::Number(_)) => Some("a decimal number"),
+            _ => None,
+        };
+        if let Some(got) = got {
+            ctx.reject(
+                "message_shape",
+                "invalid_type",
+                Some(format!("messages[{i}].content")),
+                format!(
+                    "Invalid type for 'messages[{i}].content': expected one of a string or array of objects, but got {got} instead."
+                ),
+            );
+            return true;
+        }
+        if m.get("tool_calls")
+            .and_then(Value::as_array)
+            .is_some_and(Vec::is_empty)
+        {
+            ctx.reject(
+                "message_shape",
+                "empty_array",
+                Some(format!("messages[{i}].tool_calls")),
+                format!(
+                    "Invalid 'messages[{i}].tool_calls': empty array. Expected an array with minimum length 1, but got an empty array instead."
+                ),
+            );
+            return true;
+        }
+    }
+    false
+}
+
+/// Rule `message_shape`, its last pass: a Chat message without content (see [`shapes`]), and the
+/// Responses shapes. `found`: [`shapes`] reported a fault already (only the first is reported).
+pub(super) fn missing_content(ctx: &mut Ctx<'_>, endpoint: &str, body: &Value, found: bool) {
+    if found || !ctx.enabled("message_shape") {
+        return;
+    }
+    if api(endpoint) == Some(Api::Responses) {
+        responses_shapes(ctx, body);
+        return;
+    }
+    if api(endpoint) != Some(Api::Chat) {
+        return;
+    }
+    let Some(messages) = body.get("messages").and_then(Value::as_array) else {
+        return;
+    };
+    for (i, m) in messages.iter().enumerate() {
+        let role = m.get("role").and_then(Value::as_str);
         // Only an absent content is certain: `null` is "not set" for the assistant, and what the
         // API says for a null user content has changed over time.
         // A developer message has a schema of its own and names the missing member; the other
@@ -137,38 +192,6 @@ pub(super) fn shapes(ctx: &mut Ctx<'_>, endpoint: &str, body: &Value) {
                 "",
                 Some(format!("messages[{i}].content")),
                 "Invalid value for 'content': expected a string, got null.".into(),
-            );
-            return;
-        }
-        let got = match m.get("content") {
-            Some(Value::Object(_)) => Some("an object"),
-            Some(Value::Bool(_)) => Some("a boolean"),
-            Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Some("an integer"),
-            Some(Value::Number(_)) => Some("a decimal number"),
-            _ => None,
-        };
-        if let Some(got) = got {
-            ctx.reject(
-                "message_shape",
-                "invalid_type",
-                Some(format!("messages[{i}].content")),
-                format!(
-                    "Invalid type for 'messages[{i}].content': expected one of a string or array of objects, but got {got} instead."
-                ),
-            );
-            return;
-        }
-        if m.get("tool_calls")
-            .and_then(Value::as_array)
-            .is_some_and(Vec::is_empty)
-        {
-            ctx.reject(
-                "message_shape",
-                "empty_array",
-                Some(format!("messages[{i}].tool_calls")),
-                format!(
-                    "Invalid 'messages[{i}].tool_calls': empty array. Expected an array with minimum length 1, but got an empty array instead."
-                ),
             );
             return;
         }
@@ -616,6 +639,56 @@ mod tests {
             &crate::validate::Config::default(),
         )
         .errors
+    }
+
+    fn chat_first(body: &str) -> Option<alloc::string::String> {
+        crate::validate::check(
+            "/v1/chat/completions",
+            body.as_bytes(),
+            &crate::validate::Config::default(),
+        )
+        .errors
+        .first()
+        .and_then(|f| f.error.param.clone())
+    }
+
+    /// A missing content is named last of all: after a content type fault or a bad role at a
+    /// later index, and after a temperature the model refuses; alone it is named
+    /// (kangminlee-maker/local-OAuth-CLI-API-adapter's direct-API probes of gpt-5.6-terra).
+    #[test]
+    fn a_missing_content_comes_last() {
+        let m = r#""model":"gpt-5.6-terra","messages":"#;
+        let cases = [
+            (
+                r#"[{"role":"user"},{"role":"user","content":7}]"#,
+                "",
+                "messages[1].content",
+            ),
+            (
+                r#"[{"role":"user"},{"role":"bogus","content":"a"}]"#,
+                "",
+                "messages[1].role",
+            ),
+            (
+                r#"[{"role":"user"}]"#,
+                r#","temperature":0.5"#,
+                "temperature",
+            ),
+            (
+                r#"[{"role":"user"},{"role":"user","content":"a"}]"#,
+                "",
+                "messages[0].content",
+            ),
+            (
+                r#"[{"role":"user"}]"#,
+                r#","temperature":1"#,
+                "messages[0].content",
+            ),
+        ];
+        for (messages, extra, want) in cases {
+            let body = alloc::format!("{{{m}{messages}{extra}}}");
+            assert_eq!(chat_first(&body).as_deref(), Some(want), "{body}");
+        }
     }
 
     /// A reasoning item that ends the input (openai/openai-agents-python#2503) is refused; the

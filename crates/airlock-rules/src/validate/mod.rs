@@ -741,10 +741,12 @@ fn run(ctx: &mut Ctx<'_>, endpoint: &str, body: &[u8]) {
     if ep.path == "/v1/chat/completions" {
         tools::chat_tool_choice_declared(ctx, &value);
     }
+    // Hand-written rules for nested structures: the messages' shapes before the model rules, a
+    // missing content after them.
+    let shaped = conversation::shapes(ctx, endpoint, &value);
     models::check(ctx, endpoint, &value);
     special::check(ctx, endpoint, obj);
-    // Hand-written rules for nested structures.
-    conversation::shapes(ctx, endpoint, &value);
+    conversation::missing_content(ctx, endpoint, &value, shaped);
     schema::check(ctx, endpoint, &value);
     tools::check(ctx, endpoint, &value);
     conversation::check(ctx, endpoint, &value);

@@ -427,17 +427,42 @@ pub(super) fn got(v: &Value) -> &'static str {
 /// Chat Completions names some parameters' types by what they hold ("Invalid type for 'tools':
 /// expected an array of objects, …", 'an array of function definitions' for `functions`, 'a
 /// metadata object'; kangminlee-maker/local-OAuth-CLI-API-adapter's direct-API probes of
-/// gpt-5.6-terra, 2026-08).
-fn expected_named(path: &str, name: &str, types: u8) -> String {
+/// gpt-5.6-terra, 2026-08), and a string of a closed list by the list ("Invalid type for
+/// 'prompt_cache_retention': expected one of 'in_memory' or '24h', but got an object instead.",
+/// the same probes).
+fn expected_named(path: &str, p: &Param) -> String {
+    let types = p.types & !T_NULL;
     if path == "/v1/chat/completions" {
-        match name {
+        match p.name {
             "messages" | "tools" => return String::from("an array of objects"),
             "functions" => return String::from("an array of function definitions"),
             "metadata" => return String::from("a metadata object"),
             _ => {}
         }
+        if types == T_STRING && !p.enum_values.is_empty() {
+            return one_of_values(p.enum_values);
+        }
     }
     expected(types)
+}
+
+/// "'a'", "one of 'a' or 'b'", "one of 'a', 'b', or 'c'".
+fn one_of_values(values: &[&str]) -> String {
+    let quoted: Vec<String> = values.iter().map(|v| format!("'{v}'")).collect();
+    match quoted.as_slice() {
+        [one] => one.clone(),
+        [rest @ .., last] => {
+            let mut s = String::from("one of ");
+            s.push_str(&rest.join(", "));
+            if rest.len() > 1 {
+                s.push(',');
+            }
+            s.push_str(" or ");
+            s.push_str(last);
+            s
+        }
+        [] => String::from("a value"),
+    }
 }
 
 pub(super) fn expected(types: u8) -> String {
@@ -500,7 +525,7 @@ fn check_param(ctx: &mut Ctx<'_>, ep: &Endpoint, p: &Param, v: &Value) {
             format!(
                 "Invalid type for '{}': expected {}, but got {} instead.",
                 p.name,
-                expected_named(ep.path, p.name, p.types & !T_NULL),
+                expected_named(ep.path, p),
                 got(v)
             ),
         );
