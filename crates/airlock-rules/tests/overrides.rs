@@ -34,6 +34,9 @@ struct Override {
     near_keys: Option<[usize; 2]>,
 }
 
+#[path = "support/endpoint_paths.rs"]
+mod endpoint_paths;
+
 fn keys(n: usize) -> String {
     (0..n)
         .map(|i| format!("\"{i}\":0"))
@@ -43,37 +46,9 @@ fn keys(n: usize) -> String {
 
 fn path_of(file: &str) -> String {
     // The endpoints added in session 18 have underscores in their paths (and ids).
-    let path = match file {
-        "responses_compact" => "/v1/responses/compact",
-        "realtime_client_secrets" => "/v1/realtime/client_secrets",
-        "realtime_transcription_sessions" => "/v1/realtime/transcription_sessions",
-        "conversations" => "/v1/conversations",
-        "conversations_conversation" => "/v1/conversations/conv_abc123",
-        "conversations_conversation_items" => "/v1/conversations/conv_abc123/items",
-        "vector_stores" => "/v1/vector_stores",
-        "vector_stores_store" => "/v1/vector_stores/vs_abc123",
-        "vector_stores_store_files" => "/v1/vector_stores/vs_abc123/files",
-        "vector_stores_store_file_batches" => "/v1/vector_stores/vs_abc123/file_batches",
-        "vector_stores_store_search" => "/v1/vector_stores/vs_abc123/search",
-        "fine_tuning_jobs" => "/v1/fine_tuning/jobs",
-        "uploads" => "/v1/uploads",
-        "uploads_upload_complete" => "/v1/uploads/upload_abc123/complete",
-        "evals" => "/v1/evals",
-        "containers" => "/v1/containers",
-        "videos" => "/v1/videos",
-        "assistants" => "/v1/assistants",
-        "assistants_assistant" => "/v1/assistants/asst_abc123",
-        "threads" => "/v1/threads",
-        "threads_runs" => "/v1/threads/runs",
-        "threads_thread" => "/v1/threads/thread_abc123",
-        "threads_thread_messages" => "/v1/threads/thread_abc123/messages",
-        "threads_thread_runs" => "/v1/threads/thread_abc123/runs",
-        "threads_thread_runs_run_submit_tool_outputs" => {
-            "/v1/threads/thread_abc123/runs/run_abc123/submit_tool_outputs"
-        }
-        _ => return format!("/v1/{}", file.replace('_', "/")),
-    };
-    String::from(path)
+    endpoint_paths::path_of(file)
+        .map(String::from)
+        .unwrap_or_else(|| format!("/v1/{}", file.replace('_', "/")))
 }
 
 #[test]

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use airlock_rules::validate::{Config, Verdict, check};
 use serde_json::Value;
 
+#[path = "support/endpoint_paths.rs"]
+mod endpoint_paths;
 #[path = "support/message_form.rs"]
 mod message_form;
 use message_form::form;
@@ -31,49 +33,8 @@ fn files(name: &str) -> Vec<PathBuf> {
 fn endpoint_of(path: &Path) -> &'static str {
     let stem = path.file_stem().unwrap().to_str().unwrap();
     let prefix = stem.split("__").next().unwrap();
-    match prefix {
-        "responses" => "/v1/responses",
-        "responses_input_tokens" => "/v1/responses/input_tokens",
-        "chat_completions" => "/v1/chat/completions",
-        "embeddings" => "/v1/embeddings",
-        "images_generations" => "/v1/images/generations",
-        "images_edits" => "/v1/images/edits",
-        "audio_transcriptions" => "/v1/audio/transcriptions",
-        "audio_speech" => "/v1/audio/speech",
-        "files" => "/v1/files",
-        "batches" => "/v1/batches",
-        "completions" => "/v1/completions",
-        "moderations" => "/v1/moderations",
-        // Paths with ids: a made-up id, as a client sends them (the rules find the template).
-        "responses_compact" => "/v1/responses/compact",
-        "realtime_client_secrets" => "/v1/realtime/client_secrets",
-        "realtime_transcription_sessions" => "/v1/realtime/transcription_sessions",
-        "conversations" => "/v1/conversations",
-        "conversations_conversation" => "/v1/conversations/conv_abc123",
-        "conversations_conversation_items" => "/v1/conversations/conv_abc123/items",
-        "vector_stores" => "/v1/vector_stores",
-        "vector_stores_store" => "/v1/vector_stores/vs_abc123",
-        "vector_stores_store_files" => "/v1/vector_stores/vs_abc123/files",
-        "vector_stores_store_file_batches" => "/v1/vector_stores/vs_abc123/file_batches",
-        "vector_stores_store_search" => "/v1/vector_stores/vs_abc123/search",
-        "fine_tuning_jobs" => "/v1/fine_tuning/jobs",
-        "uploads" => "/v1/uploads",
-        "uploads_upload_complete" => "/v1/uploads/upload_abc123/complete",
-        "evals" => "/v1/evals",
-        "containers" => "/v1/containers",
-        "videos" => "/v1/videos",
-        "assistants" => "/v1/assistants",
-        "assistants_assistant" => "/v1/assistants/asst_abc123",
-        "threads" => "/v1/threads",
-        "threads_runs" => "/v1/threads/runs",
-        "threads_thread" => "/v1/threads/thread_abc123",
-        "threads_thread_messages" => "/v1/threads/thread_abc123/messages",
-        "threads_thread_runs" => "/v1/threads/thread_abc123/runs",
-        "threads_thread_runs_run_submit_tool_outputs" => {
-            "/v1/threads/thread_abc123/runs/run_abc123/submit_tool_outputs"
-        }
-        other => panic!("{}: unknown endpoint prefix {other}", path.display()),
-    }
+    endpoint_paths::path_of(prefix)
+        .unwrap_or_else(|| panic!("{}: unknown endpoint prefix {prefix}", path.display()))
 }
 
 fn describe(v: &Verdict) -> String {
