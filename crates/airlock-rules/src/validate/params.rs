@@ -449,16 +449,26 @@ fn expected_named(path: &str, p: &Param) -> String {
 /// "'a'", "one of 'a' or 'b'", "one of 'a', 'b', or 'c'".
 fn one_of_values(values: &[&str]) -> String {
     let quoted: Vec<String> = values.iter().map(|v| format!("'{v}'")).collect();
-    match quoted.as_slice() {
-        [one] => one.clone(),
+    one_of(&quoted)
+}
+
+/// OpenAI's list of alternatives: "x", "one of x or y", "one of x, y, or z"; "a value" for none.
+fn one_of<S: AsRef<str>>(items: &[S]) -> String {
+    match items {
+        [one] => String::from(one.as_ref()),
         [rest @ .., last] => {
             let mut s = String::from("one of ");
-            s.push_str(&rest.join(", "));
+            for (i, item) in rest.iter().enumerate() {
+                if i > 0 {
+                    s.push_str(", ");
+                }
+                s.push_str(item.as_ref());
+            }
             if rest.len() > 1 {
                 s.push(',');
             }
             s.push_str(" or ");
-            s.push_str(last);
+            s.push_str(last.as_ref());
             s
         }
         [] => String::from("a value"),
@@ -485,20 +495,7 @@ pub(super) fn expected(types: u8) -> String {
     if types & T_ARRAY != 0 {
         names.push("an array");
     }
-    match names.as_slice() {
-        [one] => String::from(*one),
-        [rest @ .., last] => {
-            let mut s = String::from("one of ");
-            s.push_str(&rest.join(", "));
-            if rest.len() > 1 {
-                s.push(',');
-            }
-            s.push_str(" or ");
-            s.push_str(last);
-            s
-        }
-        [] => String::from("a value"),
-    }
+    one_of(&names)
 }
 
 fn check_param(ctx: &mut Ctx<'_>, ep: &Endpoint, p: &Param, v: &Value) {
