@@ -250,12 +250,27 @@ fn id_prefix(item: &Value) -> Option<&'static str> {
 
 /// Responses input items: ids with the wrong prefix, and the same id twice
 /// (continuedev/continue#10723, earendil-works/pi#5149: "Duplicate item found with id …").
+///
+/// The characters are looked at before the prefix: an empty function call id got "Invalid
+/// 'input[2].id': ''. Expected an ID that contains letters, numbers, underscores, or dashes, but
+/// this value contained additional characters." (langchain-ai/langchainjs#11044, o4-mini), the
+/// words OpenAI gives a `previous_response_id` outside those characters (see
+/// `params::id_characters_checked`).
 fn input_ids(ctx: &mut Ctx<'_>, items: &[Value]) {
     let mut seen: Vec<&str> = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let Some(id) = item.get("id").and_then(Value::as_str) else {
             continue;
         };
+        if id_prefix(item).is_some() && (id.is_empty() || !super::params::is_id_text(id)) {
+            ctx.reject(
+                "input_item_ids",
+                "",
+                Some(format!("input[{i}].id")),
+                format!("Invalid 'input[{i}].id': '{id}'. Expected an ID that contains letters, numbers, underscores, or dashes, but this value contained additional characters."),
+            );
+            return;
+        }
         if let Some(prefix) = id_prefix(item) {
             if !id.starts_with(prefix) {
                 ctx.reject(

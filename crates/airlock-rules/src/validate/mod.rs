@@ -76,7 +76,7 @@ pub const RULES: &[(&str, &str)] = &[
     ("invalid_value", "a value outside a closed enum of the spec"),
     (
         "open_enum_value",
-        "warning: a value outside an enum that grows often (service_tier, include)",
+        "warning: a value outside an enum that grows often (service_tier, include, speech voices)",
     ),
     (
         "out_of_range",
@@ -96,7 +96,7 @@ pub const RULES: &[(&str, &str)] = &[
     ),
     (
         "input_item_ids",
-        "Responses input: an item id without its type's prefix (msg, fc, rs), or the same id twice",
+        "Responses input: an item id that is empty or holds characters outside letters, digits, _ and -, without its type's prefix (msg, fc, rs), or the same id twice",
     ),
     (
         "reasoning_item_order",
@@ -207,6 +207,10 @@ pub const RULES: &[(&str, &str)] = &[
     (
         "stream_options",
         "Chat: stream_options without stream: true",
+    ),
+    (
+        "reasoning_minimal_tools",
+        "Responses: a web_search tool with reasoning.effort 'minimal'",
     ),
     (
         "top_logprobs_without_logprobs",

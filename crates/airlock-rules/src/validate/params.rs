@@ -672,7 +672,7 @@ fn id_characters_checked(path: &str, name: &str) -> bool {
     name == "previous_response_id" && matches!(path, "/v1/responses" | "/v1/responses/input_tokens")
 }
 
-fn is_id_text(s: &str) -> bool {
+pub(super) fn is_id_text(s: &str) -> bool {
     s.chars()
         .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }

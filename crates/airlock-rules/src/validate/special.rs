@@ -2,6 +2,7 @@
 
 use alloc::format;
 use alloc::string::String;
+use alloc::vec::Vec;
 
 use serde_json::{Map, Value};
 
@@ -31,10 +32,102 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, obj: &Map<String, Value>)
         }
         "/v1/responses" => {
             responses_json_word(ctx, obj);
+            minimal_effort_tools(ctx, obj);
         }
         "/v1/embeddings" => embeddings_inputs(ctx, obj),
+        "/v1/audio/speech" => speech_voice(ctx, obj),
         _ => {}
     }
+}
+
+/// Hosted tools the Responses API refuses beside `reasoning.effort` 'minimal', by tool type, with
+/// the name OpenAI gives them in its answer: "The following tools cannot be used with
+/// reasoning.effort 'minimal': web_search." (param `tools`, code null; openai/codex#3559, gpt-5,
+/// 2025-09). Only the types a 400 shows are listed; the `web_search_preview` types and the image
+/// generation tool are left to the API (no 400 with a request shows them).
+const MINIMAL_EFFORT_REFUSED_TOOLS: &[(&str, &str)] = &[("web_search", "web_search")];
+
+/// `reasoning.effort` 'minimal' with a tool it cannot drive (see
+/// [`MINIMAL_EFFORT_REFUSED_TOOLS`]). A model that refuses 'minimal' itself is answered before
+/// this, by the model rules; several refused tools are named once each, in the order sent.
+fn minimal_effort_tools(ctx: &mut Ctx<'_>, obj: &Map<String, Value>) {
+    let minimal = obj
+        .get("reasoning")
+        .and_then(|r| r.get("effort"))
+        .and_then(Value::as_str)
+        == Some("minimal");
+    let Some(tools) = obj.get("tools").and_then(Value::as_array) else {
+        return;
+    };
+    if !minimal {
+        return;
+    }
+    let mut names: Vec<&str> = Vec::new();
+    for t in tools {
+        let Some(ty) = t.get("type").and_then(Value::as_str) else {
+            continue;
+        };
+        if let Some((_, name)) = MINIMAL_EFFORT_REFUSED_TOOLS.iter().find(|(k, _)| *k == ty) {
+            if !names.contains(name) {
+                names.push(name);
+            }
+        }
+    }
+    if names.is_empty() {
+        return;
+    }
+    ctx.reject(
+        "reasoning_minimal_tools",
+        "",
+        Some("tools".into()),
+        format!(
+            "The following tools cannot be used with reasoning.effort 'minimal': {}.",
+            names.join(", ")
+        ),
+    );
+}
+
+/// The built-in speech voices, in the order OpenAI lists them when it refuses another name ("Invalid
+/// value: 'invalid'. Supported values are: 'alloy', 'echo', 'fable', 'onyx', 'nova', 'shimmer',
+/// 'coral', 'verse', 'ballad', 'ash', and 'sage'.", param `voice`, code `invalid_value`;
+/// receptron/mulmocast-cli#476, 2025-06), with the two voices added since (marin and cedar, in
+/// recorded 200s and OpenAI's spec).
+const SPEECH_VOICES: &[&str] = &[
+    "alloy", "echo", "fable", "onyx", "nova", "shimmer", "coral", "verse", "ballad", "ash", "sage",
+    "marin", "cedar",
+];
+
+/// A speech `voice` string outside the built-in voices. The spec types it as any string (beside
+/// the list), OpenAI refuses other names, but the list has grown twice: an unknown name may be a
+/// voice newer than Airlock's data, so it is only a warning (rule `open_enum_value`, as for other
+/// growing lists). A custom voice goes in an object (`{"id": "voice_…"}`); a `voice_` string is
+/// left alone.
+fn speech_voice(ctx: &mut Ctx<'_>, obj: &Map<String, Value>) {
+    let Some(v) = obj.get("voice").and_then(Value::as_str) else {
+        return;
+    };
+    if SPEECH_VOICES.contains(&v) || v.starts_with("voice_") {
+        return;
+    }
+    let mut list = String::new();
+    for (i, name) in SPEECH_VOICES.iter().enumerate() {
+        if i > 0 {
+            list.push_str(if i + 1 == SPEECH_VOICES.len() {
+                ", and "
+            } else {
+                ", "
+            });
+        }
+        list.push('\'');
+        list.push_str(name);
+        list.push('\'');
+    }
+    ctx.warn(
+        "open_enum_value",
+        "invalid_value",
+        Some("voice".into()),
+        format!("Invalid value: '{v}'. Supported values are: {list}."),
+    );
 }
 
 /// True when any string inside `v` contains "json" in any case.
@@ -295,5 +388,86 @@ fn embeddings_inputs(ctx: &mut Ctx<'_>, obj: &Map<String, Value>) {
                 items.len()
             ),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    fn check(endpoint: &str, body: &str) -> crate::validate::Verdict {
+        crate::validate::check(
+            endpoint,
+            body.as_bytes(),
+            &crate::validate::Config::default(),
+        )
+    }
+
+    /// 'minimal' with web_search is refused at `tools`, each tool named once; another effort, or
+    /// 'minimal' with only function tools, passes (recorded 200s send 'minimal' without hosted
+    /// tools).
+    #[test]
+    fn minimal_effort_refuses_web_search() {
+        let v = check(
+            "/v1/responses",
+            r#"{"model":"gpt-5","input":"hi","reasoning":{"effort":"minimal"},"tools":[{"type":"web_search"},{"type":"function","name":"f","parameters":{"type":"object","properties":{}}},{"type":"web_search"}]}"#,
+        );
+        let f = v.errors.first().expect("minimal with web_search refused");
+        assert_eq!(f.rule, "reasoning_minimal_tools");
+        assert_eq!(f.error.param.as_deref(), Some("tools"));
+        assert_eq!(
+            f.error.message,
+            "The following tools cannot be used with reasoning.effort 'minimal': web_search."
+        );
+        for body in [
+            r#"{"model":"gpt-5","input":"hi","reasoning":{"effort":"low"},"tools":[{"type":"web_search"}]}"#,
+            r#"{"model":"gpt-5","input":"hi","tools":[{"type":"web_search"}]}"#,
+            r#"{"model":"gpt-5","input":"hi","reasoning":{"effort":"minimal"},"tools":[{"type":"function","name":"f","parameters":{"type":"object","properties":{}}}]}"#,
+        ] {
+            let v = check("/v1/responses", body);
+            assert!(
+                !v.errors.iter().any(|f| f.rule == "reasoning_minimal_tools"),
+                "{body}"
+            );
+        }
+    }
+
+    /// An unknown speech voice is a warning in OpenAI's words; built-in voices, `voice_` ids and
+    /// the custom voice object pass without one.
+    #[test]
+    fn unknown_speech_voice_warns() {
+        let v = check(
+            "/v1/audio/speech",
+            r#"{"model":"gpt-4o-mini-tts","input":"hi","voice":"invalid"}"#,
+        );
+        assert!(v.ok());
+        let w = v
+            .warnings
+            .iter()
+            .find(|w| w.error.param.as_deref() == Some("voice"))
+            .expect("a warning at voice");
+        assert!(
+            w.error
+                .message
+                .starts_with("Invalid value: 'invalid'. Supported values are: 'alloy', 'echo',")
+        );
+        assert!(w.error.message.ends_with(", 'marin', and 'cedar'."));
+        for voice in [
+            r#""marin""#,
+            r#""alloy""#,
+            r#""voice_1234""#,
+            r#"{"id":"voice_1234"}"#,
+        ] {
+            let v = check(
+                "/v1/audio/speech",
+                &alloc::format!(r#"{{"model":"gpt-4o-mini-tts","input":"hi","voice":{voice}}}"#),
+            );
+            assert!(
+                v.ok()
+                    && !v
+                        .warnings
+                        .iter()
+                        .any(|w| w.error.param.as_deref() == Some("voice")),
+                "{voice}"
+            );
+        }
     }
 }
