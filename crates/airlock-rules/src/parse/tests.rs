@@ -3818,3 +3818,25 @@ error: This model does not support specifying dimensions.'}]}",
     let e = r("Something went wrong, error\n404 items were skipped");
     assert_ne!(e.status, Some(404));
 }
+
+#[test]
+fn dotnet_parameter_line_after_head() {
+    // openai-dotnet's ClientResultException text without a stack trace: the `Parameter:` line
+    // is the param and the sentence after it the message, also when the code is empty.
+    for text in [
+        "System.ClientModel.ClientResultException: HTTP 400 (invalid_request_error: unsupported_parameter)\nParameter: max_tokens\n\nUnsupported parameter: 'max_tokens' is not supported with this model.",
+        "System.ClientModel.ClientResultException: 'HTTP 400 (invalid_request_error: )\nParameter: messages.[0].content\nInvalid value for 'content': expected a string, got null.'",
+    ] {
+        let e = r(text);
+        assert_eq!(e.status, Some(400));
+        assert_eq!(s(&e.error_type), Some("invalid_request_error"));
+        assert!(e.param.is_some(), "{text}");
+        assert!(!e.message.unwrap().starts_with("Parameter"), "{text}");
+    }
+    // A message on the head's own line stays the message.
+    let e = r(
+        "System.ClientModel.ClientResultException: HTTP 400 (Bad Request): The model does not exist.",
+    );
+    assert_eq!(e.param, None);
+    assert_eq!(s(&e.message), Some("The model does not exist."));
+}

@@ -1597,7 +1597,14 @@ pub(crate) fn scan(text: &str, c: &mut Collector) {
                     };
                     c.cues.other_client = true;
                     // `HTTP 400 (Bad Request): message` keeps the message on the same line.
-                    let after = rest[e + 1..].trim_start_matches(':').trim();
+                    let mut after = rest[e + 1..].trim_start_matches(':').trim();
+                    // openai-dotnet's `Parameter: <param>` line, which follows the head and is
+                    // joined to it when a paste's lines are unwrapped: the param, not the message.
+                    if let Some(p) = after.strip_prefix("Parameter: ") {
+                        let end = p.find(char::is_whitespace).unwrap_or(p.len());
+                        body.param = Some(p[..end].to_owned()).filter(|s| !s.is_empty());
+                        after = p[end..].trim();
+                    }
                     if after.is_empty() {
                         dotnet = Some((at, body, 0));
                     } else {
