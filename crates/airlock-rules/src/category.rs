@@ -48,7 +48,8 @@ pub enum Category {
     /// is that cause's category.
     BatchError,
     /// The client library refused the call before anything was sent (an argument it does not know
-    /// or that is missing, an outdated package).
+    /// or that is missing, an outdated package), or could not decode the answer it got (a shape
+    /// newer than the package, or another provider's).
     ClientSide,
 }
 
