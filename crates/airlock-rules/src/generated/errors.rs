@@ -3601,6 +3601,8 @@ pub(crate) static ERROR_RULES: &[Rule] = &[
             "while a run",
             "already has an active run",
             "is still being processed",
+            "can't add messages to",
+            "can’t add messages to",
         ],
         exceptions: &[],
         python: None,
@@ -4204,7 +4206,11 @@ pub(crate) static ERROR_RULES: &[Rule] = &[
         status: None,
         status_max: None,
         transport: None,
-        codes: &[],
+        codes: &[
+            "max_output_tokens",
+            "max_prompt_tokens",
+            "max_completion_tokens",
+        ],
         types: &[],
         messages: &[
             "could not parse response content as the length limit was reached",
@@ -4215,7 +4221,7 @@ pub(crate) static ERROR_RULES: &[Rule] = &[
         python: None,
         node: None,
         python_v0: None,
-        meaning: "The output stopped at max_tokens before the structured answer was complete, so the SDK could not parse it.",
+        meaning: "The output stopped at max_tokens before the structured answer was complete, so the SDK could not parse it; or a Responses object or an Assistants run ended `incomplete` because a token budget ran out (`incomplete_details.reason`: `max_output_tokens`, `max_prompt_tokens`, `max_completion_tokens`).",
         first_fix: "Raise max_tokens / max_completion_tokens, or ask for a shorter answer.",
     },
     Rule {

@@ -974,6 +974,25 @@ data: {"type":"response.failed","sequence_number":7,"response":{"id":"resp_abc",
     assert_eq!(s(&e.code), Some("max_output_tokens"));
 }
 
+#[test]
+fn incomplete_object_names_its_reason() {
+    // A Responses object read back whole (no stream event around it): the reason is its code.
+    let e = r(
+        r#"{"id":"resp_1","object":"response","status":"incomplete","incomplete_details":{"reason":"content_filter"},"error":null,"output":[]}"#,
+    );
+    assert!(!e.in_stream);
+    assert_eq!(s(&e.code), Some("content_filter"));
+    // An Assistants run, the same way.
+    let e = r(
+        r#"{"id":"run_1","object":"thread.run","status":"incomplete","last_error":null,"incomplete_details":{"reason":"max_prompt_tokens"}}"#,
+    );
+    assert_eq!(s(&e.code), Some("max_prompt_tokens"));
+    // A completed object with no details is no error.
+    let e =
+        r(r#"{"id":"resp_2","object":"response","status":"completed","incomplete_details":null}"#);
+    assert_eq!(s(&e.code), None);
+}
+
 // ---------- Batch ----------
 
 #[test]

@@ -494,12 +494,44 @@ fn absorb_obj(
                 c.bare_error_event(pos);
             }
             match m.get("error") {
-                Some(Value::Object(e)) => c.body(body_of(e), prio::BODY, pos),
+                Some(Value::Object(e)) => {
+                    // The Agents SDK's own `error` event wraps the server's whole error event
+                    // (`{type: 'error', error: {type: 'error', event_id: …, error: {code, …}}}`):
+                    // the error object is the inner one.
+                    let inner = match e.get("error") {
+                        Some(Value::Object(i)) if str_of(e, "type") == Some("error") => i,
+                        _ => e,
+                    };
+                    c.body(body_of(inner), prio::BODY, pos)
+                }
                 _ => c.body(body_of(m), prio::BODY, pos),
             }
             return;
         }
         _ => {}
+    }
+
+    // An object that ended `incomplete` and says why in `incomplete_details` (a Responses object
+    // read back or printed whole, an Assistants run: `"status": "incomplete", "incomplete_details":
+    // {"reason": "max_output_tokens"}`): the reason is its cause, as a `response.incomplete`
+    // event's is. A Realtime response names its reason in `status_details` (an interruption by
+    // the user, not an error) and is not read here; an `error` beside it is read as usual.
+    if str_of(m, "status") == Some("incomplete")
+        && !matches!(m.get("error"), Some(Value::Object(_)))
+    {
+        if let Some(Value::Object(d)) = m.get("incomplete_details") {
+            if let Some(reason) = text_of(d.get("reason")).filter(|r| !r.trim().is_empty()) {
+                c.body(
+                    Body {
+                        code: Some(reason),
+                        ..Body::default()
+                    },
+                    prio::BODY,
+                    pos,
+                );
+                return;
+            }
+        }
     }
 
     // An SSE `event: error` whose data is a flat object that is not OpenAI's shape
