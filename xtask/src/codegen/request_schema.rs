@@ -402,10 +402,11 @@ impl<'a> Lower<'a> {
             // wrong value "Invalid value: 'now'. Value must be 'last_active_at'." (a vector store's
             // `expires_after.anchor`, mkdev-me/terraform-provider-openai), not with the list.
             let one = values.as_array().is_some_and(|a| a.len() == 1);
-            if one && m.get("x-stainless-const") == Some(&Value::Bool(true)) {
-                if let Some(o) = out.as_object_mut() {
-                    o.insert("x-airlock-const".into(), json!(true));
-                }
+            if one
+                && m.get("x-stainless-const") == Some(&Value::Bool(true))
+                && let Some(o) = out.as_object_mut()
+            {
+                o.insert("x-airlock-const".into(), json!(true));
             }
             return out;
         }
