@@ -397,7 +397,18 @@ impl<'a> Lower<'a> {
             return self.object(&view, at, depth);
         }
         if let Some(values) = m.get("enum") {
-            return labelled(json!({ "enum": values }), at);
+            let mut out = labelled(json!({ "enum": values }), at);
+            // A one-value enum the spec marks as a constant (`x-stainless-const`): OpenAI words a
+            // wrong value "Invalid value: 'now'. Value must be 'last_active_at'." (a vector store's
+            // `expires_after.anchor`, mkdev-me/terraform-provider-openai), not with the list.
+            let one = values.as_array().is_some_and(|a| a.len() == 1);
+            if one
+                && m.get("x-stainless-const") == Some(&Value::Bool(true))
+                && let Some(o) = out.as_object_mut()
+            {
+                o.insert("x-airlock-const".into(), json!(true));
+            }
+            return out;
         }
         if let Some(c) = m.get("const") {
             return json!({ "const": c });

@@ -475,6 +475,17 @@ mod imp {
         doc.pointer(node)?.get("x-airlock")?.as_str()
     }
 
+    /// Whether the schema node whose `enum` failed is a one-value constant of the spec
+    /// (`x-airlock-const`, from `x-stainless-const`): OpenAI answers "Value must be 'X'." there.
+    fn constant(e: &ValidationError<'_>, doc: &Value) -> bool {
+        let path = e.schema_path().as_str();
+        let node = path.rsplit_once('/').map_or("", |(node, _)| node);
+        doc.pointer(node)
+            .and_then(|n| n.get("x-airlock-const"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    }
+
     /// Whether the schema node whose `enum` failed lists `v` in its `x-airlock-warn` note (a
     /// `warn_values` override).
     fn unverified(e: &ValidationError<'_>, doc: &Value, v: &str) -> bool {
@@ -596,6 +607,13 @@ mod imp {
                         got(instance)
                     );
                     found(true, "invalid_type", param, message)
+                } else if list.len() == 1 && constant(e, doc) {
+                    let message = format!(
+                        "Invalid value: {}. Value must be {}.",
+                        quoted(instance),
+                        quote_list(&list)
+                    );
+                    found(true, "invalid_value", param, message)
                 } else {
                     let message = format!(
                         "Invalid value: {}. Supported values are: {}.",
