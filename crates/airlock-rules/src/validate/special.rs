@@ -7,6 +7,7 @@ use alloc::vec::Vec;
 use serde_json::{Map, Value};
 
 use super::Ctx;
+use super::text::quote_list;
 
 /// OpenAI's limit on the number of inputs in one embeddings request.
 const EMBEDDING_INPUTS_MAX: usize = 2048;
@@ -109,19 +110,7 @@ fn speech_voice(ctx: &mut Ctx<'_>, obj: &Map<String, Value>) {
     if SPEECH_VOICES.contains(&v) || v.starts_with("voice_") {
         return;
     }
-    let mut list = String::new();
-    for (i, name) in SPEECH_VOICES.iter().enumerate() {
-        if i > 0 {
-            list.push_str(if i + 1 == SPEECH_VOICES.len() {
-                ", and "
-            } else {
-                ", "
-            });
-        }
-        list.push('\'');
-        list.push_str(name);
-        list.push('\'');
-    }
+    let list = quote_list(SPEECH_VOICES);
     ctx.warn(
         "open_enum_value",
         "invalid_value",
