@@ -1660,6 +1660,8 @@ pub(crate) static ERROR_RULES: &[Rule] = &[
             "官方限速",
             "已达上限，请稍后再试",
             "rate limit has been exceeded",
+            "would exceed the rate limit",
+            "would exceed your organization's rate limit",
         ],
         exceptions: &[],
         python: None,
