@@ -68,7 +68,8 @@ struct HostedToolRow {
 }
 
 /// A parameter a family refuses (`refused = [{ endpoint, param, report }]`; `endpoint` is
-/// `chat`, `responses` or `images`, the last answered "Unknown parameter: 'P'.").
+/// `chat`, `responses` or `images`, the last answered "Unknown parameter: 'P'.", or `image_tool`,
+/// a field of the Responses `image_generation` tool whose `model` is this image model).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RefusedRow {
@@ -271,7 +272,10 @@ pub fn stage2(so_far: &[Output]) -> Result<Vec<Output>, String> {
         };
         let mut refused = String::from("&[");
         for r in &f.refused {
-            if !matches!(r.endpoint.as_str(), "chat" | "responses" | "images") {
+            if !matches!(
+                r.endpoint.as_str(),
+                "chat" | "responses" | "images" | "image_tool"
+            ) {
                 return Err(format!("{}: refused endpoint {}", f.name, r.endpoint));
             }
             let _ = write!(

@@ -273,9 +273,10 @@ fn input_ids(ctx: &mut Ctx<'_>, items: &[Value]) {
         }
         if let Some(prefix) = id_prefix(item) {
             if !id.starts_with(prefix) {
+                // Code `invalid_value` (continuedev/continue#11689, the 400 quoted whole).
                 ctx.reject(
                     "input_item_ids",
-                    "",
+                    "invalid_value",
                     Some(format!("input[{i}].id")),
                     format!("Invalid 'input[{i}].id': '{id}'. Expected an ID that begins with '{prefix}'."),
                 );

@@ -194,7 +194,7 @@ pub const RULES: &[(&str, &str)] = &[
     ),
     (
         "model_image_params",
-        "images: size, quality and n per model; response_format on GPT image models",
+        "images: size, quality and n per model; response_format on GPT image models; a field the Responses image_generation tool's image model does not take (input_fidelity on gpt-image-2)",
     ),
     (
         "embeddings_dimensions",

@@ -186,7 +186,9 @@ pub(crate) enum ChatRefusal {
 #[derive(Debug)]
 pub(crate) struct Refused {
     /// `chat`, `responses` or `images` (images/generations, which answers "Unknown parameter:
-    /// 'P'." for a parameter the model does not take).
+    /// 'P'." for a parameter the model does not take), or `image_tool`: a field of the Responses
+    /// `image_generation` tool whose `model` is this image model ("The model 'M' does not support
+    /// the 'P' parameter.", param `tools`).
     pub(crate) endpoint: &'static str,
     /// A dotted path (`reasoning.effort`).
     pub(crate) param: &'static str,

@@ -339,6 +339,7 @@ fn responses(ctx: &mut Ctx<'_>, body: &Value) {
                     names.push(n);
                 }
             }
+            Some("image_generation") => image_tool_fields(ctx, tool),
             Some(t) if RESPONSES_NESTING_TYPES.contains(&t) => closed = false,
             Some(t) if RESPONSES_TOOL_TYPES.contains(&t) => {}
             Some(t) => {
@@ -368,6 +369,45 @@ fn responses(ctx: &mut Ctx<'_>, body: &Value) {
                     ),
                 );
             }
+        }
+    }
+}
+
+/// Rule `model_image_params`: a field the `image_generation` tool's image model does not take
+/// (`refused` rows with endpoint `image_tool`), refused even when sent as null: "The model
+/// 'gpt-image-2' does not support the 'input_fidelity' parameter." (param `tools`, code
+/// `invalid_input_fidelity_model`; pydantic/pydantic-ai#5413). A tool without `model` (the
+/// default image model) is not checked.
+fn image_tool_fields(ctx: &mut Ctx<'_>, tool: &Value) {
+    let Some(model) = tool.get("model").and_then(Value::as_str) else {
+        return;
+    };
+    let Some(family) = super::models::lookup(model).and_then(|k| k.family) else {
+        return;
+    };
+    for r in family.refused.iter().filter(|r| r.endpoint == "image_tool") {
+        if tool.get(r.param).is_none() {
+            continue;
+        }
+        let message = format!(
+            "The model '{model}' does not support the '{}' parameter.",
+            r.param
+        );
+        let code = format!("invalid_{}_model", r.param);
+        if r.report {
+            ctx.warn(
+                "model_image_params",
+                &code,
+                Some(String::from("tools")),
+                message,
+            );
+        } else {
+            ctx.reject(
+                "model_image_params",
+                &code,
+                Some(String::from("tools")),
+                message,
+            );
         }
     }
 }
