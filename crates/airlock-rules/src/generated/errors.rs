@@ -635,12 +635,15 @@ pub(crate) static ERROR_RULES: &[Rule] = &[
         transport: None,
         codes: &["permissiondenied"],
         types: &[],
-        messages: &["principal does not have access to api/operation"],
+        messages: &[
+            "lacks the required data action",
+            "principal does not have access to api/operation",
+        ],
         exceptions: &[],
         python: None,
         node: None,
         python_v0: None,
-        meaning: "Azure accepted the token but the identity behind it (a user, service principal or managed identity) has no data-plane role on this Azure OpenAI resource; Azure sends it as 401 with code PermissionDenied.",
+        meaning: "Azure accepted the token but the identity behind it (a user, service principal or managed identity) has no data-plane role on this Azure OpenAI or Azure AI Foundry resource; Azure sends it as 401 with code PermissionDenied, in older words (\"Principal does not have access to API/Operation\") or newer ones naming the missing data action.",
         first_fix: "Assign the identity the Cognitive Services OpenAI User role (Contributor to create assistants or files) on this resource, wait a few minutes for it to apply, then try again.",
     },
     Rule {

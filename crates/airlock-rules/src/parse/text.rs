@@ -2142,6 +2142,7 @@ fn whole_text(text: &str, lower: &str, c: &mut Collector) {
     // Read after the prose, so that neither stops it from being the message.
     ruby_names(text, c);
     bracket_code(text, c);
+    paren_code(text, c);
     escaped_message(text, c);
 }
 
@@ -2246,6 +2247,42 @@ fn bracket_code(text: &str, c: &mut Collector) {
                 .iter()
                 .any(|r| r.codes.contains(&tok));
         if snake {
+            c.body(
+                Body {
+                    code: Some(tok.to_owned()),
+                    ..Body::default()
+                },
+                prio::WEAK,
+                k,
+            );
+        }
+    }
+}
+
+/// An error code in parentheses opening the message, as azure-core's `HttpResponseError` prints
+/// it (`azure.core.exceptions.ClientAuthenticationError: (PermissionDenied) The principal …`):
+/// the parenthesis starts a line or follows `: `, and only codes the rules know count, so prose
+/// in parentheses is not read as one.
+fn paren_code(text: &str, c: &mut Collector) {
+    for (k, _) in text.match_indices('(').take(256) {
+        let before = &text[..k];
+        if !(before.is_empty() || before.ends_with('\n') || before.ends_with(": ")) {
+            continue;
+        }
+        let rest = &text[k + 1..];
+        let Some(e) = rest.find(") ").filter(|&e| (3..=64).contains(&e)) else {
+            continue;
+        };
+        let tok = &rest[..e];
+        let known = tok.as_bytes()[0].is_ascii_alphabetic()
+            && tok.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            && {
+                let low = tok.to_ascii_lowercase();
+                crate::generated::errors::ERROR_RULES
+                    .iter()
+                    .any(|r| r.codes.contains(&low.as_str()))
+            };
+        if known {
             c.body(
                 Body {
                     code: Some(tok.to_owned()),
