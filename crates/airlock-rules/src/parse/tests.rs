@@ -3859,3 +3859,23 @@ fn dotnet_parameter_line_after_head() {
     assert_eq!(e.param, None);
     assert_eq!(s(&e.message), Some("The model does not exist."));
 }
+
+/// azure-core's `(Code) message` head gives the code when the rules know it and the parenthesis
+/// opens a line or follows `: `; prose in parentheses, an unknown word, or a known code in the
+/// middle of a sentence gives none (batch AU, session 19).
+#[test]
+fn azure_core_paren_code() {
+    let e = r(
+        "azure.core.exceptions.ClientAuthenticationError: (PermissionDenied) The principal XXXX lacks the required data action Microsoft.CognitiveServices/accounts/AIServices/agents/read to perform this operation.",
+    );
+    assert_eq!(s(&e.code), Some("PermissionDenied"));
+    let e = r("(DeploymentNotFound) The API deployment for this resource does not exist.");
+    assert_eq!(s(&e.code), Some("DeploymentNotFound"));
+    for text in [
+        "Error: (see the logs) something went wrong",
+        "Error: (SomethingUnheardOf) something went wrong",
+        "the call failed (PermissionDenied) twice",
+    ] {
+        assert_eq!(r(text).code, None, "{text}");
+    }
+}

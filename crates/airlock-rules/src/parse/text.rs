@@ -2270,7 +2270,14 @@ fn paren_code(text: &str, c: &mut Collector) {
             continue;
         }
         let rest = &text[k + 1..];
-        let Some(e) = rest.find(") ").filter(|&e| (3..=64).contains(&e)) else {
+        // A code is 3 to 64 bytes: look no further than that for its `) ` (a stranger's text can
+        // hold many parentheses; each costs at most this window).
+        let window = &rest.as_bytes()[..rest.len().min(66)];
+        let Some(e) = window
+            .windows(2)
+            .position(|w| w == b") ")
+            .filter(|&e| (3..=64).contains(&e))
+        else {
             continue;
         };
         let tok = &rest[..e];
