@@ -891,6 +891,23 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// [`Ctx::reject`], or only [`Ctx::warn`] where the data marks the refusal as known without its
+    /// 400 (`report = true` in `rules/model_capabilities.toml`).
+    pub(crate) fn reject_or_report(
+        &mut self,
+        report: bool,
+        rule: &str,
+        code: &str,
+        param: Option<String>,
+        message: String,
+    ) {
+        if report {
+            self.warn(rule, code, param, message);
+        } else {
+            self.reject(rule, code, param, message);
+        }
+    }
+
     /// Something that looks wrong, or that the rules did not understand: always only a warning.
     #[allow(dead_code)] // used by the rules as they land
     pub(crate) fn warn(&mut self, rule: &str, code: &str, param: Option<String>, message: String) {

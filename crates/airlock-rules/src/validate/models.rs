@@ -488,11 +488,7 @@ fn refused_params(
             )
         };
         let param = Some(String::from(r.param));
-        if r.report {
-            ctx.warn("model_parameter", code, param, message);
-        } else {
-            ctx.reject("model_parameter", code, param, message);
-        }
+        ctx.reject_or_report(r.report, "model_parameter", code, param, message);
     }
 }
 

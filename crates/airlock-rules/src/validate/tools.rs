@@ -394,21 +394,13 @@ fn image_tool_fields(ctx: &mut Ctx<'_>, tool: &Value) {
             r.param
         );
         let code = format!("invalid_{}_model", r.param);
-        if r.report {
-            ctx.warn(
-                "model_image_params",
-                &code,
-                Some(String::from("tools")),
-                message,
-            );
-        } else {
-            ctx.reject(
-                "model_image_params",
-                &code,
-                Some(String::from("tools")),
-                message,
-            );
-        }
+        ctx.reject_or_report(
+            r.report,
+            "model_image_params",
+            &code,
+            Some(String::from("tools")),
+            message,
+        );
     }
 }
 
