@@ -48,8 +48,9 @@ pub enum Category {
     /// is that cause's category.
     BatchError,
     /// The client library refused the call before anything was sent (an argument it does not know
-    /// or that is missing, an outdated package), or could not decode the answer it got (a shape
-    /// newer than the package, or another provider's).
+    /// or that is missing, an outdated package), could not decode the answer it got (a shape
+    /// newer than the package, or another provider's, or a model's answer that does not parse as
+    /// the output type asked for), or stopped the call because its caller's abort signal fired.
     ClientSide,
 }
 

@@ -804,6 +804,9 @@ pub fn diagnose(evidence: &Evidence) -> Diagnosis {
         // any other unknown Realtime error event refused one client event.
         None if evidence.realtime && !failed_response(evidence) => rule_named("unrecognized"),
         None if in_stream => rule_named("stream_error"),
+        // A run or response object that ended `failed` without its error (read from the object,
+        // not a stream): the same cause, named for what was polled.
+        None if failed_response(evidence) => rule_named("run_failed_unshown"),
         None if in_batch => rule_named(match evidence.batch_status.as_deref() {
             // Still running or done, yet named as a problem: some of its requests failed.
             Some("completed" | "finalizing" | "in_progress") => "batch_requests_failed",
@@ -848,8 +851,10 @@ pub fn diagnose(evidence: &Evidence) -> Diagnosis {
         Delivery::Client
     } else if evidence.realtime {
         Delivery::Realtime
-    } else if in_stream || category == Category::StreamError {
-        // A stream that broke is a stream, whether or not the paste shows its events.
+    } else if in_stream || (category == Category::StreamError && cause.name != "run_failed_unshown")
+    {
+        // A stream that broke is a stream, whether or not the paste shows its events; a run
+        // polled until it failed came in a response.
         Delivery::Stream
     } else if job || (category == Category::BatchError && evidence.custom_id.is_none()) {
         Delivery::BatchJob

@@ -993,6 +993,63 @@ fn incomplete_object_names_its_reason() {
     assert_eq!(s(&e.code), None);
 }
 
+#[test]
+fn the_callers_abort_is_not_a_timeout() {
+    use crate::{Category, RetryDecision};
+    for text in [
+        "APIUserAbortError: Request was aborted.",
+        "Error: Request was aborted.\n    at ChatCompletionStream._createChatCompletion (node_modules/openai/lib/ChatCompletionStream.js:111:13)",
+    ] {
+        let d = crate::explain(text).diagnosis.expect(text);
+        assert_eq!(d.category, Category::ClientSide, "{text}");
+        assert_eq!(d.retry.decision, RetryDecision::AfterChange, "{text}");
+    }
+    // Near misses: the SDK's own timeout, and a signal that names its timeout.
+    for text in [
+        "APIConnectionTimeoutError: Request timed out.",
+        "DOMException [TimeoutError]: The operation was aborted due to timeout",
+    ] {
+        let d = crate::explain(text).diagnosis.expect(text);
+        assert_eq!(d.category, Category::Timeout, "{text}");
+    }
+}
+
+#[test]
+fn failed_object_without_its_error_is_a_failed_response() {
+    use crate::{Category, Delivery, RetryDecision};
+    // A run, a run step and a Responses object that ended `failed` with no error beside them:
+    // the cause is not shown, and the object came in a response, not a stream.
+    for text in [
+        r#"{"id":"run_1","object":"thread.run","status":"failed","last_error":null}"#,
+        r#"{"id":"step_1","object":"thread.run.step","status":"failed","last_error":null}"#,
+        r#"{"id":"resp_1","object":"response","status":"failed","error":null,"incomplete_details":null}"#,
+        r#"{"id":"x","object":"","thread_id":"t","assistant_id":"a","status":"failed","last_error":null}"#,
+    ] {
+        let d = crate::explain(text).diagnosis.expect(text);
+        assert_eq!(d.category, Category::StreamError, "{text}");
+        assert_eq!(d.retry.decision, RetryDecision::Yes, "{text}");
+        assert_eq!(d.delivery, Delivery::Response, "{text}");
+    }
+    // Near misses: the error beside it is the cause; a run that did not fail is no error; a
+    // `failed` status of something else (a file, a vector store file) is not read this way.
+    let d = crate::explain(
+        r#"{"id":"run_1","object":"thread.run","status":"failed","last_error":{"code":"rate_limit_exceeded","message":"Rate limit reached for gpt-4o."}}"#,
+    )
+    .diagnosis
+    .unwrap();
+    assert_eq!(d.category, Category::RateLimit);
+    for text in [
+        r#"{"id":"run_1","object":"thread.run","status":"completed","last_error":null}"#,
+        r#"{"id":"file-1","object":"file","status":"failed","status_details":null}"#,
+    ] {
+        let d = crate::explain(text).diagnosis;
+        assert!(
+            d.is_none_or(|d| d.category != Category::StreamError),
+            "{text}"
+        );
+    }
+}
+
 // ---------- Batch ----------
 
 #[test]

@@ -511,6 +511,31 @@ fn absorb_obj(
         _ => {}
     }
 
+    // A Responses object or an Assistants run (or run step) that ended `failed` and shows no
+    // error beside it (`"error": null`, `"last_error": null`, or neither): a failed response
+    // whose cause the paste does not show (`classify::failed_response`). An error object beside
+    // the status is read as usual. A run printed by an Assistants-compatible server may leave
+    // `object` empty; its `thread_id` and `assistant_id` still say what it is.
+    let run_like = matches!(
+        str_of(m, "object"),
+        Some("response" | "thread.run" | "thread.run.step")
+    ) || (m.contains_key("thread_id") && m.contains_key("assistant_id"));
+    if run_like
+        && str_of(m, "status") == Some("failed")
+        && !matches!(m.get("error"), Some(Value::Object(_)))
+        && !matches!(m.get("last_error"), Some(Value::Object(_)))
+    {
+        c.body(
+            Body {
+                error_type: Some("failed".into()),
+                ..Body::default()
+            },
+            prio::BODY,
+            pos,
+        );
+        return;
+    }
+
     // An object that ended `incomplete` and says why in `incomplete_details` (a Responses object
     // read back or printed whole, an Assistants run: `"status": "incomplete", "incomplete_details":
     // {"reason": "max_output_tokens"}`): the reason is its cause, as a `response.incomplete`
