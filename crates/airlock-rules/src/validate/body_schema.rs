@@ -132,7 +132,7 @@ enum Narrow {
 /// system, developer, user or assistant, a string `content` and a string `name`), the
 /// validator walks only the rest:
 /// - nothing, when no other top-level value is an object or an array (the most common body of
-///   all; [`plain_chat`]);
+///   all; [`plain_chat`]), a plain `response_format` aside ([`plain_response_format`]);
 /// - otherwise (a `response_format`, `tools`, `stop` list…) a stand-in: the body's other values
 ///   and one plain message (issue 17: a strict 2 KB request spent most of its schema check
 ///   walking its messages).
@@ -161,7 +161,9 @@ fn narrow(endpoint: &str, body: &Value) -> Narrow {
         return Narrow::Whole;
     }
     let nested = |(k, v): (&alloc::string::String, &Value)| {
-        k != "messages" && matches!(v, Value::Object(_) | Value::Array(_))
+        k != "messages"
+            && matches!(v, Value::Object(_) | Value::Array(_))
+            && !(k == "response_format" && plain_response_format(v))
     };
     if !obj.iter().any(nested) {
         return Narrow::Nothing;
@@ -303,6 +305,38 @@ fn plain_message(m: &Value) -> bool {
         }) && m.contains_key("role")
             && m.contains_key("content")
     })
+}
+
+/// A Chat `response_format` the request schema cannot fault (issue 17: the strict request's
+/// commonest shape then skips the validator, as a plain body does): `{"type": "text"}`,
+/// `{"type": "json_object"}`, or `{"type": "json_schema", "json_schema": {…}}` whose
+/// `json_schema` has a string `name` and besides it only `description` (a string or null),
+/// `schema` (an object or null: the schema itself is free-form, `ResponseFormatJsonSchemaSchema`)
+/// and `strict` (a boolean or null). The strict lints read the schema elsewhere; this is only
+/// the request schema's view. `response_format_shortcut_agrees_with_the_validator` holds it to
+/// the generated schema.
+#[cfg(feature = "jsonschema")]
+fn plain_response_format(v: &Value) -> bool {
+    let Some(format) = v.as_object() else {
+        return false;
+    };
+    match (format.get("type").and_then(Value::as_str), format.len()) {
+        (Some("text" | "json_object"), 1) => true,
+        (Some("json_schema"), 2) => format
+            .get("json_schema")
+            .and_then(Value::as_object)
+            .is_some_and(|js| {
+                js.get("name").is_some_and(Value::is_string)
+                    && js.iter().all(|(k, v)| match k.as_str() {
+                        "name" => true,
+                        "description" => v.is_string() || v.is_null(),
+                        "schema" => v.is_object() || v.is_null(),
+                        "strict" => v.is_boolean() || v.is_null(),
+                        _ => false,
+                    })
+            }),
+        _ => false,
+    }
 }
 
 /// True for the most common body of all, which the schema cannot fault below the top level: a
@@ -834,12 +868,121 @@ mod tests {
             r#"{"model":"gpt-4o","messages":[{"role":"user","content":[{"type":"text","text":"x"}]}]}"#,
             r#"{"model":"gpt-4o","messages":[{"role":"user","content":"x","extra":1}]}"#,
             r#"{"model":"gpt-4o","messages":[{"role":"user"}]}"#,
-            r#"{"model":"gpt-4o","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_object"}}"#,
+            r#"{"model":"gpt-4o","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_object","x":1}}"#,
+            r#"{"model":"gpt-4o","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema","json_schema":{"schema":{}}}}"#,
             r#"{"model":"gpt-4o","messages":[{"role":"user","content":"x"}],"stop":["a"]}"#,
         ] {
             let body: serde_json::Value = serde_json::from_str(text).unwrap();
             assert!(!plain_chat("/v1/chat/completions", &body), "{text}");
         }
+    }
+
+    /// `plain_response_format` takes only formats the generated chat schema finds nothing wrong
+    /// with (warnings included), over a grid of right and wrong shapes with names and
+    /// descriptions a future bound or pattern would catch; and it takes the common ones.
+    #[test]
+    fn response_format_shortcut_agrees_with_the_validator() {
+        use serde_json::json;
+        let (validator, doc) = super::imp::validator("/v1/chat/completions").unwrap();
+        let long = "n".repeat(300);
+        let names = [
+            json!("city"),
+            json!(""),
+            json!("a b/c"),
+            json!("ünïcode-名前"),
+            json!(long),
+            json!(5),
+            json!(null),
+        ];
+        let descriptions = [
+            None,
+            Some(json!("d")),
+            Some(json!(null)),
+            Some(json!(long)),
+            Some(json!(3)),
+        ];
+        let schemas = [
+            None,
+            Some(json!({"type": "object", "properties": {"a": {"type": 7}}})),
+            Some(json!({})),
+            Some(json!(null)),
+            Some(json!([])),
+            Some(json!("object")),
+        ];
+        let stricts = [
+            None,
+            Some(json!(true)),
+            Some(json!(false)),
+            Some(json!(null)),
+            Some(json!("yes")),
+        ];
+        let mut formats = alloc::vec![
+            json!({"type": "text"}),
+            json!({"type": "json_object"}),
+            json!({"type": "json_object", "schema": {}}),
+            json!({"type": "text", "json_schema": {"name": "x"}}),
+            json!({"type": "json_schema"}),
+            json!({"type": "json_schema", "json_schema": "x"}),
+            json!({"type": "xml"}),
+            json!({"type": 3}),
+            json!({}),
+            json!([]),
+        ];
+        for name in &names {
+            for description in &descriptions {
+                for schema in &schemas {
+                    for strict in &stricts {
+                        let mut js = serde_json::Map::new();
+                        js.insert("name".into(), name.clone());
+                        for (k, v) in [
+                            ("description", description),
+                            ("schema", schema),
+                            ("strict", strict),
+                        ] {
+                            if let Some(v) = v {
+                                js.insert(k.into(), v.clone());
+                            }
+                        }
+                        formats.push(json!({"type": "json_schema", "json_schema": js}));
+                    }
+                }
+            }
+        }
+        let mut js = serde_json::Map::new();
+        js.insert("name".into(), json!("x"));
+        js.insert("extra".into(), json!(1));
+        formats.push(json!({"type": "json_schema", "json_schema": js}));
+        formats.push(json!({"type": "json_schema", "json_schema": {"schema": {}}}));
+        formats.push(json!({"type": "json_schema", "json_schema": {"name": "x"}, "strict": true}));
+        let mut taken = 0;
+        for format in &formats {
+            let body = json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}], "response_format": format});
+            let found = super::imp::failures(validator, doc, &body);
+            if super::plain_response_format(format) {
+                taken += 1;
+                assert!(plain_chat("/v1/chat/completions", &body), "{format}");
+                assert!(
+                    found.is_empty(),
+                    "{format}: {:?}",
+                    found
+                        .iter()
+                        .map(|f| &f.message)
+                        .collect::<alloc::vec::Vec<_>>()
+                );
+            } else {
+                assert!(!plain_chat("/v1/chat/completions", &body), "{format}");
+            }
+        }
+        // The shapes real strict requests send are taken.
+        for format in [
+            json!({"type": "json_schema", "json_schema": {"name": "city", "strict": true, "schema": {"type": "object"}}}),
+            json!({"type": "json_schema", "json_schema": {"name": "c", "description": "d", "schema": {}, "strict": null}}),
+            json!({"type": "json_object"}),
+            json!({"type": "text"}),
+        ] {
+            assert!(super::plain_response_format(&format), "{format}");
+        }
+        assert!(taken >= 100, "only {taken} formats taken");
     }
 
     /// The chat request schema's root relates none of its properties to another: the
