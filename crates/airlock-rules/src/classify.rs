@@ -1390,6 +1390,18 @@ mod tests {
     }
 
     #[test]
+    fn a_proxys_407_keeps_its_record_over_the_connection_class() {
+        // httpx's `ProxyError: 407 Proxy Authentication Required`: the proxy answered why it
+        // refused, so its record's retry decision (no) stands, not the class's (yes).
+        let mut e = ev(Some(407), None, None, Some("Proxy Authentication Required"));
+        e.exception = Some("httpcore.ProxyError".into());
+        check(&e, Category::Connection, RetryDecision::No);
+        // Without a stated status the class reads it as before.
+        e.status = None;
+        check(&e, Category::Connection, RetryDecision::Yes);
+    }
+
+    #[test]
     fn the_transport_read_with_the_message_beats_the_class_name() {
         // `SocketTimeoutException: Connect timed out`: the readers say no connection was made.
         let mut e = ev(None, None, None, Some("Connect timed out"));
