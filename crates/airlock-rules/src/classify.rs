@@ -576,6 +576,12 @@ fn candidates(e: &Evidence, stated_status: Option<u16>) -> alloc::vec::Vec<Candi
     // apply: the phrase's own record reads it.
     let answered =
         e.message.as_deref().is_some_and(begins_with_reason_phrase) && message_rule.is_some();
+    // A status whose own record is a connection failure (a proxy's 407) says more than the
+    // connection class a client raised for it (httpx's `ProxyError: 407 Proxy Authentication
+    // Required`): the proxy answered why it refused, and its record carries that retry decision.
+    let proxy_answered = stated_status
+        .and_then(by_status)
+        .is_some_and(|s| s.transport.is_none() && s.category == Category::Connection);
     let exception = present(e.exception.as_deref())
         .and_then(by_exception)
         .filter(|r| stated_status.is_none() || !is_status_record(r) || r.transport.is_some())
@@ -595,11 +601,11 @@ fn candidates(e: &Evidence, stated_status: Option<u16>) -> alloc::vec::Vec<Candi
                 || stated_status.is_none()
                 || !e.message.as_deref().is_some_and(reports_response_status)
         })
-        .filter(|r| !(answered && r.transport == Some(Transport::Connection)));
+        .filter(|r| !((answered || proxy_answered) && r.transport == Some(Transport::Connection)));
     push(exception, Via::Exception);
     push(
         e.transport
-            .filter(|t| !(answered && *t == Transport::Connection))
+            .filter(|t| !((answered || proxy_answered) && *t == Transport::Connection))
             .and_then(by_transport),
         Via::Transport,
     );
@@ -1386,6 +1392,18 @@ mod tests {
         );
         assert_eq!(d.sdk.node.as_deref(), Some("APIConnectionError"));
         assert_eq!(d.status, None);
+    }
+
+    #[test]
+    fn a_proxys_407_keeps_its_record_over_the_connection_class() {
+        // httpx's `ProxyError: 407 Proxy Authentication Required`: the proxy answered why it
+        // refused, so its record's retry decision (no) stands, not the class's (yes).
+        let mut e = ev(Some(407), None, None, Some("Proxy Authentication Required"));
+        e.exception = Some("httpcore.ProxyError".into());
+        check(&e, Category::Connection, RetryDecision::No);
+        // Without a stated status the class reads it as before.
+        e.status = None;
+        check(&e, Category::Connection, RetryDecision::Yes);
     }
 
     #[test]

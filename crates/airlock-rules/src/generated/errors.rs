@@ -3840,6 +3840,7 @@ pub(crate) static ERROR_RULES: &[Rule] = &[
             "is only supported in v1/responses",
             "not supported in the v1/",
             "does not support this endpoint",
+            "does not support the '/v1/",
         ],
         exceptions: &[],
         python: None,

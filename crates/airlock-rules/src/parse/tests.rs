@@ -3936,3 +3936,20 @@ fn azure_core_paren_code() {
         assert_eq!(r(text).code, None, "{text}");
     }
 }
+
+/// A Node `util.inspect` dump cut above its head: a `key: '…'` line whose single-quoted string
+/// holds JSON with escaped quotes is read once the literal's escapes are undone, not cut at the
+/// first escaped quote (batch AV, session 20).
+#[test]
+fn inspect_string_with_escaped_json_after_a_cut_head() {
+    let e = r(
+        "  responseBody: '{\"error\":\"model \\\\\"llama-x\\\\\" not found, try pulling it first\"}',\n  isRetryable: false,\n}",
+    );
+    assert_eq!(
+        s(&e.message),
+        Some("model \"llama-x\" not found, try pulling it first")
+    );
+    // A single-quoted JSON string without escaped quotes reads as before.
+    let e = r("  responseBody: '{\"error\":{\"message\":\"plain\"}}',\n}");
+    assert_eq!(s(&e.message), Some("plain"));
+}

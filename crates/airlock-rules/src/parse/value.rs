@@ -66,6 +66,23 @@ fn unescape(s: &str) -> String {
     out
 }
 
+/// The end of a single-quoted literal that opens right before the brace at `at` and holds an
+/// escaped double quote (`\\"`), on the same line: the position of its closing quote.
+fn quoted_escaped_json_end(b: &[u8], at: usize) -> Option<usize> {
+    if at == 0 || b.get(at - 1) != Some(&b'\'') {
+        return None;
+    }
+    let line_end = b[at..]
+        .iter()
+        .position(|&x| x == b'\n')
+        .map_or(b.len(), |e| at + e);
+    let close = at + b[at..line_end].iter().rposition(|&x| x == b'\'')?;
+    b[at..close]
+        .windows(3)
+        .any(|w| w == b"\\\\\"")
+        .then_some(close)
+}
+
 fn scan_inner(text: &str, base: usize, sse: &[SseLine], c: &mut Collector) {
     let b = text.as_bytes();
     let mut i = 0;
@@ -97,6 +114,18 @@ fn scan_inner(text: &str, base: usize, sse: &[SseLine], c: &mut Collector) {
                 continue;
             }
             at = st;
+        }
+        if let Some(close) = quoted_escaped_json_end(b, at) {
+            // JSON in a single-quoted string of a Node `util.inspect` dump whose own quotes are
+            // escaped (`responseBody: '{"error":"model \\"x\\" not found"}'`): read once the
+            // literal's escapes are undone, or the body ends at the first escaped quote. Needed
+            // when the dump's head is cut off and the line is not read as the object's field.
+            if let Some(lit) = text.get(at..close) {
+                c.work += close - at;
+                scan_nested(&unescape(lit), base + at, c);
+                i = close + 1;
+                continue;
+            }
         }
         if b.get(at + 1) == Some(&b'\\') && b.get(at + 2) == Some(&b'"') {
             // Escaped JSON in a log line: read the rest of the line unescaped.
