@@ -1439,7 +1439,12 @@ pub(crate) static ERROR_RULES: &[Rule] = &[
         transport: None,
         codes: &[],
         types: &[],
-        messages: &["stream ended without", "stream failed:"],
+        messages: &[
+            "stream ended prematurely",
+            "stream ended without",
+            "stream failed:",
+            "without [done]",
+        ],
         exceptions: &[],
         python: None,
         node: None,
@@ -2445,6 +2450,7 @@ pub(crate) static ERROR_RULES: &[Rule] = &[
         types: &[],
         messages: &[
             "keynotfound(codingkeys(",
+            "argument #1 ($attributes) must be of type",
             "decodingerror.keynotfound",
             "decodingerror.typemismatch",
             "decodingerror.valuenotfound",
@@ -4251,6 +4257,7 @@ pub(crate) static ERROR_RULES: &[Rule] = &[
         status_max: None,
         transport: None,
         codes: &[
+            "length",
             "max_output_tokens",
             "max_prompt_tokens",
             "max_completion_tokens",
@@ -4265,7 +4272,7 @@ pub(crate) static ERROR_RULES: &[Rule] = &[
         python: None,
         node: None,
         python_v0: None,
-        meaning: "The output stopped at max_tokens before the structured answer was complete, so the SDK could not parse it; or a Responses object or an Assistants run ended `incomplete` because a token budget ran out (`incomplete_details.reason`: `max_output_tokens`, `max_prompt_tokens`, `max_completion_tokens`).",
+        meaning: "The output stopped at max_tokens before the structured answer was complete, so the SDK could not parse it; or a Responses object or an Assistants run ended `incomplete` because a token budget ran out (`incomplete_details.reason`: `max_output_tokens`, `max_prompt_tokens`, `max_completion_tokens`); or a chat or text completion whose choice stopped with `finish_reason` `length` (the parser reads the reason as the code).",
         first_fix: "Raise max_tokens / max_completion_tokens, or ask for a shorter answer.",
     },
     Rule {

@@ -3953,3 +3953,47 @@ fn inspect_string_with_escaped_json_after_a_cut_head() {
     let e = r("  responseBody: '{\"error\":{\"message\":\"plain\"}}',\n}");
     assert_eq!(s(&e.message), Some("plain"));
 }
+
+#[test]
+fn batch_aw_finish_reasons_stream_ends_and_php_factories() {
+    // A choice that stopped at the output limit or at the filter, as a client prints or quotes
+    // it: the reason is the cause.
+    for text in [
+        "`\"finish_reason\":\"length\"`",
+        "responses truncating with `finish_reason`: 'length' despite not being at the token limit",
+        "Choice(finish_reason='length', index=0, logprobs=None)",
+    ] {
+        let (c, r_, rule, _) = full(text);
+        assert_eq!(
+            (c, r_, rule.as_str()),
+            ("context_length", "after_change", "length_limit_reached"),
+            "{text}"
+        );
+    }
+    assert_eq!(
+        full("{\"object\": \"chat.completion\", \"choices\": [{\"finish_reason\": \"content_filter\", \"index\": 0,")
+            .0,
+        "content_policy"
+    );
+    // Near misses: a normal end, a comparison in code and a longer word are no finding.
+    for text in [
+        "\"finish_reason\":\"stop\"",
+        "if choice.finish_reason == \"length\":",
+        "finish_reason: lengthy",
+    ] {
+        assert!(crate::explain(text).diagnosis.is_none(), "{text}");
+    }
+    // A client's own check that the stream closed before its terminal marker.
+    let (c, r_, rule, _) = full(
+        "Error: OpenAI stream ended prematurely without [DONE] sentinel (retries exhausted or partial output already emitted)",
+    );
+    assert_eq!(
+        (c, r_, rule.as_str()),
+        ("stream_error", "yes", "stream_ended_early")
+    );
+    // openai-php's response factory refusing a null field: the SDK could not build its object.
+    let (c, r_, _, _) = full(
+        "OpenAI\\Responses\\FineTuning\\RetrieveJobResponseHyperparameters::from(): Argument #1 ($attributes) must be of type array, null given, called in ...",
+    );
+    assert_eq!((c, r_), ("client_side", "after_change"));
+}

@@ -1041,6 +1041,58 @@ fn field_words(l: &str, line: &str, at: usize, c: &mut Collector) {
     c.body(body, prio::CLIENT, at);
 }
 
+/// `"finish_reason":"length"`, `finish_reason='content_filter'`, `` `finish_reason`: 'length' ``,
+/// `finish_reason=length`: a choice that stopped at the output limit or at the content filter, as a
+/// completion object, a client's repr or a report quotes it. The reason is the cause, read as the
+/// code (as a Responses object's `incomplete_details.reason` is); the other reasons (`stop`,
+/// `tool_calls`) end an answer normally, and a comparison (`finish_reason == "length"`) is code,
+/// not a report.
+fn finish_reason_words(l: &str, at: usize, c: &mut Collector) {
+    const KEY: &str = "finish_reason";
+    const REASONS: [&str; 2] = ["content_filter", "length"];
+    let b = l.as_bytes();
+    let word = |x: u8| x.is_ascii_alphanumeric() || x == b'_';
+    for (k, _) in l.match_indices(KEY) {
+        if k > 0 && word(b[k - 1]) {
+            continue;
+        }
+        let mut i = k + KEY.len();
+        while b.get(i).is_some_and(|x| matches!(x, b'"' | b'\'' | b'`')) {
+            i += 1;
+        }
+        while b.get(i) == Some(&b' ') {
+            i += 1;
+        }
+        if !b.get(i).is_some_and(|x| matches!(x, b':' | b'=')) || b.get(i + 1) == Some(&b'=') {
+            continue;
+        }
+        i += 1;
+        while b
+            .get(i)
+            .is_some_and(|x| matches!(x, b' ' | b'"' | b'\'' | b'`'))
+        {
+            i += 1;
+        }
+        let Some(rest) = l.get(i..) else {
+            continue;
+        };
+        let reason = REASONS.into_iter().find(|r| {
+            rest.starts_with(r) && !rest.as_bytes().get(r.len()).is_some_and(|&x| word(x))
+        });
+        if let Some(r) = reason {
+            c.body(
+                Body {
+                    code: Some(r.to_owned()),
+                    ..Body::default()
+                },
+                prio::CLIENT,
+                at,
+            );
+            return;
+        }
+    }
+}
+
 /// A message that is a line of code or a stack frame, not an error's text.
 fn code_like(msg: &str) -> bool {
     let m = msg.trim_start_matches(['"', '\'', '`', ' ', '\t']);
@@ -1629,6 +1681,9 @@ pub(crate) fn scan(text: &str, c: &mut Collector) {
         statuses(l, at, c);
         status_words(l, at, c);
         field_words(l, line, at, c);
+        if l.contains("finish_reason") {
+            finish_reason_words(l, at, c);
+        }
         retry_delay(l, c);
         if l.contains("map[") {
             go_map(line, at, c);
