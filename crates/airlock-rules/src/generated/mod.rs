@@ -17,4 +17,4 @@ pub(crate) mod request_schemas;
 pub(crate) mod structured;
 
 /// A hash of the rule data these tables were generated from (FNV-1a 64 over `rules/`).
-pub const DATA_VERSION: &str = "9bf2668dc5e5a56d";
+pub const DATA_VERSION: &str = "0cc40b9ac8685a47";

@@ -220,6 +220,10 @@ pub const RULES: &[(&str, &str)] = &[
         "parallel_tool_calls_null",
         "Chat: parallel_tool_calls sent as null",
     ),
+    (
+        "speech_null_params",
+        "Audio speech: instructions sent as null",
+    ),
     ("model_n", "Chat: n above the model's own ceiling"),
     (
         "metadata_bounds",

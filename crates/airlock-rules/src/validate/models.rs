@@ -478,6 +478,11 @@ fn refused_params(
                 "unknown_parameter",
                 format!("Unknown parameter: '{}'.", r.param),
             )
+        } else if endpoint == "responses" && SUMMARY_PARAMS.contains(&r.param) {
+            (
+                "unsupported_parameter",
+                summary_refused_message(r.param, model_id(obj)),
+            )
         } else {
             (
                 "unsupported_parameter",
@@ -490,6 +495,61 @@ fn refused_params(
         let param = Some(String::from(r.param));
         ctx.reject_or_report(r.report, "model_parameter", code, param, message);
     }
+}
+
+/// The two spellings of the reasoning summary in a Responses body.
+const SUMMARY_PARAMS: &[&str] = &["reasoning.summary", "reasoning.generate_summary"];
+
+/// The Responses API refuses a reasoning summary in words that name the model, unlike its
+/// refusal of `reasoning.effort` ("with this model"): "Unsupported parameter: 'reasoning.summary'
+/// is not supported with the 'gpt-5.3-codex-spark' model." (code unsupported_parameter;
+/// superset-sh/superset#1898), the same for gpt-4.1 (roackb2/heddle#227) and for the older
+/// spelling on o3-mini (openai/openai-python#2194).
+fn summary_refused_message(param: &str, model: &str) -> String {
+    format!("Unsupported parameter: '{param}' is not supported with the '{model}' model.")
+}
+
+/// A reasoning summary asked of a model that does not reason (the families marked
+/// `reasoning = false`: GPT-4o, GPT-4.1 and older): "Unsupported parameter: 'reasoning.summary'
+/// is not supported with the 'gpt-4.1-2025-04-14' model." (roackb2/heddle#227, 2026-07: a client
+/// that sent `reasoning.summary` on every request, to gpt-4.1). No recorded 200 carries a summary
+/// for such a model.
+fn reasoning_summary_unreasoned(
+    ctx: &mut Ctx<'_>,
+    f: &Family,
+    obj: &serde_json::Map<String, Value>,
+    model: &str,
+) {
+    if f.reasoning != Some(false) || at_path(obj, "reasoning.summary").is_none() {
+        return;
+    }
+    ctx.reject(
+        "model_parameter",
+        "unsupported_parameter",
+        Some("reasoning.summary".into()),
+        summary_refused_message("reasoning.summary", model),
+    );
+}
+
+/// `reasoning.generate_summary`, the spelling the spec keeps as deprecated, is taken only by
+/// computer-use-preview, whose guide uses it (openai/openai-cua-sample-app#37 was answered with
+/// that model's summary values, 2025-04). o3-mini refused it as unsupported in 2025-03
+/// (openai/openai-python#2194) and as unknown in 2025-05 ("Unknown parameter:
+/// 'reasoning.generate_summary'.", code unknown_parameter; openai/openai-go#392), after o3-mini
+/// took `reasoning.summary`: the alias is gone, not the feature. No recorded 200 carries it.
+/// Only families the data knows are judged; an unknown model keeps the deprecation warning.
+fn generate_summary_alias(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>) {
+    if falls_under(f.name, "computer-use-preview")
+        || at_path(obj, "reasoning.generate_summary").is_none()
+    {
+        return;
+    }
+    ctx.reject(
+        "model_parameter",
+        "unknown_parameter",
+        Some("reasoning.generate_summary".into()),
+        "Unknown parameter: 'reasoning.generate_summary'.".into(),
+    );
 }
 
 /// The search-preview models refuse the sampling parameters whatever their value, all named in
@@ -628,7 +688,9 @@ fn responses(ctx: &mut Ctx<'_>, f: &Family, obj: &serde_json::Map<String, Value>
         );
         return;
     }
+    generate_summary_alias(ctx, f, obj);
     refused_params(ctx, f, obj, "responses");
+    reasoning_summary_unreasoned(ctx, f, obj, model);
     encrypted_reasoning(ctx, f, obj);
     reasoning_items(ctx, f, obj);
     let effort = obj.get("reasoning").and_then(|r| r.get("effort"));

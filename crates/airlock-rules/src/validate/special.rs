@@ -36,7 +36,10 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, obj: &Map<String, Value>)
             minimal_effort_tools(ctx, obj);
         }
         "/v1/embeddings" => embeddings_inputs(ctx, obj),
-        "/v1/audio/speech" => speech_voice(ctx, obj),
+        "/v1/audio/speech" => {
+            speech_null_params(ctx, obj);
+            speech_voice(ctx, obj);
+        }
         _ => {}
     }
 }
@@ -117,6 +120,29 @@ fn speech_voice(ctx: &mut Ctx<'_>, obj: &Map<String, Value>) {
         Some("voice".into()),
         format!("Invalid value: '{v}'. Supported values are: {list}."),
     );
+}
+
+/// Speech parameters refused as null, with the type OpenAI names. The speech endpoint types
+/// its parameters strictly: an `instructions` left unset by a client that sends its unset
+/// options as null (openai-python sends an explicit `None` as null) was answered "Invalid type
+/// for instructions" (p0n1/epub_to_audiobook#134, 2025-04; the wording is the one OpenAI gives
+/// every null where a string is expected). Only the parameters a 400 shows are listed; other
+/// nulls stay "not set". No recorded 200 sends a null here.
+const SPEECH_NULL_REFUSED: &[(&str, &str)] = &[("instructions", "a string")];
+
+/// A speech parameter sent as null (see [`SPEECH_NULL_REFUSED`]).
+fn speech_null_params(ctx: &mut Ctx<'_>, obj: &Map<String, Value>) {
+    for (name, ty) in SPEECH_NULL_REFUSED {
+        if obj.get(*name) == Some(&Value::Null) {
+            ctx.reject(
+                "speech_null_params",
+                "invalid_type",
+                Some((*name).into()),
+                format!("Invalid type for '{name}': expected {ty}, but got null instead."),
+            );
+            return;
+        }
+    }
 }
 
 /// True when any string inside `v` contains "json" in any case.
