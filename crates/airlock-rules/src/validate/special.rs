@@ -105,7 +105,8 @@ const HOSTED_TOOL_CHOICE_MODELS: &[&str] = &[
 /// forcing the tool), `code_interpreter` and `file_search` (an `allowed_tools` choice, even in mode
 /// 'auto'). The image generation tool is not among them: recorded 200s take gpt-5 with
 /// `tool_choice: "required"` beside it; nor is `web_search`, of whose fate no answer is known.
-const HOSTED_TOOL_CHOICE_TYPES: &[&str] = &["web_search_preview", "code_interpreter", "file_search"];
+const HOSTED_TOOL_CHOICE_TYPES: &[&str] =
+    &["web_search_preview", "code_interpreter", "file_search"];
 
 /// Responses: a `tool_choice` of 'required', `allowed_tools` or a hosted tool type, sent to a
 /// model of [`HOSTED_TOOL_CHOICE_MODELS`] with a tool of [`HOSTED_TOOL_CHOICE_TYPES`]; the types
