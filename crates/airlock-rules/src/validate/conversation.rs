@@ -4,7 +4,8 @@
 //! - Chat: a `tool` message must follow an assistant message with `tool_calls` (or another tool
 //!   message answering it), and every `tool_call_id` of that assistant message must be answered
 //!   before the next assistant or user message (or the end of the list). A `system`/`developer`
-//!   message in between neither closes nor opens anything.
+//!   message in between neither closes nor opens anything. A call answered twice is an orphan
+//!   answer when the answers outnumber the calls, a duplicate `tool_call_id` otherwise.
 //! - Responses: a `function_call_output` needs a `function_call` with the same `call_id` in
 //!   `input`, and a `function_call` followed by a later message needs its output. Both are only
 //!   certain when the request carries the whole conversation: with `previous_response_id`,
@@ -427,7 +428,10 @@ fn outputs_for_output_schema(ctx: &mut Ctx<'_>, body: &Value) {
 struct Open<'a> {
     index: usize,
     ids: Vec<&'a str>,
-    answered: Vec<bool>,
+    /// The index of the tool message that answered each call, if any.
+    answered: Vec<Option<usize>>,
+    /// The tool messages seen since the assistant message.
+    answers: usize,
 }
 
 /// Reports the calls `open` left unanswered. OpenAI names the assistant message's role when a
@@ -444,7 +448,7 @@ fn close(ctx: &mut Ctx<'_>, open: Option<Open<'_>>, at_end: bool) {
         .ids
         .iter()
         .zip(&open.answered)
-        .filter(|(_, done)| !**done)
+        .filter(|(_, done)| done.is_none())
         .map(|(id, _)| *id)
         .collect();
     if missing.is_empty() {
@@ -514,17 +518,34 @@ fn chat(ctx: &mut Ctx<'_>, body: &Value) {
                     if m.get("tool_call_id").is_some_and(|v| !v.is_string()) {
                         return;
                     }
+                    o.answers += 1;
                     if let Some(id) = m.get("tool_call_id").and_then(Value::as_str) {
                         if let Some(pos) = o.ids.iter().position(|x| *x == id) {
-                            if o.answered[pos] {
-                                // A second answer to a call already answered is no response to
-                                // a preceding call: OpenAI refuses it as it refuses an orphan
-                                // tool message (braintrustdata/lingua's capture
-                                // `anthropicDuplicateToolResultBlocks`, gpt-5-nano).
-                                reject_unanswerable_tool(ctx, n);
+                            if let Some(first) = o.answered[pos] {
+                                if o.answers > o.ids.len() {
+                                    // More answers than calls: a second answer to a call already
+                                    // answered is no response to a preceding call, refused as an
+                                    // orphan tool message is (braintrustdata/lingua's capture
+                                    // `anthropicDuplicateToolResultBlocks`, gpt-5-nano: one call,
+                                    // two answers).
+                                    reject_unanswerable_tool(ctx, n);
+                                } else {
+                                    // Within the number of calls, the repeated id is named
+                                    // ("Invalid parameter: Duplicate value for 'tool_call_id' of
+                                    // 'call_…', in messages[7] and messages[8].", param
+                                    // messages.[8].tool_call_id, code null; agno-agi/agno#5116).
+                                    ctx.reject(
+                                        RULE,
+                                        "",
+                                        Some(format!("messages.[{n}].tool_call_id")),
+                                        format!(
+                                            "Invalid parameter: Duplicate value for 'tool_call_id' of '{id}', in messages[{first}] and messages[{n}]."
+                                        ),
+                                    );
+                                }
                                 return;
                             }
-                            o.answered[pos] = true;
+                            o.answered[pos] = Some(n);
                         }
                     }
                 }
@@ -540,8 +561,9 @@ fn chat(ctx: &mut Ctx<'_>, body: &Value) {
                         if !ids.is_empty() {
                             open = Some(Open {
                                 index: n,
-                                answered: alloc::vec![false; ids.len()],
+                                answered: alloc::vec![None; ids.len()],
                                 ids,
+                                answers: 0,
                             });
                         }
                     }

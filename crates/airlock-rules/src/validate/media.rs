@@ -11,7 +11,8 @@
 //!   cannot read is a warning, not a rejection: the API's own decoder may be more lenient.
 //! - `audio_format`: Chat `input_audio.format` is `wav` or `mp3`.
 //! - `file_data_url`: a PDF's `file_data` (Chat `file` part, Responses `input_file`) is a
-//!   `data:` URL, not bare base64.
+//!   `data:` URL, not bare base64; a Chat `file_data` data URL has the `application/pdf` MIME
+//!   type.
 
 use alloc::format;
 use alloc::string::String;
@@ -102,6 +103,7 @@ fn chat(ctx: &mut Ctx<'_>, body: &Value) {
                     let name = file.and_then(|f| f.get("filename")).and_then(Value::as_str);
                     if let Some(data) = data {
                         file_data_rule(ctx, &format!("{at}.file.file_data"), data, name);
+                        chat_file_data_mime(ctx, &format!("{at}.file.file_data"), data);
                     }
                 }
                 Some("input_audio") => {
@@ -196,6 +198,36 @@ fn file_data_rule(ctx: &mut Ctx<'_>, param: &str, data: &str, filename: Option<&
         Some(String::from(param)),
         format!(
             "Invalid '{param}'. Expected a base64-encoded data URL with an application/pdf MIME type (e.g. 'data:application/pdf;base64,...'), but got a value without the 'data:' prefix."
+        ),
+    );
+}
+
+/// Chat's `file.file_data` takes PDFs only: a data URL of another MIME type is refused in OpenAI's
+/// words ("Invalid file data: 'messages[3].content[2].file.file_data'. Expected a base64-encoded
+/// data URL with an application/pdf MIME type (e.g. …), but got unsupported MIME type
+/// 'text/markdown'.", param the path, code `invalid_value`; trpc-group/trpc-agent-go#1816,
+/// 2026-05). The Responses `input_file` takes more types and is not judged here.
+fn chat_file_data_mime(ctx: &mut Ctx<'_>, param: &str, data: &str) {
+    let data = data.trim_start();
+    if !starts_with_ignore_case(data, "data:") {
+        return;
+    }
+    let Some(rest) = data.get(5..) else {
+        return;
+    };
+    let Some(header) = rest.split(',').next().filter(|_| rest.contains(',')) else {
+        return;
+    };
+    let mime = header.split(';').next().unwrap_or("").trim();
+    if mime.is_empty() || mime.eq_ignore_ascii_case("application/pdf") {
+        return;
+    }
+    ctx.reject(
+        "file_data_url",
+        "invalid_value",
+        Some(String::from(param)),
+        format!(
+            "Invalid file data: '{param}'. Expected a base64-encoded data URL with an application/pdf MIME type (e.g. 'data:application/pdf;base64,SGVsbG8sIFdvcmxkIQ=='), but got unsupported MIME type '{mime}'."
         ),
     );
 }

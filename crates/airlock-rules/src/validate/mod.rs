@@ -213,6 +213,10 @@ pub const RULES: &[(&str, &str)] = &[
         "Responses: a web_search tool with reasoning.effort 'minimal'",
     ),
     (
+        "hosted_tool_choice",
+        "Responses: gpt-5 / gpt-5-mini with a tool_choice other than 'auto' beside web_search_preview, code_interpreter or file_search",
+    ),
+    (
         "top_logprobs_without_logprobs",
         "Chat: top_logprobs of 1 or more without logprobs: true",
     ),
@@ -305,6 +309,10 @@ pub const RULES: &[(&str, &str)] = &[
     (
         "audio_format",
         "an input_audio format other than wav or mp3",
+    ),
+    (
+        "file_data_url",
+        "a PDF's file_data that is not a data: URL, or a Chat file_data data URL whose MIME type is not application/pdf",
     ),
 ];
 

@@ -34,6 +34,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, obj: &Map<String, Value>)
         "/v1/responses" => {
             responses_json_word(ctx, obj);
             minimal_effort_tools(ctx, obj);
+            hosted_tool_choice(ctx, obj);
         }
         "/v1/embeddings" => embeddings_inputs(ctx, obj),
         "/v1/audio/speech" => {
@@ -89,6 +90,78 @@ fn minimal_effort_tools(ctx: &mut Ctx<'_>, obj: &Map<String, Value>) {
             names.join(", ")
         ),
     );
+}
+
+/// Models that answered a `tool_choice` other than 'auto' beside certain hosted tools with "Tool
+/// choices other than 'auto' are not supported with model '{model}' and the following tool types:
+/// {types}." (param `tool_choice`, code null, 2025-08): gpt-5 (pydantic/pydantic-ai#2488,
+/// vercel/ai#8201) and gpt-5-mini (openai/openai-python#2537, whose 400 names the snapshot
+/// gpt-5-mini-2025-08-07). Later GPT-5.x models are not known to refuse it.
+const HOSTED_TOOL_CHOICE_MODELS: &[&str] = &[
+    "gpt-5",
+    "gpt-5-2025-08-07",
+    "gpt-5-mini",
+    "gpt-5-mini-2025-08-07",
+];
+
+/// The hosted tool types those 400s name: `web_search_preview` (tool_choice 'required' and a choice
+/// forcing the tool), `code_interpreter` and `file_search` (an `allowed_tools` choice, even in mode
+/// 'auto'). The image generation tool is not among them: recorded 200s take gpt-5 with
+/// `tool_choice: "required"` beside it; nor is `web_search`, of whose fate no answer is known.
+const HOSTED_TOOL_CHOICE_TYPES: &[&str] =
+    &["web_search_preview", "code_interpreter", "file_search"];
+
+/// Responses: a `tool_choice` of 'required', `allowed_tools` or a hosted tool type, sent to a
+/// model of [`HOSTED_TOOL_CHOICE_MODELS`] with a tool of [`HOSTED_TOOL_CHOICE_TYPES`]; the types
+/// are named once each, in the order sent. 'auto', 'none' and a forced function are left alone
+/// (no 400 shows them).
+fn hosted_tool_choice(ctx: &mut Ctx<'_>, obj: &Map<String, Value>) {
+    let Some(model) = obj.get("model").and_then(Value::as_str) else {
+        return;
+    };
+    if !HOSTED_TOOL_CHOICE_MODELS.contains(&model) {
+        return;
+    }
+    let choice = match obj.get("tool_choice") {
+        Some(Value::String(s)) => s == "required",
+        Some(Value::Object(o)) => o
+            .get("type")
+            .and_then(Value::as_str)
+            .is_some_and(|t| t == "allowed_tools" || HOSTED_TOOL_CHOICE_TYPES.contains(&t)),
+        _ => false,
+    };
+    if !choice {
+        return;
+    }
+    let Some(tools) = obj.get("tools").and_then(Value::as_array) else {
+        return;
+    };
+    let mut types: Vec<&str> = Vec::new();
+    for t in tools {
+        if let Some(ty) = t.get("type").and_then(Value::as_str) {
+            if HOSTED_TOOL_CHOICE_TYPES.contains(&ty) && !types.contains(&ty) {
+                types.push(ty);
+            }
+        }
+    }
+    if types.is_empty() {
+        return;
+    }
+    ctx.reject(
+        "hosted_tool_choice",
+        "",
+        Some("tool_choice".into()),
+        format!(
+            "Tool choices other than 'auto' are not supported with model '{model}' and the following tool types: {}.",
+            quote_list_plain(&types)
+        ),
+    );
+}
+
+/// `'a', 'b'`: values quoted and joined by commas, as OpenAI lists the tool types above.
+fn quote_list_plain(items: &[&str]) -> String {
+    let quoted: Vec<String> = items.iter().map(|t| format!("'{t}'")).collect();
+    quoted.join(", ")
 }
 
 /// The built-in speech voices, in the order OpenAI lists them when it refuses another name ("Invalid
@@ -440,6 +513,36 @@ mod tests {
             let v = check("/v1/responses", body);
             assert!(
                 !v.errors.iter().any(|f| f.rule == "reasoning_minimal_tools"),
+                "{body}"
+            );
+        }
+    }
+
+    /// gpt-5 with `tool_choice` 'required' beside `web_search_preview` is refused at `tool_choice`;
+    /// 'auto', the image generation tool (recorded 200s), a later model and Chat are left alone.
+    #[test]
+    fn hosted_tool_choice_on_gpt5() {
+        let v = check(
+            "/v1/responses",
+            r#"{"model":"gpt-5","input":"hi","tools":[{"type":"web_search_preview"},{"type":"code_interpreter","container":{"type":"auto"}},{"type":"web_search_preview"}],"tool_choice":"required"}"#,
+        );
+        let f = &v.errors[0];
+        assert_eq!(f.rule, "hosted_tool_choice");
+        assert_eq!(f.error.param.as_deref(), Some("tool_choice"));
+        assert_eq!(
+            f.error.message,
+            "Tool choices other than 'auto' are not supported with model 'gpt-5' and the following tool types: 'web_search_preview', 'code_interpreter'."
+        );
+        for body in [
+            r#"{"model":"gpt-5","input":"hi","tools":[{"type":"web_search_preview"}],"tool_choice":"auto"}"#,
+            r#"{"model":"gpt-5","input":"hi","tools":[{"type":"web_search_preview"}]}"#,
+            r#"{"model":"gpt-5","input":"hi","tools":[{"type":"image_generation"}],"tool_choice":"required"}"#,
+            r#"{"model":"gpt-5.1","input":"hi","tools":[{"type":"web_search_preview"}],"tool_choice":"required"}"#,
+            r#"{"model":"gpt-4.1","input":"hi","tools":[{"type":"web_search_preview"}],"tool_choice":{"type":"web_search_preview"}}"#,
+        ] {
+            let v = check("/v1/responses", body);
+            assert!(
+                !v.errors.iter().any(|f| f.rule == "hosted_tool_choice"),
                 "{body}"
             );
         }
