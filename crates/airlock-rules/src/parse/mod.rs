@@ -89,6 +89,31 @@ pub(crate) struct Body {
     pub message: Option<String>,
 }
 
+/// A relay's own body for "the upstream failed" (sub2api, one-api/new-api forks): code or type
+/// `upstream_error` with no more specific code.
+fn relay_stand_in(b: &Body) -> bool {
+    let is = |v: &Option<String>| {
+        v.as_deref()
+            .is_some_and(|v| v.eq_ignore_ascii_case("upstream_error"))
+    };
+    is(&b.code) || (is(&b.error_type) && b.code.is_none())
+}
+
+/// An error body whose code names a cause: a word code (not a number, not a relay's stand-in).
+fn names_cause(b: &Body) -> bool {
+    !relay_stand_in(b)
+        && !b
+            .error_type
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case("upstream_error"))
+        && b.code.as_deref().is_some_and(|c| {
+            c.len() > 2
+                && c.bytes().any(|x| x.is_ascii_alphabetic())
+                && c.bytes()
+                    .all(|x| x.is_ascii_alphanumeric() || x == b'_' || x == b'.')
+        })
+}
+
 /// Format cues seen, in the order they take precedence.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Cues {
@@ -162,7 +187,18 @@ const SECRET_HEADERS: &[&str] = &[
 impl Collector {
     pub(crate) fn body(&mut self, b: Body, prio: u8, pos: usize) {
         if b.code.is_some() || b.error_type.is_some() || b.message.is_some() {
-            self.body.offer(b, prio, pos);
+            // A relay's stand-in for an upstream failure (`upstream_error`, "Upstream request
+            // failed") after the upstream's own error body, which names its cause by a code: the
+            // stand-in only says the relay passed the failure on, so the cause stays.
+            let cause_kept = relay_stand_in(&b)
+                && self
+                    .body
+                    .best
+                    .as_ref()
+                    .is_some_and(|(p, _, old)| *p >= prio && names_cause(old));
+            if !cause_kept {
+                self.body.offer(b, prio, pos);
+            }
         }
     }
 

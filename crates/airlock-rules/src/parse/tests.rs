@@ -3997,3 +3997,23 @@ fn batch_aw_finish_reasons_stream_ends_and_php_factories() {
     );
     assert_eq!((c, r_), ("client_side", "after_change"));
 }
+
+#[test]
+fn batch_ay_a_relays_upstream_error_stand_in_keeps_the_upstream_bodys_cause() {
+    // The upstream's own body names its cause; the relay's `upstream_error` body after it (plain
+    // or in a failed response event) only says the failure was passed on.
+    let (c, r_, _, _) = full(
+        "upstream said: {\"error\":{\"code\":\"context_length_exceeded\",\"message\":\"Input tokens exceed the configured limit.\",\"type\":\"invalid_request_error\"}}\nclient got 502: {\"error\":{\"message\":\"Upstream request failed\",\"type\":\"upstream_error\"}}",
+    );
+    assert_eq!((c, r_), ("context_length", "after_change"));
+    // Alone, the stand-in is what there is: a failed stream with its cause hidden.
+    let (c, r_, _, _) = full(
+        "data: {\"type\":\"response.failed\",\"response\":{\"status\":\"failed\",\"error\":{\"code\":\"upstream_error\",\"message\":\"Upstream request failed\"}}}",
+    );
+    assert_eq!((c, r_), ("stream_error", "yes"));
+    // A relay's body that is itself specific (its own code) is read as usual, last wins.
+    let (c, _, _, _) = full(
+        "{\"error\":{\"code\":\"rate_limit_exceeded\",\"message\":\"Rate limit reached\",\"type\":\"requests\"}}\n{\"error\":{\"code\":\"insufficient_quota\",\"message\":\"You exceeded your current quota\",\"type\":\"insufficient_quota\"}}",
+    );
+    assert_eq!(c, "quota");
+}
