@@ -811,8 +811,11 @@ pub fn diagnose(evidence: &Evidence) -> Diagnosis {
         None if evidence.realtime && !failed_response(evidence) => rule_named("unrecognized"),
         None if in_stream => rule_named("stream_error"),
         // A run or response object that ended `failed` without its error (read from the object,
-        // not a stream): the same cause, named for what was polled.
-        None if failed_response(evidence) => rule_named("run_failed_unshown"),
+        // not a stream): the same cause, named for what was polled. A body that only calls its
+        // type `failed` but says something is left to the message.
+        None if failed_response(evidence) && present(evidence.message.as_deref()).is_none() => {
+            rule_named("run_failed_unshown")
+        }
         None if in_batch => rule_named(match evidence.batch_status.as_deref() {
             // Still running or done, yet named as a problem: some of its requests failed.
             Some("completed" | "finalizing" | "in_progress") => "batch_requests_failed",

@@ -1041,6 +1041,7 @@ fn failed_object_without_its_error_is_a_failed_response() {
     for text in [
         r#"{"id":"run_1","object":"thread.run","status":"completed","last_error":null}"#,
         r#"{"id":"file-1","object":"file","status":"failed","status_details":null}"#,
+        r#"{"error":{"type":"failed","message":"Something nobody has seen before."}}"#,
     ] {
         let d = crate::explain(text).diagnosis;
         assert!(
