@@ -476,7 +476,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         json: true,
         multipart: false,
         open: true,
-        report_only: true,
+        report_only: false,
         params: &[
             Param { name: "expires_after", types: T_OBJECT, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },
             Param { name: "file_ids", types: T_ARRAY, required: false, deprecated: false, enum_values: &[], item_enum: &[], minimum: None, maximum: None, min_items: None, max_items: None, max_length: None },
