@@ -71,6 +71,16 @@ impl Target<'_> {
 
 /// Runs this module's rules on a parsed request body for `endpoint`.
 pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &serde_json::Value) {
+    if endpoint
+        .split('?')
+        .next()
+        .unwrap_or("")
+        .trim_end_matches('/')
+        == "/v1/assistants"
+    {
+        assistants(ctx, body);
+        return;
+    }
     let Some(api) = api(endpoint) else {
         return;
     };
@@ -191,6 +201,54 @@ pub(super) fn check(ctx: &mut Ctx<'_>, endpoint: &str, body: &serde_json::Value)
                 }
             }
         }
+    }
+}
+
+/// An assistant's function tools: only the root of `parameters` is judged, as for Chat and
+/// Responses ([`function_root`]), since that is all a 400 shows for this endpoint. OpenAI names
+/// the whole tool with a null code: "Invalid schema for function 'write_code_to_directory':
+/// schema must be a JSON Schema of 'type: \"object\"', got 'type: \"None\"'." at `tools[1]`
+/// (EGAdams/linuxBash, an assistant whose function gave its properties as `parameters`). The
+/// other schema lints (meta-schema, strict, limits) have no Assistants answer to word them by.
+fn assistants(ctx: &mut Ctx<'_>, body: &Value) {
+    if !ctx.enabled("function_parameters_root") {
+        return;
+    }
+    let Some(tools) = body.get("tools").and_then(Value::as_array) else {
+        return;
+    };
+    for (i, tool) in tools.iter().enumerate() {
+        if type_of(tool) != Some("function") {
+            continue;
+        }
+        let Some(f) = tool.get("function") else {
+            continue;
+        };
+        let Some(root) = f.get("parameters").and_then(Value::as_object) else {
+            continue;
+        };
+        if root.is_empty() {
+            continue;
+        }
+        let target = Target {
+            kind: Kind::Function,
+            name: f.get("name").and_then(Value::as_str).unwrap_or(""),
+            param: format!("tools[{i}]"),
+            strict: false,
+            code: "",
+            at: HandAt::Nothing,
+        };
+        let mut out = Lint {
+            enabled: 1 << 4,
+            calls: Vec::new(),
+        };
+        // Only a root with no object type: a root `{"type": "object"}` without `properties`
+        // (refused on Chat, evalstate/fast-agent#143) has no Assistants answer.
+        if matches!(root.get("type"), Some(Value::String(t)) if t == "object") {
+            continue;
+        }
+        function_root(&mut out, &target, root);
+        replay(ctx, out.calls);
     }
 }
 
@@ -1048,6 +1106,40 @@ impl Strict {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// An assistant's function whose `parameters` has no object type is refused at the whole
+    /// tool with a null code (EGAdams/linuxBash); an empty `parameters`, a root
+    /// `{"type": "object"}` without properties (refused on Chat only) and a root that is only a
+    /// `$ref` are not judged, and Chat keeps its own param.
+    #[test]
+    fn assistants_function_root() {
+        let check = |endpoint: &str, body: serde_json::Value| {
+            crate::validate::check(
+                endpoint,
+                &serde_json::to_vec(&body).unwrap(),
+                &crate::validate::Config::default(),
+            )
+        };
+        let tool = |parameters: serde_json::Value| {
+            json!({"model": "gpt-4o", "tools": [{"type": "code_interpreter"},
+                {"type": "function", "function": {"name": "w", "parameters": parameters}}]})
+        };
+        let v = check("/v1/assistants", tool(json!({"path": {"type": "string"}})));
+        assert_eq!(v.errors[0].error.param.as_deref(), Some("tools[1]"));
+        assert_eq!(v.errors[0].error.code, None);
+        assert!(check("/v1/assistants", tool(json!({}))).ok());
+        assert!(check("/v1/assistants", tool(json!({"type": "object"}))).ok());
+        assert!(check("/v1/assistants", tool(json!({"$ref": "#/$defs/a", "$defs": {"a": {"type": "object", "properties": {}}}}))).ok());
+        let chat = check(
+            "/v1/chat/completions",
+            json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}],
+                "tools": [{"type": "function", "function": {"name": "w", "parameters": {"path": {"type": "string"}}}}]}),
+        );
+        assert_eq!(
+            chat.errors[0].error.param.as_deref(),
+            Some("tools[0].function.parameters")
+        );
+    }
 
     /// A strict string `format` outside the guide's list is refused in OpenAI's words
     /// (can1357/oh-my-pi#206); a numeric format only warns, and a non-strict schema is not judged.
