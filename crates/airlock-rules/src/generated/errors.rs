@@ -1545,6 +1545,7 @@ pub(crate) static ERROR_RULES: &[Rule] = &[
         messages: &[
             "new capacity in quota",
             "bigger than the current available capacity",
+            "bigger than available capacity",
         ],
         exceptions: &[],
         python: None,

@@ -4018,3 +4018,46 @@ fn batch_ay_a_relays_upstream_error_stand_in_keeps_the_upstream_bodys_cause() {
     );
     assert_eq!(c, "quota");
 }
+
+#[test]
+fn batch_bb_azure_filter_results_alone_and_the_older_capacity_quota_wording() {
+    // Azure's content filter result printed without the error around it: a category the filter
+    // blocked is the refusal's cause (a Python dict over several lines, JSON with a jailbreak
+    // detection, escaped JSON inside a log string, a paste cut inside the map).
+    for text in [
+        "{\n    'code': 'ResponsibleAIPolicyViolation',\n    'content_filter_result': {\n        'hate': {\n            'filtered': False,\n            'severity': 'safe'\n        },\n        'violence': {\n            'filtered': True,\n            'severity': 'medium'\n        }\n    }\n}",
+        "\"content_filter_result\": {\n  \"jailbreak\": {\"detected\": true, \"filtered\": true},\n  \"hate\":      {\"filtered\": false, \"severity\": \"safe\"}\n}",
+        "log: \"{\\\"content_filter_results\\\":{\\\"sexual\\\":{\\\"filtered\\\":true,\\\"severity\\\":\\\"high\\\"}}}\"",
+        "'content_filter_result': {'hate': {'filtered': False, 'severity': 'safe'}, 'self_harm': {'filtered': True, '",
+    ] {
+        let (c, r_, rule, _) = full(text);
+        assert_eq!(
+            (c, r_, rule.as_str()),
+            ("content_policy", "after_change", "content_filter"),
+            "{text}"
+        );
+    }
+    // Near misses: the annotation every Azure answer carries (nothing filtered, a jailbreak only
+    // detected), a `filtered` true outside a filter result, a longer key, are no finding.
+    for text in [
+        "{\"prompt_filter_results\":[{\"prompt_index\":0,\"content_filter_results\":{\"hate\":{\"filtered\":false,\"severity\":\"safe\"},\"jailbreak\":{\"filtered\":false,\"detected\":true}}}],\"choices\":[{\"finish_reason\":\"stop\",\"index\":0,\"content_filter_results\":{\"violence\":{\"filtered\":false,\"severity\":\"safe\"}}}]}",
+        "{\"results\": [{\"filtered\": true, \"count\": 3}]}",
+        "content_filter_results_enabled = {\"filtered\": true}",
+    ] {
+        assert!(crate::explain(text).diagnosis.is_none(), "{text}");
+    }
+    // Azure's older wording of the deployment-capacity quota refusal on provisioning.
+    let (c, r_, rule, _) = full(
+        "InsufficientQuota: The specified capacity '1' of account deployment is bigger than available capacity '0' for UsageName 'Tokens Per Minute (thousands) - Text-Davinci-003'.",
+    );
+    assert_eq!(
+        (c, r_, rule.as_str()),
+        ("quota", "no", "azure_deployment_capacity_quota")
+    );
+    // Near miss: a capacity out of range is the request's own value, not the quota.
+    let (c, _, rule, _) = full(
+        "Error type: InvalidCapacity\nError Message: The specified capacity '-250' of account deployment should be at least 1 and no more than 1000000.",
+    );
+    assert_ne!(c, "quota");
+    assert_ne!(rule, "azure_deployment_capacity_quota");
+}

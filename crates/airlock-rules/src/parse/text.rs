@@ -1041,6 +1041,92 @@ fn field_words(l: &str, line: &str, at: usize, c: &mut Collector) {
     c.body(body, prio::CLIENT, at);
 }
 
+/// Azure's content filter result printed on its own, without the error around it
+/// (`'content_filter_result': {'violence': {'filtered': True, 'severity': 'medium'}, …}`, a JSON
+/// `"content_filter_result(s)": {"jailbreak": {"detected": true, "filtered": true}, …}`): a
+/// category the filter blocked is the cause, read as the code `content_filter`. Every answer
+/// Azure sends carries the same map with each `filtered` false (and an annotation may be
+/// `detected` without being `filtered`): that blocked nothing and says nothing.
+fn filter_result_words(lower: &str, c: &mut Collector) {
+    const KEY: &str = "content_filter_result";
+    let b = lower.as_bytes();
+    let word = |x: u8| x.is_ascii_alphanumeric() || x == b'_';
+    for (k, _) in lower.match_indices(KEY) {
+        if k > 0 && word(b[k - 1]) {
+            continue;
+        }
+        // The map follows the key closely: `s": {`, `': {`, `={`.
+        let rest = &lower[k + KEY.len()..];
+        let Some(open) = rest.find('{') else {
+            continue;
+        };
+        if !rest[..open]
+            .bytes()
+            .all(|x| matches!(x, b's' | b'"' | b'\'' | b'\\' | b':' | b'=' | b' '))
+        {
+            continue;
+        }
+        // Up to the brace that closes it, or the end of a paste cut inside it.
+        let map = &rest[open..];
+        let mut depth = 0usize;
+        let mut end = map.len();
+        for (i, ch) in map.bytes().enumerate() {
+            match ch {
+                b'{' => depth += 1,
+                b'}' => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        end = i + 1;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        if filtered_true(&map[..end]) {
+            c.body(
+                Body {
+                    code: Some("content_filter".to_owned()),
+                    ..Body::default()
+                },
+                prio::CLIENT,
+                k,
+            );
+            return;
+        }
+    }
+}
+
+/// A `filtered` key whose value is true (`"filtered": true`, `'filtered': true` once lowered,
+/// `filtered=true`).
+fn filtered_true(map: &str) -> bool {
+    const KEY: &str = "filtered";
+    let b = map.as_bytes();
+    let word = |x: u8| x.is_ascii_alphanumeric() || x == b'_';
+    map.match_indices(KEY).any(|(k, _)| {
+        if k > 0 && word(b[k - 1]) {
+            return false;
+        }
+        let mut i = k + KEY.len();
+        while b
+            .get(i)
+            .is_some_and(|x| matches!(x, b'"' | b'\'' | b'\\' | b' '))
+        {
+            i += 1;
+        }
+        if !b.get(i).is_some_and(|x| matches!(x, b':' | b'=')) {
+            return false;
+        }
+        i += 1;
+        while b.get(i) == Some(&b' ') {
+            i += 1;
+        }
+        map.get(i..).is_some_and(|r| {
+            r.starts_with("true") && !r.as_bytes().get(4).is_some_and(|&x| word(x))
+        })
+    })
+}
+
 /// `"finish_reason":"length"`, `finish_reason='content_filter'`, `` `finish_reason`: 'length' ``,
 /// `finish_reason=length`: a choice that stopped at the output limit or at the content filter, as a
 /// completion object, a client's repr or a report quotes it. The reason is the cause, read as the
@@ -1481,6 +1567,9 @@ pub(crate) fn scan(text: &str, c: &mut Collector) {
     // A line that ends with a status prefix (`… failed with status:`): a hard-wrapped message
     // puts the number at the head of the next line.
     let mut wrapped_status: Option<u8> = None;
+    if lower.contains("content_filter_result") {
+        filter_result_words(&lower, c);
+    }
     for (at, line) in lines(text) {
         c.work += line.len() * 4;
         let l = &lower[at..at + line.len()];
