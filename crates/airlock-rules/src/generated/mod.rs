@@ -17,4 +17,4 @@ pub(crate) mod request_schemas;
 pub(crate) mod structured;
 
 /// A hash of the rule data these tables were generated from (FNV-1a 64 over `rules/`).
-pub const DATA_VERSION: &str = "331cd0c4ae5791f2";
+pub const DATA_VERSION: &str = "bd43182d4d553a21";
