@@ -3468,6 +3468,8 @@ pub(crate) static ERROR_RULES: &[Rule] = &[
             "permitted models can be found",
             "no models loaded",
             "模型不存在",
+            "have access to this model or",
+            "model name is invalid",
         ],
         exceptions: &["ModelNotFoundException"],
         python: None,

@@ -17,4 +17,4 @@ pub(crate) mod request_schemas;
 pub(crate) mod structured;
 
 /// A hash of the rule data these tables were generated from (FNV-1a 64 over `rules/`).
-pub const DATA_VERSION: &str = "30b8fb29971d8d86";
+pub const DATA_VERSION: &str = "1dd1f9feb24a4cb5";
