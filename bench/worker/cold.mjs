@@ -38,6 +38,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { cpuSample } from "./proc-cpu.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "..", "..");
@@ -246,9 +247,7 @@ const cpuSamples = Object.fromEntries(targets.map((t) => [t.name, []]));
 // CPU time of every thread of `pid` so far, ms (NaN where /proc cannot tell).
 function cpuMs(pid) {
   try {
-    let ns = 0;
-    for (const task of fs.readdirSync(`/proc/${pid}/task`)) ns += Number(fs.readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]);
-    return ns / 1e6;
+    return cpuSample(pid).us / 1e3;
   } catch {
     return NaN;
   }

@@ -18,7 +18,10 @@
 // says). Env: N (requests per round, 1000), ROUNDS (8), SIZE (2048),
 // STRICT=1 (the body asks for a strict json_schema format, and the answer is validated), LONG=1 (the
 // 128k-token chat body of bench-worker's pre-flight row instead of the 2 KB one, for every target;
-// use a small N, e.g. N=20 ROUNDS=6).
+// use a small N, e.g. N=20 ROUNDS=6). Every request of a target sends the same body, so a long
+// text Airlock counted once is not counted again (`tokenizer/seen.rs`, texts of 1 KB or more): the
+// LONG=1 and large-SIZE figures are those of a body seen before; bench-worker's rows number every
+// request's text anew and give the cost of a first count.
 // PROFILE=NAME (with `node --experimental-websocket` on Node 20) instead records a V8 CPU profile
 // of NAME through workerd's inspector into <work-dir>/NAME.cpuprofile; its numbers are inflated by
 // the profiler, so read it for proportions only (`node bench/worker/profile.mjs FILE` prints them).
@@ -32,6 +35,7 @@ import http from "node:http";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { cpuDuring } from "./proc-cpu.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "..", "..");
@@ -132,11 +136,6 @@ const workerd = process.env.CALLGRIND === "1"
   : spawn(workerdBin, args, { stdio: ["ignore", "ignore", "inherit"] });
 children.push(workerd);
 
-/** workerd's user + system CPU time so far, in µs (clock ticks of 10 ms). */
-function cpuMicros() {
-  const fields = fs.readFileSync(`/proc/${workerd.pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
-}
 
 const sentence = "The quick brown fox jumps over the lazy dog while the committee reviews quarterly figures. ";
 const plainBody = {
@@ -240,9 +239,10 @@ if (process.env.PROFILE) {
   const latency = Object.fromEntries(Object.keys(ports).map((t) => [t, []]));
   for (let r = 0; r < ROUNDS; r++) {
     for (const t of Object.keys(ports).sort(() => Math.random() - 0.5)) {
-      const c0 = cpuMicros();
-      for (let i = 0; i < N; i++) latency[t].push(await request(ports[t]));
-      cpu[t].push((cpuMicros() - c0) / N);
+      const { us } = await cpuDuring(workerd.pid, async () => {
+        for (let i = 0; i < N; i++) latency[t].push(await request(ports[t]));
+      });
+      cpu[t].push(us / N);
     }
   }
   const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
