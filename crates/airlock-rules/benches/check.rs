@@ -367,7 +367,7 @@ fn main() {
     bench_with("chat 126k tokens, lazy count", &long, &lazy);
     // The same request again, its texts counted before (a conversation's next turn, an agent
     // loop's next step): the tokenizer resumes each where it was left.
-    bench_with("chat 126k tokens, lazy count, seen before", &long, &lazy);
+    bench_with("chat 126k tokens seen before, lazy count", &long, &lazy);
     bench("chat 126k tokens, exact count", &long);
     bench("chat 2 KB", &chat_body(2 * 1024));
     // bench-worker's 200 KB row (issue 14): one 200 KB message, checked as the worker does (lazy).
@@ -377,7 +377,7 @@ fn main() {
         &lazy,
     );
     bench_with(
-        "worker chat 200 KB, lazy count, seen before",
+        "worker chat 200 KB seen before, lazy count",
         &bench_worker_chat(200 * 1024),
         &lazy,
     );

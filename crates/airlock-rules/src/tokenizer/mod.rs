@@ -256,7 +256,7 @@ impl Tokenizer {
             .and_then(|p| p.resume(text))
             .map(|(bytes, tokens)| (tokens, text.len().div_ceil(4), bytes));
         #[cfg(not(feature = "std"))]
-        let start: Option<(usize, usize, usize)> = None;
+        let start = no_table();
         let mut run = |scratch: &mut bpe::Scratch| {
             let b = text.as_bytes();
             let (mut n, mut spent, mut i) = start.unwrap_or((0, 0, 0));
@@ -408,6 +408,13 @@ impl Tokenizer {
 #[doc(hidden)]
 pub fn forget_counted_texts() {
     seen::forget();
+}
+
+/// Without `std` there is no table of texts counted before: every count starts at the beginning.
+#[cfg(not(feature = "std"))]
+#[inline(always)]
+fn no_table() -> Option<(usize, usize, usize)> {
+    None
 }
 
 /// What [`Tokenizer::count_within`] counted.

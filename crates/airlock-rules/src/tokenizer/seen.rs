@@ -12,8 +12,8 @@
 //! costs almost nothing more), and trusted only when a hash of the whole text matches too. That
 //! whole hash is taken the second time a text is counted (the first time no entry names it) and
 //! checked on every later one, so a text is resumed from its third count on. Both hashes are
-//! SipHash-1-3 under std's [`RandomState`] (random keys where the platform gives randomness, fixed
-//! ones on wasm32-unknown-unknown). For one request to make another's text read a wrong count, a
+//! SipHash-1-3 under std's [`RandomState`] (random keys where the platform gives randomness; on
+//! wasm32-unknown-unknown, keys made of two allocation addresses, not secret). For one request to make another's text read a wrong count, a
 //! stranger would need a second text of the same length whose whole hash equals that text's: a
 //! second preimage of SipHash, about 2^64 work even with the keys known. A text that only shares
 //! a slot, or a first kilobyte and a length, with another replaces its entry: it costs a count,
