@@ -18,10 +18,7 @@
 // says). Env: N (requests per round, 1000), ROUNDS (8), SIZE (2048),
 // STRICT=1 (the body asks for a strict json_schema format, and the answer is validated), LONG=1 (the
 // 128k-token chat body of bench-worker's pre-flight row instead of the 2 KB one, for every target;
-// use a small N, e.g. N=20 ROUNDS=6). Every request of a target sends the same body, so a long
-// text Airlock counted once is not counted again (`tokenizer/seen.rs`, texts of 1 KB or more): the
-// LONG=1 and large-SIZE figures are those of a body seen before; bench-worker's rows number every
-// request's text anew and give the cost of a first count.
+// use a small N, e.g. N=20 ROUNDS=6).
 // PROFILE=NAME (with `node --experimental-websocket` on Node 20) instead records a V8 CPU profile
 // of NAME through workerd's inspector into <work-dir>/NAME.cpuprofile; its numbers are inflated by
 // the profiler, so read it for proportions only (`node bench/worker/profile.mjs FILE` prints them).

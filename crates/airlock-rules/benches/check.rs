@@ -296,10 +296,6 @@ fn bench(name: &str, body: &[u8]) {
 /// `CHECK_BENCH=text` runs only the cases whose name contains `text`; `CHECK_ITERS=n` runs `n`
 /// checks after one warm-up instead of timing for about a second (for instruction counts under
 /// `valgrind --tool=callgrind`, which a shared machine's load does not change).
-///
-/// Each check starts with the tokenizer's table of long texts emptied
-/// (`forget_counted_texts`), so it counts as a request whose texts are new would; a row whose
-/// name says "seen before" keeps the table, as a conversation's next turn finds it.
 fn bench_with(name: &str, body: &[u8], config: &Config) {
     if std::env::var("CHECK_BENCH").is_ok_and(|only| !name.contains(&only)) {
         return;
@@ -310,19 +306,12 @@ fn bench_with(name: &str, body: &[u8], config: &Config) {
         check(endpoint, body, &config).ok(),
         "{name}: the bench body must pass"
     );
-    let seen = name.contains("seen before");
-    let one = || {
-        if !seen {
-            airlock_rules::tokenizer::forget_counted_texts();
-        }
-        black_box(check(endpoint, black_box(body), &config));
-    };
     if let Some(n) = std::env::var("CHECK_ITERS")
         .ok()
         .and_then(|n| n.parse::<u32>().ok())
     {
         for _ in 0..n {
-            one();
+            black_box(check(endpoint, black_box(body), &config));
         }
         println!("{name}: {} bytes, {n} checks", body.len());
         return;
@@ -331,13 +320,13 @@ fn bench_with(name: &str, body: &[u8], config: &Config) {
     let start = Instant::now();
     let mut n = 0u32;
     while start.elapsed().as_millis() < 200 {
-        one();
+        black_box(check(endpoint, black_box(body), &config));
         n += 1;
     }
     let iterations = (n * 5).max(10);
     let start = Instant::now();
     for _ in 0..iterations {
-        one();
+        black_box(check(endpoint, black_box(body), &config));
     }
     let per = start.elapsed() / iterations;
     println!(
@@ -365,19 +354,11 @@ fn main() {
         ..Config::default()
     };
     bench_with("chat 126k tokens, lazy count", &long, &lazy);
-    // The same request again, its texts counted before (a conversation's next turn, an agent
-    // loop's next step): the tokenizer resumes each where it was left.
-    bench_with("chat 126k tokens seen before, lazy count", &long, &lazy);
     bench("chat 126k tokens, exact count", &long);
     bench("chat 2 KB", &chat_body(2 * 1024));
     // bench-worker's 200 KB row (issue 14): one 200 KB message, checked as the worker does (lazy).
     bench_with(
         "worker chat 200 KB, lazy count",
-        &bench_worker_chat(200 * 1024),
-        &lazy,
-    );
-    bench_with(
-        "worker chat 200 KB seen before, lazy count",
         &bench_worker_chat(200 * 1024),
         &lazy,
     );

@@ -17,8 +17,6 @@ mod bpe;
 mod pretok;
 mod queue;
 pub mod request;
-#[cfg(feature = "std")]
-mod seen;
 mod unicode;
 mod vocab;
 mod vocab_file;
@@ -208,10 +206,8 @@ impl Tokenizer {
     /// whole in the vocabulary or in the memo of recent pieces costs an eighth of its length
     /// (repeated words, most of natural text, are cheap). A piece is counted only if its full
     /// cost fits what is left; a piece longer than [`MAX_PIECE_BYTES`] is never counted within a
-    /// finite budget. How far a long text gets may thus depend on the memo's state, and (with
-    /// `std`) on how far the same text was counted before on this thread: a text of at least
-    /// 1 KB resumes there from its third count on, for a 32nd of its length (`seen.rs`); the
-    /// tokens counted never depend on it. With `budget == usize::MAX` everything is counted, as
+    /// finite budget. How far a long text gets may thus depend on the memo's state; the tokens
+    /// counted never do. With `budget == usize::MAX` everything is counted, as
     /// [`Tokenizer::count`] counts it. Since every token is at least one byte and at most
     /// [`Tokenizer::max_token_bytes`] bytes, the text not counted has between
     /// `ceil(rest / max_token_bytes)` and `rest` tokens.
@@ -243,24 +239,10 @@ impl Tokenizer {
         let mut counted = Counted::default();
         // In eighths of a byte.
         let budget = budget.saturating_mul(8);
-        // A long text counted before (with `std`) resumes where it was left, at a piece
-        // boundary; checking that it is the same text hashes it whole (SipHash, about a
-        // quarter of the time a byte of pieces found in the memo takes), charged a 32nd a byte,
-        // so only when that fits.
-        #[cfg(feature = "std")]
-        let mut seen = seen::probe(self.encoding, text);
-        #[cfg(feature = "std")]
-        let start = seen
-            .as_mut()
-            .filter(|_| text.len().div_ceil(4) <= budget)
-            .and_then(|p| p.resume(text))
-            .map(|(bytes, tokens)| (tokens, text.len().div_ceil(4), bytes));
-        #[cfg(not(feature = "std"))]
-        let start = no_table();
         let mut run = |scratch: &mut bpe::Scratch| {
             let b = text.as_bytes();
-            let (mut n, mut spent, mut i) = start.unwrap_or((0, 0, 0));
-            while i < b.len() && (start.is_none() || i - n < enough) {
+            let (mut n, mut spent, mut i) = (0usize, 0usize, 0usize);
+            while i < b.len() {
                 let e = self.next_piece(b, i);
                 let piece = &b[i..e];
                 let cost = piece_cost(piece.len()).saturating_mul(8);
@@ -297,9 +279,6 @@ impl Tokenizer {
         #[cfg(feature = "std")]
         {
             if cached::with(self.encoding, &mut run).is_some() {
-                if let Some(probe) = seen {
-                    probe.record(text, counted.bytes, counted.tokens);
-                }
                 return counted;
             }
         }
@@ -335,23 +314,10 @@ impl Tokenizer {
         v
     }
 
-    /// The number of tokens of `text`. With `std`, a long text counted whole before is not
-    /// counted again (see [`Tokenizer::count_until`]).
+    /// The number of tokens of `text`.
     pub fn count(&self, text: &str) -> usize {
-        #[cfg(feature = "std")]
-        let mut seen = seen::probe(self.encoding, text);
-        #[cfg(feature = "std")]
-        if let Some((bytes, tokens)) = seen.as_mut().and_then(|p| p.resume(text)) {
-            if bytes == text.len() {
-                return tokens;
-            }
-        }
         let mut n = 0;
         self.encode_with(text, |_| n += 1);
-        #[cfg(feature = "std")]
-        if let Some(probe) = seen {
-            probe.record(text, text.len(), n);
-        }
         n
     }
 
@@ -399,22 +365,6 @@ impl Tokenizer {
         }
         Some(out)
     }
-}
-
-/// Forgets how far this thread counted each long text (with `std`, [`Tokenizer::count_until`]
-/// and [`Tokenizer::count`] resume a text of 1 KB or more where an earlier call left it): the next
-/// count of each starts from its beginning. For benchmarks of a first count.
-#[cfg(feature = "std")]
-#[doc(hidden)]
-pub fn forget_counted_texts() {
-    seen::forget();
-}
-
-/// Without `std` there is no table of texts counted before: every count starts at the beginning.
-#[cfg(not(feature = "std"))]
-#[inline(always)]
-fn no_table() -> Option<(usize, usize, usize)> {
-    None
 }
 
 /// What [`Tokenizer::count_within`] counted.
@@ -510,16 +460,15 @@ mod tests {
     #[test]
     fn count_within_counts_whole_pieces_and_stops() {
         let t = Tokenizer::new(Encoding::O200kBase);
-        // Under 1 KB (`seen::SEEN_MIN_BYTES`), so no call resumes where an earlier one stopped.
-        let text = " word".repeat(200);
+        let text = " word".repeat(1000);
         let all = t.count_within(&text, usize::MAX);
         assert_eq!((all.tokens, all.bytes), (t.count(&text), text.len()));
         // A fresh memo (no_std-like): " word" is one token, found in the vocabulary, so each
         // piece costs an eighth of its length (1).
         // Each costs 5/8, and the next is counted only if its full cost (5) fits.
-        let all = t.count_within(&text, 130);
-        assert_eq!((all.tokens, all.bytes, all.cost), (200, 1000, 125));
-        assert_eq!(t.count_within(&text, 129).bytes, 995);
+        let all = t.count_within(&text, 630);
+        assert_eq!((all.tokens, all.bytes, all.cost), (1000, 5000, 625));
+        assert_eq!(t.count_within(&text, 629).bytes, 4995);
         // Merged pieces cost their length: random 7-letter words, never seen before.
         let mut x: u64 = 0x2545_F491_4F6C_DD1D;
         let mut words = String::new();

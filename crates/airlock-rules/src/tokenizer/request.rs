@@ -1210,10 +1210,7 @@ mod tests {
                     (50, u64::MAX),
                     (400, 300),
                 ] {
-                    // From the same state: a long text counted before resumes (`seen.rs`).
-                    crate::tokenizer::forget_counted_texts();
                     let want = upper_bound_within(&t, *api, body, budget, need);
-                    crate::tokenizer::forget_counted_texts();
                     let got = tighten(&most, &t, *api, body, budget, need);
                     assert_eq!(got.chars, most.chars, "{e} {api:?} {budget} {need}");
                     assert_eq!(
