@@ -4061,3 +4061,27 @@ fn batch_bb_azure_filter_results_alone_and_the_older_capacity_quota_wording() {
     assert_ne!(c, "quota");
     assert_ne!(rule, "azure_deployment_capacity_quota");
 }
+
+/// The filter-result reader's bounds: it reads the first 32 keys and 4 KB of each map, so a map
+/// whose blocked category lies past 4 KB is not read, and a paste of many keys each followed by a
+/// long map costs at most 32 maps' reading.
+#[test]
+fn filter_results_are_read_within_their_bounds() {
+    let padding = alloc::format!("'note': '{}', ", "x".repeat(5000));
+    let far =
+        alloc::format!("'content_filter_result': {{{padding}'violence': {{'filtered': True}}}}");
+    assert!(crate::explain(&far).diagnosis.is_none());
+    let near = "'content_filter_result': {'violence': {'filtered': True}}";
+    assert_eq!(full(near).2, "content_filter");
+    // Past the 32nd key the blocked one is not looked at.
+    let many = alloc::format!(
+        "{}{near}",
+        "'content_filter_result': {'hate': {'filtered': False}} ".repeat(40)
+    );
+    assert!(crate::explain(&many).diagnosis.is_none());
+    let few = alloc::format!(
+        "{}{near}",
+        "'content_filter_result': {'hate': {'filtered': False}} ".repeat(31)
+    );
+    assert_eq!(full(&few).2, "content_filter");
+}

@@ -1049,25 +1049,32 @@ fn field_words(l: &str, line: &str, at: usize, c: &mut Collector) {
 /// `detected` without being `filtered`): that blocked nothing and says nothing.
 fn filter_result_words(lower: &str, c: &mut Collector) {
     const KEY: &str = "content_filter_result";
+    // Bounds (a paste or an upstream body is a stranger's): the keys looked at, and the bytes of
+    // one map read (Azure's map of every category is well under a kilobyte).
+    const MAX_KEYS: usize = 32;
+    const MAX_MAP_BYTES: usize = 4096;
     let b = lower.as_bytes();
     let word = |x: u8| x.is_ascii_alphanumeric() || x == b'_';
-    for (k, _) in lower.match_indices(KEY) {
+    for (k, _) in lower.match_indices(KEY).take(MAX_KEYS) {
         if k > 0 && word(b[k - 1]) {
             continue;
         }
         // The map follows the key closely: `s": {`, `': {`, `={`.
         let rest = &lower[k + KEY.len()..];
-        let Some(open) = rest.find('{') else {
+        let Some(open) = rest
+            .bytes()
+            .position(|x| !matches!(x, b's' | b'"' | b'\'' | b'\\' | b':' | b'=' | b' '))
+            .filter(|&i| rest.as_bytes()[i] == b'{')
+        else {
             continue;
         };
-        if !rest[..open]
-            .bytes()
-            .all(|x| matches!(x, b's' | b'"' | b'\'' | b'\\' | b':' | b'=' | b' '))
-        {
-            continue;
-        }
-        // Up to the brace that closes it, or the end of a paste cut inside it.
+        // Up to the brace that closes it, or the end of a paste cut inside it (or the bound).
         let map = &rest[open..];
+        let mut cut = map.len().min(MAX_MAP_BYTES);
+        while !map.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let map = &map[..cut];
         let mut depth = 0usize;
         let mut end = map.len();
         for (i, ch) in map.bytes().enumerate() {
