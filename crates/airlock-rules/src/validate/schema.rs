@@ -238,8 +238,13 @@ fn assistants(ctx: &mut Ctx<'_>, body: &Value) {
             code: "",
             at: HandAt::Nothing,
         };
+        // Only this lint: its bit in `LINTS`, found by name so a reordering cannot shift it.
+        let bit = LINTS
+            .iter()
+            .position(|r| *r == "function_parameters_root")
+            .map_or(0, |i| 1u8 << i);
         let mut out = Lint {
-            enabled: 1 << 4,
+            enabled: bit,
             calls: Vec::new(),
         };
         // Only a root with no object type: a root `{"type": "object"}` without `properties`
